@@ -1,0 +1,58 @@
+/**
+ * The contract between weight-file parsers and the statistics that consume them.
+ *
+ * A parser reads only headers when it opens a file, and hands out one TensorSource per tensor. Values
+ * are decoded lazily, in bounded chunks, so a multi-GB checkpoint never sits in memory: the
+ * statistics walk `chunks()` and keep running sums. Parsers never import `vscode`.
+ */
+import type { TensorHeader, WeightFormat } from '../../shared/protocol';
+
+/** Thrown for any malformed or unsupported input; the message names the file and the problem. */
+export class WeightFileError extends Error {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+  ) {
+    super(`${file}: ${problem}`);
+    this.name = 'WeightFileError';
+  }
+}
+
+export interface TensorSource extends TensorHeader {
+  /**
+   * Decoded values in row-major (C) order, as float32 or float64 chunks of at most
+   * `maxChunkElements` elements (default 1 << 20). Quantised and half-precision data arrive
+   * dequantised; sparse storage arrives densified. Each chunk may be reused by the producer after
+   * the consumer's loop body returns, so copy what must outlive it.
+   */
+  chunks(options?: { maxChunkElements?: number; signal?: AbortSignal }): AsyncIterable<Float32Array | Float64Array>;
+  /** Where the raw bytes lie in the file, when they lie in one contiguous run. */
+  byteOffset?: number;
+  byteLength?: number;
+}
+
+export interface OpenedWeightFile {
+  file: string;
+  format: WeightFormat;
+  fileBytes: number;
+  tensors: TensorSource[];
+  /** Non-fatal findings: skipped pickle globals, masks, ignored non-weight entries. */
+  warnings: string[];
+  /** Graph-derived facts when the format has a graph (ONNX): FLOPs per weight tensor. */
+  flopsByTensor?: Record<string, number>;
+  /** Release file handles. */
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  signal?: AbortSignal;
+  /** Companion file for formats that need two (Darknet .cfg). */
+  companion?: string;
+}
+
+export interface WeightFormatParser {
+  format: WeightFormat;
+  /** Content sniffing: `head` holds up to the first 4096 bytes of the file. */
+  sniff(head: Uint8Array, fileName: string): boolean;
+  open(file: string, options?: OpenOptions): Promise<OpenedWeightFile>;
+}

@@ -1,0 +1,385 @@
+/**
+ * The one typed protocol of Deep Accel.
+ *
+ * Output payloads (what the CLI prints with --json, what notebook cells emit, what the renderer and
+ * webviews draw) and every message that crosses a boundary (host <-> webview, host <-> worker) are
+ * declared here once. The host, the CLI, the workers, the notebook renderer and the webviews all
+ * import this module; nothing copies a type. It holds only types and plain constants, so browser
+ * bundles can import it without pulling in any host code.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// MIME types: application/vnd.deep-accel.<kind>+json. The payload of each MIME type is exactly the
+// JSON that `deep-accel <kind> --json` prints, so a Jupyter kernel can display CLI output as-is.
+// ---------------------------------------------------------------------------------------------
+
+export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'bench', 'benchCompare', 'help'] as const;
+export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
+
+export function mimeTypeOf(kind: PayloadKind): string {
+  return `application/vnd.deep-accel.${kind}+json`;
+}
+
+export function payloadKindOfMime(mime: string): PayloadKind | undefined {
+  const match = /^application\/vnd\.deep-accel\.([A-Za-z]+)\+json$/.exec(mime);
+  const kind = match?.[1];
+  return (PAYLOAD_KINDS as readonly string[]).includes(kind ?? '') ? (kind as PayloadKind) : undefined;
+}
+
+export interface PayloadByKind {
+  winograd: WinogradResult;
+  sparsity: SparsityReport;
+  bench: BenchReport;
+  benchCompare: BenchComparison;
+  help: HelpPayload;
+}
+
+/** A payload tagged with its kind, the unit that webviews and tests pass around. */
+export type TaggedPayload = { [K in PayloadKind]: { kind: K; data: PayloadByKind[K] } }[PayloadKind];
+
+// ---------------------------------------------------------------------------------------------
+// Winograd / Toom-Cook (issue 3)
+// ---------------------------------------------------------------------------------------------
+
+export type Precision = 'fp64' | 'fp32' | 'fp16' | 'bf16';
+export const SIMULATED_PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'bf16'];
+
+/** Which matrix absorbs the fractions of the Lagrange denominators (wincnn's choice is G). */
+export type FractionsIn = 'G' | 'A' | 'B';
+
+export interface TransformOps {
+  /** Additions and subtractions. */
+  adds: number;
+  /** Multiplications by constants other than 0 and +-1. */
+  muls: number;
+}
+
+export interface WinogradErrorMeasurement {
+  precision: Precision;
+  /** Mean and max absolute error of the 2-D Winograd tile against fp64 direct correlation. */
+  meanAbs: number;
+  maxAbs: number;
+  /** The same for direct correlation computed in `precision`. */
+  directMeanAbs: number;
+  directMaxAbs: number;
+  /** meanAbs / directMeanAbs and maxAbs / directMaxAbs: the error as a multiple of direct's. */
+  meanMultiple: number;
+  maxMultiple: number;
+  /** Largest |value| met in the transform domain (fp16 overflows above 65504). */
+  maxTransformMagnitude: number;
+  trials: number;
+  seed: number;
+}
+
+export interface WinogradCost {
+  /** Element-wise multiplications per 2-D output tile: alpha^2 (or alphaM*alphaN). */
+  winogradMultiplications: number;
+  /** Multiplications of direct correlation for the same tile: m^2 r^2 (or m n r s). */
+  directMultiplications: number;
+  /** directMultiplications / winogradMultiplications (Lavin & Gray: 2.25, 4, 5.06 for m=2,4,6, r=3). */
+  saving: number;
+  /** Operation counts of each 2-D transform per tile, counted from the exact matrices. */
+  transformOps: { input: TransformOps; filter: TransformOps; output: TransformOps };
+  /** Present when a layer was given: the reduction once transforms are amortised. */
+  layer?: WinogradLayerCost;
+}
+
+export interface WinogradLayerCost {
+  C: number;
+  K: number;
+  H: number;
+  W: number;
+  tiles: number;
+  directFlops: number;
+  winogradFlops: number;
+  /** directFlops / winogradFlops including all transform work. */
+  effectiveReduction: number;
+}
+
+export interface WinogradVerification {
+  verified: boolean;
+  /** Human-readable steps of the exact symbolic check. */
+  steps: string[];
+}
+
+export interface WinogradSearchSummary {
+  precision: Precision;
+  candidatesEvaluated: number;
+  elapsedMs: number;
+  baselinePoints: string[];
+  baselineError: number;
+  bestError: number;
+  /** 1 - bestError / baselineError. */
+  improvement: number;
+}
+
+export interface WinogradResult {
+  m: number;
+  r: number;
+  alpha: number;
+  /** Second dimension for rectangular F(m x n, r x s); absent for square nesting F(m x m, r x r). */
+  n?: number;
+  s?: number;
+  /** Finite interpolation points, as exact strings such as "-1/2". */
+  points: string[];
+  /** True when the point at infinity is used (modified Toom-Cook, the default). */
+  infinity: boolean;
+  fractionsIn: FractionsIn;
+  AT: string[][];
+  G: string[][];
+  BT: string[][];
+  /** For rectangular algorithms: the matrices of the second dimension. */
+  second?: { AT: string[][]; G: string[][]; BT: string[][]; points: string[] };
+  verified: boolean;
+  verification: WinogradVerification;
+  /** alpha^2 element-wise products versus m^2 r^2 (see WinogradCost). */
+  multiplications: { winograd: number; direct: number; saving: number };
+  transformOps: WinogradCost['transformOps'];
+  cost: WinogradCost;
+  error: WinogradErrorMeasurement[];
+  search?: WinogradSearchSummary;
+  /** Export texts keyed by format, when asked for. */
+  exports?: Partial<Record<ExportFormat, string>>;
+}
+
+export type ExportFormat = 'c' | 'numpy' | 'ts' | 'latex' | 'markdown' | 'json';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'];
+
+// ---------------------------------------------------------------------------------------------
+// Sparsity (issue 5)
+// ---------------------------------------------------------------------------------------------
+
+export type WeightFormat =
+  | 'safetensors'
+  | 'onnx'
+  | 'pytorch'
+  | 'npy'
+  | 'npz'
+  | 'hdf5'
+  | 'keras'
+  | 'tflite'
+  | 'gguf'
+  | 'darknet'
+  | 'tfjs';
+
+export interface TensorHeader {
+  name: string;
+  dtype: string;
+  shape: number[];
+  numel: number;
+}
+
+export interface Histogram {
+  /** Bin edges in log10(|w|); counts.length === edges.length - 1. */
+  log10Edges: number[];
+  counts: number[];
+  /** Elements with |w| <= threshold, kept out of the log bins. */
+  zeros: number;
+}
+
+export interface TensorStats extends TensorHeader {
+  zeros: number;
+  sparsity: number;
+  /** 4-D [K,C,R,S]: share of all-zero filters, input channels, and (k,c) kernels. */
+  filters?: number;
+  channels?: number;
+  kernels?: number;
+  /** 2-D [O,I]: share of all-zero rows and columns. */
+  rows?: number;
+  cols?: number;
+  /** Share of groups of 4 along the input-channel axis holding at least 2 zeros (NVIDIA ASP 2:4). */
+  nm24?: number;
+  /** Share of all-zero blocks for the block size given. */
+  block?: { size: [number, number]; sparsity: number };
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  absMean: number;
+  histogram?: Histogram;
+}
+
+export interface SparsityTotals {
+  numel: number;
+  zeros: number;
+  sparsity: number;
+}
+
+export interface SparsityReport {
+  file: string;
+  format: WeightFormat;
+  fileBytes: number;
+  threshold: number;
+  tensors: TensorStats[];
+  total: SparsityTotals;
+  byLayerType?: Record<string, SparsityTotals>;
+  /** Share of elements that would be zero at each threshold (curve of sparsity against threshold). */
+  thresholdCurve?: { thresholds: number[]; sparsity: number[] };
+  /** Things worth knowing that did not stop the scan (skipped globals, masks found, ...). */
+  warnings: string[];
+}
+
+/** What the header alone tells, available before any statistics are computed. */
+export interface WeightFileSummary {
+  file: string;
+  format: WeightFormat;
+  fileBytes: number;
+  tensors: TensorHeader[];
+  parameters: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution benchmarks (issue 4)
+// ---------------------------------------------------------------------------------------------
+
+export const CONV_ALGORITHMS = [
+  'direct',
+  'im2col',
+  'winograd-2x3',
+  'winograd-4x3',
+  'winograd-6x3',
+  'fft',
+  'strassen',
+] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+export const CONV_LAYOUTS = ['nchw', 'nhwc', 'nchw4c', 'nchw8c', 'nchw16c'] as const;
+export type ConvLayout = (typeof CONV_LAYOUTS)[number];
+
+export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1'] as const;
+export type BenchSuite = (typeof BENCH_SUITES)[number];
+
+export interface ConvShape {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  K: number;
+  R: number;
+  S: number;
+  stride: number;
+  pad: number;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  simd: 'simd128' | 'relaxed-simd';
+  node: string;
+  platform: string;
+}
+
+export interface BenchResult {
+  layer: string;
+  shape: ConvShape;
+  algo: ConvAlgorithm | string;
+  layout: ConvLayout | string;
+  threads: number;
+  msMin: number;
+  msMedian: number;
+  msP90: number;
+  /** Effective GFLOP/s: 2*N*K*C*R*S*P*Q / t, the direct count, for every algorithm. */
+  gflops: number;
+  /** Floating-point operations the algorithm really performs. */
+  realFlops?: number;
+  /** Time spent converting layouts, reported apart from the kernel. */
+  layoutMs?: number;
+  maxAbsErr: number;
+  maxRelErr: number;
+  workspaceBytes: number;
+  iterations?: number;
+  /** A peer (onnxruntime-node) timed on the same layer, when installed. */
+  peer?: { name: string; msMedian: number; gflops: number };
+}
+
+export interface BenchSkip {
+  layer: string;
+  algo: string;
+  reason: string;
+}
+
+export interface BenchReport {
+  machine: MachineInfo;
+  startedAt?: string;
+  suite?: string;
+  results: BenchResult[];
+  skipped?: BenchSkip[];
+}
+
+export interface BenchComparison {
+  a: { label: string; report: BenchReport };
+  b: { label: string; report: BenchReport };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notebook help output
+// ---------------------------------------------------------------------------------------------
+
+export interface HelpPayload {
+  commands: { name: string; usage: string; description: string }[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> webview messages
+// ---------------------------------------------------------------------------------------------
+
+/** Host to webview. */
+export type HostToWebviewMessage =
+  | { type: 'show'; payload: TaggedPayload }
+  | { type: 'progress'; message: string; fraction?: number }
+  | { type: 'error'; message: string }
+  | { type: 'weightSummary'; summary: WeightFileSummary }
+  | { type: 'tensorPreview'; name: string; values: number[]; total: number };
+
+/** Webview to host. */
+export type WebviewToHostMessage =
+  | { type: 'ready' }
+  | { type: 'copy'; text: string }
+  | { type: 'export'; format: 'json' | 'csv' | ExportFormat; text: string; suggestedName: string }
+  | { type: 'previewTensor'; name: string; count: number }
+  | { type: 'compareRuns' };
+
+// ---------------------------------------------------------------------------------------------
+// Host <-> worker messages (generic task pool)
+// ---------------------------------------------------------------------------------------------
+
+/** Tasks the general worker pool runs; each maps its arguments to its result type. */
+export interface WorkerTasks {
+  winograd: { args: WinogradRequest; result: WinogradResult };
+  sparsity: { args: SparsityRequest; result: SparsityReport };
+  summary: { args: { file: string }; result: WeightFileSummary };
+  tensorPreview: { args: { file: string; name: string; count: number }; result: number[] };
+  /** Test-only: lets tests exercise traps and crashes of a worker. */
+  selfTest: { args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' }; result: string };
+}
+export type WorkerTaskKind = keyof WorkerTasks;
+
+export type HostToWorkerMessage =
+  | { type: 'run'; id: number; task: WorkerTaskKind; args: unknown }
+  | { type: 'cancel'; id: number };
+
+export type WorkerToHostMessage =
+  | { type: 'progress'; id: number; fraction: number; message?: string }
+  | { type: 'result'; id: number; value: unknown }
+  | { type: 'error'; id: number; message: string; cancelled?: boolean };
+
+export interface WinogradRequest {
+  m: number;
+  r: number;
+  /** Second dimension for F(m x n, r x s). */
+  n?: number;
+  s?: number;
+  points?: string[];
+  infinity?: boolean;
+  fractionsIn?: FractionsIn;
+  precision?: Precision;
+  search?: boolean;
+  exports?: ExportFormat[];
+  layer?: { C: number; K: number; H: number; W: number };
+}
+
+export interface SparsityRequest {
+  file: string;
+  threshold?: number;
+  histogram?: boolean;
+}
