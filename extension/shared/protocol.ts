@@ -349,8 +349,15 @@ export interface WorkerTasks {
   sparsity: { args: SparsityRequest; result: SparsityReport };
   summary: { args: { file: string }; result: WeightFileSummary };
   tensorPreview: { args: { file: string; name: string; count: number }; result: number[] };
-  /** Test-only: lets tests exercise traps and crashes of a worker. */
-  selfTest: { args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' }; result: string };
+  /**
+   * Test-only: lets tests exercise traps and crashes of a worker. 'spin' never yields (only a hard
+   * terminate stops it); 'progress' busy-works `steps` steps of `stepMs` ms, reporting progress and
+   * stopping cooperatively when cancelled.
+   */
+  selfTest: {
+    args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' | 'progress'; steps?: number; stepMs?: number };
+    result: string;
+  };
 }
 export type WorkerTaskKind = keyof WorkerTasks;
 
@@ -361,7 +368,7 @@ export type HostToWorkerMessage =
 export type WorkerToHostMessage =
   | { type: 'progress'; id: number; fraction: number; message?: string }
   | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number; message: string; cancelled?: boolean };
+  | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean };
 
 export interface WinogradRequest {
   m: number;

@@ -1,0 +1,90 @@
+/**
+ * The registry of worker task handlers: one function per task kind of `WorkerTasks`
+ * (extension/shared/protocol.ts). worker.ts dispatches to it; tests and the CLI may also call a
+ * handler directly on their own thread when no pool is wanted.
+ */
+import type { WorkerTaskKind, WorkerTasks } from '../shared/protocol';
+
+export interface TaskContext {
+  /** Reports progress in 0..1; also picks up a cancellation requested by the host (see worker.ts). */
+  progress(fraction: number, message?: string): void;
+  /** Aborted when the host cancels the task; long handlers check it between chunks of work. */
+  signal: AbortSignal;
+}
+
+export type TaskHandler<K extends WorkerTaskKind> = (
+  args: WorkerTasks[K]['args'],
+  context: TaskContext,
+) => Promise<WorkerTasks[K]['result']>;
+
+export type TaskHandlerRegistry = { [K in WorkerTaskKind]: TaskHandler<K> };
+
+/**
+ * A module whose only function executes `unreachable`: (func (export "trap") unreachable).
+ * Hand-assembled so the trap test needs no build step.
+ */
+const TRAP_MODULE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version 1
+  0x01, 0x04, 0x01, 0x60, 0x00, 0x00, // type section: one type, () -> ()
+  0x03, 0x02, 0x01, 0x00, // function section: one function of type 0
+  0x07, 0x08, 0x01, 0x04, 0x74, 0x72, 0x61, 0x70, 0x00, 0x00, // export "trap" = function 0
+  0x0a, 0x05, 0x01, 0x03, 0x00, 0x00, 0x0b, // code: no locals, unreachable, end
+]);
+
+const selfTest: TaskHandler<'selfTest'> = async (args, context) => {
+  switch (args.mode) {
+    case 'ok':
+      return 'ok';
+    case 'throw':
+      throw new Error('selfTest: failure thrown on purpose');
+    case 'exit':
+      // In a worker thread this ends the thread only, as a crash would.
+      process.exit(3);
+    // eslint-disable-next-line no-fallthrough
+    case 'wasmTrap': {
+      const { instance } = await WebAssembly.instantiate(TRAP_MODULE);
+      (instance.exports.trap as () => void)();
+      return 'unreachable was not reached';
+    }
+    case 'spin': {
+      // A loop that never yields nor checks for cancellation: only terminate() stops it.
+      const forever = (): boolean => true;
+      while (forever()) {
+        /* spin */
+      }
+      return 'spin ended';
+    }
+    case 'progress': {
+      // A synchronous loop that cooperates through progress() and the signal.
+      const steps = args.steps ?? 10;
+      const stepMs = args.stepMs ?? 5;
+      for (let step = 0; step < steps; step++) {
+        const until = Date.now() + stepMs;
+        while (Date.now() < until) {
+          /* busy, as a compute kernel would be */
+        }
+        context.progress((step + 1) / steps, `step ${step + 1} of ${steps}`);
+        if (context.signal.aborted) throw new Error('selfTest: stopped on cancellation');
+      }
+      return `done ${steps} steps`;
+    }
+    default:
+      throw new Error(`selfTest: unknown mode '${String((args as { mode: unknown }).mode)}'`);
+  }
+};
+
+function notWiredYet<K extends WorkerTaskKind>(task: K): TaskHandler<K> {
+  return async () => {
+    throw new Error(`Worker task '${task}' is not wired yet: add its handler to extension/workers/handlers.ts`);
+  };
+}
+
+export const taskHandlers: TaskHandlerRegistry = {
+  selfTest,
+  // ---- Lead engineer: wire the winograd, sparsity, summary and tensorPreview handlers here. ----
+  winograd: notWiredYet('winograd'),
+  sparsity: notWiredYet('sparsity'),
+  summary: notWiredYet('summary'),
+  tensorPreview: notWiredYet('tensorPreview'),
+  // ---- End of the lead's section. ----
+};
