@@ -18,6 +18,12 @@ export class WeightFileError extends Error {
   }
 }
 
+/**
+ * Axis order of a stored 4-D convolution kernel: O = output channels, I = input channels (or the
+ * depth multiplier of a depthwise kernel), H/W = kernel rows/columns.
+ */
+export type TensorLayout = 'OIHW' | 'HWIO' | 'OHWI' | 'IHWO' | 'HWOI' | 'IOHW';
+
 export interface TensorSource extends TensorHeader {
   /**
    * Decoded values in row-major (C) order, as float32 or float64 chunks of at most
@@ -29,6 +35,12 @@ export interface TensorSource extends TensorHeader {
   /** Where the raw bytes lie in the file, when they lie in one contiguous run. */
   byteOffset?: number;
   byteLength?: number;
+  /**
+   * For 4-D kernels stored in an order other than PyTorch's [K,C,R,S] (TF.js, Keras and TFLite keep
+   * HWIO or OHWI): the stored axis order. `chunks()` still yields the values as stored; statistics
+   * map axes through this. Absent means OIHW (or not a conv kernel).
+   */
+  layout?: TensorLayout;
 }
 
 export interface OpenedWeightFile {
@@ -40,6 +52,8 @@ export interface OpenedWeightFile {
   warnings: string[];
   /** Graph-derived facts when the format has a graph (ONNX): FLOPs per weight tensor. */
   flopsByTensor?: Record<string, number>;
+  /** Free-form header metadata (safetensors `__metadata__`, GGUF key-values rendered as text). */
+  metadata?: Record<string, string>;
   /** Release file handles. */
   close(): Promise<void>;
 }
