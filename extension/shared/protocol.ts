@@ -175,6 +175,14 @@ export interface Histogram {
   counts: number[];
   /** Elements with |w| <= threshold, kept out of the log bins. */
   zeros: number;
+  /**
+   * Bins are half-open on the left, (10^e[i], 10^e[i+1]], so that the count of |w| <= 10^e is exact
+   * at every edge. Nonzero elements at or below 10^e[0] and above 10^e[last] are counted here.
+   */
+  below: number;
+  above: number;
+  /** NaN elements: in no bin, never zero. */
+  nan: number;
 }
 
 export interface TensorStats extends TensorHeader {
@@ -189,6 +197,12 @@ export interface TensorStats extends TensorHeader {
   cols?: number;
   /** Share of groups of 4 along the input-channel axis holding at least 2 zeros (NVIDIA ASP 2:4). */
   nm24?: number;
+  /** True when every group complies, i.e. the tensor is fully 2:4 sparse. */
+  nm24Full?: boolean;
+  /** conv / linear / norm / bias / embedding / other, inferred from name and shape. */
+  layerType?: LayerType;
+  /** Axis order the structured statistics assumed for this tensor (e.g. 'OIHW', 'HWIO', 'OI', 'IO'). */
+  layout?: string;
   /** Share of all-zero blocks for the block size given. */
   block?: { size: [number, number]; sparsity: number };
   mean: number;
@@ -217,6 +231,105 @@ export interface SparsityReport {
   thresholdCurve?: { thresholds: number[]; sparsity: number[] };
   /** Things worth knowing that did not stop the scan (skipped globals, masks found, ...). */
   warnings: string[];
+  /** Pruning masks found in the checkpoint, with the effective sparsity of orig * mask. */
+  masks?: PruningMaskInfo[];
+}
+
+export const LAYER_TYPES = ['conv', 'linear', 'norm', 'bias', 'embedding', 'other'] as const;
+export type LayerType = (typeof LAYER_TYPES)[number];
+
+export interface PruningMaskInfo {
+  /** The parameter the mask applies to, e.g. "conv1.weight". */
+  parameter: string;
+  /** 'torch-prune': <p>_orig + <p>_mask (torch.nn.utils.prune); 'asp': <p> + <p>_mma_mask (NVIDIA ASP). */
+  kind: 'torch-prune' | 'asp';
+  orig: string;
+  mask: string;
+  numel: number;
+  /** Share of zeros in the mask itself. */
+  maskSparsity: number;
+  /** Share of zeros in orig * mask: what the pruned model really computes with. */
+  effectiveSparsity: number;
+  /** Share of 2:4-compliant groups of orig * mask (for 2-D and 4-D parameters). */
+  effectiveNm24?: number;
+}
+
+export type PruneMethod = 'magnitude' | 'filter-l1';
+export type PruneProfile = 'uniform' | 'sensitivity';
+
+export interface PrunedTensorPlan {
+  name: string;
+  layerType: LayerType;
+  shape: number[];
+  numel: number;
+  /** Sparsity this tensor is asked to reach (after the profile). */
+  targetSparsity: number;
+  zerosBefore: number;
+  zerosAfter: number;
+  sparsityAfter: number;
+  /** magnitude: elements with |w| below this are pruned, and ties at it in stored order until the count is met. */
+  threshold?: number;
+  /** filter-l1: output filters (rows for linear) zeroed, and how many there are. */
+  filtersRemoved?: number;
+  filters?: number;
+  /** Parameters that become zero and were not zero before. */
+  paramsRemoved: number;
+  /** Dense multiply-add FLOPs (2 per MAC) of the layer, when known, and those a sparse kernel would skip. */
+  flops?: number;
+  flopsRemoved?: number;
+}
+
+export interface PruneReport {
+  file: string;
+  format: WeightFormat;
+  method: PruneMethod;
+  profile: PruneProfile;
+  targetSparsity: number;
+  tensors: PrunedTensorPlan[];
+  total: {
+    parameters: number;
+    prunableParameters: number;
+    paramsRemoved: number;
+    /** Zeros over the prunable tensors after pruning, divided by their size. */
+    prunableSparsityAfter: number;
+    /** Zeros over the whole model after pruning, divided by its size. */
+    modelSparsityAfter: number;
+    flops?: number;
+    flopsRemoved?: number;
+  };
+  /** Where the FLOPs came from: the graph (ONNX), a user-given input size, or unknown. */
+  flopsSource: 'graph' | 'input-size' | 'none';
+  /** Present after prune-and-export: the file written and what reading it back showed. */
+  export?: PruneExportCheck;
+  warnings: string[];
+}
+
+export interface PruneExportCheck {
+  out: string;
+  bytes: number;
+  verified: boolean;
+  /** Per pruned tensor: sparsity read back from OUT against the plan's. */
+  pruned: { name: string; expectedZeros: number; zerosReadBack: number }[];
+  /** Tensors left untouched that compared bit-identical (as decoded values) with the input. */
+  untouchedIdentical: number;
+  untouchedDiffering: string[];
+}
+
+/** Share of zeros of 3x3 kernels before and after the Winograd filter transform G g G^T. */
+export interface WinogradSparsityReport {
+  m: number;
+  r: number;
+  alpha: number;
+  tensors: {
+    name: string;
+    kernels: number;
+    spatialSparsity: number;
+    winogradSparsity: number;
+    /** Kernels with at least one spatial zero, and those of them with at least one transform-domain zero. */
+    kernelsWithSpatialZeros: number;
+    kernelsWithWinogradZeros: number;
+  }[];
+  total: { kernels: number; spatialSparsity: number; winogradSparsity: number };
 }
 
 /** What the header alone tells, available before any statistics are computed. */
@@ -389,4 +502,6 @@ export interface SparsityRequest {
   file: string;
   threshold?: number;
   histogram?: boolean;
+  /** Block shape for the block-sparsity statistic, [rows, cols] of the [O, I*R*S] view; default [4, 4]. */
+  blockSize?: [number, number];
 }
