@@ -1,0 +1,727 @@
+/**
+ * TensorFlow Lite (.tflite) weight reader.
+ *
+ * A .tflite file is one FlatBuffer (schema: tensorflow/lite/schema/schema.fbs, identifier "TFL3").
+ * The few tables needed here are read by hand-written accessors over a paged, bounds-checked view of
+ * the file, so opening a model touches only its tables, never its weight buffers: each constant
+ * tensor remembers where its buffer lies (inline `Buffer.data`, or `Buffer.offset/size` for models
+ * past 2 GB) and `chunks()` reads that range from disk when asked.
+ *
+ * Quantised tensors (int8/uint8/int16/int32 with scale and zero point, per tensor or per axis) are
+ * dequantised; float16 and bfloat16 are widened; CSR-sparse tensors (SparsityParameters) are
+ * densified into row-major order.
+ */
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
+import { WeightFileError } from './types';
+import { decodeBfloat16Bits, decodeFloat16Bits } from './tflite-half';
+
+const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
+const PAGE_BYTES = 1 << 16;
+const MAX_CACHED_PAGES = 64;
+
+/** TensorType enum of schema.fbs, with the element size in bytes (INT4 is packed two per byte). */
+const TENSOR_TYPES: Record<number, { name: string; bytes: number } | undefined> = {
+  0: { name: 'float32', bytes: 4 },
+  1: { name: 'float16', bytes: 2 },
+  2: { name: 'int32', bytes: 4 },
+  3: { name: 'uint8', bytes: 1 },
+  4: { name: 'int64', bytes: 8 },
+  5: { name: 'string', bytes: 0 },
+  6: { name: 'bool', bytes: 1 },
+  7: { name: 'int16', bytes: 2 },
+  8: { name: 'complex64', bytes: 8 },
+  9: { name: 'int8', bytes: 1 },
+  10: { name: 'float64', bytes: 8 },
+  11: { name: 'complex128', bytes: 16 },
+  12: { name: 'uint64', bytes: 8 },
+  13: { name: 'resource', bytes: 0 },
+  14: { name: 'variant', bytes: 0 },
+  15: { name: 'uint32', bytes: 4 },
+  16: { name: 'uint16', bytes: 2 },
+  17: { name: 'int4', bytes: 0.5 },
+  18: { name: 'bfloat16', bytes: 2 },
+};
+const ELEMENT_BYTES: Record<string, number> = Object.fromEntries(
+  Object.values(TENSOR_TYPES).map((t) => [t!.name, t!.bytes]),
+);
+const UNSUPPORTED_VALUE_TYPES = new Set(['string', 'complex64', 'complex128', 'resource', 'variant']);
+
+/** DimensionMetadata.format and SparseIndexVector union tags. */
+const DIM_DENSE = 0;
+const DIM_SPARSE_CSR = 1;
+const INDEX_INT32 = 1;
+const INDEX_UINT16 = 2;
+const INDEX_UINT8 = 3;
+
+/** Read-only, bounds-checked, page-cached synchronous view of a file: every access names the file on failure. */
+class PagedFile {
+  private readonly pages = new Map<number, Uint8Array>();
+  readonly size: number;
+
+  constructor(
+    readonly path: string,
+    readonly fd: number,
+  ) {
+    this.size = fstatSync(fd).size;
+  }
+
+  fail(problem: string): never {
+    throw new WeightFileError(this.path, problem);
+  }
+
+  check(offset: number, length: number, what: string): void {
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
+      this.fail(`${what} at byte ${offset} (${length} bytes) lies outside the file (${this.size} bytes)`);
+    }
+  }
+
+  private page(index: number): Uint8Array {
+    let page = this.pages.get(index);
+    if (page) {
+      this.pages.delete(index);
+      this.pages.set(index, page);
+      return page;
+    }
+    const start = index * PAGE_BYTES;
+    const length = Math.min(PAGE_BYTES, this.size - start);
+    page = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(this.fd, page, done, length - done, start + done);
+      if (n === 0) this.fail(`file ended while reading byte ${start + done}`);
+      done += n;
+    }
+    if (this.pages.size >= MAX_CACHED_PAGES) this.pages.delete(this.pages.keys().next().value as number);
+    this.pages.set(index, page);
+    return page;
+  }
+
+  /** Copies `length` bytes at `offset`; `length` is always bounded by the file size by `check`. */
+  bytes(offset: number, length: number, what: string): Uint8Array {
+    this.check(offset, length, what);
+    const out = new Uint8Array(length);
+    let done = 0;
+    while (done < length) {
+      const position = offset + done;
+      const page = this.page(Math.floor(position / PAGE_BYTES));
+      const within = position % PAGE_BYTES;
+      const n = Math.min(length - done, page.length - within);
+      out.set(page.subarray(within, within + n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  private view(offset: number, length: number, what: string): DataView {
+    const b = this.bytes(offset, length, what);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+
+  u8(offset: number, what: string): number {
+    return this.bytes(offset, 1, what)[0]!;
+  }
+  u16(offset: number, what: string): number {
+    return this.view(offset, 2, what).getUint16(0, true);
+  }
+  i32(offset: number, what: string): number {
+    return this.view(offset, 4, what).getInt32(0, true);
+  }
+  u32(offset: number, what: string): number {
+    return this.view(offset, 4, what).getUint32(0, true);
+  }
+  f32(offset: number, what: string): number {
+    return this.view(offset, 4, what).getFloat32(0, true);
+  }
+  i64(offset: number, what: string): number {
+    const value = this.view(offset, 8, what).getBigInt64(0, true);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) this.fail(`${what} ${value} is out of range`);
+    return Number(value);
+  }
+  u64(offset: number, what: string): number {
+    const value = this.view(offset, 8, what).getBigUint64(0, true);
+    if (value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} ${value} is out of range`);
+    return Number(value);
+  }
+}
+
+/** A FlatBuffer table: the position of its start and of its vtable, both checked. */
+class Table {
+  private readonly vtable: number;
+  private readonly vtableBytes: number;
+  private readonly tableBytes: number;
+
+  constructor(
+    readonly file: PagedFile,
+    readonly position: number,
+    readonly what: string,
+  ) {
+    file.check(position, 4, what);
+    this.vtable = position - file.i32(position, `${what} vtable offset`);
+    file.check(this.vtable, 4, `${what} vtable`);
+    this.vtableBytes = file.u16(this.vtable, `${what} vtable size`);
+    this.tableBytes = file.u16(this.vtable + 2, `${what} size`);
+    if (this.vtableBytes < 4 || this.vtableBytes % 2 !== 0) file.fail(`${what} has a malformed vtable (size ${this.vtableBytes})`);
+    file.check(this.vtable, this.vtableBytes, `${what} vtable`);
+    file.check(position, this.tableBytes, what);
+  }
+
+  /** Absolute position of field `index`, or undefined when the field is absent (default value). */
+  field(index: number, width: number): number | undefined {
+    const slot = 4 + 2 * index;
+    if (slot + 2 > this.vtableBytes) return undefined;
+    const relative = this.file.u16(this.vtable + slot, `${this.what} vtable`);
+    if (relative === 0) return undefined;
+    if (relative + width > this.tableBytes) this.file.fail(`${this.what} field ${index} lies outside its table`);
+    return this.position + relative;
+  }
+
+  private target(index: number): number | undefined {
+    const at = this.field(index, 4);
+    if (at === undefined) return undefined;
+    return at + this.file.u32(at, `${this.what} field ${index} offset`);
+  }
+
+  int8(index: number, fallback: number): number {
+    const at = this.field(index, 1);
+    if (at === undefined) return fallback;
+    const v = this.file.u8(at, `${this.what} field ${index}`);
+    return v > 127 ? v - 256 : v;
+  }
+  uint8(index: number, fallback: number): number {
+    const at = this.field(index, 1);
+    return at === undefined ? fallback : this.file.u8(at, `${this.what} field ${index}`);
+  }
+  int32(index: number, fallback: number): number {
+    const at = this.field(index, 4);
+    return at === undefined ? fallback : this.file.i32(at, `${this.what} field ${index}`);
+  }
+  uint32(index: number, fallback: number): number {
+    const at = this.field(index, 4);
+    return at === undefined ? fallback : this.file.u32(at, `${this.what} field ${index}`);
+  }
+  uint64(index: number, fallback: number): number {
+    const at = this.field(index, 8);
+    return at === undefined ? fallback : this.file.u64(at, `${this.what} field ${index}`);
+  }
+
+  table(index: number, what: string): Table | undefined {
+    const at = this.target(index);
+    return at === undefined ? undefined : new Table(this.file, at, what);
+  }
+
+  string(index: number): string | undefined {
+    const at = this.target(index);
+    if (at === undefined) return undefined;
+    const length = this.file.u32(at, `${this.what} string length`);
+    return new TextDecoder().decode(this.file.bytes(at + 4, length, `${this.what} string`));
+  }
+
+  /** Start and element count of a vector field, with the whole vector checked to lie in the file. */
+  vector(index: number, elementBytes: number): { start: number; length: number } | undefined {
+    const at = this.target(index);
+    if (at === undefined) return undefined;
+    const length = this.file.u32(at, `${this.what} vector length`);
+    this.file.check(at + 4, length * elementBytes, `${this.what} vector`);
+    return { start: at + 4, length };
+  }
+
+  tables(index: number, what: string): Table[] {
+    const vector = this.vector(index, 4);
+    if (!vector) return [];
+    const out: Table[] = [];
+    for (let i = 0; i < vector.length; i++) {
+      const element = vector.start + 4 * i;
+      out.push(new Table(this.file, element + this.file.u32(element, `${what} offset`), `${what} ${i}`));
+    }
+    return out;
+  }
+
+  int32s(index: number): Int32Array {
+    const vector = this.vector(index, 4);
+    if (!vector) return new Int32Array(0);
+    const bytes = this.file.bytes(vector.start, vector.length * 4, `${this.what} vector`);
+    const view = new DataView(bytes.buffer);
+    return Int32Array.from({ length: vector.length }, (_, i) => view.getInt32(4 * i, true));
+  }
+  float32s(index: number): Float32Array {
+    const vector = this.vector(index, 4);
+    if (!vector) return new Float32Array(0);
+    const bytes = this.file.bytes(vector.start, vector.length * 4, `${this.what} vector`);
+    const view = new DataView(bytes.buffer);
+    return Float32Array.from({ length: vector.length }, (_, i) => view.getFloat32(4 * i, true));
+  }
+  int64s(index: number): number[] {
+    const vector = this.vector(index, 8);
+    if (!vector) return [];
+    return Array.from({ length: vector.length }, (_, i) => this.file.i64(vector.start + 8 * i, `${this.what} vector`));
+  }
+}
+
+interface Quantization {
+  scale: Float32Array;
+  zeroPoint: number[];
+  axis: number;
+}
+
+interface DimensionLevel {
+  format: number;
+  denseSize: number;
+  segments?: Int32Array | Uint16Array | Uint8Array;
+  indices?: Int32Array | Uint16Array | Uint8Array;
+}
+
+interface Sparsity {
+  traversalOrder: number[];
+  blockMap: number[];
+  levels: DimensionLevel[];
+  /** Values stored, implied by the dimension metadata. */
+  storedValues: number;
+}
+
+export interface TfliteTensorInfo {
+  subgraph: number;
+  index: number;
+  name: string;
+  dtype: string;
+  shape: number[];
+  buffer: number;
+  byteOffset: number;
+  byteLength: number;
+  quantization?: Quantization;
+  sparsity?: Sparsity;
+}
+
+/** Schema-version-independent view of the tensors that carry constant data. */
+export interface TfliteModelInfo {
+  version: number;
+  subgraphs: number;
+  tensors: TfliteTensorInfo[];
+  warnings: string[];
+}
+
+function readIndexVector(file: PagedFile, table: Table, typeField: number, valueField: number, what: string): Int32Array | Uint16Array | Uint8Array {
+  const kind = table.uint8(typeField, 0);
+  const vectorTable = table.table(valueField, what);
+  if (!vectorTable) file.fail(`${what} is missing`);
+  const elementBytes = kind === INDEX_INT32 ? 4 : kind === INDEX_UINT16 ? 2 : kind === INDEX_UINT8 ? 1 : 0;
+  if (elementBytes === 0) file.fail(`${what} has unknown index vector type ${kind}`);
+  const vector = vectorTable.vector(0, elementBytes);
+  if (!vector) return new Uint8Array(0);
+  const bytes = file.bytes(vector.start, vector.length * elementBytes, what);
+  const view = new DataView(bytes.buffer);
+  if (kind === INDEX_UINT8) return bytes;
+  if (kind === INDEX_UINT16) return Uint16Array.from({ length: vector.length }, (_, i) => view.getUint16(2 * i, true));
+  return Int32Array.from({ length: vector.length }, (_, i) => view.getInt32(4 * i, true));
+}
+
+/**
+ * Reads and validates SparsityParameters against the dense shape. Every segment and index is checked
+ * here, so densification later can trust them.
+ */
+function readSparsity(file: PagedFile, table: Table, shape: number[], what: string): Sparsity {
+  const traversalOrder = Array.from(table.int32s(0));
+  const blockMap = Array.from(table.int32s(1));
+  const metadata = table.tables(2, `${what} dim_metadata`);
+  const rank = shape.length;
+  const levelsCount = rank + blockMap.length;
+  if (traversalOrder.length !== levelsCount || metadata.length !== levelsCount) {
+    file.fail(`${what}: sparsity has ${traversalOrder.length} traversal entries and ${metadata.length} dim_metadata for rank ${rank} with ${blockMap.length} block dimension(s)`);
+  }
+  const seen = new Set(traversalOrder);
+  if (seen.size !== levelsCount || traversalOrder.some((d) => d < 0 || d >= levelsCount)) {
+    file.fail(`${what}: traversal_order [${traversalOrder.join(', ')}] is not a permutation of 0..${levelsCount - 1}`);
+  }
+  for (let i = 0; i < rank; i++) {
+    if (traversalOrder[i]! >= rank) file.fail(`${what}: traversal_order must list the ${rank} tensor dimensions before the block dimensions`);
+  }
+  if (blockMap.some((d) => d < 0 || d >= rank) || new Set(blockMap).size !== blockMap.length) {
+    file.fail(`${what}: block_map [${blockMap.join(', ')}] is invalid for rank ${rank}`);
+  }
+  const levels: DimensionLevel[] = metadata.map((m, i) => {
+    const format = m.int8(0, DIM_DENSE);
+    const denseSize = m.int32(1, 0);
+    if (format === DIM_DENSE) return { format, denseSize };
+    if (format !== DIM_SPARSE_CSR) file.fail(`${what}: dim_metadata ${i} has unknown format ${format}`);
+    return {
+      format,
+      denseSize,
+      segments: readIndexVector(file, m, 2, 3, `${what} dim_metadata ${i} array_segments`),
+      indices: readIndexVector(file, m, 4, 5, `${what} dim_metadata ${i} array_indices`),
+    };
+  });
+  // Size of each traversal level: original dims divided by their block size, then the block sizes.
+  const blockSizes = blockMap.map((_, j) => {
+    const level = levels[rank + j]!;
+    if (level.format !== DIM_DENSE || level.denseSize <= 0) file.fail(`${what}: block dimension ${j} must be dense with a positive size`);
+    return level.denseSize;
+  });
+  const blockedShape = shape.slice();
+  blockMap.forEach((d, j) => {
+    if (shape[d]! % blockSizes[j]! !== 0) file.fail(`${what}: dimension ${d} (${shape[d]}) is not a multiple of its block size ${blockSizes[j]}`);
+    blockedShape[d] = shape[d]! / blockSizes[j]!;
+  });
+  const levelSize = (level: number): number => {
+    const dim = traversalOrder[level]!;
+    return dim < rank ? blockedShape[dim]! : blockSizes[dim - rank]!;
+  };
+  let nodes = 1;
+  levels.forEach((level, i) => {
+    const size = levelSize(i);
+    if (level.format === DIM_DENSE) {
+      if (level.denseSize !== size) file.fail(`${what}: dim_metadata ${i} dense_size ${level.denseSize} differs from the dimension size ${size}`);
+      nodes *= size;
+      return;
+    }
+    const segments = level.segments!;
+    const indices = level.indices!;
+    if (segments.length !== nodes + 1) file.fail(`${what}: dim_metadata ${i} has ${segments.length} array_segments, expected ${nodes + 1}`);
+    if (segments[0] !== 0) file.fail(`${what}: dim_metadata ${i} array_segments must start at 0`);
+    for (let s = 1; s < segments.length; s++) {
+      if (segments[s]! < segments[s - 1]!) file.fail(`${what}: dim_metadata ${i} array_segments decrease at ${s}`);
+    }
+    const count = segments[nodes]!;
+    if (count > indices.length) file.fail(`${what}: dim_metadata ${i} segments end at ${count} but only ${indices.length} indices are stored`);
+    for (let k = 0; k < count; k++) {
+      if (indices[k]! < 0 || indices[k]! >= size) file.fail(`${what}: dim_metadata ${i} index ${indices[k]} at ${k} is outside 0..${size - 1}`);
+    }
+    nodes = count;
+  });
+  return { traversalOrder, blockMap, levels, storedValues: nodes };
+}
+
+function checkedShape(file: PagedFile, dims: Int32Array, what: string): { shape: number[]; numel: number } {
+  const shape = Array.from(dims);
+  let numel = 1;
+  for (const d of shape) {
+    if (d < 0) file.fail(`${what} has a negative dimension in shape [${shape.join(', ')}]`);
+    numel *= d;
+  }
+  if (!Number.isSafeInteger(numel)) file.fail(`${what} has too many elements (shape [${shape.join(', ')}])`);
+  return { shape, numel };
+}
+
+/** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
+export function readTfliteModel(file: PagedFile): TfliteModelInfo {
+  if (file.size < 8) file.fail(`file is too short for a TFLite model (${file.size} bytes)`);
+  const identifier = new TextDecoder().decode(file.bytes(4, 4, 'file identifier'));
+  if (identifier !== 'TFL3') file.fail(`not a TFLite FlatBuffer: file identifier is '${identifier.replace(/[^\x20-\x7e]/g, '?')}', expected 'TFL3'`);
+  const model = new Table(file, file.u32(0, 'root table offset'), 'Model');
+  const version = model.uint32(0, 0);
+  const warnings: string[] = [];
+  const buffers = model.tables(4, 'Buffer').map((buffer, index) => {
+    const offset = buffer.uint64(1, 0);
+    const size = buffer.uint64(2, 0);
+    // Models past 2 GB keep data outside the FlatBuffer: offset (> 1) and size count from the file start.
+    if (offset > 1) {
+      file.check(offset, size, `Buffer ${index} data`);
+      return { start: offset, length: size };
+    }
+    const data = buffer.vector(0, 1);
+    return data ?? { start: 0, length: 0 };
+  });
+  const subgraphs = model.tables(2, 'SubGraph');
+  const tensors: TfliteTensorInfo[] = [];
+  subgraphs.forEach((subgraph, subgraphIndex) => {
+    subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`).forEach((tensor, index) => {
+      const bufferIndex = tensor.uint32(2, 0);
+      const name = tensor.string(3) ?? `subgraph${subgraphIndex}/tensor${index}`;
+      const what = `tensor '${name}'`;
+      // Buffer 0 is the schema's empty sentinel; activations point there or at another empty buffer.
+      if (bufferIndex === 0) return;
+      const buffer = buffers[bufferIndex];
+      if (!buffer) file.fail(`${what} refers to buffer ${bufferIndex} but the model has ${buffers.length}`);
+      if (buffer.length === 0) return;
+      const typeCode = tensor.int8(1, 0);
+      const type = TENSOR_TYPES[typeCode];
+      if (!type) file.fail(`${what} has unknown tensor type ${typeCode}`);
+      if (UNSUPPORTED_VALUE_TYPES.has(type.name)) {
+        warnings.push(`${what}: ${type.name} tensors hold no numeric weights; skipped`);
+        return;
+      }
+      const { shape, numel } = checkedShape(file, tensor.int32s(0), what);
+      const quantizationTable = tensor.table(4, `${what} quantization`);
+      let quantization: Quantization | undefined;
+      if (quantizationTable) {
+        const scale = quantizationTable.float32s(2);
+        const zeroPoint = quantizationTable.int64s(3);
+        const axis = quantizationTable.int32(6, 0);
+        if (scale.length > 0) {
+          if (scale.length > 1 && (axis < 0 || axis >= shape.length || shape[axis] !== scale.length)) {
+            file.fail(`${what} has ${scale.length} per-axis scales but dimension ${axis} of [${shape.join(', ')}] does not match`);
+          }
+          if (zeroPoint.length !== 0 && zeroPoint.length !== scale.length) {
+            file.fail(`${what} has ${scale.length} scales but ${zeroPoint.length} zero points`);
+          }
+          quantization = { scale, zeroPoint, axis };
+        }
+      }
+      const sparsityTable = tensor.table(6, `${what} sparsity`);
+      const sparsity = sparsityTable ? readSparsity(file, sparsityTable, shape, what) : undefined;
+      const stored = sparsity ? sparsity.storedValues : numel;
+      const expectedBytes = Math.ceil(stored * type.bytes);
+      if (buffer.length !== expectedBytes) {
+        file.fail(`${what} of type ${type.name} needs ${expectedBytes} bytes for ${stored} ${sparsity ? 'stored ' : ''}values of shape [${shape.join(', ')}] but its buffer ${bufferIndex} holds ${buffer.length}`);
+      }
+      tensors.push({
+        subgraph: subgraphIndex,
+        index,
+        name,
+        dtype: type.name,
+        shape,
+        buffer: bufferIndex,
+        byteOffset: buffer.start,
+        byteLength: buffer.length,
+        quantization,
+        sparsity,
+      });
+    });
+  });
+  return { version, subgraphs: subgraphs.length, tensors, warnings };
+}
+
+/** Decodes `count` stored elements of `dtype` starting at element `first` of `bytes` into `out`. */
+function decodeElements(dtype: string, bytes: Uint8Array, firstElement: number, count: number, out: Float32Array | Float64Array): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  switch (dtype) {
+    case 'float32':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
+      return;
+    case 'float64':
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
+      return;
+    case 'float16':
+      for (let i = 0; i < count; i++) out[i] = decodeFloat16Bits(view.getUint16(2 * i, true));
+      return;
+    case 'bfloat16':
+      for (let i = 0; i < count; i++) out[i] = decodeBfloat16Bits(view.getUint16(2 * i, true));
+      return;
+    case 'int8':
+      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
+      return;
+    case 'uint8':
+    case 'bool':
+      for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
+      return;
+    case 'int16':
+      for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true);
+      return;
+    case 'uint16':
+      for (let i = 0; i < count; i++) out[i] = view.getUint16(2 * i, true);
+      return;
+    case 'int32':
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
+      return;
+    case 'uint32':
+      for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
+      return;
+    case 'int64':
+      for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
+      return;
+    case 'uint64':
+      for (let i = 0; i < count; i++) out[i] = Number(view.getBigUint64(8 * i, true));
+      return;
+    case 'int4':
+      // Two signed nibbles per byte, low nibble first; `bytes` starts at the byte holding element `firstElement`.
+      for (let i = 0; i < count; i++) {
+        const position = (firstElement % 2) + i;
+        const byte = bytes[position >> 1]!;
+        const nibble = position % 2 === 0 ? byte & 0x0f : byte >> 4;
+        out[i] = nibble >= 8 ? nibble - 16 : nibble;
+      }
+      return;
+    default:
+      throw new Error(`unsupported TFLite dtype ${dtype}`);
+  }
+}
+
+function storedBytesFor(dtype: string, firstElement: number, count: number): { offset: number; length: number } {
+  if (dtype === 'int4') {
+    const start = Math.floor(firstElement / 2);
+    return { offset: start, length: Math.ceil((firstElement + count) / 2) - start };
+  }
+  const size = ELEMENT_BYTES[dtype] ?? 0;
+  return { offset: firstElement * size, length: count * size };
+}
+
+/** Applies scale and zero point; `denseIndexOf(i)` gives the row-major index of output element i. */
+function dequantize(values: Float32Array | Float64Array, count: number, q: Quantization, shape: number[], denseIndexOf: (i: number) => number): void {
+  if (q.scale.length === 1) {
+    const scale = q.scale[0]!;
+    const zero = q.zeroPoint[0] ?? 0;
+    for (let i = 0; i < count; i++) values[i] = (values[i]! - zero) * scale;
+    return;
+  }
+  let inner = 1;
+  for (let d = q.axis + 1; d < shape.length; d++) inner *= shape[d]!;
+  const channels = shape[q.axis]!;
+  for (let i = 0; i < count; i++) {
+    const channel = Math.floor(denseIndexOf(i) / inner) % channels;
+    values[i] = (values[i]! - (q.zeroPoint[channel] ?? 0)) * q.scale[channel]!;
+  }
+}
+
+/**
+ * Row-major positions of the stored values of a sparse tensor, in storage order, following the TFLite
+ * format converter: levels are walked in traversal order, CSR levels through their segments.
+ */
+function sparsePositions(info: TfliteTensorInfo): Float64Array {
+  const sparsity = info.sparsity!;
+  const shape = info.shape;
+  const rank = shape.length;
+  const { traversalOrder, blockMap, levels } = sparsity;
+  const blockSizes = blockMap.map((_, j) => levels[rank + j]!.denseSize);
+  const strides = shape.map((_, d) => shape.slice(d + 1).reduce((a, b) => a * b, 1));
+  const positions = new Float64Array(sparsity.storedValues);
+  const indices = new Array<number>(levels.length).fill(0);
+  let written = 0;
+  const emit = (): void => {
+    const original = new Array<number>(rank).fill(0);
+    for (let i = 0; i < rank; i++) original[traversalOrder[i]!] = indices[i]!;
+    for (let i = rank; i < levels.length; i++) {
+      const block = traversalOrder[i]! - rank;
+      const dim = blockMap[block]!;
+      original[dim] = original[dim]! * blockSizes[block]! + indices[i]!;
+    }
+    let flat = 0;
+    for (let d = 0; d < rank; d++) flat += original[d]! * strides[d]!;
+    positions[written++] = flat;
+  };
+  const walk = (level: number, previous: number): void => {
+    if (level === levels.length) {
+      emit();
+      return;
+    }
+    const meta = levels[level]!;
+    if (meta.format === DIM_DENSE) {
+      for (let i = 0; i < meta.denseSize; i++) {
+        indices[level] = i;
+        walk(level + 1, previous * meta.denseSize + i);
+      }
+      return;
+    }
+    const end = meta.segments![previous + 1]!;
+    for (let k = meta.segments![previous]!; k < end; k++) {
+      indices[level] = meta.indices![k]!;
+      walk(level + 1, k);
+    }
+  };
+  walk(0, 0);
+  return positions;
+}
+
+function abortIfAsked(signal: AbortSignal | undefined, path: string): void {
+  if (signal?.aborted) throw new WeightFileError(path, 'reading was cancelled');
+}
+
+function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
+  const numel = info.shape.reduce((a, b) => a * b, 1);
+  const wide = info.dtype === 'float64' || info.dtype === 'int64' || info.dtype === 'uint64' || info.dtype === 'int32' || info.dtype === 'uint32';
+  const quantization = info.quantization;
+  return {
+    name: info.name,
+    dtype: info.dtype,
+    shape: info.shape,
+    numel,
+    byteOffset: info.byteOffset,
+    byteLength: info.byteLength,
+    async *chunks(options) {
+      const maxChunk = Math.max(1, Math.floor(options?.maxChunkElements ?? DEFAULT_CHUNK_ELEMENTS));
+      const signal = options?.signal;
+      const chunkLength = Math.min(maxChunk, Math.max(numel, 1));
+      const out = wide ? new Float64Array(chunkLength) : new Float32Array(chunkLength);
+      if (!info.sparsity) {
+        for (let first = 0; first < numel; first += chunkLength) {
+          abortIfAsked(signal, file.path);
+          const count = Math.min(chunkLength, numel - first);
+          const range = storedBytesFor(info.dtype, first, count);
+          const bytes = file.bytes(info.byteOffset + range.offset, range.length, `tensor '${info.name}' data`);
+          decodeElements(info.dtype, bytes, first, count, out);
+          if (quantization) dequantize(out, count, quantization, info.shape, (i) => first + i);
+          yield count === out.length ? out : out.subarray(0, count);
+        }
+        return;
+      }
+      // Densify: each stored value lands at its row-major position. Values are decoded once into a
+      // buffer bounded by the stored data (which the file itself holds), then scattered per window.
+      const positions = sparsePositions(info);
+      const stored = wide ? new Float64Array(positions.length) : new Float32Array(positions.length);
+      const storedBytes = file.bytes(info.byteOffset, info.byteLength, `tensor '${info.name}' data`);
+      decodeElements(info.dtype, storedBytes, 0, positions.length, stored);
+      if (quantization) dequantize(stored, stored.length, quantization, info.shape, (i) => positions[i]!);
+      let monotone = true;
+      for (let k = 1; k < positions.length && monotone; k++) monotone = positions[k]! > positions[k - 1]!;
+      let cursor = 0;
+      for (let first = 0; first < numel; first += chunkLength) {
+        abortIfAsked(signal, file.path);
+        const count = Math.min(chunkLength, numel - first);
+        const end = first + count;
+        out.fill(0, 0, count);
+        if (monotone) {
+          while (cursor < positions.length && positions[cursor]! < end) {
+            out[positions[cursor]! - first] = stored[cursor]!;
+            cursor++;
+          }
+        } else {
+          for (let k = 0; k < positions.length; k++) {
+            const p = positions[k]!;
+            if (p >= first && p < end) out[p - first] = stored[k]!;
+          }
+        }
+        yield count === out.length ? out : out.subarray(0, count);
+      }
+    },
+  };
+}
+
+function openPaged(path: string): PagedFile {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    throw new WeightFileError(path, `cannot open: ${(error as Error).message}`);
+  }
+  return new PagedFile(path, fd);
+}
+
+/** Lists the constant tensors of a .tflite file without reading their data. */
+export function inspectTflite(path: string): TfliteModelInfo {
+  const file = openPaged(path);
+  try {
+    return readTfliteModel(file);
+  } finally {
+    closeSync(file.fd);
+  }
+}
+
+export const tfliteParser: WeightFormatParser = {
+  format: 'tflite',
+  sniff(head: Uint8Array, fileName: string): boolean {
+    if (head.length >= 8 && head[4] === 0x54 && head[5] === 0x46 && head[6] === 0x4c && head[7] === 0x33) return true;
+    return fileName.toLowerCase().endsWith('.tflite');
+  },
+  async open(path: string, options?: OpenOptions): Promise<OpenedWeightFile> {
+    abortIfAsked(options?.signal, path);
+    const file = openPaged(path);
+    const fd = file.fd;
+    let info: TfliteModelInfo;
+    try {
+      info = readTfliteModel(file);
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    let closed = false;
+    return {
+      file: path,
+      format: 'tflite',
+      fileBytes: file.size,
+      tensors: info.tensors.map((t) => makeSource(file, t)),
+      warnings: info.warnings,
+      async close() {
+        if (!closed) closeSync(fd);
+        closed = true;
+      },
+    };
+  },
+};
