@@ -1,0 +1,177 @@
+/**
+ * Layer tables of the benchmark suites: the distinct convolution shapes of each network at its
+ * ImageNet input (224x224, batch 1), with how often each shape occurs, and the parser of custom
+ * `--shape` strings.
+ */
+import type { BenchSuite, ConvShape } from '../../shared/protocol';
+import { BENCH_SUITES } from '../../shared/protocol';
+import { convDirectFlops, convOutputSize, validateConvShape } from '../conv/reference';
+
+export interface BenchLayer {
+  /** Name as in the paper / torchvision (conv3_x: every 3x3 of stage 3 after the first). */
+  name: string;
+  shape: ConvShape;
+  /** How many layers of the network have exactly this shape (for whole-network estimates). */
+  count: number;
+}
+
+export interface SuiteTable {
+  suite: BenchSuite;
+  description: string;
+  layers: BenchLayer[];
+  /** Layers of the network that the table leaves out, and why. */
+  omitted?: string;
+}
+
+function conv(
+  name: string,
+  C: number,
+  HW: number,
+  K: number,
+  RS: number,
+  stride: number,
+  pad: number,
+  count = 1,
+): BenchLayer {
+  return { name, shape: { N: 1, C, H: HW, W: HW, K, R: RS, S: RS, stride, pad }, count };
+}
+
+const RESNET18: SuiteTable = {
+  suite: 'resnet18',
+  description: 'ResNet-18 (He et al. 2016), 224x224, batch 1; downsample shortcuts are 1x1 stride 2',
+  layers: [
+    conv('conv1', 3, 224, 64, 7, 2, 3),
+    conv('conv2_x', 64, 56, 64, 3, 1, 1, 4),
+    conv('conv3_1', 64, 56, 128, 3, 2, 1),
+    conv('conv3_ds', 64, 56, 128, 1, 2, 0),
+    conv('conv3_x', 128, 28, 128, 3, 1, 1, 3),
+    conv('conv4_1', 128, 28, 256, 3, 2, 1),
+    conv('conv4_ds', 128, 28, 256, 1, 2, 0),
+    conv('conv4_x', 256, 14, 256, 3, 1, 1, 3),
+    conv('conv5_1', 256, 14, 512, 3, 2, 1),
+    conv('conv5_ds', 256, 14, 512, 1, 2, 0),
+    conv('conv5_x', 512, 7, 512, 3, 1, 1, 3),
+  ],
+};
+
+const RESNET50: SuiteTable = {
+  suite: 'resnet50',
+  description:
+    'ResNet-50 v1.5 (torchvision: the stride sits on the 3x3 of each bottleneck), 224x224, batch 1',
+  layers: [
+    conv('conv1', 3, 224, 64, 7, 2, 3),
+    conv('conv2_1a', 64, 56, 64, 1, 1, 0),
+    conv('conv2_xa', 256, 56, 64, 1, 1, 0, 2),
+    conv('conv2_xb', 64, 56, 64, 3, 1, 1, 3),
+    // The stage-2 shortcut (1x1 64->256, stride 1) has the shape of conv2_xc, hence count 4.
+    conv('conv2_xc', 64, 56, 256, 1, 1, 0, 4),
+    conv('conv3_1a', 256, 56, 128, 1, 1, 0),
+    conv('conv3_1b', 128, 56, 128, 3, 2, 1),
+    conv('conv3_ds', 256, 56, 512, 1, 2, 0),
+    conv('conv3_xa', 512, 28, 128, 1, 1, 0, 3),
+    conv('conv3_xb', 128, 28, 128, 3, 1, 1, 3),
+    conv('conv3_xc', 128, 28, 512, 1, 1, 0, 4),
+    conv('conv4_1a', 512, 28, 256, 1, 1, 0),
+    conv('conv4_1b', 256, 28, 256, 3, 2, 1),
+    conv('conv4_ds', 512, 28, 1024, 1, 2, 0),
+    conv('conv4_xa', 1024, 14, 256, 1, 1, 0, 5),
+    conv('conv4_xb', 256, 14, 256, 3, 1, 1, 5),
+    conv('conv4_xc', 256, 14, 1024, 1, 1, 0, 6),
+    conv('conv5_1a', 1024, 14, 512, 1, 1, 0),
+    conv('conv5_1b', 512, 14, 512, 3, 2, 1),
+    conv('conv5_ds', 1024, 14, 2048, 1, 2, 0),
+    conv('conv5_xa', 2048, 7, 512, 1, 1, 0, 2),
+    conv('conv5_xb', 512, 7, 512, 3, 1, 1, 2),
+    conv('conv5_xc', 512, 7, 2048, 1, 1, 0, 3),
+  ],
+};
+
+const VGG16: SuiteTable = {
+  suite: 'vgg16',
+  description: 'VGG-16 (Simonyan & Zisserman 2015, configuration D), 224x224, batch 1; all 3x3 stride 1 pad 1',
+  layers: [
+    conv('conv1_1', 3, 224, 64, 3, 1, 1),
+    conv('conv1_2', 64, 224, 64, 3, 1, 1),
+    conv('conv2_1', 64, 112, 128, 3, 1, 1),
+    conv('conv2_2', 128, 112, 128, 3, 1, 1),
+    conv('conv3_1', 128, 56, 256, 3, 1, 1),
+    conv('conv3_2', 256, 56, 256, 3, 1, 1, 2),
+    conv('conv4_1', 256, 28, 512, 3, 1, 1),
+    conv('conv4_2', 512, 28, 512, 3, 1, 1, 2),
+    conv('conv5_x', 512, 14, 512, 3, 1, 1, 3),
+  ],
+};
+
+const MOBILENET_V1: SuiteTable = {
+  suite: 'mobilenet-v1',
+  description: 'MobileNet v1 1.0 (Howard et al. 2017), 224x224, batch 1: the full first conv and the pointwise 1x1 convs',
+  omitted:
+    'the 13 depthwise 3x3 layers (dw1..dw13) are grouped convolutions (groups = C) and the engine implements groups = 1 only',
+  layers: [
+    conv('conv1', 3, 224, 32, 3, 2, 1),
+    conv('pw1', 32, 112, 64, 1, 1, 0),
+    conv('pw2', 64, 56, 128, 1, 1, 0),
+    conv('pw3', 128, 56, 128, 1, 1, 0),
+    conv('pw4', 128, 28, 256, 1, 1, 0),
+    conv('pw5', 256, 28, 256, 1, 1, 0),
+    conv('pw6', 256, 14, 512, 1, 1, 0),
+    conv('pw7_11', 512, 14, 512, 1, 1, 0, 5),
+    conv('pw12', 512, 7, 1024, 1, 1, 0),
+    conv('pw13', 1024, 7, 1024, 1, 1, 0),
+  ],
+};
+
+export const SUITE_TABLES: Readonly<Record<BenchSuite, SuiteTable>> = {
+  resnet18: RESNET18,
+  resnet50: RESNET50,
+  vgg16: VGG16,
+  'mobilenet-v1': MOBILENET_V1,
+};
+
+export function isBenchSuite(name: string): name is BenchSuite {
+  return (BENCH_SUITES as readonly string[]).includes(name);
+}
+
+/** The suite's layers, or only those named in `names` (an unknown name is an error that lists the known ones). */
+export function suiteLayers(suite: BenchSuite, names?: readonly string[]): BenchLayer[] {
+  const table = SUITE_TABLES[suite];
+  if (!names || names.length === 0) return table.layers.slice();
+  return names.map((name) => {
+    const layer = table.layers.find((candidate) => candidate.name === name);
+    if (!layer) {
+      throw new Error(`${suite} has no layer '${name}'; its layers are ${table.layers.map((l) => l.name).join(', ')}`);
+    }
+    return layer;
+  });
+}
+
+/**
+ * Parses `N,C,H,W,K,R,S[,stride,pad]` (stride defaults to 1, pad to 0). `what` names the source
+ * (e.g. "--shape") in error messages.
+ */
+export function parseConvShape(text: string, what = 'shape'): ConvShape {
+  const parts = text.split(',').map((part) => part.trim());
+  if (parts.length !== 7 && parts.length !== 9) {
+    throw new Error(`${what} must be N,C,H,W,K,R,S or N,C,H,W,K,R,S,stride,pad (7 or 9 integers), got '${text}'`);
+  }
+  const values = parts.map((part, index) => {
+    if (!/^\d+$/.test(part)) throw new Error(`${what}: item ${index + 1} ('${part}') of '${text}' is not a non-negative integer`);
+    return Number(part);
+  });
+  const [N, C, H, W, K, R, S, stride = 1, pad = 0] = values;
+  const shape: ConvShape = { N, C, H, W, K, R, S, stride, pad };
+  validateConvShape(shape, what);
+  return shape;
+}
+
+/** Name of a custom layer: its shape, e.g. "1x64x56x56-k64-3x3-s1p1". */
+export function shapeLabel(shape: ConvShape): string {
+  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}p${shape.pad}`;
+}
+
+/** Direct flops of a whole suite, each shape weighted by its count. */
+export function suiteDirectFlops(suite: BenchSuite): number {
+  return SUITE_TABLES[suite].layers.reduce((sum, layer) => sum + layer.count * convDirectFlops(layer.shape), 0);
+}
+
+export { convDirectFlops, convOutputSize };
