@@ -1,0 +1,64 @@
+/**
+ * Entry point of the weight-file parsers: format detection by content and `openWeightFile`.
+ *
+ * Detection runs two passes over PARSERS. The first calls `sniff(head, '')`, with no file name, so
+ * only magic numbers and content count; the second passes the real name, letting parsers fall
+ * back on the extension where content is ambiguous (ONNX protobufs, Darknet .weights). A parser's
+ * sniff must therefore decide on content alone when the name is empty.
+ */
+import * as path from 'node:path';
+import type { WeightFormat } from '../../shared/protocol';
+import { BoundedReader } from './reader';
+import { safetensorsParser } from './safetensors';
+import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
+
+export { WeightFileError } from './types';
+export type { OpenOptions, OpenedWeightFile, TensorSource, TensorLayout, WeightFormatParser } from './types';
+
+/** Bytes handed to `sniff`. */
+export const SNIFF_BYTES = 4096;
+
+/**
+ * Every parser, in sniffing order: formats with unambiguous magic numbers first, then the zip-based
+ * ones (they tell each other apart by entry names), then those that need the extension.
+ */
+export const PARSERS: readonly WeightFormatParser[] = [safetensorsParser];
+
+async function readHead(file: string): Promise<Uint8Array> {
+  const reader = await BoundedReader.open(file);
+  try {
+    return await reader.head(SNIFF_BYTES);
+  } finally {
+    await reader.close();
+  }
+}
+
+/** The parser for `file` from its first bytes, else from its name; undefined when none matches. */
+export function pickParser(head: Uint8Array, file: string, parsers: readonly WeightFormatParser[] = PARSERS): WeightFormatParser | undefined {
+  return parsers.find((parser) => parser.sniff(head, '')) ?? parsers.find((parser) => parser.sniff(head, path.basename(file)));
+}
+
+function noMatch(file: string, head: Uint8Array): WeightFileError {
+  const hex = Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  const formats = [...new Set(PARSERS.map((p) => p.format))].join(', ');
+  return new WeightFileError(file, `not a recognised weight file (first bytes ${hex}); supported formats: ${formats}`);
+}
+
+/** The format of `file`, detected by content (extension only where content is ambiguous). */
+export async function detectFormat(file: string): Promise<WeightFormat> {
+  const head = await readHead(file);
+  if (head.length === 0) throw new WeightFileError(file, 'the file is empty');
+  const parser = pickParser(head, file);
+  if (!parser) throw noMatch(file, head);
+  return parser.format;
+}
+
+/** Opens a weight file of any supported format; only headers are read until tensors are iterated. */
+export async function openWeightFile(file: string, options?: OpenOptions): Promise<OpenedWeightFile> {
+  options?.signal?.throwIfAborted();
+  const head = await readHead(file);
+  if (head.length === 0) throw new WeightFileError(file, 'the file is empty');
+  const parser = pickParser(head, file);
+  if (!parser) throw noMatch(file, head);
+  return parser.open(file, options);
+}
