@@ -179,10 +179,10 @@ export interface Histogram {
    * Bins are half-open on the left, (10^e[i], 10^e[i+1]], so that the count of |w| <= 10^e is exact
    * at every edge. Nonzero elements at or below 10^e[0] and above 10^e[last] are counted here.
    */
-  below: number;
-  above: number;
+  below?: number;
+  above?: number;
   /** NaN elements: in no bin, never zero. */
-  nan: number;
+  nan?: number;
 }
 
 export interface TensorStats extends TensorHeader {
