@@ -41,6 +41,9 @@ export const CHROMIUM_ARGS = [
 
 class RunnerError extends Error {}
 
+/** Console errors that only say the machine is offline (marketplace lookups, missing optional assets). */
+const OFFLINE_NOISE = /Failed to load resource|ENOTFOUND|ERR_NAME_NOT_RESOLVED|ERR_INTERNET_DISCONNECTED/;
+
 function parseArguments(argv) {
   const options = { grep: undefined, keepTemp: false };
   for (let i = 0; i < argv.length; i++) {
@@ -244,7 +247,7 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
   const resultsFile = path.join(tempRoot, 'results.json');
   const progressFile = path.join(tempRoot, 'progress.jsonl');
   const workspace = prepareWorkspace(tempRoot);
-  const timing = { startedAt: Date.now(), serverReadyAt: 0, pageOpenedAt: 0, testsLoadedAt: 0 };
+  const timing = { startedAt: Date.now(), serverReadyAt: 0, pageOpenedAt: 0, testsLoadedAt: 0, hostExitSeenAt: 0 };
   let server;
   let browser;
   let page;
@@ -269,6 +272,10 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
+    // The workbench reports extension host and test-module failures on its console.
+    page.on('console', (message) => {
+      if (message.type() === 'error' && !OFFLINE_NOISE.test(message.text())) pageErrors.push(`console: ${message.text().slice(0, 2000)}`);
+    });
     let crashed = false;
     page.on('crash', () => {
       crashed = true;
@@ -282,11 +289,15 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     for (;;) {
       for (const event of readProgress()) printEvent(event, timing);
       if (fs.existsSync(resultsFile)) break;
+      const hostExit = extensionHostExit(server.logFile);
+      if (hostExit && !timing.hostExitSeenAt) timing.hostExitSeenAt = Date.now();
       const problem = crashed
         ? 'the browser page crashed'
         : server.child.exitCode !== null || server.child.signalCode !== null
           ? `code-server exited (${server.child.exitCode ?? server.child.signalCode}); see ${server.logFile}`
-          : Date.now() > deadline
+          : timing.hostExitSeenAt && Date.now() - timing.hostExitSeenAt > HOST_EXIT_GRACE_MS
+            ? `the extension host exited (${hostExit}) without writing results (${timing.testsLoadedAt ? 'the suite started but did not finish' : 'the test module never ran: does it load?'})`
+            : Date.now() > deadline
             ? `no results after ${timeoutS} s (${timing.testsLoadedAt ? 'the suite started but did not finish' : 'the suite never started in the extension host'})`
             : undefined;
       if (problem) {
@@ -294,7 +305,7 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
         throw new RunnerError(
           `${problem}.${screenshot ? ` Screenshot: ${screenshot}.` : ''}` +
             (pageErrors.length ? `\nPage errors:\n  ${pageErrors.slice(-10).join('\n  ')}` : '') +
-            `\nLast code-server/extension host log lines:\n${logTail(server.logFile, tempRoot, 30)}`,
+            `\nLast code-server/extension host log lines:\n${logTail(server.logFile, tempRoot, 15)}`,
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
@@ -319,6 +330,19 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     await bridge.close();
     if (keepTemp || process.env.DEEP_ACCEL_KEEP_TEMP === '1') console.log(`  kept temporary files in ${tempRoot}`);
     else fs.rmSync(tempRoot, { recursive: true, force: true });
+  }
+}
+
+/** The results file is written before run() returns; allow for a slow disk before calling it lost. */
+const HOST_EXIT_GRACE_MS = 3000;
+
+/** code-server logs the extension host's exit; the test run is over once that happens. */
+function extensionHostExit(serverLog) {
+  try {
+    const match = /Extension Host Process exited with (code: \S+, signal: \S+?)\.?$/m.exec(fs.readFileSync(serverLog, 'utf8'));
+    return match ? match[1] : undefined;
+  } catch {
+    return undefined;
   }
 }
 
