@@ -69,6 +69,8 @@ export interface WinogradErrorMeasurement {
   maxTransformMagnitude: number;
   trials: number;
   seed: number;
+  /** Outputs that overflowed to +-Infinity or NaN (fp16, large alpha); left out of the statistics. */
+  nonFiniteOutputs?: number;
 }
 
 export interface WinogradCost {
@@ -496,6 +498,10 @@ export interface WinogradRequest {
   search?: boolean;
   exports?: ExportFormat[];
   layer?: { C: number; K: number; H: number; W: number };
+  /** Random tiles per precision for the error measurement; 0 skips it (default 400). */
+  errorTrials?: number;
+  /** Seed of the error measurement's PRNG (default 1). */
+  seed?: number;
 }
 
 export interface SparsityRequest {

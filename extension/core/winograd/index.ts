@@ -1,0 +1,7 @@
+/** Winograd / Toom-Cook generator: the public API (pure logic, no `vscode`). */
+export { generateMatrices, generateWinograd, type GeneratedMatrices } from './generate';
+export { exportWinograd } from './export';
+export { measureError, DEFAULT_ERROR_TRIALS, DEFAULT_ERROR_SEED, type ErrorAlgorithm, type MeasureErrorOptions } from './error';
+export { DEFAULT_POINTS, defaultPointsFor } from './points';
+export { MAX_ALPHA } from './toomCook';
+export { rounderFor, roundToFloat16, roundToBfloat16, roundToFloat32 } from './rounding';
