@@ -12,9 +12,9 @@
  * densified into row-major order.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
+import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
-import { decodeBfloat16Bits, decodeFloat16Bits } from './tflite-half';
+import { decodeInto, isDType, itemSize } from './dtypes';
 
 const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
 const PAGE_BYTES = 1 << 16;
@@ -46,6 +46,13 @@ const ELEMENT_BYTES: Record<string, number> = Object.fromEntries(
   Object.values(TENSOR_TYPES).map((t) => [t!.name, t!.bytes]),
 );
 const UNSUPPORTED_VALUE_TYPES = new Set(['string', 'complex64', 'complex128', 'resource', 'variant']);
+
+/** BuiltinOperator codes that decide a kernel's layout, and the ops that only convert constants. */
+const OP_CONV_2D = 3;
+const OP_DEPTHWISE_CONV_2D = 4;
+const OP_DEQUANTIZE = 6;
+const OP_TRANSPOSE_CONV = 67;
+const OP_DENSIFY = 124;
 
 /** DimensionMetadata.format and SparseIndexVector union tags. */
 const DIM_DENSE = 0;
@@ -290,6 +297,8 @@ export interface TfliteTensorInfo {
   byteLength: number;
   quantization?: Quantization;
   sparsity?: Sparsity;
+  /** Axis order of 4-D kernels: OHWI for convolutions, IHWO ([1,H,W,C*m]) for depthwise ones. */
+  layout?: TensorLayout;
 }
 
 /** Schema-version-independent view of the tensors that carry constant data. */
@@ -401,6 +410,35 @@ function checkedShape(file: PagedFile, dims: Int32Array, what: string): { shape:
   return { shape, numel };
 }
 
+/**
+ * Layouts of the constant kernels that convolutions consume, traced back through DEQUANTIZE and
+ * DENSIFY (fp16 and sparse models feed kernels through them).
+ */
+function kernelLayouts(subgraph: Table, subgraphIndex: number, opcodes: number[]): Map<number, TensorLayout> {
+  const operators = subgraph.tables(3, `SubGraph ${subgraphIndex} Operator`).map((op) => ({
+    code: opcodes[op.uint32(0, 0)] ?? -1,
+    inputs: Array.from(op.int32s(1)),
+    outputs: Array.from(op.int32s(2)),
+  }));
+  const producer = new Map<number, (typeof operators)[number]>();
+  for (const op of operators) for (const output of op.outputs) producer.set(output, op);
+  const layouts = new Map<number, TensorLayout>();
+  for (const op of operators) {
+    const layout: TensorLayout | undefined =
+      op.code === OP_DEPTHWISE_CONV_2D ? 'IHWO' : op.code === OP_CONV_2D || op.code === OP_TRANSPOSE_CONV ? 'OHWI' : undefined;
+    // TRANSPOSE_CONV takes (output_shape, weights, input): its kernel is input 1 like the others.
+    let kernel = op.inputs[1];
+    if (layout === undefined || kernel === undefined) continue;
+    for (let hops = 0; hops < 4; hops++) {
+      const source = producer.get(kernel);
+      if (!source || (source.code !== OP_DEQUANTIZE && source.code !== OP_DENSIFY) || source.inputs[0] === undefined) break;
+      kernel = source.inputs[0];
+    }
+    layouts.set(kernel, layout);
+  }
+  return layouts;
+}
+
 /** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
 export function readTfliteModel(file: PagedFile): TfliteModelInfo {
   if (file.size < 8) file.fail(`file is too short for a TFLite model (${file.size} bytes)`);
@@ -420,9 +458,11 @@ export function readTfliteModel(file: PagedFile): TfliteModelInfo {
     const data = buffer.vector(0, 1);
     return data ?? { start: 0, length: 0 };
   });
+  const opcodes = model.tables(1, 'OperatorCode').map((code) => Math.max(code.int8(0, 0), code.int32(3, 0)));
   const subgraphs = model.tables(2, 'SubGraph');
   const tensors: TfliteTensorInfo[] = [];
   subgraphs.forEach((subgraph, subgraphIndex) => {
+    const layouts = kernelLayouts(subgraph, subgraphIndex, opcodes);
     subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`).forEach((tensor, index) => {
       const bufferIndex = tensor.uint32(2, 0);
       const name = tensor.string(3) ?? `subgraph${subgraphIndex}/tensor${index}`;
@@ -474,65 +514,27 @@ export function readTfliteModel(file: PagedFile): TfliteModelInfo {
         byteLength: buffer.length,
         quantization,
         sparsity,
+        layout: shape.length === 4 ? (layouts.get(index) ?? 'OHWI') : undefined,
       });
     });
   });
   return { version, subgraphs: subgraphs.length, tensors, warnings };
 }
 
-/** Decodes `count` stored elements of `dtype` starting at element `first` of `bytes` into `out`. */
+/** Decodes `count` stored elements of `dtype` starting at element `firstElement` of `bytes` into `out`. */
 function decodeElements(dtype: string, bytes: Uint8Array, firstElement: number, count: number, out: Float32Array | Float64Array): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  switch (dtype) {
-    case 'float32':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat32(4 * i, true);
-      return;
-    case 'float64':
-      for (let i = 0; i < count; i++) out[i] = view.getFloat64(8 * i, true);
-      return;
-    case 'float16':
-      for (let i = 0; i < count; i++) out[i] = decodeFloat16Bits(view.getUint16(2 * i, true));
-      return;
-    case 'bfloat16':
-      for (let i = 0; i < count; i++) out[i] = decodeBfloat16Bits(view.getUint16(2 * i, true));
-      return;
-    case 'int8':
-      for (let i = 0; i < count; i++) out[i] = view.getInt8(i);
-      return;
-    case 'uint8':
-    case 'bool':
-      for (let i = 0; i < count; i++) out[i] = view.getUint8(i);
-      return;
-    case 'int16':
-      for (let i = 0; i < count; i++) out[i] = view.getInt16(2 * i, true);
-      return;
-    case 'uint16':
-      for (let i = 0; i < count; i++) out[i] = view.getUint16(2 * i, true);
-      return;
-    case 'int32':
-      for (let i = 0; i < count; i++) out[i] = view.getInt32(4 * i, true);
-      return;
-    case 'uint32':
-      for (let i = 0; i < count; i++) out[i] = view.getUint32(4 * i, true);
-      return;
-    case 'int64':
-      for (let i = 0; i < count; i++) out[i] = Number(view.getBigInt64(8 * i, true));
-      return;
-    case 'uint64':
-      for (let i = 0; i < count; i++) out[i] = Number(view.getBigUint64(8 * i, true));
-      return;
-    case 'int4':
-      // Two signed nibbles per byte, low nibble first; `bytes` starts at the byte holding element `firstElement`.
-      for (let i = 0; i < count; i++) {
-        const position = (firstElement % 2) + i;
-        const byte = bytes[position >> 1]!;
-        const nibble = position % 2 === 0 ? byte & 0x0f : byte >> 4;
-        out[i] = nibble >= 8 ? nibble - 16 : nibble;
-      }
-      return;
-    default:
-      throw new Error(`unsupported TFLite dtype ${dtype}`);
+  if (dtype === 'int4') {
+    // Two signed nibbles per byte, low nibble first; `bytes` starts at the byte holding element `firstElement`.
+    for (let i = 0; i < count; i++) {
+      const position = (firstElement % 2) + i;
+      const byte = bytes[position >> 1]!;
+      const nibble = position % 2 === 0 ? byte & 0x0f : byte >> 4;
+      out[i] = nibble >= 8 ? nibble - 16 : nibble;
+    }
+    return;
   }
+  if (!isDType(dtype)) throw new Error(`unsupported TFLite dtype ${dtype}`);
+  decodeInto(bytes.subarray(0, count * itemSize(dtype)), dtype, out);
 }
 
 function storedBytesFor(dtype: string, firstElement: number, count: number): { offset: number; length: number } {
@@ -625,6 +627,7 @@ function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
     numel,
     byteOffset: info.byteOffset,
     byteLength: info.byteLength,
+    ...(info.layout ? { layout: info.layout } : {}),
     async *chunks(options) {
       const maxChunk = Math.max(1, Math.floor(options?.maxChunkElements ?? DEFAULT_CHUNK_ELEMENTS));
       const signal = options?.signal;
