@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
 import { safetensorsParser } from './safetensors';
+import { tfliteParser } from './tflite';
 import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
 
 export { WeightFileError } from './types';
@@ -22,7 +23,7 @@ export const SNIFF_BYTES = 4096;
  * Every parser, in sniffing order: formats with unambiguous magic numbers first, then the zip-based
  * ones (they tell each other apart by entry names), then those that need the extension.
  */
-export const PARSERS: readonly WeightFormatParser[] = [safetensorsParser];
+export const PARSERS: readonly WeightFormatParser[] = [safetensorsParser, tfliteParser];
 
 async function readHead(file: string): Promise<Uint8Array> {
   const reader = await BoundedReader.open(file);
