@@ -1,0 +1,297 @@
+/**
+ * One-pass-per-chunk value statistics of a streamed tensor: zero count (|w| <= threshold), mean,
+ * population std, min, max, mean |w|, and optionally a log10 magnitude histogram.
+ *
+ * Accuracy: each chunk is summed in float64 in blocks of BLOCK elements (a float32 value has 24
+ * significant bits, so a block sum of 4096 of them in float64 loses almost nothing), block sums are
+ * added with Neumaier compensation, and chunk sums likewise into the tensor total. The variance uses a
+ * second pass over the chunk (which is still in cache) around the chunk's own mean, and chunks are
+ * merged with Chan et al.'s pairwise update, so there is no sum-of-squares cancellation however
+ * large the mean is against the spread.
+ */
+import type { Histogram } from '../../shared/protocol';
+
+const BLOCK = 4096;
+
+export interface ValueSummary {
+  numel: number;
+  zeros: number;
+  nan: number;
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  absMean: number;
+}
+
+export type FloatChunk = Float32Array | Float64Array;
+
+export class ValueAccumulator {
+  private count = 0;
+  private zeros = 0;
+  private nan = 0;
+  private sum = 0;
+  private sumCompensation = 0;
+  private absSum = 0;
+  private absSumCompensation = 0;
+  /** Running mean and sum of squared deviations for Chan's merge. */
+  private runningMean = 0;
+  private m2 = 0;
+  private min = Infinity;
+  private max = -Infinity;
+
+  constructor(
+    readonly threshold: number,
+    readonly histogram?: MagnitudeHistogram,
+  ) {}
+
+  /**
+   * Adds values[0..n) and writes zeroMask[i] = 1 where |values[i]| <= threshold, 0 elsewhere (NaN is
+   * never zero), so the structured statistics can reuse the classification.
+   */
+  add(values: FloatChunk, n: number, zeroMask: Uint8Array): void {
+    if (n === 0) return;
+    const t = this.threshold;
+    let zeros = 0;
+    let mn = this.min;
+    let mx = this.max;
+    let sum = 0;
+    let sumC = 0;
+    let abs = 0;
+    let absC = 0;
+    for (let start = 0; start < n; start += BLOCK) {
+      const end = start + BLOCK < n ? start + BLOCK : n;
+      let s = 0;
+      let a = 0;
+      for (let i = start; i < end; i++) {
+        const x = values[i]!;
+        const ax = Math.abs(x);
+        s += x;
+        a += ax;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+        const z = ax <= t ? 1 : 0;
+        zeroMask[i] = z;
+        zeros += z;
+      }
+      const ts = sum + s;
+      sumC += Math.abs(sum) >= Math.abs(s) ? sum - ts + s : s - ts + sum;
+      sum = ts;
+      const ta = abs + a;
+      absC += abs >= a ? abs - ta + a : a - ta + abs;
+      abs = ta;
+    }
+    let chunkSum = sum + sumC;
+    let chunkAbs = abs + absC;
+    let chunkCount = n;
+    if (Number.isNaN(chunkSum)) {
+      // Rare: recount without the NaNs (the fast loop above stays free of the test).
+      const redo = this.sumIgnoringNaN(values, n);
+      chunkSum = redo.sum;
+      chunkAbs = redo.abs;
+      chunkCount = n - redo.nan;
+      this.nan += redo.nan;
+    }
+    this.zeros += zeros;
+    this.min = mn;
+    this.max = mx;
+    this.addCompensated(chunkSum, chunkAbs);
+    if (chunkCount > 0) {
+      const chunkMean = chunkSum / chunkCount;
+      const chunkM2 = sumSquaredDeviations(values, n, chunkMean);
+      this.mergeMoments(chunkCount, chunkMean, chunkM2);
+    }
+    this.histogram?.add(values, n, zeroMask);
+  }
+
+  private sumIgnoringNaN(values: FloatChunk, n: number): { sum: number; abs: number; nan: number } {
+    let sum = 0;
+    let sumC = 0;
+    let abs = 0;
+    let absC = 0;
+    let nan = 0;
+    for (let i = 0; i < n; i++) {
+      const x = values[i]!;
+      if (x !== x) {
+        nan++;
+        continue;
+      }
+      const ts = sum + x;
+      sumC += Math.abs(sum) >= Math.abs(x) ? sum - ts + x : x - ts + sum;
+      sum = ts;
+      const ax = Math.abs(x);
+      const ta = abs + ax;
+      absC += abs >= ax ? abs - ta + ax : ax - ta + abs;
+      abs = ta;
+    }
+    return { sum: sum + sumC, abs: abs + absC, nan };
+  }
+
+  private addCompensated(chunkSum: number, chunkAbs: number): void {
+    const ts = this.sum + chunkSum;
+    this.sumCompensation += Math.abs(this.sum) >= Math.abs(chunkSum) ? this.sum - ts + chunkSum : chunkSum - ts + this.sum;
+    this.sum = ts;
+    const ta = this.absSum + chunkAbs;
+    this.absSumCompensation += this.absSum >= chunkAbs ? this.absSum - ta + chunkAbs : chunkAbs - ta + this.absSum;
+    this.absSum = ta;
+  }
+
+  private mergeMoments(countB: number, meanB: number, m2B: number): void {
+    const countA = this.count;
+    const total = countA + countB;
+    const delta = meanB - this.runningMean;
+    this.runningMean += (delta * countB) / total;
+    this.m2 += m2B + ((delta * delta * countA) / total) * countB;
+    this.count = total;
+  }
+
+  /** Elements seen so far, NaNs included. */
+  get seen(): number {
+    return this.count + this.nan;
+  }
+
+  summary(): ValueSummary {
+    const numel = this.count + this.nan;
+    if (this.count === 0) {
+      return { numel, zeros: this.zeros, nan: this.nan, mean: 0, std: 0, min: 0, max: 0, absMean: 0 };
+    }
+    return {
+      numel,
+      zeros: this.zeros,
+      nan: this.nan,
+      mean: (this.sum + this.sumCompensation) / this.count,
+      std: Math.sqrt(Math.max(0, this.m2 / this.count)),
+      min: this.min,
+      max: this.max,
+      absMean: (this.absSum + this.absSumCompensation) / this.count,
+    };
+  }
+}
+
+function sumSquaredDeviations(values: FloatChunk, n: number, mean: number): number {
+  let total = 0;
+  let compensation = 0;
+  for (let start = 0; start < n; start += BLOCK) {
+    const end = start + BLOCK < n ? start + BLOCK : n;
+    let q = 0;
+    for (let i = start; i < end; i++) {
+      const d = values[i]! - mean;
+      // A NaN element would poison the block; it is excluded from the moments, so skip it here too.
+      q += d === d ? d * d : 0;
+    }
+    const t = total + q;
+    compensation += total >= q ? total - t + q : q - t + total;
+    total = t;
+  }
+  return total + compensation;
+}
+
+/** Default log10 range of the magnitude histogram: 1e-8 .. 1e2, ten bins per decade. */
+export const HISTOGRAM_LOG10_MIN = -8;
+export const HISTOGRAM_LOG10_MAX = 2;
+export const HISTOGRAM_BINS_PER_DECADE = 10;
+
+/**
+ * Log-scale histogram of |w| over the nonzero elements. Bins are (10^e[i], 10^e[i+1]] so that
+ * "how many |w| <= 10^e" is exact at every edge, which makes the sparsity-against-threshold curve
+ * exact at the edges rather than interpolated.
+ */
+export class MagnitudeHistogram {
+  readonly log10Edges: number[];
+  /** 10^edge as float64, the values the comparisons use. */
+  private readonly edgeValues: Float64Array;
+  readonly counts: Float64Array;
+  below = 0;
+  above = 0;
+  zeros = 0;
+  nan = 0;
+  private readonly binsPerDecade: number;
+  private readonly lowLog10: number;
+
+  constructor(lowLog10 = HISTOGRAM_LOG10_MIN, highLog10 = HISTOGRAM_LOG10_MAX, binsPerDecade = HISTOGRAM_BINS_PER_DECADE) {
+    if (!(highLog10 > lowLog10) || !(binsPerDecade > 0)) throw new RangeError('histogram range must be increasing with at least one bin per decade');
+    const bins = Math.round((highLog10 - lowLog10) * binsPerDecade);
+    this.binsPerDecade = binsPerDecade;
+    this.lowLog10 = lowLog10;
+    this.log10Edges = Array.from({ length: bins + 1 }, (_, i) => lowLog10 + i / binsPerDecade);
+    this.edgeValues = Float64Array.from(this.log10Edges, (e) => 10 ** e);
+    this.counts = new Float64Array(bins);
+  }
+
+  add(values: FloatChunk, n: number, zeroMask: Uint8Array): void {
+    const edges = this.edgeValues;
+    const bins = this.counts.length;
+    const lowest = edges[0]!;
+    const highest = edges[bins]!;
+    const scale = this.binsPerDecade;
+    const low = this.lowLog10;
+    const counts = this.counts;
+    for (let i = 0; i < n; i++) {
+      if (zeroMask[i] === 1) {
+        this.zeros++;
+        continue;
+      }
+      const a = Math.abs(values[i]!);
+      if (a !== a) {
+        this.nan++;
+      } else if (a <= lowest) {
+        this.below++;
+      } else if (a > highest) {
+        this.above++;
+      } else {
+        // log10 gives the bin up to rounding; the exact edge comparisons settle it.
+        let bin = Math.ceil((Math.log10(a) - low) * scale) - 1;
+        if (bin < 0) bin = 0;
+        else if (bin >= bins) bin = bins - 1;
+        while (bin > 0 && a <= edges[bin]!) bin--;
+        while (bin < bins - 1 && a > edges[bin + 1]!) bin++;
+        counts[bin]!++;
+      }
+    }
+  }
+
+  toJSON(): Histogram {
+    return {
+      log10Edges: this.log10Edges.slice(),
+      counts: Array.from(this.counts),
+      zeros: this.zeros,
+      below: this.below,
+      above: this.above,
+      nan: this.nan,
+    };
+  }
+}
+
+/** Adds histogram b into a (same edges). */
+export function mergeHistograms(a: Histogram, b: Histogram): Histogram {
+  if (a.log10Edges.length !== b.log10Edges.length || a.log10Edges.some((e, i) => e !== b.log10Edges[i])) {
+    throw new RangeError('cannot merge histograms with different edges');
+  }
+  return {
+    log10Edges: a.log10Edges.slice(),
+    counts: a.counts.map((c, i) => c + b.counts[i]!),
+    zeros: a.zeros + b.zeros,
+    below: (a.below ?? 0) + (b.below ?? 0),
+    above: (a.above ?? 0) + (b.above ?? 0),
+    nan: (a.nan ?? 0) + (b.nan ?? 0),
+  };
+}
+
+/**
+ * Sparsity against threshold from histogram counts: at threshold 10^e (every edge at or above the
+ * scan threshold) the share of elements with |w| <= 10^e. Exact at the edges by the bin convention.
+ */
+export function thresholdCurveOf(histogram: Histogram, numel: number, scanThreshold: number): { thresholds: number[]; sparsity: number[] } {
+  const thresholds: number[] = [];
+  const sparsity: number[] = [];
+  if (numel === 0) return { thresholds, sparsity };
+  let atOrBelow = histogram.zeros + (histogram.below ?? 0);
+  histogram.log10Edges.forEach((edge, i) => {
+    if (i > 0) atOrBelow += histogram.counts[i - 1]!;
+    const value = 10 ** edge;
+    if (value < scanThreshold) return;
+    thresholds.push(value);
+    sparsity.push(atOrBelow / numel);
+  });
+  return { thresholds, sparsity };
+}

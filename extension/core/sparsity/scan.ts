@@ -1,0 +1,229 @@
+/**
+ * Sparsity statistics of weight files: a header-only summary at once, then a streaming scan of every
+ * tensor in bounded memory (one reused chunk, one zero mask of the same length, and structured flags
+ * proportional to tensor dimensions), with progress and cancellation for the worker that runs it.
+ */
+import type { Histogram, LayerType, SparsityReport, SparsityTotals, TensorStats, WeightFileSummary, WeightFormat } from '../../shared/protocol';
+import { openWeightFile } from '../formats/index';
+import type { OpenedWeightFile, TensorSource } from '../formats/types';
+import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
+import { layerTypeOf, weightViewOf } from './layout';
+import { effectiveMaskedTensor, findPruningMasks } from './masks';
+import { StructureTracker } from './structure';
+
+/** Elements per chunk asked of the parsers: 8 MB of float32, large enough to amortise each read. */
+export const SCAN_CHUNK_ELEMENTS = 1 << 21;
+export const DEFAULT_BLOCK_SIZE: [number, number] = [4, 4];
+
+export interface TensorStatsOptions {
+  /** |w| <= threshold counts as zero; default 0. */
+  threshold?: number;
+  histogram?: boolean;
+  /** Block shape over the [O, I*R*S] view; default 4x4. */
+  blockSize?: [number, number];
+  /** The file's format, which decides the default axis order of 4-D and 2-D tensors. */
+  format?: WeightFormat;
+  signal?: AbortSignal;
+  maxChunkElements?: number;
+  /** Called after each chunk with the number of elements it held. */
+  onChunk?: (elements: number) => void;
+}
+
+export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChunk'> {
+  /** Fraction of elements scanned so far, and what is being scanned. */
+  onProgress?: (fraction: number, message: string) => void;
+  /** Skip the effective-sparsity pass over pruning masks. */
+  skipMasks?: boolean;
+}
+
+export function checkThreshold(threshold: number | undefined): number {
+  const t = threshold ?? 0;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) {
+    throw new RangeError(`threshold must be a finite number >= 0, got ${String(threshold)}`);
+  }
+  return t;
+}
+
+/** Reused scratch so that a scan allocates its zero mask once, not once per chunk. */
+class MaskBuffer {
+  private buffer = new Uint8Array(0);
+  get(length: number): Uint8Array {
+    if (this.buffer.length < length) this.buffer = new Uint8Array(Math.max(length, this.buffer.length * 2));
+    return this.buffer;
+  }
+}
+
+/** Statistics of one tensor, streaming its chunks once. */
+export async function computeTensorStats(tensor: TensorSource, options: TensorStatsOptions = {}, scratch = new MaskBuffer()): Promise<TensorStats> {
+  const threshold = checkThreshold(options.threshold);
+  const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
+  const values = new ValueAccumulator(threshold, histogram);
+  const view = weightViewOf(tensor, options.format);
+  const structure = view && tensor.numel > 0 ? new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE) : undefined;
+  const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
+  if (options.signal) chunkOptions.signal = options.signal;
+  for await (const chunk of tensor.chunks(chunkOptions)) {
+    options.signal?.throwIfAborted();
+    const n = chunk.length;
+    const mask = scratch.get(n);
+    values.add(chunk, n, mask);
+    structure?.consume(mask, n);
+    options.onChunk?.(n);
+  }
+  const summary = values.summary();
+  if (summary.numel !== tensor.numel) {
+    throw new Error(`tensor "${tensor.name}": the parser streamed ${summary.numel} values, its shape has ${tensor.numel}`);
+  }
+  const structured = structure && view ? structuredFields(structure, view.rank, summary.zeros, tensor.numel) : {};
+  const stats: TensorStats = {
+    name: tensor.name,
+    dtype: tensor.dtype,
+    shape: tensor.shape.slice(),
+    numel: tensor.numel,
+    zeros: summary.zeros,
+    sparsity: tensor.numel === 0 ? 0 : summary.zeros / tensor.numel,
+    layerType: layerTypeOf(tensor),
+    ...(view && structure ? { layout: view.layout } : {}),
+    ...structured,
+    mean: summary.mean,
+    std: summary.std,
+    min: summary.min,
+    max: summary.max,
+    absMean: summary.absMean,
+  };
+  if (histogram) stats.histogram = histogram.toJSON();
+  return stats;
+}
+
+type StructuredFields = Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24' | 'nm24Full' | 'block'>;
+
+function structuredFields(structure: StructureTracker, rank: 2 | 4, zeros: number, numel: number): StructuredFields {
+  const s = structure.summary();
+  const out: StructuredFields = {};
+  if (s.filters !== undefined) out.filters = s.filters;
+  if (s.channels !== undefined) out.channels = s.channels;
+  if (s.kernels !== undefined) out.kernels = s.kernels;
+  else if (rank === 4) out.kernels = zeros / numel; // a 1x1 kernel is one element
+  if (s.rows !== undefined) out.rows = s.rows;
+  if (s.cols !== undefined) out.cols = s.cols;
+  out.nm24 = s.nm24;
+  out.nm24Full = s.nm24Full;
+  if (s.block) out.block = s.block;
+  return out;
+}
+
+function addTotals(into: SparsityTotals, numel: number, zeros: number): void {
+  into.numel += numel;
+  into.zeros += zeros;
+  into.sparsity = into.numel === 0 ? 0 : into.zeros / into.numel;
+}
+
+/** Scans a file already opened (the caller closes it). */
+export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: ScanOptions = {}): Promise<SparsityReport> {
+  const threshold = checkThreshold(options.threshold);
+  const totalElements = opened.tensors.reduce((sum, t) => sum + t.numel, 0);
+  const scratch = new MaskBuffer();
+  let done = 0;
+  let lastReport = 0;
+  const report = (message: string, force = false) => {
+    const now = Date.now();
+    if (!options.onProgress || (!force && now - lastReport < 50)) return;
+    lastReport = now;
+    options.onProgress(totalElements === 0 ? 1 : done / totalElements, message);
+  };
+  const tensors: TensorStats[] = [];
+  const total: SparsityTotals = { numel: 0, zeros: 0, sparsity: 0 };
+  const byLayerType: Partial<Record<LayerType, SparsityTotals>> = {};
+  let merged: Histogram | undefined;
+  for (const tensor of opened.tensors) {
+    options.signal?.throwIfAborted();
+    report(`scanning ${tensor.name}`, true);
+    const stats = await computeTensorStats(
+      tensor,
+      {
+        ...options,
+        threshold,
+        format: opened.format,
+        onChunk: (n) => {
+          done += n;
+          report(`scanning ${tensor.name}`);
+        },
+      },
+      scratch,
+    );
+    tensors.push(stats);
+    addTotals(total, stats.numel, stats.zeros);
+    const type = stats.layerType ?? 'other';
+    addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
+    if (stats.histogram) merged = merged ? mergeHistograms(merged, stats.histogram) : stats.histogram;
+  }
+  const result: SparsityReport = {
+    file: opened.file,
+    format: opened.format,
+    fileBytes: opened.fileBytes,
+    threshold,
+    tensors,
+    total,
+    byLayerType: byLayerType as Record<string, SparsityTotals>,
+    warnings: opened.warnings.slice(),
+  };
+  if (merged) result.thresholdCurve = thresholdCurveOf(merged, total.numel, threshold);
+
+  if (!options.skipMasks) {
+    const { pairs, problems } = findPruningMasks(opened.tensors);
+    result.warnings.push(...problems);
+    if (pairs.length > 0) {
+      const byName = new Map(tensors.map((t) => [t.name, t]));
+      result.masks = [];
+      for (const pair of pairs) {
+        options.signal?.throwIfAborted();
+        report(`effective sparsity of ${pair.parameter}`, true);
+        const effective = await computeTensorStats(effectiveMaskedTensor(pair), { ...options, histogram: false, threshold, format: opened.format }, scratch);
+        const maskStats = byName.get(pair.mask.name);
+        const info: NonNullable<SparsityReport['masks']>[number] = {
+          parameter: pair.parameter,
+          kind: pair.kind,
+          orig: pair.orig.name,
+          mask: pair.mask.name,
+          numel: effective.numel,
+          maskSparsity: maskStats?.sparsity ?? 0,
+          effectiveSparsity: effective.sparsity,
+        };
+        if (effective.nm24 !== undefined) info.effectiveNm24 = effective.nm24;
+        result.masks.push(info);
+      }
+      result.warnings.push(
+        `${pairs.length} pruning mask${pairs.length === 1 ? '' : 's'} found (${[...new Set(pairs.map((p) => p.kind))].join(', ')}); effective sparsity of orig * mask reported under masks`,
+      );
+    }
+  }
+  done = totalElements;
+  report('done', true);
+  return result;
+}
+
+/** Full statistics of a weight file of any supported format. */
+export async function scanWeightFile(file: string, options: ScanOptions = {}): Promise<SparsityReport> {
+  const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
+  try {
+    return await scanOpenedWeightFile(opened, options);
+  } finally {
+    await opened.close();
+  }
+}
+
+/** What the headers tell, without reading any tensor data. */
+export async function summarizeWeightFile(file: string, options: { signal?: AbortSignal } = {}): Promise<WeightFileSummary> {
+  const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
+  try {
+    return {
+      file: opened.file,
+      format: opened.format,
+      fileBytes: opened.fileBytes,
+      tensors: opened.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape.slice(), numel: t.numel })),
+      parameters: opened.tensors.reduce((sum, t) => sum + t.numel, 0),
+    };
+  } finally {
+    await opened.close();
+  }
+}
