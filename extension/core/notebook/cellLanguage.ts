@@ -18,6 +18,7 @@ import {
   type HelpPayload,
   type Precision,
 } from '../../shared/protocol';
+import { parseConvShape } from '../bench/layers';
 
 export interface WinogradCellCommand {
   command: 'winograd';
@@ -186,21 +187,6 @@ function oneOf<T extends string>(line: number, name: string, value: string, allo
   return value as T;
 }
 
-export function parseConvShape(text: string): ConvShape {
-  const parts = text.split(',').map((part) => part.trim());
-  if (parts.length !== 7 && parts.length !== 9) {
-    throw new Error(`a shape is N,C,H,W,K,R,S or N,C,H,W,K,R,S,stride,pad; got '${text}'`);
-  }
-  const numbers = parts.map((part) => {
-    if (!/^\d+$/.test(part)) throw new Error(`shape entries must be whole numbers, got '${part}' in '${text}'`);
-    return Number(part);
-  });
-  const [N, C, H, W, K, R, S, stride = 1, pad = 0] = numbers;
-  if ([N, C, H, W, K, R, S, stride].some((n) => n < 1)) throw new Error(`shape entries must be at least 1 (pad may be 0): '${text}'`);
-  if (H + 2 * pad < R || W + 2 * pad < S) throw new Error(`the ${R}x${S} kernel does not fit the padded ${H}x${W} input: '${text}'`);
-  return { N, C, H, W, K, R, S, stride, pad };
-}
-
 function parseLine(line: number, text: string): CellCommand | undefined {
   const words = tokenize(stripComment(text));
   if (words.length === 0) return undefined;
@@ -247,7 +233,7 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       let shape: ConvShape | undefined;
       if (options.has('shape')) {
         try {
-          shape = parseConvShape(options.get('shape')!);
+          shape = parseConvShape(options.get('shape')!, 'shape');
         } catch (error) {
           throw new CellSyntaxError(line, (error as Error).message);
         }

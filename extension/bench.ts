@@ -1,0 +1,37 @@
+/**
+ * Benchmarks from the extension: runs the engine's benchmark runner over the shared worker pool, and
+ * keeps runs in the workspace under .deep-accel/bench/ so two runs can be compared.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { BenchCellCommand } from './core/notebook/cellLanguage';
+import type { Services } from './services';
+import type { BenchReport } from './shared/protocol';
+
+export function savedRunsFolder(): string | undefined {
+  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
+  return folder ? path.join(folder.uri.fsPath, '.deep-accel', 'bench') : undefined;
+}
+
+/** Saves a run as .deep-accel/bench/<timestamp>.json; returns the path, or undefined without a workspace. */
+export async function saveBenchRun(report: BenchReport): Promise<string | undefined> {
+  const folder = savedRunsFolder();
+  if (!folder) return undefined;
+  await mkdir(folder, { recursive: true });
+  const stamp = (report.startedAt ?? new Date().toISOString()).replace(/[:.]/g, '-');
+  const file = path.join(folder, `${stamp}${report.suite ? `-${report.suite}` : ''}.json`);
+  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  return file;
+}
+
+export async function runBenchCommand(
+  services: Services,
+  command: BenchCellCommand,
+  options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void },
+): Promise<BenchReport> {
+  void services;
+  void command;
+  void options;
+  throw new Error('TEMPORARY: benchmark runner integration pending');
+}

@@ -1,0 +1,112 @@
+/**
+ * Runs the commands of a notebook cell. It knows nothing of VS Code: the work goes through a
+ * TaskRunner (the worker pool in the extension), so the same code serves the notebook controller,
+ * the tests and any other host.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import type { BenchComparison, BenchReport, TaggedPayload, WorkerTaskKind, WorkerTasks } from '../../shared/protocol';
+import { parseWinogradSpec } from '../winograd';
+import { type CellCommand, helpPayload } from './cellLanguage';
+
+export interface TaskRunner {
+  run<K extends WorkerTaskKind>(
+    task: K,
+    args: WorkerTasks[K]['args'],
+    options?: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void },
+  ): Promise<WorkerTasks[K]['result']>;
+}
+
+export interface CellContext {
+  runner: TaskRunner;
+  /** Folders that relative paths are resolved against, in order (the notebook's folder first). */
+  searchFolders: string[];
+  signal?: AbortSignal;
+  onProgress?(fraction: number, message?: string): void;
+  /** Runs a benchmark; supplied by the host, which owns the engine. */
+  runBench(command: Extract<CellCommand, { command: 'bench' }>, options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void }): Promise<BenchReport>;
+  defaultPrecision?: 'fp32' | 'fp16' | 'bf16';
+}
+
+/** Resolves a path written in a cell; the error names every place looked at. */
+export function resolveCellPath(file: string, folders: string[]): string {
+  if (path.isAbsolute(file)) {
+    if (!existsSync(file)) throw new Error(`${file}: no such file`);
+    return file;
+  }
+  for (const folder of folders) {
+    const candidate = path.resolve(folder, file);
+    if (existsSync(candidate)) return candidate;
+  }
+  throw new Error(`${file}: no such file (looked in ${folders.join(', ') || 'no folder'})`);
+}
+
+async function readBenchReport(file: string): Promise<BenchReport> {
+  let report: BenchReport;
+  try {
+    report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
+  } catch (error) {
+    throw new Error(`${file}: not a JSON benchmark run (${(error as Error).message})`);
+  }
+  if (!report || typeof report.machine !== 'object' || !Array.isArray(report.results)) {
+    throw new Error(`${file}: not a benchmark run: expected {machine, results: [...]}`);
+  }
+  return report;
+}
+
+export async function executeCellCommand(command: CellCommand, context: CellContext): Promise<TaggedPayload> {
+  const options = { signal: context.signal, onProgress: context.onProgress };
+  switch (command.command) {
+    case 'help':
+      return { kind: 'help', data: helpPayload() };
+    case 'winograd': {
+      const request = {
+        ...parseWinogradSpec(command.spec),
+        points: command.points,
+        fractionsIn: command.fractionsIn,
+        precision: command.precision ?? context.defaultPrecision,
+        infinity: !command.finite,
+        search: command.search,
+        exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] as const,
+      };
+      const data = await context.runner.run('winograd', { ...request, exports: [...request.exports] }, options);
+      return { kind: 'winograd', data };
+    }
+    case 'sparsity': {
+      const file = resolveCellPath(command.file, context.searchFolders);
+      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true }, options);
+      return { kind: 'sparsity', data };
+    }
+    case 'bench':
+      return { kind: 'bench', data: await context.runBench(command, options) };
+    case 'compare': {
+      const [a, b] = [command.a, command.b].map((file) => resolveCellPath(file, context.searchFolders));
+      const data: BenchComparison = {
+        a: { label: path.basename(a, '.json'), report: await readBenchReport(a) },
+        b: { label: path.basename(b, '.json'), report: await readBenchReport(b) },
+      };
+      return { kind: 'benchCompare', data };
+    }
+  }
+}
+
+/** A one-line plain-text summary, stored beside each rich output for tools that cannot draw it. */
+export function plainSummary(payload: TaggedPayload): string {
+  switch (payload.kind) {
+    case 'winograd': {
+      const d = payload.data;
+      return `F(${d.m},${d.r}) alpha=${d.alpha} points=${d.points.join(',')} verified=${d.verified} saving=${d.multiplications.saving.toFixed(2)}x`;
+    }
+    case 'sparsity': {
+      const d = payload.data;
+      return `${d.file}: ${d.format}, ${d.tensors.length} tensors, ${d.total.numel} parameters, ${(d.total.sparsity * 100).toFixed(2)}% sparse`;
+    }
+    case 'bench':
+      return payload.data.results.map((r) => `${r.layer} ${r.algo} ${r.layout} x${r.threads}: ${r.msMedian.toFixed(3)} ms, ${r.gflops.toFixed(1)} GFLOP/s`).join('\n');
+    case 'benchCompare':
+      return `${payload.data.a.label} vs ${payload.data.b.label}`;
+    case 'help':
+      return payload.data.commands.map((c) => c.usage).join('\n');
+  }
+}

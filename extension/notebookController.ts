@@ -1,0 +1,80 @@
+/**
+ * The notebook controller: runs Deep Accel cells. Each line of a cell is a command (see
+ * core/notebook/cellLanguage); its result becomes a rich output that the renderer draws, plus a plain
+ * text line. A bad cell fails with an error output and the next cells still run.
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { parseCell } from './core/notebook/cellLanguage';
+import { executeCellCommand, plainSummary } from './core/notebook/executeCell';
+import { runBenchCommand } from './bench';
+import { CELL_LANGUAGE, NOTEBOOK_TYPE } from './notebookSerializer';
+import { isCancellation, type Services } from './services';
+import { mimeTypeOf } from './shared/protocol';
+
+export class DeepAccelNotebookController implements vscode.Disposable {
+  private readonly controller: vscode.NotebookController;
+  private executionOrder = 0;
+
+  constructor(private readonly services: Services) {
+    this.controller = vscode.notebooks.createNotebookController('deep-accel-controller', NOTEBOOK_TYPE, 'Deep Accel');
+    this.controller.supportedLanguages = [CELL_LANGUAGE];
+    this.controller.supportsExecutionOrder = true;
+    this.controller.description = 'Winograd, sparsity and benchmark commands';
+    this.controller.executeHandler = (cells, notebook) => this.executeAll(cells, notebook);
+  }
+
+  private async executeAll(cells: vscode.NotebookCell[], notebook: vscode.NotebookDocument): Promise<void> {
+    for (const cell of cells) await this.execute(cell, notebook);
+  }
+
+  private searchFolders(notebook: vscode.NotebookDocument): string[] {
+    const folders: string[] = [];
+    if (notebook.uri.scheme === 'file') folders.push(path.dirname(notebook.uri.fsPath));
+    for (const folder of vscode.workspace.workspaceFolders ?? []) if (folder.uri.scheme === 'file') folders.push(folder.uri.fsPath);
+    return folders;
+  }
+
+  private async execute(cell: vscode.NotebookCell, notebook: vscode.NotebookDocument): Promise<void> {
+    const execution = this.controller.createNotebookCellExecution(cell);
+    execution.executionOrder = ++this.executionOrder;
+    execution.start(Date.now());
+    await execution.clearOutput();
+    const abort = new AbortController();
+    const subscription = execution.token.onCancellationRequested(() => abort.abort());
+    let success = true;
+    try {
+      const commands = parseCell(cell.document.getText());
+      for (const command of commands) {
+        this.services.log.info(`cell ${cell.index + 1}: ${command.text}`);
+        const payload = await executeCellCommand(command, {
+          runner: this.services,
+          searchFolders: this.searchFolders(notebook),
+          signal: abort.signal,
+          defaultPrecision: this.services.config.get('winograd.precision'),
+          runBench: (bench, options) => runBenchCommand(this.services, bench, options),
+        });
+        await execution.appendOutput(
+          new vscode.NotebookCellOutput([
+            vscode.NotebookCellOutputItem.json(payload.data, mimeTypeOf(payload.kind)),
+            vscode.NotebookCellOutputItem.text(plainSummary(payload)),
+          ]),
+        );
+      }
+    } catch (error) {
+      success = false;
+      const err = error instanceof Error ? error : new Error(String(error));
+      if (isCancellation(error)) err.message = 'Cancelled.';
+      else this.services.log.warn(`cell ${cell.index + 1} failed: ${err.message}`);
+      // No stack: these are user-facing messages (bad syntax, missing file), not crashes.
+      await execution.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: err.name, message: err.message })]));
+    } finally {
+      subscription.dispose();
+      execution.end(success, Date.now());
+    }
+  }
+
+  dispose(): void {
+    this.controller.dispose();
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * The results webview panel: draws a Winograd, sparsity or benchmark payload with the same views as
+ * the notebook renderer. One panel per title; showing a result with the same title reuses it.
+ */
+import * as vscode from 'vscode';
+import type { HostToWebviewMessage, TaggedPayload, WebviewToHostMessage } from './shared/protocol';
+import { handleCommonMessage } from './webviewMessages';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export class ResultsPanel {
+  private static readonly panels = new Map<string, ResultsPanel>();
+  private ready: Promise<void>;
+  private lastPayload: TaggedPayload | undefined;
+
+  /** The most recently shown panel (tests and "compare" read it). */
+  static latest: ResultsPanel | undefined;
+
+  private constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly key: string,
+  ) {
+    let markReady: () => void = () => undefined;
+    this.ready = new Promise((resolve) => (markReady = resolve));
+    panel.webview.onDidReceiveMessage(async (message: WebviewToHostMessage) => {
+      if (message.type === 'ready') {
+        markReady();
+        // A panel revealed after being hidden reloads: draw the result again.
+        if (this.lastPayload) void this.post({ type: 'show', payload: this.lastPayload });
+        return;
+      }
+      await handleCommonMessage(message);
+    });
+    panel.onDidDispose(() => {
+      ResultsPanel.panels.delete(key);
+      if (ResultsPanel.latest === this) ResultsPanel.latest = undefined;
+    });
+  }
+
+  static show(extensionUri: vscode.Uri, title: string, key = title): ResultsPanel {
+    let results = ResultsPanel.panels.get(key);
+    if (results) results.panel.reveal(undefined, true);
+    else {
+      const panel = vscode.window.createWebviewPanel('deepAccel.results', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+        ...webviewOptions(extensionUri),
+        retainContextWhenHidden: true,
+      });
+      panel.webview.html = webviewHtml(panel.webview, extensionUri, title);
+      results = new ResultsPanel(panel, key);
+      ResultsPanel.panels.set(key, results);
+    }
+    ResultsPanel.latest = results;
+    return results;
+  }
+
+  get payload(): TaggedPayload | undefined {
+    return this.lastPayload;
+  }
+
+  async post(message: HostToWebviewMessage): Promise<void> {
+    if (message.type === 'show') this.lastPayload = message.payload;
+    await this.ready;
+    await this.panel.webview.postMessage(message);
+  }
+
+  showPayload(payload: TaggedPayload): Promise<void> {
+    return this.post({ type: 'show', payload });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * What every surface of the extension shares: the log, the settings, and the worker pool. The pool
+ * starts on first use, not at activation, so activating costs nothing until a user asks for work.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { WorkerTaskKind, WorkerTasks } from './shared/protocol';
+import { WorkerPool, WorkerTaskError } from './workers/pool';
+
+export class Services implements vscode.Disposable {
+  readonly log: vscode.LogOutputChannel;
+  private workerPool: WorkerPool | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(readonly context: vscode.ExtensionContext) {
+    this.log = vscode.window.createOutputChannel('Deep Accel', { log: true });
+    this.disposables.push(
+      this.log,
+      vscode.workspace.onDidChangeConfiguration((event) => {
+        if (event.affectsConfiguration('deepAccel.workerThreads') && this.workerPool) {
+          this.log.info('deepAccel.workerThreads changed: the worker pool restarts on next use');
+          void this.workerPool.dispose();
+          this.workerPool = undefined;
+        }
+      }),
+    );
+  }
+
+  get config(): vscode.WorkspaceConfiguration {
+    return vscode.workspace.getConfiguration('deepAccel');
+  }
+
+  /** Worker threads: the setting, or every core when it is 0. */
+  get threads(): number {
+    const configured = this.config.get<number>('workerThreads', 0);
+    return configured > 0 ? configured : Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  }
+
+  pool(): WorkerPool {
+    if (!this.workerPool) {
+      const script = path.join(this.context.extensionPath, 'dist', 'worker.js');
+      this.workerPool = new WorkerPool(script, { size: this.threads, maxOldGenerationSizeMb: 2048 });
+      this.log.info(`worker pool started: ${this.workerPool.size} threads (${script})`);
+    }
+    return this.workerPool;
+  }
+
+  /** Runs a task in the pool; no UI. */
+  run<K extends WorkerTaskKind>(
+    task: K,
+    args: WorkerTasks[K]['args'],
+    options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void } = {},
+  ): Promise<WorkerTasks[K]['result']> {
+    const started = Date.now();
+    this.log.debug(`task ${task} started`, args);
+    return this.pool()
+      .run(task, args, options)
+      .then(
+        (result) => {
+          this.log.info(`task ${task} finished in ${Date.now() - started} ms`);
+          return result;
+        },
+        (error: unknown) => {
+          const cancelled = error instanceof WorkerTaskError && error.reason === 'cancelled';
+          if (cancelled) this.log.info(`task ${task} cancelled`);
+          else this.log.error(`task ${task} failed: ${error instanceof Error ? error.message : String(error)}`);
+          throw error;
+        },
+      );
+  }
+
+  /**
+   * Runs a task with a cancellable progress notification: anything that may take more than about a
+   * second goes through here.
+   */
+  runWithProgress<K extends WorkerTaskKind>(title: string, task: K, args: WorkerTasks[K]['args']): Promise<WorkerTasks[K]['result']> {
+    return vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
+      async (progress, token) => {
+        const controller = new AbortController();
+        const subscription = token.onCancellationRequested(() => controller.abort());
+        let reported = 0;
+        try {
+          return await this.run(task, args, {
+            signal: controller.signal,
+            onProgress: (fraction, message) => {
+              const percent = Math.max(0, Math.min(100, fraction * 100));
+              progress.report({ increment: percent - reported, message });
+              reported = percent;
+            },
+          });
+        } finally {
+          subscription.dispose();
+        }
+      },
+    );
+  }
+
+  dispose(): void {
+    void this.workerPool?.dispose();
+    this.workerPool = undefined;
+    for (const disposable of this.disposables) disposable.dispose();
+  }
+}
+
+export function isCancellation(error: unknown): boolean {
+  return error instanceof WorkerTaskError ? error.reason === 'cancelled' : error instanceof Error && error.name === 'AbortError';
+}
+
+/** Shows an error unless the user cancelled; the log keeps the details. */
+export function reportError(services: Services, what: string, error: unknown): void {
+  if (isCancellation(error)) return;
+  const message = error instanceof Error ? error.message : String(error);
+  services.log.error(`${what}: ${message}`);
+  void vscode.window.showErrorMessage(`Deep Accel: ${what}: ${message}`);
+}

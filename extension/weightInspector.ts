@@ -1,0 +1,84 @@
+/**
+ * The Weight Inspector: a custom readonly editor for weight files (priority "option", so it never
+ * replaces the default editor unasked). It shows the header summary at once, then the statistics as
+ * they finish; the file is read only by the worker pool, and never modified.
+ */
+import * as vscode from 'vscode';
+import type { Services } from './services';
+import { isCancellation } from './services';
+import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/protocol';
+import type { WeightFileCache } from './weightFileCache';
+import { handleCommonMessage } from './webviewMessages';
+import { webviewHtml, webviewOptions } from './webviewHtml';
+
+export const WEIGHT_INSPECTOR_VIEW_TYPE = 'deepAccel.weightInspector';
+
+export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvider {
+  /** Open inspectors by file, with the last message sent (tests read it). */
+  static readonly lastMessages = new Map<string, HostToWebviewMessage[]>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly cache: WeightFileCache,
+  ) {}
+
+  static register(services: Services, cache: WeightFileCache): vscode.Disposable {
+    return vscode.window.registerCustomEditorProvider(WEIGHT_INSPECTOR_VIEW_TYPE, new WeightInspectorProvider(services, cache), {
+      webviewOptions: { retainContextWhenHidden: true },
+      supportsMultipleEditorsPerDocument: true,
+    });
+  }
+
+  openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
+    return { uri, dispose: () => WeightInspectorProvider.lastMessages.delete(uri.fsPath) };
+  }
+
+  async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
+    const extensionUri = this.services.context.extensionUri;
+    panel.webview.options = webviewOptions(extensionUri);
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, vscode.workspace.asRelativePath(document.uri));
+    const file = document.uri.fsPath;
+    const abort = new AbortController();
+    panel.onDidDispose(() => abort.abort());
+    const sent: HostToWebviewMessage[] = [];
+    WeightInspectorProvider.lastMessages.set(file, sent);
+    const post = (message: HostToWebviewMessage) => {
+      sent.push(message);
+      return panel.webview.postMessage(message);
+    };
+
+    const load = async () => {
+      try {
+        await post({ type: 'progress', message: 'Reading headers…' });
+        await post({ type: 'weightSummary', summary: await this.cache.summary(file) });
+        const threshold = this.services.config.get<number>('sparsity.threshold', 0);
+        const report = await this.cache.report(file, threshold, {
+          signal: abort.signal,
+          onProgress: (fraction, message) => void post({ type: 'progress', fraction, message: message ?? `Scanning… ${Math.round(fraction * 100)}%` }),
+        });
+        await post({ type: 'show', payload: { kind: 'sparsity', data: report } });
+      } catch (error) {
+        if (isCancellation(error)) return;
+        const message = error instanceof Error ? error.message : String(error);
+        this.services.log.error(`weight inspector: ${message}`);
+        await post({ type: 'error', message });
+      }
+    };
+
+    panel.webview.onDidReceiveMessage(async (message: WebviewToHostMessage) => {
+      if (message.type === 'ready') return void load();
+      if (message.type === 'previewTensor') {
+        try {
+          const values = await this.services.run('tensorPreview', { file, name: message.name, count: message.count });
+          const summary = await this.cache.summary(file);
+          const total = summary.tensors.find((t) => t.name === message.name)?.numel ?? values.length;
+          await post({ type: 'tensorPreview', name: message.name, values, total });
+        } catch (error) {
+          await post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+        }
+        return;
+      }
+      await handleCommonMessage(message);
+    });
+  }
+}

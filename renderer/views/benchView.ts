@@ -1,0 +1,119 @@
+import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/protocol';
+import { chartBox, seriesColor } from './charts';
+import { formatBytes, formatNumber, h, section } from './dom';
+import type { ViewHost } from './host';
+import { type Column, sortableTable, toCsv } from './table';
+
+export const BENCH_COLUMNS: Column<BenchResult>[] = [
+  { key: 'layer', title: 'Layer', value: (r) => r.layer },
+  { key: 'shape', title: 'Shape (N,C,H,W→K,R×S/s,p)', value: (r) => `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pad}` },
+  { key: 'algo', title: 'Algorithm', value: (r) => r.algo },
+  { key: 'layout', title: 'Layout', value: (r) => r.layout },
+  { key: 'threads', title: 'Threads', value: (r) => r.threads, numeric: true },
+  { key: 'msMin', title: 'ms min', value: (r) => r.msMin, format: (r) => formatNumber(r.msMin), numeric: true },
+  { key: 'msMedian', title: 'ms median', value: (r) => r.msMedian, format: (r) => formatNumber(r.msMedian), numeric: true },
+  { key: 'msP90', title: 'ms p90', value: (r) => r.msP90, format: (r) => formatNumber(r.msP90), numeric: true },
+  { key: 'gflops', title: 'GFLOP/s', value: (r) => r.gflops, format: (r) => formatNumber(r.gflops), numeric: true },
+  { key: 'maxAbsErr', title: 'max |err|', value: (r) => r.maxAbsErr, format: (r) => formatNumber(r.maxAbsErr), numeric: true },
+  { key: 'maxRelErr', title: 'max rel err', value: (r) => r.maxRelErr, format: (r) => formatNumber(r.maxRelErr), numeric: true },
+  { key: 'workspaceBytes', title: 'Workspace', value: (r) => r.workspaceBytes, format: (r) => formatBytes(r.workspaceBytes), numeric: true },
+  { key: 'peer', title: 'Peer GFLOP/s', value: (r) => r.peer?.gflops, format: (r) => (r.peer ? `${formatNumber(r.peer.gflops)} (${r.peer.name})` : ''), numeric: true },
+  { key: 'ratio', title: '× peer', value: (r) => (r.peer ? r.gflops / r.peer.gflops : undefined), format: (r) => (r.peer ? formatNumber(r.gflops / r.peer.gflops) : ''), numeric: true },
+];
+
+function unique<T>(values: T[]): T[] {
+  return [...new Set(values)];
+}
+
+/** Grouped bars: one group per layer, one bar per algorithm (and per peer). */
+function gflopsChart(label: string, results: BenchResult[], seriesOf: (r: BenchResult) => string): HTMLElement {
+  const layers = unique(results.map((r) => r.layer));
+  const series = unique(results.map(seriesOf));
+  const datasets = series.map((name, i) => ({
+    label: name,
+    data: layers.map((layer) => results.find((r) => r.layer === layer && seriesOf(r) === name)?.gflops ?? null),
+    backgroundColor: seriesColor(i),
+  }));
+  const peers = unique(results.filter((r) => r.peer).map((r) => r.peer!.name));
+  for (const peer of peers) {
+    datasets.push({
+      label: peer,
+      data: layers.map((layer) => results.find((r) => r.layer === layer && r.peer?.name === peer)?.peer?.gflops ?? null),
+      backgroundColor: seriesColor(datasets.length),
+    });
+  }
+  return chartBox(label, {
+    type: 'bar',
+    data: { labels: layers, datasets },
+    options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'effective GFLOP/s' } } } },
+  }, 300);
+}
+
+function machineLine(report: BenchReport): string {
+  const m = report.machine;
+  return `${m.cpu} · ${m.cores} cores · ${m.simd} · Node ${m.node} · ${m.platform}`;
+}
+
+export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
+  const best = new Map<string, BenchResult>();
+  for (const result of report.results) {
+    const current = best.get(result.layer);
+    if (!current || result.gflops > current.gflops) best.set(result.layer, result);
+  }
+  const header = h(
+    'header',
+    { class: 'da-header' },
+    h('h2', {}, `Convolution benchmark${report.suite ? `: ${report.suite}` : ''}`),
+    h('p', { class: 'da-subtitle' }, machineLine(report), report.startedAt ? ` · ${report.startedAt}` : ''),
+  );
+  const summary = h(
+    'ul',
+    { class: 'da-best' },
+    [...best.values()].map((r) => h('li', {}, h('strong', {}, r.layer), `: ${r.algo} ${formatNumber(r.gflops)} GFLOP/s`, r.peer ? ` (${formatNumber(r.gflops / r.peer.gflops)}× ${r.peer.name})` : '')),
+  );
+  const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
+  exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), 'bench.json'));
+  const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
+  exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.results, BENCH_COLUMNS), 'bench.csv'));
+  const skipped = report.skipped?.length
+    ? h('details', { class: 'da-details' }, h('summary', {}, `${report.skipped.length} algorithm/layer pairs do not apply`), h('ul', {}, report.skipped.map((s) => h('li', {}, `${s.layer} · ${s.algo}: ${s.reason}`))))
+    : null;
+  const columns = BENCH_COLUMNS.filter((c) => c.key !== 'peer' && c.key !== 'ratio' ? true : report.results.some((r) => r.peer));
+  return h(
+    'div',
+    { class: 'da-view da-bench' },
+    header,
+    summary,
+    gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (r.threads > 1 ? `${r.algo} ×${r.threads}` : r.algo)),
+    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), sortableTable(report.results, columns, { pageSize: 100 })),
+    skipped,
+  );
+}
+
+export function renderBenchComparison(comparison: BenchComparison, host: ViewHost): HTMLElement {
+  const tagged = [
+    ...comparison.a.report.results.map((r) => ({ ...r, run: comparison.a.label })),
+    ...comparison.b.report.results.map((r) => ({ ...r, run: comparison.b.label })),
+  ];
+  const rows = comparison.a.report.results.flatMap((a) => {
+    const b = comparison.b.report.results.find((r) => r.layer === a.layer && r.algo === a.algo && r.layout === a.layout && r.threads === a.threads);
+    return b ? [{ layer: a.layer, algo: a.algo, threads: a.threads, a: a.gflops, b: b.gflops, ratio: b.gflops / a.gflops }] : [];
+  });
+  const table = sortableTable(rows, [
+    { key: 'layer', title: 'Layer', value: (r) => r.layer },
+    { key: 'algo', title: 'Algorithm', value: (r) => r.algo },
+    { key: 'threads', title: 'Threads', value: (r) => r.threads, numeric: true },
+    { key: 'a', title: `${comparison.a.label} GFLOP/s`, value: (r) => r.a, format: (r) => formatNumber(r.a), numeric: true },
+    { key: 'b', title: `${comparison.b.label} GFLOP/s`, value: (r) => r.b, format: (r) => formatNumber(r.b), numeric: true },
+    { key: 'ratio', title: 'B / A', value: (r) => r.ratio, format: (r) => `${formatNumber(r.ratio)}×`, numeric: true },
+  ]);
+  const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
+  exportCsv.addEventListener('click', () => host.exportText('csv', rows.map((r) => `${r.layer},${r.algo},${r.threads},${r.a},${r.b},${r.ratio}`).join('\n'), 'bench-compare.csv'));
+  return h(
+    'div',
+    { class: 'da-view da-bench-compare' },
+    h('header', { class: 'da-header' }, h('h2', {}, `Benchmark runs: ${comparison.a.label} vs ${comparison.b.label}`), h('p', { class: 'da-subtitle' }, `A: ${machineLine(comparison.a.report)}`, h('br'), `B: ${machineLine(comparison.b.report)}`)),
+    gflopsChart('Effective GFLOP/s, run A against run B', tagged, (r) => `${r.run}: ${r.algo}`),
+    section('Matched results', h('div', { class: 'da-toolbar' }, exportCsv), table),
+  );
+}

@@ -1,0 +1,65 @@
+/**
+ * chart.js, registered once with only the pieces the views use, and coloured from the editor theme
+ * (`--vscode-*` CSS variables), so charts follow light, dark and high-contrast themes.
+ */
+import {
+  BarController,
+  BarElement,
+  CategoryScale,
+  Chart,
+  type ChartConfiguration,
+  Filler,
+  Legend,
+  LinearScale,
+  LineController,
+  LineElement,
+  LogarithmicScale,
+  PointElement,
+  Title,
+  Tooltip,
+} from 'chart.js';
+
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LogarithmicScale, LineController, LineElement, PointElement, Legend, Tooltip, Title, Filler);
+
+const PALETTE_VARIABLES = ['--vscode-charts-blue', '--vscode-charts-orange', '--vscode-charts-green', '--vscode-charts-purple', '--vscode-charts-red', '--vscode-charts-yellow'];
+const PALETTE_FALLBACK = ['#3794ff', '#d18616', '#89d185', '#b180d7', '#f14c4c', '#cca700'];
+
+function cssVariable(name: string, fallback: string): string {
+  const value = getComputedStyle(document.body).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+export function seriesColor(index: number): string {
+  const i = index % PALETTE_VARIABLES.length;
+  return cssVariable(PALETTE_VARIABLES[i], PALETTE_FALLBACK[i]);
+}
+
+/** Draws a chart into a fresh canvas inside a fixed-height box, and returns the box. */
+export function chartBox(label: string, configuration: ChartConfiguration, height = 260): HTMLElement {
+  const foreground = cssVariable('--vscode-foreground', '#cccccc');
+  const grid = cssVariable('--vscode-editorWidget-border', 'rgba(128,128,128,0.35)');
+  const font = cssVariable('--vscode-font-family', 'sans-serif');
+  Chart.defaults.color = foreground;
+  Chart.defaults.borderColor = grid;
+  Chart.defaults.font.family = font;
+  const box = document.createElement('div');
+  box.className = 'da-chart';
+  box.style.height = `${height}px`;
+  const canvas = document.createElement('canvas');
+  canvas.setAttribute('role', 'img');
+  canvas.setAttribute('aria-label', label);
+  canvas.dataset.chart = label;
+  box.append(canvas);
+  // chart.js measures its parent, so create the chart once the box is in the document.
+  const create = () => {
+    if (Chart.getChart(canvas)) return;
+    new Chart(canvas, {
+      ...configuration,
+      options: { responsive: true, maintainAspectRatio: false, animation: false, ...configuration.options },
+    });
+  };
+  queueMicrotask(() => (box.isConnected ? create() : requestAnimationFrame(create)));
+  return box;
+}
+
+export { Chart };

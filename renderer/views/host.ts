@@ -1,0 +1,11 @@
+import type { ExportFormat } from '../../extension/shared/protocol';
+
+/** What a view may ask of whoever hosts it (the notebook renderer or a webview). */
+export interface ViewHost {
+  /** Puts text on the clipboard. */
+  copyText(text: string): void;
+  /** Offers a file for saving; in the notebook renderer this falls back to copying. */
+  exportText(format: 'json' | 'csv' | ExportFormat, text: string, suggestedName: string): void;
+  /** Asks for a preview of a tensor's first values (weight inspector only). */
+  previewTensor?(name: string): void;
+}

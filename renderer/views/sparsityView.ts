@@ -1,0 +1,131 @@
+import type { Histogram, SparsityReport, TensorStats } from '../../extension/shared/protocol';
+import { chartBox, seriesColor } from './charts';
+import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
+import type { ViewHost } from './host';
+import { type Column, sortableTable, toCsv } from './table';
+
+/** The bars of the per-layer chart: more than this and the chart shows the largest layers. */
+const MAX_LAYER_BARS = 60;
+
+export const TENSOR_COLUMNS: Column<TensorStats>[] = [
+  { key: 'name', title: 'Tensor', value: (t) => t.name },
+  { key: 'dtype', title: 'dtype', value: (t) => t.dtype },
+  { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
+  { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
+  { key: 'sparsity', title: 'Sparsity', value: (t) => t.sparsity, format: (t) => formatPercent(t.sparsity), numeric: true },
+  { key: 'filters', title: 'Filters', value: (t) => t.filters, format: (t) => formatPercent(t.filters), numeric: true },
+  { key: 'channels', title: 'Channels', value: (t) => t.channels, format: (t) => formatPercent(t.channels), numeric: true },
+  { key: 'kernels', title: 'Kernels', value: (t) => t.kernels, format: (t) => formatPercent(t.kernels), numeric: true },
+  { key: 'rows', title: 'Rows', value: (t) => t.rows, format: (t) => formatPercent(t.rows), numeric: true },
+  { key: 'cols', title: 'Cols', value: (t) => t.cols, format: (t) => formatPercent(t.cols), numeric: true },
+  { key: 'nm24', title: '2:4', value: (t) => t.nm24, format: (t) => formatPercent(t.nm24), numeric: true },
+  { key: 'mean', title: 'Mean', value: (t) => t.mean, format: (t) => formatNumber(t.mean), numeric: true },
+  { key: 'std', title: 'Std', value: (t) => t.std, format: (t) => formatNumber(t.std), numeric: true },
+  { key: 'min', title: 'Min', value: (t) => t.min, format: (t) => formatNumber(t.min), numeric: true },
+  { key: 'max', title: 'Max', value: (t) => t.max, format: (t) => formatNumber(t.max), numeric: true },
+  { key: 'absMean', title: 'Abs mean', value: (t) => t.absMean, format: (t) => formatNumber(t.absMean), numeric: true },
+];
+
+/** Sums the per-tensor log-magnitude histograms that share bin edges into one model histogram. */
+export function modelHistogram(tensors: TensorStats[]): Histogram | undefined {
+  const first = tensors.find((t) => t.histogram)?.histogram;
+  if (!first) return undefined;
+  const counts = new Array<number>(first.counts.length).fill(0);
+  let zeros = 0;
+  for (const tensor of tensors) {
+    const histogram = tensor.histogram;
+    if (!histogram || histogram.counts.length !== counts.length) continue;
+    histogram.counts.forEach((count, i) => (counts[i] += count));
+    zeros += histogram.zeros;
+  }
+  return { log10Edges: first.log10Edges, counts, zeros };
+}
+
+export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElement {
+  const fileName = report.file.split(/[\\/]/).pop() ?? report.file;
+  const header = h(
+    'header',
+    { class: 'da-header' },
+    h('h2', {}, fileName),
+    h(
+      'p',
+      { class: 'da-subtitle' },
+      `${report.format} · ${formatBytes(report.fileBytes)} · ${report.tensors.length} tensors · ${formatCount(report.total.numel)} parameters · `,
+      h('strong', { 'data-total-sparsity': String(report.total.sparsity) }, `${formatPercent(report.total.sparsity)} sparse`),
+      report.threshold > 0 ? ` (|w| ≤ ${report.threshold})` : '',
+    ),
+  );
+
+  const layers = report.tensors.length > MAX_LAYER_BARS ? [...report.tensors].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_BARS) : report.tensors;
+  const layerChart = chartBox(`Sparsity per tensor${report.tensors.length > MAX_LAYER_BARS ? ` (largest ${MAX_LAYER_BARS})` : ''}`, {
+    type: 'bar',
+    data: {
+      labels: layers.map((t) => t.name),
+      datasets: [{ label: 'sparsity %', data: layers.map((t) => t.sparsity * 100), backgroundColor: seriesColor(0) }],
+    },
+    options: {
+      plugins: { legend: { display: false } },
+      scales: { y: { min: 0, max: 100, title: { display: true, text: 'sparsity %' } }, x: { ticks: { display: layers.length <= 24 } } },
+    },
+  });
+
+  const histogram = modelHistogram(report.tensors);
+  const histogramChart = histogram
+    ? chartBox('Magnitude histogram', {
+        type: 'bar',
+        data: {
+          labels: ['zero', ...histogram.counts.map((_, i) => `1e${formatNumber(histogram.log10Edges[i], 2)}`)],
+          datasets: [{ label: 'weights', data: [histogram.zeros, ...histogram.counts], backgroundColor: seriesColor(2) }],
+        },
+        options: { plugins: { legend: { display: false } }, scales: { y: { type: 'logarithmic', title: { display: true, text: 'count (log)' } }, x: { title: { display: true, text: '|w| (log10 bins)' } } } },
+      })
+    : null;
+
+  const curve = report.thresholdCurve;
+  const curveChart = curve
+    ? chartBox('Sparsity against threshold', {
+        type: 'line',
+        data: {
+          labels: curve.thresholds.map((t) => formatNumber(t, 2)),
+          datasets: [{ label: 'sparsity %', data: curve.sparsity.map((s) => s * 100), borderColor: seriesColor(1), backgroundColor: seriesColor(1), pointRadius: 2 }],
+        },
+        options: { plugins: { legend: { display: false } }, scales: { y: { min: 0, max: 100, title: { display: true, text: 'sparsity %' } }, x: { title: { display: true, text: 'threshold' } } } },
+      })
+    : null;
+
+  const byType = report.byLayerType
+    ? sortableTable(
+        Object.entries(report.byLayerType).map(([type, totals]) => ({ type, ...totals })),
+        [
+          { key: 'type', title: 'Layer type', value: (row) => row.type },
+          { key: 'numel', title: 'Params', value: (row) => row.numel, format: (row) => formatCount(row.numel), numeric: true },
+          { key: 'sparsity', title: 'Sparsity', value: (row) => row.sparsity, format: (row) => formatPercent(row.sparsity), numeric: true },
+        ],
+      )
+    : null;
+
+  // Hide columns that no tensor has (e.g. rows/cols in a conv-only model).
+  const columns = TENSOR_COLUMNS.filter((c) => report.tensors.some((t) => c.value(t) !== undefined));
+  const table = sortableTable(report.tensors, columns, { pageSize: 50, filterPlaceholder: 'Filter tensors' });
+  if (host.previewTensor) {
+    table.addEventListener('dblclick', (event) => {
+      const row = (event.target as HTMLElement).closest('tr');
+      const name = row?.firstElementChild?.textContent;
+      if (name && row?.parentElement?.tagName === 'TBODY') host.previewTensor?.(name);
+    });
+  }
+  const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
+  exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), `${fileName}.sparsity.json`));
+  const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
+  exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.tensors, TENSOR_COLUMNS), `${fileName}.sparsity.csv`));
+
+  return h(
+    'div',
+    { class: 'da-view da-sparsity' },
+    header,
+    h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
+    byType ? section('By layer type', byType) : null,
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), table),
+    report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,
+  );
+}

@@ -1,0 +1,125 @@
+import type { ExportFormat, WinogradResult } from '../../extension/shared/protocol';
+import { chartBox, seriesColor } from './charts';
+import { formatNumber, h, matrixView, section } from './dom';
+import type { ViewHost } from './host';
+import { sortableTable } from './table';
+
+const EXPORT_LABELS: Record<ExportFormat, string> = { c: 'C', numpy: 'NumPy', ts: 'TypeScript', latex: 'LaTeX', markdown: 'Markdown', json: 'JSON' };
+
+function title(result: WinogradResult): string {
+  if (result.n !== undefined || result.s !== undefined) return `F(${result.m}×${result.n ?? result.m}, ${result.r}×${result.s ?? result.r})`;
+  return `F(${result.m}, ${result.r})`;
+}
+
+export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElement {
+  const saving = result.multiplications.saving;
+  const header = h(
+    'header',
+    { class: 'da-header' },
+    h('h2', {}, `Winograd ${title(result)}`),
+    h(
+      'p',
+      { class: 'da-subtitle' },
+      `α = ${result.alpha} · points ${result.points.join(', ')}${result.infinity ? ', ∞' : ''} · fractions in ${result.fractionsIn} · `,
+      h('span', { class: result.verified ? 'da-ok' : 'da-bad', 'data-verified': String(result.verified) }, result.verified ? '✓ verified exactly' : '✗ NOT verified'),
+      ` · ${formatNumber(saving)}× fewer multiplications`,
+    ),
+  );
+
+  const matrices = section('Transforms', h('div', { class: 'da-matrices' }, matrixView('AT', result.AT), matrixView('G', result.G), matrixView('BT', result.BT)));
+  const second = result.second
+    ? section('Second dimension', h('div', { class: 'da-matrices' }, matrixView('AT₂', result.second.AT), matrixView('G₂', result.second.G), matrixView('BT₂', result.second.BT)))
+    : null;
+
+  const verification = h(
+    'details',
+    { class: 'da-details' },
+    h('summary', {}, `Verification: ${result.verification.steps.length} steps`),
+    h('ol', {}, result.verification.steps.map((step) => h('li', {}, step))),
+  );
+
+  const ops = result.transformOps;
+  const costRows = [
+    { what: 'Element-wise multiplications per tile', winograd: result.multiplications.winograd, direct: result.multiplications.direct },
+    { what: 'Input transform (adds / muls)', winograd: `${ops.input.adds} / ${ops.input.muls}`, direct: '' },
+    { what: 'Filter transform (adds / muls)', winograd: `${ops.filter.adds} / ${ops.filter.muls}`, direct: '' },
+    { what: 'Output transform (adds / muls)', winograd: `${ops.output.adds} / ${ops.output.muls}`, direct: '' },
+  ];
+  const layer = result.cost.layer;
+  const cost = section(
+    'Cost',
+    h(
+      'table',
+      { class: 'da-table da-cost' },
+      h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, 'Winograd'), h('th', { class: 'num' }, 'Direct'))),
+      h('tbody', {}, costRows.map((row) => h('tr', {}, h('td', {}, row.what), h('td', { class: 'num' }, String(row.winograd)), h('td', { class: 'num' }, String(row.direct))))),
+    ),
+    layer
+      ? h('p', {}, `Layer C=${layer.C} K=${layer.K} ${layer.H}×${layer.W}: ${layer.tiles} tiles, effective arithmetic reduction ${formatNumber(layer.effectiveReduction)}× with transforms amortised.`)
+      : null,
+  );
+
+  const errorTable = sortableTable(result.error, [
+    { key: 'precision', title: 'Precision', value: (e) => e.precision },
+    { key: 'meanAbs', title: 'Mean |err|', value: (e) => e.meanAbs, format: (e) => formatNumber(e.meanAbs), numeric: true },
+    { key: 'meanMultiple', title: '× direct (mean)', value: (e) => e.meanMultiple, format: (e) => formatNumber(e.meanMultiple), numeric: true },
+    { key: 'maxAbs', title: 'Max |err|', value: (e) => e.maxAbs, format: (e) => formatNumber(e.maxAbs), numeric: true },
+    { key: 'maxMultiple', title: '× direct (max)', value: (e) => e.maxMultiple, format: (e) => formatNumber(e.maxMultiple), numeric: true },
+    { key: 'maxTransformMagnitude', title: 'Max transform |v|', value: (e) => e.maxTransformMagnitude, format: (e) => formatNumber(e.maxTransformMagnitude), numeric: true },
+  ]);
+  const errorChart =
+    result.error.length > 0
+      ? chartBox('Error as a multiple of direct convolution', {
+          type: 'bar',
+          data: {
+            labels: result.error.map((e) => e.precision),
+            datasets: [
+              { label: 'mean |err| × direct', data: result.error.map((e) => e.meanMultiple), backgroundColor: seriesColor(0) },
+              { label: 'max |err| × direct', data: result.error.map((e) => e.maxMultiple), backgroundColor: seriesColor(1) },
+            ],
+          },
+          options: { scales: { y: { type: 'logarithmic', title: { display: true, text: '× direct error (log)' } } } },
+        })
+      : null;
+  const error = section('Numerical error (2-D tile vs fp64 direct)', errorTable, errorChart);
+
+  const search = result.search
+    ? section(
+        'Point search',
+        h(
+          'p',
+          { 'data-search-improvement': String(result.search.improvement) },
+          `${result.search.candidatesEvaluated} candidate sets in ${formatNumber(result.search.elapsedMs / 1000)} s (${result.search.precision}): `,
+          `error ${formatNumber(result.search.bestError)} vs ${formatNumber(result.search.baselineError)} for {${result.search.baselinePoints.join(', ')}}, `,
+          h('strong', {}, `${formatNumber(result.search.improvement * 100)}% lower`),
+        ),
+      )
+    : null;
+
+  const exports = result.exports ? exportsView(result.exports, host, title(result)) : null;
+  return h('div', { class: 'da-view da-winograd' }, header, matrices, second, verification, cost, error, search, exports);
+}
+
+function exportsView(exportsByFormat: Partial<Record<ExportFormat, string>>, host: ViewHost, name: string): HTMLElement {
+  const formats = Object.keys(exportsByFormat) as ExportFormat[];
+  const code = h('pre', { class: 'da-code' });
+  const tabs = h('div', { class: 'da-tabs', role: 'tablist' });
+  let current = formats[0];
+  const show = (format: ExportFormat) => {
+    current = format;
+    code.textContent = exportsByFormat[format] ?? '';
+    for (const tab of Array.from(tabs.children)) tab.setAttribute('aria-selected', String(tab.getAttribute('data-format') === format));
+  };
+  for (const format of formats) {
+    const tab = h('button', { type: 'button', role: 'tab', class: 'da-tab', 'data-format': format }, EXPORT_LABELS[format]);
+    tab.addEventListener('click', () => show(format));
+    tabs.append(tab);
+  }
+  const copy = h('button', { type: 'button', class: 'da-button da-copy' }, 'Copy');
+  copy.addEventListener('click', () => host.copyText(exportsByFormat[current] ?? ''));
+  const save = h('button', { type: 'button', class: 'da-button' }, 'Save…');
+  const extension: Record<ExportFormat, string> = { c: 'h', numpy: 'py', ts: 'ts', latex: 'tex', markdown: 'md', json: 'json' };
+  save.addEventListener('click', () => host.exportText(current, exportsByFormat[current] ?? '', `winograd-${name.replace(/[^\w]+/g, '_')}.${extension[current]}`));
+  show(current);
+  return section('Export', h('div', { class: 'da-toolbar' }, tabs, copy, save), code);
+}

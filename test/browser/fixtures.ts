@@ -1,0 +1,68 @@
+/**
+ * Payloads for the browser tests. The Winograd payload comes from the real generator; the sparsity and
+ * benchmark payloads are written by hand with round numbers, so the tests can check that each number
+ * reaches the page unchanged.
+ */
+import type { BenchComparison, BenchReport, SparsityReport, TensorStats } from '../../extension/shared/protocol';
+
+const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
+  name,
+  dtype: 'F32',
+  shape: [16, 8, 3, 3],
+  numel,
+  zeros: Math.round(sparsity * numel),
+  sparsity,
+  filters: 0.25,
+  channels: 0,
+  kernels: 0.5,
+  nm24: 0.75,
+  mean: 0.01,
+  std: 0.5,
+  min: -2,
+  max: 2,
+  absMean: 0.4,
+  histogram: { log10Edges: [-3, -2, -1, 0, 1], counts: [10, 40, 300, 800], zeros: Math.round(sparsity * numel) },
+});
+
+export const SPARSITY_REPORT: SparsityReport = {
+  file: '/models/tiny.safetensors',
+  format: 'safetensors',
+  fileBytes: 3 * 1152 * 4 + 200,
+  threshold: 0,
+  tensors: [conv('conv1.weight', 0.5, 1152), conv('conv2.weight', 0.25, 1152), { ...conv('fc.weight', 0.125, 1152), shape: [32, 36], filters: undefined, channels: undefined, kernels: undefined, rows: 0.0625, cols: 0 }],
+  total: { numel: 3456, zeros: 1008, sparsity: 1008 / 3456 },
+  byLayerType: { conv: { numel: 2304, zeros: 864, sparsity: 0.375 }, linear: { numel: 1152, zeros: 144, sparsity: 0.125 } },
+  thresholdCurve: { thresholds: [0, 0.001, 0.01, 0.1], sparsity: [0.2917, 0.3, 0.35, 0.6] },
+  warnings: ['found pruning mask conv1.weight_mask'],
+};
+
+const machine = { cpu: 'Test CPU', cores: 2, simd: 'simd128' as const, node: 'v20', platform: 'linux x64' };
+const shape = { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, stride: 1, pad: 1 };
+const result = (algo: string, gflops: number, peer?: number) => ({
+  layer: 'conv2_x',
+  shape,
+  algo,
+  layout: 'nchw',
+  threads: 1,
+  msMin: 1,
+  msMedian: 2,
+  msP90: 3,
+  gflops,
+  maxAbsErr: 1e-5,
+  maxRelErr: 2e-6,
+  workspaceBytes: 4096,
+  peer: peer === undefined ? undefined : { name: 'onnxruntime-node', msMedian: 1.5, gflops: peer },
+});
+
+export const BENCH_REPORT: BenchReport = {
+  machine,
+  suite: 'resnet18',
+  startedAt: '2026-11-28T00:00:00Z',
+  results: [result('im2col', 40, 190), result('winograd-4x3', 120, 190), { ...result('im2col', 42), layer: 'conv3_x' }],
+  skipped: [{ layer: 'conv3_x', algo: 'winograd-4x3', reason: 'winograd needs stride 1' }],
+};
+
+export const BENCH_COMPARISON: BenchComparison = {
+  a: { label: 'before', report: BENCH_REPORT },
+  b: { label: 'after', report: { ...BENCH_REPORT, results: BENCH_REPORT.results.map((r) => ({ ...r, gflops: r.gflops * 2 })) } },
+};

@@ -1,0 +1,122 @@
+/**
+ * The notebook renderer bundle (dist/renderer.js) in real headless Chromium: every MIME type is drawn
+ * and its DOM and canvas content checked.
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { generateWinograd } from '../../extension/core/winograd';
+import { helpPayload } from '../../extension/core/notebook/cellLanguage';
+import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/protocol';
+import { BENCH_COMPARISON, BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
+import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, startBrowserSession } from './harness';
+
+let session: BrowserSession;
+let page: Page & { problems: string[] };
+let winograd: WinogradResult;
+
+before(async () => {
+  session = await startBrowserSession();
+  page = await session.newPage();
+  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
+  await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
+  winograd = generateWinograd({ m: 2, r: 3, exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'], errorTrials: 100 });
+});
+
+after(async () => {
+  await session?.close();
+});
+
+async function render(kind: PayloadKind | string, data: unknown, id: string): Promise<void> {
+  const mime = PAYLOAD_KINDS.includes(kind as PayloadKind) ? mimeTypeOf(kind as PayloadKind) : kind;
+  await page.evaluate(({ mime, data, id }) => (window as unknown as { renderOutput(m: string, d: unknown, i: string): number }).renderOutput(mime, data, id), { mime, data, id });
+  // Charts are created on the next frame.
+  await page.waitForTimeout(150);
+}
+
+async function screenshot(id: string): Promise<void> {
+  await page.locator(`#${id}`).screenshot({ path: path.join(ARTIFACTS, `renderer-${id}.png`) });
+}
+
+test('winograd output shows the exact matrices, the verdict, the cost and an error chart', async () => {
+  await render('winograd', winograd, 'winograd');
+  for (const name of ['AT', 'G', 'BT'] as const) {
+    const cells = await page.$$eval(`#winograd [data-matrix="${name}"] tr`, (rows) => rows.map((row) => Array.from(row.querySelectorAll('td')).map((td) => td.textContent)));
+    assert.deepEqual(cells, winograd[name], `${name} drawn entry for entry`);
+  }
+  assert.equal(await page.textContent('#winograd [data-verified]'), '✓ verified exactly');
+  const costCells = await page.$$eval('#winograd .da-cost tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(costCells, ['Element-wise multiplications per tile', '16', '36']);
+  const ink = await canvasInkShare(page, '#winograd canvas');
+  assert.equal(ink.length, 1, 'one error chart');
+  assert.ok(ink[0] > 0.02, `the error chart has bars and axes drawn (ink ${ink[0]})`);
+  // The first export tab is C and the code holds the matrices as float constants.
+  assert.match((await page.textContent('#winograd .da-code')) ?? '', /0\.5f?/);
+  await page.click('#winograd .da-tab[data-format="latex"]');
+  assert.match((await page.textContent('#winograd .da-code')) ?? '', /\\begin\{bmatrix\}/);
+  await screenshot('winograd');
+});
+
+test('sparsity output shows totals, a sortable and filterable tensor table, and three charts', async () => {
+  await render('sparsity', SPARSITY_REPORT, 'sparsity');
+  assert.equal(await page.getAttribute('#sparsity [data-total-sparsity]', 'data-total-sparsity'), String(1008 / 3456));
+  assert.match((await page.textContent('#sparsity header')) ?? '', /29\.2% sparse/);
+  const names = await page.$$eval('#sparsity section:nth-of-type(2) tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(names, ['conv1.weight', 'conv2.weight', 'fc.weight']);
+  // Sorting by sparsity, ascending, puts fc (12.5%) first.
+  await page.click('#sparsity section:nth-of-type(2) th[data-key="sparsity"]');
+  const sorted = await page.$$eval('#sparsity section:nth-of-type(2) tbody tr td:first-child', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(sorted, ['fc.weight', 'conv2.weight', 'conv1.weight']);
+  const sparsityCells = await page.$$eval('#sparsity section:nth-of-type(2) tbody tr td:nth-child(5)', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(sparsityCells, ['12.5%', '25.0%', '50.0%']);
+  const ink = await canvasInkShare(page, '#sparsity canvas');
+  assert.equal(ink.length, 3, 'per-tensor sparsity, histogram and threshold curve');
+  for (const share of ink) assert.ok(share > 0.01, `every chart is drawn (ink ${share})`);
+  // The per-tensor chart's bars use the theme's --vscode-charts-blue (#3794ff).
+  assert.ok((await canvasColourCount(page, '#sparsity canvas[data-chart^="Sparsity per tensor"]', [0x37, 0x94, 0xff])) > 200);
+  assert.match((await page.textContent('#sparsity .da-warnings')) ?? '', /conv1\.weight_mask/);
+  await screenshot('sparsity');
+});
+
+test('bench output shows best algorithm per layer, peer ratio, a grouped bar chart and skipped pairs', async () => {
+  await render('bench', BENCH_REPORT, 'bench');
+  const best = await page.$$eval('#bench .da-best li', (items) => items.map((li) => li.textContent));
+  assert.deepEqual(best, ['conv2_x: winograd-4x3 120 GFLOP/s (0.632× onnxruntime-node)', 'conv3_x: im2col 42 GFLOP/s']);
+  const gflops = await page.$$eval('#bench tbody tr td:nth-child(9)', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(gflops, ['40', '120', '42']);
+  assert.match((await page.textContent('#bench details')) ?? '', /winograd needs stride 1/);
+  const ink = await canvasInkShare(page, '#bench canvas');
+  assert.equal(ink.length, 1);
+  assert.ok(ink[0] > 0.02);
+  // Three series: im2col (blue), winograd-4x3 (orange), the peer (green).
+  assert.ok((await canvasColourCount(page, '#bench canvas', [0x37, 0x94, 0xff])) > 100, 'im2col bars');
+  assert.ok((await canvasColourCount(page, '#bench canvas', [0xd1, 0x86, 0x16])) > 100, 'winograd bars');
+  assert.ok((await canvasColourCount(page, '#bench canvas', [0x89, 0xd1, 0x85])) > 100, 'peer bars');
+  await screenshot('bench');
+});
+
+test('benchmark comparison output matches results by layer and algorithm', async () => {
+  await render('benchCompare', BENCH_COMPARISON, 'compare');
+  const ratios = await page.$$eval('#compare tbody tr td:last-child', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(ratios, ['2×', '2×', '2×']);
+  assert.equal((await canvasInkShare(page, '#compare canvas')).length, 1);
+  await screenshot('compare');
+});
+
+test('help output lists every command of the cell language', async () => {
+  await render('help', helpPayload(), 'help');
+  const usages = await page.$$eval('#help code', (codes) => codes.map((code) => code.textContent?.split(' ')[0]));
+  assert.deepEqual(usages, ['winograd', 'sparsity', 'bench', 'compare', 'help']);
+});
+
+test('a malformed payload (for example from a Jupyter kernel) shows a clear error instead of a blank cell', async () => {
+  await render('winograd', { m: 2, r: 3 }, 'broken');
+  assert.match((await page.textContent('#broken [role="alert"]')) ?? '', /field 'alpha' should be a number, got undefined/);
+  await render('application/vnd.deep-accel.nonsense+json', {}, 'unknown');
+  assert.match((await page.textContent('#unknown [role="alert"]')) ?? '', /unknown MIME type/);
+});
+
+test('the renderer page logged no errors', () => {
+  assert.deepEqual(page.problems, []);
+});
