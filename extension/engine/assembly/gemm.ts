@@ -1,0 +1,153 @@
+// Packed SGEMM: C[rows x cols] (init) += A[rows x depth] * B[depth x cols].
+//
+// Packed formats (host and kernels agree on them; MR/NR are exported to the host):
+//   A: panels of MR rows,  [ceil(rows/MR)][depth][MR]  (rows past the end are zero)
+//   B: panels of NR cols,  [ceil(cols/NR)][depth][NR]  (cols past the end are zero)
+// A depth block [k0, k0 + kc) of panel i starts at A + (i * depth + k0) * MR floats, so blocking the
+// depth dimension needs no repacking.
+//
+// The register block is MR x NR = 4 x 8 floats: 8 f32x4 accumulators, 2 B vectors and 1 broadcast
+// A value stay within x64's 16 vector registers.
+import { madd } from './simd';
+
+export const MR: i32 = 4;
+export const NR: i32 = 8;
+
+/** How a micro tile's accumulators start. */
+export const INIT_ZERO: i32 = 0;
+/** Accumulate onto the values already in C (depth blocks after the first). */
+export const INIT_LOAD: i32 = 1;
+/** Start from bias[row] (bias points at the tile's first row). */
+export const INIT_ROW_BIAS: i32 = 2;
+/** Start from bias[col] (bias points at the tile's first column). */
+export const INIT_COL_BIAS: i32 = 3;
+
+/** Full MR x NR tile. a, b: packed panels already offset to the depth block; ldc in floats. */
+// @ts-ignore: decorator
+@inline function micro4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32, init: i32, bias: usize): void {
+  const ldcBytes = <usize>ldc << 2;
+  const c0 = c;
+  const c1 = c0 + ldcBytes;
+  const c2 = c1 + ldcBytes;
+  const c3 = c2 + ldcBytes;
+  let x00: v128, x01: v128, x10: v128, x11: v128, x20: v128, x21: v128, x30: v128, x31: v128;
+  if (init == INIT_LOAD) {
+    x00 = v128.load(c0); x01 = v128.load(c0, 16);
+    x10 = v128.load(c1); x11 = v128.load(c1, 16);
+    x20 = v128.load(c2); x21 = v128.load(c2, 16);
+    x30 = v128.load(c3); x31 = v128.load(c3, 16);
+  } else if (init == INIT_ROW_BIAS) {
+    x00 = v128.load32_splat(bias); x01 = x00;
+    x10 = v128.load32_splat(bias, 4); x11 = x10;
+    x20 = v128.load32_splat(bias, 8); x21 = x20;
+    x30 = v128.load32_splat(bias, 12); x31 = x30;
+  } else if (init == INIT_COL_BIAS) {
+    x00 = v128.load(bias); x01 = v128.load(bias, 16);
+    x10 = x00; x11 = x01; x20 = x00; x21 = x01; x30 = x00; x31 = x01;
+  } else {
+    x00 = f32x4.splat(0); x01 = x00; x10 = x00; x11 = x00;
+    x20 = x00; x21 = x00; x30 = x00; x31 = x00;
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    let s = v128.load32_splat(a);
+    x00 = madd(s, b0, x00); x01 = madd(s, b1, x01);
+    s = v128.load32_splat(a, 4);
+    x10 = madd(s, b0, x10); x11 = madd(s, b1, x11);
+    s = v128.load32_splat(a, 8);
+    x20 = madd(s, b0, x20); x21 = madd(s, b1, x21);
+    s = v128.load32_splat(a, 12);
+    x30 = madd(s, b0, x30); x31 = madd(s, b1, x31);
+    a += 16;
+    b += 32;
+  }
+  v128.store(c0, x00); v128.store(c0, x01, 16);
+  v128.store(c1, x10); v128.store(c1, x11, 16);
+  v128.store(c2, x20); v128.store(c2, x21, 16);
+  v128.store(c3, x30); v128.store(c3, x31, 16);
+}
+
+/** Exported so the GEMM benchmark can time the micro-kernel alone. */
+export function gemmMicroKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32, init: i32, bias: usize): void {
+  micro4x8(kc, a, b, c, ldc, init, bias);
+}
+
+/** Repeats the micro-kernel `repeats` times on the same panels: a pure compute-bound measurement. */
+export function gemmMicroKernelRepeat(repeats: i32, kc: i32, a: usize, b: usize, c: usize): void {
+  for (let i = 0; i < repeats; i++) micro4x8(kc, a, b, c, NR, INIT_LOAD, 0);
+}
+
+/**
+ * A partial tile (rows < MR or cols < NR): computes a full tile into `tmp` (MR*NR floats, private to
+ * the caller) and copies back only the valid part, so nothing outside C is read or written.
+ */
+function microEdge(
+  kc: i32, a: usize, b: usize, c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+): void {
+  for (let i = 0; i < MR; i++) {
+    for (let j = 0; j < NR; j++) {
+      let v: f32 = 0;
+      if (i < rows && j < cols) {
+        if (init == INIT_LOAD) v = load<f32>(c + ((<usize>(i * ldc + j)) << 2));
+        else if (init == INIT_ROW_BIAS) v = load<f32>(bias + (<usize>i << 2));
+        else if (init == INIT_COL_BIAS) v = load<f32>(bias + (<usize>j << 2));
+      }
+      store<f32>(tmp + (<usize>(i * NR + j) << 2), v);
+    }
+  }
+  micro4x8(kc, a, b, tmp, NR, INIT_LOAD, 0);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(c + ((<usize>(i * ldc + j)) << 2), load<f32>(tmp + (<usize>(i * NR + j) << 2)));
+    }
+  }
+}
+
+/**
+ * C block of `rows` x `cols` (C row-major with leading dimension ldc floats) from a depth block of kc:
+ * a = first A panel (offset to the depth block), aPanelStride = bytes between A panels; the same for b.
+ * bias points at the block's first row (INIT_ROW_BIAS) or first column (INIT_COL_BIAS).
+ * Loop order: each B panel (kc x NR, ~8 KiB) stays in L1 while all A panels stream past it from L2.
+ */
+export function gemmBlock(
+  a: usize, aPanelStride: usize, b: usize, bPanelStride: usize, kc: i32,
+  c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+): void {
+  const ldcBytes = <usize>ldc << 2;
+  for (let j = 0; j < cols; j += NR) {
+    const nc = min(NR, cols - j);
+    const bPanel = b + <usize>(j / NR) * bPanelStride;
+    const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
+    for (let i = 0; i < rows; i += MR) {
+      const mc = min(MR, rows - i);
+      const aPanel = a + <usize>(i / MR) * aPanelStride;
+      const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
+      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
+      if (mc == MR && nc == NR) {
+        micro4x8(kc, aPanel, bPanel, cTile, ldc, init, tileBias);
+      } else {
+        microEdge(kc, aPanel, bPanel, cTile, ldc, mc, nc, init, tileBias, tmp);
+      }
+    }
+  }
+}
+
+/**
+ * Whole packed GEMM with depth blocking: C = init + A * B, A packed with `depth` rows of depth, B
+ * likewise. The first depth block starts from `init`, the others accumulate.
+ */
+export function gemmPacked(
+  a: usize, b: usize, depth: i32, c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+  kcBlock: i32,
+): void {
+  const aPanelStride = <usize>depth * MR * 4;
+  const bPanelStride = <usize>depth * NR * 4;
+  for (let k0 = 0; k0 < depth; k0 += kcBlock) {
+    const kc = min(kcBlock, depth - k0);
+    gemmBlock(
+      a + <usize>k0 * MR * 4, aPanelStride, b + <usize>k0 * NR * 4, bPanelStride, kc,
+      c, ldc, rows, cols, k0 == 0 ? init : INIT_LOAD, bias, tmp,
+    );
+  }
+}

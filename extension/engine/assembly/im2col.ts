@@ -1,0 +1,192 @@
+// im2col + packed SGEMM convolution, NCHW and NHWC.
+//
+// NCHW: out[n] (K x PQ) = W (K x CRS) * col (CRS x PQ). W is pre-packed as A panels by the host; col is
+//   built straight into B panels (im2col and packing fused), one depth block at a time, in scratch.
+// NHWC: out[n] (PQ x K) = col (PQ x RSC) * W^T (RSC x K). col rows are pixels, packed as A panels in
+//   scratch; W^T is pre-packed as B panels by the host; depth order (r, s, c) keeps c contiguous.
+// Work unit = (image n, column chunk, row chunk) of the output matrix; units write disjoint outputs.
+import { MR, NR, INIT_LOAD, INIT_ZERO, INIT_ROW_BIAS, INIT_COL_BIAS, gemmBlock } from './gemm';
+import {
+  param, paramPtr, P_N, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT,
+  P_WEIGHTS, P_BIAS, P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC,
+} from './params';
+
+/** Bytes of scratch reserved for a partial micro tile at the start of every scratch area. */
+export const TILE_TMP_BYTES: usize = 256;
+
+/**
+ * im2col of depth rows [k0, k0 + kc) and output pixels [col0, col0 + ncols) of one NCHW image into B
+ * panels [ceil(ncols/NR)][kc][NR] at dst. Depth index k = (c * R + r) * S + s.
+ */
+export function packIm2colNchw(
+  img: usize, H: i32, W: i32, R: i32, S: i32, stride: i32, pad: i32, Q: i32,
+  k0: i32, kc: i32, col0: i32, ncols: i32, dst: usize,
+): void {
+  const RS = R * S;
+  const panels = (ncols + NR - 1) / NR;
+  const planeBytes = <usize>(H * W) << 2;
+  for (let kk = 0; kk < kc; kk++) {
+    const k = k0 + kk;
+    const c = k / RS;
+    const rs = k - c * RS;
+    const r = rs / S;
+    const s = rs - r * S;
+    const plane = img + <usize>c * planeBytes;
+    for (let j = 0; j < panels; j++) {
+      const d = dst + (<usize>(j * kc + kk) * NR << 2);
+      const colStart = col0 + j * NR;
+      const count = min(NR, ncols - j * NR);
+      let p = colStart / Q;
+      let q = colStart - p * Q;
+      const y = p * stride - pad + r;
+      if (count == NR && q + NR <= Q && stride == 1) {
+        // All NR pixels lie on one output row, so they read NR consecutive input floats.
+        if (y < 0 || y >= H) {
+          v128.store(d, f32x4.splat(0));
+          v128.store(d, f32x4.splat(0), 16);
+          continue;
+        }
+        const x = q - pad + s;
+        if (x >= 0 && x + NR <= W) {
+          const src = plane + (<usize>(y * W + x) << 2);
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          continue;
+        }
+      }
+      for (let t = 0; t < NR; t++) {
+        let v: f32 = 0;
+        if (t < count) {
+          const yy = p * stride - pad + r;
+          const xx = q * stride - pad + s;
+          if (yy >= 0 && yy < H && xx >= 0 && xx < W) v = load<f32>(plane + (<usize>(yy * W + xx) << 2));
+          q++;
+          if (q == Q) { q = 0; p++; }
+        }
+        store<f32>(d + (<usize>t << 2), v);
+      }
+    }
+  }
+}
+
+/**
+ * im2col of output pixels [pix0, pix0 + npix) and depth rows [k0, k0 + kc) of one NHWC image into A
+ * panels [ceil(npix/MR)][kc][MR] at dst. Depth index k = (r * S + s) * C + c.
+ */
+export function packIm2colNhwc(
+  img: usize, C: i32, H: i32, W: i32, S: i32, stride: i32, pad: i32, Q: i32,
+  k0: i32, kc: i32, pix0: i32, npix: i32, dst: usize,
+): void {
+  const panels = (npix + MR - 1) / MR;
+  const rs0 = k0 / C;
+  const c0 = k0 - rs0 * C;
+  const r0 = rs0 / S;
+  const s0 = rs0 - r0 * S;
+  for (let j = 0; j < panels; j++) {
+    for (let i = 0; i < MR; i++) {
+      const pix = pix0 + j * MR + i;
+      let d = dst + (<usize>(j * kc * MR + i) << 2);
+      if (j * MR + i >= npix) {
+        for (let kk = 0; kk < kc; kk++) { store<f32>(d, 0); d += MR << 2; }
+        continue;
+      }
+      const p = pix / Q;
+      const q = pix - p * Q;
+      let r = r0;
+      let s = s0;
+      let c = c0;
+      let kk = 0;
+      while (kk < kc) {
+        const run = min(C - c, kc - kk);
+        const y = p * stride - pad + r;
+        const x = q * stride - pad + s;
+        if (y >= 0 && y < H && x >= 0 && x < W) {
+          let src = img + (<usize>((y * W + x) * C + c) << 2);
+          for (let t = 0; t < run; t++) { store<f32>(d, load<f32>(src)); d += MR << 2; src += 4; }
+        } else {
+          for (let t = 0; t < run; t++) { store<f32>(d, 0); d += MR << 2; }
+        }
+        kk += run;
+        c = 0;
+        s++;
+        if (s == S) { s = 0; r++; }
+      }
+    }
+  }
+}
+
+/** NCHW im2col convolution over work units [unitBegin, unitEnd). */
+export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
+  const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
+  const R = param(plan, P_R), S = param(plan, P_S), stride = param(plan, P_STRIDE), pad = param(plan, P_PAD);
+  const P = param(plan, P_P), Q = param(plan, P_Q);
+  const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
+  const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
+  const colChunk = param(plan, P_COL_CHUNK), colChunks = param(plan, P_COL_CHUNKS);
+  const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
+  const kcBlock = param(plan, P_KC);
+  const PQ = P * Q;
+  const depth = C * R * S;
+  const tmp = scratch;
+  const packed = scratch + TILE_TMP_BYTES;
+  for (let u = unitBegin; u < unitEnd; u++) {
+    const n = u / (colChunks * rowChunks);
+    const rest = u - n * colChunks * rowChunks;
+    const cc = rest / rowChunks;
+    const rc = rest - cc * rowChunks;
+    const col0 = cc * colChunk;
+    const ncols = min(colChunk, PQ - col0);
+    const m0 = rc * rowChunk;
+    const mrows = min(rowChunk, K - m0);
+    const img = input + (<usize>n * C * H * W << 2);
+    const out = output + (<usize>((n * K + m0) * PQ + col0) << 2);
+    for (let k0 = 0; k0 < depth; k0 += kcBlock) {
+      const kc = min(kcBlock, depth - k0);
+      packIm2colNchw(img, H, W, R, S, stride, pad, Q, k0, kc, col0, ncols, packed);
+      const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_ROW_BIAS : INIT_ZERO;
+      gemmBlock(
+        weights + (<usize>((m0 / MR) * depth + k0) * MR << 2), <usize>depth * MR * 4,
+        packed, <usize>kc * NR * 4, kc,
+        out, PQ, mrows, ncols, init, bias + (<usize>m0 << 2), tmp,
+      );
+    }
+  }
+}
+
+/** NHWC im2col convolution over work units [unitBegin, unitEnd). Columns = output channels. */
+export function convIm2colNhwc(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
+  const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
+  const R = param(plan, P_R), S = param(plan, P_S), stride = param(plan, P_STRIDE), pad = param(plan, P_PAD);
+  const P = param(plan, P_P), Q = param(plan, P_Q);
+  const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
+  const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
+  const colChunk = param(plan, P_COL_CHUNK), colChunks = param(plan, P_COL_CHUNKS);
+  const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
+  const kcBlock = param(plan, P_KC);
+  const PQ = P * Q;
+  const depth = C * R * S;
+  const tmp = scratch;
+  const packed = scratch + TILE_TMP_BYTES;
+  for (let u = unitBegin; u < unitEnd; u++) {
+    const n = u / (colChunks * rowChunks);
+    const rest = u - n * colChunks * rowChunks;
+    const cc = rest / rowChunks;
+    const rc = rest - cc * rowChunks;
+    const ko0 = cc * colChunk;
+    const nko = min(colChunk, K - ko0);
+    const pix0 = rc * rowChunk;
+    const npix = min(rowChunk, PQ - pix0);
+    const img = input + (<usize>n * C * H * W << 2);
+    const out = output + (<usize>((n * PQ + pix0) * K + ko0) << 2);
+    for (let k0 = 0; k0 < depth; k0 += kcBlock) {
+      const kc = min(kcBlock, depth - k0);
+      packIm2colNhwc(img, C, H, W, S, stride, pad, Q, k0, kc, pix0, npix, packed);
+      const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_COL_BIAS : INIT_ZERO;
+      gemmBlock(
+        packed, <usize>kc * MR * 4,
+        weights + (<usize>((ko0 / NR) * depth + k0) * NR << 2), <usize>depth * NR * 4, kc,
+        out, K, npix, nko, init, bias + (<usize>ko0 << 2), tmp,
+      );
+    }
+  }
+}

@@ -1,0 +1,9 @@
+// Deep Accel compute engine: entry module. The memory is imported and shared, so several instances
+// (one per worker thread) run over the same tensors; the module keeps no state of its own in memory
+// and every kernel gets its scratch area from the caller.
+export { MR, NR, gemmMicroKernel, gemmMicroKernelRepeat, gemmPacked, gemmBlock } from './gemm';
+export { convIm2colNchw, convIm2colNhwc, packIm2colNchw, packIm2colNhwc, TILE_TMP_BYTES } from './im2col';
+export { nchwToNhwc, nhwcToNchw, nchwToBlocked, blockedToNchw } from './layout';
+
+/** 1 when this build uses f32x4.relaxed_madd. */
+export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;

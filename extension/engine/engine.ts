@@ -1,0 +1,676 @@
+/**
+ * TypeScript wrapper around one instance of the Deep Accel WebAssembly engine.
+ *
+ * Memory model. The module imports one SHARED WebAssembly.Memory and keeps no state of its own in it,
+ * so any number of instances (one per worker thread) can run over the same memory. All allocation is
+ * host-side: the thread that owns the memory allocates tensors with a bump {@link Arena} and builds a
+ * {@link ConvPlan}. A plan's {@link ConvPlanDescriptor} is plain data (numbers and strings): post it
+ * with the Module and the Memory to workers, build an {@link Engine} there with
+ * `Engine.instantiate(module, memory)`, and call {@link Engine.runPart} with a private scratch area.
+ *
+ * Threading contract, per plan:
+ *  1. once, on the owning thread: `plan.setWeights(w, bias)` (packs / transforms the weights) and
+ *     `plan.setInput(x)` (writes NCHW, then converts to the plan's layout: `writeInput` +
+ *     `convertInput` when the conversion is timed apart);
+ *  2. for each phase in `descriptor.phases`, in order: split [0, phase.units) into ranges and call
+ *     `engine.runPart(descriptor, phaseIndex, begin, end, scratchPtr)` on any instance; ranges write
+ *     disjoint outputs; each concurrent caller needs its own scratch area of
+ *     `descriptor.scratchBytes` (from `plan.allocateScratch(threads)`); wait for all before the next phase;
+ *  3. `plan.readOutput()` (converts back to NCHW and copies out).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/protocol';
+import { convDirectFlops, convOutputSize, validateConvShape } from '../core/conv/reference';
+
+export type EngineVariant = 'simd' | 'relaxed';
+
+/** WebAssembly page size in bytes. */
+export const WASM_PAGE_BYTES = 65536;
+/** Must equal asconfig.json maximumMemory: a memory with a larger maximum does not link. */
+export const ENGINE_MAX_PAGES = 16384;
+/** Bytes at the bottom of memory never handed out, so that address 0 can mean "none". */
+const RESERVED_LOW_BYTES = WASM_PAGE_BYTES;
+const ALIGN = 64;
+
+// ---------------------------------------------------------------------------------------------
+// Locating, validating and instantiating the module
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Directory holding deep-accel.{simd,relaxed}.wasm: `dist/engine` next to a bundled `dist/*.js`, or
+ * `<repo>/dist/engine` when running from TypeScript sources (tsx, tests).
+ */
+export function engineWasmDir(): string {
+  const candidates = [
+    join(__dirname, 'engine'), // bundled: __dirname is dist/
+    resolve(__dirname, '..', '..', 'dist', 'engine'), // sources: extension/engine/
+    resolve(__dirname, '..', 'dist', 'engine'),
+    resolve(process.cwd(), 'dist', 'engine'),
+  ];
+  for (const dir of candidates) {
+    if (existsSync(join(dir, 'deep-accel.simd.wasm'))) return dir;
+  }
+  throw new Error(
+    `engine: deep-accel.simd.wasm not found (looked in ${candidates.join(', ')}); run 'node scripts/build-engine.mjs'`,
+  );
+}
+
+export function engineWasmPath(variant: EngineVariant, dir = engineWasmDir()): string {
+  return join(dir, `deep-accel.${variant}.wasm`);
+}
+
+const bytesCache = new Map<string, Uint8Array<ArrayBuffer>>();
+function readWasm(path: string): Uint8Array<ArrayBuffer> {
+  let bytes = bytesCache.get(path);
+  if (!bytes) {
+    bytes = new Uint8Array(readFileSync(path));
+    bytesCache.set(path, bytes);
+  }
+  return bytes;
+}
+
+/**
+ * 'relaxed' when this runtime validates the relaxed-SIMD build (Electron; Node 20 only with
+ * --experimental-wasm-relaxed-simd), else 'simd'.
+ */
+export function detectEngineVariant(dir?: string): EngineVariant {
+  const relaxed = engineWasmPath('relaxed', dir ?? engineWasmDir());
+  return existsSync(relaxed) && WebAssembly.validate(readWasm(relaxed)) ? 'relaxed' : 'simd';
+}
+
+const moduleCache = new Map<string, WebAssembly.Module>();
+
+/** The compiled module of a variant ('auto' = {@link detectEngineVariant}); cached per file. */
+export function loadEngineModule(variant: EngineVariant | 'auto' = 'auto', dir?: string): {
+  module: WebAssembly.Module;
+  variant: EngineVariant;
+} {
+  const wasmDir = dir ?? engineWasmDir();
+  const chosen = variant === 'auto' ? detectEngineVariant(wasmDir) : variant;
+  const path = engineWasmPath(chosen, wasmDir);
+  let module = moduleCache.get(path);
+  if (!module) {
+    const bytes = readWasm(path);
+    if (!WebAssembly.validate(bytes)) {
+      throw new Error(
+        `engine: ${path} does not validate in this runtime` +
+          (chosen === 'relaxed' ? ' (relaxed SIMD needs --experimental-wasm-relaxed-simd on Node 20)' : ''),
+      );
+    }
+    module = new WebAssembly.Module(bytes);
+    moduleCache.set(path, module);
+  }
+  return { module, variant: chosen };
+}
+
+/** A new shared memory the engine can import. */
+export function createEngineMemory(initialBytes = 16 * WASM_PAGE_BYTES): WebAssembly.Memory {
+  const initial = Math.max(2, Math.ceil(initialBytes / WASM_PAGE_BYTES));
+  if (initial > ENGINE_MAX_PAGES) {
+    throw new Error(`engine: ${initialBytes} bytes exceed the engine's ${ENGINE_MAX_PAGES * WASM_PAGE_BYTES}-byte memory`);
+  }
+  return new WebAssembly.Memory({ initial, maximum: ENGINE_MAX_PAGES, shared: true });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Arena allocator over the shared memory (used only by the owning thread)
+// ---------------------------------------------------------------------------------------------
+
+/** Bump allocator; `mark()`/`release(mark)` free in LIFO order. Grows the memory on demand. */
+export class Arena {
+  private top = RESERVED_LOW_BYTES;
+
+  constructor(readonly memory: WebAssembly.Memory) {}
+
+  /** Address of `bytes` fresh bytes aligned to 64 (zero-filled when `zero`). */
+  alloc(bytes: number, what = 'buffer', zero = false): number {
+    if (!Number.isSafeInteger(bytes) || bytes < 0) throw new Error(`engine: bad size ${bytes} for ${what}`);
+    const start = Math.ceil(this.top / ALIGN) * ALIGN;
+    const end = start + Math.max(bytes, 1);
+    const limit = ENGINE_MAX_PAGES * WASM_PAGE_BYTES;
+    if (end > limit) {
+      throw new Error(
+        `engine: out of memory allocating ${what} (${bytes} bytes; ${start} in use, limit ${limit} bytes)`,
+      );
+    }
+    const have = this.memory.buffer.byteLength;
+    if (end > have) this.memory.grow(Math.ceil((end - have) / WASM_PAGE_BYTES));
+    this.top = end;
+    if (zero) new Uint8Array(this.memory.buffer, start, bytes).fill(0);
+    return start;
+  }
+
+  mark(): number {
+    return this.top;
+  }
+
+  release(mark: number): void {
+    if (mark < RESERVED_LOW_BYTES || mark > this.top) throw new Error(`engine: bad arena mark ${mark}`);
+    this.top = mark;
+  }
+
+  get used(): number {
+    return this.top - RESERVED_LOW_BYTES;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plans
+// ---------------------------------------------------------------------------------------------
+
+/** Slots of the 32 x i32 plan block; mirrors extension/engine/assembly/params.ts. */
+export const PLAN_SLOT = {
+  N: 0, C: 1, H: 2, W: 3, K: 4, R: 5, S: 6, stride: 7, pad: 8, P: 9, Q: 10,
+  input: 11, output: 12, weights: 13, bias: 14,
+  colChunk: 15, colChunks: 16, rowChunk: 17, rowChunks: 18, kc: 19,
+  x0: 20, x1: 21, x2: 22, x3: 23, x4: 24, x5: 25, x6: 26, x7: 27,
+} as const;
+const PLAN_BLOCK_BYTES = 128;
+
+/** One parallel phase of a plan: units [0, units) split across callers, outputs disjoint. */
+export interface PlanPhase {
+  /** Exported kernel run by runPart. */
+  kernel: string;
+  units: number;
+  /** What one unit is, for logs and docs. */
+  unit: string;
+}
+
+/** Everything a worker needs to run its share of a plan. Plain data: structured-clone safe. */
+export interface ConvPlanDescriptor {
+  algo: ConvAlgorithm;
+  layout: ConvLayout;
+  shape: ConvShape;
+  P: number;
+  Q: number;
+  /** Address of the plan block the kernels read. */
+  planPtr: number;
+  /** Bytes of private scratch each concurrent runPart caller needs. */
+  scratchBytes: number;
+  phases: PlanPhase[];
+}
+
+export type AppliesResult = { ok: true } | { ok: false; reason: string };
+
+export interface PlanOptions {
+  /** Threads the plan will be split across; shapes the work units (default 1). */
+  threads?: number;
+  /** Reserve a bias vector (default true). */
+  bias?: boolean;
+}
+
+/** Per-algorithm planning: chosen block sizes and the work split. */
+interface AlgorithmPlan {
+  kernel: string;
+  units: number;
+  unit: string;
+  slots: Partial<Record<keyof typeof PLAN_SLOT, number>>;
+  scratchBytes: number;
+  /** Bytes of the packed / transformed weights. */
+  weightBytes: number;
+  realFlops: number;
+  /** Fills the packed weights from OIHW weights (host side, fp64 where it matters). */
+  packWeights?: (weights: Float32Array, packed: Float32Array) => void;
+  /** Or: a kernel that packs/transforms weights (plan, raw OIHW ptr, scratch). */
+  weightKernel?: string;
+}
+
+interface AlgorithmSpec {
+  layouts: readonly ConvLayout[];
+  applies?: (shape: ConvShape) => string | undefined;
+  plan: (shape: ConvShape, layout: ConvLayout, threads: number, engine: Engine) => AlgorithmPlan;
+}
+
+const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
+const roundUp = (a: number, b: number): number => ceilDiv(a, b) * b;
+
+/** Depth block: at most `max`, blocks of equal size. */
+function depthBlock(depth: number, max = 256): number {
+  return ceilDiv(depth, ceilDiv(depth, max));
+}
+
+/**
+ * Splits `extent` into chunks (multiples of `multiple`, at most `maxChunk`) so that there are at least
+ * `minUnits` chunks when the extent allows it.
+ */
+function chunking(extent: number, multiple: number, maxChunk: number, minUnits: number): { chunk: number; chunks: number } {
+  let chunk = Math.min(roundUp(extent, multiple), Math.max(multiple, Math.floor(maxChunk / multiple) * multiple));
+  const wanted = Math.max(1, minUnits);
+  if (ceilDiv(extent, chunk) < wanted) chunk = Math.max(multiple, roundUp(ceilDiv(extent, wanted), multiple));
+  return { chunk, chunks: ceilDiv(extent, chunk) };
+}
+
+const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
+  im2col: {
+    layouts: ['nchw', 'nhwc'],
+    plan: (shape, layout, threads, engine) => {
+      const { MR, NR } = engine;
+      const { N, C, K, R, S } = shape;
+      const { P, Q } = convOutputSize(shape);
+      const PQ = P * Q;
+      const depth = C * R * S;
+      const kc = depthBlock(depth);
+      const realFlops = convDirectFlops(shape);
+      const minUnitsPerImage = ceilDiv(2 * threads, N);
+      if (layout === 'nchw') {
+        // Columns = pixels (B panels built by im2col), rows = output channels (pre-packed A panels).
+        const cols = chunking(PQ, NR, 384, minUnitsPerImage);
+        const rows = chunking(K, MR, K, ceilDiv(minUnitsPerImage, cols.chunks));
+        return {
+          kernel: 'convIm2colNchw',
+          units: N * cols.chunks * rows.chunks,
+          unit: `(image, ${cols.chunk}-pixel chunk, ${rows.chunk}-output-channel chunk)`,
+          slots: { colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks, kc },
+          scratchBytes: engine.tileTmpBytes + kc * cols.chunk * 4,
+          weightBytes: roundUp(K, MR) * depth * 4,
+          realFlops,
+          packWeights: (w, packed) => {
+            for (let k = 0; k < K; k++) {
+              const panel = Math.floor(k / MR);
+              const lane = k % MR;
+              for (let d = 0; d < depth; d++) packed[(panel * depth + d) * MR + lane] = w[k * depth + d];
+            }
+          },
+        };
+      }
+      // NHWC: rows = pixels (A panels built by im2col), columns = output channels (pre-packed B panels).
+      const rows = chunking(PQ, MR, 192, minUnitsPerImage);
+      const cols = chunking(K, NR, K, ceilDiv(minUnitsPerImage, rows.chunks));
+      return {
+        kernel: 'convIm2colNhwc',
+        units: N * cols.chunks * rows.chunks,
+        unit: `(image, ${cols.chunk}-output-channel chunk, ${rows.chunk}-pixel chunk)`,
+        slots: { colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks, kc },
+        scratchBytes: engine.tileTmpBytes + kc * rows.chunk * 4,
+        weightBytes: roundUp(K, NR) * depth * 4,
+        realFlops,
+        packWeights: (w, packed) => {
+          const RS = R * S;
+          for (let k = 0; k < K; k++) {
+            const panel = Math.floor(k / NR);
+            const lane = k % NR;
+            for (let c = 0; c < C; c++) {
+              for (let rs = 0; rs < RS; rs++) {
+                packed[(panel * depth + rs * C + c) * NR + lane] = w[(k * C + c) * RS + rs];
+              }
+            }
+          }
+        },
+      };
+    },
+  },
+  direct: undefined,
+  'winograd-2x3': undefined,
+  'winograd-4x3': undefined,
+  'winograd-6x3': undefined,
+  fft: undefined,
+  strassen: undefined,
+};
+
+function blockOfLayout(layout: ConvLayout): number {
+  return layout === 'nchw4c' ? 4 : layout === 'nchw8c' ? 8 : layout === 'nchw16c' ? 16 : 1;
+}
+
+/**
+ * Whether `algo` can compute `shape` in `layout`, and if not, why. Never silently substitutes another
+ * computation.
+ */
+export function applies(algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayout): AppliesResult {
+  const spec = ALGORITHMS[algo];
+  if (spec === undefined) return { ok: false, reason: `${algo} is not implemented in this engine build` };
+  try {
+    validateConvShape(shape);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  if (!spec.layouts.includes(layout)) {
+    return { ok: false, reason: `${algo} supports layouts ${spec.layouts.join(', ')}, not ${layout}` };
+  }
+  const reason = spec.applies?.(shape);
+  return reason === undefined ? { ok: true } : { ok: false, reason };
+}
+
+/** Algorithms and layouts implemented by this build. */
+export function supportedLayouts(algo: ConvAlgorithm): readonly ConvLayout[] {
+  return ALGORITHMS[algo]?.layouts ?? [];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Engine instance
+// ---------------------------------------------------------------------------------------------
+
+type KernelFn = (...args: number[]) => void;
+
+export interface EngineCreateOptions {
+  variant?: EngineVariant | 'auto';
+  /** Share an existing engine memory (a worker's view of the owner's memory). */
+  memory?: WebAssembly.Memory;
+  /** Directory of the .wasm files (default: {@link engineWasmDir}). */
+  wasmDir?: string;
+}
+
+export class Engine {
+  readonly MR: number;
+  readonly NR: number;
+  readonly tileTmpBytes: number;
+  private readonly exports: Record<string, unknown>;
+  private arenaInstance: Arena | undefined;
+
+  private constructor(
+    readonly module: WebAssembly.Module,
+    readonly memory: WebAssembly.Memory,
+    readonly variant: EngineVariant,
+  ) {
+    const instance = new WebAssembly.Instance(module, { env: { memory } });
+    this.exports = instance.exports as Record<string, unknown>;
+    this.MR = this.global('MR');
+    this.NR = this.global('NR');
+    this.tileTmpBytes = this.global('TILE_TMP_BYTES');
+  }
+
+  /** A new engine; with no memory given, it creates (and owns) a fresh shared memory. */
+  static create(options: EngineCreateOptions = {}): Engine {
+    const { module, variant } = loadEngineModule(options.variant ?? 'auto', options.wasmDir);
+    return new Engine(module, options.memory ?? createEngineMemory(), variant);
+  }
+
+  /** An engine over an already compiled module and memory (what a worker does with what it was posted). */
+  static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: EngineVariant): Engine {
+    return new Engine(module, memory, variant);
+  }
+
+  /** The allocator; only the thread that owns the memory may use it. */
+  get arena(): Arena {
+    this.arenaInstance ??= new Arena(this.memory);
+    return this.arenaInstance;
+  }
+
+  private global(name: string): number {
+    const value = this.exports[name];
+    if (!(value instanceof WebAssembly.Global)) throw new Error(`engine: export ${name} missing`);
+    return value.value as number;
+  }
+
+  /** Calls an exported function, turning a trap into an Error naming the kernel and its arguments. */
+  call(name: string, ...args: number[]): void {
+    const fn = this.exports[name];
+    if (typeof fn !== 'function') throw new Error(`engine: no exported kernel '${name}'`);
+    try {
+      (fn as KernelFn)(...args);
+    } catch (error) {
+      if (error instanceof WebAssembly.RuntimeError) {
+        throw new Error(`engine: kernel ${name}(${args.join(', ')}) trapped: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  /** A Float32Array view of `length` floats at `ptr` (re-create after the memory grows). */
+  f32(ptr: number, length: number): Float32Array {
+    this.checkRange(ptr, length * 4, 'f32 view');
+    return new Float32Array(this.memory.buffer, ptr, length);
+  }
+
+  checkRange(ptr: number, bytes: number, what: string): void {
+    const size = this.memory.buffer.byteLength;
+    if (!Number.isSafeInteger(ptr) || ptr < 0 || ptr % 4 !== 0 || bytes < 0 || ptr + bytes > size) {
+      throw new Error(`engine: ${what} [${ptr}, ${ptr + bytes}) is outside the ${size}-byte memory`);
+    }
+  }
+
+  /**
+   * Runs units [begin, end) of phase `phaseIndex` of a plan, with `scratchPtr` private to this caller
+   * (at least descriptor.scratchBytes).
+   */
+  runPart(descriptor: ConvPlanDescriptor, phaseIndex: number, begin: number, end: number, scratchPtr: number): void {
+    const phase = descriptor.phases[phaseIndex];
+    if (!phase) throw new Error(`engine: plan has no phase ${phaseIndex}`);
+    if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > phase.units || begin > end) {
+      throw new Error(`engine: unit range [${begin}, ${end}) is outside [0, ${phase.units}) of ${phase.kernel}`);
+    }
+    this.checkRange(descriptor.planPtr, PLAN_BLOCK_BYTES, 'plan block');
+    this.checkRange(scratchPtr, descriptor.scratchBytes, 'scratch area');
+    if (begin < end) this.call(phase.kernel, descriptor.planPtr, begin, end, scratchPtr);
+  }
+
+  /**
+   * Allocates and describes a convolution. Throws with the reason when the algorithm does not apply.
+   */
+  plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, options: PlanOptions = {}): ConvPlan {
+    const verdict = applies(algo, shape, layout);
+    if (!verdict.ok) throw new Error(`engine: ${algo} cannot run ${describeShape(shape)} in ${layout}: ${verdict.reason}`);
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`engine: threads must be a positive integer, got ${threads}`);
+    const spec = ALGORITHMS[algo] as AlgorithmSpec;
+    return new ConvPlan(this, shape, algo, layout, spec.plan(shape, layout, threads, this), options.bias ?? true);
+  }
+}
+
+function describeShape(s: ConvShape): string {
+  return `N${s.N} C${s.C} ${s.H}x${s.W} K${s.K} ${s.R}x${s.S}/s${s.stride}p${s.pad}`;
+}
+
+/** Bytes one tensor of the layout takes (blocked layouts pad channels to the block). */
+function tensorBytes(n: number, channels: number, hw: number, layout: ConvLayout): number {
+  const block = blockOfLayout(layout);
+  return n * roundUp(channels, block) * hw * 4;
+}
+
+/** A convolution laid out in engine memory: buffers, packed weights, plan block. */
+export class ConvPlan {
+  readonly descriptor: ConvPlanDescriptor;
+  readonly P: number;
+  readonly Q: number;
+  /** NCHW staging buffers the host reads and writes. */
+  readonly nchwInputPtr: number;
+  readonly nchwOutputPtr: number;
+  /** Buffers in the plan's layout (the same as the NCHW ones when layout is nchw). */
+  readonly inputPtr: number;
+  readonly outputPtr: number;
+  readonly weightsPtr: number;
+  readonly biasPtr: number;
+  /** Flops the algorithm really performs, and the direct count used for effective GFLOP/s. */
+  readonly realFlops: number;
+  readonly directFlops: number;
+  private readonly arenaMark: number;
+  private readonly algoPlan: AlgorithmPlan;
+  private weightsSet = false;
+  private scratchPtrs: number[] = [];
+  private released = false;
+
+  constructor(
+    readonly engine: Engine,
+    readonly shape: ConvShape,
+    readonly algo: ConvAlgorithm,
+    readonly layout: ConvLayout,
+    algoPlan: AlgorithmPlan,
+    hasBias: boolean,
+  ) {
+    const arena = engine.arena;
+    this.arenaMark = arena.mark();
+    this.algoPlan = algoPlan;
+    const { N, C, H, W, K } = shape;
+    const { P, Q } = convOutputSize(shape);
+    this.P = P;
+    this.Q = Q;
+    this.realFlops = algoPlan.realFlops;
+    this.directFlops = convDirectFlops(shape);
+    const needed =
+      N * C * H * W * 4 + N * K * P * Q * 4 + algoPlan.weightBytes + algoPlan.scratchBytes +
+      (layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, layout) + tensorBytes(N, K, P * Q, layout));
+    const limit = ENGINE_MAX_PAGES * WASM_PAGE_BYTES;
+    if (needed > limit - arena.used - RESERVED_LOW_BYTES) {
+      throw new Error(`engine: ${describeShape(shape)} with ${algo} needs ${needed} bytes, more than the engine's free memory`);
+    }
+    try {
+      const planPtr = arena.alloc(PLAN_BLOCK_BYTES, 'plan block', true);
+      this.nchwInputPtr = arena.alloc(N * C * H * W * 4, 'input');
+      this.nchwOutputPtr = arena.alloc(N * K * P * Q * 4, 'output');
+      this.inputPtr = layout === 'nchw' ? this.nchwInputPtr : arena.alloc(tensorBytes(N, C, H * W, layout), 'input in layout', true);
+      this.outputPtr = layout === 'nchw' ? this.nchwOutputPtr : arena.alloc(tensorBytes(N, K, P * Q, layout), 'output in layout', true);
+      this.weightsPtr = arena.alloc(algoPlan.weightBytes, 'packed weights', true);
+      this.biasPtr = hasBias ? arena.alloc(roundUp(K, 16) * 4, 'bias', true) : 0;
+      const slots = new Int32Array(engine.memory.buffer, planPtr, PLAN_BLOCK_BYTES / 4);
+      const values: Record<string, number> = {
+        N, C, H: shape.H, W: shape.W, K, R: shape.R, S: shape.S, stride: shape.stride, pad: shape.pad, P, Q,
+        input: this.inputPtr, output: this.outputPtr, weights: this.weightsPtr, bias: this.biasPtr,
+        ...algoPlan.slots,
+      };
+      for (const [name, value] of Object.entries(values)) slots[PLAN_SLOT[name as keyof typeof PLAN_SLOT]] = value;
+      this.descriptor = {
+        algo, layout, shape: { ...shape }, P, Q, planPtr,
+        scratchBytes: roundUp(algoPlan.scratchBytes, ALIGN),
+        phases: [{ kernel: algoPlan.kernel, units: algoPlan.units, unit: algoPlan.unit }],
+      };
+    } catch (error) {
+      arena.release(this.arenaMark);
+      throw error;
+    }
+  }
+
+  /**
+   * Bytes of engine memory the algorithm needs beyond the NCHW input and output: packed weights, the
+   * layout copies and `threads` scratch areas.
+   */
+  workspaceBytes(threads = 1): number {
+    const { N, C, H, W, K } = this.shape;
+    const layoutCopies =
+      this.layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, this.layout) + tensorBytes(N, K, this.P * this.Q, this.layout);
+    return this.algoPlan.weightBytes + layoutCopies + threads * this.descriptor.scratchBytes;
+  }
+
+  private assertLive(): void {
+    if (this.released) throw new Error('engine: plan used after release()');
+  }
+
+  /** Packs / transforms OIHW weights and copies the bias: the once-per-plan setup. */
+  setWeights(weights: Float32Array, bias?: Float32Array): void {
+    this.assertLive();
+    const { K, C, R, S } = this.shape;
+    if (weights.length !== K * C * R * S) {
+      throw new Error(`engine: weights have ${weights.length} elements, expected K*C*R*S = ${K * C * R * S}`);
+    }
+    if (bias !== undefined) {
+      if (this.biasPtr === 0) throw new Error('engine: plan was made with bias: false');
+      if (bias.length !== K) throw new Error(`engine: bias has ${bias.length} elements, expected K = ${K}`);
+      this.engine.f32(this.biasPtr, K).set(bias);
+    } else if (this.biasPtr !== 0) {
+      this.engine.f32(this.biasPtr, K).fill(0);
+    }
+    const packed = this.engine.f32(this.weightsPtr, this.algoPlan.weightBytes / 4);
+    packed.fill(0);
+    if (this.algoPlan.packWeights) {
+      this.algoPlan.packWeights(weights, packed);
+    } else if (this.algoPlan.weightKernel) {
+      const mark = this.engine.arena.mark();
+      try {
+        const raw = this.engine.arena.alloc(weights.length * 4, 'raw weights');
+        const scratch = this.engine.arena.alloc(this.descriptor.scratchBytes, 'weight scratch');
+        this.engine.f32(raw, weights.length).set(weights);
+        this.engine.call(this.algoPlan.weightKernel, this.descriptor.planPtr, raw, scratch);
+      } finally {
+        this.engine.arena.release(mark);
+      }
+    }
+    this.weightsSet = true;
+  }
+
+  /** Copies an NCHW input into engine memory (no layout conversion). */
+  writeInput(input: Float32Array): void {
+    this.assertLive();
+    const { N, C, H, W } = this.shape;
+    if (input.length !== N * C * H * W) {
+      throw new Error(`engine: input has ${input.length} elements, expected N*C*H*W = ${N * C * H * W}`);
+    }
+    this.engine.f32(this.nchwInputPtr, input.length).set(input);
+  }
+
+  /** Converts the written NCHW input to the plan's layout (no-op for nchw). Timed apart from the kernel. */
+  convertInput(): void {
+    this.assertLive();
+    const { N, C, H, W } = this.shape;
+    this.convert(this.nchwInputPtr, this.inputPtr, C, H * W, N, 'to');
+  }
+
+  /** writeInput + convertInput. */
+  setInput(input: Float32Array): void {
+    this.writeInput(input);
+    this.convertInput();
+  }
+
+  /** Converts the output from the plan's layout back to NCHW (no-op for nchw). */
+  convertOutput(): void {
+    this.assertLive();
+    this.convert(this.outputPtr, this.nchwOutputPtr, this.shape.K, this.P * this.Q, this.shape.N, 'from');
+  }
+
+  private convert(src: number, dst: number, channels: number, hw: number, n: number, direction: 'to' | 'from'): void {
+    if (this.layout === 'nchw') return;
+    if (this.layout === 'nhwc') {
+      this.engine.call(direction === 'to' ? 'nchwToNhwc' : 'nhwcToNchw', src, dst, channels, hw, 0, n);
+    } else {
+      const block = blockOfLayout(this.layout);
+      this.engine.call(direction === 'to' ? 'nchwToBlocked' : 'blockedToNchw', src, dst, channels, hw, block, 0, n);
+    }
+  }
+
+  /** convertOutput + a copy of the NCHW output [N,K,P,Q]. */
+  readOutput(): Float32Array {
+    this.convertOutput();
+    const { N, K } = this.shape;
+    return this.engine.f32(this.nchwOutputPtr, N * K * this.P * this.Q).slice();
+  }
+
+  /** `threads` private scratch areas (allocated once per plan, reused). */
+  allocateScratch(threads: number): number[] {
+    this.assertLive();
+    while (this.scratchPtrs.length < threads) {
+      this.scratchPtrs.push(this.engine.arena.alloc(this.descriptor.scratchBytes, 'scratch'));
+    }
+    return this.scratchPtrs.slice(0, threads);
+  }
+
+  /** Runs units [begin, end) of a phase on this thread. */
+  runPart(phaseIndex: number, begin: number, end: number, scratchPtr: number): void {
+    this.assertLive();
+    if (!this.weightsSet) throw new Error('engine: setWeights() must run before the kernel');
+    this.engine.runPart(this.descriptor, phaseIndex, begin, end, scratchPtr);
+  }
+
+  /** Runs every phase on this thread (kernel only: no layout conversion). */
+  run(): void {
+    const [scratch] = this.allocateScratch(1);
+    for (let i = 0; i < this.descriptor.phases.length; i++) this.runPart(i, 0, this.descriptor.phases[i].units, scratch);
+  }
+
+  /** Frees this plan's memory and everything allocated after it (the arena is LIFO). */
+  release(): void {
+    if (this.released) return;
+    this.engine.arena.release(this.arenaMark);
+    this.released = true;
+  }
+}
+
+/**
+ * One-shot convenience: NCHW in, NCHW out, single thread. Allocates and releases a plan.
+ */
+export function convolve(
+  engine: Engine,
+  algo: ConvAlgorithm,
+  layout: ConvLayout,
+  shape: ConvShape,
+  input: Float32Array,
+  weights: Float32Array,
+  bias?: Float32Array,
+): Float32Array {
+  const plan = engine.plan(shape, algo, layout, { bias: bias !== undefined });
+  try {
+    plan.setWeights(weights, bias);
+    plan.setInput(input);
+    plan.run();
+    return plan.readOutput();
+  } finally {
+    plan.release();
+  }
+}

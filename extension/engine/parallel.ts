@@ -1,0 +1,154 @@
+/**
+ * Multi-threaded execution of engine plans over the worker pool.
+ *
+ * One engine (module + SHARED memory) is owned by this thread: it allocates the tensors, packs the
+ * weights and builds plans (engine.ts). Every pool worker instantiates the same module over the same
+ * memory once (cached per engine key) and runs a contiguous range of a phase's work units: blocks of
+ * output channels / pixel rows, never single tiles, because one dispatch costs a postMessage round
+ * trip (~60 us) and a tile is a few microseconds of work.
+ */
+import type { ConvAlgorithm, ConvLayout, ConvShape, EngineHandle } from '../shared/protocol';
+import type { WorkerPool } from '../workers/pool';
+import { Engine, type ConvPlan, type EngineVariant } from './engine';
+
+let engineCounter = 0;
+
+/** Splits [0, units) into `parts` contiguous ranges whose sizes differ by at most one. */
+export function splitUnits(units: number, parts: number): [number, number][] {
+  if (!Number.isInteger(units) || units < 0) throw new Error(`splitUnits: bad unit count ${units}`);
+  if (!Number.isInteger(parts) || parts < 1) throw new Error(`splitUnits: bad part count ${parts}`);
+  const ranges: [number, number][] = [];
+  const base = Math.floor(units / parts);
+  const extra = units % parts;
+  let begin = 0;
+  for (let part = 0; part < parts; part++) {
+    const end = begin + base + (part < extra ? 1 : 0);
+    ranges.push([begin, end]);
+    begin = end;
+  }
+  return ranges;
+}
+
+export interface ParallelEngineOptions {
+  variant?: EngineVariant | 'auto';
+  wasmDir?: string;
+}
+
+export interface ParallelRunOptions {
+  signal?: AbortSignal;
+}
+
+export class ParallelEngine {
+  /** The owning engine: allocate, plan, set weights and inputs, read outputs through it. */
+  readonly engine: Engine;
+  readonly handle: EngineHandle;
+
+  constructor(
+    readonly pool: WorkerPool,
+    options: ParallelEngineOptions = {},
+  ) {
+    this.engine = Engine.create({ variant: options.variant ?? 'auto', wasmDir: options.wasmDir });
+    this.handle = {
+      key: `engine-${process.pid}-${Date.now().toString(36)}-${++engineCounter}`,
+      module: this.engine.module,
+      memory: this.engine.memory,
+      variant: this.engine.variant,
+    };
+  }
+
+  /** Most threads a run can use: one per pool worker. */
+  get maxThreads(): number {
+    return this.pool.size;
+  }
+
+  /** A plan whose work units are shaped for `threads` workers. */
+  plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number, bias = false): ConvPlan {
+    this.checkThreads(threads);
+    return this.engine.plan(shape, algo, layout, { threads, bias });
+  }
+
+  /**
+   * Runs every phase of `plan` on `threads` workers (kernel only: the layout conversions are the
+   * caller's). Resolves with the time in ms: for one thread the worker's own measurement of the
+   * kernel, for several the wall time seen here, dispatch included (the honest figure for a
+   * parallel layer; it costs the multi-threaded numbers ~0.1 ms per run).
+   */
+  async run(plan: ConvPlan, threads: number, options: ParallelRunOptions = {}): Promise<number> {
+    this.checkThreads(threads);
+    if (plan.engine !== this.engine) throw new Error('ParallelEngine.run: the plan belongs to another engine');
+    const descriptor = plan.descriptor;
+    const scratch = plan.allocateScratch(threads);
+    const runOptions = { signal: options.signal };
+    if (threads === 1) {
+      const steps = descriptor.phases.map((phase, index) => ({ phase: index, begin: 0, end: phase.units }));
+      const { ms } = await this.pool.run('enginePart', { engine: this.handle, descriptor, steps, scratchPtr: scratch[0] }, runOptions);
+      return ms;
+    }
+    const start = performance.now();
+    for (let phase = 0; phase < descriptor.phases.length; phase++) {
+      const ranges = splitUnits(descriptor.phases[phase].units, threads);
+      await Promise.all(
+        ranges.map(([begin, end], worker) =>
+          begin === end
+            ? Promise.resolve({ ms: 0 })
+            : this.pool.run(
+                'enginePart',
+                { engine: this.handle, descriptor, steps: [{ phase, begin, end }], scratchPtr: scratch[worker] },
+                runOptions,
+              ),
+        ),
+      );
+    }
+    return performance.now() - start;
+  }
+
+  /** One-shot NCHW convolution on `threads` workers; the plan is released afterwards. */
+  async convolve(
+    algo: ConvAlgorithm,
+    layout: ConvLayout,
+    shape: ConvShape,
+    input: Float32Array,
+    weights: Float32Array,
+    bias: Float32Array | undefined,
+    threads: number,
+    options: ParallelRunOptions = {},
+  ): Promise<Float32Array> {
+    const plan = this.plan(shape, algo, layout, threads, bias !== undefined);
+    try {
+      plan.setWeights(weights, bias);
+      plan.setInput(input);
+      await this.run(plan, threads, options);
+      return plan.readOutput();
+    } finally {
+      plan.release();
+    }
+  }
+
+  private checkThreads(threads: number): void {
+    if (!Number.isInteger(threads) || threads < 1 || threads > this.pool.size) {
+      throw new Error(`threads must be an integer in 1..${this.pool.size} (the worker pool's size), got ${threads}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Worker side
+// ---------------------------------------------------------------------------------------------
+
+/** Engines instantiated in this worker, by handle key. Only the newest few are kept, so an old
+ * engine's memory can be collected. */
+const workerEngines = new Map<string, Engine>();
+const WORKER_ENGINE_CACHE = 2;
+
+export function workerEngine(handle: EngineHandle): Engine {
+  let engine = workerEngines.get(handle.key);
+  if (!engine) {
+    engine = Engine.instantiate(handle.module, handle.memory, handle.variant);
+    workerEngines.set(handle.key, engine);
+    while (workerEngines.size > WORKER_ENGINE_CACHE) {
+      const oldest = workerEngines.keys().next().value as string;
+      workerEngines.delete(oldest);
+    }
+  }
+  return engine;
+}

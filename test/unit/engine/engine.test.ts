@@ -1,0 +1,158 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/protocol';
+import {
+  Engine,
+  applies,
+  convolve,
+  detectEngineVariant,
+  engineWasmPath,
+  type EngineVariant,
+} from '../../../extension/engine/engine';
+import { readFileSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { ensureEngineBuilt, errorInRoundoffUnits, makeCase, shapeName } from './helpers';
+
+ensureEngineBuilt();
+
+const shape = (s: Partial<ConvShape>): ConvShape => ({
+  N: 1, C: 3, H: 8, W: 8, K: 4, R: 3, S: 3, stride: 1, pad: 1, ...s,
+});
+
+/** Shapes that break lazy code: ragged tiles, odd channel counts, strides, paddings, kernel sizes, batch. */
+const GENERAL_SHAPES: ConvShape[] = [
+  shape({ N: 2, C: 5, H: 11, W: 13, K: 7, R: 3, S: 3, stride: 1, pad: 1 }),
+  shape({ N: 1, C: 3, H: 9, W: 10, K: 9, R: 3, S: 3, stride: 2, pad: 0 }),
+  shape({ N: 1, C: 6, H: 7, W: 17, K: 5, R: 5, S: 5, stride: 1, pad: 2 }),
+  shape({ N: 2, C: 2, H: 15, W: 9, K: 3, R: 7, S: 7, stride: 2, pad: 2 }),
+  shape({ N: 1, C: 17, H: 6, W: 5, K: 13, R: 1, S: 1, stride: 1, pad: 0 }),
+  shape({ N: 1, C: 9, H: 5, W: 5, K: 10, R: 1, S: 1, stride: 2, pad: 1 }),
+  shape({ N: 1, C: 20, H: 12, W: 12, K: 33, R: 3, S: 3, stride: 1, pad: 0 }),
+];
+
+// Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
+// one run test both builds; `node --experimental-wasm-relaxed-simd --import tsx --test ...` does the same.
+if (process.env.DEEP_ACCEL_TEST_SIMD_ONLY !== '1') setFlagsFromString('--experimental-wasm-relaxed-simd');
+const variants: EngineVariant[] = ['simd'];
+if (WebAssembly.validate(readFileSync(engineWasmPath('relaxed')))) variants.push('relaxed');
+
+/**
+ * im2col sums D = C*R*S products per output in fp32: Higham's bound is ~D roundoff units of the
+ * output's magnitude (sum |x||w|); + 2 for the bias add and the final rounding.
+ */
+function im2colBound(s: ConvShape): number {
+  return s.C * s.R * s.S + 2;
+}
+
+describe('engine basics', () => {
+  test('detects a variant and reports MR, NR', () => {
+    const engine = Engine.create();
+    assert.equal(engine.variant, detectEngineVariant());
+    assert.equal(engine.MR, 4);
+    assert.equal(engine.NR, 8);
+  });
+
+  test('the relaxed build is used exactly when the runtime validates it', () => {
+    const relaxedValid = WebAssembly.validate(readFileSync(engineWasmPath('relaxed')));
+    assert.equal(detectEngineVariant(), relaxedValid ? 'relaxed' : 'simd');
+  });
+
+  test('applies() explains what does not apply', () => {
+    const ok = applies('im2col', shape({}), 'nchw');
+    assert.deepEqual(ok, { ok: true });
+    const badLayout = applies('im2col', shape({}), 'nchw8c');
+    assert.equal(badLayout.ok, false);
+    assert.match((badLayout as { reason: string }).reason, /im2col supports layouts nchw, nhwc, not nchw8c/);
+    const badShape = applies('im2col', shape({ R: 11 }), 'nchw');
+    assert.match((badShape as { reason: string }).reason, /kernel 11x3 is larger than the padded input/);
+  });
+
+  test('wrong lengths are rejected with the argument named', () => {
+    const engine = Engine.create();
+    const s = shape({});
+    assert.throws(
+      () => convolve(engine, 'im2col', 'nchw', s, new Float32Array(5), new Float32Array(108)),
+      /input has 5 elements, expected N\*C\*H\*W = 192/,
+    );
+    assert.throws(
+      () => convolve(engine, 'im2col', 'nchw', s, new Float32Array(192), new Float32Array(10)),
+      /weights have 10 elements, expected K\*C\*R\*S = 108/,
+    );
+  });
+
+  test('a trap surfaces as an Error naming the kernel', () => {
+    const engine = Engine.create();
+    const beyond = engine.memory.buffer.byteLength + 1024;
+    assert.throws(
+      () => engine.call('nchwToNhwc', beyond, beyond, 4, 4, 0, 1),
+      /engine: kernel nchwToNhwc\(.*\) trapped: memory access out of bounds/,
+    );
+  });
+
+  test('runPart rejects unit ranges and scratch outside the plan', () => {
+    const engine = Engine.create();
+    const plan = engine.plan(shape({}), 'im2col', 'nchw');
+    const c = makeCase(shape({}), 5);
+    plan.setWeights(c.weights, c.bias);
+    const [scratch] = plan.allocateScratch(1);
+    const units = plan.descriptor.phases[0].units;
+    assert.throws(() => plan.runPart(0, 0, units + 1, scratch), /unit range \[0, \d+\) is outside/);
+    assert.throws(() => plan.runPart(0, 0, 1, engine.memory.buffer.byteLength), /scratch area .* is outside/);
+    plan.release();
+    assert.throws(() => plan.runPart(0, 0, 1, scratch), /plan used after release/);
+  });
+});
+
+function checkAlgorithm(algo: ConvAlgorithm, layouts: ConvLayout[], shapes: ConvShape[], bound: (s: ConvShape) => number): void {
+  for (const variant of variants) {
+    describe(`${algo} (${variant})`, () => {
+      for (const layout of layouts) {
+        for (const [index, s] of shapes.entries()) {
+          test(`${layout} ${shapeName(s)}`, () => {
+            const engine = Engine.create({ variant });
+            const c = makeCase(s, 100 + index);
+            const verdict = applies(algo, s, layout);
+            assert.deepEqual(verdict, { ok: true });
+            const out = convolve(engine, algo, layout, s, c.input, c.weights, c.bias);
+            const units = errorInRoundoffUnits(out, c);
+            assert.ok(units <= bound(s), `error ${units.toFixed(1)} roundoff units exceeds ${bound(s)}`);
+          });
+        }
+        test(`${layout}: split into single units over two scratch areas equals the whole run`, () => {
+          const engine = Engine.create({ variant });
+          const s = shape({ N: 2, C: 12, H: 23, W: 21, K: 19, stride: 1, pad: 1 });
+          const c = makeCase(s, 7);
+          const plan = engine.plan(s, algo, layout, { threads: 4 });
+          plan.setWeights(c.weights, c.bias);
+          plan.setInput(c.input);
+          plan.run();
+          const whole = plan.readOutput();
+          engine.f32(plan.outputPtr, whole.length).fill(NaN);
+          const scratch = plan.allocateScratch(2);
+          for (const [phaseIndex, phase] of plan.descriptor.phases.entries()) {
+            assert.ok(phase.units >= 2, `${phase.kernel} should offer several units for 4 threads`);
+            for (let u = phase.units - 1; u >= 0; u--) plan.runPart(phaseIndex, u, u + 1, scratch[u % 2]);
+          }
+          assert.deepEqual(plan.readOutput(), whole);
+          plan.release();
+        });
+      }
+    });
+  }
+}
+
+checkAlgorithm('im2col', ['nchw', 'nhwc'], GENERAL_SHAPES, im2colBound);
+
+test('without bias the output is the bias-free convolution', () => {
+  const engine = Engine.create();
+  const s = shape({ C: 4, K: 5 });
+  const c = makeCase(s, 3);
+  const out = convolve(engine, 'im2col', 'nchw', s, c.input, c.weights);
+  const withBias = convolve(engine, 'im2col', 'nchw', s, c.input, c.weights, c.bias);
+  const P = 8;
+  for (let k = 0; k < 5; k++) {
+    for (let i = 0; i < P * P; i++) {
+      assert.ok(Math.abs(withBias[k * P * P + i] - out[k * P * P + i] - c.bias[k]) < 1e-5);
+    }
+  }
+});
