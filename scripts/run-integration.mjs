@@ -8,7 +8,7 @@
 // integration tests itself only when out/test/integration/index.js is missing.
 //
 // Usage: node scripts/run-integration.mjs [--grep REGEX] [--keep-temp]
-// Environment: DEEP_ACCEL_CACHE (code-server cache), DEEP_ACCEL_CHROMIUM (browser binary,
+// Environment: DEEP_ACCEL_CACHE (code-server cache), CHROMIUM_PATH (browser binary,
 //   default /usr/bin/chromium), DEEP_ACCEL_INTEGRATION_TIMEOUT_S (whole run, default 300),
 //   DEEP_ACCEL_HEADED=1 (show the browser; needs a display), DEEP_ACCEL_EXTENSION_DIR (extension
 //   folder to load, default the repository; e.g. an unpacked .vsix).
@@ -55,9 +55,9 @@ function parseArguments(argv) {
 }
 
 export function chromiumExecutable() {
-  const executable = process.env.DEEP_ACCEL_CHROMIUM || '/usr/bin/chromium';
+  const executable = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!fs.existsSync(executable)) {
-    throw new RunnerError(`Chromium not found at ${executable}: apt-get install -y chromium (or set DEEP_ACCEL_CHROMIUM to a Chromium binary)`);
+    throw new RunnerError(`Chromium not found at ${executable}: apt-get install -y chromium (or set CHROMIUM_PATH to a Chromium binary)`);
   }
   return executable;
 }
