@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
+import { npyParser, npzParser } from './npy';
 import { safetensorsParser } from './safetensors';
 import { tfliteParser } from './tflite';
 import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
@@ -23,7 +24,14 @@ export const SNIFF_BYTES = 4096;
  * Every parser, in sniffing order: formats with unambiguous magic numbers first, then the zip-based
  * ones (they tell each other apart by entry names), then those that need the extension.
  */
-export const PARSERS: readonly WeightFormatParser[] = [safetensorsParser, tfliteParser];
+export const PARSERS: readonly WeightFormatParser[] = [
+  // Magic numbers (one parser per line, so each addition is a one-line change).
+  safetensorsParser,
+  npyParser,
+  tfliteParser,
+  // Zip archives, told apart by their entry names.
+  npzParser,
+];
 
 async function readHead(file: string): Promise<Uint8Array> {
   const reader = await BoundedReader.open(file);

@@ -91,6 +91,10 @@ export interface StridedTensorSpec extends TensorBase {
   /** Strides in elements; non-negative. */
   strides: number[];
   littleEndian?: boolean;
+  /** Spans up to this many bytes are read whole; larger ones go through a page cache. */
+  inMemoryLimitBytes?: number;
+  /** Page size of that cache (rounded down to whole elements). */
+  pageBytes?: number;
 }
 
 /**
@@ -150,8 +154,9 @@ export function stridedTensor(spec: StridedTensorSpec): TensorSource {
   const spanStartByte = spec.storageByteOffset + spec.elementOffset * size;
   const spanBytes = spanElements * size;
   // A small span is one page; a large one is cached in 64 KiB pages, at most 16 MiB of them.
-  const pageElements = spanBytes <= STRIDED_IN_MEMORY_LIMIT_BYTES ? Math.max(1, spanElements) : Math.max(1, Math.floor(65536 / size));
-  const maxPages = spanBytes <= STRIDED_IN_MEMORY_LIMIT_BYTES ? 1 : 256;
+  const whole = spanBytes <= (spec.inMemoryLimitBytes ?? STRIDED_IN_MEMORY_LIMIT_BYTES);
+  const pageElements = whole ? Math.max(1, spanElements) : Math.max(1, Math.floor((spec.pageBytes ?? 65536) / size));
+  const maxPages = whole ? 1 : 256;
 
   return {
     ...headerOf(spec, spec.dtypeLabel ?? spec.dtype, spec.layout),

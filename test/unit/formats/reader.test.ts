@@ -54,6 +54,12 @@ test('strided tensors stream in row-major order through the page cache', async (
     const chunks = [];
     for await (const chunk of tensor.chunks({ maxChunkElements: 5 })) chunks.push(chunk.length);
     assert.deepEqual(chunks, [5, 5, 2]);
+    // The same view through a cache of 8-byte (2-element) pages.
+    const paged = stridedTensor({
+      name: 't', dtype: 'float32', shape: [4, 3], numel: 12, source: reader,
+      storageByteOffset: 0, storageElements: 24, elementOffset: 1, strides: [1, 8], inMemoryLimitBytes: 16, pageBytes: 8,
+    });
+    assert.deepEqual(Array.from(await readAllValues(paged)), [1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20]);
     // A broadcast (stride 0) axis repeats values.
     const broadcast = stridedTensor({
       name: 'b', dtype: 'float32', shape: [2, 3], numel: 6, source: reader,

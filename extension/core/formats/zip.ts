@@ -1,0 +1,281 @@
+/**
+ * Random-access zip reading for the zip-based weight formats (.npz, PyTorch, .keras).
+ *
+ * Only the central directory is read up front. Stored entries are served as byte ranges of the
+ * file; deflated entries are inflated as a stream. Zip bombs are refused: declared sizes are
+ * checked against limits and the compression ratio deflate can reach, entries may not overlap, and
+ * inflation stops as soon as it passes the declared size.
+ */
+import { Readable } from 'node:stream';
+import * as zlib from 'node:zlib';
+import { type ByteSource, ByteSlice, MemorySource, readChunks } from './reader';
+import { WeightFileError } from './types';
+
+const EOCD_SIGNATURE = 0x06054b50;
+const EOCD64_LOCATOR_SIGNATURE = 0x07064b50;
+const EOCD64_SIGNATURE = 0x06064b50;
+const CENTRAL_SIGNATURE = 0x02014b50;
+const LOCAL_SIGNATURE = 0x04034b50;
+const EOCD_BYTES = 22;
+const MAX_COMMENT_BYTES = 0xffff;
+/** Central directories above this are refused (a million entries with long names is ~100 MB). */
+export const MAX_CENTRAL_DIRECTORY_BYTES = 128 * 1024 * 1024;
+/** Deflate cannot expand more than ~1032:1; anything claiming more is malformed or a bomb. */
+export const MAX_DEFLATE_RATIO = 1100;
+/** Entries inflated into memory (for random access) may not exceed this. */
+export const MAX_IN_MEMORY_ENTRY_BYTES = 256 * 1024 * 1024;
+
+export const METHOD_STORED = 0;
+export const METHOD_DEFLATED = 8;
+
+export interface ZipEntry {
+  name: string;
+  method: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeaderOffset: number;
+  flags: number;
+}
+
+/** True when `head` starts with a zip local file header (or is an empty archive). */
+export function isZip(head: Uint8Array): boolean {
+  return head.length >= 4 && head[0] === 0x50 && head[1] === 0x4b && ((head[2] === 3 && head[3] === 4) || (head[2] === 5 && head[3] === 6));
+}
+
+/** The name of the first entry, read from the first local header in `head`; undefined if not there. */
+export function firstZipEntryName(head: Uint8Array): string | undefined {
+  if (!isZip(head) || head.length < 30 || head[2] !== 3) return undefined;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  const nameLength = view.getUint16(26, true);
+  if (30 + nameLength > head.length) return undefined;
+  return new TextDecoder().decode(head.subarray(30, 30 + nameLength));
+}
+
+/** Every entry name found in local headers within `head` (stops at the first one that does not fit). */
+export function zipEntryNamesInHead(head: Uint8Array): string[] {
+  const names: string[] = [];
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let at = 0;
+  while (at + 30 <= head.length && view.getUint32(at, true) === LOCAL_SIGNATURE) {
+    const flags = view.getUint16(at + 6, true);
+    const compressed = view.getUint32(at + 18, true);
+    const nameLength = view.getUint16(at + 26, true);
+    const extraLength = view.getUint16(at + 28, true);
+    if (at + 30 + nameLength > head.length) break;
+    names.push(new TextDecoder().decode(head.subarray(at + 30, at + 30 + nameLength)));
+    // With a data descriptor (flag bit 3) the size is not in the local header; stop there.
+    if (flags & 0x8 || compressed === 0xffffffff) break;
+    at += 30 + nameLength + extraLength + compressed;
+  }
+  return names;
+}
+
+export class ZipArchive {
+  private readonly byName = new Map<string, ZipEntry>();
+  private readonly dataOffsets = new Map<ZipEntry, number>();
+
+  private constructor(
+    readonly source: ByteSource,
+    readonly entries: readonly ZipEntry[],
+  ) {
+    for (const entry of entries) this.byName.set(entry.name, entry);
+  }
+
+  get file(): string {
+    return this.source.file;
+  }
+
+  private static fail(source: ByteSource, problem: string): never {
+    throw new WeightFileError(source.file, `zip archive: ${problem}`);
+  }
+
+  /** Reads the central directory of the zip archive held in `source`. */
+  static async open(source: ByteSource): Promise<ZipArchive> {
+    if (source.size < EOCD_BYTES) ZipArchive.fail(source, `only ${source.size} bytes; too short to be a zip archive (truncated?)`);
+    const tailLength = Math.min(source.size, EOCD_BYTES + MAX_COMMENT_BYTES);
+    const tailStart = source.size - tailLength;
+    const tail = await source.read(tailStart, tailLength, 'zip end record');
+    const tailView = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+    let eocd = -1;
+    for (let at = tail.length - EOCD_BYTES; at >= 0; at--) {
+      if (tailView.getUint32(at, true) === EOCD_SIGNATURE && at + EOCD_BYTES + tailView.getUint16(at + 20, true) <= tail.length) {
+        eocd = at;
+        break;
+      }
+    }
+    if (eocd < 0) ZipArchive.fail(source, 'no end-of-central-directory record; the file is truncated or not a zip');
+
+    let entryCount = tailView.getUint16(eocd + 10, true);
+    let directorySize = tailView.getUint32(eocd + 12, true);
+    let directoryOffset = tailView.getUint32(eocd + 16, true);
+    const locatorAt = eocd - 20;
+    if (locatorAt >= 0 && tailView.getUint32(locatorAt, true) === EOCD64_LOCATOR_SIGNATURE) {
+      const eocd64Offset = tailView.getBigUint64(locatorAt + 8, true);
+      if (eocd64Offset > BigInt(source.size - 56)) ZipArchive.fail(source, 'zip64 end record lies past the end of the file');
+      const record = await source.read(Number(eocd64Offset), 56, 'zip64 end record');
+      const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+      if (view.getUint32(0, true) !== EOCD64_SIGNATURE) ZipArchive.fail(source, 'zip64 end record signature is wrong');
+      const count64 = view.getBigUint64(32, true);
+      const size64 = view.getBigUint64(40, true);
+      const offset64 = view.getBigUint64(48, true);
+      if (count64 > BigInt(source.size) || size64 > BigInt(source.size) || offset64 > BigInt(source.size)) {
+        ZipArchive.fail(source, 'zip64 end record declares sizes larger than the file');
+      }
+      entryCount = Number(count64);
+      directorySize = Number(size64);
+      directoryOffset = Number(offset64);
+    }
+    if (directoryOffset + directorySize > source.size) {
+      ZipArchive.fail(source, `central directory (${directorySize} bytes at ${directoryOffset}) runs past the end of the file; it is truncated`);
+    }
+    if (directorySize > MAX_CENTRAL_DIRECTORY_BYTES) ZipArchive.fail(source, `central directory of ${directorySize} bytes exceeds the limit`);
+    // Each central record is at least 46 bytes, which bounds the entry count by the directory size.
+    if (entryCount * 46 > directorySize) ZipArchive.fail(source, `${entryCount} entries cannot fit in a ${directorySize}-byte central directory`);
+
+    const directory = await source.read(directoryOffset, directorySize, 'zip central directory');
+    const view = new DataView(directory.buffer, directory.byteOffset, directory.byteLength);
+    const decoder = new TextDecoder();
+    const entries: ZipEntry[] = [];
+    let at = 0;
+    for (let i = 0; i < entryCount; i++) {
+      if (at + 46 > directory.length || view.getUint32(at, true) !== CENTRAL_SIGNATURE) {
+        ZipArchive.fail(source, `central directory record ${i} is malformed`);
+      }
+      const flags = view.getUint16(at + 8, true);
+      const method = view.getUint16(at + 10, true);
+      let compressedSize = view.getUint32(at + 20, true);
+      let uncompressedSize = view.getUint32(at + 24, true);
+      const nameLength = view.getUint16(at + 28, true);
+      const extraLength = view.getUint16(at + 30, true);
+      const commentLength = view.getUint16(at + 32, true);
+      let localHeaderOffset = view.getUint32(at + 42, true);
+      const end = at + 46 + nameLength + extraLength + commentLength;
+      if (end > directory.length) ZipArchive.fail(source, `central directory record ${i} runs past the directory`);
+      const name = decoder.decode(directory.subarray(at + 46, at + 46 + nameLength));
+      // Zip64 extended information: the 64-bit values present are those whose 32-bit field is saturated.
+      for (let extra = at + 46 + nameLength; extra + 4 <= at + 46 + nameLength + extraLength; ) {
+        const tag = view.getUint16(extra, true);
+        const size = view.getUint16(extra + 2, true);
+        if (tag === 0x0001) {
+          let field = extra + 4;
+          const take = (): number => {
+            if (field + 8 > extra + 4 + size) ZipArchive.fail(source, `entry "${name}": zip64 extra field is too short`);
+            const value = view.getBigUint64(field, true);
+            field += 8;
+            if (value > BigInt(Number.MAX_SAFE_INTEGER)) ZipArchive.fail(source, `entry "${name}": zip64 size ${value} is too large`);
+            return Number(value);
+          };
+          if (uncompressedSize === 0xffffffff) uncompressedSize = take();
+          if (compressedSize === 0xffffffff) compressedSize = take();
+          if (localHeaderOffset === 0xffffffff) localHeaderOffset = take();
+        }
+        extra += 4 + size;
+      }
+      if (flags & 0x1) ZipArchive.fail(source, `entry "${name}" is encrypted`);
+      if (localHeaderOffset + 30 + compressedSize > source.size) {
+        ZipArchive.fail(source, `entry "${name}" (${compressedSize} bytes at ${localHeaderOffset}) runs past the end of the file; it is truncated`);
+      }
+      if (method === METHOD_STORED && compressedSize !== uncompressedSize) {
+        ZipArchive.fail(source, `stored entry "${name}" declares ${compressedSize} bytes stored but ${uncompressedSize} bytes of content`);
+      }
+      if (method === METHOD_DEFLATED && uncompressedSize > Math.max(1024, compressedSize * MAX_DEFLATE_RATIO)) {
+        ZipArchive.fail(source, `entry "${name}" claims ${uncompressedSize} bytes from ${compressedSize} compressed, beyond what deflate can produce (zip bomb?)`);
+      }
+      entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset, flags });
+      at = end;
+    }
+    // Overlapping entries are the trick of non-recursive zip bombs: refuse them.
+    const sorted = [...entries].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+    for (let i = 1; i < sorted.length; i++) {
+      const previous = sorted[i - 1];
+      if (previous.localHeaderOffset + 30 + previous.compressedSize > sorted[i].localHeaderOffset) {
+        ZipArchive.fail(source, `entries "${previous.name}" and "${sorted[i].name}" overlap (zip bomb?)`);
+      }
+    }
+    return new ZipArchive(source, entries);
+  }
+
+  entry(name: string): ZipEntry | undefined {
+    return this.byName.get(name);
+  }
+
+  /** Offset of the entry's data in the archive, from its local header. */
+  async dataOffset(entry: ZipEntry): Promise<number> {
+    const known = this.dataOffsets.get(entry);
+    if (known !== undefined) return known;
+    const header = await this.source.read(entry.localHeaderOffset, 30, `zip local header of "${entry.name}"`);
+    const view = new DataView(header.buffer, header.byteOffset, header.byteLength);
+    if (view.getUint32(0, true) !== LOCAL_SIGNATURE) ZipArchive.fail(this.source, `entry "${entry.name}": local header signature is wrong`);
+    const offset = entry.localHeaderOffset + 30 + view.getUint16(26, true) + view.getUint16(28, true);
+    if (offset + entry.compressedSize > this.source.size) {
+      ZipArchive.fail(this.source, `entry "${entry.name}": data runs past the end of the file; it is truncated`);
+    }
+    this.dataOffsets.set(entry, offset);
+    return offset;
+  }
+
+  private checkMethod(entry: ZipEntry): void {
+    if (entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATED) {
+      ZipArchive.fail(this.source, `entry "${entry.name}" uses compression method ${entry.method}; only stored and deflated are supported`);
+    }
+  }
+
+  /** The entry's content as a stream of chunks; inflation stops with an error past the declared size. */
+  async *chunks(entry: ZipEntry, signal?: AbortSignal, chunkBytes = 1 << 20): AsyncGenerator<Uint8Array> {
+    this.checkMethod(entry);
+    const offset = await this.dataOffset(entry);
+    if (entry.method === METHOD_STORED) {
+      yield* readChunks(this.source, offset, entry.compressedSize, chunkBytes, signal);
+      return;
+    }
+    const input = Readable.from(readChunks(this.source, offset, entry.compressedSize, Math.min(chunkBytes, 1 << 20), signal));
+    const inflater = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+    input.on('error', (error) => inflater.destroy(error));
+    input.pipe(inflater);
+    let produced = 0;
+    try {
+      for await (const piece of inflater as AsyncIterable<Buffer>) {
+        produced += piece.length;
+        if (produced > entry.uncompressedSize) {
+          ZipArchive.fail(this.source, `entry "${entry.name}" inflates past its declared ${entry.uncompressedSize} bytes (zip bomb?)`);
+        }
+        yield new Uint8Array(piece.buffer, piece.byteOffset, piece.length);
+      }
+    } catch (error) {
+      if (error instanceof WeightFileError) throw error;
+      ZipArchive.fail(this.source, `entry "${entry.name}" is corrupt: ${(error as Error).message}`);
+    } finally {
+      input.destroy();
+      inflater.destroy();
+    }
+    if (produced !== entry.uncompressedSize) {
+      ZipArchive.fail(this.source, `entry "${entry.name}" inflates to ${produced} bytes, not the ${entry.uncompressedSize} declared; it is truncated or corrupt`);
+    }
+  }
+
+  /** The whole entry in memory; refused when its declared size exceeds `maxBytes`. */
+  async read(entry: ZipEntry, maxBytes = MAX_IN_MEMORY_ENTRY_BYTES): Promise<Uint8Array> {
+    if (entry.uncompressedSize > maxBytes) {
+      ZipArchive.fail(this.source, `entry "${entry.name}" holds ${entry.uncompressedSize} bytes, more than the ${maxBytes} allowed in memory`);
+    }
+    const out = new Uint8Array(entry.uncompressedSize);
+    let filled = 0;
+    for await (const chunk of this.chunks(entry)) {
+      out.set(chunk, filled);
+      filled += chunk.length;
+    }
+    return out;
+  }
+
+  /**
+   * Random access to the entry: a slice of the archive when stored, else the entry inflated into
+   * memory (bounded by `maxInMemoryBytes`).
+   */
+  async randomAccess(entry: ZipEntry, maxInMemoryBytes = MAX_IN_MEMORY_ENTRY_BYTES): Promise<ByteSource> {
+    this.checkMethod(entry);
+    if (entry.method === METHOD_STORED) {
+      return new ByteSlice(this.source, await this.dataOffset(entry), entry.uncompressedSize);
+    }
+    return new MemorySource(this.source.file, await this.read(entry, maxInMemoryBytes));
+  }
+}
