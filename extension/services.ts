@@ -75,7 +75,7 @@ export class Services implements vscode.Disposable {
    * second goes through here.
    */
   runWithProgress<K extends WorkerTaskKind>(title: string, task: K, args: WorkerTasks[K]['args']): Promise<WorkerTasks[K]['result']> {
-    return vscode.window.withProgress(
+    return withProgressPromise(
       { location: vscode.ProgressLocation.Notification, title, cancellable: true },
       async (progress, token) => {
         const controller = new AbortController();
@@ -102,6 +102,14 @@ export class Services implements vscode.Disposable {
     this.workerPool = undefined;
     for (const disposable of this.disposables) disposable.dispose();
   }
+}
+
+/** withProgress returns a Thenable; callers here want a real Promise (catch, finally). */
+function withProgressPromise<T>(
+  options: vscode.ProgressOptions,
+  task: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Promise<T>,
+): Promise<T> {
+  return Promise.resolve(vscode.window.withProgress(options, task));
 }
 
 export function isCancellation(error: unknown): boolean {

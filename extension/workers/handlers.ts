@@ -4,6 +4,8 @@
  * handler directly on their own thread when no pool is wanted.
  */
 import type { WorkerTaskKind, WorkerTasks } from '../shared/protocol';
+import { bench, convCompare, convReference, enginePart } from './engineHandlers';
+import { sparsityTask, summaryTask, tensorPreviewTask, winogradTask } from './dataTasks';
 
 export interface TaskContext {
   /** Reports progress in 0..1; also picks up a cancellation requested by the host (see worker.ts). */
@@ -73,18 +75,16 @@ const selfTest: TaskHandler<'selfTest'> = async (args, context) => {
   }
 };
 
-function notWiredYet<K extends WorkerTaskKind>(task: K): TaskHandler<K> {
-  return async () => {
-    throw new Error(`Worker task '${task}' is not wired yet: add its handler to extension/workers/handlers.ts`);
-  };
-}
-
 export const taskHandlers: TaskHandlerRegistry = {
   selfTest,
+  enginePart,
+  convReference,
+  convCompare,
+  bench,
   // ---- Lead engineer: wire the winograd, sparsity, summary and tensorPreview handlers here. ----
-  winograd: notWiredYet('winograd'),
-  sparsity: notWiredYet('sparsity'),
-  summary: notWiredYet('summary'),
-  tensorPreview: notWiredYet('tensorPreview'),
+  winograd: winogradTask,
+  sparsity: sparsityTask,
+  summary: summaryTask,
+  tensorPreview: tensorPreviewTask,
   // ---- End of the lead's section. ----
 };

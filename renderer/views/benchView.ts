@@ -26,7 +26,7 @@ function unique<T>(values: T[]): T[] {
 }
 
 /** Grouped bars: one group per layer, one bar per algorithm (and per peer). */
-function gflopsChart(label: string, results: BenchResult[], seriesOf: (r: BenchResult) => string): HTMLElement {
+function gflopsChart<R extends BenchResult>(label: string, results: R[], seriesOf: (r: R) => string): HTMLElement {
   const layers = unique(results.map((r) => r.layer));
   const series = unique(results.map(seriesOf));
   const datasets = series.map((name, i) => ({

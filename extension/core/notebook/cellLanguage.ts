@@ -199,7 +199,7 @@ function parseLine(line: number, text: string): CellCommand | undefined {
   const base = { line, text: text.trim() };
   switch (doc.name) {
     case 'winograd': {
-      const flags = new Set(positional.filter((word) => word === 'search' || word === 'finite'));
+      const flags = new Set<string>(positional.filter((word) => word === 'search' || word === 'finite'));
       const specs = positional.filter((word) => !flags.has(word));
       if (specs.length !== 1) throw new CellSyntaxError(line, 'winograd needs exactly one spec such as F(4,3) or F(2x2,3x3)');
       if (!/^F\s*\(/.test(specs[0])) throw new CellSyntaxError(line, `'${specs[0]}' is not a spec such as F(4,3)`);

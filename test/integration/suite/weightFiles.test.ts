@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
+import { activeApi, sampleModel, TINY_CNN, workspaceRoot } from './helpers';
+
+function hoverText(hovers: vscode.Hover[]): string {
+  return hovers.flatMap((hover) => hover.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
+}
+
+suite('weight files: custom editor, hovers, decorations', () => {
+  suiteSetup(async () => {
+    await activeApi();
+  });
+
+  test('the Weight Inspector custom editor opens a safetensors file and shows its statistics', async () => {
+    const uri = vscode.Uri.file(sampleModel());
+    await vscode.commands.executeCommand('vscode.openWith', uri, 'deepAccel.weightInspector');
+    const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
+    assert.ok(tab?.input instanceof vscode.TabInputCustom, 'a custom editor tab is active');
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'deepAccel.weightInspector');
+    assert.equal((tab.input as vscode.TabInputCustom).uri.fsPath, uri.fsPath);
+    if (pageBridgeAvailable()) {
+      const header = await queryPage('.da-sparsity header', { textIncludes: '26.0% sparse', timeoutMs: 30_000 });
+      assert.equal(header.length >= 1, true, 'the inspector shows the overall sparsity');
+      const rows = await queryPage('.da-sparsity tbody tr', { textIncludes: 'conv2.weight' });
+      assert.ok(rows.some((row) => row.text.includes('25.0%')), 'conv2.weight is listed as 25.0% sparse');
+      await screenshotPage('custom-editor-weight-inspector');
+    }
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('a broken weight file gets a clear error naming the file, and nothing crashes', async () => {
+    const broken = path.join(workspaceRoot(), 'models', 'broken.safetensors');
+    // A header length far past the end of this 16-byte file.
+    const bytes = Buffer.alloc(16);
+    bytes.writeBigUInt64LE(1_000_000n, 0);
+    writeFileSync(broken, bytes);
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(broken), 'deepAccel.weightInspector');
+    if (pageBridgeAvailable()) {
+      const alert = await queryPage('.da-status [role="alert"]', { textIncludes: 'broken.safetensors' });
+      assert.equal(alert.length >= 1, true, 'the inspector shows an error naming the file');
+    }
+    const api = await activeApi();
+    await assert.rejects(api.cache.summary(broken), /broken\.safetensors: .*header/);
+    await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('hovering F(4,3) in any text shows the transforms and the saving', async () => {
+    const document = await vscode.workspace.openTextDocument({ content: '// use F(4, 3) for the 3x3 layers\n', language: 'typescript' });
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, new vscode.Position(0, 9));
+    const text = hoverText(hovers);
+    assert.match(text, /Winograd F\(4, 3\)/);
+    assert.match(text, /36 instead of 144 multiplications per 2-D tile: \*\*4\.00× fewer\*\*/);
+    for (const name of ['AT', 'G', 'BT']) assert.match(text, new RegExp(`\\*\\*${name}\\*\\*`));
+  });
+
+  test('hovering a string naming a weight file shows its format, parameters and sparsity', async () => {
+    const api = await activeApi();
+    await api.cache.report(sampleModel(), 0);
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(workspaceRoot(), 'code.py')));
+    const line = document.getText().split('\n').findIndex((l) => l.includes('tiny-cnn.safetensors'));
+    const character = document.lineAt(line).text.indexOf('tiny-cnn') + 2;
+    const text = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, new vscode.Position(line, character)));
+    assert.match(text, /tiny-cnn\.safetensors\*\*: safetensors, 4 tensors, 2,018 parameters/);
+    assert.match(text, /25\.97% sparse/);
+  });
+
+  test('the explorer decoration of a weight file carries its sparsity badge and tooltip', async () => {
+    const api = await activeApi();
+    const decoration = await api.decorations.whenDecorated(vscode.Uri.file(sampleModel()));
+    assert.ok(decoration, 'a decoration was computed');
+    assert.equal(decoration.badge, String(Math.round((TINY_CNN.zeros / TINY_CNN.numel) * 100)));
+    assert.match(decoration.tooltip ?? '', /safetensors, 4 tensors, 2,018 parameters, 26\.0% sparse/);
+  });
+});
