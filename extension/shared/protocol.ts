@@ -13,6 +13,8 @@
 // JSON that `deep-accel <kind> --json` prints, so a Jupyter kernel can display CLI output as-is.
 // ---------------------------------------------------------------------------------------------
 
+import type { ConvPlanDescriptor } from '../engine/engine';
+
 export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'bench', 'benchCompare', 'help'] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
@@ -421,6 +423,31 @@ export interface BenchReport {
   skipped?: BenchSkip[];
 }
 
+/** What to benchmark: a suite (optionally some of its layers) or one custom shape. */
+export interface BenchRequest {
+  suite?: BenchSuite;
+  layers?: string[];
+  shape?: ConvShape;
+  /** Algorithms to run; default: every algorithm that applies (the others are listed as skipped). */
+  algos?: string[];
+  /** Default 'nchw'. */
+  layout?: ConvLayout;
+  /** Engine threads, 1..cores (default 1). */
+  threads?: number;
+  /** Timed budget per (layer, algorithm) after the warm-up (default 2000 ms). */
+  budgetMs?: number;
+  /** Warm-up per (layer, algorithm) (default 500 ms). */
+  warmupMs?: number;
+  /** Time onnxruntime-node on each layer too, when installed (default false). */
+  peer?: boolean;
+  /** Check every output against the fp64 reference (default true). */
+  checkErrors?: boolean;
+  /** Seed of the random input and weights (default 1). */
+  seed?: number;
+  /** Force the plain SIMD128 engine even where relaxed SIMD is available. */
+  variant?: 'auto' | 'simd' | 'relaxed';
+}
+
 export interface BenchComparison {
   a: { label: string; report: BenchReport };
   b: { label: string; report: BenchReport };
@@ -473,8 +500,57 @@ export interface WorkerTasks {
     args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' | 'progress'; steps?: number; stepMs?: number };
     result: string;
   };
+  /** Engine: runs steps (phase, unit range) of a plan over the shared engine memory. */
+  enginePart: { args: EnginePartRequest; result: { ms: number } };
+  /** fp64 reference of output channels [kBegin, kEnd) into a shared Float64Array. */
+  convReference: { args: ConvReferenceRequest; result: { maxRefAbs: number } };
+  /** Error of an engine output range against the shared fp64 reference. */
+  convCompare: { args: ConvCompareRequest; result: { maxAbsErr: number; maxRelErr: number } };
+  /** A whole benchmark run in one worker, which starts its own pool of `threads` engine workers. */
+  bench: { args: BenchRequest; result: BenchReport };
 }
 export type WorkerTaskKind = keyof WorkerTasks;
+
+/** A compiled engine and its shared memory; workers instantiate it once per `key` and reuse it. */
+export interface EngineHandle {
+  key: string;
+  module: WebAssembly.Module;
+  memory: WebAssembly.Memory;
+  variant: 'simd' | 'relaxed';
+}
+
+export interface EnginePartRequest {
+  engine: EngineHandle;
+  descriptor: ConvPlanDescriptor;
+  /** Run in order on this worker; the unit ranges of concurrent requests are disjoint. */
+  steps: { phase: number; begin: number; end: number }[];
+  /** This worker's private scratch area (descriptor.scratchBytes). */
+  scratchPtr: number;
+}
+
+export interface ConvReferenceRequest {
+  shape: ConvShape;
+  /** Float32 NCHW input, OIHW weights, optional bias [K]. */
+  input: SharedArrayBuffer;
+  weight: SharedArrayBuffer;
+  bias?: SharedArrayBuffer;
+  /** Float64 [N,K,P,Q], written for k in [kBegin, kEnd). */
+  reference: SharedArrayBuffer;
+  kBegin: number;
+  kEnd: number;
+}
+
+export interface ConvCompareRequest {
+  memory: WebAssembly.Memory;
+  /** Byte address of the float32 NCHW output in `memory`. */
+  outputPtr: number;
+  reference: SharedArrayBuffer;
+  /** Element range [begin, end) of the output to compare. */
+  begin: number;
+  end: number;
+  /** Denominator floor of the relative error (1e-3 * max |reference|, as compareToReference). */
+  relativeFloor: number;
+}
 
 export type HostToWorkerMessage =
   | { type: 'run'; id: number; task: WorkerTaskKind; args: unknown }

@@ -5,7 +5,6 @@
  */
 import type { WorkerTaskKind, WorkerTasks } from '../shared/protocol';
 import { bench, convCompare, convReference, enginePart } from './engineHandlers';
-import { sparsityTask, summaryTask, tensorPreviewTask, winogradTask } from './dataTasks';
 
 export interface TaskContext {
   /** Reports progress in 0..1; also picks up a cancellation requested by the host (see worker.ts). */
@@ -75,6 +74,16 @@ const selfTest: TaskHandler<'selfTest'> = async (args, context) => {
   }
 };
 
+/**
+ * A handler whose module is loaded on its first task, so a worker starts without paying for
+ * modules its tasks may never need (the Winograd and weight-file modules take ~2 s to load under
+ * tsx, which every worker start, crash replacement and engine worker would otherwise pay).
+ */
+function lazy<K extends WorkerTaskKind>(load: () => Promise<TaskHandler<K>>): TaskHandler<K> {
+  let handler: Promise<TaskHandler<K>> | undefined;
+  return async (args, context) => (await (handler ??= load()))(args, context);
+}
+
 export const taskHandlers: TaskHandlerRegistry = {
   selfTest,
   enginePart,
@@ -82,9 +91,9 @@ export const taskHandlers: TaskHandlerRegistry = {
   convCompare,
   bench,
   // ---- Lead engineer: wire the winograd, sparsity, summary and tensorPreview handlers here. ----
-  winograd: winogradTask,
-  sparsity: sparsityTask,
-  summary: summaryTask,
-  tensorPreview: tensorPreviewTask,
+  winograd: lazy(async () => (await import('./dataTasks')).winogradTask),
+  sparsity: lazy(async () => (await import('./dataTasks')).sparsityTask),
+  summary: lazy(async () => (await import('./dataTasks')).summaryTask),
+  tensorPreview: lazy(async () => (await import('./dataTasks')).tensorPreviewTask),
   // ---- End of the lead's section. ----
 };

@@ -55,6 +55,8 @@ export interface WorkerPoolOptions {
 /** Data every worker receives at start (see worker.ts). */
 export interface WorkerBootData {
   slot: number;
+  /** The entry script of this pool, so a worker can start a nested pool of its own kind. */
+  script: string;
   /** Int32Array view: [0] = id of the task the host wants cancelled (0: none). */
   cancelFlag: SharedArrayBuffer;
 }
@@ -177,7 +179,7 @@ export class WorkerPool {
 
   private startWorker(index: number): Slot {
     const cancelFlag = new SharedArrayBuffer(4);
-    const bootData: WorkerBootData = { slot: index, cancelFlag };
+    const bootData: WorkerBootData = { slot: index, script: this.workerScript, cancelFlag };
     const entry = workerEntry(this.workerScript);
     const worker = new Worker(entry.code, {
       eval: entry.isEval,

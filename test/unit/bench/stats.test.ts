@@ -73,3 +73,20 @@ test('timeIterations: maxIterations caps a fast kernel, abort stops it', async (
   );
   assert.equal(runs, 4);
 });
+
+test('timeIterations: a duration returned by the kernel is the sample, not the clock time around it', async () => {
+  const kernel = fakeKernel([50]);
+  const reported = [4, 6, 5, 7];
+  let call = 0;
+  const summary = await timeIterations(
+    () => {
+      kernel.run(); // 50 ms of clock time per call: dispatch overhead the sample must not include
+      return reported[call++ % reported.length];
+    },
+    { clock: kernel.clock, warmupMs: 0, budgetMs: 20 },
+  );
+  assert.equal(summary.warmupIterations, 1);
+  // Samples after the warm-up call: 6, 5, 7, 4 -> 22 ms >= 20 ms budget after four.
+  assert.deepEqual(summary.samples, [6, 5, 7, 4]);
+  assert.equal(summary.msMedian, 5.5);
+});

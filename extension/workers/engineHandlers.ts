@@ -1,0 +1,79 @@
+/**
+ * Worker handlers of the engine tasks: run a share of a plan, compute a share of the fp64
+ * reference, compare a share of an output against it, and run a whole benchmark.
+ */
+import { workerData } from 'node:worker_threads';
+import { referenceConv2d } from '../core/conv/reference';
+import { runBenchmarks } from '../core/bench/runner';
+import { workerEngine } from '../engine/parallel';
+import type { TaskHandler } from './handlers';
+import { WorkerPool, type WorkerBootData } from './pool';
+
+export const enginePart: TaskHandler<'enginePart'> = async (args) => {
+  const engine = workerEngine(args.engine);
+  const start = performance.now();
+  for (const step of args.steps) engine.runPart(args.descriptor, step.phase, step.begin, step.end, args.scratchPtr);
+  return { ms: performance.now() - start };
+};
+
+export const convReference: TaskHandler<'convReference'> = async (args) => {
+  const { shape, kBegin, kEnd } = args;
+  const { N, C, H, W, K, R, S } = shape;
+  if (!Number.isInteger(kBegin) || !Number.isInteger(kEnd) || kBegin < 0 || kEnd > K || kBegin >= kEnd) {
+    throw new Error(`convReference: channel range [${kBegin}, ${kEnd}) is outside [0, ${K})`);
+  }
+  const input = new Float32Array(args.input, 0, N * C * H * W);
+  const CRS = C * R * S;
+  const weight = new Float32Array(args.weight, kBegin * CRS * 4, (kEnd - kBegin) * CRS);
+  const bias = args.bias ? new Float32Array(args.bias, kBegin * 4, kEnd - kBegin) : undefined;
+  const part = referenceConv2d(input, weight, bias, { ...shape, K: kEnd - kBegin });
+  const PQ = part.length / (N * (kEnd - kBegin));
+  const reference = new Float64Array(args.reference);
+  if (reference.length !== N * K * PQ) {
+    throw new Error(`convReference: reference buffer holds ${reference.length} values, expected N*K*P*Q = ${N * K * PQ}`);
+  }
+  let maxRefAbs = 0;
+  const rows = (kEnd - kBegin) * PQ;
+  for (let n = 0; n < N; n++) {
+    const from = n * rows;
+    reference.set(part.subarray(from, from + rows), (n * K + kBegin) * PQ);
+    for (let i = from; i < from + rows; i++) maxRefAbs = Math.max(maxRefAbs, Math.abs(part[i]));
+  }
+  return { maxRefAbs };
+};
+
+export const convCompare: TaskHandler<'convCompare'> = async (args) => {
+  const { begin, end } = args;
+  const reference = new Float64Array(args.reference);
+  if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > reference.length || begin > end) {
+    throw new Error(`convCompare: range [${begin}, ${end}) is outside the ${reference.length}-value reference`);
+  }
+  const actual = new Float32Array(args.memory.buffer, args.outputPtr + begin * 4, end - begin);
+  const floor = Math.max(args.relativeFloor, Number.MIN_VALUE);
+  let maxAbsErr = 0;
+  let maxRelErr = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const expected = reference[begin + i];
+    const err = Math.abs(actual[i] - expected);
+    if (Number.isNaN(err)) return { maxAbsErr: NaN, maxRelErr: NaN };
+    if (err > maxAbsErr) maxAbsErr = err;
+    const rel = err / Math.max(Math.abs(expected), floor);
+    if (rel > maxRelErr) maxRelErr = rel;
+  }
+  return { maxAbsErr, maxRelErr };
+};
+
+/**
+ * A whole benchmark in this worker: it starts a nested pool of `threads` engine workers (of this
+ * same entry script), so the thread that asked, the extension host, only waits.
+ */
+export const bench: TaskHandler<'bench'> = async (args, context) => {
+  const boot = workerData as WorkerBootData;
+  const threads = args.threads ?? 1;
+  const pool = new WorkerPool(boot.script, { size: threads });
+  try {
+    return await runBenchmarks(args, pool, { onProgress: context.progress, signal: context.signal });
+  } finally {
+    await pool.dispose();
+  }
+};

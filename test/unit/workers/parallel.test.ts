@@ -1,0 +1,64 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { WorkerPool } from '../../../extension/workers/pool';
+import { ParallelEngine, splitUnits } from '../../../extension/engine/parallel';
+import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
+import { fillUniform } from '../../../extension/core/bench/runner';
+import type { ConvLayout, ConvShape } from '../../../extension/shared/protocol';
+
+const WORKER_ENTRY = path.resolve(__dirname, '../../../extension/workers/worker.ts');
+const pool = new WorkerPool(WORKER_ENTRY, { size: 2 });
+after(() => pool.dispose());
+
+test('splitUnits: contiguous, covering, sizes differ by at most one', () => {
+  assert.deepEqual(splitUnits(10, 3), [[0, 4], [4, 7], [7, 10]]);
+  assert.deepEqual(splitUnits(2, 4), [[0, 1], [1, 2], [2, 2], [2, 2]]);
+  assert.deepEqual(splitUnits(0, 1), [[0, 0]]);
+  assert.throws(() => splitUnits(5, 0), /bad part count 0/);
+});
+
+test('two workers compute exactly what one computes, and both match the fp64 reference', async () => {
+  const parallel = new ParallelEngine(pool);
+  // Odd sizes: the unit split leaves partial MR/NR blocks at the edges of both halves.
+  const shapes: ConvShape[] = [
+    { N: 2, C: 5, H: 9, W: 11, K: 13, R: 3, S: 3, stride: 1, pad: 1 },
+    { N: 1, C: 7, H: 12, W: 10, K: 20, R: 5, S: 3, stride: 2, pad: 2 },
+  ];
+  for (const shape of shapes) {
+    const input = fillUniform(new Float32Array(shape.N * shape.C * shape.H * shape.W), 11);
+    const weight = fillUniform(new Float32Array(shape.K * shape.C * shape.R * shape.S), 12);
+    const bias = fillUniform(new Float32Array(shape.K), 13);
+    const expected = referenceConv2d(input, weight, bias, shape);
+    for (const layout of ['nchw', 'nhwc'] as ConvLayout[]) {
+      const one = await parallel.convolve('im2col', layout, shape, input, weight, bias, 1);
+      const two = await parallel.convolve('im2col', layout, shape, input, weight, bias, 2);
+      assert.deepEqual(two, one, `${layout}: 2 threads differ from 1 thread`);
+      const { maxAbsErr } = compareToReference(two, expected);
+      assert.ok(maxAbsErr < 1e-5, `${layout}: max abs error ${maxAbsErr}`);
+    }
+  }
+});
+
+test('a plan is split into units that really run on both workers', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 16, H: 20, W: 20, K: 32, R: 3, S: 3, stride: 1, pad: 1 };
+  const plan = parallel.plan(shape, 'im2col', 'nchw', 2);
+  try {
+    assert.ok(plan.descriptor.phases[0].units >= 2, 'at least one unit per worker');
+    const input = fillUniform(new Float32Array(16 * 400), 3);
+    const weight = fillUniform(new Float32Array(32 * 16 * 9), 4);
+    plan.setWeights(weight);
+    plan.setInput(input);
+    // Poison the output: every element must be overwritten by one of the two halves.
+    plan.engine.f32(plan.nchwOutputPtr, 32 * 400).fill(Number.NaN);
+    const ms = await parallel.run(plan, 2);
+    assert.ok(ms > 0);
+    const output = plan.readOutput();
+    const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
+    assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
+  } finally {
+    plan.release();
+  }
+  assert.throws(() => parallel.plan(shape, 'im2col', 'nchw', 3), /threads must be an integer in 1\.\.2/);
+});
