@@ -1,0 +1,977 @@
+/**
+ * ONNX (.onnx) weight reader.
+ *
+ * An ONNX model is one protobuf ModelProto. Decoding it whole would copy every weight into memory,
+ * so this reader scans the protobuf wire format itself, descending only into the messages that can
+ * hold tensors (ModelProto.graph, GraphProto.node/initializer, NodeProto.attribute,
+ * AttributeProto.t/g/tensors/graphs) and recording the byte range of each payload field (raw_data,
+ * float_data, int32_data, ...) instead of reading it. The remaining small fields of each message are
+ * cut out and decoded with protobufjs (see onnx-schema.ts). `chunks()` later reads the payload range
+ * from disk, or from an external data file (data_location = EXTERNAL) kept inside the model folder.
+ *
+ * Weights are graph initializers, sparse initializers (densified) and Constant nodes, including those
+ * inside If/Loop/Scan subgraphs. FLOPs of Conv, ConvTranspose, Gemm and MatMul nodes with a weight
+ * input come from shapes propagated from the graph inputs, value_info and the weights themselves.
+ */
+import { realpathSync } from 'node:fs';
+import * as path from 'node:path';
+import {
+  bfloat16FromBits,
+  checkedNumel,
+  type DType,
+  float16FromBits,
+  float8E4M3FnFromBits,
+  float8E5M2FromBits,
+  itemSize,
+  needsFloat64,
+} from './dtypes';
+import { F, ONNX_DATA_TYPES, OnnxTypes, TO_OBJECT_OPTIONS } from './onnx-schema';
+import { inferOnnxFlops } from './onnx-flops';
+import { BoundedReader, type ByteSource } from './reader';
+import { chunkLimit, contiguousTensor, readAllValues } from './source';
+import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
+import { WeightFileError } from './types';
+
+const WINDOW_BYTES = 1 << 20;
+const MAX_NESTING = 64;
+/** Small constant integer tensors (Reshape targets, pads) are read at open time for shape inference. */
+const MAX_SHAPE_CONSTANT_ELEMENTS = 64;
+
+const WIRE_VARINT = 0;
+const WIRE_FIXED64 = 1;
+const WIRE_LEN = 2;
+const WIRE_FIXED32 = 5;
+
+/** ONNX data types with a plain little-endian raw_data layout, by TensorProto.DataType. */
+const RAW_DTYPES: Record<number, DType | undefined> = {
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  16: 'bfloat16',
+  17: 'float8_e4m3fn',
+  19: 'float8_e5m2',
+};
+
+// ---------------------------------------------------------------------------------------------
+// Wire format scanning.
+// ---------------------------------------------------------------------------------------------
+
+/** A field of a protobuf message: value bytes [start, end); `value` for varints. */
+interface WireField {
+  field: number;
+  wire: number;
+  tagStart: number;
+  start: number;
+  end: number;
+  value: number;
+}
+
+/** A cached window over the model file that the scanner reads varints and small fields from. */
+class WireWindow {
+  private buffer: Uint8Array = new Uint8Array(0);
+  private bufferStart = 0;
+
+  constructor(readonly source: ByteSource) {}
+
+  get file(): string {
+    return this.source.file;
+  }
+
+  fail(problem: string): never {
+    throw new WeightFileError(this.source.file, `invalid ONNX protobuf: ${problem}`);
+  }
+
+  async ensure(start: number, length: number): Promise<void> {
+    if (start >= this.bufferStart && start + length <= this.bufferStart + this.buffer.length) return;
+    const size = Math.min(Math.max(length, WINDOW_BYTES), this.source.size - start);
+    if (size < length) this.fail(`needs ${length} bytes at ${start} but the file ends at ${this.source.size}; it is truncated`);
+    this.buffer = await this.source.read(start, size, 'ONNX protobuf');
+    this.bufferStart = start;
+  }
+
+  byte(position: number): number {
+    return this.buffer[position - this.bufferStart]!;
+  }
+
+  async bytes(start: number, end: number): Promise<Uint8Array> {
+    await this.ensure(start, end - start);
+    return this.buffer.subarray(start - this.bufferStart, end - this.bufferStart);
+  }
+
+  /** End of the varint at `position` (ensured), and its value (NaN when not a safe integer). */
+  varintEnd(position: number, end: number, what: string): { value: number; next: number } {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (position + i >= end) this.fail(`${what} at byte ${position} runs past the end of its message`);
+      const byte = this.byte(position + i);
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+      if ((byte & 0x80) === 0) return { value: Number.isSafeInteger(value) ? value : NaN, next: position + i + 1 };
+    }
+    return this.fail(`${what} at byte ${position} is longer than 10 bytes`);
+  }
+
+  /** Varint at `position` (ensured), as a number; values past 2^53 are refused. */
+  varint(position: number, end: number, what: string): { value: number; next: number } {
+    let value = 0;
+    let scale = 1;
+    for (let i = 0; i < 10; i++) {
+      if (position + i >= end) this.fail(`${what} at byte ${position} runs past the end of its message`);
+      const byte = this.byte(position + i);
+      value += (byte & 0x7f) * scale;
+      scale *= 128;
+      if ((byte & 0x80) === 0) {
+        if (!Number.isSafeInteger(value)) this.fail(`${what} at byte ${position} is too large (${value})`);
+        return { value, next: position + i + 1 };
+      }
+    }
+    return this.fail(`${what} at byte ${position} is longer than 10 bytes`);
+  }
+}
+
+async function* scanFields(win: WireWindow, start: number, end: number, what: string): AsyncGenerator<WireField> {
+  let position = start;
+  while (position < end) {
+    await win.ensure(position, Math.min(20, end - position));
+    const tag = win.varint(position, end, `${what} field tag`);
+    const field = Math.floor(tag.value / 8);
+    const wire = tag.value % 8;
+    if (field === 0 || field > 536870911) win.fail(`${what} has field number ${field} at byte ${position}`);
+    let valueStart = tag.next;
+    let valueEnd: number;
+    let value = 0;
+    switch (wire) {
+      case WIRE_VARINT: {
+        // Negative int32/int64 values are 10-byte varints beyond 2^53: only find the end here and
+        // leave decoding to protobufjs; `value` is exact only when it is a safe integer.
+        const v = win.varintEnd(valueStart, end, `${what} field ${field}`);
+        value = v.value;
+        valueEnd = v.next;
+        break;
+      }
+      case WIRE_FIXED64:
+        valueEnd = valueStart + 8;
+        break;
+      case WIRE_FIXED32:
+        valueEnd = valueStart + 4;
+        break;
+      case WIRE_LEN: {
+        const length = win.varint(valueStart, end, `${what} field ${field} length`);
+        valueStart = length.next;
+        valueEnd = valueStart + length.value;
+        break;
+      }
+      default:
+        win.fail(`${what} field ${field} at byte ${position} has wire type ${wire}, which ONNX never uses`);
+    }
+    if (valueEnd > end) {
+      win.fail(`${what} field ${field} at byte ${position} ends at ${valueEnd}, past the end of its message (${end}); the file is truncated or not ONNX`);
+    }
+    yield { field, wire, tagStart: position, start: valueStart, end: valueEnd, value };
+    position = valueEnd;
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** Decodes the collected small fields of a message with protobufjs. */
+function decodeSmall<T>(win: WireWindow, type: (typeof OnnxTypes)[keyof typeof OnnxTypes], parts: Uint8Array[], what: string): T {
+  try {
+    return type.toObject(type.decode(concatBytes(parts)), TO_OBJECT_OPTIONS) as T;
+  } catch (error) {
+    return win.fail(`${what}: ${(error as Error).message}`);
+  }
+}
+
+function int64(win: WireWindow, text: string | number | undefined, what: string): number {
+  if (text === undefined) return 0;
+  const value = BigInt(text);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) win.fail(`${what} ${value} is out of range`);
+  return Number(value);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scanned messages.
+// ---------------------------------------------------------------------------------------------
+
+interface ByteRange {
+  start: number;
+  end: number;
+  wire: number;
+}
+
+export interface ScannedTensor {
+  name: string;
+  dims: number[];
+  dataType: number;
+  externalData: Record<string, string>;
+  dataLocation: number;
+  raw?: ByteRange;
+  /** Typed payload fields by field number, each occurrence as a range. */
+  typed: Map<number, ByteRange[]>;
+  segmented: boolean;
+  at: number;
+}
+
+export interface ScannedSparseTensor {
+  values?: ScannedTensor;
+  indices?: ScannedTensor;
+  dims: number[];
+  at: number;
+}
+
+export interface ScannedAttribute {
+  name: string;
+  type: number;
+  f?: number;
+  i?: number;
+  /** `s` decoded as UTF-8 (auto_pad and other enum-like strings). */
+  s?: string;
+  ints: number[];
+  floats: number[];
+  t?: ScannedTensor;
+  g?: ScannedGraph;
+  tensors: ScannedTensor[];
+  graphs: ScannedGraph[];
+  sparseTensor?: ScannedSparseTensor;
+}
+
+export interface ScannedNode {
+  name: string;
+  opType: string;
+  domain: string;
+  input: string[];
+  output: string[];
+  attributes: ScannedAttribute[];
+}
+
+export interface ValueInfo {
+  name: string;
+  elemType?: number;
+  /** Static dims as numbers, symbolic ones as their dim_param (or '?' when absent). */
+  dims?: (number | string)[];
+}
+
+export interface ScannedGraph {
+  name: string;
+  nodes: ScannedNode[];
+  initializers: ScannedTensor[];
+  sparseInitializers: ScannedSparseTensor[];
+  inputs: ValueInfo[];
+  outputs: ValueInfo[];
+  valueInfo: ValueInfo[];
+}
+
+interface TensorObject {
+  dims?: string[];
+  dataType?: number;
+  name?: string;
+  externalData?: { key?: string; value?: string }[];
+  dataLocation?: number;
+}
+
+async function scanTensor(win: WireWindow, start: number, end: number, what: string): Promise<ScannedTensor> {
+  const parts: Uint8Array[] = [];
+  const typed = new Map<number, ByteRange[]>();
+  let raw: ByteRange | undefined;
+  let segmented = false;
+  for await (const f of scanFields(win, start, end, what)) {
+    switch (f.field) {
+      case F.tensor.rawData:
+        if (f.wire !== WIRE_LEN) win.fail(`${what} raw_data has wire type ${f.wire}`);
+        raw = { start: f.start, end: f.end, wire: f.wire };
+        break;
+      case F.tensor.floatData:
+      case F.tensor.int32Data:
+      case F.tensor.int64Data:
+      case F.tensor.doubleData:
+      case F.tensor.uint64Data:
+      case F.tensor.stringData: {
+        const list = typed.get(f.field) ?? [];
+        list.push({ start: f.start, end: f.end, wire: f.wire });
+        typed.set(f.field, list);
+        break;
+      }
+      case F.tensor.segment:
+        segmented = true;
+        break;
+      case F.tensor.dims:
+      case F.tensor.dataType:
+      case F.tensor.name:
+      case F.tensor.externalData:
+      case F.tensor.dataLocation:
+        parts.push(await win.bytes(f.tagStart, f.end));
+        break;
+      default:
+        break; // doc_string, metadata_props and unknown fields
+    }
+  }
+  const object = decodeSmall<TensorObject>(win, OnnxTypes.tensor, parts, what);
+  const externalData: Record<string, string> = {};
+  for (const entry of object.externalData ?? []) externalData[entry.key ?? ''] = entry.value ?? '';
+  return {
+    name: object.name ?? '',
+    dims: (object.dims ?? []).map((d, i) => int64(win, d, `${what} dims[${i}]`)),
+    dataType: object.dataType ?? 0,
+    externalData,
+    dataLocation: object.dataLocation ?? 0,
+    raw,
+    typed,
+    segmented,
+    at: start,
+  };
+}
+
+async function scanSparseTensor(win: WireWindow, start: number, end: number, what: string): Promise<ScannedSparseTensor> {
+  const sparse: ScannedSparseTensor = { dims: [], at: start };
+  for await (const f of scanFields(win, start, end, what)) {
+    if (f.field === F.sparseTensor.values && f.wire === WIRE_LEN) sparse.values = await scanTensor(win, f.start, f.end, `${what} values`);
+    else if (f.field === F.sparseTensor.indices && f.wire === WIRE_LEN) sparse.indices = await scanTensor(win, f.start, f.end, `${what} indices`);
+    else if (f.field === F.sparseTensor.dims) {
+      if (f.wire === WIRE_VARINT) {
+        if (!Number.isSafeInteger(f.value)) win.fail(`${what} has an out-of-range dimension`);
+        sparse.dims.push(f.value);
+      }
+      else if (f.wire === WIRE_LEN) {
+        for (let p = f.start; p < f.end; ) {
+          await win.ensure(p, Math.min(10, f.end - p));
+          const v = win.varint(p, f.end, `${what} dims`);
+          sparse.dims.push(v.value);
+          p = v.next;
+        }
+      }
+    }
+  }
+  return sparse;
+}
+
+interface AttributeObject {
+  name?: string;
+  type?: number;
+  f?: number;
+  i?: string;
+  s?: number[];
+  ints?: string[];
+  floats?: number[];
+}
+
+async function scanAttribute(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedAttribute> {
+  const parts: Uint8Array[] = [];
+  const attribute: ScannedAttribute = { name: '', type: 0, ints: [], floats: [], tensors: [], graphs: [] };
+  for await (const f of scanFields(win, start, end, what)) {
+    if (f.wire === WIRE_LEN && f.field === F.attribute.t) attribute.t = await scanTensor(win, f.start, f.end, `${what} tensor`);
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.g) attribute.g = await scanGraph(win, f.start, f.end, `${what} graph`, depth + 1);
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.tensors) attribute.tensors.push(await scanTensor(win, f.start, f.end, `${what} tensors`));
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(win, f.start, f.end, `${what} graphs`, depth + 1));
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.sparseTensor) {
+      attribute.sparseTensor = await scanSparseTensor(win, f.start, f.end, `${what} sparse_tensor`);
+    } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(await win.bytes(f.tagStart, f.end));
+  }
+  const object = decodeSmall<AttributeObject>(win, OnnxTypes.attribute, parts, what);
+  attribute.name = object.name ?? '';
+  attribute.type = object.type ?? 0;
+  if (object.f !== undefined) attribute.f = object.f;
+  if (object.i !== undefined) attribute.i = int64(win, object.i, `${what} i`);
+  if (object.s !== undefined) attribute.s = new TextDecoder().decode(Uint8Array.from(object.s));
+  attribute.ints = (object.ints ?? []).map((v) => int64(win, v, `${what} ints`));
+  attribute.floats = object.floats ?? [];
+  return attribute;
+}
+
+interface NodeObject {
+  input?: string[];
+  output?: string[];
+  name?: string;
+  opType?: string;
+  domain?: string;
+}
+
+async function scanNode(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedNode> {
+  const parts: Uint8Array[] = [];
+  const attributes: ScannedAttribute[] = [];
+  for await (const f of scanFields(win, start, end, what)) {
+    if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(win, f.start, f.end, `${what} attribute`, depth));
+    else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(await win.bytes(f.tagStart, f.end));
+  }
+  const object = decodeSmall<NodeObject>(win, OnnxTypes.node, parts, what);
+  return {
+    name: object.name ?? '',
+    opType: object.opType ?? '',
+    domain: object.domain ?? '',
+    input: object.input ?? [],
+    output: object.output ?? [],
+    attributes,
+  };
+}
+
+interface ValueInfoObject {
+  name?: string;
+  type?: { tensorType?: { elemType?: number; shape?: { dim?: { dimValue?: string; dimParam?: string }[] } } };
+}
+
+async function scanValueInfo(win: WireWindow, f: WireField, what: string): Promise<ValueInfo> {
+  const object = decodeSmall<ValueInfoObject>(win, OnnxTypes.valueInfo, [await win.bytes(f.start, f.end)], what);
+  const tensorType = object.type?.tensorType;
+  const info: ValueInfo = { name: object.name ?? '' };
+  if (tensorType?.elemType !== undefined) info.elemType = tensorType.elemType;
+  if (tensorType?.shape) {
+    info.dims = (tensorType.shape.dim ?? []).map((d) => (d.dimValue !== undefined ? int64(win, d.dimValue, `${what} dim`) : (d.dimParam ?? '?')));
+  }
+  return info;
+}
+
+async function scanGraph(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedGraph> {
+  if (depth > MAX_NESTING) win.fail(`${what} nests subgraphs more than ${MAX_NESTING} deep`);
+  const graph: ScannedGraph = { name: '', nodes: [], initializers: [], sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] };
+  for await (const f of scanFields(win, start, end, what)) {
+    if (f.wire !== WIRE_LEN) continue;
+    switch (f.field) {
+      case F.graph.node:
+        graph.nodes.push(await scanNode(win, f.start, f.end, `${what} node ${graph.nodes.length}`, depth));
+        break;
+      case F.graph.initializer:
+        graph.initializers.push(await scanTensor(win, f.start, f.end, `${what} initializer ${graph.initializers.length}`));
+        break;
+      case F.graph.sparseInitializer:
+        graph.sparseInitializers.push(await scanSparseTensor(win, f.start, f.end, `${what} sparse_initializer`));
+        break;
+      case F.graph.input:
+        graph.inputs.push(await scanValueInfo(win, f, `${what} input`));
+        break;
+      case F.graph.output:
+        graph.outputs.push(await scanValueInfo(win, f, `${what} output`));
+        break;
+      case F.graph.valueInfo:
+        graph.valueInfo.push(await scanValueInfo(win, f, `${what} value_info`));
+        break;
+      case F.graph.name:
+        graph.name = new TextDecoder().decode(await win.bytes(f.start, f.end));
+        break;
+      default:
+        break;
+    }
+  }
+  return graph;
+}
+
+interface ModelObject {
+  irVersion?: string;
+  producerName?: string;
+  producerVersion?: string;
+  domain?: string;
+  modelVersion?: string;
+  opsetImport?: { domain?: string; version?: string }[];
+  metadataProps?: { key?: string; value?: string }[];
+}
+
+export interface ScannedModel {
+  header: ModelObject;
+  graph?: ScannedGraph;
+}
+
+/** Scans a whole ModelProto held by `source`, without reading tensor payloads. */
+export async function scanOnnxModel(source: ByteSource): Promise<ScannedModel> {
+  const win = new WireWindow(source);
+  const parts: Uint8Array[] = [];
+  let graph: ScannedGraph | undefined;
+  for await (const f of scanFields(win, 0, source.size, 'ModelProto')) {
+    if (f.field === F.model.graph && f.wire === WIRE_LEN) {
+      if (graph) win.fail('ModelProto has two graphs');
+      graph = await scanGraph(win, f.start, f.end, 'graph', 0);
+    } else if ([1, 2, 3, 4, 5, 8, 14].includes(f.field)) {
+      parts.push(await win.bytes(f.tagStart, f.end));
+    }
+  }
+  return { header: decodeSmall<ModelObject>(win, OnnxTypes.model, parts, 'ModelProto'), graph };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor sources.
+// ---------------------------------------------------------------------------------------------
+
+/** Opens external data files on demand, confined to the model's folder. */
+class ExternalFiles {
+  private readonly readers = new Map<string, BoundedReader>();
+  private readonly modelDir: string;
+  private realModelDir: string | undefined;
+
+  constructor(readonly modelFile: string) {
+    this.modelDir = path.dirname(path.resolve(modelFile));
+  }
+
+  async open(location: string, what: string): Promise<BoundedReader> {
+    const fail = (problem: string): never => {
+      throw new WeightFileError(this.modelFile, `${what}: external data location '${location}' ${problem}`);
+    };
+    if (location === '') fail('is empty');
+    if (location.includes('\0')) fail('contains a NUL byte');
+    if (path.isAbsolute(location) || path.win32.isAbsolute(location)) fail('is absolute; it must be relative to the model folder');
+    const resolved = path.resolve(this.modelDir, location);
+    const relative = path.relative(this.modelDir, resolved);
+    if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) fail('points outside the model folder');
+    const existing = this.readers.get(resolved);
+    if (existing) return existing;
+    let real: string;
+    try {
+      real = realpathSync(resolved);
+      this.realModelDir ??= realpathSync(this.modelDir);
+    } catch {
+      return fail(`names a file that does not exist (${resolved})`);
+    }
+    const realRelative = path.relative(this.realModelDir, real);
+    if (realRelative.startsWith('..') || path.isAbsolute(realRelative)) fail('resolves through a link to a file outside the model folder');
+    const reader = await BoundedReader.open(resolved);
+    this.readers.set(resolved, reader);
+    return reader;
+  }
+
+  async close(): Promise<void> {
+    for (const reader of this.readers.values()) await reader.close();
+    this.readers.clear();
+  }
+}
+
+/** The typed payload field that holds each data type, per onnx.proto. */
+function typedFieldFor(dataType: number): number {
+  switch (dataType) {
+    case 1:
+    case 14:
+      return F.tensor.floatData;
+    case 11:
+    case 15:
+      return F.tensor.doubleData;
+    case 7:
+      return F.tensor.int64Data;
+    case 12:
+    case 13:
+      return F.tensor.uint64Data;
+    case 8:
+      return F.tensor.stringData;
+    default:
+      return F.tensor.int32Data;
+  }
+}
+
+const FIELD_NAMES: Record<number, string> = {
+  [F.tensor.floatData]: 'float_data',
+  [F.tensor.int32Data]: 'int32_data',
+  [F.tensor.int64Data]: 'int64_data',
+  [F.tensor.doubleData]: 'double_data',
+  [F.tensor.uint64Data]: 'uint64_data',
+  [F.tensor.stringData]: 'string_data',
+};
+
+/** Converts one int32_data entry (a value or a bit pattern) of an ONNX data type to a number. */
+function int32FieldConverter(dataType: number): (v: number) => number {
+  switch (dataType) {
+    case 10:
+      return (v) => float16FromBits(v & 0xffff);
+    case 16:
+      return (v) => bfloat16FromBits(v & 0xffff);
+    case 17:
+      return (v) => float8E4M3FnFromBits(v & 0xff);
+    case 19:
+      return (v) => float8E5M2FromBits(v & 0xff);
+    case 9:
+      return (v) => (v !== 0 ? 1 : 0);
+    default:
+      return (v) => v;
+  }
+}
+
+/**
+ * A tensor held in a typed repeated field: packed (one length-delimited run) or not (one entry per
+ * value), as varints, fixed32 floats or fixed64 doubles. Values stream from disk in bounded reads.
+ */
+function typedFieldTensor(
+  source: ByteSource,
+  name: string,
+  dtype: DType,
+  shape: number[],
+  numel: number,
+  field: number,
+  ranges: ByteRange[],
+  dataType: number,
+): TensorSource {
+  const encoding = field === F.tensor.floatData ? 'fixed32' : field === F.tensor.doubleData ? 'fixed64' : 'varint';
+  const convert = int32FieldConverter(dataType);
+  const fail = (problem: string): never => {
+    throw new WeightFileError(source.file, `tensor '${name}': ${problem}`);
+  };
+  return {
+    name,
+    dtype,
+    shape,
+    numel,
+    async *chunks(options) {
+      const limit = chunkLimit(source.file, options);
+      const out = needsFloat64(dtype) ? new Float64Array(Math.max(1, Math.min(limit, numel))) : new Float32Array(Math.max(1, Math.min(limit, numel)));
+      let filled = 0;
+      let total = 0;
+      const push = (value: number): void => {
+        if (total >= numel) fail(`${FIELD_NAMES[field]} holds more values than its shape [${shape.join(', ')}] has (${numel})`);
+        out[filled++] = value;
+        total++;
+      };
+      for (const range of ranges) {
+        // Unpacked entries hold one value each; packed runs hold many.
+        let position = range.start;
+        while (position < range.end) {
+          options?.signal?.throwIfAborted();
+          const readLength = Math.min(range.end - position, 4 * 1024 * 1024);
+          const bytes = await source.read(position, readLength, `tensor '${name}' ${FIELD_NAMES[field]}`);
+          const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+          let p = 0;
+          const lastWindow = position + readLength === range.end;
+          if (encoding === 'fixed32' || encoding === 'fixed64') {
+            const size = encoding === 'fixed32' ? 4 : 8;
+            if (lastWindow && readLength % size !== 0) fail(`${FIELD_NAMES[field]} holds ${range.end - range.start} bytes, not a whole number of ${size}-byte values`);
+            for (; p + size <= bytes.length; p += size) {
+              push(size === 4 ? view.getFloat32(p, true) : view.getFloat64(p, true));
+              if (filled === out.length) {
+                yield out;
+                filled = 0;
+              }
+            }
+          } else {
+            while (p < bytes.length) {
+              if (!lastWindow && bytes.length - p < 10) break;
+              let low = 0;
+              let high = 0;
+              let i = 0;
+              for (; ; i++) {
+                if (p + i >= bytes.length || i >= 10) fail(`${FIELD_NAMES[field]} ends inside a varint`);
+                const b = bytes[p + i]!;
+                if (i < 4) low |= (b & 0x7f) << (7 * i);
+                else if (i === 4) {
+                  low |= (b & 0x0f) << 28;
+                  high |= (b & 0x7f) >> 4;
+                } else high |= (b & 0x7f) << (7 * i - 32);
+                if ((b & 0x80) === 0) break;
+              }
+              p += i + 1;
+              low >>>= 0;
+              let value: number;
+              if (field === F.tensor.int64Data) value = (high | 0) * 4294967296 + low;
+              else if (field === F.tensor.uint64Data) value = (high >>> 0) * 4294967296 + low;
+              else value = convert(low | 0);
+              push(value);
+              if (filled === out.length) {
+                yield out;
+                filled = 0;
+              }
+            }
+          }
+          position += p;
+        }
+      }
+      if (filled > 0) yield out.subarray(0, filled);
+      if (total !== numel) fail(`${FIELD_NAMES[field]} holds ${total} values but its shape [${shape.join(', ')}] needs ${numel}`);
+    },
+  };
+}
+
+function memoryTensor(name: string, dtype: string, shape: number[], values: number[], wide: boolean): TensorSource {
+  return {
+    name,
+    dtype,
+    shape,
+    numel: values.length,
+    async *chunks(options) {
+      const limit = chunkLimit(name, options);
+      for (let first = 0; first < values.length; first += limit) {
+        const part = values.slice(first, first + limit);
+        yield wide ? Float64Array.from(part) : Float32Array.from(part);
+      }
+    },
+  };
+}
+
+interface BuildContext {
+  model: ByteSource;
+  external: ExternalFiles;
+  warnings: string[];
+}
+
+/** Turns a scanned TensorProto into a TensorSource; undefined (with a warning) for non-numeric types. */
+async function tensorSource(ctx: BuildContext, tensor: ScannedTensor, name: string): Promise<TensorSource | undefined> {
+  const file = ctx.model.file;
+  const fail = (problem: string): never => {
+    throw new WeightFileError(file, `tensor '${name}': ${problem}`);
+  };
+  const typeName = ONNX_DATA_TYPES[tensor.dataType];
+  if (tensor.dataType === 0) fail('has no data_type (UNDEFINED)');
+  if (!typeName) fail(`has unknown data_type ${tensor.dataType}`);
+  if (tensor.segmented) fail('is split into segments (TensorProto.segment), which is not supported');
+  const dtype = RAW_DTYPES[tensor.dataType];
+  if (!dtype) {
+    ctx.warnings.push(`tensor '${name}': data type ${typeName} holds no plain numeric values this reader decodes; skipped`);
+    return undefined;
+  }
+  const counted = checkedNumel(tensor.dims);
+  if ('error' in counted) return fail(`${counted.error} in dims [${tensor.dims.join(', ')}]`);
+  const { numel } = counted;
+  const shape = tensor.dims;
+  const expectedBytes = numel * itemSize(dtype);
+  const dtypeLabel = dtype;
+
+  if (tensor.dataLocation === 1) {
+    const location = tensor.externalData.location;
+    if (location === undefined) fail('has data_location EXTERNAL but no external_data "location"');
+    const parseNumber = (key: string): number | undefined => {
+      const text = tensor.externalData[key];
+      if (text === undefined) return undefined;
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) fail(`external_data "${key}" is '${text}', not a non-negative integer`);
+      return Number(text);
+    };
+    const offset = parseNumber('offset') ?? 0;
+    const length = parseNumber('length');
+    if (length !== undefined && length !== expectedBytes) {
+      fail(`external_data length ${length} differs from the ${expectedBytes} bytes that ${numel} ${dtype} values of shape [${shape.join(', ')}] need`);
+    }
+    const reader = await ctx.external.open(location!, `tensor '${name}'`);
+    if (offset + expectedBytes > reader.size) {
+      fail(`external data bytes ${offset}..${offset + expectedBytes} run past the end of '${location}' (${reader.size} bytes)`);
+    }
+    return contiguousTensor({ name, dtype, dtypeLabel, shape, numel, source: reader, byteOffset: offset });
+  }
+
+  if (tensor.raw) {
+    const bytes = tensor.raw.end - tensor.raw.start;
+    if (bytes !== expectedBytes) {
+      fail(`raw_data holds ${bytes} bytes but ${numel} ${dtype} values of shape [${shape.join(', ')}] need ${expectedBytes}`);
+    }
+    return contiguousTensor({ name, dtype, dtypeLabel, shape, numel, source: ctx.model, byteOffset: tensor.raw.start, fileByteOffset: tensor.raw.start });
+  }
+
+  const field = typedFieldFor(tensor.dataType);
+  for (const other of tensor.typed.keys()) {
+    if (other !== field) fail(`has ${FIELD_NAMES[other]} but data type ${typeName} keeps its values in ${FIELD_NAMES[field]}`);
+  }
+  const ranges = tensor.typed.get(field) ?? [];
+  if (ranges.length === 0) {
+    if (numel === 0) return memoryTensor(name, dtype, shape, [], false);
+    return fail(`has no data (no raw_data, ${FIELD_NAMES[field]} or external data) for shape [${shape.join(', ')}]`);
+  }
+  const fixedSize = field === F.tensor.floatData ? 4 : field === F.tensor.doubleData ? 8 : 0;
+  if (fixedSize) {
+    const bytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
+    if (bytes !== numel * fixedSize) fail(`${FIELD_NAMES[field]} holds ${bytes / fixedSize} values but its shape [${shape.join(', ')}] needs ${numel}`);
+    if (ranges.length === 1) {
+      return contiguousTensor({
+        name,
+        dtype: fixedSize === 4 ? 'float32' : 'float64',
+        dtypeLabel,
+        shape,
+        numel,
+        source: ctx.model,
+        byteOffset: ranges[0]!.start,
+        fileByteOffset: ranges[0]!.start,
+      });
+    }
+  }
+  return typedFieldTensor(ctx.model, name, dtype, shape, numel, field, ranges, tensor.dataType);
+}
+
+/** Densifies a SparseTensorProto: values [NNZ] at linear indices [NNZ] or coordinates [NNZ, rank]. */
+async function sparseSource(ctx: BuildContext, sparse: ScannedSparseTensor, name: string): Promise<TensorSource | undefined> {
+  const file = ctx.model.file;
+  const fail = (problem: string): never => {
+    throw new WeightFileError(file, `sparse tensor '${name}': ${problem}`);
+  };
+  if (!sparse.values || !sparse.indices) fail('lacks values or indices');
+  const values = await tensorSource(ctx, sparse.values!, `${name} (values)`);
+  const indices = await tensorSource(ctx, sparse.indices!, `${name} (indices)`);
+  if (!values || !indices) return undefined;
+  const counted = checkedNumel(sparse.dims);
+  if ('error' in counted) return fail(`${counted.error} in dims [${sparse.dims.join(', ')}]`);
+  const shape = sparse.dims;
+  const numel = counted.numel;
+  const nnz = values.numel;
+  if (values.shape.length !== 1) fail(`values must be 1-D, got shape [${values.shape.join(', ')}]`);
+  const linear = indices.shape.length === 1;
+  if (linear ? indices.shape[0] !== nnz : indices.shape.length !== 2 || indices.shape[0] !== nnz || indices.shape[1] !== shape.length) {
+    fail(`indices of shape [${indices.shape.join(', ')}] do not fit ${nnz} values of a rank-${shape.length} tensor`);
+  }
+  return {
+    name,
+    dtype: values.dtype,
+    shape,
+    numel,
+    async *chunks(options) {
+      const limit = chunkLimit(file, options);
+      // Index and value arrays are as large as the stored data the file itself holds.
+      const rawIndices = await readAllValues(indices, Number.MAX_SAFE_INTEGER);
+      const stored = await readAllValues(values, Number.MAX_SAFE_INTEGER);
+      const positions = new Float64Array(nnz);
+      for (let k = 0; k < nnz; k++) {
+        let flat = 0;
+        if (linear) flat = rawIndices[k]!;
+        else {
+          for (let d = 0; d < shape.length; d++) {
+            const coordinate = rawIndices[k * shape.length + d]!;
+            if (coordinate < 0 || coordinate >= shape[d]!) fail(`index ${coordinate} of value ${k} is outside dimension ${d} (${shape[d]})`);
+            flat = flat * shape[d]! + coordinate;
+          }
+        }
+        if (!Number.isSafeInteger(flat) || flat < 0 || flat >= numel) fail(`value ${k} lies at ${flat}, outside the ${numel} elements`);
+        positions[k] = flat;
+      }
+      const order = Array.from({ length: nnz }, (_, k) => k).sort((a, b) => positions[a]! - positions[b]!);
+      const wide = needsFloat64(values.dtype as DType);
+      const out = wide ? new Float64Array(Math.max(1, Math.min(limit, numel))) : new Float32Array(Math.max(1, Math.min(limit, numel)));
+      let cursor = 0;
+      for (let first = 0; first < numel; first += out.length) {
+        options?.signal?.throwIfAborted();
+        const count = Math.min(out.length, numel - first);
+        out.fill(0, 0, count);
+        while (cursor < nnz && positions[order[cursor]!]! < first + count) {
+          out[positions[order[cursor]!]! - first] = stored[order[cursor]!]!;
+          cursor++;
+        }
+        yield out.subarray(0, count);
+      }
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Collecting the weights of a graph and its subgraphs.
+// ---------------------------------------------------------------------------------------------
+
+export interface OnnxWeight {
+  source: TensorSource;
+  /** Graph path of the tensor: '' for the main graph, 'node/attribute' chains for subgraphs. */
+  scope: string;
+}
+
+function isDefaultDomain(domain: string): boolean {
+  return domain === '' || domain === 'ai.onnx';
+}
+
+async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: string, out: Map<string, TensorSource>): Promise<void> {
+  const add = (source: TensorSource | undefined): void => {
+    if (!source) return;
+    let name = source.name;
+    if (out.has(name)) {
+      let k = 2;
+      while (out.has(`${source.name}#${k}`)) k++;
+      name = `${source.name}#${k}`;
+      ctx.warnings.push(`tensor name '${source.name}' appears more than once; the copy in ${scope || 'the main graph'} is listed as '${name}'`);
+      source = { ...source, name };
+    }
+    out.set(name, source);
+  };
+  for (const initializer of graph.initializers) add(await tensorSource(ctx, initializer, initializer.name || `${scope}initializer@${initializer.at}`));
+  for (const sparse of graph.sparseInitializers) {
+    const name = sparse.values?.name || `${scope}sparse_initializer@${sparse.at}`;
+    add(await sparseSource(ctx, sparse, name));
+  }
+  for (const [index, node] of graph.nodes.entries()) {
+    const nodeLabel = node.name || `${node.opType}_${index}`;
+    if (node.opType === 'Constant' && isDefaultDomain(node.domain)) {
+      const outputName = node.output[0] || `${scope}${nodeLabel}`;
+      for (const attribute of node.attributes) {
+        if (attribute.name === 'value' && attribute.t) add(await tensorSource(ctx, attribute.t, outputName));
+        else if (attribute.name === 'sparse_value' && attribute.sparseTensor) add(await sparseSource(ctx, attribute.sparseTensor, outputName));
+        else if (attribute.name === 'value_floats') add(memoryTensor(outputName, 'float32', [attribute.floats.length], attribute.floats, false));
+        else if (attribute.name === 'value_float' && attribute.f !== undefined) add(memoryTensor(outputName, 'float32', [], [attribute.f], false));
+        else if (attribute.name === 'value_ints') add(memoryTensor(outputName, 'int64', [attribute.ints.length], attribute.ints, true));
+        else if (attribute.name === 'value_int' && attribute.i !== undefined) add(memoryTensor(outputName, 'int64', [], [attribute.i], true));
+      }
+    }
+    for (const attribute of node.attributes) {
+      const subScope = `${scope}${nodeLabel}/${attribute.name}/`;
+      if (attribute.g) await collectWeights(ctx, attribute.g, subScope, out);
+      for (const [k, sub] of attribute.graphs.entries()) await collectWeights(ctx, sub, `${subScope}${k}/`, out);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The parser.
+// ---------------------------------------------------------------------------------------------
+
+/** ModelProto field tags with the wire type each must have, for content sniffing. */
+const MODEL_TAGS = new Set([0x08, 0x12, 0x1a, 0x22, 0x28, 0x32, 0x3a, 0x42, 0x72, 0xa2, 0xca]);
+
+/**
+ * Content test: a ModelProto starts with ir_version (field 1, varint, 1..20 today) and continues
+ * with another ModelProto field. Name-based fallback: the .onnx extension.
+ */
+function looksLikeOnnx(head: Uint8Array): boolean {
+  if (head.length < 4 || head[0] !== 0x08) return false;
+  const irVersion = head[1]!;
+  if (irVersion < 1 || irVersion > 20) return false;
+  return MODEL_TAGS.has(head[2]!) && head[2] !== 0x08;
+}
+
+export const onnxParser: WeightFormatParser = {
+  format: 'onnx',
+  sniff(head: Uint8Array, fileName: string): boolean {
+    if (looksLikeOnnx(head)) return true;
+    return fileName.toLowerCase().endsWith('.onnx') && head.length > 0;
+  },
+  async open(file: string, options?: OpenOptions): Promise<OpenedWeightFile> {
+    options?.signal?.throwIfAborted();
+    const reader = await BoundedReader.open(file);
+    const external = new ExternalFiles(file);
+    try {
+      if (reader.size === 0) throw new WeightFileError(file, 'the file is empty');
+      const model = await scanOnnxModel(reader);
+      if (!model.graph) throw new WeightFileError(file, 'invalid ONNX model: ModelProto has no graph');
+      const ctx: BuildContext = { model: reader, external, warnings: [] };
+      const weights = new Map<string, TensorSource>();
+      await collectWeights(ctx, model.graph, '', weights);
+      const tensors = [...weights.values()];
+      const flops = await inferOnnxFlops(model.graph, weights, MAX_SHAPE_CONSTANT_ELEMENTS, ctx.warnings);
+      const metadata: Record<string, string> = {};
+      const header = model.header;
+      if (header.irVersion) metadata.ir_version = header.irVersion;
+      if (header.producerName) metadata.producer = `${header.producerName}${header.producerVersion ? ` ${header.producerVersion}` : ''}`;
+      if (header.opsetImport?.length) {
+        metadata.opset = header.opsetImport.map((o) => `${o.domain || 'ai.onnx'}:${o.version ?? '?'}`).join(', ');
+      }
+      for (const entry of header.metadataProps ?? []) if (entry.key) metadata[entry.key] = entry.value ?? '';
+      let closed = false;
+      const opened: OpenedWeightFile = {
+        file,
+        format: 'onnx',
+        fileBytes: reader.size,
+        tensors,
+        warnings: ctx.warnings,
+        metadata,
+        async close() {
+          if (closed) return;
+          closed = true;
+          await external.close();
+          await reader.close();
+        },
+      };
+      if (Object.keys(flops).length > 0) opened.flopsByTensor = flops;
+      return opened;
+    } catch (error) {
+      await external.close();
+      await reader.close();
+      throw error;
+    }
+  },
+};
