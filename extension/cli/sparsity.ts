@@ -1,0 +1,132 @@
+/**
+ * deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M]
+ *
+ * Prints the per-tensor sparsity table (or the SparsityReport JSON with --json). Parser errors name
+ * the file and the problem; they are printed as `deep-accel: <file>: <problem>` with exit status 2.
+ */
+import { WeightFileError, openWeightFile } from '../core/formats/index';
+import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
+import { scanOpenedWeightFile } from '../core/sparsity/scan';
+import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
+import { type CliCommand, type CliIo, CliUsageError } from './io';
+
+export interface FlagSpec {
+  /** Flags that take a value. */
+  values: readonly string[];
+  /** Flags that stand alone. */
+  switches: readonly string[];
+}
+
+export interface ParsedArgs {
+  positional: string[];
+  values: Map<string, string>;
+  switches: Set<string>;
+}
+
+/** --flag value, --flag=value and switches; anything unknown is a usage error. */
+export function parseFlags(argv: readonly string[], spec: FlagSpec): ParsedArgs {
+  const parsed: ParsedArgs = { positional: [], values: new Map(), switches: new Set() };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--') {
+      parsed.positional.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!arg.startsWith('--') || arg === '-') {
+      if (arg.startsWith('-') && arg !== '-' && arg !== '-h') throw new CliUsageError(`unknown option ${arg}`);
+      if (arg === '-h') parsed.switches.add('--help');
+      else parsed.positional.push(arg);
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    const name = eq < 0 ? arg : arg.slice(0, eq);
+    if (spec.values.includes(name)) {
+      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new CliUsageError(`${name} needs a value`);
+      if (parsed.values.has(name)) throw new CliUsageError(`${name} given twice`);
+      parsed.values.set(name, value);
+    } else if (spec.switches.includes(name)) {
+      if (eq >= 0) throw new CliUsageError(`${name} takes no value`);
+      parsed.switches.add(name);
+    } else {
+      throw new CliUsageError(`unknown option ${name}`);
+    }
+  }
+  return parsed;
+}
+
+export function numberFlag(args: ParsedArgs, name: string, check: (v: number) => boolean, expected: string): number | undefined {
+  const text = args.values.get(name);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || !check(value)) throw new CliUsageError(`${name} must be ${expected}, got '${text}'`);
+  return value;
+}
+
+/** "4x4", "1x4" -> [4, 4], [1, 4]. */
+export function pairFlag(args: ParsedArgs, name: string): [number, number] | undefined {
+  const text = args.values.get(name);
+  if (text === undefined) return undefined;
+  const match = /^(\d+)x(\d+)$/i.exec(text.trim());
+  const a = match ? Number(match[1]) : NaN;
+  const b = match ? Number(match[2]) : NaN;
+  if (!(a >= 1 && b >= 1 && a <= 1 << 20 && b <= 1 << 20)) throw new CliUsageError(`${name} must look like 4x4 (two positive integers), got '${text}'`);
+  return [a, b];
+}
+
+export function singleFile(args: ParsedArgs, usage: string): string {
+  if (args.positional.length !== 1) {
+    throw new CliUsageError(args.positional.length === 0 ? `missing FILE\n${usage}` : `expected one FILE, got ${args.positional.length}: ${args.positional.join(' ')}`);
+  }
+  return args.positional[0]!;
+}
+
+/** Runs `body`, turning parser errors into `deep-accel: <file>: <problem>` and exit status 2. */
+export async function reportingFileErrors(io: CliIo, body: () => Promise<number>): Promise<number> {
+  try {
+    return await body();
+  } catch (error) {
+    if (error instanceof WeightFileError) {
+      io.err(`deep-accel: ${error.message}\n`);
+      return 2;
+    }
+    if (error instanceof RangeError) throw new CliUsageError(error.message);
+    throw error;
+  }
+}
+
+export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M]
+
+  --threshold T   count |w| <= T as zero (default 0)
+  --json          print the SparsityReport JSON
+  --histogram     add log10 magnitude histograms and the sparsity-against-threshold curve
+  --block RxC     block shape for block sparsity over the [O, I*R*S] view (default 4x4)
+  --winograd M    also report zeros of 3x3 kernels in the F(M, 3) Winograd domain (G g G^T)`;
+
+export const sparsityCommand: CliCommand = async (argv, io) => {
+  const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd'], switches: ['--json', '--histogram', '--help'] });
+  if (args.switches.has('--help')) {
+    io.out(`${SPARSITY_USAGE}\n`);
+    return 0;
+  }
+  const file = singleFile(args, SPARSITY_USAGE);
+  const threshold = numberFlag(args, '--threshold', (v) => v >= 0, 'a number >= 0') ?? 0;
+  const blockSize = pairFlag(args, '--block');
+  const winogradM = numberFlag(args, '--winograd', (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'an output tile size m from 1 to 8');
+  return reportingFileErrors(io, async () => {
+    const opened = await openWeightFile(file);
+    try {
+      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}) });
+      const winograd = winogradM === undefined ? undefined : await winogradDomainSparsity(opened, winogradM);
+      if (args.switches.has('--json')) {
+        io.out(`${JSON.stringify(winograd ? { ...report, winogradDomain: winograd } : report, null, 2)}\n`);
+      } else {
+        io.out(formatSparsityReport(report));
+        if (winograd) io.out(`\n${formatWinogradSparsity(winograd)}`);
+      }
+      return 0;
+    } finally {
+      await opened.close();
+    }
+  });
+};

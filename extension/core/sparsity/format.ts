@@ -1,0 +1,130 @@
+/**
+ * Plain-text tables of sparsity and pruning reports, in the spirit of Distiller's sparsity summary:
+ * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
+ */
+import type { PruneReport, SparsityReport, TensorStats, WinogradSparsityReport } from '../../shared/protocol';
+
+export function percent(share: number | undefined, digits = 2): string {
+  return share === undefined ? '-' : `${(share * 100).toFixed(digits)}`;
+}
+
+export function compactNumber(value: number): string {
+  if (value === 0) return '0';
+  const abs = Math.abs(value);
+  if (abs >= 1e4 || abs < 1e-3) return value.toExponential(3);
+  return value.toPrecision(4);
+}
+
+export function humanCount(value: number): string {
+  if (value >= 1e12) return `${(value / 1e12).toFixed(2)}T`;
+  if (value >= 1e9) return `${(value / 1e9).toFixed(2)}G`;
+  if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`;
+  if (value >= 1e3) return `${(value / 1e3).toFixed(2)}K`;
+  return String(value);
+}
+
+/** Left-aligns the first `leftColumns` columns and right-aligns the rest. */
+export function renderTable(header: string[], rows: string[][], leftColumns = 2): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i < leftColumns ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+function structuredCells(t: TensorStats): [string, string, string] {
+  if (t.rows !== undefined || t.cols !== undefined) return [percent(t.rows), percent(t.cols), '-'];
+  return [percent(t.filters), percent(t.channels), percent(t.kernels)];
+}
+
+export function formatSparsityReport(report: SparsityReport): string {
+  const header = ['Name', 'Shape', 'Numel', 'Sparsity %', 'Filt/Row %', 'Chan/Col %', 'Kernel %', '2:4 %', 'Block %', 'Mean', 'Std', 'AbsMean'];
+  const rows = report.tensors.map((t) => [
+    t.name,
+    `[${t.shape.join(', ')}]`,
+    String(t.numel),
+    percent(t.sparsity),
+    ...structuredCells(t),
+    percent(t.nm24),
+    percent(t.block?.sparsity),
+    compactNumber(t.mean),
+    compactNumber(t.std),
+    compactNumber(t.absMean),
+  ]);
+  rows.push(['Total', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
+  const parts = [`${report.file} (${report.format}, ${humanCount(report.fileBytes)}B, threshold ${report.threshold})`, '', renderTable(header, rows)];
+  const blockSize = report.tensors.find((t) => t.block)?.block?.size;
+  if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view; 2:4 % = groups of 4 input channels with >= 2 zeros (NVIDIA ASP).`);
+  if (report.byLayerType && Object.keys(report.byLayerType).length > 0) {
+    parts.push('', renderTable(['Layer type', 'Numel', 'Sparsity %'], Object.entries(report.byLayerType).map(([type, t]) => [type, String(t.numel), percent(t.sparsity)]), 1));
+  }
+  if (report.masks && report.masks.length > 0) {
+    parts.push(
+      '',
+      renderTable(
+        ['Masked parameter', 'Kind', 'Mask sparsity %', 'Effective sparsity %'],
+        report.masks.map((m) => [m.parameter, m.kind, percent(m.maskSparsity), percent(m.effectiveSparsity)]),
+        2,
+      ),
+    );
+  }
+  if (report.thresholdCurve) {
+    const { thresholds, sparsity } = report.thresholdCurve;
+    // One row per decade keeps the curve readable in a terminal.
+    const rows2 = thresholds.flatMap((t, i) => (Math.abs(Math.log10(t) - Math.round(Math.log10(t))) < 1e-9 ? [[t.toExponential(0), percent(sparsity[i])]] : []));
+    parts.push('', 'Sparsity if |w| <= threshold were zero:', renderTable(['Threshold', 'Sparsity %'], rows2, 0));
+  }
+  if (report.warnings.length > 0) parts.push('', ...report.warnings.map((w) => `warning: ${w}`));
+  return parts.join('\n') + '\n';
+}
+
+export function formatPruneReport(report: PruneReport): string {
+  const header = ['Name', 'Shape', 'Target %', 'Before %', 'After %', 'Removed', 'Threshold/Filters', 'FLOPs removed'];
+  const rows = report.tensors.map((p) => [
+    p.name,
+    `[${p.shape.join(', ')}]`,
+    percent(p.targetSparsity),
+    percent(p.zerosBefore / p.numel),
+    percent(p.sparsityAfter),
+    String(p.paramsRemoved),
+    p.filters !== undefined ? `${p.filtersRemoved}/${p.filters}` : compactNumber(p.threshold ?? 0),
+    p.flopsRemoved !== undefined ? humanCount(Math.round(p.flopsRemoved)) : '-',
+  ]);
+  const t = report.total;
+  const lines = [
+    `${report.file}: ${report.method} pruning, ${report.profile} profile, target ${percent(report.targetSparsity)}%`,
+    '',
+    renderTable(header, rows),
+    '',
+    `Parameters removed: ${humanCount(t.paramsRemoved)} of ${humanCount(t.parameters)} (prunable ${humanCount(t.prunableParameters)})`,
+    `Sparsity after: ${percent(t.prunableSparsityAfter)}% of prunable weights, ${percent(t.modelSparsityAfter)}% of the model`,
+  ];
+  if (t.flops !== undefined) {
+    const source = report.flopsSource === 'graph' ? 'from the graph' : 'assuming every conv output has the given input size';
+    lines.push(`FLOPs removed: ${humanCount(Math.round(t.flopsRemoved ?? 0))} of ${humanCount(Math.round(t.flops))} (${percent((t.flopsRemoved ?? 0) / t.flops)}%, ${source})`);
+  } else {
+    lines.push('FLOPs: unknown (no graph in this format; give --input-size HxW)');
+  }
+  if (report.export) {
+    const e = report.export;
+    lines.push(
+      `Wrote ${e.out} (${humanCount(e.bytes)}B): ${e.verified ? 'verified' : 'VERIFICATION FAILED'} by reading it back ` +
+        `(${e.pruned.filter((p) => p.zerosReadBack === p.expectedZeros).length}/${e.pruned.length} pruned tensors at the planned sparsity, ` +
+        `${e.untouchedIdentical} untouched tensors identical${e.untouchedDiffering.length > 0 ? `, differing: ${e.untouchedDiffering.join(', ')}` : ''})`,
+    );
+  }
+  if (report.warnings.length > 0) lines.push(...report.warnings.map((w) => `warning: ${w}`));
+  return lines.join('\n') + '\n';
+}
+
+export function formatWinogradSparsity(report: WinogradSparsityReport): string {
+  const rows = report.tensors.map((t) => [t.name, String(t.kernels), percent(t.spatialSparsity), percent(t.winogradSparsity), `${t.kernelsWithWinogradZeros}/${t.kernelsWithSpatialZeros}`]);
+  rows.push(['Total', String(report.total.kernels), percent(report.total.spatialSparsity), percent(report.total.winogradSparsity), '']);
+  return (
+    `Winograd F(${report.m}, ${report.r}) filter domain (${report.alpha}x${report.alpha} tiles, U = G g G^T):\n` +
+    renderTable(['Tensor', 'Kernels', 'Spatial zeros %', 'Winograd zeros %', 'Kernels keeping zeros'], rows, 1) +
+    '\n'
+  );
+}

@@ -1,0 +1,423 @@
+/**
+ * Pruning what-ifs and prune-and-export.
+ *
+ * Which tensors: conv and linear weights (see isPrunable); biases, norms and embeddings stay.
+ *
+ * magnitude: each prunable tensor loses exactly round(s_i * numel) of its smallest |w| (ties broken in
+ *   stored order), found with the exact two-pass selection of select.ts. Elements already zero are
+ *   among the smallest, so the tensor ends with max(round(s_i * numel), zeros before) zeros.
+ * filter-l1: each prunable tensor loses round(s_i * K) whole output filters (rows of a matrix), those
+ *   with the smallest L1 norm (ties: lower index first), as torch.nn.utils.prune.ln_structured(n=1,
+ *   dim=0) ranks them.
+ *
+ * Profiles, over the prunable tensors in file order (i = 0 .. L-1):
+ *   uniform:     s_i = s for every tensor.
+ *   sensitivity: early layers are the most sensitive to pruning and late layers the least, so the
+ *                shares ramp linearly: s_i = min(0.95, a * (0.5 + i / (L-1))), 0.5x to 1.5x of a
+ *                common scale a, which is solved (bisection) so that the parameter-weighted mean of
+ *                s_i equals s. Targets the cap makes unreachable are clamped, with a warning.
+ *
+ * FLOPs (2 per multiply-add): from the graph when the parser provides flopsByTensor (ONNX); otherwise
+ * from a user-given input size: a conv [K,C,R,S] is assumed to produce an H x W output (stride 1,
+ * 'same' padding), 2*K*C*R*S*H*W; a linear [O,I] costs 2*O*I per token. Removed FLOPs assume a kernel
+ * that skips every pruned weight: flops * paramsRemoved / numel for magnitude, flops * removed / K
+ * for whole filters.
+ */
+import { promises as fs, constants as fsConstants } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { PruneExportCheck, PruneMethod, PruneProfile, PruneReport, PrunedTensorPlan } from '../../shared/protocol';
+import { type DType, encodeValues, isDType } from '../formats/dtypes';
+import { openWeightFile } from '../formats/index';
+import { type SafetensorsDType, type SafetensorsTensorInput, SAFETENSORS_DTYPES, writeSafetensors } from '../formats/safetensors';
+import type { OpenedWeightFile, TensorSource } from '../formats/types';
+import type { FloatChunk } from './accumulator';
+import { isPrunable, layerTypeOf, weightViewOf } from './layout';
+import { zipChunks } from './masks';
+import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';
+
+export const SENSITIVITY_MAX_SPARSITY = 0.95;
+const CHUNK_ELEMENTS = 1 << 20;
+
+export interface PruneOptions {
+  /** Target share of zeros, 0 <= s < 1. */
+  sparsity: number;
+  method?: PruneMethod;
+  profile?: PruneProfile;
+  /** Output size assumed for every conv (stride 1, same padding) when the file has no graph FLOPs. */
+  inputSize?: { height: number; width: number };
+  /** Tokens per forward pass for linear layers when FLOPs come from inputSize; default 1. */
+  tokens?: number;
+  signal?: AbortSignal;
+  onProgress?: (fraction: number, message: string) => void;
+}
+
+/** What a plan needs beyond the report: the cut or the filters of each tensor. */
+interface TensorAction {
+  plan: PrunedTensorPlan;
+  cut?: MagnitudeCut;
+  /** Sorted indices of the filters to zero. */
+  removedFilters?: Uint8Array;
+}
+
+export interface PrunePlan {
+  report: PruneReport;
+  actions: Map<string, TensorAction>;
+}
+
+export function checkPruneOptions(options: PruneOptions): Required<Pick<PruneOptions, 'sparsity' | 'method' | 'profile'>> {
+  const { sparsity } = options;
+  if (typeof sparsity !== 'number' || !Number.isFinite(sparsity) || sparsity < 0 || sparsity >= 1) {
+    throw new RangeError(`sparsity must be a number in [0, 1), got ${String(sparsity)}`);
+  }
+  const method = options.method ?? 'magnitude';
+  if (method !== 'magnitude' && method !== 'filter-l1') throw new RangeError(`method must be magnitude or filter-l1, got ${String(method)}`);
+  const profile = options.profile ?? 'uniform';
+  if (profile !== 'uniform' && profile !== 'sensitivity') throw new RangeError(`profile must be uniform or sensitivity, got ${String(profile)}`);
+  if (options.inputSize) {
+    const { height, width } = options.inputSize;
+    if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
+      throw new RangeError(`input size must be two positive integers, got ${height}x${width}`);
+    }
+  }
+  if (options.tokens !== undefined && !(Number.isInteger(options.tokens) && options.tokens > 0)) {
+    throw new RangeError(`tokens must be a positive integer, got ${options.tokens}`);
+  }
+  return { sparsity, method, profile };
+}
+
+/**
+ * Per-tensor target shares for a profile (see the module comment). Returns the shares and whether
+ * the target had to be clamped.
+ */
+export function profileSparsities(numels: readonly number[], target: number, profile: PruneProfile): { shares: number[]; clamped: boolean } {
+  const L = numels.length;
+  if (profile === 'uniform' || L === 0) return { shares: numels.map(() => target), clamped: false };
+  const factors = numels.map((_, i) => (L === 1 ? 1 : 0.5 + i / (L - 1)));
+  const total = numels.reduce((a, b) => a + b, 0);
+  const meanAt = (scale: number) => numels.reduce((sum, n, i) => sum + n * Math.min(SENSITIVITY_MAX_SPARSITY, scale * factors[i]!), 0) / total;
+  const reachable = meanAt(1 / Math.min(...factors));
+  if (target >= reachable) return { shares: factors.map(() => SENSITIVITY_MAX_SPARSITY), clamped: target > reachable };
+  let lo = 0;
+  let hi = 2;
+  while (meanAt(hi) < target) hi *= 2;
+  for (let iteration = 0; iteration < 100; iteration++) {
+    const mid = (lo + hi) / 2;
+    if (meanAt(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return { shares: factors.map((f) => Math.min(SENSITIVITY_MAX_SPARSITY, hi * f)), clamped: false };
+}
+
+function flopsOf(tensor: TensorSource, opened: OpenedWeightFile, options: PruneOptions): number | undefined {
+  const fromGraph = opened.flopsByTensor?.[tensor.name];
+  if (fromGraph !== undefined) return fromGraph;
+  if (!options.inputSize) return undefined;
+  const view = weightViewOf(tensor, opened.format);
+  if (!view) return undefined;
+  const macs = view.K * view.C * view.P;
+  if (layerTypeOf(tensor) === 'conv') return 2 * macs * options.inputSize.height * options.inputSize.width;
+  return 2 * macs * (options.tokens ?? 1);
+}
+
+/** Per-filter L1 norms and zero counts along the output axis of a 2-D/4-D weight. */
+async function filterNorms(tensor: TensorSource, opened: OpenedWeightFile, signal?: AbortSignal): Promise<{ l1: Float64Array; zeros: Float64Array; perFilter: number }> {
+  const view = weightViewOf(tensor, opened.format);
+  if (!view) throw new RangeError(`"${tensor.name}" has no output-filter axis (shape [${tensor.shape.join(', ')}])`);
+  const K = view.K;
+  const l1 = new Float64Array(K);
+  const zeros = new Float64Array(K);
+  const perFilter = tensor.numel / K;
+  const kInnermost = view.order === 'PCK' || view.order === 'CK';
+  let position = 0;
+  for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    for (let i = 0; i < chunk.length; i++, position++) {
+      const k = kInnermost ? position % K : Math.floor(position / perFilter);
+      const a = Math.abs(chunk[i]!);
+      l1[k]! += a;
+      zeros[k]! += a === 0 ? 1 : 0;
+    }
+  }
+  return { l1, zeros, perFilter };
+}
+
+async function countZeros(tensor: TensorSource, signal?: AbortSignal): Promise<number> {
+  let zeros = 0;
+  for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    for (let i = 0; i < chunk.length; i++) zeros += chunk[i] === 0 ? 1 : 0;
+  }
+  return zeros;
+}
+
+/** Plans pruning of an opened file: what each tensor would lose, and the savings. Reads each prunable tensor two or three times. */
+export async function planPruning(opened: OpenedWeightFile, options: PruneOptions): Promise<PrunePlan> {
+  const { sparsity, method, profile } = checkPruneOptions(options);
+  const warnings: string[] = [];
+  const prunable = opened.tensors.filter((t) => isPrunable(t) && (method === 'magnitude' || weightViewOf(t, opened.format)));
+  const { shares, clamped } = profileSparsities(
+    prunable.map((t) => t.numel),
+    sparsity,
+    profile,
+  );
+  if (clamped) warnings.push(`the sensitivity profile caps each layer at ${SENSITIVITY_MAX_SPARSITY}; the target ${sparsity} cannot be reached`);
+  if (prunable.length === 0) warnings.push('no conv or linear weights to prune');
+  const flopsSource: PruneReport['flopsSource'] = opened.flopsByTensor ? 'graph' : options.inputSize ? 'input-size' : 'none';
+  const actions = new Map<string, TensorAction>();
+  const tensors: PrunedTensorPlan[] = [];
+  const totalWork = prunable.reduce((sum, t) => sum + t.numel, 0);
+  let done = 0;
+  for (let index = 0; index < prunable.length; index++) {
+    const tensor = prunable[index]!;
+    options.signal?.throwIfAborted();
+    options.onProgress?.(totalWork === 0 ? 1 : done / totalWork, `planning ${tensor.name}`);
+    const share = shares[index]!;
+    const plan: PrunedTensorPlan = {
+      name: tensor.name,
+      layerType: layerTypeOf(tensor),
+      shape: tensor.shape.slice(),
+      numel: tensor.numel,
+      targetSparsity: share,
+      zerosBefore: 0,
+      zerosAfter: 0,
+      sparsityAfter: 0,
+      paramsRemoved: 0,
+    };
+    const action: TensorAction = { plan };
+    const flops = flopsOf(tensor, opened, options);
+    if (method === 'magnitude') {
+      const k = Math.round(share * tensor.numel);
+      plan.zerosBefore = await countZeros(tensor, options.signal);
+      action.cut = await magnitudeCut(tensor, k, options.signal ? { maxChunkElements: CHUNK_ELEMENTS, signal: options.signal } : { maxChunkElements: CHUNK_ELEMENTS });
+      plan.threshold = action.cut.threshold;
+      plan.zerosAfter = Math.max(k, plan.zerosBefore);
+    } else {
+      const { l1, zeros, perFilter } = await filterNorms(tensor, opened, options.signal);
+      const K = l1.length;
+      const removeCount = Math.round(share * K);
+      const order = Array.from({ length: K }, (_, k) => k).sort((a, b) => l1[a]! - l1[b]! || a - b);
+      const removed = new Uint8Array(K);
+      for (let i = 0; i < removeCount; i++) removed[order[i]!] = 1;
+      action.removedFilters = removed;
+      plan.zerosBefore = zeros.reduce((a, b) => a + b, 0);
+      plan.zerosAfter = zeros.reduce((sum, z, k) => sum + (removed[k] ? perFilter : z), 0);
+      plan.filters = K;
+      plan.filtersRemoved = removeCount;
+    }
+    plan.sparsityAfter = plan.zerosAfter / tensor.numel;
+    plan.paramsRemoved = plan.zerosAfter - plan.zerosBefore;
+    if (flops !== undefined) {
+      plan.flops = flops;
+      plan.flopsRemoved = method === 'magnitude' ? (flops * plan.paramsRemoved) / tensor.numel : (flops * plan.filtersRemoved!) / plan.filters!;
+    }
+    tensors.push(plan);
+    actions.set(tensor.name, action);
+    done += tensor.numel;
+  }
+  const parameters = opened.tensors.reduce((sum, t) => sum + t.numel, 0);
+  const prunableParameters = prunable.reduce((sum, t) => sum + t.numel, 0);
+  const paramsRemoved = tensors.reduce((sum, p) => sum + p.paramsRemoved, 0);
+  const prunableZerosAfter = tensors.reduce((sum, p) => sum + p.zerosAfter, 0);
+  let otherZeros = 0;
+  for (const tensor of opened.tensors) {
+    if (!actions.has(tensor.name)) otherZeros += await countZeros(tensor, options.signal);
+  }
+  const report: PruneReport = {
+    file: opened.file,
+    format: opened.format,
+    method,
+    profile,
+    targetSparsity: sparsity,
+    tensors,
+    total: {
+      parameters,
+      prunableParameters,
+      paramsRemoved,
+      prunableSparsityAfter: prunableParameters === 0 ? 0 : prunableZerosAfter / prunableParameters,
+      modelSparsityAfter: parameters === 0 ? 0 : (prunableZerosAfter + otherZeros) / parameters,
+    },
+    flopsSource,
+    warnings,
+  };
+  const withFlops = tensors.filter((p) => p.flops !== undefined);
+  if (withFlops.length > 0) {
+    report.total.flops = withFlops.reduce((sum, p) => sum + p.flops!, 0);
+    report.total.flopsRemoved = withFlops.reduce((sum, p) => sum + p.flopsRemoved!, 0);
+  }
+  options.onProgress?.(1, 'planned');
+  return { report, actions };
+}
+
+/** What-if only: the plan's report for a file, nothing written. */
+export async function pruneWhatIf(file: string, options: PruneOptions): Promise<PruneReport> {
+  const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
+  try {
+    return (await planPruning(opened, options)).report;
+  } finally {
+    await opened.close();
+  }
+}
+
+/** Zeroes filters in stored order, knowing which output index each position belongs to. */
+class FilterPruner {
+  private position = 0;
+  constructor(
+    private readonly removed: Uint8Array,
+    private readonly perFilter: number,
+    private readonly kInnermost: boolean,
+  ) {}
+
+  apply(chunk: FloatChunk): void {
+    const K = this.removed.length;
+    for (let i = 0; i < chunk.length; i++, this.position++) {
+      const k = this.kInnermost ? this.position % K : Math.floor(this.position / this.perFilter);
+      if (this.removed[k]) chunk[i] = 0;
+    }
+  }
+}
+
+const SAFETENSORS_BY_DTYPE = new Map<string, SafetensorsDType>(
+  (Object.entries(SAFETENSORS_DTYPES) as [SafetensorsDType, DType][]).map(([name, dtype]) => [dtype, name]),
+);
+
+/** The dtype a tensor keeps in the copy: its own where safetensors can hold and we can encode it, else F32. */
+function outputDType(tensor: TensorSource): { name: SafetensorsDType; dtype: DType } {
+  const name = SAFETENSORS_BY_DTYPE.get(tensor.dtype);
+  if (name && isDType(tensor.dtype) && !tensor.dtype.startsWith('float8')) return { name, dtype: tensor.dtype };
+  return { name: 'F32', dtype: 'float32' };
+}
+
+const LITTLE_ENDIAN_HOST = os.endianness() === 'LE';
+
+function encodeChunk(values: FloatChunk, dtype: DType): Uint8Array {
+  if (LITTLE_ENDIAN_HOST && dtype === 'float32' && values instanceof Float32Array) return new Uint8Array(values.slice().buffer);
+  if (LITTLE_ENDIAN_HOST && dtype === 'float64' && values instanceof Float64Array) return new Uint8Array(values.slice().buffer);
+  if (LITTLE_ENDIAN_HOST && dtype === 'float32') return new Uint8Array(Float32Array.from(values).buffer);
+  return encodeValues(values, dtype);
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fs.stat(a).catch(() => undefined), fs.stat(b).catch(() => undefined)]);
+  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+/**
+ * Writes a pruned copy of `input` to `out` (safetensors), then reads `out` back and checks it:
+ * pruned tensors have the planned zero count, all others equal the input value for value. The
+ * input is never opened for writing; OUT is refused when it is the input (same path after
+ * resolving links, or the same file through a hard link). The copy is written beside OUT under a
+ * temporary name and renamed into place once complete.
+ */
+export async function pruneToSafetensors(input: string, out: string, options: PruneOptions): Promise<PruneReport> {
+  checkPruneOptions(options);
+  const inputReal = await fs.realpath(input).catch(() => path.resolve(input));
+  const outResolved = path.resolve(out);
+  const outReal = await fs.realpath(outResolved).catch(() => outResolved);
+  if (outReal === inputReal || outResolved === path.resolve(input) || (await sameFile(inputReal, outReal))) {
+    throw new RangeError(`--out ${out} is the input file itself; choose another path (the original is never modified)`);
+  }
+  const outDir = path.dirname(outResolved);
+  await fs.access(outDir, fsConstants.W_OK).catch(() => {
+    throw new RangeError(`--out ${out}: the folder ${outDir} does not exist or is not writable`);
+  });
+
+  const opened = await openWeightFile(input, options.signal ? { signal: options.signal } : undefined);
+  let report: PruneReport;
+  const temporary = path.join(outDir, `.${path.basename(outResolved)}.${process.pid}.partial`);
+  try {
+    const plan = await planPruning(opened, { ...options, onProgress: (f, m) => options.onProgress?.(f * 0.4, m) });
+    report = plan.report;
+    const totalElements = opened.tensors.reduce((sum, t) => sum + t.numel, 0);
+    let written = 0;
+    const inputs: SafetensorsTensorInput[] = opened.tensors.map((tensor) => {
+      const { name, dtype } = outputDType(tensor);
+      const action = plan.actions.get(tensor.name);
+      return {
+        name: tensor.name,
+        dtype: name,
+        shape: tensor.shape.slice(),
+        data: () => prunedBytes(tensor, dtype, action, opened, options.signal, (n) => {
+          written += n;
+          options.onProgress?.(0.4 + (0.4 * written) / Math.max(1, totalElements), `writing ${tensor.name}`);
+        }),
+      };
+    });
+    await writeSafetensors(temporary, inputs, { ...(opened.metadata ?? {}), pruned_by: 'deep-accel', prune_method: report.method, prune_sparsity: String(report.targetSparsity) });
+    await fs.rename(temporary, outResolved);
+  } catch (error) {
+    await fs.rm(temporary, { force: true });
+    throw error;
+  } finally {
+    await opened.close();
+  }
+  report.export = await verifyPrunedCopy(input, outResolved, report, options);
+  options.onProgress?.(1, 'verified');
+  return report;
+}
+
+async function* prunedBytes(
+  tensor: TensorSource,
+  dtype: DType,
+  action: TensorAction | undefined,
+  opened: OpenedWeightFile,
+  signal: AbortSignal | undefined,
+  onElements: (n: number) => void,
+): AsyncGenerator<Uint8Array> {
+  const magnitude = action?.cut ? new MagnitudePruner(action.cut) : undefined;
+  let filters: FilterPruner | undefined;
+  if (action?.removedFilters) {
+    const view = weightViewOf(tensor, opened.format)!;
+    filters = new FilterPruner(action.removedFilters, tensor.numel / view.K, view.order === 'PCK' || view.order === 'CK');
+  }
+  for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    // A copy: the parser may hand out views of data it keeps, and the input must stay as it is.
+    const values = action ? chunk.slice() : chunk;
+    magnitude?.apply(values);
+    filters?.apply(values);
+    onElements(values.length);
+    yield encodeChunk(values, dtype);
+  }
+}
+
+async function verifyPrunedCopy(input: string, out: string, report: PruneReport, options: PruneOptions): Promise<PruneExportCheck> {
+  const [original, copy] = await Promise.all([openWeightFile(input), openWeightFile(out)]);
+  try {
+    const byName = new Map(copy.tensors.map((t) => [t.name, t]));
+    const planned = new Map(report.tensors.map((p) => [p.name, p]));
+    const check: PruneExportCheck = { out, bytes: copy.fileBytes, verified: true, pruned: [], untouchedIdentical: 0, untouchedDiffering: [] };
+    const total = original.tensors.reduce((sum, t) => sum + t.numel, 0);
+    let done = 0;
+    for (const tensor of original.tensors) {
+      options.signal?.throwIfAborted();
+      options.onProgress?.(0.8 + (0.2 * done) / Math.max(1, total), `verifying ${tensor.name}`);
+      const written = byName.get(tensor.name);
+      const plan = planned.get(tensor.name);
+      if (!written || written.numel !== tensor.numel) {
+        check.verified = false;
+        if (plan) check.pruned.push({ name: tensor.name, expectedZeros: plan.zerosAfter, zerosReadBack: -1 });
+        else check.untouchedDiffering.push(tensor.name);
+        continue;
+      }
+      if (plan) {
+        const zeros = await countZeros(written, options.signal);
+        check.pruned.push({ name: tensor.name, expectedZeros: plan.zerosAfter, zerosReadBack: zeros });
+        if (zeros !== plan.zerosAfter) check.verified = false;
+      } else {
+        let identical = true;
+        for await (const [a, b] of zipChunks(tensor, written, { maxChunkElements: CHUNK_ELEMENTS })) {
+          // Object.is: NaN equals NaN, and -0 must stay -0.
+          for (let i = 0; i < a.length && identical; i++) identical = Object.is(a[i], b[i]);
+          if (!identical) break;
+        }
+        if (identical) check.untouchedIdentical++;
+        else {
+          check.untouchedDiffering.push(tensor.name);
+          check.verified = false;
+        }
+      }
+      done += tensor.numel;
+    }
+    return check;
+  } finally {
+    await Promise.all([original.close(), copy.close()]);
+  }
+}
