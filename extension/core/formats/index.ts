@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
 import { npyParser, npzParser } from './npy';
+import { pytorchParser } from './pytorch';
 import { safetensorsParser } from './safetensors';
 import { tfliteParser } from './tflite';
 import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
@@ -31,6 +32,7 @@ export const PARSERS: readonly WeightFormatParser[] = [
   tfliteParser,
   // Zip archives, told apart by their entry names.
   npzParser,
+  pytorchParser,
 ];
 
 async function readHead(file: string): Promise<Uint8Array> {
