@@ -43,3 +43,41 @@ suite('smoke: extension loads in VS Code', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 });
+
+suite('smoke: page bridge reaches notebook outputs', () => {
+  test('an HTML output of a saved .ipynb, rendered in the notebook webview, is visible to queryPage', async function () {
+    if (!pageBridgeAvailable()) this.skip();
+    const folder = vscode.workspace.workspaceFolders?.[0];
+    assert.ok(folder, 'the test window has no workspace folder');
+    const marker = `deep-accel-output-probe-${randomBytes(6).toString('hex')}`;
+    // A minimal nbformat 4 notebook whose only cell carries an HTML output, opened by VS Code's
+    // built-in ipynb support: the output is drawn inside the notebook's webview iframes.
+    const ipynb = {
+      nbformat: 4,
+      nbformat_minor: 5,
+      metadata: {},
+      cells: [
+        {
+          cell_type: 'code',
+          id: 'probe',
+          metadata: {},
+          execution_count: 1,
+          source: ['1 + 1'],
+          outputs: [{ output_type: 'display_data', metadata: {}, data: { 'text/html': [`<b class="probe">${marker}</b>`] } }],
+        },
+      ],
+    };
+    const file = vscode.Uri.joinPath(folder.uri, `${marker}.ipynb`);
+    await vscode.workspace.fs.writeFile(file, new TextEncoder().encode(JSON.stringify(ipynb)));
+    try {
+      const notebook = await vscode.workspace.openNotebookDocument(file);
+      await vscode.window.showNotebookDocument(notebook);
+      const found = await queryPage('b.probe', { textIncludes: marker, frameUrlIncludes: 'webview', timeoutMs: 30_000 });
+      assert.equal(found.length, 1, `the output ${marker} did not appear inside a webview frame`);
+      await screenshotPage('smoke-notebook-output');
+      await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+    } finally {
+      await vscode.workspace.fs.delete(file);
+    }
+  });
+});
