@@ -80,6 +80,7 @@ const BIAS_NAME = /(bias|(^|[._/:])b(:0)?$)/i;
 export function layerTypeOf(header: TensorHeader): LayerType {
   const name = header.name;
   const rank = header.shape.length;
+  if (/num_batches_tracked$/.test(name)) return 'other';
   if (rank <= 1 && NORM_NAME.test(name)) return 'norm';
   if (rank <= 1 && BIAS_NAME.test(name)) return 'bias';
   if (rank === 2 && EMBEDDING_NAME.test(name)) return 'embedding';
