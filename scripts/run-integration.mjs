@@ -176,7 +176,15 @@ function startPageBridge(getPage) {
     }
   });
   return new Promise((resolve) => {
-    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${server.address().port}/${token}`, close: () => new Promise((done) => server.close(done)) }));
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/${token}`,
+        close: () => new Promise((done) => {
+          server.close(() => done());
+          server.closeAllConnections();
+        }),
+      }),
+    );
   });
 }
 
@@ -253,6 +261,23 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
   let page;
   const bridge = await startPageBridge(() => page);
   const pageErrors = [];
+  let cleanedUp;
+  const cleanUp = () =>
+    (cleanedUp ??= (async () => {
+      await browser?.close().catch(() => {});
+      await server?.stop();
+      await bridge.close();
+      if (keepTemp || process.env.DEEP_ACCEL_KEEP_TEMP === '1') console.log(`  kept temporary files in ${tempRoot}`);
+      else fs.rmSync(tempRoot, { recursive: true, force: true });
+    })());
+  // code-server runs in its own process group (so it can be stopped with its extension host), which
+  // also means Ctrl-C does not reach it: stop it here.
+  const onSignal = (signal) => {
+    console.error(`\n  interrupted (${signal}): stopping code-server and the browser`);
+    cleanUp().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   try {
     server = await startCodeServer({
       installDir: install.dir,
@@ -268,7 +293,14 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     timing.serverReadyAt = Date.now();
     console.log(`  code-server listening at ${server.origin} after ${((timing.serverReadyAt - timing.startedAt) / 1000).toFixed(1)} s`);
 
-    browser = await chromium.launch({ executablePath, headless: process.env.DEEP_ACCEL_HEADED !== '1', args: CHROMIUM_ARGS });
+    // Signals are handled above, so that code-server is stopped too; Playwright would just exit.
+    browser = await chromium.launch({
+      executablePath,
+      headless: process.env.DEEP_ACCEL_HEADED !== '1',
+      args: CHROMIUM_ARGS,
+      handleSIGINT: false,
+      handleSIGTERM: false,
+    });
     const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
     page = await context.newPage();
     page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -325,11 +357,9 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     }
     return { passed: results.passed.length, failed: results.failed.length, pending: results.pending.length, failures: results.failed };
   } finally {
-    await browser?.close().catch(() => {});
-    await server?.stop();
-    await bridge.close();
-    if (keepTemp || process.env.DEEP_ACCEL_KEEP_TEMP === '1') console.log(`  kept temporary files in ${tempRoot}`);
-    else fs.rmSync(tempRoot, { recursive: true, force: true });
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await cleanUp();
   }
 }
 
