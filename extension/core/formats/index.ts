@@ -9,7 +9,9 @@
 import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
+import { ggufParser } from './gguf';
 import { npyParser, npzParser } from './npy';
+import { onnxParser } from './onnx';
 import { pytorchParser } from './pytorch';
 import { safetensorsParser } from './safetensors';
 import { tfliteParser } from './tflite';
@@ -28,11 +30,14 @@ export const SNIFF_BYTES = 4096;
 export const PARSERS: readonly WeightFormatParser[] = [
   // Magic numbers (one parser per line, so each addition is a one-line change).
   safetensorsParser,
+  ggufParser,
   npyParser,
   tfliteParser,
   // Zip archives, told apart by their entry names.
   npzParser,
   pytorchParser,
+  // Protobuf has no magic number: ONNX is recognised by its ModelProto header, else by extension.
+  onnxParser,
 ];
 
 async function readHead(file: string): Promise<Uint8Array> {
