@@ -13,8 +13,10 @@
  *   (a tight loop) is terminated and replaced (`reason: 'cancelled'`).
  */
 import { Worker } from 'node:worker_threads';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import type {
   HostToWorkerMessage,
   WorkerTaskKind,
@@ -285,6 +287,21 @@ export class WorkerPool {
     if (error) pending.reject(error);
     else pending.resolve(value);
   }
+}
+
+/**
+ * The worker entry next to the running code: dist/worker.js beside a bundled dist/*.js (the CLI,
+ * the extension), or extension/workers/worker.ts when running from sources through tsx.
+ */
+export function defaultWorkerScript(): string {
+  const candidates = [
+    path.join(__dirname, 'worker.js'),
+    path.join(__dirname, 'worker.ts'),
+    path.resolve(__dirname, '..', 'workers', 'worker.ts'),
+  ];
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`worker entry not found (looked for ${candidates.join(', ')}); run 'npm run build'`);
+  return found;
 }
 
 /**

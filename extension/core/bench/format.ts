@@ -1,0 +1,86 @@
+/** Human-readable benchmark tables (benchdnn-like), for the CLI and plain-text outputs. */
+import type { BenchComparison, BenchReport, BenchResult } from '../../shared/protocol';
+
+function fixed(value: number | undefined, digits: number): string {
+  return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);
+}
+
+function scientific(value: number | undefined): string {
+  return value === undefined || !Number.isFinite(value) ? '-' : value.toExponential(1);
+}
+
+function bytes(value: number): string {
+  if (value < 1024) return `${value} B`;
+  if (value < 1024 * 1024) return `${(value / 1024).toFixed(1)} KiB`;
+  return `${(value / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/** peer time / our time: above 1 means the engine is faster than the peer. */
+export function peerSpeedup(result: BenchResult): number | undefined {
+  return result.peer ? result.peer.msMedian / result.msMedian : undefined;
+}
+
+function table(header: string[], rows: string[][], rightAligned: (column: number) => boolean): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((cell, column) => (rightAligned(column) ? cell.padStart(widths[column]) : cell.padEnd(widths[column])))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((width) => '-'.repeat(width))), ...rows.map(line)].join('\n');
+}
+
+export function formatBenchReport(report: BenchReport): string {
+  const { machine } = report;
+  const lines = [
+    `machine: ${machine.cpu}, ${machine.cores} cores, ${machine.simd}, node ${machine.node}, ${machine.platform}`,
+  ];
+  if (report.suite) lines.push(`suite: ${report.suite}`);
+  lines.push('');
+  const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'max rel err', 'workspace', 'peer ms', 'vs peer'];
+  const rows = report.results.map((result) => [
+    result.layer,
+    result.algo,
+    result.layout,
+    String(result.threads),
+    fixed(result.msMin, 3),
+    fixed(result.msMedian, 3),
+    fixed(result.msP90, 3),
+    fixed(result.gflops, 2),
+    scientific(result.maxAbsErr),
+    scientific(result.maxRelErr),
+    bytes(result.workspaceBytes),
+    fixed(result.peer?.msMedian, 3),
+    result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-',
+  ]);
+  lines.push(rows.length ? table(header, rows, (column) => column >= 3) : '(no algorithm ran)');
+  const peerName = report.results.find((result) => result.peer)?.peer?.name;
+  if (peerName) lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)`);
+  lines.push('GFLOP/s = 2*N*K*C*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
+  const skipped = report.skipped ?? [];
+  if (skipped.length) {
+    // One line per (algorithm, reason), with the layers it concerns.
+    const groups = new Map<string, string[]>();
+    for (const skip of skipped) {
+      const key = `${skip.algo}: ${skip.reason}`;
+      groups.set(key, [...(groups.get(key) ?? []), skip.layer]);
+    }
+    lines.push('', 'skipped:');
+    for (const [key, layers] of groups) lines.push(`  ${key} (${layers.length === 1 ? layers[0] : `${layers.length} layers: ${layers.join(', ')}`})`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Side by side: median times of the (layer, algo, layout, threads) rows the two runs share. */
+export function formatBenchComparison(comparison: BenchComparison): string {
+  const key = (r: BenchResult): string => `${r.layer}|${r.algo}|${r.layout}|${r.threads}`;
+  const b = new Map(comparison.b.report.results.map((result) => [key(result), result]));
+  const rows: string[][] = [];
+  for (const a of comparison.a.report.results) {
+    const other = b.get(key(a));
+    if (!other) continue;
+    rows.push([a.layer, a.algo, a.layout, String(a.threads), fixed(a.msMedian, 3), fixed(other.msMedian, 3), `${fixed(a.msMedian / other.msMedian, 2)}x`]);
+  }
+  const header = ['layer', 'algo', 'layout', 'thr', `${comparison.a.label} ms`, `${comparison.b.label} ms`, 'a/b'];
+  return (rows.length ? table(header, rows, (column) => column >= 3) : '(the two runs share no layer/algorithm)') + '\n';
+}
