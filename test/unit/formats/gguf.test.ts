@@ -1,0 +1,195 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { detectFormat, openWeightFile } from '../../../extension/core/formats/index';
+import { WeightFileError } from '../../../extension/core/formats/types';
+import { concat, le32, tempDir, valuesByName } from './weightfile-helpers';
+
+const dir = tempDir('gguf');
+
+/** Little-endian GGUF field writer. */
+class GgufWriter {
+  private parts: Uint8Array[] = [];
+  private n(bytes: number, set: (view: DataView) => void): this {
+    const b = new Uint8Array(bytes);
+    set(new DataView(b.buffer));
+    this.parts.push(b);
+    return this;
+  }
+  raw(bytes: Uint8Array): this {
+    this.parts.push(bytes);
+    return this;
+  }
+  u8 = (v: number) => this.n(1, (d) => d.setUint8(0, v));
+  u32 = (v: number) => this.n(4, (d) => d.setUint32(0, v, true));
+  f32 = (v: number) => this.n(4, (d) => d.setFloat32(0, v, true));
+  u64 = (v: number | bigint) => this.n(8, (d) => d.setBigUint64(0, BigInt(v), true));
+  str(text: string): this {
+    const bytes = new TextEncoder().encode(text);
+    return this.u64(bytes.length).raw(bytes);
+  }
+  get length(): number {
+    return this.parts.reduce((n, p) => n + p.length, 0);
+  }
+  pad(alignment: number): this {
+    return this.raw(new Uint8Array((alignment - (this.length % alignment)) % alignment));
+  }
+  bytes(): Uint8Array {
+    return concat(...this.parts);
+  }
+}
+
+function header(tensorCount: number, keyCount: number, version = 3): GgufWriter {
+  return new GgufWriter().raw(new TextEncoder().encode('GGUF')).u32(version).u64(tensorCount).u64(keyCount);
+}
+
+function tensorInfo(w: GgufWriter, name: string, dims: number[], type: number, offset: number): void {
+  w.str(name).u32(dims.length);
+  for (const d of dims) w.u64(d);
+  w.u32(type).u64(offset);
+}
+
+function write(name: string, bytes: Uint8Array): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, bytes);
+  return file;
+}
+
+// Q8_0 blocks: fp16 scale then 32 int8. Block 0: d = 0.5 (0x3800), q = -16..15; block 1: d = 2 (0x4000), q = 127, -128, 0...
+const q8 = new Uint8Array(68);
+q8.set([0x00, 0x38], 0);
+for (let j = 0; j < 32; j++) q8[2 + j] = (j - 16) & 0xff;
+q8.set([0x00, 0x40, 127, 0x80], 34);
+const q8Expected = [...Array.from({ length: 32 }, (_, j) => (j - 16) * 0.5), 254, -256, ...new Array(30).fill(0)];
+// Q4_0: d = 2 (0x4000); byte j = j | (15 - j) << 4 -> element j = (j - 8) * 2, element j + 16 = (7 - j) * 2.
+const q4 = new Uint8Array(18);
+q4.set([0x00, 0x40]);
+for (let j = 0; j < 16; j++) q4[2 + j] = j | ((15 - j) << 4);
+const q4Expected = [...Array.from({ length: 16 }, (_, j) => (j - 8) * 2), ...Array.from({ length: 16 }, (_, j) => (7 - j) * 2)];
+// Q4_1: d = 0.25 (0x3400), m = -1 (0xbc00); byte j = j | j << 4 -> elements j and j + 16 = j / 4 - 1.
+const q41 = new Uint8Array(20);
+q41.set([0x00, 0x34, 0x00, 0xbc]);
+for (let j = 0; j < 16; j++) q41[4 + j] = j | (j << 4);
+const q41Expected = [...Array.from({ length: 16 }, (_, j) => j / 4 - 1), ...Array.from({ length: 16 }, (_, j) => j / 4 - 1)];
+
+function sampleFile(): Uint8Array {
+  const w = header(7, 6);
+  w.str('general.architecture').u32(8).str('llama');
+  w.str('general.alignment').u32(4).u32(64);
+  w.str('tokenizer.ggml.tokens').u32(9).u32(8).u64(3).str('<s>').str('a').str('b');
+  w.str('llama.context_length').u32(10).u64(4096);
+  w.str('general.flag').u32(7).u8(1);
+  w.str('general.scale').u32(6).f32(0.5);
+  // Offsets relative to the data section, each aligned to 64.
+  tensorInfo(w, 'w.f32', [3, 2], 0, 0); // 24 bytes, shape [2, 3]
+  tensorInfo(w, 'w.f16', [4], 1, 64); // 8 bytes
+  tensorInfo(w, 'w.q8', [64], 8, 128); // 68 bytes
+  tensorInfo(w, 'w.q4', [32], 2, 256); // 18 bytes
+  tensorInfo(w, 'w.q41', [32], 3, 320); // 20 bytes
+  tensorInfo(w, 'w.q6k', [256], 14, 384); // 210 bytes, not decoded
+  tensorInfo(w, 'w.iq2', [256], 16, 640); // not decoded, size unknown to us
+  w.pad(64);
+  const data = new Uint8Array(704);
+  data.set(le32([1, 2, 3, 4, 5, 6]), 0);
+  data.set([0x00, 0x3c, 0x00, 0xc0, 0xff, 0x7b, 0x00, 0x00], 64); // 1, -2, 65504, 0
+  data.set(q8, 128);
+  data.set(q4, 256);
+  data.set(q41, 320);
+  return concat(w.bytes(), data);
+}
+
+test('a GGUF v3 file: metadata, plain and block-quantised tensors', async () => {
+  const file = write('model.gguf', sampleFile());
+  assert.equal(await detectFormat(file), 'gguf');
+  const opened = await openWeightFile(file);
+  assert.equal(opened.format, 'gguf');
+  assert.equal(opened.metadata?.['general.architecture'], 'llama');
+  assert.equal(opened.metadata?.['general.alignment'], '64');
+  assert.equal(opened.metadata?.['tokenizer.ggml.tokens'], '["<s>", "a", "b"]');
+  assert.equal(opened.metadata?.['llama.context_length'], '4096');
+  assert.equal(opened.metadata?.['general.flag'], 'true');
+  assert.deepEqual(opened.tensors.map((t) => [t.name, t.dtype, t.shape]), [
+    ['w.f32', 'float32', [2, 3]],
+    ['w.f16', 'float16', [4]],
+    ['w.q8', 'q8_0', [64]],
+    ['w.q4', 'q4_0', [32]],
+    ['w.q41', 'q4_1', [32]],
+  ]);
+  assert.deepEqual(opened.warnings, [
+    'tensor "w.q6k" has ggml type Q6_K, which is not decoded; skipped',
+    'tensor "w.iq2" has ggml type IQ2_XXS, which is not decoded; skipped',
+  ]);
+  const values = await valuesByName(opened);
+  assert.deepEqual(values['w.f32'], [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(values['w.f16'], [1, -2, 65504, 0]);
+  assert.deepEqual(values['w.q8'], q8Expected);
+  assert.deepEqual(values['w.q4'], q4Expected);
+  assert.deepEqual(values['w.q41'], q41Expected);
+  const sizes: number[] = [];
+  for await (const chunk of opened.tensors[2].chunks({ maxChunkElements: 40 })) sizes.push(chunk.length);
+  assert.deepEqual(sizes, [32, 32]);
+  sizes.length = 0;
+  for await (const chunk of opened.tensors[2].chunks({ maxChunkElements: 20 })) sizes.push(chunk.length);
+  assert.deepEqual(sizes, [20, 12, 20, 12]);
+  await opened.close();
+});
+
+async function rejects(bytes: Uint8Array, name: string, pattern: RegExp): Promise<void> {
+  const file = write(name, bytes);
+  await assert.rejects(openWeightFile(file), (e: unknown) => {
+    assert.ok(e instanceof WeightFileError, String(e));
+    assert.equal(e.file, file);
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('malformed GGUF headers are refused with limits, not allocations', async () => {
+  const full = sampleFile();
+  await rejects(full.subarray(0, full.length - 500), 'trunc.gguf', /tensor "w\.q4": 18 bytes at data offset 256 run past the end/);
+  await rejects(full.subarray(0, 60), 'cut-header.gguf', /truncated or corrupt/);
+  await rejects(header(2 ** 40, 0).bytes(), 'count.gguf', /tensor count is 1099511627776, more than the limit 1000000/);
+  const longString = header(0, 1).u64(2n ** 62n).bytes();
+  await rejects(concat(longString, new Uint8Array(16)), 'string.gguf', /key 0 length is \d+, more than the limit/);
+  const bigArray = header(0, 1).str('k').u32(9).u32(0).u64(2n ** 50n).bytes();
+  await rejects(concat(bigArray, new Uint8Array(16)), 'array.gguf', /array length is \d+, more than the limit/);
+  // Value type 9 (array), then per level: element type 9 (array), count 1.
+  let nested = header(0, 1).str('k').u32(9);
+  for (let i = 0; i < 6; i++) nested = nested.u32(9).u64(1);
+  await rejects(concat(nested.bytes(), new Uint8Array(64)), 'nested.gguf', /arrays nest deeper than 4/);
+  await rejects(concat(header(0, 1).str('k').u32(13).bytes(), new Uint8Array(8)), 'type.gguf', /unknown value type 13/);
+  await rejects(concat(header(0, 0, 1).bytes(), new Uint8Array(8)), 'v1.gguf', /version 1 is not supported/);
+  await rejects(concat(header(0, 1).str('general.alignment').u32(4).u32(48).bytes(), new Uint8Array(8)), 'align.gguf', /not a power of two/);
+  const dims = header(1, 0);
+  tensorInfo(dims, 't', [1, 2, 3, 4, 5, 6, 7, 8, 9], 0, 0);
+  await rejects(dims.bytes(), 'dims.gguf', /has 9 dimensions/);
+  const block = header(1, 0);
+  tensorInfo(block, 't', [33], 8, 0);
+  await rejects(concat(block.pad(32).bytes(), new Uint8Array(64)), 'block.gguf', /33 is not a multiple of the Q8_0 block size 32/);
+  const overflow = header(1, 0);
+  tensorInfo(overflow, 't', [2 ** 40, 2 ** 40], 0, 0);
+  await rejects(concat(overflow.pad(32).bytes(), new Uint8Array(64)), 'overflow.gguf', /2\^53/);
+  const overlap = header(2, 0);
+  tensorInfo(overlap, 'a', [4], 0, 0);
+  tensorInfo(overlap, 'b', [4], 0, 8);
+  await rejects(concat(overlap.pad(32).bytes(), new Uint8Array(32)), 'overlap.gguf', /"a" and "b" overlap/);
+});
+
+test('the hand-written sample agrees with @huggingface/gguf, an independent header parser', async () => {
+  const { gguf } = await import('@huggingface/gguf');
+  const file = write('crosscheck.gguf', sampleFile());
+  const theirs = await gguf(file, { allowLocalFile: true });
+  const ours = await openWeightFile(file);
+  const decodedNames = new Set(ours.tensors.map((t) => t.name));
+  const theirShapes = theirs.tensorInfos
+    .filter((info) => decodedNames.has(info.name))
+    .map((info) => [info.name, info.shape.map(Number).reverse()]);
+  assert.deepEqual(theirShapes, ours.tensors.map((t) => [t.name, t.shape]));
+  assert.equal(theirs.tensorInfos.length, 7);
+  const metadata = theirs.metadata as unknown as Record<string, unknown>;
+  assert.equal(metadata['general.architecture'], ours.metadata?.['general.architecture']);
+  assert.deepEqual(metadata['tokenizer.ggml.tokens'], ['<s>', 'a', 'b']);
+  assert.equal(Number(metadata['llama.context_length']), 4096);
+  await ours.close();
+});
