@@ -1,4 +1,6 @@
 /** Winograd / Toom-Cook generator: the public API (pure logic, no `vscode`). */
+export { searchPoints, type SearchOptions } from './search';
+export { findWinogradSpecs, parseWinogradSpec, type WinogradSpecMatch } from './spec';
 export { generateMatrices, generateWinograd, type GeneratedMatrices } from './generate';
 export { exportWinograd } from './export';
 export { measureError, DEFAULT_ERROR_TRIALS, DEFAULT_ERROR_SEED, type ErrorAlgorithm, type MeasureErrorOptions } from './error';
