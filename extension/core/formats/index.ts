@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
+import { darknetParser } from './darknet';
 import { ggufParser } from './gguf';
 import { npyParser, npzParser } from './npy';
 import { onnxParser } from './onnx';
@@ -36,6 +37,8 @@ export const PARSERS: readonly WeightFormatParser[] = [
   // Zip archives, told apart by their entry names.
   npzParser,
   pytorchParser,
+  // No magic number: the extension decides (after every content sniff has said no).
+  darknetParser,
   // Protobuf has no magic number: ONNX is recognised by its ModelProto header, else by extension.
   onnxParser,
 ];
