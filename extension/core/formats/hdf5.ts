@@ -1,0 +1,321 @@
+/**
+ * HDF5 (.h5, .hdf5) weight reader, with Keras conventions: Keras 2 `model.save('x.h5')` /
+ * `save_weights` files (model_weights/<layer>/<layer>/kernel:0, ...) and the model.weights.h5 inside
+ * a Keras 3 `.keras` archive (layers/<layer>/vars/0, ...).
+ *
+ * HDF5 is read with h5wasm (the HDF5 C library compiled to WebAssembly). Its Node build mounts the
+ * host file system directly (Emscripten NODERAWFS), so HDF5 opens the file in place and reads only
+ * the blocks it needs: nothing is copied into memory up front and there is no file-size limit.
+ * Datasets are read as row-major hyperslabs of at most `maxChunkElements` elements, decompressed
+ * (gzip/shuffle) by HDF5 and converted to native little-endian order on the way.
+ *
+ * Every numeric dataset (integer or float, 1 to 8 bytes) is a tensor named by its path. Keras 2
+ * optimizer state (optimizer_weights/) is left out with a warning. In Keras files, 4-D kernels are
+ * stored as [H, W, in, out] (HWIO); Conv2DTranspose keeps [H, W, out, in] (HWOI).
+ */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { checkedNumel, type DType, decodeInto, needsFloat64 } from './dtypes';
+import { chunkLimit } from './source';
+import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
+import { WeightFileError } from './types';
+
+type H5Wasm = typeof import('h5wasm/node');
+type H5Module = Awaited<H5Wasm['ready']>;
+type H5File = InstanceType<H5Wasm['File']>;
+
+const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+/** The superblock may sit after a user block: at 0, 512, 1024, 2048, ... */
+const SIGNATURE_OFFSETS = [0, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
+const MAX_GROUP_DEPTH = 32;
+const MAX_DATASETS = 1_000_000;
+/** H5T classes reported in h5wasm metadata. */
+const H5T_INTEGER = 0;
+const H5T_FLOAT = 1;
+const H5T_CLASS_NAMES = ['integer', 'float', 'time', 'string', 'bitfield', 'opaque', 'compound', 'reference', 'enum (h5py bool)', 'variable-length', 'array'];
+
+let h5wasmLoading: Promise<{ h5: H5Wasm; module: H5Module }> | undefined;
+
+/** Loads h5wasm's Node build once (an ES module with top-level await, so a dynamic import). */
+async function loadH5wasm(): Promise<{ h5: H5Wasm; module: H5Module }> {
+  h5wasmLoading ??= (async () => {
+    const h5 = await import('h5wasm/node');
+    const module = await h5.ready;
+    return { h5, module };
+  })();
+  return h5wasmLoading;
+}
+
+function hasSignatureAt(bytes: Uint8Array, offset: number): boolean {
+  if (offset + HDF5_SIGNATURE.length > bytes.length) return false;
+  return HDF5_SIGNATURE.every((b, i) => bytes[offset + i] === b);
+}
+
+/** Where the HDF5 superblock signature lies in `file`, or undefined when it is not an HDF5 file. */
+export function findHdf5Signature(file: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new WeightFileError(file, `cannot open: ${code === 'ENOENT' ? 'file not found' : String(error)}`);
+  }
+  try {
+    const probe = new Uint8Array(HDF5_SIGNATURE.length);
+    for (const offset of SIGNATURE_OFFSETS) {
+      const n = readSync(fd, probe, 0, probe.length, offset);
+      if (n < probe.length) return undefined;
+      if (hasSignatureAt(probe, 0)) return offset;
+    }
+    return undefined;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function dtypeOf(cls: number, size: number, signed: boolean): DType | undefined {
+  if (cls === H5T_FLOAT) return size === 2 ? 'float16' : size === 4 ? 'float32' : size === 8 ? 'float64' : undefined;
+  if (cls !== H5T_INTEGER) return undefined;
+  const bits = size * 8;
+  if (![8, 16, 32, 64].includes(bits)) return undefined;
+  return `${signed ? 'int' : 'uint'}${bits}` as DType;
+}
+
+interface DatasetInfo {
+  path: string;
+  dtype: DType;
+  shape: number[];
+  numel: number;
+  elementBytes: number;
+}
+
+/**
+ * Reads the hyperslab [offset, offset + count) of a dataset as native little-endian bytes. h5wasm's
+ * own `slice()` refuses float16, so this calls the same wasm export it uses, with the dataset's
+ * native type (HDF5 converts byte order on the way).
+ */
+function readHyperslab(module: H5Module, fileId: bigint, info: DatasetInfo, offset: number[], count: number[]): Uint8Array {
+  const elements = count.reduce((a, b) => a * b, 1);
+  const bytes = elements * info.elementBytes;
+  const pointer = module._malloc(Math.max(bytes, 1));
+  if (!pointer) throw new Error(`cannot allocate ${bytes} bytes in the HDF5 heap`);
+  try {
+    // A scalar dataspace takes no hyperslab: null selects the whole (single) element.
+    const scalar = info.shape.length === 0;
+    module.get_dataset_data(
+      fileId,
+      info.path,
+      scalar ? null : count.map((c) => BigInt(c)),
+      scalar ? null : offset.map((o) => BigInt(o)),
+      scalar ? null : count.map(() => 1n),
+      BigInt(pointer),
+    );
+    return module.HEAPU8.slice(pointer, pointer + bytes);
+  } finally {
+    module._free(pointer);
+  }
+}
+
+function keras4dLayout(path: string): TensorLayout {
+  return /transpose/i.test(path) ? 'HWOI' : 'HWIO';
+}
+
+function datasetSource(
+  module: H5Module,
+  h5file: H5File,
+  reportedFile: string,
+  info: DatasetInfo,
+  name: string,
+  layout: TensorLayout | undefined,
+  isOpen: () => boolean,
+): TensorSource {
+  const { shape, numel } = info;
+  const source: TensorSource = {
+    name,
+    dtype: info.dtype,
+    shape,
+    numel,
+    async *chunks(options) {
+      const limit = chunkLimit(reportedFile, options);
+      if (numel === 0) return;
+      const rank = shape.length;
+      // Split at the first axis whose trailing block fits the chunk: pieces are row-major runs.
+      const inner = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
+      // inner[rank - 1] is 1, so some axis always fits.
+      const axis = inner.findIndex((size) => size <= limit);
+      const perPiece = rank === 0 ? 1 : Math.max(1, Math.floor(limit / inner[axis]!));
+      const out = needsFloat64(info.dtype) ? new Float64Array(Math.min(limit, numel)) : new Float32Array(Math.min(limit, numel));
+      if (rank === 0) {
+        if (!isOpen()) throw new WeightFileError(reportedFile, `dataset '${info.path}': the file was already closed`);
+        decodeInto(readChunkBytes(module, h5file, reportedFile, info, [], []), info.dtype, out);
+        yield out.subarray(0, 1);
+        return;
+      }
+      const index = new Array<number>(axis).fill(0);
+      for (;;) {
+        for (let start = 0; start < shape[axis]!; start += perPiece) {
+          options?.signal?.throwIfAborted();
+          if (!isOpen()) throw new WeightFileError(reportedFile, `dataset '${info.path}': the file was already closed`);
+          const along = Math.min(perPiece, shape[axis]! - start);
+          const offset = [...index, start, ...shape.slice(axis + 1).map(() => 0)];
+          const count = [...index.map(() => 1), along, ...shape.slice(axis + 1)];
+          const bytes = readChunkBytes(module, h5file, reportedFile, info, offset, count);
+          const n = decodeInto(bytes, info.dtype, out);
+          yield out.subarray(0, n);
+        }
+        // Advance the multi-index over the axes before the split axis.
+        let k = axis - 1;
+        for (; k >= 0; k--) {
+          if (++index[k]! < shape[k]!) break;
+          index[k] = 0;
+        }
+        if (k < 0) return;
+      }
+    },
+  };
+  if (layout) source.layout = layout;
+  return source;
+}
+
+function readChunkBytes(module: H5Module, h5file: H5File, reportedFile: string, info: DatasetInfo, offset: number[], count: number[]): Uint8Array {
+  try {
+    return readHyperslab(module, h5file.file_id, info, offset, count);
+  } catch (error) {
+    throw new WeightFileError(reportedFile, `dataset '${info.path}': HDF5 could not read its data (${(error as Error).message}); the file is truncated or corrupt`);
+  }
+}
+
+export interface Hdf5OpenSettings {
+  /** The path reported in results and errors (the .keras archive for an extracted weights file). */
+  reportedFile: string;
+  format: 'hdf5' | 'keras';
+  fileBytes: number;
+  /** Runs after the HDF5 file is closed (removes a temporary extraction). */
+  cleanup?: () => Promise<void>;
+  signal?: AbortSignal;
+}
+
+/** Opens the HDF5 file at `fsPath` and lists its numeric datasets as tensors. */
+export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings): Promise<OpenedWeightFile> {
+  const { reportedFile } = settings;
+  const signatureAt = findHdf5Signature(fsPath);
+  if (signatureAt === undefined) {
+    await settings.cleanup?.();
+    throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
+  }
+  const { h5, module } = await loadH5wasm();
+  let h5file: H5File;
+  try {
+    h5file = new h5.File(fsPath, 'r');
+  } catch (error) {
+    await settings.cleanup?.();
+    throw new WeightFileError(reportedFile, `HDF5 could not open the file (${(error as Error).message}); it is truncated or corrupt`);
+  }
+  let open = true;
+  const closeAll = async (): Promise<void> => {
+    if (!open) return;
+    open = false;
+    h5file.close();
+    await settings.cleanup?.();
+  };
+  try {
+    const warnings: string[] = [];
+    const rootAttributes = Object.keys(h5file.attrs);
+    const rootKeys = h5file.keys();
+    const isKeras =
+      settings.format === 'keras' ||
+      rootAttributes.includes('keras_version') ||
+      rootAttributes.includes('layer_names') ||
+      rootKeys.includes('model_weights');
+    const tensors: TensorSource[] = [];
+    const visit = (groupPath: string, depth: number): void => {
+      if (depth > MAX_GROUP_DEPTH) {
+        warnings.push(`group '${groupPath}' is nested more than ${MAX_GROUP_DEPTH} deep (a link cycle?); not descended`);
+        return;
+      }
+      const group = groupPath === '/' ? h5file : h5file.get(groupPath);
+      if (!(group instanceof h5.Group)) return;
+      for (const key of group.keys()) {
+        settings.signal?.throwIfAborted();
+        const path = groupPath === '/' ? `/${key}` : `${groupPath}/${key}`;
+        if (isKeras && path === '/optimizer_weights') {
+          warnings.push('optimizer_weights (training state, not model weights) skipped');
+          continue;
+        }
+        // Soft links name objects found under their own path too: following them would count the
+        // same weights twice (and could loop).
+        const softTarget = h5file.get_link(path);
+        if (softTarget) {
+          warnings.push(`'${path.slice(1)}' is a soft link to '${softTarget}'; counted at its target only`);
+          continue;
+        }
+        const entity = h5file.get(path);
+        if (entity instanceof h5.Group) visit(path, depth + 1);
+        else if (entity instanceof h5.Dataset) {
+          if (tensors.length >= MAX_DATASETS) throw new WeightFileError(reportedFile, `more than ${MAX_DATASETS} datasets`);
+          const metadata = entity.metadata;
+          const name = path.slice(1);
+          if (metadata.virtual_sources?.length) {
+            warnings.push(`dataset '${name}' is a virtual dataset mapped from other files; skipped`);
+            continue;
+          }
+          const dtype = dtypeOf(metadata.type, metadata.size, metadata.signed);
+          if (!dtype || metadata.vlen) {
+            const kind = metadata.vlen ? 'variable-length' : (H5T_CLASS_NAMES[metadata.type] ?? `class ${metadata.type}`);
+            warnings.push(`dataset '${name}' holds ${kind} values of ${metadata.size} bytes, not plain numbers; skipped`);
+            continue;
+          }
+          if (!metadata.shape) {
+            warnings.push(`dataset '${name}' has no dataspace (H5S_NULL); skipped`);
+            continue;
+          }
+          const counted = checkedNumel(metadata.shape);
+          if ('error' in counted) throw new WeightFileError(reportedFile, `dataset '${name}': ${counted.error}`);
+          const info: DatasetInfo = { path, dtype, shape: metadata.shape.slice(), numel: counted.numel, elementBytes: metadata.size };
+          const layout = isKeras && info.shape.length === 4 ? keras4dLayout(path) : undefined;
+          tensors.push(datasetSource(module, h5file, reportedFile, info, name, layout, () => open));
+        } else if (entity instanceof h5.ExternalLink) {
+          warnings.push(`'${path.slice(1)}' is an external link to ${entity.filename}; not followed`);
+        }
+      }
+    };
+    visit('/', 0);
+    const metadata: Record<string, string> = {};
+    for (const key of ['keras_version', 'backend']) {
+      const attribute = h5file.attrs[key];
+      const value = attribute?.value;
+      if (typeof value === 'string') metadata[key] = value;
+    }
+    return {
+      file: reportedFile,
+      format: settings.format,
+      fileBytes: settings.fileBytes,
+      tensors,
+      warnings,
+      metadata,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    if (error instanceof WeightFileError) throw error;
+    throw new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`);
+  }
+}
+
+export const hdf5Parser: WeightFormatParser = {
+  format: 'hdf5',
+  sniff(head: Uint8Array, fileName: string): boolean {
+    if (hasSignatureAt(head, 0)) return true;
+    // A user block moves the signature to 512, 1024, ...; the extension says to look there.
+    return /\.(h5|hdf5|hdf)$/i.test(fileName) && SIGNATURE_OFFSETS.some((offset) => hasSignatureAt(head, offset));
+  },
+  async open(file: string, options?: OpenOptions): Promise<OpenedWeightFile> {
+    options?.signal?.throwIfAborted();
+    let fileBytes: number;
+    try {
+      fileBytes = statSync(file).size;
+    } catch {
+      throw new WeightFileError(file, 'cannot open: file not found');
+    }
+    return openHdf5Weights(file, { reportedFile: file, format: 'hdf5', fileBytes, signal: options?.signal });
+  },
+};

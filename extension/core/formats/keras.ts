@@ -1,0 +1,88 @@
+/**
+ * Keras 3 `.keras` archives: a zip holding config.json, metadata.json and the weights in
+ * model.weights.h5 (HDF5; layers/<layer>/vars/<i>).
+ *
+ * HDF5 needs a real file to open, so model.weights.h5 is streamed out of the archive (inflated when
+ * deflated) into a private temporary folder, opened there with the HDF5 reader and deleted on
+ * close(). Memory stays bounded by the copy buffer; the disk needs room for one copy of the weights.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { once } from 'node:events';
+import { openHdf5Weights } from './hdf5';
+import { BoundedReader } from './reader';
+import type { OpenedWeightFile, OpenOptions, WeightFormatParser } from './types';
+import { WeightFileError } from './types';
+import { isZip, ZipArchive, zipEntryNamesInHead } from './zip';
+
+export const KERAS_WEIGHTS_ENTRY = 'model.weights.h5';
+const KERAS_MARKER_ENTRIES = [KERAS_WEIGHTS_ENTRY, 'metadata.json', 'config.json'];
+
+async function extractEntry(archive: ZipArchive, entryName: string, target: string, signal?: AbortSignal): Promise<void> {
+  const entry = archive.entry(entryName)!;
+  const output = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+  try {
+    for await (const chunk of archive.chunks(entry, signal)) {
+      if (!output.write(chunk)) await once(output, 'drain');
+    }
+  } finally {
+    output.end();
+    await once(output, 'close');
+  }
+}
+
+export const kerasParser: WeightFormatParser = {
+  format: 'keras',
+  sniff(head: Uint8Array, fileName: string): boolean {
+    if (!isZip(head)) return false;
+    const names = zipEntryNamesInHead(head);
+    if (names.includes(KERAS_WEIGHTS_ENTRY)) return true;
+    if (names.includes('metadata.json') && names.includes('config.json')) return true;
+    return fileName.toLowerCase().endsWith('.keras');
+  },
+  async open(file: string, options?: OpenOptions): Promise<OpenedWeightFile> {
+    options?.signal?.throwIfAborted();
+    const reader = await BoundedReader.open(file);
+    let folder: string | undefined;
+    const cleanup = async (): Promise<void> => {
+      if (folder) await rm(folder, { recursive: true, force: true });
+      folder = undefined;
+    };
+    try {
+      const archive = await ZipArchive.open(reader);
+      const entry = archive.entry(KERAS_WEIGHTS_ENTRY);
+      if (!entry) {
+        const names = archive.entries.map((e) => e.name);
+        const hint = names.includes('model.weights.npz') ? ' (it stores weights as model.weights.npz, which is not supported)' : '';
+        throw new WeightFileError(
+          file,
+          `not a Keras 3 archive with weights: no ${KERAS_WEIGHTS_ENTRY} among its ${names.length} entries${hint}${names.some((n) => KERAS_MARKER_ENTRIES.includes(n)) ? '' : `; entries: ${names.slice(0, 8).join(', ')}`}`,
+        );
+      }
+      folder = await mkdtemp(path.join(tmpdir(), 'deep-accel-keras-'));
+      const extracted = path.join(folder, KERAS_WEIGHTS_ENTRY);
+      await extractEntry(archive, KERAS_WEIGHTS_ENTRY, extracted, options?.signal);
+      await reader.close();
+      const opened = await openHdf5Weights(extracted, {
+        reportedFile: file,
+        format: 'keras',
+        fileBytes: reader.size,
+        cleanup,
+        signal: options?.signal,
+      });
+      opened.warnings.unshift(`weights read from ${KERAS_WEIGHTS_ENTRY} inside the archive`);
+      return opened;
+    } catch (error) {
+      await reader.close();
+      await cleanup();
+      if (error instanceof WeightFileError) {
+        // Errors about the temporary copy are errors about the archive's weights entry.
+        if (error.file !== file) throw new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`);
+        throw error;
+      }
+      throw new WeightFileError(file, `cannot read the Keras archive: ${(error as Error).message}`);
+    }
+  },
+};
