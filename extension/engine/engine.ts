@@ -22,6 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/protocol';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../core/conv/reference';
+import { generateMatrices } from '../core/winograd/index';
 
 export type EngineVariant = 'simd' | 'relaxed';
 
@@ -231,6 +232,26 @@ function depthBlock(depth: number, max = 256): number {
 }
 
 /**
+ * Packs a rows x depth operand (element get(row, k)) into depth-block-major panels of `lanes` rows:
+ * [depth block of kcBlock][panel][kc][lanes], rows padded with zeros to a multiple of lanes. This is
+ * the layout the kernels read pre-packed weights in (see gemmPacked in assembly/gemm.ts).
+ */
+function packPanels(
+  rows: number, depth: number, lanes: number, kcBlock: number,
+  get: (row: number, k: number) => number, out: Float32Array, base = 0,
+): void {
+  const rowsPad = roundUp(rows, lanes);
+  for (let k0 = 0; k0 < depth; k0 += kcBlock) {
+    const kc = Math.min(kcBlock, depth - k0);
+    const block = base + k0 * rowsPad;
+    for (let row = 0; row < rows; row++) {
+      const start = block + Math.floor(row / lanes) * kc * lanes + (row % lanes);
+      for (let kk = 0; kk < kc; kk++) out[start + kk * lanes] = get(row, k0 + kk);
+    }
+  }
+}
+
+/**
  * Splits `extent` into chunks (multiples of `multiple`, at most `maxChunk`) so that there are at least
  * `minUnits` chunks when the extent allows it.
  */
@@ -239,6 +260,91 @@ function chunking(extent: number, multiple: number, maxChunk: number, minUnits: 
   const wanted = Math.max(1, minUnits);
   if (ceilDiv(extent, chunk) < wanted) chunk = Math.max(multiple, roundUp(ceilDiv(extent, wanted), multiple));
   return { chunk, chunks: ceilDiv(extent, chunk) };
+}
+
+function parseRational(text: string): number {
+  const match = /^\s*(-?\d+)(?:\s*\/\s*(\d+))?\s*$/.exec(text);
+  if (!match) throw new Error(`engine: cannot parse Winograd matrix entry "${text}"`);
+  return Number(match[1]) / Number(match[2] ?? '1');
+}
+
+const winogradGCache = new Map<number, number[][]>();
+/** G of F(m, 3) from the project's generator: the same source the generated input/output transforms use. */
+function winogradG(m: number): number[][] {
+  let G = winogradGCache.get(m);
+  if (!G) {
+    G = generateMatrices(m, 3).G.map((row) => row.map(parseRational));
+    winogradGCache.set(m, G);
+  }
+  return G;
+}
+
+/** Bytes of per-unit working set a Winograd unit aims for (V and M buffers), about half of L2. */
+const WINOGRAD_UNIT_TARGET_BYTES = 640 * 1024;
+
+function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
+  const alpha = m + 2;
+  return {
+    layouts: ['nchw'],
+    applies: (shape) =>
+      shape.R === 3 && shape.S === 3 && shape.stride === 1
+        ? undefined
+        : `winograd-${m}x3 needs a 3x3 kernel with stride 1, got ${shape.R}x${shape.S} stride ${shape.stride}`,
+    plan: (shape, _layout, threads, engine) => {
+      const { N, C, K } = shape;
+      const { P, Q } = convOutputSize(shape);
+      const tilesY = ceilDiv(P, m);
+      const tilesX = ceilDiv(Q, m);
+      const tiles = tilesX * tilesY;
+      const alpha2 = alpha * alpha;
+      const { MR, NR } = engine;
+      const minUnitsPerImage = ceilDiv(2 * threads, N);
+      const perTileBytes = alpha2 * (C + K) * 4;
+      const maxTB = Math.min(64, Math.max(NR, Math.floor(WINOGRAD_UNIT_TARGET_BYTES / perTileBytes / NR) * NR));
+      const cols = chunking(tiles, NR, maxTB, minUnitsPerImage);
+      const rows = chunking(K, MR, K, ceilDiv(minUnitsPerImage, cols.chunks));
+      const Kpad = roundUp(K, MR);
+      const kc = depthBlock(C);
+      const inputFlops = engine.constant(`WINOGRAD${m}_INPUT_FLOPS`);
+      const outputFlops = engine.constant(`WINOGRAD${m}_OUTPUT_FLOPS`);
+      return {
+        kernel: 'convWinograd',
+        units: N * cols.chunks * rows.chunks,
+        unit: `(image, ${cols.chunk}-tile chunk, ${rows.chunk}-output-channel chunk)`,
+        slots: {
+          colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks,
+          kc, x0: m, x1: alpha, x2: tilesY, x3: tilesX,
+        },
+        scratchBytes: engine.constant('WINOGRAD_FIXED_SCRATCH') + alpha2 * (C + rows.chunk) * cols.chunk * 4,
+        weightBytes: alpha2 * Kpad * C * 4,
+        realFlops: N * tiles * (2 * alpha2 * K * C + C * inputFlops + K * outputFlops),
+        packWeights: (w, packed) => {
+          // U = G g GT in fp64, rounded once to fp32; per (xi, nu) a depth-block-major A operand.
+          const G = winogradG(m);
+          const U = new Float64Array(alpha2 * K * C);
+          const Gg = new Float64Array(alpha * 3);
+          for (let k = 0; k < K; k++) {
+            for (let c = 0; c < C; c++) {
+              const g = (k * C + c) * 9;
+              for (let i = 0; i < alpha; i++) {
+                for (let j = 0; j < 3; j++) {
+                  Gg[i * 3 + j] = G[i][0] * w[g + j] + G[i][1] * w[g + 3 + j] + G[i][2] * w[g + 6 + j];
+                }
+              }
+              for (let i = 0; i < alpha; i++) {
+                for (let j = 0; j < alpha; j++) {
+                  U[((i * alpha + j) * K + k) * C + c] = Gg[i * 3] * G[j][0] + Gg[i * 3 + 1] * G[j][1] + Gg[i * 3 + 2] * G[j][2];
+                }
+              }
+            }
+          }
+          for (let e = 0; e < alpha2; e++) {
+            packPanels(K, C, MR, kc, (k, c) => U[(e * K + k) * C + c], packed, e * Kpad * C);
+          }
+        },
+      };
+    },
+  };
 }
 
 const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
@@ -265,13 +371,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
           scratchBytes: engine.tileTmpBytes + kc * cols.chunk * 4,
           weightBytes: roundUp(K, MR) * depth * 4,
           realFlops,
-          packWeights: (w, packed) => {
-            for (let k = 0; k < K; k++) {
-              const panel = Math.floor(k / MR);
-              const lane = k % MR;
-              for (let d = 0; d < depth; d++) packed[(panel * depth + d) * MR + lane] = w[k * depth + d];
-            }
-          },
+          packWeights: (w, packed) => packPanels(K, depth, MR, kc, (k, d) => w[k * depth + d], packed),
         };
       }
       // NHWC: rows = pixels (A panels built by im2col), columns = output channels (pre-packed B panels).
@@ -286,24 +386,17 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
         weightBytes: roundUp(K, NR) * depth * 4,
         realFlops,
         packWeights: (w, packed) => {
+          // Depth order (r, s, c): d = rs * C + c.
           const RS = R * S;
-          for (let k = 0; k < K; k++) {
-            const panel = Math.floor(k / NR);
-            const lane = k % NR;
-            for (let c = 0; c < C; c++) {
-              for (let rs = 0; rs < RS; rs++) {
-                packed[(panel * depth + rs * C + c) * NR + lane] = w[(k * C + c) * RS + rs];
-              }
-            }
-          }
+          packPanels(K, depth, NR, kc, (k, d) => w[(k * C + (d % C)) * RS + Math.floor(d / C)], packed);
         },
       };
     },
   },
   direct: undefined,
-  'winograd-2x3': undefined,
-  'winograd-4x3': undefined,
-  'winograd-6x3': undefined,
+  'winograd-2x3': winogradSpec(2),
+  'winograd-4x3': winogradSpec(4),
+  'winograd-6x3': winogradSpec(6),
   fft: undefined,
   strassen: undefined,
 };
@@ -364,9 +457,9 @@ export class Engine {
   ) {
     const instance = new WebAssembly.Instance(module, { env: { memory } });
     this.exports = instance.exports as Record<string, unknown>;
-    this.MR = this.global('MR');
-    this.NR = this.global('NR');
-    this.tileTmpBytes = this.global('TILE_TMP_BYTES');
+    this.MR = this.constant('MR');
+    this.NR = this.constant('NR');
+    this.tileTmpBytes = this.constant('TILE_TMP_BYTES');
   }
 
   /** A new engine; with no memory given, it creates (and owns) a fresh shared memory. */
@@ -386,7 +479,8 @@ export class Engine {
     return this.arenaInstance;
   }
 
-  private global(name: string): number {
+  /** An exported constant of the module (block sizes, flop counts of generated transforms). */
+  constant(name: string): number {
     const value = this.exports[name];
     if (!(value instanceof WebAssembly.Global)) throw new Error(`engine: export ${name} missing`);
     return value.value as number;

@@ -3,8 +3,8 @@
 // Packed formats (host and kernels agree on them; MR/NR are exported to the host):
 //   A: panels of MR rows,  [ceil(rows/MR)][depth][MR]  (rows past the end are zero)
 //   B: panels of NR cols,  [ceil(cols/NR)][depth][NR]  (cols past the end are zero)
-// A depth block [k0, k0 + kc) of panel i starts at A + (i * depth + k0) * MR floats, so blocking the
-// depth dimension needs no repacking.
+// Operands packed once (weights) are stored depth-block-major instead: [depth block][panel][kc][MR],
+// see gemmPacked.
 //
 // The register block is MR x NR = 4 x 8 floats: 8 f32x4 accumulators, 2 B vectors and 1 broadcast
 // A value stay within x64's 16 vector registers.
@@ -108,13 +108,34 @@ function microEdge(
  * C block of `rows` x `cols` (C row-major with leading dimension ldc floats) from a depth block of kc:
  * a = first A panel (offset to the depth block), aPanelStride = bytes between A panels; the same for b.
  * bias points at the block's first row (INIT_ROW_BIAS) or first column (INIT_COL_BIAS).
- * Loop order: each B panel (kc x NR, ~8 KiB) stays in L1 while all A panels stream past it from L2.
+ * Loop order: the smaller operand's block is re-read from L2 for every panel of the larger one, which
+ * streams through L1 once: with B smaller (cols < rows), each A panel (kc x MR) stays in L1 while all
+ * B panels pass; otherwise each B panel (kc x NR) stays while all A panels pass.
  */
 export function gemmBlock(
   a: usize, aPanelStride: usize, b: usize, bPanelStride: usize, kc: i32,
   c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
 ): void {
   const ldcBytes = <usize>ldc << 2;
+  if (cols < rows) {
+    for (let i = 0; i < rows; i += MR) {
+      const mc = min(MR, rows - i);
+      const aPanel = a + <usize>(i / MR) * aPanelStride;
+      const rowBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : bias;
+      for (let j = 0; j < cols; j += NR) {
+        const nc = min(NR, cols - j);
+        const bPanel = b + <usize>(j / NR) * bPanelStride;
+        const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
+        const tileBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : rowBias;
+        if (mc == MR && nc == NR) {
+          micro4x8(kc, aPanel, bPanel, cTile, ldc, init, tileBias);
+        } else {
+          microEdge(kc, aPanel, bPanel, cTile, ldc, mc, nc, init, tileBias, tmp);
+        }
+      }
+    }
+    return;
+  }
   for (let j = 0; j < cols; j += NR) {
     const nc = min(NR, cols - j);
     const bPanel = b + <usize>(j / NR) * bPanelStride;
@@ -134,20 +155,24 @@ export function gemmBlock(
 }
 
 /**
- * Whole packed GEMM with depth blocking: C = init + A * B, A packed with `depth` rows of depth, B
- * likewise. The first depth block starts from `init`, the others accumulate.
+ * Whole packed GEMM with depth blocking: C = init + A * B. The first depth block starts from `init`,
+ * the others accumulate.
+ *
+ * A is either panel-major ([panel][depth][MR], aRowsPad = 0) or depth-block-major
+ * ([depth block][panel][kc][MR], aRowsPad = rows rounded up to MR): the latter keeps each depth
+ * block's panels contiguous, which matters when A is large (panel strides that are multiples of
+ * 4 KiB alias in L2 and thrash). B likewise with bColsPad.
  */
 export function gemmPacked(
-  a: usize, b: usize, depth: i32, c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
-  kcBlock: i32,
+  a: usize, aRowsPad: i32, b: usize, bColsPad: i32, depth: i32,
+  c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize, kcBlock: i32,
 ): void {
-  const aPanelStride = <usize>depth * MR * 4;
-  const bPanelStride = <usize>depth * NR * 4;
   for (let k0 = 0; k0 < depth; k0 += kcBlock) {
     const kc = min(kcBlock, depth - k0);
-    gemmBlock(
-      a + <usize>k0 * MR * 4, aPanelStride, b + <usize>k0 * NR * 4, bPanelStride, kc,
-      c, ldc, rows, cols, k0 == 0 ? init : INIT_LOAD, bias, tmp,
-    );
+    const aBlock = aRowsPad > 0 ? a + (<usize>k0 * aRowsPad << 2) : a + (<usize>k0 * MR << 2);
+    const aPanelStride: usize = aRowsPad > 0 ? <usize>kc * MR * 4 : <usize>depth * MR * 4;
+    const bBlock = bColsPad > 0 ? b + (<usize>k0 * bColsPad << 2) : b + (<usize>k0 * NR << 2);
+    const bPanelStride: usize = bColsPad > 0 ? <usize>kc * NR * 4 : <usize>depth * NR * 4;
+    gemmBlock(aBlock, aPanelStride, bBlock, bPanelStride, kc, c, ldc, rows, cols, k0 == 0 ? init : INIT_LOAD, bias, tmp);
   }
 }

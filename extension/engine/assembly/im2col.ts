@@ -127,6 +127,7 @@ export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratc
   const kcBlock = param(plan, P_KC);
   const PQ = P * Q;
   const depth = C * R * S;
+  const Kpad = (K + MR - 1) / MR * MR;
   const tmp = scratch;
   const packed = scratch + TILE_TMP_BYTES;
   for (let u = unitBegin; u < unitEnd; u++) {
@@ -144,8 +145,9 @@ export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratc
       const kc = min(kcBlock, depth - k0);
       packIm2colNchw(img, H, W, R, S, stride, pad, Q, k0, kc, col0, ncols, packed);
       const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_ROW_BIAS : INIT_ZERO;
+      // Weights are depth-block-major: block k0 holds all row panels of kc depth rows.
       gemmBlock(
-        weights + (<usize>((m0 / MR) * depth + k0) * MR << 2), <usize>depth * MR * 4,
+        weights + (<usize>(k0 * Kpad + (m0 / MR) * kc * MR) << 2), <usize>kc * MR * 4,
         packed, <usize>kc * NR * 4, kc,
         out, PQ, mrows, ncols, init, bias + (<usize>m0 << 2), tmp,
       );
@@ -165,6 +167,7 @@ export function convIm2colNhwc(plan: usize, unitBegin: i32, unitEnd: i32, scratc
   const kcBlock = param(plan, P_KC);
   const PQ = P * Q;
   const depth = C * R * S;
+  const Kpad = (K + NR - 1) / NR * NR;
   const tmp = scratch;
   const packed = scratch + TILE_TMP_BYTES;
   for (let u = unitBegin; u < unitEnd; u++) {
@@ -184,7 +187,7 @@ export function convIm2colNhwc(plan: usize, unitBegin: i32, unitEnd: i32, scratc
       const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_COL_BIAS : INIT_ZERO;
       gemmBlock(
         packed, <usize>kc * MR * 4,
-        weights + (<usize>((ko0 / NR) * depth + k0) * NR << 2), <usize>depth * NR * 4, kc,
+        weights + (<usize>(k0 * Kpad + (ko0 / NR) * kc * NR) << 2), <usize>kc * NR * 4, kc,
         out, K, npix, nko, init, bias + (<usize>ko0 << 2), tmp,
       );
     }

@@ -7,3 +7,8 @@ export { nchwToNhwc, nhwcToNchw, nchwToBlocked, blockedToNchw } from './layout';
 
 /** 1 when this build uses f32x4.relaxed_madd. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+export { convWinograd, WINOGRAD_FIXED_SCRATCH } from './winograd';
+export {
+  WINOGRAD2_INPUT_FLOPS, WINOGRAD2_OUTPUT_FLOPS, WINOGRAD4_INPUT_FLOPS, WINOGRAD4_OUTPUT_FLOPS,
+  WINOGRAD6_INPUT_FLOPS, WINOGRAD6_OUTPUT_FLOPS,
+} from './generated/winogradTransforms';

@@ -143,6 +143,48 @@ function checkAlgorithm(algo: ConvAlgorithm, layouts: ConvLayout[], shapes: Conv
 
 checkAlgorithm('im2col', ['nchw', 'nhwc'], GENERAL_SHAPES, im2colBound);
 
+/** 3x3 stride-1 shapes: output sizes that are not multiples of 2, 4 or 6; C not a multiple of 4 or 8. */
+const WINOGRAD_SHAPES: ConvShape[] = [
+  shape({ N: 2, C: 5, H: 11, W: 13, K: 7, pad: 1 }),
+  shape({ N: 1, C: 3, H: 9, W: 10, K: 9, pad: 0 }),
+  shape({ N: 1, C: 20, H: 17, W: 19, K: 33, pad: 2 }),
+  shape({ N: 1, C: 1, H: 3, W: 3, K: 1, pad: 0 }),
+  shape({ N: 1, C: 9, H: 26, W: 7, K: 4, pad: 1 }),
+];
+
+/**
+ * Winograd's fp32 error is direct's times a factor set by the transform constants (Lavin & Gray;
+ * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3) with these points. Direct's
+ * error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured worst cases here are
+ * 3, 25 and 181 units. Bounds: factor x 8 x (D + 2), capped below the ~2^24 / D units that a missing
+ * or misplaced term would cost.
+ */
+const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100 };
+for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3'] as const) {
+  checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, (s) => WINOGRAD_FACTOR[algo] * 8 * (9 * s.C + 2));
+}
+
+test('winograd says why it does not apply', () => {
+  const five = applies('winograd-4x3', shape({ R: 5, S: 5 }), 'nchw');
+  assert.deepEqual(five, { ok: false, reason: 'winograd-4x3 needs a 3x3 kernel with stride 1, got 5x5 stride 1' });
+  const strided = applies('winograd-2x3', shape({ stride: 2 }), 'nchw');
+  assert.deepEqual(strided, { ok: false, reason: 'winograd-2x3 needs a 3x3 kernel with stride 1, got 3x3 stride 2' });
+  assert.throws(() => Engine.create().plan(shape({ stride: 2 }), 'winograd-6x3', 'nchw'), /winograd-6x3 cannot run .* needs a 3x3 kernel/);
+});
+
+test('the error bound catches a single wrong term', () => {
+  // A result missing one product x*w differs by |x w| ~ magnitude / D: far above every bound used here.
+  const s = shape({ C: 20, K: 4, pad: 1 });
+  const c = makeCase(s, 11);
+  const engine = Engine.create();
+  const out = convolve(engine, 'winograd-6x3', 'nchw', s, c.input, c.weights, c.bias);
+  const bound = WINOGRAD_FACTOR['winograd-6x3'] * 8 * (9 * s.C + 2);
+  assert.ok(errorInRoundoffUnits(out, c) <= bound);
+  // Drop the product of input (0,0,0,0) and weight (0,0,1,1) from output (0,0,0,0).
+  out[0] -= c.input[0] * c.weights[4];
+  assert.ok(errorInRoundoffUnits(out, c) > bound, 'one missing term must exceed the bound');
+});
+
 test('without bias the output is the bias-free convolution', () => {
   const engine = Engine.create();
   const s = shape({ C: 4, K: 5 });
