@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import type { Services } from './services';
-import type { BenchReport } from './shared/protocol';
+import { runBenchmarks } from './core/bench/runner';
+import type { BenchReport, BenchRequest, BenchSuite, ConvLayout } from './shared/protocol';
 
 export function savedRunsFolder(): string | undefined {
   const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
@@ -30,8 +31,18 @@ export async function runBenchCommand(
   command: BenchCellCommand,
   options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void },
 ): Promise<BenchReport> {
-  void services;
-  void command;
-  void options;
-  throw new Error('TEMPORARY: benchmark runner integration pending');
+  const request: BenchRequest = {
+    suite: command.suite as BenchSuite | undefined,
+    shape: command.shape,
+    layers: command.layers,
+    algos: command.algos,
+    layout: command.layout as ConvLayout | undefined,
+    threads: Math.min(command.threads ?? services.threads, services.threads),
+    budgetMs: command.budgetMs ?? services.config.get<number>('bench.budgetMs', 1000),
+    peer: services.config.get<boolean>('bench.comparePeer', true),
+  };
+  services.log.info(`benchmark: ${JSON.stringify(request)}`);
+  const report = await runBenchmarks(request, services.pool(), options);
+  for (const skip of report.skipped ?? []) services.log.info(`benchmark skipped ${skip.layer} ${skip.algo}: ${skip.reason}`);
+  return report;
 }

@@ -44,7 +44,7 @@ export class ResultsPanel {
         ...webviewOptions(extensionUri),
         retainContextWhenHidden: true,
       });
-      panel.webview.html = webviewHtml(panel.webview, extensionUri, title);
+      panel.webview.html = webviewHtml(panel.webview, extensionUri, title, 'results');
       results = new ResultsPanel(panel, key);
       ResultsPanel.panels.set(key, results);
     }

@@ -5,7 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
 
-export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
+/** Which webview a page is; set on <body> so styles and tests can tell the panel from the inspector. */
+export type WebviewKind = 'results' | 'weightInspector';
+
+export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, title: string, kind: WebviewKind): string {
   const nonce = randomBytes(16).toString('base64');
   const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview.js'));
   const styles = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'styles.css'));
@@ -26,7 +29,7 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri, t
 <link rel="stylesheet" href="${styles}">
 <title>${escapedTitle}</title>
 </head>
-<body>
+<body data-deep-accel-view="${kind}">
 <div id="root" class="da-view"></div>
 <script nonce="${nonce}" src="${script}"></script>
 </body>

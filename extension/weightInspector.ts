@@ -36,7 +36,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
     const extensionUri = this.services.context.extensionUri;
     panel.webview.options = webviewOptions(extensionUri);
-    panel.webview.html = webviewHtml(panel.webview, extensionUri, vscode.workspace.asRelativePath(document.uri));
+    panel.webview.html = webviewHtml(panel.webview, extensionUri, vscode.workspace.asRelativePath(document.uri), 'weightInspector');
     const file = document.uri.fsPath;
     const abort = new AbortController();
     panel.onDidDispose(() => abort.abort());

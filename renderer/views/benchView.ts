@@ -114,6 +114,10 @@ export function renderBenchComparison(comparison: BenchComparison, host: ViewHos
     { class: 'da-view da-bench-compare' },
     h('header', { class: 'da-header' }, h('h2', {}, `Benchmark runs: ${comparison.a.label} vs ${comparison.b.label}`), h('p', { class: 'da-subtitle' }, `A: ${machineLine(comparison.a.report)}`, h('br'), `B: ${machineLine(comparison.b.report)}`)),
     gflopsChart('Effective GFLOP/s, run A against run B', tagged, (r) => `${r.run}: ${r.algo}`),
-    section('Matched results', h('div', { class: 'da-toolbar' }, exportCsv), table),
+    section(
+      'Matched results',
+      rows.length ? h('div', { class: 'da-toolbar' }, exportCsv) : null,
+      rows.length ? table : h('p', { class: 'da-status' }, 'The two runs have no (layer, algorithm, layout, threads) in common; the chart shows both.'),
+    ),
   );
 }

@@ -63,13 +63,19 @@ suite('palette commands', () => {
 
   test('Compare Saved Benchmark Runs: two saved runs are matched by layer and algorithm', async () => {
     const folder = path.join(workspaceRoot(), '.deep-accel', 'bench');
-    await vscode.commands.executeCommand('deepAccel.runBenchmark', { shape: { N: 1, C: 8, H: 8, W: 8, K: 8, R: 3, S: 3, stride: 1, pad: 1 }, algos: ['im2col'], threads: 1, budgetMs: 30 });
+    // The same layer again, so the two runs share (layer, im2col).
+    await vscode.commands.executeCommand('deepAccel.runBenchmark', { shape: { N: 1, C: 16, H: 14, W: 14, K: 16, R: 3, S: 3, stride: 1, pad: 1 }, algos: ['im2col'], threads: 1, budgetMs: 30 });
     const runs = readdirSync(folder).sort().slice(-2).map((name) => path.join(folder, name));
     assert.equal(runs.length, 2);
     const comparison = await vscode.commands.executeCommand<BenchComparison>('deepAccel.compareBenchmarks', runs);
     assert.ok(comparison);
     assert.equal(comparison.a.label, path.basename(runs[0], '.json'));
     assert.ok(comparison.b.report.results.length >= 1);
+    if (pageBridgeAvailable()) {
+      const matched = await queryPage('.da-bench-compare tbody tr', { textIncludes: 'im2col' });
+      assert.equal(matched.length, 1, 'the im2col result of both runs is matched in one row');
+      await screenshotPage('command-compare-panel');
+    }
   });
 
   test('New Deep Accel Notebook opens a notebook of our type with runnable cells', async () => {

@@ -15,6 +15,8 @@ suite('weight files: custom editor, hovers, decorations', () => {
   });
 
   test('the Weight Inspector custom editor opens a safetensors file and shows its statistics', async () => {
+    // Other suites leave result panels open that show the same file: start from a clean editor area.
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     const uri = vscode.Uri.file(sampleModel());
     await vscode.commands.executeCommand('vscode.openWith', uri, 'deepAccel.weightInspector');
     const tab = vscode.window.tabGroups.activeTabGroup.activeTab;
@@ -22,9 +24,10 @@ suite('weight files: custom editor, hovers, decorations', () => {
     assert.equal((tab.input as vscode.TabInputCustom).viewType, 'deepAccel.weightInspector');
     assert.equal((tab.input as vscode.TabInputCustom).uri.fsPath, uri.fsPath);
     if (pageBridgeAvailable()) {
-      const header = await queryPage('.da-sparsity header', { textIncludes: '26.0% sparse', timeoutMs: 30_000 });
+      const header = await queryPage('[data-deep-accel-view="weightInspector"] .da-sparsity header', { textIncludes: 'tiny-cnn.safetensors', timeoutMs: 30_000 });
+      assert.match(header[0]?.text ?? '', /safetensors · 8\.3 KiB · 4 tensors · 2018 parameters · 26\.0% sparse/);
       assert.equal(header.length >= 1, true, 'the inspector shows the overall sparsity');
-      const rows = await queryPage('.da-sparsity tbody tr', { textIncludes: 'conv2.weight' });
+      const rows = await queryPage('[data-deep-accel-view="weightInspector"] .da-sparsity tbody tr', { textIncludes: 'conv2.weight' });
       assert.ok(rows.some((row) => row.text.includes('25.0%')), 'conv2.weight is listed as 25.0% sparse');
       await screenshotPage('custom-editor-weight-inspector');
     }
@@ -39,7 +42,7 @@ suite('weight files: custom editor, hovers, decorations', () => {
     writeFileSync(broken, bytes);
     await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(broken), 'deepAccel.weightInspector');
     if (pageBridgeAvailable()) {
-      const alert = await queryPage('.da-status [role="alert"]', { textIncludes: 'broken.safetensors' });
+      const alert = await queryPage('[data-deep-accel-view="weightInspector"] .da-status [role="alert"]', { textIncludes: 'broken.safetensors' });
       assert.equal(alert.length >= 1, true, 'the inspector shows an error naming the file');
     }
     const api = await activeApi();
