@@ -4,13 +4,20 @@
  */
 import { workerData } from 'node:worker_threads';
 import { referenceConv2d } from '../core/conv/reference';
-import { runBenchmarks } from '../core/bench/runner';
-import { workerEngine } from '../engine/parallel';
 import type { TaskHandler } from './handlers';
-import { WorkerPool, type WorkerBootData } from './pool';
+import type { WorkerBootData } from './pool';
+
+// The engine wrapper pulls in the Winograd generator (mathjs), seconds of start-up under tsx; a
+// worker loads it on its first engine task instead of at start, so pools of workers that never run
+// the engine (and every crash replacement) start fast. `require`: see lazy() in handlers.ts.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const parallelModule = (): typeof import('../engine/parallel') => require('../engine/parallel') as typeof import('../engine/parallel');
+const runnerModule = (): typeof import('../core/bench/runner') => require('../core/bench/runner') as typeof import('../core/bench/runner');
+const poolModule = (): typeof import('./pool') => require('./pool') as typeof import('./pool');
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const enginePart: TaskHandler<'enginePart'> = async (args) => {
-  const engine = workerEngine(args.engine);
+  const engine = parallelModule().workerEngine(args.engine);
   const start = performance.now();
   for (const step of args.steps) engine.runPart(args.descriptor, step.phase, step.begin, step.end, args.scratchPtr);
   return { ms: performance.now() - start };
@@ -70,9 +77,9 @@ export const convCompare: TaskHandler<'convCompare'> = async (args) => {
 export const bench: TaskHandler<'bench'> = async (args, context) => {
   const boot = workerData as WorkerBootData;
   const threads = args.threads ?? 1;
-  const pool = new WorkerPool(boot.script, { size: threads });
+  const pool = new (poolModule().WorkerPool)(boot.script, { size: threads });
   try {
-    return await runBenchmarks(args, pool, { onProgress: context.progress, signal: context.signal });
+    return await runnerModule().runBenchmarks(args, pool, { onProgress: context.progress, signal: context.signal });
   } finally {
     await pool.dispose();
   }

@@ -76,13 +76,20 @@ const selfTest: TaskHandler<'selfTest'> = async (args, context) => {
 
 /**
  * A handler whose module is loaded on its first task, so a worker starts without paying for
- * modules its tasks may never need (the Winograd and weight-file modules take ~2 s to load under
- * tsx, which every worker start, crash replacement and engine worker would otherwise pay).
+ * modules its tasks may never need (the Winograd and weight-file modules take seconds to load
+ * under tsx, which every worker start, crash replacement and engine worker would otherwise pay).
+ * `require`, not `import()`: a worker run from sources has tsx's CommonJS hooks only, and esbuild
+ * bundles a require of a relative module like a static import.
  */
-function lazy<K extends WorkerTaskKind>(load: () => Promise<TaskHandler<K>>): TaskHandler<K> {
-  let handler: Promise<TaskHandler<K>> | undefined;
-  return async (args, context) => (await (handler ??= load()))(args, context);
+function lazy<K extends WorkerTaskKind>(load: () => TaskHandler<K>): TaskHandler<K> {
+  let handler: TaskHandler<K> | undefined;
+  return (args, context) => (handler ??= load())(args, context);
 }
+
+type DataTasks = typeof import('./dataTasks');
+/* eslint-disable @typescript-eslint/no-require-imports */
+const dataTasks = (): DataTasks => require('./dataTasks') as DataTasks;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const taskHandlers: TaskHandlerRegistry = {
   selfTest,
@@ -91,9 +98,9 @@ export const taskHandlers: TaskHandlerRegistry = {
   convCompare,
   bench,
   // ---- Lead engineer: wire the winograd, sparsity, summary and tensorPreview handlers here. ----
-  winograd: lazy(async () => (await import('./dataTasks')).winogradTask),
-  sparsity: lazy(async () => (await import('./dataTasks')).sparsityTask),
-  summary: lazy(async () => (await import('./dataTasks')).summaryTask),
-  tensorPreview: lazy(async () => (await import('./dataTasks')).tensorPreviewTask),
+  winograd: lazy(() => dataTasks().winogradTask),
+  sparsity: lazy(() => dataTasks().sparsityTask),
+  summary: lazy(() => dataTasks().summaryTask),
+  tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
   // ---- End of the lead's section. ----
 };
