@@ -15,6 +15,7 @@ import { npyParser, npzParser } from './npy';
 import { onnxParser } from './onnx';
 import { pytorchParser } from './pytorch';
 import { safetensorsParser } from './safetensors';
+import { tfjsParser } from './tfjs';
 import { tfliteParser } from './tflite';
 import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
 
@@ -37,6 +38,8 @@ export const PARSERS: readonly WeightFormatParser[] = [
   // Zip archives, told apart by their entry names.
   npzParser,
   pytorchParser,
+  // JSON documents (model.json; safetensors indexes are recognised by the safetensors parser above).
+  tfjsParser,
   // No magic number: the extension decides (after every content sniff has said no).
   darknetParser,
   // Protobuf has no magic number: ONNX is recognised by its ModelProto header, else by extension.
