@@ -25,7 +25,11 @@ import { Fraction } from 'mathjs';
 export interface SearchOptions {
   onProgress?(fraction: number, message: string): void;
   signal?: AbortSignal;
-  /** Wall-clock budget for stages 1 and 2 in milliseconds (default 45000). */
+  /**
+   * Wall-clock budget for stages 1 and 2 in milliseconds (default 40000). The search is
+   * deterministic whenever it finishes within the budget; a budget that cuts it short makes the
+   * result depend on the machine's speed.
+   */
   budgetMs?: number;
   /** Candidates screened in stage 1 at most (default 400). */
   screenBudget?: number;
@@ -33,7 +37,10 @@ export interface SearchOptions {
 
 const SCREEN_TRIALS = 60;
 const REFINE_TRIALS = 500;
-const FINAL_TRIALS = 3000;
+/** Fresh tiles for the final comparison: 3000 at alpha 8, fewer for larger tiles (cost grows as alpha^3). */
+function finalTrials(alpha: number): number {
+  return Math.max(300, Math.min(3000, Math.round(3000 * (8 / alpha) ** 3)));
+}
 const SEARCH_SEED = 7;
 const FINAL_SEED = 1;
 
@@ -157,7 +164,7 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   const { m, r } = request;
   const alpha = m + r - 1;
   const count = infinity ? alpha - 1 : alpha;
-  const budgetMs = options.budgetMs ?? 45000;
+  const budgetMs = options.budgetMs ?? 40000;
   const screenBudget = options.screenBudget ?? 1500;
   const baselinePoints = request.points ?? defaultPointsFor(alpha, infinity);
   const report = (fraction: number, message: string): void => options.onProgress?.(Math.min(1, Math.max(0, fraction)), message);
@@ -295,8 +302,8 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   // Stage 3: unbiased comparison on fresh tiles.
   report(0.95, 'measuring the best set and the baseline on fresh tiles');
   await checkpoint();
-  const baselineError = score(baselinePoints.map((text, i) => formatRational(parseRational(text, `interpolation point ${i + 1}`))), FINAL_TRIALS, FINAL_SEED);
-  let bestError = score(bestPoints, FINAL_TRIALS, FINAL_SEED);
+  const baselineError = score(baselinePoints.map((text, i) => formatRational(parseRational(text, `interpolation point ${i + 1}`))), finalTrials(alpha), FINAL_SEED);
+  let bestError = score(bestPoints, finalTrials(alpha), FINAL_SEED);
   if (!(bestError < baselineError)) {
     bestPoints = [...baselinePoints];
     bestError = baselineError;
