@@ -203,24 +203,30 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
   }
   const { h5, module } = await loadH5wasm();
-  let h5file: H5File;
+  let h5file: H5File | undefined;
+  let failure = 'it returned no file';
   try {
     h5file = new h5.File(fsPath, 'r');
   } catch (error) {
-    await settings.cleanup?.();
-    throw new WeightFileError(reportedFile, `HDF5 could not open the file (${(error as Error).message}); it is truncated or corrupt`);
+    failure = (error as Error).message;
   }
+  // h5wasm reports a failed H5Fopen as a negative file id rather than an exception.
+  if (!h5file || !(h5file.file_id > 0n)) {
+    await settings.cleanup?.();
+    throw new WeightFileError(reportedFile, `HDF5 could not open the file (${failure}); it is truncated or corrupt`);
+  }
+  const openFile: H5File = h5file;
   let open = true;
   const closeAll = async (): Promise<void> => {
     if (!open) return;
     open = false;
-    h5file.close();
+    openFile.close();
     await settings.cleanup?.();
   };
   try {
     const warnings: string[] = [];
-    const rootAttributes = Object.keys(h5file.attrs);
-    const rootKeys = h5file.keys();
+    const rootAttributes = Object.keys(openFile.attrs);
+    const rootKeys = openFile.keys();
     const isKeras =
       settings.format === 'keras' ||
       rootAttributes.includes('keras_version') ||
@@ -232,7 +238,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
         warnings.push(`group '${groupPath}' is nested more than ${MAX_GROUP_DEPTH} deep (a link cycle?); not descended`);
         return;
       }
-      const group = groupPath === '/' ? h5file : h5file.get(groupPath);
+      const group = groupPath === '/' ? openFile : openFile.get(groupPath);
       if (!(group instanceof h5.Group)) return;
       for (const key of group.keys()) {
         settings.signal?.throwIfAborted();
@@ -243,12 +249,12 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
         }
         // Soft links name objects found under their own path too: following them would count the
         // same weights twice (and could loop).
-        const softTarget = h5file.get_link(path);
+        const softTarget = openFile.get_link(path);
         if (softTarget) {
           warnings.push(`'${path.slice(1)}' is a soft link to '${softTarget}'; counted at its target only`);
           continue;
         }
-        const entity = h5file.get(path);
+        const entity = openFile.get(path);
         if (entity instanceof h5.Group) visit(path, depth + 1);
         else if (entity instanceof h5.Dataset) {
           if (tensors.length >= MAX_DATASETS) throw new WeightFileError(reportedFile, `more than ${MAX_DATASETS} datasets`);
@@ -272,7 +278,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
           if ('error' in counted) throw new WeightFileError(reportedFile, `dataset '${name}': ${counted.error}`);
           const info: DatasetInfo = { path, dtype, shape: metadata.shape.slice(), numel: counted.numel, elementBytes: metadata.size };
           const layout = isKeras && info.shape.length === 4 ? keras4dLayout(path) : undefined;
-          tensors.push(datasetSource(module, h5file, reportedFile, info, name, layout, () => open));
+          tensors.push(datasetSource(module, openFile, reportedFile, info, name, layout, () => open));
         } else if (entity instanceof h5.ExternalLink) {
           warnings.push(`'${path.slice(1)}' is an external link to ${entity.filename}; not followed`);
         }
@@ -281,7 +287,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     visit('/', 0);
     const metadata: Record<string, string> = {};
     for (const key of ['keras_version', 'backend']) {
-      const attribute = h5file.attrs[key];
+      const attribute = openFile.attrs[key];
       const value = attribute?.value;
       if (typeof value === 'string') metadata[key] = value;
     }

@@ -11,6 +11,8 @@ import type { WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
 import { darknetParser } from './darknet';
 import { ggufParser } from './gguf';
+import { hdf5Parser } from './hdf5';
+import { kerasParser } from './keras';
 import { npyParser, npzParser } from './npy';
 import { onnxParser } from './onnx';
 import { pytorchParser } from './pytorch';
@@ -35,7 +37,9 @@ export const PARSERS: readonly WeightFormatParser[] = [
   ggufParser,
   npyParser,
   tfliteParser,
+  hdf5Parser,
   // Zip archives, told apart by their entry names.
+  kerasParser,
   npzParser,
   pytorchParser,
   // JSON documents (model.json; safetensors indexes are recognised by the safetensors parser above).

@@ -71,17 +71,15 @@ export const kerasParser: WeightFormatParser = {
         fileBytes: reader.size,
         cleanup,
         signal: options?.signal,
+      }).catch((error: unknown) => {
+        throw error instanceof WeightFileError ? new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`) : error;
       });
       opened.warnings.unshift(`weights read from ${KERAS_WEIGHTS_ENTRY} inside the archive`);
       return opened;
     } catch (error) {
       await reader.close();
       await cleanup();
-      if (error instanceof WeightFileError) {
-        // Errors about the temporary copy are errors about the archive's weights entry.
-        if (error.file !== file) throw new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`);
-        throw error;
-      }
+      if (error instanceof WeightFileError) throw error;
       throw new WeightFileError(file, `cannot read the Keras archive: ${(error as Error).message}`);
     }
   },
