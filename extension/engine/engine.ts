@@ -347,6 +347,45 @@ function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
   };
 }
 
+const DIRECT_LAYOUTS = ['nchw4c', 'nchw8c', 'nchw16c'] as const;
+
+const directSpec: AlgorithmSpec = {
+  layouts: DIRECT_LAYOUTS,
+  plan: (shape, layout) => {
+    const { N, C, K, R, S } = shape;
+    const { P } = convOutputSize(shape);
+    const B = blockOfLayout(layout);
+    const CB = ceilDiv(C, B);
+    const KB = ceilDiv(K, B);
+    return {
+      kernel: 'convDirectBlocked',
+      units: N * KB * P,
+      unit: `(image, ${B}-output-channel block, output row)`,
+      slots: { x0: B },
+      scratchBytes: 64,
+      weightBytes: KB * CB * R * S * B * B * 4,
+      realFlops: convDirectFlops(shape),
+      packWeights: (w, packed) => {
+        // [K/B][C/B][R][S][B ci][B ko]: for each input channel, the B output channels' weights are one
+        // contiguous run of f32x4 vectors.
+        for (let k = 0; k < K; k++) {
+          const kb = Math.floor(k / B);
+          const ko = k % B;
+          for (let c = 0; c < C; c++) {
+            const cb = Math.floor(c / B);
+            const ci = c % B;
+            for (let r = 0; r < R; r++) {
+              for (let s = 0; s < S; s++) {
+                packed[((((kb * CB + cb) * R + r) * S + s) * B + ci) * B + ko] = w[((k * C + c) * R + r) * S + s];
+              }
+            }
+          }
+        }
+      },
+    };
+  },
+};
+
 const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   im2col: {
     layouts: ['nchw', 'nhwc'],
@@ -393,7 +432,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
       };
     },
   },
-  direct: undefined,
+  direct: directSpec,
   'winograd-2x3': winogradSpec(2),
   'winograd-4x3': winogradSpec(4),
   'winograd-6x3': winogradSpec(6),

@@ -12,3 +12,4 @@ export {
   WINOGRAD2_INPUT_FLOPS, WINOGRAD2_OUTPUT_FLOPS, WINOGRAD4_INPUT_FLOPS, WINOGRAD4_OUTPUT_FLOPS,
   WINOGRAD6_INPUT_FLOPS, WINOGRAD6_OUTPUT_FLOPS,
 } from './generated/winogradTransforms';
+export { convDirectBlocked } from './direct';

@@ -142,6 +142,8 @@ function checkAlgorithm(algo: ConvAlgorithm, layouts: ConvLayout[], shapes: Conv
 }
 
 checkAlgorithm('im2col', ['nchw', 'nhwc'], GENERAL_SHAPES, im2colBound);
+// Direct sums the same D products as im2col, in a different order: the same bound.
+checkAlgorithm('direct', ['nchw4c', 'nchw8c', 'nchw16c'], GENERAL_SHAPES, im2colBound);
 
 /** 3x3 stride-1 shapes: output sizes that are not multiples of 2, 4 or 6; C not a multiple of 4 or 8. */
 const WINOGRAD_SHAPES: ConvShape[] = [

@@ -1,0 +1,40 @@
+// Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
+// Work unit = (image n, output-channel block kb, output row p); units write disjoint output rows.
+// Weights are packed once by the host as [K/B][C/B][R][S][B ci][B ko] (zero-padded channels).
+import {
+  param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
+  P_BIAS, P_X0,
+} from './params';
+import { directTile4, directTile8, directTile16, DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS } from './generated/directKernels';
+
+export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
+  const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
+  const R = param(plan, P_R), S = param(plan, P_S), stride = param(plan, P_STRIDE), pad = param(plan, P_PAD);
+  const P = param(plan, P_P), Q = param(plan, P_Q);
+  const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
+  const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
+  const B = param(plan, P_X0);
+  const CB = (C + B - 1) / B;
+  const KB = (K + B - 1) / B;
+  const pixels = B == 4 ? DIRECT4_PIXELS : B == 8 ? DIRECT8_PIXELS : DIRECT16_PIXELS;
+  const imageIn = <usize>CB * H * W * B * 4;
+  const imageOut = <usize>KB * P * Q * B * 4;
+  const weightsPerBlock = <usize>CB * R * S * B * B * 4;
+  for (let u = unitBegin; u < unitEnd; u++) {
+    const n = u / (KB * P);
+    const rest = u - n * KB * P;
+    const kb = rest / P;
+    const p = rest - kb * P;
+    const img = input + <usize>n * imageIn;
+    const w = weights + <usize>kb * weightsPerBlock;
+    const b = bias != 0 ? bias + (<usize>(kb * B) << 2) : 0;
+    let out = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
+    for (let q0 = 0; q0 < Q; q0 += pixels) {
+      const count = min(pixels, Q - q0);
+      if (B == 4) directTile4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      else if (B == 8) directTile8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      else directTile16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      out += <usize>pixels * B * 4;
+    }
+  }
+}
