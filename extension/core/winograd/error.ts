@@ -256,8 +256,12 @@ export function measureError(algorithm: ErrorAlgorithm, options: MeasureErrorOpt
       }
     }
   }
-  const meanAbs = counted > 0 ? winogradSum / counted : 0;
-  const directMeanAbs = counted > 0 ? directSum / counted : 0;
+  // When every output overflowed there is nothing to average: report the largest double rather
+  // than NaN or Infinity (JSON cannot carry those), with nonFiniteOutputs saying why.
+  const allOverflowed = counted === 0;
+  const meanAbs = allOverflowed ? Number.MAX_VALUE : winogradSum / counted;
+  const directMeanAbs = allOverflowed ? 0 : directSum / counted;
+  if (allOverflowed) winogradMax = Number.MAX_VALUE;
   const ratio = (a: number, b: number): number => (b > 0 ? a / b : a > 0 ? Number.MAX_VALUE : 1);
   const measurement: WinogradErrorMeasurement = {
     precision,
