@@ -93,7 +93,8 @@ Times convolution algorithms of the WebAssembly SIMD engine and checks each agai
   --layers a,b       only these layers of the suite
   --shape ...        one custom layer; stride defaults to 1, pad to 0
   --algo a,b         algorithms (default: every one that applies): ${CONV_ALGORITHMS.join(', ')}
-  --layout L         ${CONV_LAYOUTS.join(', ')} (default nchw)
+  --layout L         ${CONV_LAYOUTS.join(', ')} (default: nchw, or the algorithm's own layout
+                     when it has no nchw kernel; conversions are timed apart)
   --threads T        engine worker threads (default 1)
   --budget-ms X      timed budget per layer and algorithm (default ${DEFAULT_BUDGET_MS})
   --warmup-ms X      warm-up per layer and algorithm (default ${DEFAULT_WARMUP_MS})

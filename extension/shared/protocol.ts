@@ -430,7 +430,7 @@ export interface BenchRequest {
   shape?: ConvShape;
   /** Algorithms to run; default: every algorithm that applies (the others are listed as skipped). */
   algos?: string[];
-  /** Default 'nchw'. */
+  /** Default: nchw for the algorithms that support it, each other algorithm in its own layout. */
   layout?: ConvLayout;
   /** Engine threads, 1..cores (default 1). */
   threads?: number;
@@ -574,7 +574,7 @@ export interface WinogradRequest {
   search?: boolean;
   exports?: ExportFormat[];
   layer?: { C: number; K: number; H: number; W: number };
-  /** Random tiles per precision for the error measurement; 0 skips it (default 400). */
+  /** Random tiles per precision for the error measurement; 0 skips it (default: about 8000 outputs' worth). */
   errorTrials?: number;
   /** Seed of the error measurement's PRNG (default 1). */
   seed?: number;

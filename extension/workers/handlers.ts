@@ -87,9 +87,7 @@ function lazy<K extends WorkerTaskKind>(load: () => TaskHandler<K>): TaskHandler
 }
 
 type DataTasks = typeof import('./dataTasks');
-/* eslint-disable @typescript-eslint/no-require-imports */
 const dataTasks = (): DataTasks => require('./dataTasks') as DataTasks;
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 export const taskHandlers: TaskHandlerRegistry = {
   selfTest,

@@ -16,7 +16,7 @@ import type {
 } from '../../shared/protocol';
 import { CONV_ALGORITHMS, CONV_LAYOUTS } from '../../shared/protocol';
 import type { WorkerPool } from '../../workers/pool';
-import { applies, type ConvPlan } from '../../engine/engine';
+import { applies, supportedLayouts, type ConvPlan } from '../../engine/engine';
 import { ParallelEngine, splitUnits } from '../../engine/parallel';
 import { convDirectFlops, convOutputSize } from '../conv/reference';
 import { shapeLabel, suiteLayers, type BenchLayer } from './layers';
@@ -79,12 +79,23 @@ export function requestedAlgorithms(request: BenchRequest): ConvAlgorithm[] {
   });
 }
 
-function requestedLayout(request: BenchRequest): ConvLayout {
-  const layout = request.layout ?? 'nchw';
-  if (!(CONV_LAYOUTS as readonly string[]).includes(layout)) {
-    throw new Error(`unknown layout '${layout}'; the layouts are ${CONV_LAYOUTS.join(', ')}`);
+/**
+ * The layout each algorithm runs in: the requested one, or without a request nchw where the
+ * algorithm supports it and otherwise its own first layout (blocked-layout kernels then run in
+ * their layout, with the conversion from/to NCHW timed apart in layoutMs).
+ */
+export function layoutChooser(request: BenchRequest): (algo: ConvAlgorithm) => ConvLayout {
+  const requested = request.layout;
+  if (requested !== undefined) {
+    if (!(CONV_LAYOUTS as readonly string[]).includes(requested)) {
+      throw new Error(`unknown layout '${requested}'; the layouts are ${CONV_LAYOUTS.join(', ')}`);
+    }
+    return () => requested;
   }
-  return layout;
+  return (algo) => {
+    const supported = supportedLayouts(algo);
+    return supported.includes('nchw') || supported.length === 0 ? 'nchw' : supported[0];
+  };
 }
 
 interface LayerData {
@@ -98,7 +109,7 @@ interface LayerData {
 export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hooks: BenchHooks = {}): Promise<BenchReport> {
   const layers = requestedLayers(request);
   const algos = requestedAlgorithms(request);
-  const layout = requestedLayout(request);
+  const layoutOf = layoutChooser(request);
   const threads = request.threads ?? 1;
   if (!Number.isInteger(threads) || threads < 1 || threads > pool.size) {
     throw new Error(`threads must be an integer in 1..${pool.size}, got ${threads}`);
@@ -122,7 +133,7 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
   const skipped = report.skipped as BenchSkip[];
 
   // Progress in steps: per layer, the reference and the peer count one each, each algorithm one.
-  const runnable = layers.map((layer) => algos.filter((algo) => applies(algo, layer.shape, layout).ok));
+  const runnable = layers.map((layer) => algos.filter((algo) => applies(algo, layer.shape, layoutOf(algo)).ok));
   const totalSteps = layers.reduce(
     (sum, _layer, index) => sum + runnable[index].length + (checkErrors ? 1 : 0) + (request.peer ? 1 : 0),
     0,
@@ -135,7 +146,7 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
     const layer = layers[layerIndex];
     if (signal?.aborted) throw abortError();
     for (const algo of algos) {
-      const verdict = applies(algo, layer.shape, layout);
+      const verdict = applies(algo, layer.shape, layoutOf(algo));
       if (!verdict.ok) skipped.push({ layer: layer.name, algo, reason: verdict.reason });
     }
     if (runnable[layerIndex].length === 0 && !request.peer) continue;
@@ -163,6 +174,7 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
 
     for (const algo of runnable[layerIndex]) {
       if (signal?.aborted) throw abortError();
+      const layout = layoutOf(algo);
       const message = `${layer.name}: ${algo} (${layout}, ${threads} thread${threads === 1 ? '' : 's'})`;
       progress(0, message);
       const result = await benchAlgorithm(parallel, layer, algo, layout, threads, data, {

@@ -2,9 +2,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WorkerPool } from '../../../extension/workers/pool';
-import { fillUniform, requestedAlgorithms, requestedLayers, runBenchmarks } from '../../../extension/core/bench/runner';
+import { fillUniform, layoutChooser, requestedAlgorithms, requestedLayers, runBenchmarks } from '../../../extension/core/bench/runner';
 import { formatBenchReport, formatBenchComparison } from '../../../extension/core/bench/format';
-import { applies } from '../../../extension/engine/engine';
+import { applies, supportedLayouts } from '../../../extension/engine/engine';
 import type { BenchReport, ConvShape } from '../../../extension/shared/protocol';
 import { CONV_ALGORITHMS } from '../../../extension/shared/protocol';
 
@@ -35,7 +35,8 @@ test('a custom shape: every applicable algorithm runs, matches the reference, th
   const report = await runBenchmarks({ shape: SHAPE, threads: 2, ...FAST }, pool, {
     onProgress: (fraction) => fractions.push(fraction),
   });
-  const applicable = CONV_ALGORITHMS.filter((algo) => applies(algo, SHAPE, 'nchw').ok);
+  const layoutOf = layoutChooser({});
+  const applicable = CONV_ALGORITHMS.filter((algo) => applies(algo, SHAPE, layoutOf(algo)).ok);
   assert.ok(applicable.includes('im2col'));
   assert.deepEqual(report.results.map((r) => r.algo), applicable);
   assert.deepEqual(
@@ -47,7 +48,8 @@ test('a custom shape: every applicable algorithm runs, matches the reference, th
   for (const result of report.results) {
     assert.equal(result.layer, '1x8x12x12-k16-3x3-s1p1');
     assert.equal(result.threads, 2);
-    assert.equal(result.layout, 'nchw');
+    assert.equal(result.layout, layoutOf(result.algo as (typeof CONV_ALGORITHMS)[number]));
+    assert.equal(result.layoutMs === undefined, result.layout === 'nchw', 'conversion time exactly for non-nchw runs');
     assert.ok(result.msMin <= result.msMedian && result.msMedian <= result.msP90);
     assert.ok(Math.abs(result.gflops - 331_776 / (result.msMedian * 1e6)) < 1e-9 * result.gflops);
     assert.ok(result.iterations !== undefined && result.iterations >= 3);
@@ -87,6 +89,16 @@ test('a suite with chosen layers and algorithms, another layout, and no error ch
   const text = formatBenchReport(report);
   assert.match(text, /conv5_ds\s+im2col\s+nhwc\s+1\s/);
   assert.match(text, /skipped:\n {2}winograd-2x3: .*\(conv5_ds\)/);
+});
+
+test('layoutChooser: the requested layout, else nchw where supported, else the algorithm\'s own', () => {
+  assert.equal(layoutChooser({ layout: 'nhwc' })('direct'), 'nhwc');
+  const defaults = layoutChooser({});
+  assert.equal(defaults('im2col'), 'nchw');
+  for (const algo of CONV_ALGORITHMS) {
+    const supported = supportedLayouts(algo);
+    assert.equal(defaults(algo), supported.length === 0 || supported.includes('nchw') ? 'nchw' : supported[0]);
+  }
 });
 
 test('requests are validated with clear messages', async () => {
