@@ -127,7 +127,8 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
   } finally {
     await jsonReader.close();
   }
-  const manifest = (model as { weightsManifest?: unknown } | null)?.weightsManifest;
+  // A bare weights manifest (the *-weights_manifest.json files of face-api and older converters) is the list itself.
+  const manifest = Array.isArray(model) ? model : (model as { weightsManifest?: unknown } | null)?.weightsManifest;
   if (!Array.isArray(manifest)) throw new WeightFileError(file, 'no "weightsManifest" list; not a TensorFlow.js model.json');
 
   const directory = path.dirname(path.resolve(file));
@@ -238,8 +239,9 @@ export const tfjsParser: WeightFormatParser = {
   sniff(head, fileName) {
     let start = 0;
     while (start < head.length && (head[start] === 0x20 || head[start] === 0x0a || head[start] === 0x0d || head[start] === 0x09)) start++;
-    if (head[start] !== 0x7b) return false;
     const text = new TextDecoder().decode(head);
+    if (head[start] === 0x5b) return /"weights"\s*:/.test(text) && /"(paths|name)"\s*:/.test(text);
+    if (head[start] !== 0x7b) return false;
     if (/"(weightsManifest|modelTopology)"\s*:/.test(text)) return true;
     return /^model\.json$/i.test(fileName);
   },

@@ -173,3 +173,37 @@ test('bad .npy and .npz input gets named errors', async () => {
   view.setUint32(secondCentral + 42, 0, true);
   await rejects(write('overlap.npz', twice), /overlap \(zip bomb\?\)/);
 });
+
+const FIXTURES = path.resolve(__dirname, 'fixtures/numpy');
+
+/** The closed-form values make-numpy-fixtures.py wrote with real numpy (row-major order). */
+const NUMPY_EXPECTED: Record<string, { shape: number[]; values: number[] }> = {
+  c_f4: { shape: [3, 4], values: Array.from({ length: 12 }, (_, i) => i / 8) },
+  f_f8be: { shape: [2, 3, 4], values: Array.from({ length: 24 }, (_, i) => (i - 10) * 0.5) },
+  i2: { shape: [2, 3], values: [-3, -2, -1, 0, 1, 2] },
+  b1: { shape: [5], values: [0, 1, 0, 1, 0] },
+  f2: { shape: [4], values: [1, -2, 65504, 2 ** -24] },
+  u8be: { shape: [4], values: [0, 1, 2 ** 40, 2 ** 53] },
+};
+
+test('files written by real numpy (np.save, np.savez, np.savez_compressed) read back exactly', async () => {
+  for (const [name, want] of Object.entries(NUMPY_EXPECTED)) {
+    const opened = await openWeightFile(path.join(FIXTURES, `${name}.npy`));
+    assert.deepEqual(opened.tensors[0].shape, want.shape, name);
+    assert.deepEqual((await valuesByName(opened))[name], want.values, name);
+    await opened.close();
+  }
+  for (const archive of ['stored.npz', 'deflated.npz']) {
+    const file = path.join(FIXTURES, archive);
+    assert.equal(await detectFormat(file), 'npz');
+    const opened = await openWeightFile(file);
+    assert.deepEqual(opened.warnings, []);
+    const values = await valuesByName(opened);
+    assert.deepEqual(Object.keys(values).sort(), Object.keys(NUMPY_EXPECTED).sort());
+    for (const [name, want] of Object.entries(NUMPY_EXPECTED)) assert.deepEqual(values[name], want.values, `${archive} ${name}`);
+    await opened.close();
+  }
+  const { shape, data } = await readNpyFloat32(path.join(FIXTURES, 'f_f8be.npy'));
+  assert.deepEqual(shape, [2, 3, 4]);
+  assert.deepEqual(Array.from(data), NUMPY_EXPECTED.f_f8be.values);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../extension/core/formats/index';
 import { WeightFileError } from '../../../extension/core/formats/types';
@@ -96,4 +96,34 @@ test('missing, truncated and escaping shards and bad manifests are named errors'
   await check(model(path.join(root, 'neg'), w([{ name: 'n', shape: [-3], dtype: 'float32' }])), /negative dimension/);
   await check(model(path.join(root, 'nomanifest'), {}), /no "weightsManifest" list/);
   await check(model(path.join(root, 'strings'), w([{ name: 's', shape: [1000], dtype: 'string' }])), /shards \(group2-shard1of1\.bin\): cannot skip \d+ bytes; only 8 remain/);
+});
+
+const MODELS_DIR = path.resolve(__dirname, '../../../.cache/test-models');
+
+test('a real TF.js model (face-api tiny face detector, uint8-quantised) matches numpy', async () => {
+  const manifest = path.join(MODELS_DIR, 'tiny_face_detector_model-weights_manifest.json');
+  if (!existsSync(manifest)) assert.fail(`${manifest} is missing: run \`node scripts/fetch-test-models.mjs\` first to fetch the real test models`);
+  assert.equal(await detectFormat(manifest), 'tfjs');
+  const opened = await openWeightFile(manifest);
+  assert.equal(opened.tensors.length, 19);
+  assert.equal(opened.fileBytes, 193321);
+  assert.deepEqual(opened.warnings, []);
+  const values = await valuesByName(opened);
+  // Expected values from numpy: (uint8 bytes as float64 * scale + min).astype(float32), read straight from the .bin.
+  const expected: Record<string, { shape: number[]; sum: number; first: number[]; zeros: number }> = {
+    'conv0/filters': { shape: [3, 3, 3, 16], sum: -5.152029775083065, first: [0.2882254123687744, 0.0090070441365242, 0.2161690592765808], zeros: 2 },
+    'conv8/filters': { shape: [1, 1, 512, 25], sum: -194.30083987861872, first: [0.17001678049564362, 0.6517309546470642, -0.02833613008260727], zeros: 2865 },
+    'conv8/bias': { shape: [25], sum: -1.626252087764442, first: [0.16557379066944122, 0.11567483842372894, 0.08618909120559692], zeros: 0 },
+  };
+  for (const [name, want] of Object.entries(expected)) {
+    const tensor = opened.tensors.find((t) => t.name === name);
+    assert.deepEqual(tensor?.shape, want.shape, name);
+    const got = values[name];
+    assert.deepEqual(got.slice(0, 3), want.first, name);
+    assert.equal(got.filter((v) => v === 0).length, want.zeros, name);
+    const sum = got.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs(sum - want.sum) < 1e-9 * Math.max(1, Math.abs(want.sum)), `${name}: sum ${sum} vs ${want.sum}`);
+  }
+  assert.equal(opened.tensors.find((t) => t.name === 'conv0/filters')?.layout, 'HWIO');
+  await opened.close();
 });
