@@ -29,7 +29,7 @@ Options:
   --precision P            fp32 (default), fp16 or bf16: the search objective
   --export FORMAT          c, numpy, ts, latex, markdown or json (comma-separated for several)
   --layer C,K,H,W          cost of a stride-1 layer: C in, K out channels, H x W output
-  --trials N               random tiles per precision for the error table (default 400; 0 skips)
+  --trials N               random tiles per precision for the error table (default: ~8000 outputs; 0 skips)
   --seed N                 seed of the error measurement (default 1)
   --json                   print the WinogradResult JSON
 `;

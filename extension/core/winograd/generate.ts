@@ -11,7 +11,7 @@ import {
   type WinogradResult,
 } from '../../shared/protocol';
 import { winogradCost } from './cost';
-import { DEFAULT_ERROR_SEED, DEFAULT_ERROR_TRIALS, measureError } from './error';
+import { DEFAULT_ERROR_SEED, defaultErrorTrials, measureError } from './error';
 import { toStringMatrix } from './rational';
 import { type ToomCookMatrices, checkSize, pointStrings, toomCook } from './toomCook';
 import { verifyWinograd } from './verify';
@@ -91,7 +91,7 @@ export function generateWinograd(request: WinogradRequest): WinogradResult {
   );
   if (note) verification.steps.unshift(note);
   const cost = winogradCost({ first, second, layer: request.layer });
-  const trials = request.errorTrials ?? DEFAULT_ERROR_TRIALS;
+  const trials = request.errorTrials ?? defaultErrorTrials(first.m, second.m);
   const error: WinogradErrorMeasurement[] = [];
   if (trials > 0 && verification.verified) {
     const precisions = [...SIMULATED_PRECISIONS];
