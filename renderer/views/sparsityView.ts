@@ -70,12 +70,16 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
   });
 
   const histogram = modelHistogram(report.tensors);
+  // Show the occupied range of bins (plus one on each side), not decades where no weight lies.
+  const occupied = histogram ? histogram.counts.flatMap((count, i) => (count > 0 ? [i] : [])) : [];
+  const firstBin = Math.max(0, (occupied[0] ?? 0) - 1);
+  const lastBin = Math.min((histogram?.counts.length ?? 1) - 1, (occupied.at(-1) ?? 0) + 1);
   const histogramChart = histogram
     ? chartBox('Magnitude histogram', {
         type: 'bar',
         data: {
-          labels: ['zero', ...histogram.counts.map((_, i) => `1e${formatNumber(histogram.log10Edges[i], 2)}`)],
-          datasets: [{ label: 'weights', data: [histogram.zeros, ...histogram.counts], backgroundColor: seriesColor(2) }],
+          labels: ['zero', ...histogram.counts.slice(firstBin, lastBin + 1).map((_, i) => `≥${formatNumber(10 ** histogram.log10Edges[firstBin + i], 2)}`)],
+          datasets: [{ label: 'weights', data: [histogram.zeros, ...histogram.counts.slice(firstBin, lastBin + 1)], backgroundColor: seriesColor(2) }],
         },
         options: { plugins: { legend: { display: false } }, scales: { y: { type: 'logarithmic', title: { display: true, text: 'count (log)' } }, x: { title: { display: true, text: '|w| (log10 bins)' } } } },
       })

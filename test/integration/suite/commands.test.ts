@@ -59,6 +59,11 @@ suite('palette commands', () => {
       assert.ok(result.msMin <= result.msMedian && result.msMedian <= result.msP90);
     }
     assert.equal(readdirSync(folder).length, before + 1, 'the run was saved');
+    if (pageBridgeAvailable()) {
+      const rows = await queryPage('.da-bench tbody tr', { minCount: 2 });
+      assert.ok(rows.some((row) => row.text.includes('winograd-2x3')), 'the dashboard lists the winograd result');
+      await screenshotPage('command-bench-panel');
+    }
   });
 
   test('Compare Saved Benchmark Runs: two saved runs are matched by layer and algorithm', async () => {
@@ -87,5 +92,10 @@ suite('palette commands', () => {
 
   test('Show Log reveals the Deep Accel log channel', async () => {
     await vscode.commands.executeCommand('deepAccel.showLog');
+    if (pageBridgeAvailable()) {
+      const lines = await queryPage('.output-view .view-line', { textIncludes: 'Deep Accel 0.1.0 activated' });
+      assert.ok(lines.length >= 1, 'the log channel is shown with the activation line');
+    }
+    await vscode.commands.executeCommand('workbench.action.closePanel');
   });
 });

@@ -68,6 +68,15 @@ suite('weight files: custom editor, hovers, decorations', () => {
     const text = hoverText(await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', document.uri, new vscode.Position(line, character)));
     assert.match(text, /tiny-cnn\.safetensors\*\*: safetensors, 4 tensors, 2,018 parameters/);
     assert.match(text, /25\.97% sparse/);
+    if (pageBridgeAvailable()) {
+      // What a user sees: the hover widget over the file name in the editor.
+      const editor = await vscode.window.showTextDocument(document);
+      editor.selection = new vscode.Selection(line, character, line, character);
+      await vscode.commands.executeCommand('editor.action.showHover');
+      const widget = await queryPage('.monaco-hover', { textIncludes: '2,018 parameters' });
+      assert.ok(widget.length >= 1, 'the hover widget shows the summary');
+      await screenshotPage('hover-weight-file');
+    }
   });
 
   test('the explorer decoration of a weight file carries its sparsity badge and tooltip', async () => {
