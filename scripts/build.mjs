@@ -55,7 +55,7 @@ const nodeBundles = [
 
 const browserBundles = [
   // The notebook renderer is an ES module that VS Code imports (contributes.notebookRenderer).
-  { entryPoints: { renderer: 'renderer/index.ts' }, format: 'esm' },
+  { entryPoints: { renderer: 'renderer/index.ts' }, format: 'esm', loader: { '.css': 'text' } },
   // Webviews (results panel, weight-file editor) load a classic script under a nonce CSP.
   { entryPoints: { webview: 'media/webview.ts' }, format: 'iife' },
 ].map((options) => ({ ...common, ...options, platform: 'browser', target: 'es2022', outdir: dist }));
