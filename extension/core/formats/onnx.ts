@@ -772,6 +772,12 @@ async function tensorSource(ctx: BuildContext, tensor: ScannedTensor, name: stri
     return fail(`has no data (no raw_data, ${FIELD_NAMES[field]} or external data) for shape [${shape.join(', ')}]`);
   }
   const fixedSize = field === F.tensor.floatData ? 4 : field === F.tensor.doubleData ? 8 : 0;
+  // Varints take at least one byte each: a shape that needs more values than there are bytes is
+  // refused now, before anyone sizes a buffer by it. The exact count is checked while streaming.
+  const payloadBytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
+  if (!fixedSize && numel > payloadBytes) {
+    fail(`${FIELD_NAMES[field]} holds at most ${payloadBytes} values but its shape [${shape.join(', ')}] needs ${numel}`);
+  }
   if (fixedSize) {
     const bytes = ranges.reduce((n, r) => n + r.end - r.start, 0);
     if (bytes !== numel * fixedSize) fail(`${FIELD_NAMES[field]} holds ${bytes / fixedSize} values but its shape [${shape.join(', ')}] needs ${numel}`);

@@ -47,6 +47,8 @@ const ELEMENT_BYTES: Record<string, number> = Object.fromEntries(
 );
 const UNSUPPORTED_VALUE_TYPES = new Set(['string', 'complex64', 'complex128', 'resource', 'variant']);
 
+const MAX_SPARSE_LEVELS = 16;
+
 /** BuiltinOperator codes that decide a kernel's layout, and the ops that only convert constants. */
 const OP_CONV_2D = 3;
 const OP_DEPTHWISE_CONV_2D = 4;
@@ -334,6 +336,8 @@ function readSparsity(file: PagedFile, table: Table, shape: number[], what: stri
   const metadata = table.tables(2, `${what} dim_metadata`);
   const rank = shape.length;
   const levelsCount = rank + blockMap.length;
+  // Densification recurses once per level; real models have rank 4 plus at most 2 block levels.
+  if (levelsCount > MAX_SPARSE_LEVELS) file.fail(`${what}: sparsity has ${levelsCount} levels, more than the ${MAX_SPARSE_LEVELS} supported`);
   if (traversalOrder.length !== levelsCount || metadata.length !== levelsCount) {
     file.fail(`${what}: sparsity has ${traversalOrder.length} traversal entries and ${metadata.length} dim_metadata for rank ${rank} with ${blockMap.length} block dimension(s)`);
   }

@@ -244,7 +244,8 @@ test('bad input: shape against data size, negative dims, unknown and missing dat
   await assertOpenFails(open({ name: 'w', dims: [2], dataType: 7, extra: pbBytes(4, float32Bytes([1, 2])) }), /has float_data but data type INT64 keeps its values in int64_data/);
   await assertOpenFails(open({ name: 'w', dims: [2 ** 30, 2 ** 30, 2 ** 30], dataType: 1, raw: [] }), /more than 2\^53 elements/);
   // Varint fields are counted while streaming: too few and too many values are both errors.
-  await assertReadFails(open({ name: 'w', dims: [3], dataType: 6, extra: pbBytes(5, [1, 2]) }), 'w', /int32_data holds 2 values but its shape \[3\] needs 3/);
+  await assertReadFails(open({ name: 'w', dims: [3], dataType: 6, extra: pbBytes(5, [1, 0x82, 0x01]) }), 'w', /int32_data holds 2 values but its shape \[3\] needs 3/);
+  await assertOpenFails(open({ name: 'w', dims: [1e12], dataType: 7, extra: pbBytes(7, [1, 2]) }), /int64_data holds at most 2 values but its shape \[1000000000000\] needs 1000000000000/);
   await assertReadFails(open({ name: 'w', dims: [1], dataType: 6, extra: pbBytes(5, [1, 2]) }), 'w', /int32_data holds more values than its shape \[1\] has/);
   // Types that carry no plain numbers are skipped with a warning, not an error.
   const strings = await onnxParser.open(open({ name: 's', dims: [1], dataType: 8, extra: pbBytes(6, [104, 105]) }));

@@ -443,6 +443,14 @@ test('bad input: inconsistent sparsity metadata', async () => {
   await assertRejects(sparse([{ dense: 3 }, { segments: [0, 2, 2, 3], indices: [1, 3, 0] }], 4), /needs 12 bytes for 3 stored values/);
   await assertRejects(sparse([{ dense: 2 }, { segments: [0, 2, 3], indices: [1, 3, 0] }]), /dense_size 2 differs from the dimension size 3/);
   await assertRejects(sparse([{ dense: 3 }, { segments: [0, 2, 2, 3], indices: [1, 3, 0] }], 3, [0, 0]), /not a permutation/);
+  const deep = Array.from({ length: 17 }, (_, i) => i);
+  await assertRejects(
+    {
+      buffers: [new Uint8Array(0), f32([1])],
+      tensors: [{ name: 'deep', type: FLOAT32, shape: deep.map(() => 1), buffer: 1, sparsity: { traversal: deep, blockMap: [], dims: deep.map(() => ({ dense: 1 })) } }],
+    },
+    /17 levels, more than the 16 supported/,
+  );
 });
 
 // ---------------------------------------------------------------------------------------------
