@@ -13,3 +13,4 @@ export {
   WINOGRAD6_INPUT_FLOPS, WINOGRAD6_OUTPUT_FLOPS,
 } from './generated/winogradTransforms';
 export { convDirectBlocked } from './direct';
+export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
