@@ -30,3 +30,27 @@ test('every parser sniffs on content alone when given no file name', () => {
   for (const parser of PARSERS) assert.equal(parser.sniff(nothing, ''), false, parser.format);
   assert.equal(pickParser(nothing, 'x.safetensors')?.format, 'safetensors');
 });
+
+test('zip-based and JSON formats are told apart by content, whatever the extension', async () => {
+  const { buildZip, ascii, Pickler } = await import('./weightfile-helpers');
+  const npy = new Uint8Array([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  const cases: [string, Uint8Array, string][] = [
+    ['arrays.pt', buildZip([{ name: 'x.npy', data: npy }]), 'npz'],
+    ['model.npz', buildZip([{ name: 'archive/data.pkl', data: new Pickler().proto(2).op(0x7d).stop() }]), 'pytorch'],
+    ['named.bin', buildZip([{ name: 'mymodel/version', data: ascii('3') }, { name: 'mymodel/data.pkl', data: new Uint8Array([0x7d, 0x2e]) }]), 'pytorch'],
+    ['index.json', ascii('{"metadata": {}, "weight_map": {"a": "x.safetensors"}}'), 'safetensors'],
+    ['x.json', ascii('{"format": "graph-model", "modelTopology": {}, "weightsManifest": []}'), 'tfjs'],
+    ['manifest.json', ascii('[{"paths": ["a.bin"], "weights": [{"name": "w", "shape": [1], "dtype": "float32"}]}]'), 'tfjs'],
+    ['m.dat', ascii('GGUF\x03\0\0\0'), 'gguf'],
+    ['yolo.weights', new Uint8Array([0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]), 'darknet'],
+  ];
+  for (const [name, bytes, format] of cases) {
+    const file = path.join(dir, name);
+    writeFileSync(file, bytes);
+    assert.equal(await detectFormat(file), format, name);
+  }
+  // Darknet has no magic number: without the extension the same bytes are not recognised.
+  const anonymous = path.join(dir, 'yolo.dat');
+  writeFileSync(anonymous, new Uint8Array(20));
+  await assert.rejects(detectFormat(anonymous), /not a recognised weight file/);
+});

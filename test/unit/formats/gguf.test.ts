@@ -4,51 +4,9 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../extension/core/formats/index';
 import { WeightFileError } from '../../../extension/core/formats/types';
-import { concat, le32, tempDir, valuesByName } from './weightfile-helpers';
+import { GgufWriter, concat, ggufHeader as header, ggufTensorInfo as tensorInfo, le32, tempDir, valuesByName } from './weightfile-helpers';
 
 const dir = tempDir('gguf');
-
-/** Little-endian GGUF field writer. */
-class GgufWriter {
-  private parts: Uint8Array[] = [];
-  private n(bytes: number, set: (view: DataView) => void): this {
-    const b = new Uint8Array(bytes);
-    set(new DataView(b.buffer));
-    this.parts.push(b);
-    return this;
-  }
-  raw(bytes: Uint8Array): this {
-    this.parts.push(bytes);
-    return this;
-  }
-  u8 = (v: number) => this.n(1, (d) => d.setUint8(0, v));
-  u32 = (v: number) => this.n(4, (d) => d.setUint32(0, v, true));
-  f32 = (v: number) => this.n(4, (d) => d.setFloat32(0, v, true));
-  u64 = (v: number | bigint) => this.n(8, (d) => d.setBigUint64(0, BigInt(v), true));
-  str(text: string): this {
-    const bytes = new TextEncoder().encode(text);
-    return this.u64(bytes.length).raw(bytes);
-  }
-  get length(): number {
-    return this.parts.reduce((n, p) => n + p.length, 0);
-  }
-  pad(alignment: number): this {
-    return this.raw(new Uint8Array((alignment - (this.length % alignment)) % alignment));
-  }
-  bytes(): Uint8Array {
-    return concat(...this.parts);
-  }
-}
-
-function header(tensorCount: number, keyCount: number, version = 3): GgufWriter {
-  return new GgufWriter().raw(new TextEncoder().encode('GGUF')).u32(version).u64(tensorCount).u64(keyCount);
-}
-
-function tensorInfo(w: GgufWriter, name: string, dims: number[], type: number, offset: number): void {
-  w.str(name).u32(dims.length);
-  for (const d of dims) w.u64(d);
-  w.u32(type).u64(offset);
-}
 
 function write(name: string, bytes: Uint8Array): string {
   const file = path.join(dir, name);

@@ -5,75 +5,9 @@ import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../extension/core/formats/index';
 import { PickleError, PyDict, PyOpaque, PyTuple, unpickle } from '../../../extension/core/formats/pickle';
 import { WeightFileError } from '../../../extension/core/formats/types';
-import { ascii, buildZip, concat, le32, tempDir, valuesByName } from './weightfile-helpers';
+import { Pickler, ascii, buildZip, concat, le32, tempDir, valuesByName } from './weightfile-helpers';
 
 const dir = tempDir('pytorch');
-
-/**
- * Emits pickle opcodes one by one, so each test documents the exact bytes it feeds the VM. Opcode
- * values are those of CPython's pickle.py (e.g. 0x80 PROTO, 'c' GLOBAL, 'R' REDUCE, 'Q' BINPERSID).
- */
-class Pickler {
-  private parts: number[] = [];
-  private memo = 0;
-  op(...bytes: number[]): this {
-    this.parts.push(...bytes);
-    return this;
-  }
-  proto(version: number): this {
-    return this.op(0x80, version);
-  }
-  global(module: string, name: string): this {
-    return this.op(0x63, ...ascii(`${module}\n${name}\n`));
-  }
-  str(text: string): this {
-    const bytes = new TextEncoder().encode(text);
-    return this.op(0x58, bytes.length & 0xff, (bytes.length >> 8) & 0xff, 0, 0, ...bytes);
-  }
-  int(value: number): this {
-    if (value >= 0 && value < 256) return this.op(0x4b, value);
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setInt32(0, value, true);
-    return this.op(0x4a, ...b);
-  }
-  put(): this {
-    return this.op(0x71, this.memo++);
-  }
-  get(index: number): this {
-    return this.op(0x68, index);
-  }
-  mark(): this {
-    return this.op(0x28);
-  }
-  tuple(): this {
-    return this.op(0x74);
-  }
-  /** An int tuple via MARK ... TUPLE. */
-  ints(values: number[]): this {
-    this.mark();
-    for (const v of values) this.int(v);
-    return this.tuple();
-  }
-  emptyTuple(): this {
-    return this.op(0x29);
-  }
-  reduce(): this {
-    return this.op(0x52);
-  }
-  orderedDict(): this {
-    return this.global('collections', 'OrderedDict').emptyTuple().reduce();
-  }
-  /** torch._utils._rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict()). */
-  tensor(storageType: string, key: string, storageNumel: number, offset: number, size: number[], stride: number[]): this {
-    this.global('torch._utils', '_rebuild_tensor_v2').mark();
-    this.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(storageNumel).tuple().op(0x51); // BINPERSID
-    this.int(offset).ints(size).ints(stride).op(0x89).orderedDict(); // NEWFALSE, backward hooks
-    return this.tuple().reduce();
-  }
-  stop(): Uint8Array {
-    return Uint8Array.from([...this.parts, 0x2e]);
-  }
-}
 
 function f16(values: number[]): Uint8Array {
   // Only exact float16 values are used: 1 = 0x3c00, -2 = 0xc000, 0.5 = 0x3800.

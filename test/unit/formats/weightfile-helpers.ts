@@ -94,3 +94,113 @@ export function buildZip(entries: ZipInput[]): Uint8Array {
   ev.setUint32(16, offset, true);
   return concat(...locals, directory, end);
 }
+
+/**
+ * Emits pickle opcodes one by one, so each test documents the exact bytes it feeds the VM. Opcode
+ * values are those of CPython's pickle.py (e.g. 0x80 PROTO, 'c' GLOBAL, 'R' REDUCE, 'Q' BINPERSID).
+ */
+export class Pickler {
+  private parts: number[] = [];
+  private memo = 0;
+  op(...bytes: number[]): this {
+    this.parts.push(...bytes);
+    return this;
+  }
+  proto(version: number): this {
+    return this.op(0x80, version);
+  }
+  global(module: string, name: string): this {
+    return this.op(0x63, ...ascii(`${module}\n${name}\n`));
+  }
+  str(text: string): this {
+    const bytes = new TextEncoder().encode(text);
+    return this.op(0x58, bytes.length & 0xff, (bytes.length >> 8) & 0xff, 0, 0, ...bytes);
+  }
+  int(value: number): this {
+    if (value >= 0 && value < 256) return this.op(0x4b, value);
+    const b = new Uint8Array(4);
+    new DataView(b.buffer).setInt32(0, value, true);
+    return this.op(0x4a, ...b);
+  }
+  put(): this {
+    return this.op(0x71, this.memo++);
+  }
+  get(index: number): this {
+    return this.op(0x68, index);
+  }
+  mark(): this {
+    return this.op(0x28);
+  }
+  tuple(): this {
+    return this.op(0x74);
+  }
+  /** An int tuple via MARK ... TUPLE. */
+  ints(values: number[]): this {
+    this.mark();
+    for (const v of values) this.int(v);
+    return this.tuple();
+  }
+  emptyTuple(): this {
+    return this.op(0x29);
+  }
+  reduce(): this {
+    return this.op(0x52);
+  }
+  orderedDict(): this {
+    return this.global('collections', 'OrderedDict').emptyTuple().reduce();
+  }
+  /** torch._utils._rebuild_tensor_v2(persistent storage, offset, size, stride, False, OrderedDict()). */
+  tensor(storageType: string, key: string, storageNumel: number, offset: number, size: number[], stride: number[]): this {
+    this.global('torch._utils', '_rebuild_tensor_v2').mark();
+    this.mark().str('storage').global('torch', storageType).str(key).str('cpu').int(storageNumel).tuple().op(0x51); // BINPERSID
+    this.int(offset).ints(size).ints(stride).op(0x89).orderedDict(); // NEWFALSE, backward hooks
+    return this.tuple().reduce();
+  }
+  stop(): Uint8Array {
+    return Uint8Array.from([...this.parts, 0x2e]);
+  }
+}
+
+
+/** Little-endian GGUF field writer. */
+export class GgufWriter {
+  private parts: Uint8Array[] = [];
+  private n(bytes: number, set: (view: DataView) => void): this {
+    const b = new Uint8Array(bytes);
+    set(new DataView(b.buffer));
+    this.parts.push(b);
+    return this;
+  }
+  raw(bytes: Uint8Array): this {
+    this.parts.push(bytes);
+    return this;
+  }
+  u8 = (v: number) => this.n(1, (d) => d.setUint8(0, v));
+  u32 = (v: number) => this.n(4, (d) => d.setUint32(0, v, true));
+  f32 = (v: number) => this.n(4, (d) => d.setFloat32(0, v, true));
+  u64 = (v: number | bigint) => this.n(8, (d) => d.setBigUint64(0, BigInt(v), true));
+  str(text: string): this {
+    const bytes = new TextEncoder().encode(text);
+    return this.u64(bytes.length).raw(bytes);
+  }
+  get length(): number {
+    return this.parts.reduce((n, p) => n + p.length, 0);
+  }
+  pad(alignment: number): this {
+    return this.raw(new Uint8Array((alignment - (this.length % alignment)) % alignment));
+  }
+  bytes(): Uint8Array {
+    return concat(...this.parts);
+  }
+}
+
+export function ggufHeader(tensorCount: number, keyCount: number, version = 3): GgufWriter {
+  return new GgufWriter().raw(new TextEncoder().encode('GGUF')).u32(version).u64(tensorCount).u64(keyCount);
+}
+
+export function ggufTensorInfo(w: GgufWriter, name: string, dims: number[], type: number, offset: number): void {
+  w.str(name).u32(dims.length);
+  for (const d of dims) w.u64(d);
+  w.u32(type).u64(offset);
+}
+
