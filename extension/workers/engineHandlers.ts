@@ -2,6 +2,7 @@
  * Worker handlers of the engine tasks: run a share of a plan, compute a share of the fp64
  * reference, compare a share of an output against it, and run a whole benchmark.
  */
+import * as os from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { referenceConv2d } from '../core/conv/reference';
 import type { TaskHandler } from './handlers';
@@ -69,13 +70,16 @@ export const convCompare: TaskHandler<'convCompare'> = async (args) => {
 };
 
 /**
- * A whole benchmark in this worker: it starts a nested pool of `threads` engine workers (of this
- * same entry script), so the thread that asked, the extension host, only waits.
+ * A whole benchmark in this worker: it starts a nested pool of engine workers (of this same entry
+ * script) and coordinates them, so the thread that asked, the extension host, only waits: the
+ * weight packing, Winograd matrix generation and layout conversions of the plans run here too.
  */
 export const bench: TaskHandler<'bench'> = async (args, context) => {
   const boot = workerData as WorkerBootData;
   const threads = args.threads ?? 1;
-  const pool = new (poolModule().WorkerPool)(boot.script, { size: threads });
+  // All cores, so the fp64 reference is split across them even when the kernels use one thread.
+  const size = Math.max(threads, os.availableParallelism?.() ?? os.cpus().length);
+  const pool = new (poolModule().WorkerPool)(boot.script, { size });
   try {
     return await runnerModule().runBenchmarks(args, pool, { onProgress: context.progress, signal: context.signal });
   } finally {
