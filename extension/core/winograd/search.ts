@@ -11,10 +11,12 @@
  *  2. Local refinement of the best few: each magnitude in turn is replaced by nearby rationals
  *     with denominators up to 16 (coordinate descent), scored with more tiles.
  *  3. The winner and the baseline are measured again on fresh tiles (another seed) with many
- *     trials, so the reported improvement is not biased by the selection.
+ *     trials, so the reported improvement is not biased by the selection. When the request leaves
+ *     `fractionsIn` open, both sets are measured with the fractions in G, A and B and each keeps
+ *     its best placement (the baseline too, so the comparison stays fair).
  * Only exact matrices are returned: points are rationals and the result is generateWinograd's.
  */
-import type { Precision, WinogradRequest, WinogradResult } from '../../shared/protocol';
+import type { FractionsIn, Precision, WinogradRequest, WinogradResult } from '../../shared/protocol';
 import { measureError } from './error';
 import { generateWinograd, checkRequest } from './generate';
 import { ONE, type Rational, formatRational, parseRational } from './rational';
@@ -180,11 +182,11 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
 
   const cache = new Map<string, number>();
   let evaluated = 0;
-  const score = (points: readonly string[], trials: number, seed: number): number => {
-    const key = `${trials}:${seed}:${points.slice().sort().join(' ')}`;
+  const score = (points: readonly string[], trials: number, seed: number, placement: FractionsIn = fractionsIn): number => {
+    const key = `${placement}:${trials}:${seed}:${points.slice().sort().join(' ')}`;
     const known = cache.get(key);
     if (known !== undefined) return known;
-    const algorithm = toomCook(m, r, { points, infinity, fractionsIn });
+    const algorithm = toomCook(m, r, { points, infinity, fractionsIn: placement });
     const measured = measureError(algorithm, { precision, trials, seed });
     // Overflowing sets (fp16) are never better than finite ones.
     const value = measured.nonFiniteOutputs ? Number.MAX_VALUE : measured.meanMultiple;
@@ -299,17 +301,31 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     }
   }
 
-  // Stage 3: unbiased comparison on fresh tiles.
+  // Stage 3: unbiased comparison on fresh tiles. Unless the request fixes where the fractions go,
+  // each placement is tried for both sets (it changes the rounding, not the algorithm).
   report(0.95, 'measuring the best set and the baseline on fresh tiles');
   await checkpoint();
-  const baselineError = score(baselinePoints.map((text, i) => formatRational(parseRational(text, `interpolation point ${i + 1}`))), finalTrials(alpha), FINAL_SEED);
-  let bestError = score(bestPoints, finalTrials(alpha), FINAL_SEED);
-  if (!(bestError < baselineError)) {
+  const placements: FractionsIn[] = request.fractionsIn ? [request.fractionsIn] : ['G', 'A', 'B'];
+  const baselineExact = baselinePoints.map((text, i) => formatRational(parseRational(text, `interpolation point ${i + 1}`)));
+  const bestPlacement = async (points: readonly string[]): Promise<{ placement: FractionsIn; error: number }> => {
+    let best = { placement: placements[0]!, error: Number.POSITIVE_INFINITY };
+    for (const placement of placements) {
+      const error = score(points, finalTrials(alpha), FINAL_SEED, placement);
+      if (error < best.error) best = { placement, error };
+      await checkpoint();
+    }
+    return best;
+  };
+  const baseline = await bestPlacement(baselineExact);
+  let best = await bestPlacement(bestPoints);
+  if (!(best.error < baseline.error)) {
     bestPoints = [...baselinePoints];
-    bestError = baselineError;
+    best = baseline;
   }
+  const baselineError = baseline.error;
+  const bestError = best.error;
   await checkpoint();
-  const result = generateWinograd({ ...request, points: bestPoints, search: false });
+  const result = generateWinograd({ ...request, points: bestPoints, fractionsIn: best.placement, search: false });
   result.search = {
     precision,
     candidatesEvaluated: evaluated,
