@@ -54,6 +54,7 @@ const OP_CONV_2D = 3;
 const OP_DEPTHWISE_CONV_2D = 4;
 const OP_DEQUANTIZE = 6;
 const OP_TRANSPOSE_CONV = 67;
+const OP_FULLY_CONNECTED = 9;
 const OP_DENSIFY = 124;
 
 /** DimensionMetadata.format and SparseIndexVector union tags. */
@@ -309,6 +310,8 @@ export interface TfliteModelInfo {
   subgraphs: number;
   tensors: TfliteTensorInfo[];
   warnings: string[];
+  /** 2 x multiply-accumulates of the CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED layers, by kernel. */
+  flopsByTensor: Record<string, number>;
 }
 
 function readIndexVector(file: PagedFile, table: Table, typeField: number, valueField: number, what: string): Int32Array | Uint16Array | Uint8Array {
@@ -415,10 +418,16 @@ function checkedShape(file: PagedFile, dims: Int32Array, what: string): { shape:
 }
 
 /**
- * Layouts of the constant kernels that convolutions consume, traced back through DEQUANTIZE and
- * DENSIFY (fp16 and sparse models feed kernels through them).
+ * What the operators say about the constant kernels they consume, traced back through DEQUANTIZE
+ * and DENSIFY (fp16 and sparse models feed kernels through them): the kernel layout, and the
+ * multiply-accumulates of the layer, from the static shapes TFLite stores for every tensor.
  */
-function kernelLayouts(subgraph: Table, subgraphIndex: number, opcodes: number[]): Map<number, TensorLayout> {
+function analyseOperators(
+  subgraph: Table,
+  subgraphIndex: number,
+  opcodes: number[],
+  shapes: Int32Array[],
+): { layouts: Map<number, TensorLayout>; macs: Map<number, number> } {
   const operators = subgraph.tables(3, `SubGraph ${subgraphIndex} Operator`).map((op) => ({
     code: opcodes[op.uint32(0, 0)] ?? -1,
     inputs: Array.from(op.int32s(1)),
@@ -427,20 +436,37 @@ function kernelLayouts(subgraph: Table, subgraphIndex: number, opcodes: number[]
   const producer = new Map<number, (typeof operators)[number]>();
   for (const op of operators) for (const output of op.outputs) producer.set(output, op);
   const layouts = new Map<number, TensorLayout>();
+  const macs = new Map<number, number>();
+  const elements = (index: number | undefined): number | undefined => {
+    const shape = index === undefined ? undefined : shapes[index];
+    if (!shape || shape.length === 0 || shape.some((d) => d < 0)) return undefined;
+    return shape.reduce((a, b) => a * b, 1);
+  };
   for (const op of operators) {
-    const layout: TensorLayout | undefined =
-      op.code === OP_DEPTHWISE_CONV_2D ? 'IHWO' : op.code === OP_CONV_2D || op.code === OP_TRANSPOSE_CONV ? 'OHWI' : undefined;
+    const isConv = op.code === OP_CONV_2D || op.code === OP_DEPTHWISE_CONV_2D || op.code === OP_TRANSPOSE_CONV;
+    if (!isConv && op.code !== OP_FULLY_CONNECTED) continue;
     // TRANSPOSE_CONV takes (output_shape, weights, input): its kernel is input 1 like the others.
     let kernel = op.inputs[1];
-    if (layout === undefined || kernel === undefined) continue;
+    if (kernel === undefined || kernel < 0 || kernel >= shapes.length) continue;
+    const kernelShape = Array.from(shapes[kernel]!);
     for (let hops = 0; hops < 4; hops++) {
       const source = producer.get(kernel);
       if (!source || (source.code !== OP_DEQUANTIZE && source.code !== OP_DENSIFY) || source.inputs[0] === undefined) break;
       kernel = source.inputs[0];
     }
-    layouts.set(kernel, layout);
+    if (isConv) layouts.set(kernel, op.code === OP_DEPTHWISE_CONV_2D ? 'IHWO' : 'OHWI');
+    // Conv [O,H,W,I]: each output element takes H*W*I products; depthwise [1,H,W,C*m]: H*W;
+    // fully connected [O,I]: I; transposed conv [O,H,W,I]: each input element feeds O*H*W.
+    let count: number | undefined;
+    const output = elements(op.outputs[0]);
+    if (op.code === OP_CONV_2D && kernelShape.length === 4 && output !== undefined) count = output * kernelShape[1]! * kernelShape[2]! * kernelShape[3]!;
+    if (op.code === OP_DEPTHWISE_CONV_2D && kernelShape.length === 4 && output !== undefined) count = output * kernelShape[1]! * kernelShape[2]!;
+    if (op.code === OP_FULLY_CONNECTED && kernelShape.length === 2 && output !== undefined) count = output * kernelShape[1]!;
+    const input = elements(op.inputs[2]);
+    if (op.code === OP_TRANSPOSE_CONV && kernelShape.length === 4 && input !== undefined) count = input * kernelShape[0]! * kernelShape[1]! * kernelShape[2]!;
+    if (count !== undefined && Number.isSafeInteger(count)) macs.set(kernel, (macs.get(kernel) ?? 0) + count);
   }
-  return layouts;
+  return { layouts, macs };
 }
 
 /** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
@@ -465,9 +491,11 @@ export function readTfliteModel(file: PagedFile): TfliteModelInfo {
   const opcodes = model.tables(1, 'OperatorCode').map((code) => Math.max(code.int8(0, 0), code.int32(3, 0)));
   const subgraphs = model.tables(2, 'SubGraph');
   const tensors: TfliteTensorInfo[] = [];
+  const flops: Record<string, number> = {};
   subgraphs.forEach((subgraph, subgraphIndex) => {
-    const layouts = kernelLayouts(subgraph, subgraphIndex, opcodes);
-    subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`).forEach((tensor, index) => {
+    const tensorTables = subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`);
+    const { layouts, macs } = analyseOperators(subgraph, subgraphIndex, opcodes, tensorTables.map((t) => t.int32s(0)));
+    tensorTables.forEach((tensor, index) => {
       const bufferIndex = tensor.uint32(2, 0);
       const name = tensor.string(3) ?? `subgraph${subgraphIndex}/tensor${index}`;
       const what = `tensor '${name}'`;
@@ -520,9 +548,11 @@ export function readTfliteModel(file: PagedFile): TfliteModelInfo {
         sparsity,
         layout: shape.length === 4 ? (layouts.get(index) ?? 'OHWI') : undefined,
       });
+      const multiplyAdds = macs.get(index);
+      if (multiplyAdds !== undefined) flops[name] = (flops[name] ?? 0) + 2 * multiplyAdds;
     });
   });
-  return { version, subgraphs: subgraphs.length, tensors, warnings };
+  return { version, subgraphs: subgraphs.length, tensors, warnings, flopsByTensor: flops };
 }
 
 /** Decodes `count` stored elements of `dtype` starting at element `firstElement` of `bytes` into `out`. */
@@ -725,6 +755,7 @@ export const tfliteParser: WeightFormatParser = {
       fileBytes: file.size,
       tensors: info.tensors.map((t) => makeSource(file, t)),
       warnings: info.warnings,
+      ...(Object.keys(info.flopsByTensor).length > 0 ? { flopsByTensor: info.flopsByTensor } : {}),
       async close() {
         if (!closed) closeSync(fd);
         closed = true;

@@ -370,7 +370,7 @@ test('buffers kept outside the FlatBuffer (offset/size, the >2 GB layout)', asyn
   await assertRejects(flat, /Buffer 1 data.*outside the file/);
 });
 
-test('kernel layouts come from the consuming operators (through DEQUANTIZE)', async () => {
+test('kernel layouts and FLOPs come from the consuming operators (through DEQUANTIZE)', async () => {
   const ones = (n: number): Uint8Array => f32(new Array<number>(n).fill(1));
   const model = await openModel({
     buffers: [new Uint8Array(0), ones(2 * 3 * 3 * 4), u16(new Array<number>(3 * 3 * 4).fill(0x3c00)), ones(8)],
@@ -380,12 +380,18 @@ test('kernel layouts come from the consuming operators (through DEQUANTIZE)', as
       { name: 'dw_kernel', type: FLOAT32, shape: [1, 3, 3, 4], buffer: 0 },
       { name: 'input', type: FLOAT32, shape: [1, 5, 5, 4], buffer: 0 },
       { name: 'fc', type: FLOAT32, shape: [2, 4], buffer: 3 },
+      { name: 'conv_out', type: FLOAT32, shape: [1, 3, 3, 2], buffer: 0 },
+      { name: 'dw_out', type: FLOAT32, shape: [1, 3, 3, 4], buffer: 0 },
+      { name: 'vector', type: FLOAT32, shape: [1, 4], buffer: 0 },
+      { name: 'fc_out', type: FLOAT32, shape: [1, 2], buffer: 0 },
     ],
-    opcodes: [3, 4, 6],
+    // BuiltinOperator codes: CONV_2D 3, DEPTHWISE_CONV_2D 4, DEQUANTIZE 6, FULLY_CONNECTED 9.
+    opcodes: [3, 4, 6, 9],
     operators: [
       { opcode: 2, inputs: [1], outputs: [2] },
-      { opcode: 1, inputs: [3, 2], outputs: [3] },
-      { opcode: 0, inputs: [3, 0], outputs: [3] },
+      { opcode: 1, inputs: [3, 2], outputs: [6] },
+      { opcode: 0, inputs: [3, 0], outputs: [5] },
+      { opcode: 3, inputs: [7, 4], outputs: [8] },
     ],
   });
   assert.deepEqual(
@@ -396,6 +402,14 @@ test('kernel layouts come from the consuming operators (through DEQUANTIZE)', as
       ['fc', undefined],
     ],
   );
+  assert.deepEqual(model.flopsByTensor, {
+    // 3x3 valid conv: 1*3*3*2 outputs, each 3*3*4 products.
+    conv_kernel: 2 * (3 * 3 * 2) * (3 * 3 * 4),
+    // depthwise: 1*3*3*4 outputs, each 3*3 products, counted on the fp16 constant behind DEQUANTIZE.
+    dw_kernel_fp16: 2 * (3 * 3 * 4) * (3 * 3),
+    // fully connected [2,4] on [1,4]: 2 outputs, each 4 products.
+    fc: 2 * 2 * 4,
+  });
   await model.close();
 });
 
@@ -615,6 +629,13 @@ test('MediaPipe dense face detectors and selfie segmentation match the independe
     inspectTflite(path)
       .tensors.filter((t) => t.shape.length === 4 && t.shape[1] === 1 && t.shape[2] === 1)
       .map((t) => t.shape.join('x'));
+  // The short-range detector is the model that Barracuda's ONNX BlazeFace was converted from: its
+  // convolution FLOPs equal the total that onnx.shape_inference gives for the ONNX file (61521920).
+  const shortRange = inspectTflite(realModel('face_detection_short_range.tflite')).flopsByTensor;
+  assert.equal(Object.keys(shortRange).length, 37);
+  assert.equal(Object.values(shortRange).reduce((a, b) => a + b, 0), 61521920);
+  // First layer: 5x5 stride-2 conv, 128x128x3 -> 64x64x24.
+  assert.equal(shortRange['conv2d/Kernel'], 2 * 64 * 64 * 24 * 5 * 5 * 3);
   const sparseShapes = kernelShapes(realModel('face_detection_full_range_sparse.tflite'));
   const denseShapes = kernelShapes(realModel('face_detection_full_range.tflite'));
   assert.notDeepEqual(sparseShapes, denseShapes);
