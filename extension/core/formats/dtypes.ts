@@ -204,6 +204,20 @@ export function decodeInto(
       case 'float16':
         decodeFloat16Bits(new Uint16Array(buffer, offset, count), out, count);
         return count;
+      case 'bfloat16': {
+        const halves = new Uint16Array(buffer, offset, count);
+        if (out instanceof Float32Array) {
+          // A bfloat16 is the top half of a float32: shift the bits into place in the output itself.
+          const words = new Uint32Array(out.buffer, out.byteOffset, count);
+          for (let i = 0; i < count; i++) words[i] = halves[i] << 16;
+        } else {
+          for (let i = 0; i < count; i++) {
+            scratchU32[0] = halves[i] << 16;
+            out[i] = scratchF32[0];
+          }
+        }
+        return count;
+      }
       default:
         break;
     }

@@ -162,40 +162,49 @@ export function stridedTensor(spec: StridedTensorSpec): TensorSource {
     ...headerOf(spec, spec.dtypeLabel ?? spec.dtype, spec.layout),
     async *chunks(options) {
       const limit = chunkLimit(file, options);
-      const pages = new Map<number, Uint8Array>();
-      const loadPage = async (page: number): Promise<Uint8Array> => {
+      // Pages hold decoded values, so gathering is a plain array lookup per element.
+      const pages = new Map<number, Float32Array | Float64Array>();
+      const loadPage = async (page: number): Promise<Float32Array | Float64Array> => {
         const first = page * pageElements;
         const count = Math.min(pageElements, spanElements - first);
         const bytes = await spec.source.read(spanStartByte + first * size, count * size, `tensor "${spec.name}"`);
+        const values = needsFloat64(spec.dtype) ? new Float64Array(count) : new Float32Array(count);
+        decodeInto(bytes, spec.dtype, values, littleEndian);
         if (pages.size >= maxPages) pages.delete(pages.keys().next().value as number);
-        pages.set(page, bytes);
-        return bytes;
+        pages.set(page, values);
+        return values;
       };
       const rank = spec.shape.length;
+      const shape = spec.shape;
+      const strides = spec.strides;
       const index = new Array<number>(rank).fill(0);
       let relative = 0;
+      let current: Float32Array | Float64Array = new Float32Array(0);
+      let currentStart = 0;
+      let currentEnd = 0;
       const chunkElements = Math.min(limit, spec.numel);
-      const staging = new Uint8Array(chunkElements * size);
       const out = needsFloat64(spec.dtype) ? new Float64Array(chunkElements) : new Float32Array(chunkElements);
       for (let done = 0; done < spec.numel; ) {
         options?.signal?.throwIfAborted();
         const count = Math.min(chunkElements, spec.numel - done);
         for (let k = 0; k < count; k++) {
-          const page = Math.floor(relative / pageElements);
-          const bytes = pages.get(page) ?? (await loadPage(page));
-          const at = (relative - page * pageElements) * size;
-          for (let b = 0; b < size; b++) staging[k * size + b] = bytes[at + b];
+          if (relative < currentStart || relative >= currentEnd) {
+            const page = Math.floor(relative / pageElements);
+            current = pages.get(page) ?? (await loadPage(page));
+            currentStart = page * pageElements;
+            currentEnd = currentStart + current.length;
+          }
+          out[k] = current[relative - currentStart];
           // Advance the row-major multi-index and the storage position together.
           for (let axis = rank - 1; axis >= 0; axis--) {
-            if (++index[axis] < spec.shape[axis]) {
-              relative += spec.strides[axis];
+            if (++index[axis] < shape[axis]) {
+              relative += strides[axis];
               break;
             }
-            relative -= (spec.shape[axis] - 1) * spec.strides[axis];
+            relative -= (shape[axis] - 1) * strides[axis];
             index[axis] = 0;
           }
         }
-        decodeInto(staging.subarray(0, count * size), spec.dtype, out, littleEndian);
         yield out.subarray(0, count);
         done += count;
       }
