@@ -199,6 +199,11 @@ export interface PlanOptions {
   threads?: number;
   /** Reserve a bias vector (default true). */
   bias?: boolean;
+  /**
+   * strassen only: recurse while every dimension of the halves stays >= this (default
+   * STRASSEN_DEFAULT_CUTOFF); below it the product runs on the packed SGEMM.
+   */
+  strassenCutoff?: number;
 }
 
 /** Per-algorithm planning: chosen block sizes and the work split. */
@@ -215,12 +220,14 @@ interface AlgorithmPlan {
   packWeights?: (weights: Float32Array, packed: Float32Array) => void;
   /** Or: a kernel that packs/transforms weights (plan, raw OIHW ptr, scratch). */
   weightKernel?: string;
+  /** Strassen recursion levels chosen (strassen only). */
+  levels?: number;
 }
 
 interface AlgorithmSpec {
   layouts: readonly ConvLayout[];
   applies?: (shape: ConvShape) => string | undefined;
-  plan: (shape: ConvShape, layout: ConvLayout, threads: number, engine: Engine) => AlgorithmPlan;
+  plan: (shape: ConvShape, layout: ConvLayout, threads: number, engine: Engine, options: PlanOptions) => AlgorithmPlan;
 }
 
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
@@ -492,6 +499,54 @@ const fftSpec: AlgorithmSpec = {
   },
 };
 
+/** Strassen recursion stops when a dimension would drop below this (default of PlanOptions.strassenCutoff). */
+export const STRASSEN_DEFAULT_CUTOFF = 64;
+
+function strassenWorkspace(levels: number, m: number, k: number, n: number, MR: number, NR: number, tileTmp: number): number {
+  if (levels === 0) return (roundUp(m, MR) * k + roundUp(n, NR) * k) * 4 + tileTmp;
+  const [m2, k2, n2] = [m / 2, k / 2, n / 2];
+  return (4 * m2 * k2 + 4 * k2 * n2 + 7 * m2 * n2) * 4 + strassenWorkspace(levels - 1, m2, k2, n2, MR, NR, tileTmp);
+}
+
+/** Flops of Strassen-Winograd: 7 products per level, 15 quarter-size additions per level. */
+function strassenFlops(levels: number, m: number, k: number, n: number): number {
+  if (levels === 0) return 2 * m * k * n;
+  const [m2, k2, n2] = [m / 2, k / 2, n / 2];
+  return 4 * m2 * k2 + 4 * k2 * n2 + 7 * m2 * n2 + 7 * strassenFlops(levels - 1, m2, k2, n2);
+}
+
+const strassenSpec: AlgorithmSpec = {
+  layouts: ['nchw'],
+  plan: (shape, _layout, threads, engine, options) => {
+    const { N, C, K, R, S } = shape;
+    const { P, Q } = convOutputSize(shape);
+    const PQ = P * Q;
+    const D = C * R * S;
+    const cutoff = options.strassenCutoff ?? STRASSEN_DEFAULT_CUTOFF;
+    if (!Number.isInteger(cutoff) || cutoff < 1) throw new Error(`engine: strassenCutoff must be a positive integer, got ${cutoff}`);
+    const cols = chunking(PQ, engine.NR, 1024, ceilDiv(2 * threads, N));
+    let levels = 0;
+    while (Math.min(K, D, cols.chunk) / 2 ** (levels + 1) >= cutoff) levels++;
+    const unit = 2 ** levels;
+    const [Kp, Dp, NCp] = [roundUp(K, unit), roundUp(D, unit), roundUp(cols.chunk, unit)];
+    const kc = depthBlock(Dp / unit);
+    return {
+      kernel: 'convStrassen',
+      units: N * cols.chunks,
+      unit: `(image, ${cols.chunk}-pixel chunk)`,
+      slots: { colChunk: cols.chunk, colChunks: cols.chunks, kc, x0: levels, x1: Kp, x2: Dp, x3: NCp },
+      scratchBytes: (Dp * NCp + Kp * NCp) * 4 + strassenWorkspace(levels, Kp, Dp, NCp, engine.MR, engine.NR, engine.tileTmpBytes),
+      weightBytes: Kp * Dp * 4,
+      realFlops: N * cols.chunks * strassenFlops(levels, Kp, Dp, NCp),
+      // Row-major K x D, zero-padded to Kp x Dp.
+      packWeights: (w, packed) => {
+        for (let k = 0; k < K; k++) packed.set(w.subarray(k * D, (k + 1) * D), k * Dp);
+      },
+      levels,
+    };
+  },
+};
+
 const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   im2col: {
     layouts: ['nchw', 'nhwc'],
@@ -543,7 +598,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   'winograd-4x3': winogradSpec(4),
   'winograd-6x3': winogradSpec(6),
   fft: fftSpec,
-  strassen: undefined,
+  strassen: strassenSpec,
 };
 
 function blockOfLayout(layout: ConvLayout): number {
@@ -682,7 +737,7 @@ export class Engine {
     const threads = options.threads ?? 1;
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`engine: threads must be a positive integer, got ${threads}`);
     const spec = ALGORITHMS[algo] as AlgorithmSpec;
-    return new ConvPlan(this, shape, algo, layout, spec.plan(shape, layout, threads, this), options.bias ?? true);
+    return new ConvPlan(this, shape, algo, layout, spec.plan(shape, layout, threads, this, options), options.bias ?? true);
   }
 }
 
@@ -712,6 +767,8 @@ export class ConvPlan {
   /** Flops the algorithm really performs, and the direct count used for effective GFLOP/s. */
   readonly realFlops: number;
   readonly directFlops: number;
+  /** Recursion levels of strassen plans (0 = plain packed SGEMM); undefined for other algorithms. */
+  readonly strassenLevels: number | undefined;
   private readonly arenaMark: number;
   private readonly algoPlan: AlgorithmPlan;
   private weightsSet = false;
@@ -734,6 +791,7 @@ export class ConvPlan {
     this.P = P;
     this.Q = Q;
     this.realFlops = algoPlan.realFlops;
+    this.strassenLevels = algoPlan.levels;
     this.directFlops = convDirectFlops(shape);
     const needed =
       N * C * H * W * 4 + N * K * P * Q * 4 + algoPlan.weightBytes + algoPlan.scratchBytes +
@@ -902,8 +960,9 @@ export function convolve(
   input: Float32Array,
   weights: Float32Array,
   bias?: Float32Array,
+  options: PlanOptions = {},
 ): Float32Array {
-  const plan = engine.plan(shape, algo, layout, { bias: bias !== undefined });
+  const plan = engine.plan(shape, algo, layout, { ...options, bias: bias !== undefined });
   try {
     plan.setWeights(weights, bias);
     plan.setInput(input);

@@ -14,3 +14,4 @@ export {
 } from './generated/winogradTransforms';
 export { convDirectBlocked } from './direct';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
+export { convStrassen, strassenWorkspaceBytes } from './strassen';

@@ -181,6 +181,51 @@ const FFT_SHAPES: ConvShape[] = [
  */
 checkAlgorithm('fft', ['nchw'], FFT_SHAPES, (s) => 8 * 2 * Math.log2(Math.max(8, 2 ** Math.ceil(Math.log2(2 * Math.max(s.R, s.S))))) * (s.C * s.R * s.S + 2));
 
+/**
+ * Strassen-Winograd's error grows with the recursion: each level adds quarter-size additions whose
+ * operands can be up to ~6x larger than the entries (Higham, Accuracy and Stability, ch. 23: the bound
+ * grows like 12^levels instead of D). Bound: (D + 2) * 12^levels roundoff units.
+ */
+describe('strassen', () => {
+  const cases: [ConvShape, number][] = [
+    [shape({ N: 2, C: 5, H: 11, W: 13, K: 7, pad: 1 }), 2],
+    [shape({ N: 1, C: 3, H: 9, W: 10, K: 9, stride: 2, pad: 0 }), 2],
+    [shape({ N: 1, C: 6, H: 7, W: 17, K: 5, R: 5, S: 5, pad: 2 }), 1],
+    [shape({ N: 1, C: 20, H: 12, W: 12, K: 33, pad: 0 }), 4],
+    [shape({ N: 1, C: 17, H: 6, W: 5, K: 13, R: 1, S: 1, pad: 0 }), 3],
+  ];
+  for (const variant of variants) {
+    for (const [index, [s, cutoff]] of cases.entries()) {
+      test(`${variant} ${shapeName(s)} cutoff ${cutoff}`, () => {
+        const engine = Engine.create({ variant });
+        const c = makeCase(s, 300 + index);
+        const plan = engine.plan(s, 'strassen', 'nchw', { strassenCutoff: cutoff });
+        const levels = plan.strassenLevels ?? -1;
+        assert.ok(levels >= 1, `cutoff ${cutoff} should give at least one Strassen level, got ${levels}`);
+        plan.setWeights(c.weights, c.bias);
+        plan.setInput(c.input);
+        plan.run();
+        const units = errorInRoundoffUnits(plan.readOutput(), c);
+        const bound = (s.C * s.R * s.S + 2) * 12 ** levels;
+        assert.ok(units <= bound, `error ${units.toFixed(1)} units exceeds ${bound} (levels ${levels})`);
+        plan.release();
+      });
+    }
+  }
+  test('the default cutoff keeps small layers on the plain SGEMM', () => {
+    const plan = Engine.create().plan(shape({ C: 8, K: 8 }), 'strassen', 'nchw');
+    assert.equal(plan.strassenLevels, 0);
+    assert.ok(plan.realFlops >= plan.directFlops);
+  });
+  test('one level saves an eighth of the multiplications on a large product', () => {
+    const s = shape({ C: 64, H: 30, W: 30, K: 128, pad: 1 });
+    const plan = Engine.create().plan(s, 'strassen', 'nchw', { strassenCutoff: 64 });
+    assert.equal(plan.strassenLevels, 1);
+    assert.ok(plan.realFlops < plan.directFlops * 0.95, `${plan.realFlops} vs ${plan.directFlops}`);
+  });
+});
+checkAlgorithm('strassen', ['nchw'], GENERAL_SHAPES.slice(0, 3), im2colBound);
+
 test('fft says why it does not apply', () => {
   assert.deepEqual(applies('fft', shape({ stride: 2 }), 'nchw'), { ok: false, reason: 'fft needs stride 1, got stride 2' });
   assert.deepEqual(applies('fft', shape({ H: 40, W: 40, R: 17, S: 17 }), 'nchw'), {
