@@ -55,6 +55,15 @@ export function checkRequest(request: WinogradRequest): void {
   if (request.errorTrials !== undefined && (!Number.isInteger(request.errorTrials) || request.errorTrials < 0 || request.errorTrials > 1_000_000)) {
     throw new Error(`errorTrials must be a whole number from 0 to 1000000, got ${String(request.errorTrials)}`);
   }
+  if (request.infinity !== undefined && typeof request.infinity !== 'boolean') {
+    throw new Error(`infinity must be true or false, got ${String(request.infinity)}`);
+  }
+  if (request.seed !== undefined && (!Number.isInteger(request.seed) || request.seed < 0)) {
+    throw new Error(`seed must be a whole number >= 0, got ${String(request.seed)}`);
+  }
+  if (request.exports !== undefined && !Array.isArray(request.exports)) {
+    throw new Error('exports must be a list of formats such as ["c", "ts"]');
+  }
   for (const format of request.exports ?? []) {
     if (!EXPORT_FORMATS.includes(format)) {
       throw new Error(`unknown export format "${String(format)}": expected one of ${EXPORT_FORMATS.join(', ')}`);

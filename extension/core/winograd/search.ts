@@ -126,10 +126,6 @@ function pointsOf(candidate: Candidate): string[] {
   return points;
 }
 
-function keyOf(candidate: Candidate): string {
-  return pointsOf(candidate).slice().sort().join(' ');
-}
-
 function isValid(candidate: Candidate): boolean {
   const values = pointsOf(candidate);
   return new Set(values).size === values.length;

@@ -237,6 +237,9 @@ test('bad input: every case gets a message naming the problem', () => {
     [() => generateWinograd({ m: 2, r: 3, n: 0 }), /n must be >= 1, got 0/],
     [() => generateWinograd({ m: 2, r: 3, layer: { C: 0, K: 1, H: 1, W: 1 }, errorTrials: 0 }), /layer C must be a whole number >= 1, got 0/],
     [() => generateWinograd({ m: 2, r: 3, errorTrials: -1 }), /errorTrials must be a whole number/],
+    [() => generateWinograd({ m: 2, r: 3, seed: 1.5 }), /seed must be a whole number >= 0, got 1.5/],
+    [() => generateWinograd({ m: 2, r: 3, infinity: 'yes' as unknown as boolean }), /infinity must be true or false, got yes/],
+    [() => generateMatrices(2, 3, { points: '0,1,-1' as unknown as string[] }), /points must be a list of numbers/],
   ];
   for (const [run, message] of cases) assert.throws(run, message);
 });
