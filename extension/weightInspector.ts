@@ -14,9 +14,6 @@ import { webviewHtml, webviewOptions } from './webviewHtml';
 export const WEIGHT_INSPECTOR_VIEW_TYPE = 'deepAccel.weightInspector';
 
 export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvider {
-  /** Open inspectors by file, with the last message sent (tests read it). */
-  static readonly lastMessages = new Map<string, HostToWebviewMessage[]>();
-
   constructor(
     private readonly services: Services,
     private readonly cache: WeightFileCache,
@@ -30,7 +27,8 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
   }
 
   openCustomDocument(uri: vscode.Uri): vscode.CustomDocument {
-    return { uri, dispose: () => WeightInspectorProvider.lastMessages.delete(uri.fsPath) };
+    // Nothing to load up front: the file is read by the workers once the webview is ready.
+    return { uri, dispose: () => undefined };
   }
 
   async resolveCustomEditor(document: vscode.CustomDocument, panel: vscode.WebviewPanel): Promise<void> {
@@ -40,12 +38,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
     const file = document.uri.fsPath;
     const abort = new AbortController();
     panel.onDidDispose(() => abort.abort());
-    const sent: HostToWebviewMessage[] = [];
-    WeightInspectorProvider.lastMessages.set(file, sent);
-    const post = (message: HostToWebviewMessage) => {
-      sent.push(message);
-      return panel.webview.postMessage(message);
-    };
+    const post = (message: HostToWebviewMessage) => panel.webview.postMessage(message);
 
     const load = async () => {
       try {
