@@ -154,7 +154,10 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
     const data = makeLayerData(layer.shape, seed + layerIndex);
     if (checkErrors && runnable[layerIndex].length > 0) {
       progress(0, `${layer.name}: fp64 reference`);
-      Object.assign(data, await computeReference(pool, layer.shape, data, threads, signal));
+      Object.assign(
+        data,
+        await computeReference(pool, layer.shape, data, signal, (fraction) => progress(fraction, `${layer.name}: fp64 reference`)),
+      );
       doneSteps++;
     } else if (checkErrors) {
       doneSteps++;
@@ -201,20 +204,24 @@ function makeLayerData(shape: ConvShape, seed: number): LayerData {
   return { input, weight, maxRefAbs: 0 };
 }
 
-/** The fp64 reference, split by output channels over the pool (several chunks per thread, for progress). */
+/**
+ * The fp64 reference, split by output channels over every worker of the pool (the kernels may use
+ * fewer); several chunks per worker so progress moves and a cancel is seen between chunks.
+ */
 async function computeReference(
   pool: WorkerPool,
   shape: ConvShape,
   data: LayerData,
-  threads: number,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  onChunk: (fractionDone: number) => void,
 ): Promise<{ reference: Float64Array; maxRefAbs: number }> {
   const { P, Q } = convOutputSize(shape);
   const referenceBuffer = new SharedArrayBuffer(shape.N * shape.K * P * Q * 8);
-  const chunks = splitUnits(shape.K, Math.min(shape.K, threads * 4)).filter(([begin, end]) => end > begin);
+  const chunks = splitUnits(shape.K, Math.min(shape.K, pool.size * 4)).filter(([begin, end]) => end > begin);
+  let done = 0;
   const parts = await Promise.all(
-    chunks.map(([kBegin, kEnd]) =>
-      pool.run(
+    chunks.map(async ([kBegin, kEnd]) => {
+      const part = await pool.run(
         'convReference',
         {
           shape,
@@ -225,8 +232,10 @@ async function computeReference(
           kEnd,
         },
         { signal },
-      ),
-    ),
+      );
+      onChunk(++done / chunks.length);
+      return part;
+    }),
   );
   return { reference: new Float64Array(referenceBuffer), maxRefAbs: Math.max(0, ...parts.map((part) => part.maxRefAbs)) };
 }
