@@ -158,3 +158,28 @@ test('storage mismatches, missing entries and the legacy format are reported', a
   assert.deepEqual(await valuesByName(opened), { w: [1.25, -3] });
   await opened.close();
 });
+
+test('checkpoints pickled by CPython in torch.save layout (protocols 2 and 4) read back exactly', async () => {
+  // See fixtures/pytorch/make-pytorch-fixtures.py for how these were written and what they hold.
+  for (const name of ['state_dict_p2.pt', 'state_dict_p4.pt']) {
+    const file = path.resolve(__dirname, 'fixtures/pytorch', name);
+    assert.equal(await detectFormat(file), 'pytorch');
+    const opened = await openWeightFile(file);
+    assert.deepEqual(opened.warnings, [], name);
+    assert.deepEqual(opened.tensors.map((t) => [t.name, t.dtype, t.shape]), [
+      ['conv.weight', 'float32', [2, 1, 2, 2]],
+      ['conv.bias', 'float16', [2]],
+      ['fc.weight', 'float32', [3, 2]],
+      ['fc.shared', 'float32', [2]],
+      ['bn.num_batches_tracked', 'int64', []],
+    ], name);
+    assert.deepEqual(await valuesByName(opened), {
+      'conv.weight': Array.from({ length: 8 }, (_, i) => (i - 3.5) / 4),
+      'conv.bias': [0.5, -1.5],
+      'fc.weight': [0, 3, 1, 4, 2, 5],
+      'fc.shared': [2, 4],
+      'bn.num_batches_tracked': [7],
+    }, name);
+    await opened.close();
+  }
+});
