@@ -9,6 +9,12 @@
  * Datasets are read as row-major hyperslabs of at most `maxChunkElements` elements, decompressed
  * (gzip/shuffle) by HDF5 and converted to native little-endian order on the way.
  *
+ * Two things h5wasm brings along: the HDF5 library prints its error stack ("HDF5-DIAG: ...") to
+ * stderr itself when it meets a corrupt file (the caller still gets a WeightFileError), and its Node
+ * build reads `import.meta.url`, so a CommonJS bundle must define it (esbuild:
+ * `define: { 'import.meta.url': '__importMetaUrl' }` with a banner setting
+ * `const __importMetaUrl = require('url').pathToFileURL(__filename).href`).
+ *
  * Every numeric dataset (integer or float, 1 to 8 bytes) is a tensor named by its path. Keras 2
  * optimizer state (optimizer_weights/) is left out with a warning. In Keras files, 4-D kernels are
  * stored as [H, W, in, out] (HWIO); Conv2DTranspose keeps [H, W, out, in] (HWOI).

@@ -863,12 +863,6 @@ async function sparseSource(ctx: BuildContext, sparse: ScannedSparseTensor, name
 // Collecting the weights of a graph and its subgraphs.
 // ---------------------------------------------------------------------------------------------
 
-export interface OnnxWeight {
-  source: TensorSource;
-  /** Graph path of the tensor: '' for the main graph, 'node/attribute' chains for subgraphs. */
-  scope: string;
-}
-
 function isDefaultDomain(domain: string): boolean {
   return domain === '' || domain === 'ai.onnx';
 }

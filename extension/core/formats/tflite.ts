@@ -470,7 +470,7 @@ function analyseOperators(
 }
 
 /** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
-export function readTfliteModel(file: PagedFile): TfliteModelInfo {
+function readTfliteModel(file: PagedFile): TfliteModelInfo {
   if (file.size < 8) file.fail(`file is too short for a TFLite model (${file.size} bytes)`);
   const identifier = new TextDecoder().decode(file.bytes(4, 4, 'file identifier'));
   if (identifier !== 'TFL3') file.fail(`not a TFLite FlatBuffer: file identifier is '${identifier.replace(/[^\x20-\x7e]/g, '?')}', expected 'TFL3'`);
