@@ -18,10 +18,9 @@
  */
 import type { FractionsIn, Precision, WinogradRequest, WinogradResult } from '../../shared/protocol';
 import { measureError } from './error';
-import { generateWinograd, checkRequest } from './generate';
+import { buildAlgorithms, checkRequest, generateWinograd } from './generate';
 import { ONE, type Rational, formatRational, parseRational } from './rational';
 import { defaultPointsFor } from './points';
-import { toomCook } from './toomCook';
 import { Fraction } from 'mathjs';
 
 export interface SearchOptions {
@@ -152,7 +151,10 @@ function abortError(): Error {
   return error;
 }
 
-/** Searches points for the request's F(m, r) (square tiles) and returns the best set's exact result. */
+/**
+ * Searches the finite points of the request's F(m, r) (the first dimension of F(m x n, r x s)),
+ * scoring the whole 2-D tile, and returns the best set's exact result with a `search` summary.
+ */
 export async function searchPoints(request: WinogradRequest, options: SearchOptions = {}): Promise<WinogradResult> {
   checkRequest(request);
   const started = Date.now();
@@ -182,8 +184,10 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     const key = `${placement}:${trials}:${seed}:${points.slice().sort().join(' ')}`;
     const known = cache.get(key);
     if (known !== undefined) return known;
-    const algorithm = toomCook(m, r, { points, infinity, fractionsIn: placement });
-    const measured = measureError(algorithm, { precision, trials, seed });
+    // The whole requested tile is measured: for F(m x n, r x s) the second dimension shares the
+    // points when it has the same alpha and keeps its defaults otherwise (as generateWinograd does).
+    const { first, second } = buildAlgorithms({ ...request, points: [...points], infinity, fractionsIn: placement });
+    const measured = measureError({ AT: first.AT, G: first.G, BT: first.BT, second }, { precision, trials, seed });
     // Overflowing sets (fp16) are never better than finite ones.
     const value = measured.nonFiniteOutputs ? Number.MAX_VALUE : measured.meanMultiple;
     cache.set(key, value);

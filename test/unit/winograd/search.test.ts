@@ -54,3 +54,13 @@ test('search rejects bad requests with the generator messages', async () => {
   await assert.rejects(searchPoints({ m: 0, r: 3 }), /m must be >= 1, got 0/);
   await assert.rejects(searchPoints({ m: 2, r: 3, points: ['0', '0', '1'] }), /duplicate interpolation points/);
 });
+
+test('rectangular requests search the first dimension and score the whole tile', async () => {
+  const result = await searchPoints({ m: 2, r: 3, n: 3, s: 2, errorTrials: 0 }, small);
+  assert.equal(result.n, 3);
+  assert.equal(result.s, 2);
+  assert.equal(result.verified, true);
+  // Both dimensions have alpha 4, so they share the searched points.
+  assert.deepEqual(result.second!.points, result.points);
+  assert.ok(result.search!.bestError <= result.search!.baselineError);
+});
