@@ -4,14 +4,20 @@
  *
  * Accuracy: each chunk is summed in float64 in blocks of BLOCK elements (a float32 value has 24
  * significant bits, so a block sum of 4096 of them in float64 loses almost nothing), block sums are
- * added with Neumaier compensation, and chunk sums likewise into the tensor total. The variance uses a
- * second pass over the chunk (which is still in cache) around the chunk's own mean, and chunks are
- * merged with Chan et al.'s pairwise update, so there is no sum-of-squares cancellation however
- * large the mean is against the spread.
+ * added with Neumaier compensation, and chunk sums likewise into the tensor total. The variance of a
+ * chunk comes from deviations from one of its own values (see add), in the same single pass, and
+ * chunks are merged with Chan et al.'s pairwise update, so there is no sum-of-squares cancellation
+ * however large the mean is against the spread.
  */
 import type { Histogram } from '../../shared/protocol';
 
 const BLOCK = 4096;
+
+/**
+ * 1 for true, 0 for false, without a branch: V8 turns `b ? 1 : 0` into a jump, which mispredicts on
+ * data such as zero/nonzero, but `b | 0` into a flag-setting instruction.
+ */
+export const bit = (b: boolean): number => (b as unknown as number) | 0;
 
 export interface ValueSummary {
   numel: number;
@@ -52,59 +58,76 @@ export class ValueAccumulator {
   add(values: FloatChunk, n: number, zeroMask: Uint8Array): void {
     if (n === 0) return;
     const t = this.threshold;
+    // Deviations are taken from the chunk's first value, so the chunk's sum of squared deviations
+    // about its own mean, sdd - sd^2/n, loses only about eps * (1 + (x0 - mean)^2 / var) relatively:
+    // x0 is one of the values, never far out in units of their spread.
+    const shift = values[0]!;
     let zeros = 0;
     let mn = this.min;
     let mx = this.max;
-    let sum = 0;
-    let sumC = 0;
+    let sd = 0;
+    let sdC = 0;
+    let sdd = 0;
     let abs = 0;
     let absC = 0;
     for (let start = 0; start < n; start += BLOCK) {
       const end = start + BLOCK < n ? start + BLOCK : n;
-      let s = 0;
+      let d1 = 0;
+      let d2 = 0;
       let a = 0;
+      // Branch-free on purpose (see bit): `x < mn ? x : mn` would be a jump, Math.min/max are not.
       for (let i = start; i < end; i++) {
         const x = values[i]!;
         const ax = Math.abs(x);
-        s += x;
+        const d = x - shift;
+        d1 += d;
+        d2 += d * d;
         a += ax;
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
-        const z = ax <= t ? 1 : 0;
+        mn = Math.min(mn, x);
+        mx = Math.max(mx, x);
+        const z = bit(ax <= t);
         zeroMask[i] = z;
         zeros += z;
       }
-      const ts = sum + s;
-      sumC += Math.abs(sum) >= Math.abs(s) ? sum - ts + s : s - ts + sum;
-      sum = ts;
+      const ts = sd + d1;
+      sdC += Math.abs(sd) >= Math.abs(d1) ? sd - ts + d1 : d1 - ts + sd;
+      sd = ts;
+      sdd += d2;
       const ta = abs + a;
       absC += abs >= a ? abs - ta + a : a - ta + abs;
       abs = ta;
     }
-    let chunkSum = sum + sumC;
+    sd += sdC;
+    let chunkSum = n * shift + sd;
     let chunkAbs = abs + absC;
     let chunkCount = n;
-    if (Number.isNaN(chunkSum)) {
-      // Rare: recount without the NaNs (the fast loop above stays free of the test).
+    let chunkMean = shift + sd / n;
+    let chunkM2 = sdd - (sd * sd) / n;
+    if (Number.isNaN(chunkSum) || Number.isNaN(chunkM2)) {
+      // Rare: a NaN (or an infinity) poisoned the sums and Math.min/max; redo the chunk without the
+      // NaNs, two-pass, so the fast loop above stays free of the test. The zero count is right as it
+      // is: NaN <= t is false.
       const redo = this.sumIgnoringNaN(values, n);
       chunkSum = redo.sum;
       chunkAbs = redo.abs;
       chunkCount = n - redo.nan;
+      mn = Math.min(this.min, redo.min);
+      mx = Math.max(this.max, redo.max);
       this.nan += redo.nan;
+      chunkMean = chunkSum / chunkCount;
+      chunkM2 = sumSquaredDeviations(values, n, chunkMean);
     }
     this.zeros += zeros;
     this.min = mn;
     this.max = mx;
     this.addCompensated(chunkSum, chunkAbs);
-    if (chunkCount > 0) {
-      const chunkMean = chunkSum / chunkCount;
-      const chunkM2 = sumSquaredDeviations(values, n, chunkMean);
-      this.mergeMoments(chunkCount, chunkMean, chunkM2);
-    }
+    if (chunkCount > 0) this.mergeMoments(chunkCount, chunkMean, Math.max(0, chunkM2));
     this.histogram?.add(values, n, zeroMask);
   }
 
-  private sumIgnoringNaN(values: FloatChunk, n: number): { sum: number; abs: number; nan: number } {
+  private sumIgnoringNaN(values: FloatChunk, n: number): { sum: number; abs: number; nan: number; min: number; max: number } {
+    let min = Infinity;
+    let max = -Infinity;
     let sum = 0;
     let sumC = 0;
     let abs = 0;
@@ -116,6 +139,8 @@ export class ValueAccumulator {
         nan++;
         continue;
       }
+      min = Math.min(min, x);
+      max = Math.max(max, x);
       const ts = sum + x;
       sumC += Math.abs(sum) >= Math.abs(x) ? sum - ts + x : x - ts + sum;
       sum = ts;
@@ -124,7 +149,7 @@ export class ValueAccumulator {
       absC += abs >= ax ? abs - ta + ax : ax - ta + abs;
       abs = ta;
     }
-    return { sum: sum + sumC, abs: abs + absC, nan };
+    return { sum: sum + sumC, abs: abs + absC, nan, min, max };
   }
 
   private addCompensated(chunkSum: number, chunkAbs: number): void {
@@ -168,22 +193,14 @@ export class ValueAccumulator {
   }
 }
 
+/** Two-pass fallback for chunks holding NaNs: NaN elements are left out. */
 function sumSquaredDeviations(values: FloatChunk, n: number, mean: number): number {
   let total = 0;
-  let compensation = 0;
-  for (let start = 0; start < n; start += BLOCK) {
-    const end = start + BLOCK < n ? start + BLOCK : n;
-    let q = 0;
-    for (let i = start; i < end; i++) {
-      const d = values[i]! - mean;
-      // A NaN element would poison the block; it is excluded from the moments, so skip it here too.
-      q += d === d ? d * d : 0;
-    }
-    const t = total + q;
-    compensation += total >= q ? total - t + q : q - t + total;
-    total = t;
+  for (let i = 0; i < n; i++) {
+    const d = values[i]! - mean;
+    total += d === d ? d * d : 0;
   }
-  return total + compensation;
+  return total;
 }
 
 /** Default log10 range of the magnitude histogram: 1e-8 .. 1e2, ten bins per decade. */

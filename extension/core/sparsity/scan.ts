@@ -4,8 +4,10 @@
  * proportional to tensor dimensions), with progress and cancellation for the worker that runs it.
  */
 import type { Histogram, LayerType, SparsityReport, SparsityTotals, TensorStats, WeightFileSummary, WeightFormat } from '../../shared/protocol';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
+import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';
-import type { OpenedWeightFile, TensorSource } from '../formats/types';
+import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../formats/types';
 import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
 import { layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
@@ -27,13 +29,76 @@ export interface TensorStatsOptions {
   maxChunkElements?: number;
   /** Called after each chunk with the number of elements it held. */
   onChunk?: (elements: number) => void;
+  /** Reads qualifying float32 tensors straight from the file (see DirectFloat32Reader). */
+  directReader?: DirectFloat32Reader;
 }
 
-export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChunk'> {
+/**
+ * The scan's fast path for the common case, float32 safetensors: little-endian values lying in one
+ * contiguous run of a single file. They are read straight into one reused buffer and viewed as a
+ * Float32Array, where the generic parser path allocates (and zero-fills) a fresh buffer per read and
+ * then copies it into its output chunk: about a third of the scan time, measured on a 1 GiB file.
+ * Everything else goes through the parser's chunks().
+ */
+export class DirectFloat32Reader {
+  private buffer = new Float32Array(0);
+
+  private constructor(
+    private readonly file: string,
+    private readonly handle: FileHandle,
+    private readonly size: number,
+  ) {}
+
+  /** A reader for the opened file when its layout allows one, else undefined. */
+  static async open(opened: OpenedWeightFile): Promise<DirectFloat32Reader | undefined> {
+    // A sharded index (.json) lists tensors whose offsets lie in other files.
+    if (opened.format !== 'safetensors' || opened.file.endsWith('.json') || os.endianness() !== 'LE') return undefined;
+    if (!opened.tensors.some((t) => t.dtype === 'float32' && t.byteOffset !== undefined)) return undefined;
+    const handle = await openFile(opened.file, 'r');
+    const stat = await handle.stat();
+    return new DirectFloat32Reader(opened.file, handle, stat.size);
+  }
+
+  qualifies(tensor: TensorSource): boolean {
+    return (
+      tensor.dtype === 'float32' &&
+      tensor.byteOffset !== undefined &&
+      tensor.byteLength === tensor.numel * 4 &&
+      tensor.byteOffset + tensor.byteLength <= this.size
+    );
+  }
+
+  async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }): AsyncGenerator<Float32Array> {
+    const limit = Math.min(options.maxChunkElements, tensor.numel);
+    if (this.buffer.length < limit) this.buffer = new Float32Array(limit);
+    const bytes = new Uint8Array(this.buffer.buffer);
+    for (let done = 0; done < tensor.numel; ) {
+      options.signal?.throwIfAborted();
+      const count = Math.min(limit, tensor.numel - done);
+      const length = count * 4;
+      const offset = tensor.byteOffset! + done * 4;
+      for (let filled = 0; filled < length; ) {
+        const { bytesRead } = await this.handle.read(bytes, filled, length - filled, offset + filled);
+        if (bytesRead === 0) throw new WeightFileError(this.file, `tensor "${tensor.name}": the file shrank while being read (short read at byte ${offset + filled})`);
+        filled += bytesRead;
+      }
+      yield this.buffer.subarray(0, count);
+      done += count;
+    }
+  }
+
+  close(): Promise<void> {
+    return this.handle.close();
+  }
+}
+
+export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChunk' | 'directReader'> {
   /** Fraction of elements scanned so far, and what is being scanned. */
   onProgress?: (fraction: number, message: string) => void;
   /** Skip the effective-sparsity pass over pruning masks. */
   skipMasks?: boolean;
+  /** Always go through the parser's chunks() (the direct float32 path is an optimisation only). */
+  noDirectRead?: boolean;
 }
 
 export function checkThreshold(threshold: number | undefined): number {
@@ -62,7 +127,8 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
   const structure = view && tensor.numel > 0 ? new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE) : undefined;
   const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
   if (options.signal) chunkOptions.signal = options.signal;
-  for await (const chunk of tensor.chunks(chunkOptions)) {
+  const stream = options.directReader?.qualifies(tensor) ? options.directReader.chunks(tensor, chunkOptions) : tensor.chunks(chunkOptions);
+  for await (const chunk of stream) {
     options.signal?.throwIfAborted();
     const n = chunk.length;
     const mask = scratch.get(n);
@@ -135,27 +201,33 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   const total: SparsityTotals = { numel: 0, zeros: 0, sparsity: 0 };
   const byLayerType: Partial<Record<LayerType, SparsityTotals>> = {};
   let merged: Histogram | undefined;
-  for (const tensor of opened.tensors) {
-    options.signal?.throwIfAborted();
-    report(`scanning ${tensor.name}`, true);
-    const stats = await computeTensorStats(
-      tensor,
-      {
-        ...options,
-        threshold,
-        format: opened.format,
-        onChunk: (n) => {
-          done += n;
-          report(`scanning ${tensor.name}`);
+  const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
+  try {
+    for (const tensor of opened.tensors) {
+      options.signal?.throwIfAborted();
+      report(`scanning ${tensor.name}`, true);
+      const stats = await computeTensorStats(
+        tensor,
+        {
+          ...options,
+          threshold,
+          format: opened.format,
+          ...(directReader ? { directReader } : {}),
+          onChunk: (n) => {
+            done += n;
+            report(`scanning ${tensor.name}`);
+          },
         },
-      },
-      scratch,
-    );
-    tensors.push(stats);
-    addTotals(total, stats.numel, stats.zeros);
-    const type = stats.layerType ?? 'other';
-    addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
-    if (stats.histogram) merged = merged ? mergeHistograms(merged, stats.histogram) : stats.histogram;
+        scratch,
+      );
+      tensors.push(stats);
+      addTotals(total, stats.numel, stats.zeros);
+      const type = stats.layerType ?? 'other';
+      addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
+      if (stats.histogram) merged = merged ? mergeHistograms(merged, stats.histogram) : stats.histogram;
+    }
+  } finally {
+    await directReader?.close();
   }
   const result: SparsityReport = {
     file: opened.file,

@@ -15,6 +15,12 @@
  */
 import type { WeightView } from './layout';
 
+/**
+ * 1 for true, 0 for false without a branch (see accumulator.ts). Local, not imported: a CommonJS
+ * build reaches an imported function through an export getter on every call, which blocks inlining.
+ */
+const bit = (b: boolean): number => (b as unknown as number) | 0;
+
 export interface StructureSummary {
   filters?: number;
   channels?: number;
@@ -38,12 +44,12 @@ export class StructureTracker {
   private o0 = 0;
   private o1 = 0;
 
-  private readonly kernelNonzero?: Uint8Array;
-  private readonly rowNonzero?: Uint8Array;
-  private readonly colNonzero?: Uint8Array;
+  private readonly kernelNonzero: Uint8Array;
+  private readonly rowNonzero: Uint8Array;
+  private readonly colNonzero: Uint8Array;
 
   /** Zero counts per position of the current 2:4 groups (for C not innermost). */
-  private readonly groupCounters?: Uint8Array;
+  private readonly groupCounters: Uint8Array;
   /** Zero count of the current group when C is innermost. */
   private groupZeros = 0;
   private compliantGroups = 0;
@@ -53,8 +59,8 @@ export class StructureTracker {
   private readonly blockCols: number;
   private readonly blockColumns: number;
   private readonly blockRowsTotal: number;
-  private readonly rollingBlocks?: Uint8Array;
-  private readonly blockBits?: Uint8Array;
+  private readonly rollingBlocks: Uint8Array;
+  private readonly blockBits: Uint8Array;
   private zeroBlocks = 0;
 
   constructor(view: WeightView, blockSize: [number, number] = [4, 4]) {
@@ -85,14 +91,13 @@ export class StructureTracker {
         this.outer1 = 1;
         break;
     }
-    if (order === 'KC' || order === 'CK') {
-      this.rowNonzero = new Uint8Array(K);
-      this.colNonzero = new Uint8Array(C);
-    } else {
-      this.kernelNonzero = new Uint8Array(K * C);
-    }
-    if (order === 'KCP') this.groupCounters = new Uint8Array(P);
-    else if (order === 'PCK' || order === 'CK') this.groupCounters = new Uint8Array(K);
+    // Every field is set on every tracker, unused ones to an empty array, so that trackers of all
+    // orders share one hidden class and the hot loops stay monomorphic.
+    const matrix = order === 'KC' || order === 'CK';
+    this.rowNonzero = new Uint8Array(matrix ? K : 0);
+    this.colNonzero = new Uint8Array(matrix ? C : 0);
+    this.kernelNonzero = new Uint8Array(matrix ? 0 : K * C);
+    this.groupCounters = new Uint8Array(order === 'KCP' ? P : order === 'PCK' || order === 'CK' ? K : 0);
 
     const [bh, bw] = blockSize;
     if (!(Number.isInteger(bh) && Number.isInteger(bw) && bh >= 1 && bw >= 1)) {
@@ -102,44 +107,178 @@ export class StructureTracker {
     this.blockCols = bw;
     this.blockColumns = Math.ceil((C * P) / bw);
     this.blockRowsTotal = Math.ceil(K / bh);
-    if (order === 'PCK' || order === 'CK') this.blockBits = new Uint8Array(Math.ceil((this.blockColumns * this.blockRowsTotal) / 8));
-    else this.rollingBlocks = new Uint8Array(this.blockColumns);
+    const kInnermost = order === 'PCK' || order === 'CK';
+    this.blockBits = new Uint8Array(kInnermost ? Math.ceil((this.blockColumns * this.blockRowsTotal) / 8) : 0);
+    this.rollingBlocks = new Uint8Array(kInnermost ? 0 : this.blockColumns);
+    // One loop per order, each calling one segment method, bound here rather than picked by a switch
+    // on every call: code shared by several orders stops inlining them, and a scan meets convs and
+    // matrices alike (2-3x slower on whichever came second, measured).
+    const loops = { KCP: this.consumeKCP, KPC: this.consumeKPC, PCK: this.consumePCK, KC: this.consumeKC, CK: this.consumeCK };
+    this.consume = loops[order].bind(this);
   }
 
   /** Consumes mask[0..n): 1 where the element is zero. */
-  consume(mask: Uint8Array, n: number): void {
+  readonly consume: (mask: Uint8Array, n: number) => void;
+
+  private consumeKCP(mask: Uint8Array, n: number): void {
     let i = 0;
     while (i < n) {
-      const take = Math.min(this.runLength - this.offset, n - i);
-      switch (this.view.order) {
-        case 'KCP':
-          this.segmentKCP(mask, i, take);
-          break;
-        case 'KPC':
-          this.segmentKPC(mask, i, take);
-          break;
-        case 'PCK':
-          this.segmentPCK(mask, i, take);
-          break;
-        case 'KC':
-          this.segmentKC(mask, i, take);
-          break;
-        case 'CK':
-          this.segmentCK(mask, i, take);
-          break;
+      if (this.offset === 0 && n - i >= this.P) {
+        i = this.wholeKernelsKCP(mask, i, n);
+        continue;
       }
+      const take = Math.min(this.runLength - this.offset, n - i);
+      this.segmentKCP(mask, i, take);
       i += take;
-      this.offset += take;
-      if (this.offset === this.runLength) this.endRun();
+      if ((this.offset += take) === this.runLength) this.endRun();
     }
+  }
+
+  private consumeKPC(mask: Uint8Array, n: number): void {
+    for (let i = 0; i < n; ) {
+      const take = Math.min(this.runLength - this.offset, n - i);
+      this.segmentKPC(mask, i, take);
+      i += take;
+      if ((this.offset += take) === this.runLength) this.endRun();
+    }
+  }
+
+  private consumePCK(mask: Uint8Array, n: number): void {
+    for (let i = 0; i < n; ) {
+      const take = Math.min(this.runLength - this.offset, n - i);
+      this.segmentPCK(mask, i, take);
+      i += take;
+      if ((this.offset += take) === this.runLength) this.endRun();
+    }
+  }
+
+  private consumeKC(mask: Uint8Array, n: number): void {
+    for (let i = 0; i < n; ) {
+      const take = Math.min(this.runLength - this.offset, n - i);
+      this.segmentKC(mask, i, take);
+      i += take;
+      if ((this.offset += take) === this.runLength) this.endRun();
+    }
+  }
+
+  private consumeCK(mask: Uint8Array, n: number): void {
+    for (let i = 0; i < n; ) {
+      const take = Math.min(this.runLength - this.offset, n - i);
+      this.segmentCK(mask, i, take);
+      i += take;
+      if ((this.offset += take) === this.runLength) this.endRun();
+    }
+  }
+
+  /**
+   * OIHW fast path: whole kernels of P <= 10 values from mask[i..], with the per-kernel bookkeeping of
+   * endRun inlined. Kernels are short (9 values for 3x3), so the work is kept in registers: the
+   * kernel's nonzero pattern as P bits, and its zeros per spatial position as P 3-bit fields of one
+   * integer (a 2:4 group adds at most 4 to each), added to the running group counters at once; a
+   * kernel's columns then mark their blocks through precomputed (block, bit mask) pieces.
+   * Returns where it stopped: at the first kernel that does not fit before n.
+   */
+  private wholeKernelsKCP(mask: Uint8Array, i: number, n: number): number {
+    const { P, C } = this;
+    if (P > 10) return this.wholeKernelsKCPWide(mask, i, n);
+    const blocks = this.rollingBlocks;
+    const kernels = this.kernelNonzero;
+    const pieces = this.kcpPieces();
+    const pieceStart = pieces.start;
+    const pieceBlock = pieces.block;
+    const pieceBits = pieces.bits;
+    const fullPattern = (1 << P) - 1;
+    let k = this.o0;
+    let c = this.o1;
+    // Open groups move from groupCounters (where the partial-kernel path keeps them) into the word.
+    const counters = this.groupCounters;
+    let counterWord = 0;
+    for (let p = 0; p < P; p++) {
+      counterWord += counters[p]! << (3 * p);
+      counters[p] = 0;
+    }
+    while (n - i >= P) {
+      let zeroFields = 0;
+      let nonzeroBits = 0;
+      for (let p = 0; p < P; p++) {
+        const z = mask[i + p]!;
+        zeroFields |= z << (3 * p);
+        nonzeroBits |= (1 - z) << p;
+      }
+      counterWord += zeroFields;
+      kernels[k * C + c]! |= bit(nonzeroBits !== 0);
+      if (nonzeroBits === fullPattern) {
+        for (let q = pieceStart[c]!, end = pieceStart[c + 1]!; q < end; q++) blocks[pieceBlock[q]!] = 1;
+      } else if (nonzeroBits !== 0) {
+        for (let q = pieceStart[c]!, end = pieceStart[c + 1]!; q < end; q++) blocks[pieceBlock[q]!]! |= bit((nonzeroBits & pieceBits[q]!) !== 0);
+      }
+      if ((c & 3) === 3 || c === C - 1) {
+        const pad = 3 - (c & 3);
+        let compliant = 0;
+        for (let p = 0; p < P; p++) compliant += bit(((counterWord >>> (3 * p)) & 7) + pad >= 2);
+        this.compliantGroups += compliant;
+        this.groups += P;
+        counterWord = 0;
+      }
+      i += P;
+      if (++c === C) {
+        c = 0;
+        this.closeBlockRow(k);
+        k++;
+      }
+    }
+    for (let p = 0; p < P; p++) counters[p] = (counterWord >>> (3 * p)) & 7;
+    this.o0 = k;
+    this.o1 = c;
+    return i;
+  }
+
+  /** The same for kernels of more than 10 values, with the counters in groupCounters. */
+  private wholeKernelsKCPWide(mask: Uint8Array, i: number, n: number): number {
+    const P = this.P;
+    while (n - i >= P) {
+      this.segmentKCP(mask, i, P);
+      i += P;
+      this.offset = P;
+      this.endRun();
+    }
+    return i;
+  }
+
+  private pieces?: { start: Int32Array; block: Int32Array; bits: Int32Array };
+
+  /**
+   * For each input channel c of a filter row, the blocks its columns c*P .. c*P+P-1 fall in, each with
+   * the bits of the kernel positions inside it: C+1 starts and at most C*(P+1) pieces.
+   */
+  private kcpPieces(): { start: Int32Array; block: Int32Array; bits: Int32Array } {
+    if (this.pieces) return this.pieces;
+    const { C, P } = this;
+    const bw = this.blockCols;
+    const start = new Int32Array(C + 1);
+    const block: number[] = [];
+    const bits: number[] = [];
+    for (let c = 0; c < C; c++) {
+      start[c] = block.length;
+      for (let p = 0; p < P; ) {
+        const b = Math.floor((c * P + p) / bw);
+        const end = Math.min(P, (b + 1) * bw - c * P);
+        block.push(b);
+        bits.push(((1 << (end - p)) - 1) << p);
+        p = end;
+      }
+    }
+    start[C] = block.length;
+    this.pieces = { start, block: Int32Array.from(block), bits: Int32Array.from(bits) };
+    return this.pieces;
   }
 
   /** OIHW: run = the R*S elements of kernel (k = o0, c = o1). */
   private segmentKCP(mask: Uint8Array, start: number, length: number): void {
     const k = this.o0;
     const c = this.o1;
-    const counters = this.groupCounters!;
-    const blocks = this.rollingBlocks!;
+    const counters = this.groupCounters;
+    const blocks = this.rollingBlocks;
     const bw = this.blockCols;
     const firstColumn = c * this.P + this.offset;
     let blockColumn = (firstColumn / bw) | 0;
@@ -156,15 +295,15 @@ export class StructureTracker {
         blockColumn++;
       }
     }
-    if (zeros < length) this.kernelNonzero![k * this.C + c] = 1;
+    if (zeros < length) this.kernelNonzero[k * this.C + c] = 1;
   }
 
   /** OHWI: run = the C input channels at (k = o0, p = o1). */
   private segmentKPC(mask: Uint8Array, start: number, length: number): void {
     const k = this.o0;
     const p = this.o1;
-    const kernels = this.kernelNonzero!;
-    const blocks = this.rollingBlocks!;
+    const kernels = this.kernelNonzero;
+    const blocks = this.rollingBlocks;
     const bw = this.blockCols;
     const P = this.P;
     const last = this.C - 1;
@@ -184,9 +323,9 @@ export class StructureTracker {
     const p = this.o0;
     const c = this.o1;
     const C = this.C;
-    const kernels = this.kernelNonzero!;
-    const counters = this.groupCounters!;
-    const bits = this.blockBits!;
+    const kernels = this.kernelNonzero;
+    const counters = this.groupCounters;
+    const bits = this.blockBits;
     const bh = this.blockRows;
     const blockColumn = ((c * this.P + p) / this.blockCols) | 0;
     const columns = this.blockColumns;
@@ -211,16 +350,46 @@ export class StructureTracker {
   /** 2-D [O, I] or 1x1 OIHW/OHWI: run = row k = o0. */
   private segmentKC(mask: Uint8Array, start: number, length: number): void {
     const k = this.o0;
-    const cols = this.colNonzero!;
-    const blocks = this.rollingBlocks!;
+    const cols = this.colNonzero;
+    const blocks = this.rollingBlocks;
     const bw = this.blockCols;
+    // A whole 2:4 group then falls inside one block, so a group updates its block once.
+    const groupsFitBlocks = bw % 4 === 0;
     const last = this.C - 1;
     let c = this.offset;
     let blockColumn = (c / bw) | 0;
     let inBlock = c - blockColumn * bw;
     let zeros = 0;
     let groupZeros = this.groupZeros;
-    for (let j = start, end = start + length; j < end; j++, c++) {
+    let compliant = 0;
+    let groups = 0;
+    const end = start + length;
+    let j = start;
+    while (j < end) {
+      if ((c & 3) === 0 && groupsFitBlocks && j + 4 <= end && c + 3 <= last) {
+        // The common case, a whole group of 4 at once.
+        const z0 = mask[j]!;
+        const z1 = mask[j + 1]!;
+        const z2 = mask[j + 2]!;
+        const z3 = mask[j + 3]!;
+        cols[c]! |= 1 - z0;
+        cols[c + 1]! |= 1 - z1;
+        cols[c + 2]! |= 1 - z2;
+        cols[c + 3]! |= 1 - z3;
+        const g = z0 + z1 + z2 + z3;
+        zeros += g;
+        compliant += bit(g >= 2);
+        groups++;
+        blocks[blockColumn]! |= bit(g < 4);
+        inBlock += 4;
+        if (inBlock === bw) {
+          inBlock = 0;
+          blockColumn++;
+        }
+        j += 4;
+        c += 4;
+        continue;
+      }
       const z = mask[j]!;
       zeros += z;
       cols[c]! |= 1 - z;
@@ -232,21 +401,25 @@ export class StructureTracker {
       groupZeros += z;
       if ((c & 3) === 3 || c === last) {
         // A short last group is padded with zeros, as ASP's reshape_1d does.
-        this.compliantGroups += groupZeros + 3 - (c & 3) >= 2 ? 1 : 0;
-        this.groups++;
+        compliant += bit(groupZeros + 3 - (c & 3) >= 2);
+        groups++;
         groupZeros = 0;
       }
+      j++;
+      c++;
     }
     this.groupZeros = groupZeros;
-    if (zeros < length) this.rowNonzero![k] = 1;
+    this.compliantGroups += compliant;
+    this.groups += groups;
+    if (zeros < length) this.rowNonzero[k] = 1;
   }
 
   /** 2-D [I, O] or 1x1 HWIO: run = the K outputs of column c = o0. */
   private segmentCK(mask: Uint8Array, start: number, length: number): void {
     const c = this.o0;
-    const rows = this.rowNonzero!;
-    const counters = this.groupCounters!;
-    const bits = this.blockBits!;
+    const rows = this.rowNonzero;
+    const counters = this.groupCounters;
+    const bits = this.blockBits;
     const bh = this.blockRows;
     const blockColumn = (c / this.blockCols) | 0;
     const columns = this.blockColumns;
@@ -268,11 +441,11 @@ export class StructureTracker {
         blockRow++;
       }
     }
-    if (zeros < length) this.colNonzero![c] = 1;
+    if (zeros < length) this.colNonzero[c] = 1;
   }
 
   private closeInnerGroup(c: number): void {
-    this.compliantGroups += this.groupZeros + 3 - (c & 3) >= 2 ? 1 : 0;
+    this.compliantGroups += bit(this.groupZeros + 3 - (c & 3) >= 2);
     this.groups++;
     this.groupZeros = 0;
   }
@@ -281,10 +454,10 @@ export class StructureTracker {
   private closeCounterGroups(c: number): void {
     if ((c & 3) !== 3 && c !== this.C - 1) return;
     const pad = 3 - (c & 3);
-    const counters = this.groupCounters!;
+    const counters = this.groupCounters;
     let compliant = 0;
     for (let j = 0; j < counters.length; j++) {
-      compliant += counters[j]! + pad >= 2 ? 1 : 0;
+      compliant += bit(counters[j]! + pad >= 2);
       counters[j] = 0;
     }
     this.compliantGroups += compliant;
@@ -294,10 +467,10 @@ export class StructureTracker {
   /** Closes the current row of blocks after row k when it ends a block row (K-outer orders). */
   private closeBlockRow(k: number): void {
     if ((k + 1) % this.blockRows !== 0 && k !== this.K - 1) return;
-    const blocks = this.rollingBlocks!;
+    const blocks = this.rollingBlocks;
     let zero = 0;
     for (let b = 0; b < blocks.length; b++) {
-      zero += blocks[b]! === 0 ? 1 : 0;
+      zero += bit(blocks[b]! === 0);
       blocks[b] = 0;
     }
     this.zeroBlocks += zero;
@@ -321,7 +494,7 @@ export class StructureTracker {
       nm24: this.groups === 0 ? 0 : this.compliantGroups / this.groups,
       nm24Full: this.groups > 0 && this.compliantGroups === this.groups,
     };
-    if (this.kernelNonzero) {
+    if (this.view.order !== 'KC' && this.view.order !== 'CK') {
       const kernels = this.kernelNonzero;
       const filterNonzero = new Uint8Array(K);
       const channelNonzero = new Uint8Array(C);
@@ -338,8 +511,8 @@ export class StructureTracker {
       out.channels = countZeros(channelNonzero) / C;
       out.kernels = zeroKernels / (K * C);
     } else {
-      const rows = countZeros(this.rowNonzero!) / K;
-      const cols = countZeros(this.colNonzero!) / C;
+      const rows = countZeros(this.rowNonzero) / K;
+      const cols = countZeros(this.colNonzero) / C;
       if (this.view.rank === 4) {
         // A 1x1 convolution: filters are rows, channels are columns, and a kernel is one element.
         out.filters = rows;
@@ -351,7 +524,7 @@ export class StructureTracker {
     }
     const totalBlocks = this.blockColumns * this.blockRowsTotal;
     let zeroBlocks = this.zeroBlocks;
-    if (this.blockBits) {
+    if (this.view.order === 'PCK' || this.view.order === 'CK') {
       let nonzero = 0;
       for (let id = 0; id < totalBlocks; id++) nonzero += (this.blockBits[id >> 3]! >> (id & 7)) & 1;
       zeroBlocks = totalBlocks - nonzero;

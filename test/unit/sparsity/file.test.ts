@@ -11,7 +11,7 @@ import { pruneCommand } from '../../../extension/cli/prune';
 import { CliUsageError } from '../../../extension/cli/io';
 import type { SparsityReport } from '../../../extension/shared/protocol';
 import { tempDir } from '../formats/weightfile-helpers';
-import { memoryTensor } from './helpers';
+import { memoryTensor, random } from './helpers';
 
 const dir = tempDir('sparsity-file');
 
@@ -177,4 +177,22 @@ test('prune CLI: writes and verifies, refuses bad flags and OUT = FILE', async (
   await assert.rejects(pruneCommand([file, '--sparsity', '1.5', '--out', out], capture().io), /--sparsity must be a number in \[0, 1\)/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5', '--method', 'random', '--out', out], capture().io), /--method must be/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5'], capture().io), /--out OUT is required/);
+});
+
+test('the direct float32 read path gives exactly what the parser path gives', async () => {
+  const file = path.join(dir, 'direct.safetensors');
+  const next = random(21);
+  const conv = Array.from({ length: 4 * 6 * 3 * 3 }, () => (next() < 0.4 ? 0 : next() - 0.5));
+  const fc = Array.from({ length: 10 * 12 }, () => (next() < 0.5 ? 0 : next() * 1e3));
+  await writeSafetensors(file, [
+    { name: 'conv.weight', dtype: 'F32', shape: [4, 6, 3, 3], data: conv },
+    { name: 'fc.weight', dtype: 'F16', shape: [10, 12], data: fc },
+    { name: 'fc2.weight', dtype: 'F32', shape: [12, 10], data: fc },
+  ]);
+  for (const maxChunkElements of [7, 1 << 20]) {
+    const direct = await scanWeightFile(file, { maxChunkElements, histogram: true });
+    const parsed = await scanWeightFile(file, { maxChunkElements, histogram: true, noDirectRead: true });
+    assert.deepEqual(direct, parsed);
+    assert.equal(direct.tensors[0]!.zeros, conv.filter((v) => v === 0).length);
+  }
 });

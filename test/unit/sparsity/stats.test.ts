@@ -16,6 +16,18 @@ test('value statistics match a two-pass float64 reference whatever the chunking'
   let m2 = 0;
   for (const v of values) m2 += (v - mean) ** 2;
   const std = Math.sqrt(m2 / values.length);
+  // Two halves far apart against their spread: chunks whose first value is far from the mean.
+  const halves = f32(Array.from({ length: 4000 }, (_, i) => (i < 2000 ? 1000 : -1000) + (next() - 0.5) * 0.01));
+  let halvesM2 = 0;
+  let halvesMean = 0;
+  for (const v of halves) halvesMean += v;
+  halvesMean /= halves.length;
+  for (const v of halves) halvesM2 += (v - halvesMean) ** 2;
+  for (const chunk of [3, 1500, 4000]) {
+    const stats = await computeTensorStats(memoryTensor('h', [halves.length], halves, { chunk }));
+    close(stats.std, Math.sqrt(halvesM2 / halves.length), 1e-12, `halves std chunk ${chunk}`);
+    close(stats.mean, halvesMean, 1e-12, `halves mean chunk ${chunk}`);
+  }
   for (const chunk of [1, 7, 4096, 1 << 20]) {
     for (const float64 of [false, true]) {
       const stats = await computeTensorStats(memoryTensor('v', [values.length], values, { chunk, float64 }));
@@ -82,6 +94,7 @@ for (const layout of ['OIHW', 'HWIO', 'OHWI'] as Layout4[]) {
       { K: 6, C: 7, R: 3, S: 3 },
       { K: 9, C: 8, R: 1, S: 2 },
       { K: 5, C: 4, R: 1, S: 1 },
+      { K: 3, C: 6, R: 5, S: 5 },
     ]) {
       const at = plantedConv(dims, dims.K * 31 + dims.C);
       const stored = new Array<number>(dims.K * dims.C * dims.R * dims.S);
