@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { type DType, checkedNumel, itemSize } from './dtypes';
 import { PickleError, type PickleCallable, PyDict, PyGlobal, PyOpaque, PyTuple, unpickle } from './pickle';
 import { BoundedReader } from './reader';
+import { looksLikeShardIndex, openShardedIndex, shardFormatOf } from './sharded';
 import { stridedTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 import { ZipArchive, isZip, zipEntryNamesInHead } from './zip';
@@ -297,13 +298,27 @@ async function openTorch(file: string): Promise<OpenedWeightFile> {
 
 const TORCH_EXTENSIONS = /\.(pt|pth|bin|ckpt|pkl|tar)$/i;
 
+async function openTorchOrIndex(file: string): Promise<OpenedWeightFile> {
+  const reader = await BoundedReader.open(file);
+  let head: Uint8Array;
+  try {
+    head = await reader.head(4096);
+  } finally {
+    await reader.close();
+  }
+  if (looksLikeShardIndex(head)) return openShardedIndex(file, 'pytorch', openTorch);
+  return openTorch(file);
+}
+
 export const pytorchParser: WeightFormatParser = {
   format: 'pytorch',
   sniff(head, fileName) {
     if (isLegacyTorchFile(head)) return true;
+    // pytorch_model.bin.index.json: a weight_map whose shards are .bin files.
+    if (looksLikeShardIndex(head)) return shardFormatOf(head) === 'pytorch' || /\.bin\.index\.json$/i.test(fileName);
     if (!isZip(head)) return false;
     if (zipEntryNamesInHead(head).some((name) => /^([^/]+\/)?data\.pkl$/.test(name))) return true;
     return TORCH_EXTENSIONS.test(path.basename(fileName));
   },
-  open: (file: string, _options?: OpenOptions) => openTorch(file),
+  open: (file: string, _options?: OpenOptions) => openTorchOrIndex(file),
 };

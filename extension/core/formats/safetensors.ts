@@ -4,16 +4,14 @@
  * `*.safetensors.index.json` whose weight_map names the shard of every tensor.
  */
 import { promises as fs } from 'node:fs';
-import * as path from 'node:path';
 import { type DType, checkedNumel, encodeValues, itemSize } from './dtypes';
 import { BoundedReader } from './reader';
+import { openShardedIndex, looksLikeShardIndex, shardFormatOf } from './sharded';
 import { contiguousTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
-const MAX_INDEX_BYTES = 64 * 1024 * 1024;
-const MAX_SHARDS = 10_000;
 
 export const SAFETENSORS_DTYPES = {
   F64: 'float64',
@@ -157,78 +155,17 @@ async function openSingle(file: string): Promise<SingleFile> {
   }
 }
 
-async function openIndex(indexFile: string): Promise<OpenedWeightFile> {
-  const indexReader = await BoundedReader.open(indexFile);
-  let index: unknown;
-  try {
-    if (indexReader.size > MAX_INDEX_BYTES) throw new WeightFileError(indexFile, `index of ${indexReader.size} bytes exceeds the ${MAX_INDEX_BYTES}-byte limit`);
-    const text = new TextDecoder().decode(await indexReader.read(0, indexReader.size, 'index JSON'));
-    try {
-      index = JSON.parse(text);
-    } catch (error) {
-      throw new WeightFileError(indexFile, `not valid JSON (${(error as Error).message})`);
-    }
-  } finally {
-    await indexReader.close();
-  }
-  const weightMap = (index as { weight_map?: unknown } | null)?.weight_map;
-  if (typeof weightMap !== 'object' || weightMap === null || Array.isArray(weightMap)) {
-    throw new WeightFileError(indexFile, 'a sharded safetensors index needs a "weight_map" object');
-  }
-  const directory = path.dirname(path.resolve(indexFile));
-  const tensorsByShard = new Map<string, Set<string>>();
-  for (const [tensor, shard] of Object.entries(weightMap)) {
-    if (typeof shard !== 'string' || shard.length === 0) throw new WeightFileError(indexFile, `weight_map["${tensor}"] is not a file name`);
-    const resolved = path.resolve(directory, shard);
-    if (path.relative(directory, resolved).startsWith('..') || path.isAbsolute(shard)) {
-      throw new WeightFileError(indexFile, `weight_map["${tensor}"] = "${shard}" points outside the index's folder`);
-    }
-    const names = tensorsByShard.get(resolved) ?? new Set<string>();
-    names.add(tensor);
-    tensorsByShard.set(resolved, names);
-  }
-  if (tensorsByShard.size > MAX_SHARDS) throw new WeightFileError(indexFile, `${tensorsByShard.size} shards exceed the limit of ${MAX_SHARDS}`);
-
-  const opened: SingleFile[] = [];
-  const closeAll = async () => {
-    await Promise.all(opened.map((shard) => shard.reader.close()));
+async function openSingleFile(file: string): Promise<OpenedWeightFile> {
+  const single = await openSingle(file);
+  return {
+    file,
+    format: 'safetensors',
+    fileBytes: single.reader.size,
+    tensors: single.tensors,
+    warnings: single.warnings,
+    metadata: single.metadata,
+    close: () => single.reader.close(),
   };
-  const tensors: TensorSource[] = [];
-  const warnings: string[] = [];
-  const metadata: Record<string, string> = {};
-  const indexMetadata = (index as { metadata?: unknown }).metadata;
-  if (typeof indexMetadata === 'object' && indexMetadata !== null) {
-    for (const [key, value] of Object.entries(indexMetadata)) metadata[key] = typeof value === 'string' ? value : JSON.stringify(value);
-  }
-  let fileBytes = 0;
-  try {
-    for (const [shardFile, wanted] of tensorsByShard) {
-      const shard = await openSingle(shardFile);
-      opened.push(shard);
-      fileBytes += shard.reader.size;
-      warnings.push(...shard.warnings);
-      Object.assign(metadata, shard.metadata);
-      const found = new Set<string>();
-      for (const tensor of shard.tensors) {
-        if (wanted.has(tensor.name)) {
-          tensors.push(tensor);
-          found.add(tensor.name);
-        } else {
-          warnings.push(`${path.basename(shardFile)} holds "${tensor.name}", which the index does not list; ignored`);
-        }
-      }
-      for (const name of wanted) {
-        const skipped = shard.warnings.some((w) => w.startsWith(`tensor "${name}" `));
-        if (!found.has(name) && !skipped) {
-          throw new WeightFileError(indexFile, `weight_map puts "${name}" in ${path.basename(shardFile)}, which does not contain it`);
-        }
-      }
-    }
-  } catch (error) {
-    await closeAll();
-    throw error;
-  }
-  return { file: indexFile, format: 'safetensors', fileBytes, tensors, warnings, metadata, close: closeAll };
 }
 
 export function isSafetensorsIndexName(fileName: string): boolean {
@@ -246,10 +183,7 @@ export const safetensorsParser: WeightFormatParser = {
         return true;
       }
     }
-    if (head.length > 0 && head[0] === 0x7b) {
-      const text = new TextDecoder().decode(head);
-      if (/"weight_map"\s*:/.test(text) && !/"weightsManifest"/.test(text)) return true;
-    }
+    if (looksLikeShardIndex(head)) return shardFormatOf(head) !== 'pytorch';
     return isSafetensorsIndexName(fileName) || /\.safetensors$/i.test(fileName);
   },
   async open(file: string, _options?: OpenOptions): Promise<OpenedWeightFile> {
@@ -260,17 +194,8 @@ export const safetensorsParser: WeightFormatParser = {
     } finally {
       await reader.close();
     }
-    if (startsWithBrace || isSafetensorsIndexName(file)) return openIndex(file);
-    const single = await openSingle(file);
-    return {
-      file,
-      format: 'safetensors',
-      fileBytes: single.reader.size,
-      tensors: single.tensors,
-      warnings: single.warnings,
-      metadata: single.metadata,
-      close: () => single.reader.close(),
-    };
+    if (startsWithBrace || isSafetensorsIndexName(file)) return openShardedIndex(file, 'safetensors', openSingleFile);
+    return openSingleFile(file);
   },
 };
 

@@ -183,3 +183,19 @@ test('checkpoints pickled by CPython in torch.save layout (protocols 2 and 4) re
     await opened.close();
   }
 });
+
+test('pytorch_model.bin.index.json shards are read through the weight_map', async () => {
+  const shard = (name: string, value: number) =>
+    torchZip(new Pickler().proto(2).op(0x7d).str(name).tensor('FloatStorage', '0', 1, 0, [1], [1]).op(0x73).stop(), { 0: le32([value]) });
+  write('pytorch_model-00001-of-00002.bin', shard('a.weight', 1.5));
+  write('pytorch_model-00002-of-00002.bin', shard('b.weight', -2.5));
+  const index = write('pytorch_model.bin.index.json', ascii(JSON.stringify({
+    metadata: { total_size: 8 },
+    weight_map: { 'a.weight': 'pytorch_model-00001-of-00002.bin', 'b.weight': 'pytorch_model-00002-of-00002.bin' },
+  })));
+  assert.equal(await detectFormat(index), 'pytorch');
+  const opened = await openWeightFile(index);
+  assert.equal(opened.format, 'pytorch');
+  assert.deepEqual(await valuesByName(opened), { 'a.weight': [1.5], 'b.weight': [-2.5] });
+  await opened.close();
+});
