@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { onnxParser } from '../../../extension/core/formats/onnx';
+import { onnxParser, scanOnnxModel } from '../../../extension/core/formats/onnx';
+import { MemorySource } from '../../../extension/core/formats/reader';
 import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../extension/core/formats/types';
 
 const FIXTURES = resolve(__dirname, '../../fixtures/onnx');
@@ -210,6 +211,25 @@ test('unpacked repeated fields: one float_data / int32_data / int64_data entry p
   assert.deepEqual(await valuesOf(byName(model, 'l')), [-5, 2 ** 40]);
   assert.deepEqual(await valuesOf(byName(model, 'r'), 2), [1, 2, 3]);
   await model.close();
+});
+
+test('scanning skips tensor payloads: a 6 MiB initializer is never read', async () => {
+  const big = new Array<number>(6 * 1024 * 1024).fill(0);
+  const bytes = modelProto([tensorProto({ name: 'big', dims: [1536 * 1024], dataType: 1, raw: big }), tensorProto({ name: 'after', dims: [1], dataType: 1, raw: float32Bytes([7]) })]);
+  const memory = new MemorySource('big.onnx', bytes);
+  let bytesRead = 0;
+  const counting = {
+    file: memory.file,
+    size: memory.size,
+    read: (offset: number, length: number, what?: string): Promise<Uint8Array> => {
+      bytesRead += length;
+      return memory.read(offset, length, what);
+    },
+  };
+  const model = await scanOnnxModel(counting);
+  const [first, second] = model.graph!.initializers;
+  assert.deepEqual([first!.name, first!.raw!.end - first!.raw!.start, second!.name], ['big', 6 * 1024 * 1024, 'after']);
+  assert.ok(bytesRead <= 2 * 1024 * 1024 + 64, `read ${bytesRead} bytes of ${bytes.length}`);
 });
 
 test('sniff: ModelProto header by content, .onnx by name', async () => {

@@ -268,6 +268,16 @@ test('uint8 per-tensor dequantisation: scale 0.125, zero point 128', async () =>
   await model.close();
 });
 
+test('int4: two signed nibbles per byte, low nibble first, across odd chunk starts', async () => {
+  // 1, -2 | 7, -8 | 3  ->  0xE1, 0x87, 0x03
+  const model = await openModel({
+    buffers: [new Uint8Array(0), new Uint8Array([0xe1, 0x87, 0x03])],
+    tensors: [{ name: 'nibbles', type: 17, shape: [5], buffer: 1 }],
+  });
+  for (const bound of [undefined, 1, 2, 3]) assert.deepEqual(await valuesOf(model.tensors[0]!, bound), [1, -2, 7, -8, 3]);
+  await model.close();
+});
+
 test('CSR sparse 3x4 matrix is densified', async () => {
   // Row 0 holds columns 1 and 3, row 1 nothing, row 2 column 0.
   const model = await openModel({
