@@ -40,6 +40,9 @@ async function runTask(id: number, task: WorkerTaskKind, args: unknown): Promise
     const cancelled = controller.signal.aborted || Atomics.load(cancelFlag, 0) === id;
     if (error instanceof WebAssembly.RuntimeError) {
       post({ type: 'error', id, trap: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
+    } else if (error instanceof Error && error.cause instanceof WebAssembly.RuntimeError) {
+      // The engine wrapper already names the kernel and its arguments; keep its message.
+      post({ type: 'error', id, trap: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
     } else {
       const message = error instanceof Error ? error.message : String(error);
       post({ type: 'error', id, cancelled, message });

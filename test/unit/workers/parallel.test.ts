@@ -1,7 +1,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
-import { WorkerPool } from '../../../extension/workers/pool';
+import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
+import { PLAN_SLOT } from '../../../extension/engine/engine';
 import { ParallelEngine, splitUnits } from '../../../extension/engine/parallel';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import { fillUniform } from '../../../extension/core/bench/runner';
@@ -61,4 +62,25 @@ test('a plan is split into units that really run on both workers', async () => {
     plan.release();
   }
   assert.throws(() => parallel.plan(shape, 'im2col', 'nchw', 3), /threads must be an integer in 1\.\.2/);
+});
+
+test('a kernel that traps in a worker rejects as a trap naming the kernel, and the worker stays usable', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 4, H: 8, W: 8, K: 8, R: 3, S: 3, stride: 1, pad: 1 };
+  const plan = parallel.plan(shape, 'im2col', 'nchw', 1);
+  try {
+    plan.setWeights(fillUniform(new Float32Array(8 * 4 * 9), 5));
+    plan.setInput(fillUniform(new Float32Array(4 * 64), 6));
+    // Point the plan's input past the end of the 1 GiB maximum memory: the kernel's first load traps.
+    new Int32Array(plan.engine.memory.buffer, plan.descriptor.planPtr, 32)[PLAN_SLOT.input] = 0x7ff00000;
+    await assert.rejects(parallel.run(plan, 1), (error: WorkerTaskError) => {
+      assert.equal(error.reason, 'trap');
+      assert.match(error.message, /WebAssembly trap in worker task 'enginePart': engine: kernel convIm2colNchw\(.*\) trapped: memory access out of bounds/);
+      return true;
+    });
+  } finally {
+    plan.release();
+  }
+  const output = await parallel.convolve('im2col', 'nchw', shape, new Float32Array(4 * 64).fill(1), new Float32Array(8 * 4 * 9).fill(1), undefined, 1);
+  assert.equal(output[9], 36, 'an interior output of all-ones 3x3x4 is 36');
 });
