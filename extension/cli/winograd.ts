@@ -202,7 +202,8 @@ export function formatWinogradResult(result: WinogradResult): string {
       '',
       `Search (${search.precision}, ${search.candidatesEvaluated} candidate sets, ${(search.elapsedMs / 1000).toFixed(1)} s): ` +
         `best ${search.bestError.toFixed(2)}x direct vs baseline ${search.baselinePoints.join(', ')} ${search.baselineError.toFixed(2)}x ` +
-        `(${(search.improvement * 100).toFixed(1)}% lower)`,
+        `(${(search.improvement * 100).toFixed(1)}% lower)` +
+        (search.budgetExhausted ? '; the time budget cut the search short, so the result depends on machine speed' : ''),
     );
   }
   return parts.join('\n') + '\n';

@@ -115,6 +115,8 @@ export interface WinogradSearchSummary {
   bestError: number;
   /** 1 - bestError / baselineError. */
   improvement: number;
+  /** True when the time budget stopped the search early (then the result depends on machine speed). */
+  budgetExhausted?: boolean;
 }
 
 export interface WinogradResult {

@@ -27,9 +27,10 @@ export interface SearchOptions {
   onProgress?(fraction: number, message: string): void;
   signal?: AbortSignal;
   /**
-   * Wall-clock budget for stages 1 and 2 in milliseconds (default 40000). The search is
-   * deterministic whenever it finishes within the budget; a budget that cuts it short makes the
-   * result depend on the machine's speed.
+   * Wall-clock budget for stages 1 and 2 in milliseconds (default 50000). The work itself is
+   * fixed (F(6,3): about 10 s of one core), so the search is deterministic whenever it finishes
+   * within the budget; when the budget cuts it short (a loaded machine, large alpha) the summary
+   * says so with `budgetExhausted` and the result depends on the machine's speed.
    */
   budgetMs?: number;
   /** Candidates screened in stage 1 at most (default 400). */
@@ -164,7 +165,7 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   const { m, r } = request;
   const alpha = m + r - 1;
   const count = infinity ? alpha - 1 : alpha;
-  const budgetMs = options.budgetMs ?? 40000;
+  const budgetMs = options.budgetMs ?? 50000;
   const screenBudget = options.screenBudget ?? 1500;
   const baselinePoints = request.points ?? defaultPointsFor(alpha, infinity);
   const report = (fraction: number, message: string): void => options.onProgress?.(Math.min(1, Math.max(0, fraction)), message);
@@ -178,6 +179,7 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     }
   };
 
+  let budgetExhausted = false;
   const cache = new Map<string, number>();
   let evaluated = 0;
   const score = (points: readonly string[], trials: number, seed: number, placement: FractionsIn = fractionsIn): number => {
@@ -227,7 +229,8 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     }
   }
   const screened: { candidate: Candidate; error: number }[] = [];
-  const stage1Deadline = started + budgetMs * 0.5;
+  // Screening may use 60% of the budget; the rest is kept for refinement.
+  const screeningDeadline = started + budgetMs * 0.6;
   for (let i = 0; i < candidates.length; i++) {
     const candidate = candidates[i]!;
     if (!isValid(candidate)) continue;
@@ -235,7 +238,10 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     if (i % 8 === 0) {
       report(0.5 * (i / candidates.length), `screened ${i + 1}/${candidates.length} candidate sets`);
       await checkpoint();
-      if (Date.now() > stage1Deadline) break;
+      if (Date.now() > screeningDeadline) {
+        budgetExhausted = true;
+        break;
+      }
     }
   }
   screened.sort((a, b) => a.error - b.error);
@@ -244,14 +250,19 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   const starts = screened.slice(0, 4).map((entry) => entry.candidate);
   const refined: { candidate: Candidate; error: number }[] = [];
   const deadline = started + budgetMs;
+  const timeLeft = (): boolean => {
+    if (Date.now() < deadline) return true;
+    budgetExhausted = true;
+    return false;
+  };
   for (let s = 0; s < starts.length; s++) {
     let current = starts[s]!;
     let currentError = score(pointsOf(current), REFINE_TRIALS, SEARCH_SEED);
     let improved = true;
-    for (let round = 0; improved && round < 6 && Date.now() < deadline; round++) {
+    for (let round = 0; improved && round < 6 && timeLeft(); round++) {
       improved = false;
       const slots = current.pairs.length + (current.lone ? 1 : 0);
-      for (let slot = 0; slot < slots && Date.now() < deadline; slot++) {
+      for (let slot = 0; slot < slots && timeLeft(); slot++) {
         const isLone = slot === current.pairs.length;
         const original = isLone ? current.lone! : current.pairs[slot]!;
         const magnitude = original.abs();
@@ -280,9 +291,9 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   let bestPoints = refined[0] ? pointsOf(refined[0].candidate) : screened[0] ? pointsOf(screened[0].candidate) : [...baselinePoints];
   let bestSearchError = score(bestPoints, REFINE_TRIALS, SEARCH_SEED);
   let moved = true;
-  for (let round = 0; moved && round < 4 && Date.now() < deadline; round++) {
+  for (let round = 0; moved && round < 4 && timeLeft(); round++) {
     moved = false;
-    for (let index = 0; index < bestPoints.length && Date.now() < deadline; index++) {
+    for (let index = 0; index < bestPoints.length && timeLeft(); index++) {
       const original = parseRational(bestPoints[index]!);
       if (original.n === 0n) continue;
       for (const replacement of neighbours(original.abs(), 6)) {
@@ -334,6 +345,7 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
     baselineError,
     bestError,
     improvement: 1 - bestError / baselineError,
+    budgetExhausted,
   };
   report(1, `best ${bestPoints.join(', ')}: ${bestError.toFixed(2)}x direct (baseline ${baselineError.toFixed(2)}x)`);
   return result;

@@ -19,6 +19,7 @@ test('search returns an exact, verified result with a summary, deterministically
   assert.ok(search.bestError <= search.baselineError);
   assert.equal(search.improvement, 1 - search.bestError / search.baselineError);
   assert.equal(second.search!.bestError, search.bestError);
+  assert.equal(search.budgetExhausted, false);
   // Progress goes forward and ends at 1.
   assert.ok(progress.length > 3);
   for (let i = 1; i < progress.length; i++) assert.ok(progress[i]! >= progress[i - 1]! - 1e-9, `progress ${progress[i - 1]} -> ${progress[i]}`);
