@@ -7,7 +7,7 @@
  * sniff must therefore decide on content alone when the name is empty.
  */
 import * as path from 'node:path';
-import type { WeightFormat } from '../../shared/protocol';
+import type { WeightFileSummary, WeightFormat } from '../../shared/protocol';
 import { BoundedReader } from './reader';
 import { darknetParser } from './darknet';
 import { ggufParser } from './gguf';
@@ -87,4 +87,16 @@ export async function openWeightFile(file: string, options?: OpenOptions): Promi
   const parser = pickParser(head, file);
   if (!parser) throw noMatch(file, head);
   return parser.open(file, options);
+}
+
+/** What the headers alone say about an opened file (no tensor data is read). */
+export function summarizeWeightFile(opened: OpenedWeightFile): WeightFileSummary {
+  const tensors = opened.tensors.map(({ name, dtype, shape, numel }) => ({ name, dtype, shape, numel }));
+  return {
+    file: opened.file,
+    format: opened.format,
+    fileBytes: opened.fileBytes,
+    tensors,
+    parameters: tensors.reduce((sum, tensor) => sum + tensor.numel, 0),
+  };
 }

@@ -54,3 +54,37 @@ test('zip-based and JSON formats are told apart by content, whatever the extensi
   writeFileSync(anonymous, new Uint8Array(20));
   await assert.rejects(detectFormat(anonymous), /not a recognised weight file/);
 });
+
+test('summaries come from headers; aborted reads stop with an AbortError', async () => {
+  const { summarizeWeightFile } = await import('../../../extension/core/formats/index');
+  const file = path.join(dir, 'summary.safetensors');
+  await writeSafetensors(file, [
+    { name: 'w', dtype: 'F16', shape: [2, 3], data: [1, 2, 3, 4, 5, 6] },
+    { name: 'b', dtype: 'I64', shape: [3], data: [1, 2, 3] },
+  ]);
+  const opened = await openWeightFile(file);
+  assert.deepEqual(summarizeWeightFile(opened), {
+    file,
+    format: 'safetensors',
+    fileBytes: opened.fileBytes,
+    tensors: [
+      { name: 'w', dtype: 'float16', shape: [2, 3], numel: 6 },
+      { name: 'b', dtype: 'int64', shape: [3], numel: 3 },
+    ],
+    parameters: 9,
+  });
+  const controller = new AbortController();
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const chunk of opened.tensors[0].chunks({ maxChunkElements: 2, signal: controller.signal })) {
+      seen.push(...chunk);
+      controller.abort();
+    }
+  }, { name: 'AbortError' });
+  assert.deepEqual(seen, [1, 2]);
+  await assert.rejects(async () => {
+    for await (const chunk of opened.tensors[0].chunks({ maxChunkElements: 0 })) void chunk;
+  }, /maxChunkElements must be a positive integer, got 0/);
+  await opened.close();
+  await assert.rejects(openWeightFile(file, { signal: AbortSignal.abort() }), { name: 'AbortError' });
+});

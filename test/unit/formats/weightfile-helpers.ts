@@ -48,8 +48,12 @@ export interface ZipInput {
   declaredSize?: number;
 }
 
-/** Writes a zip archive: local headers, data, central directory, end record (no zip64). */
-export function buildZip(entries: ZipInput[]): Uint8Array {
+/**
+ * Writes a zip archive: local headers, data, central directory, end record. With `zip64`, the
+ * central records carry saturated 32-bit fields plus a zip64 extra field, and a zip64 end record
+ * and locator precede the classic end record (as writers do for archives over 4 GiB).
+ */
+export function buildZip(entries: ZipInput[], options: { zip64?: boolean } = {}): Uint8Array {
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
   let offset = 0;
@@ -68,7 +72,8 @@ export function buildZip(entries: ZipInput[]): Uint8Array {
     lv.setUint32(22, size, true);
     lv.setUint16(26, name.length, true);
     local.set(name, 30);
-    const central = new Uint8Array(46 + name.length);
+    const extra = options.zip64 ? 4 + 24 : 0;
+    const central = new Uint8Array(46 + name.length + extra);
     const cv = new DataView(central.buffer);
     cv.setUint32(0, 0x02014b50, true);
     cv.setUint16(4, 20, true);
@@ -80,6 +85,18 @@ export function buildZip(entries: ZipInput[]): Uint8Array {
     cv.setUint16(28, name.length, true);
     cv.setUint32(42, offset, true);
     central.set(name, 46);
+    if (options.zip64) {
+      cv.setUint32(20, 0xffffffff, true);
+      cv.setUint32(24, 0xffffffff, true);
+      cv.setUint32(42, 0xffffffff, true);
+      cv.setUint16(30, extra, true);
+      const at = 46 + name.length;
+      cv.setUint16(at, 0x0001, true);
+      cv.setUint16(at + 2, 24, true);
+      cv.setBigUint64(at + 4, BigInt(size), true);
+      cv.setBigUint64(at + 12, BigInt(body.length), true);
+      cv.setBigUint64(at + 20, BigInt(offset), true);
+    }
     locals.push(local, body);
     centrals.push(central);
     offset += local.length + body.length;
@@ -92,7 +109,27 @@ export function buildZip(entries: ZipInput[]): Uint8Array {
   ev.setUint16(10, entries.length, true);
   ev.setUint32(12, directory.length, true);
   ev.setUint32(16, offset, true);
-  return concat(...locals, directory, end);
+  if (!options.zip64) return concat(...locals, directory, end);
+  ev.setUint16(8, 0xffff, true);
+  ev.setUint16(10, 0xffff, true);
+  ev.setUint32(12, 0xffffffff, true);
+  ev.setUint32(16, 0xffffffff, true);
+  const record = new Uint8Array(56);
+  const rv = new DataView(record.buffer);
+  rv.setUint32(0, 0x06064b50, true);
+  rv.setBigUint64(4, 44n, true);
+  rv.setUint16(12, 45, true);
+  rv.setUint16(14, 45, true);
+  rv.setBigUint64(24, BigInt(entries.length), true);
+  rv.setBigUint64(32, BigInt(entries.length), true);
+  rv.setBigUint64(40, BigInt(directory.length), true);
+  rv.setBigUint64(48, BigInt(offset), true);
+  const locator = new Uint8Array(20);
+  const lv = new DataView(locator.buffer);
+  lv.setUint32(0, 0x07064b50, true);
+  lv.setBigUint64(8, BigInt(offset + directory.length), true);
+  lv.setUint32(16, 1, true);
+  return concat(...locals, directory, record, locator, end);
 }
 
 /**
