@@ -185,14 +185,19 @@ export function formatWinogradResult(result: WinogradResult): string {
       `Error against fp64 direct correlation (${first.trials} random tiles, uniform [-1,1), seed ${first.seed}):`,
       table(
         ['precision', 'mean abs', 'x direct', 'max abs', 'x direct', 'max |transform|'],
-        result.error.map((e) => [
-          e.precision + (e.nonFiniteOutputs ? ` (${e.nonFiniteOutputs} outputs overflowed)` : ''),
-          e.meanAbs.toExponential(3),
-          e.meanMultiple.toFixed(2),
-          e.maxAbs.toExponential(3),
-          e.maxMultiple.toFixed(2),
-          e.maxTransformMagnitude.toPrecision(4),
-        ]),
+        result.error.map((e) => {
+          // Every output overflowed: the measurement carries Number.MAX_VALUE, shown as words.
+          const overflow = e.meanAbs === Number.MAX_VALUE;
+          const show = (value: number, text: string): string => (overflow || value === Number.MAX_VALUE ? 'overflow' : text);
+          return [
+            e.precision + (e.nonFiniteOutputs ? ` (${e.nonFiniteOutputs} outputs overflowed)` : ''),
+            show(e.meanAbs, e.meanAbs.toExponential(3)),
+            show(e.meanMultiple, e.meanMultiple.toFixed(2)),
+            show(e.maxAbs, e.maxAbs.toExponential(3)),
+            show(e.maxMultiple, e.maxMultiple.toFixed(2)),
+            e.maxTransformMagnitude === Number.MAX_VALUE ? 'overflow' : e.maxTransformMagnitude.toPrecision(4),
+          ];
+        }),
       ),
     );
   }

@@ -81,3 +81,13 @@ test('--help prints the usage', async () => {
   assert.equal(code, 0);
   assert.ok(out.startsWith('Usage: deep-accel winograd --m M --r R'));
 });
+
+test('an fp16 tile whose every output overflows is shown as overflow, not as numbers', async () => {
+  const { code, out } = await run(['--m', '20', '--r', '3', '--trials', '2']);
+  assert.equal(code, 0);
+  assert.match(out, /fp16 \(800 outputs overflowed\)\s+overflow\s+overflow\s+overflow\s+overflow/);
+  const json = JSON.parse((await run(['--m', '20', '--r', '3', '--trials', '2', '--json'])).out) as WinogradResult;
+  const fp16 = json.error.find((e) => e.precision === 'fp16')!;
+  assert.equal(fp16.nonFiniteOutputs, 800);
+  assert.equal(fp16.meanAbs, Number.MAX_VALUE);
+});
