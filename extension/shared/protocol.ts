@@ -239,6 +239,8 @@ export interface SparsityReport {
   warnings: string[];
   /** Pruning masks found in the checkpoint, with the effective sparsity of orig * mask. */
   masks?: PruningMaskInfo[];
+  /** With `sparsity --winograd M`: zeros of the 3x3 kernels before and after G g G^T. */
+  winogradDomain?: WinogradSparsityReport;
 }
 
 export const LAYER_TYPES = ['conv', 'linear', 'norm', 'bias', 'embedding', 'other'] as const;
