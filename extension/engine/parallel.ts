@@ -13,6 +13,13 @@ import { Engine, type ConvPlan, type EngineVariant } from './engine';
 
 let engineCounter = 0;
 
+/**
+ * Work units a multi-threaded plan is cut into, per thread: enough that claiming them dynamically
+ * evens out partial edge blocks and uneven progress of the threads, few enough that each unit
+ * stays a large block (a thread claims about this many per phase).
+ */
+export const UNITS_PER_THREAD = 4;
+
 /** Splits [0, units) into `parts` contiguous ranges whose sizes differ by at most one. */
 export function splitUnits(units: number, parts: number): [number, number][] {
   if (!Number.isInteger(units) || units < 0) throw new Error(`splitUnits: bad unit count ${units}`);
@@ -61,10 +68,10 @@ export class ParallelEngine {
     return this.pool.size;
   }
 
-  /** A plan whose work units are shaped for `threads` workers. */
+  /** A plan whose work units are shaped for `threads` workers (UNITS_PER_THREAD units each and more). */
   plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number, bias = false): ConvPlan {
     this.checkThreads(threads);
-    return this.engine.plan(shape, algo, layout, { threads, bias });
+    return this.engine.plan(shape, algo, layout, { threads: threads === 1 ? 1 : threads * UNITS_PER_THREAD, bias });
   }
 
   /**
@@ -84,23 +91,25 @@ export class ParallelEngine {
       const { ms } = await this.pool.run('enginePart', { engine: this.handle, descriptor, steps, scratchPtr: scratch[0] }, runOptions);
       return ms;
     }
+    // Every worker gets the whole phase and claims units from a shared counter (dynamic
+    // scheduling); the phases are separated by the round trip, which is their barrier.
+    const claim = { counters: new SharedArrayBuffer(4 * descriptor.phases.length) };
     const start = performance.now();
     for (let phase = 0; phase < descriptor.phases.length; phase++) {
-      const ranges = splitUnits(descriptor.phases[phase].units, threads);
-      await Promise.all(
-        ranges.map(([begin, end], worker) =>
-          begin === end
-            ? Promise.resolve({ ms: 0 })
-            : this.pool.run(
-                'enginePart',
-                { engine: this.handle, descriptor, steps: [{ phase, begin, end }], scratchPtr: scratch[worker] },
-                runOptions,
-              ),
-        ),
+      const steps = [{ phase, begin: 0, end: descriptor.phases[phase].units }];
+      const workers = Math.min(threads, descriptor.phases[phase].units);
+      const parts = await Promise.all(
+        scratch
+          .slice(0, workers)
+          .map((scratchPtr) => this.pool.run('enginePart', { engine: this.handle, descriptor, steps, scratchPtr, claim }, runOptions)),
       );
+      this.lastUnitsPerWorker = parts.map((part) => part.units);
     }
     return performance.now() - start;
   }
+
+  /** Units each worker claimed in the last phase of the last multi-threaded run (diagnostics, tests). */
+  lastUnitsPerWorker: number[] = [];
 
   /** One-shot NCHW convolution on `threads` workers; the plan is released afterwards. */
   async convolve(

@@ -504,8 +504,8 @@ export interface WorkerTasks {
     args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' | 'progress'; steps?: number; stepMs?: number };
     result: string;
   };
-  /** Engine: runs steps (phase, unit range) of a plan over the shared engine memory. */
-  enginePart: { args: EnginePartRequest; result: { ms: number } };
+  /** Engine: runs steps (phase, unit range) of a plan over the shared engine memory; `units` = units it ran. */
+  enginePart: { args: EnginePartRequest; result: { ms: number; units: number } };
   /** fp64 reference of output channels [kBegin, kEnd) into a shared Float64Array. */
   convReference: { args: ConvReferenceRequest; result: { maxRefAbs: number } };
   /** Error of an engine output range against the shared fp64 reference. */
@@ -526,8 +526,13 @@ export interface EngineHandle {
 export interface EnginePartRequest {
   engine: EngineHandle;
   descriptor: ConvPlanDescriptor;
-  /** Run in order on this worker; the unit ranges of concurrent requests are disjoint. */
+  /**
+   * Run in order on this worker. Without `claim` the unit ranges of concurrent requests are
+   * disjoint; with it every worker gets the whole range and claims units from a shared counter.
+   */
   steps: { phase: number; begin: number; end: number }[];
+  /** Dynamic scheduling: Int32 counters, one per phase, starting at 0; a worker claims units by Atomics.add. */
+  claim?: { counters: SharedArrayBuffer };
   /** This worker's private scratch area (descriptor.scratchBytes). */
   scratchPtr: number;
 }

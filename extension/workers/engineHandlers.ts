@@ -18,8 +18,26 @@ const poolModule = (): typeof import('./pool') => require('./pool') as typeof im
 export const enginePart: TaskHandler<'enginePart'> = async (args) => {
   const engine = parallelModule().workerEngine(args.engine);
   const start = performance.now();
-  for (const step of args.steps) engine.runPart(args.descriptor, step.phase, step.begin, step.end, args.scratchPtr);
-  return { ms: performance.now() - start };
+  let units = 0;
+  if (args.claim) {
+    // Dynamic scheduling: claim one unit at a time until the phase is exhausted, so a worker that
+    // the OS descheduled (a shared machine) or that got heavier units simply claims fewer.
+    const counters = new Int32Array(args.claim.counters);
+    for (const step of args.steps) {
+      for (;;) {
+        const unit = step.begin + Atomics.add(counters, step.phase, 1);
+        if (unit >= step.end) break;
+        engine.runPart(args.descriptor, step.phase, unit, unit + 1, args.scratchPtr);
+        units++;
+      }
+    }
+  } else {
+    for (const step of args.steps) {
+      engine.runPart(args.descriptor, step.phase, step.begin, step.end, args.scratchPtr);
+      units += step.end - step.begin;
+    }
+  }
+  return { ms: performance.now() - start, units };
 };
 
 export const convReference: TaskHandler<'convReference'> = async (args) => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
 import { PLAN_SLOT } from '../../../extension/engine/engine';
-import { ParallelEngine, splitUnits } from '../../../extension/engine/parallel';
+import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/engine/parallel';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import { fillUniform } from '../../../extension/core/bench/runner';
 import type { ConvLayout, ConvShape } from '../../../extension/shared/protocol';
@@ -55,6 +55,10 @@ test('a plan is split into units that really run on both workers', async () => {
     plan.engine.f32(plan.nchwOutputPtr, 32 * 400).fill(Number.NaN);
     const ms = await parallel.run(plan, 2);
     assert.ok(ms > 0);
+    // Both workers got the phase; between them they claimed every unit exactly once.
+    assert.equal(parallel.lastUnitsPerWorker.length, 2);
+    assert.equal(parallel.lastUnitsPerWorker[0] + parallel.lastUnitsPerWorker[1], plan.descriptor.phases[0].units);
+    assert.ok(plan.descriptor.phases[0].units >= 2 * UNITS_PER_THREAD, 'a 2-thread plan is cut into at least 8 units');
     const output = plan.readOutput();
     const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
     assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
@@ -83,4 +87,19 @@ test('a kernel that traps in a worker rejects as a trap naming the kernel, and t
   }
   const output = await parallel.convolve('im2col', 'nchw', shape, new Float32Array(4 * 64).fill(1), new Float32Array(8 * 4 * 9).fill(1), undefined, 1);
   assert.equal(output[9], 36, 'an interior output of all-ones 3x3x4 is 36');
+});
+
+test('with one worker busy elsewhere, a 2-thread run still completes correctly (the free worker claims the units)', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+  const input = fillUniform(new Float32Array(8 * 256), 21);
+  const weight = fillUniform(new Float32Array(16 * 8 * 9), 22);
+  const busy = pool.run('selfTest', { mode: 'progress', steps: 10, stepMs: 30 });
+  const output = await parallel.convolve('im2col', 'nchw', shape, input, weight, undefined, 2);
+  assert.equal(await busy, 'done 10 steps');
+  const units = parallel.lastUnitsPerWorker;
+  assert.equal(units.length, 2);
+  assert.ok(units[0] + units[1] >= 2 * UNITS_PER_THREAD, `units claimed: ${units.join(', ')}`);
+  const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
+  assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
 });
