@@ -568,7 +568,8 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
           units: N * cols.chunks * rows.chunks,
           unit: `(image, ${cols.chunk}-pixel chunk, ${rows.chunk}-output-channel chunk)`,
           slots: { colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks, kc },
-          scratchBytes: engine.tileTmpBytes + kc * cols.chunk * 4,
+          // tile tmp, packed B (kc x chunk), panel origins (2 x i32 per panel)
+          scratchBytes: engine.tileTmpBytes + kc * cols.chunk * 4 + (cols.chunk / NR) * 8,
           weightBytes: roundUp(K, MR) * depth * 4,
           realFlops,
           packWeights: (w, packed) => packPanels(K, depth, MR, kc, (k, d) => w[k * depth + d], packed),

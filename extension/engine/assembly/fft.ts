@@ -19,7 +19,9 @@ import {
 const RE: usize = TILE_TMP_BYTES;
 export const FFT_MAX_T: i32 = 32;
 const IM: usize = RE + <usize>(FFT_MAX_T * FFT_MAX_T) * 16;
-export const FFT_FIXED_SCRATCH: usize = IM + <usize>(FFT_MAX_T * FFT_MAX_T) * 16;
+const ORIGINS: usize = IM + <usize>(FFT_MAX_T * FFT_MAX_T) * 16;
+export const FFT_MAX_TB: i32 = 256;
+export const FFT_FIXED_SCRATCH: usize = ORIGINS + <usize>FFT_MAX_TB * 8;
 
 /**
  * In-place radix-2 complex FFT of length T (a power of 2) over v128 elements at `stride` bytes apart.
@@ -98,6 +100,14 @@ export function convFft(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usiz
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
     const img = input + (<usize>n * C * H * W << 2);
+    // Output origin (y, x) of each tile of the chunk; the input patch starts pad rows/cols earlier.
+    const origins = scratch + ORIGINS;
+    for (let i = 0; i < cols; i++) {
+      const t = t0 + i;
+      const ty = t / tilesX;
+      store<i32>(origins + (<usize>i << 3), ty * mY);
+      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * mX, 4);
+    }
 
     // 1. forward FFTs.
     for (let c = 0; c < C; c++) {
@@ -107,11 +117,9 @@ export function convFft(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usiz
         memory.fill(re, 0, <usize>(T * T) << 4);
         memory.fill(im, 0, <usize>(T * T) << 4);
         for (let lane = 0; lane < 4; lane++) {
-          const t = t0 + g + lane;
-          if (t >= t0 + nt) break;
-          const ty = t / tilesX;
-          const y0 = ty * mY - pad;
-          const x0 = (t - ty * tilesX) * mX - pad;
+          if (g + lane >= nt) break;
+          const y0 = load<i32>(origins + (<usize>(g + lane) << 3)) - pad;
+          const x0 = load<i32>(origins + (<usize>(g + lane) << 3), 4) - pad;
           for (let a = 0; a < T; a++) {
             const y = y0 + a;
             if (y < 0 || y >= H) continue;
@@ -176,12 +184,11 @@ export function convFft(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usiz
         for (let a = 0; a < T; a++) fft1d(re + <usize>a * rowBytes, im + <usize>a * rowBytes, 16, T, twiddles, true);
         const lanes = min(4, nt - g);
         for (let lane = 0; lane < lanes; lane++) {
-          const t = t0 + g + lane;
-          const ty = t / tilesX;
-          const tx = t - ty * tilesX;
-          const rowsHere = min(mY, P - ty * mY);
-          const colsHere = min(mX, Q - tx * mX);
-          let o = out + (<usize>(ty * mY * Q + tx * mX) << 2);
+          const oy = load<i32>(origins + (<usize>(g + lane) << 3));
+          const ox = load<i32>(origins + (<usize>(g + lane) << 3), 4);
+          const rowsHere = min(mY, P - oy);
+          const colsHere = min(mX, Q - ox);
+          let o = out + (<usize>(oy * Q + ox) << 2);
           let src = re + (<usize>lane << 2);
           for (let a = 0; a < rowsHere; a++) {
             for (let b = 0; b < colsHere; b++) store<f32>(o + (<usize>b << 2), load<f32>(src + (<usize>b << 4)) * invScale + bk);

@@ -16,11 +16,12 @@ export const TILE_TMP_BYTES: usize = 256;
 
 /**
  * im2col of depth rows [k0, k0 + kc) and output pixels [col0, col0 + ncols) of one NCHW image into B
- * panels [ceil(ncols/NR)][kc][NR] at dst. Depth index k = (c * R + r) * S + s.
+ * panels [ceil(ncols/NR)][kc][NR] at dst. Depth index k = (c * R + r) * S + s. panelOrigins holds the
+ * output (p, q) of each panel's first pixel as i32 pairs (see panelOriginsOf).
  */
 export function packIm2colNchw(
   img: usize, H: i32, W: i32, R: i32, S: i32, stride: i32, pad: i32, Q: i32,
-  k0: i32, kc: i32, col0: i32, ncols: i32, dst: usize,
+  k0: i32, kc: i32, col0: i32, ncols: i32, dst: usize, panelOrigins: usize,
 ): void {
   const RS = R * S;
   const panels = (ncols + NR - 1) / NR;
@@ -34,10 +35,9 @@ export function packIm2colNchw(
     const plane = img + <usize>c * planeBytes;
     for (let j = 0; j < panels; j++) {
       const d = dst + (<usize>(j * kc + kk) * NR << 2);
-      const colStart = col0 + j * NR;
       const count = min(NR, ncols - j * NR);
-      let p = colStart / Q;
-      let q = colStart - p * Q;
+      let p = load<i32>(panelOrigins + (<usize>j << 3));
+      let q = load<i32>(panelOrigins + (<usize>j << 3), 4);
       const y = p * stride - pad + r;
       if (count == NR && q + NR <= Q && stride == 1) {
         // All NR pixels lie on one output row, so they read NR consecutive input floats.
@@ -115,6 +115,16 @@ export function packIm2colNhwc(
   }
 }
 
+/** (p, q) of the first pixel of each NR-pixel panel of [col0, col0 + ncols), as i32 pairs at dst. */
+export function panelOriginsOf(col0: i32, ncols: i32, Q: i32, dst: usize): void {
+  for (let j = 0; j * NR < ncols; j++) {
+    const col = col0 + j * NR;
+    const p = col / Q;
+    store<i32>(dst + (<usize>j << 3), p);
+    store<i32>(dst + (<usize>j << 3), col - p * Q, 4);
+  }
+}
+
 /** NCHW im2col convolution over work units [unitBegin, unitEnd). */
 export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
@@ -141,9 +151,11 @@ export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratc
     const mrows = min(rowChunk, K - m0);
     const img = input + (<usize>n * C * H * W << 2);
     const out = output + (<usize>((n * K + m0) * PQ + col0) << 2);
+    const origins = packed + (<usize>kcBlock * ((colChunk + NR - 1) / NR * NR) << 2);
+    panelOriginsOf(col0, ncols, Q, origins);
     for (let k0 = 0; k0 < depth; k0 += kcBlock) {
       const kc = min(kcBlock, depth - k0);
-      packIm2colNchw(img, H, W, R, S, stride, pad, Q, k0, kc, col0, ncols, packed);
+      packIm2colNchw(img, H, W, R, S, stride, pad, Q, k0, kc, col0, ncols, packed, origins);
       const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_ROW_BIAS : INIT_ZERO;
       // Weights are depth-block-major: block k0 holds all row panels of kc depth rows.
       gemmBlock(

@@ -23,61 +23,59 @@ import {
 const D_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (max 64 * 16)
 const T_TILE: usize = D_TILE + 1024; // alpha^2 v128, transform temporary
 const Y_TILE: usize = T_TILE + 1024; // m^2 v128
-export const WINOGRAD_FIXED_SCRATCH: usize = Y_TILE + 576;
+const ORIGINS: usize = Y_TILE + 576; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
+export const WINOGRAD_MAX_TB: i32 = 256;
+export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
+
+/** Input floats x .. x+3 of row y of a plane, zero where outside the image (and for invalid tiles). */
+// @ts-ignore: decorator
+@inline function loadPatch4(plane: usize, H: i32, W: i32, y: i32, x: i32, valid: bool): v128 {
+  if (!valid || y < 0 || y >= H) return f32x4.splat(0);
+  const row = plane + (<usize>(y * W) << 2);
+  if (x >= 0 && x + 4 <= W) return v128.load(row + (<usize>x << 2));
+  let v = f32x4.splat(0);
+  if (x >= 0 && x < W) v = f32x4.replace_lane(v, 0, load<f32>(row + (<usize>x << 2)));
+  if (x + 1 >= 0 && x + 1 < W) v = f32x4.replace_lane(v, 1, load<f32>(row + (<usize>(x + 1) << 2)));
+  if (x + 2 >= 0 && x + 2 < W) v = f32x4.replace_lane(v, 2, load<f32>(row + (<usize>(x + 2) << 2)));
+  if (x + 3 >= 0 && x + 3 < W) v = f32x4.replace_lane(v, 3, load<f32>(row + (<usize>(x + 3) << 2)));
+  return v;
+}
 
 /**
- * Gathers the alpha x alpha input patches of 4 tiles (lane i = tile t0 + i, tiles >= tEnd are zero)
- * into dtile, zero outside the image.
+ * Gathers the alpha x alpha input patches of 4 tiles (lane i = tile t0 + i; tiles >= tEnd are zero)
+ * into dtile (alpha x alpha v128), zero outside the image. Each patch row is read as f32x4 vectors
+ * (zero-filled at the borders) and 4x4-transposed so that lane i holds tile i; the tiles may sit on
+ * different tile rows.
  */
 function gatherTiles(
-  plane: usize, H: i32, W: i32, m: i32, alpha: i32, pad: i32, tilesX: i32, t0: i32, tEnd: i32, dtile: usize,
+  plane: usize, H: i32, W: i32, alpha: i32, origins: usize, t0: i32, tEnd: i32, dtile: usize,
 ): void {
-  const y00 = (t0 / tilesX) * m - pad;
-  const x00 = (t0 % tilesX) * m - pad;
-  const y01 = ((t0 + 1) / tilesX) * m - pad;
-  const x01 = ((t0 + 1) % tilesX) * m - pad;
-  const y02 = ((t0 + 2) / tilesX) * m - pad;
-  const x02 = ((t0 + 2) % tilesX) * m - pad;
-  const y03 = ((t0 + 3) / tilesX) * m - pad;
-  const x03 = ((t0 + 3) % tilesX) * m - pad;
-  const inside =
-    t0 + 4 <= tEnd &&
-    min(min(y00, y01), min(y02, y03)) >= 0 && max(max(y00, y01), max(y02, y03)) + alpha <= H &&
-    min(min(x00, x01), min(x02, x03)) >= 0 && max(max(x00, x01), max(x02, x03)) + alpha <= W;
-  if (inside) {
-    const rowBytes = <usize>W << 2;
-    let p0 = plane + (<usize>(y00 * W + x00) << 2);
-    let p1 = plane + (<usize>(y01 * W + x01) << 2);
-    let p2 = plane + (<usize>(y02 * W + x02) << 2);
-    let p3 = plane + (<usize>(y03 * W + x03) << 2);
-    let d = dtile;
-    for (let a = 0; a < alpha; a++) {
-      for (let b = 0; b < alpha; b++) {
-        const off = <usize>b << 2;
-        let v = f32x4.splat(load<f32>(p0 + off));
-        v = f32x4.replace_lane(v, 1, load<f32>(p1 + off));
-        v = f32x4.replace_lane(v, 2, load<f32>(p2 + off));
-        v = f32x4.replace_lane(v, 3, load<f32>(p3 + off));
-        v128.store(d, v);
-        d += 16;
-      }
-      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
-    }
-    return;
-  }
-  for (let lane = 0; lane < 4; lane++) {
-    const t = t0 + lane;
-    const y0 = (t / tilesX) * m - pad;
-    const x0 = (t % tilesX) * m - pad;
-    for (let a = 0; a < alpha; a++) {
-      const y = y0 + a;
-      for (let b = 0; b < alpha; b++) {
-        const x = x0 + b;
-        let v: f32 = 0;
-        if (t < tEnd && y >= 0 && y < H && x >= 0 && x < W) v = load<f32>(plane + (<usize>(y * W + x) << 2));
-        store<f32>(dtile + (<usize>((a * alpha + b) * 4 + lane) << 2), v);
+  // origins: (y, x) of each tile's patch, as i32 pairs, indexed from the chunk's first tile.
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const ok0 = t0 < tEnd, ok1 = t0 + 1 < tEnd, ok2 = t0 + 2 < tEnd, ok3 = t0 + 3 < tEnd;
+  let d = dtile;
+  for (let a = 0; a < alpha; a++) {
+    for (let j = 0; j < alpha; j += 4) {
+      const v0 = loadPatch4(plane, H, W, y0 + a, x0 + j, ok0);
+      const v1 = loadPatch4(plane, H, W, y1 + a, x1 + j, ok1);
+      const v2 = loadPatch4(plane, H, W, y2 + a, x2 + j, ok2);
+      const v3 = loadPatch4(plane, H, W, y3 + a, x3 + j, ok3);
+      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+      const lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+      const hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+      const dj = d + (<usize>j << 4);
+      v128.store(dj, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+      v128.store(dj, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+      if (j + 2 < alpha) {
+        v128.store(dj, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+        v128.store(dj, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
       }
     }
+    d += <usize>alpha << 4;
   }
 }
 
@@ -112,11 +110,18 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
     const img = input + (<usize>n * C * H * W << 2);
+    const origins = scratch + ORIGINS;
+    for (let i = 0; i < cols; i++) {
+      const t = t0 + i;
+      const ty = t / tilesX;
+      store<i32>(origins + (<usize>i << 3), ty * m - pad);
+      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * m - pad, 4);
+    }
 
     for (let c = 0; c < C; c++) {
       const plane = img + (<usize>c * H * W << 2);
       for (let g = 0; g < cols; g += 4) {
-        gatherTiles(plane, H, W, m, alpha, pad, tilesX, t0 + g, t0 + nt, dtile);
+        gatherTiles(plane, H, W, alpha, origins + (<usize>g << 3), t0 + g, t0 + nt, dtile);
         const dst = vBuf + (<usize>(((g >> 3) * C + c) * NR + (g & 7)) << 2);
         if (m == 2) winogradInput2(dtile, ttile, dst, vStride);
         else if (m == 4) winogradInput4(dtile, ttile, dst, vStride);
@@ -152,12 +157,11 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         }
         const lanes = min(4, nt - g);
         for (let lane = 0; lane < lanes; lane++) {
-          const t = t0 + g + lane;
-          const ty = t / tilesX;
-          const tx = t - ty * tilesX;
-          const rowsHere = min(m, P - ty * m);
-          const colsHere = min(m, Q - tx * m);
-          let o = out + (<usize>(ty * m * Q + tx * m) << 2);
+          const oy = load<i32>(origins + (<usize>(g + lane) << 3)) + pad;
+          const ox = load<i32>(origins + (<usize>(g + lane) << 3), 4) + pad;
+          const rowsHere = min(m, P - oy);
+          const colsHere = min(m, Q - ox);
+          let o = out + (<usize>(oy * Q + ox) << 2);
           let y = ytile + (<usize>lane << 2);
           for (let a = 0; a < rowsHere; a++) {
             for (let bb = 0; bb < colsHere; bb++) store<f32>(o + (<usize>bb << 2), load<f32>(y + (<usize>bb << 4)));
