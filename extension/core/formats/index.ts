@@ -22,6 +22,9 @@ import { tfliteParser } from './tflite';
 import { type OpenOptions, type OpenedWeightFile, WeightFileError, type WeightFormatParser } from './types';
 
 export { WeightFileError } from './types';
+export { writeSafetensors, type SafetensorsTensorInput } from './safetensors';
+export { writeNpy, readNpyFloat32 } from './npy';
+export { readAllValues } from './source';
 export type { OpenOptions, OpenedWeightFile, TensorSource, TensorLayout, WeightFormatParser } from './types';
 
 /** Bytes handed to `sniff`. */

@@ -35,7 +35,11 @@ export interface ZipEntry {
   uncompressedSize: number;
   localHeaderOffset: number;
   flags: number;
+  crc32: number;
 }
+
+/** zlib.crc32 exists from Node 20.15 / 22.2; without it CRCs go unchecked. */
+const crc32: ((data: Uint8Array, value?: number) => number) | undefined = (zlib as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
 /** True when `head` starts with a zip local file header (or is an empty archive). */
 export function isZip(head: Uint8Array): boolean {
@@ -143,6 +147,7 @@ export class ZipArchive {
       }
       const flags = view.getUint16(at + 8, true);
       const method = view.getUint16(at + 10, true);
+      const crc = view.getUint32(at + 16, true);
       let compressedSize = view.getUint32(at + 20, true);
       let uncompressedSize = view.getUint32(at + 24, true);
       const nameLength = view.getUint16(at + 28, true);
@@ -181,7 +186,7 @@ export class ZipArchive {
       if (method === METHOD_DEFLATED && uncompressedSize > Math.max(1024, compressedSize * MAX_DEFLATE_RATIO)) {
         ZipArchive.fail(source, `entry "${name}" claims ${uncompressedSize} bytes from ${compressedSize} compressed, beyond what deflate can produce (zip bomb?)`);
       }
-      entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset, flags });
+      entries.push({ name, method, compressedSize, uncompressedSize, localHeaderOffset, flags, crc32: crc });
       at = end;
     }
     // Overlapping entries are the trick of non-recursive zip bombs: refuse them.
@@ -220,36 +225,48 @@ export class ZipArchive {
     }
   }
 
-  /** The entry's content as a stream of chunks; inflation stops with an error past the declared size. */
+  /**
+   * The entry's content as a stream of chunks. Inflation stops with an error past the declared
+   * size; the CRC-32 is checked once the whole entry has streamed by.
+   */
   async *chunks(entry: ZipEntry, signal?: AbortSignal, chunkBytes = 1 << 20): AsyncGenerator<Uint8Array> {
     this.checkMethod(entry);
     const offset = await this.dataOffset(entry);
+    let crc = 0;
     if (entry.method === METHOD_STORED) {
-      yield* readChunks(this.source, offset, entry.compressedSize, chunkBytes, signal);
-      return;
-    }
-    const input = Readable.from(readChunks(this.source, offset, entry.compressedSize, Math.min(chunkBytes, 1 << 20), signal));
-    const inflater = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
-    input.on('error', (error) => inflater.destroy(error));
-    input.pipe(inflater);
-    let produced = 0;
-    try {
-      for await (const piece of inflater as AsyncIterable<Buffer>) {
-        produced += piece.length;
-        if (produced > entry.uncompressedSize) {
-          ZipArchive.fail(this.source, `entry "${entry.name}" inflates past its declared ${entry.uncompressedSize} bytes (zip bomb?)`);
-        }
-        yield new Uint8Array(piece.buffer, piece.byteOffset, piece.length);
+      for await (const piece of readChunks(this.source, offset, entry.compressedSize, chunkBytes, signal)) {
+        if (crc32) crc = crc32(piece, crc);
+        yield piece;
       }
-    } catch (error) {
-      if (error instanceof WeightFileError) throw error;
-      ZipArchive.fail(this.source, `entry "${entry.name}" is corrupt: ${(error as Error).message}`);
-    } finally {
-      input.destroy();
-      inflater.destroy();
+    } else {
+      const input = Readable.from(readChunks(this.source, offset, entry.compressedSize, Math.min(chunkBytes, 1 << 20), signal));
+      const inflater = zlib.createInflateRaw({ chunkSize: 64 * 1024 });
+      input.on('error', (error) => inflater.destroy(error));
+      input.pipe(inflater);
+      let produced = 0;
+      try {
+        for await (const piece of inflater as AsyncIterable<Buffer>) {
+          produced += piece.length;
+          if (produced > entry.uncompressedSize) {
+            ZipArchive.fail(this.source, `entry "${entry.name}" inflates past its declared ${entry.uncompressedSize} bytes (zip bomb?)`);
+          }
+          const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.length);
+          if (crc32) crc = crc32(bytes, crc);
+          yield bytes;
+        }
+      } catch (error) {
+        if (error instanceof WeightFileError || (error as Error).name === 'AbortError') throw error;
+        ZipArchive.fail(this.source, `entry "${entry.name}" is corrupt: ${(error as Error).message}`);
+      } finally {
+        input.destroy();
+        inflater.destroy();
+      }
+      if (produced !== entry.uncompressedSize) {
+        ZipArchive.fail(this.source, `entry "${entry.name}" inflates to ${produced} bytes, not the ${entry.uncompressedSize} declared; it is truncated or corrupt`);
+      }
     }
-    if (produced !== entry.uncompressedSize) {
-      ZipArchive.fail(this.source, `entry "${entry.name}" inflates to ${produced} bytes, not the ${entry.uncompressedSize} declared; it is truncated or corrupt`);
+    if (crc32 && crc >>> 0 !== entry.crc32) {
+      ZipArchive.fail(this.source, `entry "${entry.name}" fails its CRC-32 check (0x${(crc >>> 0).toString(16)} != 0x${entry.crc32.toString(16)}); the archive is corrupt`);
     }
   }
 
@@ -276,6 +293,22 @@ export class ZipArchive {
     if (entry.method === METHOD_STORED) {
       return new ByteSlice(this.source, await this.dataOffset(entry), entry.uncompressedSize);
     }
-    return new MemorySource(this.source.file, await this.read(entry, maxInMemoryBytes));
+    if (entry.uncompressedSize > maxInMemoryBytes) {
+      ZipArchive.fail(this.source, `compressed entry "${entry.name}" holds ${entry.uncompressedSize} bytes, more than the ${maxInMemoryBytes} that may be inflated into memory for random access`);
+    }
+    // Inflated on first read, and only the most recently used entry is kept: tensors are read one after another.
+    return {
+      file: this.source.file,
+      size: entry.uncompressedSize,
+      read: async (offset, length, what = 'read') => {
+        if (this.inflated?.entry !== entry) {
+          this.inflated = undefined;
+          this.inflated = { entry, bytes: await this.read(entry, maxInMemoryBytes) };
+        }
+        return new MemorySource(this.source.file, this.inflated.bytes).read(offset, length, what);
+      },
+    };
   }
+
+  private inflated?: { entry: ZipEntry; bytes: Uint8Array };
 }

@@ -61,3 +61,16 @@ test('corrupt deflate streams, unsupported methods and aborts are reported', asy
     for await (const piece of fine.chunks(fine.entries[0], controller.signal)) void piece;
   }, { name: 'AbortError' });
 });
+
+test('CRC-32 mismatches are caught; deflated entries give lazy random access', async () => {
+  const bytes = buildZip([{ name: 'x', data: text }, { name: 'y', data: text, deflate: true }]);
+  const clean = await ZipArchive.open(new MemorySource('ok.zip', bytes.slice()));
+  const lazy = await clean.randomAccess(clean.entry('y')!);
+  assert.equal(lazy.size, 3000);
+  assert.deepEqual(await lazy.read(10, 9), ascii('hello zip'));
+  await assert.rejects(lazy.read(2995, 10), /run past the end/);
+  await assert.rejects(clean.randomAccess(clean.entry('y')!, 100), /more than the 100 that may be inflated/);
+  bytes[31 + 5] ^= 0x01; // one bit of the stored entry's data (its local header is 30 + 1 bytes)
+  const corrupt = await ZipArchive.open(new MemorySource('bitflip.zip', bytes));
+  await assert.rejects(corrupt.read(corrupt.entry('x')!), /entry "x" fails its CRC-32 check/);
+});
