@@ -119,7 +119,8 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
       const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}) });
       const winograd = winogradM === undefined ? undefined : await winogradDomainSparsity(opened, winogradM);
       if (args.switches.has('--json')) {
-        io.out(`${JSON.stringify(winograd ? { ...report, winogradDomain: winograd } : report, null, 2)}\n`);
+        if (winograd) report.winogradDomain = winograd;
+        io.out(`${JSON.stringify(report, null, 2)}\n`);
       } else {
         io.out(formatSparsityReport(report));
         if (winograd) io.out(`\n${formatWinogradSparsity(winograd)}`);

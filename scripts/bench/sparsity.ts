@@ -89,11 +89,13 @@ async function main(): Promise<void> {
   if (command === 'scan') {
     const bytes = (await fs.stat(file)).size;
     const start = performance.now();
+    const cpu = process.cpuUsage();
     const report = await scanWeightFile(file);
     const seconds = (performance.now() - start) / 1000;
+    const used = process.cpuUsage(cpu);
     console.log(
       `scan: ${report.tensors.length} tensors, ${report.total.numel} values, sparsity ${report.total.sparsity.toFixed(6)}, ` +
-        `${seconds.toFixed(3)} s, ${(bytes / seconds / 1e9).toFixed(2)} GB/s`,
+        `${seconds.toFixed(3)} s wall, ${((used.user + used.system) / 1e6).toFixed(3)} s CPU, ${(bytes / seconds / 1e9).toFixed(2)} GB/s`,
     );
     const first = report.tensors[0]!;
     console.log(`first tensor: mean ${first.mean} std ${first.std} min ${first.min} max ${first.max} absMean ${first.absMean} nonzero ${first.numel - first.zeros}`);

@@ -14,6 +14,7 @@ import numpy as np
 
 def main(path):
     start = time.perf_counter()
+    cpu = time.process_time()
     with open(path, 'rb') as f:
         (header_len,) = struct.unpack('<Q', f.read(8))
         header = json.loads(f.read(header_len))
@@ -33,8 +34,9 @@ def main(path):
         nonzero += stats[0]
         total += w.size
     seconds = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     size = data.size + 8 + header_len
-    print(f'numpy: {total} values, sparsity {1 - nonzero / total:.6f}, {seconds:.3f} s, {size / seconds / 1e9:.2f} GB/s')
+    print(f'numpy: {total} values, sparsity {1 - nonzero / total:.6f}, {seconds:.3f} s wall, {cpu:.3f} s CPU, {size / seconds / 1e9:.2f} GB/s')
     print(f'first tensor: mean {first[1]} std {first[2]} min {first[3]} max {first[4]} absMean {first[5]} nonzero {first[0]}')
 
 

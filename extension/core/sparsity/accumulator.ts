@@ -75,7 +75,8 @@ export class ValueAccumulator {
       let d1 = 0;
       let d2 = 0;
       let a = 0;
-      // Branch-free on purpose (see bit): `x < mn ? x : mn` would be a jump, Math.min/max are not.
+      // Branch-free on purpose (see bit): `x < mn ? x : mn` compiles to a jump, Math.min/max do not.
+      // (Unrolling into two accumulator chains measured no faster.)
       for (let i = start; i < end; i++) {
         const x = values[i]!;
         const ax = Math.abs(x);

@@ -1,5 +1,16 @@
 /** Sparsity statistics, pruning what-ifs and prune-and-export: the entry points. */
-export { computeTensorStats, scanWeightFile, scanOpenedWeightFile, summarizeWeightFile, checkThreshold, SCAN_CHUNK_ELEMENTS, DEFAULT_BLOCK_SIZE } from './scan';
+export {
+  computeTensorStats,
+  scanWeightFile,
+  scanOpenedWeightFile,
+  summarizeWeightFile,
+  previewTensor,
+  checkThreshold,
+  DirectFloat32Reader,
+  SCAN_CHUNK_ELEMENTS,
+  DEFAULT_BLOCK_SIZE,
+  MAX_PREVIEW_VALUES,
+} from './scan';
 export type { ScanOptions, TensorStatsOptions } from './scan';
 export { ValueAccumulator, MagnitudeHistogram, mergeHistograms, thresholdCurveOf } from './accumulator';
 export { StructureTracker } from './structure';

@@ -299,3 +299,27 @@ export async function summarizeWeightFile(file: string, options: { signal?: Abor
     await opened.close();
   }
 }
+
+/** Most values a preview hands back, whatever is asked: a preview is for eyes, not for analysis. */
+export const MAX_PREVIEW_VALUES = 1 << 16;
+
+/** The first `count` values of one tensor in stored order (for the tensorPreview worker task). */
+export async function previewTensor(file: string, name: string, count: number, options: { signal?: AbortSignal } = {}): Promise<number[]> {
+  if (!Number.isInteger(count) || count < 0) throw new RangeError(`preview count must be a non-negative integer, got ${String(count)}`);
+  const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
+  try {
+    const tensor = opened.tensors.find((t) => t.name === name);
+    if (!tensor) throw new WeightFileError(file, `no tensor named "${name}"`);
+    const wanted = Math.min(count, tensor.numel, MAX_PREVIEW_VALUES);
+    const values: number[] = [];
+    if (wanted === 0) return values;
+    const chunkOptions = options.signal ? { maxChunkElements: wanted, signal: options.signal } : { maxChunkElements: wanted };
+    for await (const chunk of tensor.chunks(chunkOptions)) {
+      for (let i = 0; i < chunk.length && values.length < wanted; i++) values.push(chunk[i]!);
+      if (values.length >= wanted) break;
+    }
+    return values;
+  } finally {
+    await opened.close();
+  }
+}

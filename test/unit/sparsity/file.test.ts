@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeSafetensors } from '../../../extension/core/formats/safetensors';
-import { scanWeightFile, summarizeWeightFile } from '../../../extension/core/sparsity/scan';
+import { previewTensor, scanWeightFile, summarizeWeightFile } from '../../../extension/core/sparsity/scan';
 import { layerTypeOf } from '../../../extension/core/sparsity/layout';
 import { kernelTransform, parseRational, winogradDomainSparsity, winogradFilterMatrix } from '../../../extension/core/sparsity/winogradDomain';
 import { sparsityCommand } from '../../../extension/cli/sparsity';
@@ -144,6 +144,10 @@ test('sparsity CLI: JSON contract, table, and errors', async () => {
   assert.equal(await sparsityCommand([file, '--winograd', '2'], table.io), 0);
   assert.match(table.out(), /conv\.weight_orig\s+\[2, 4\]\s+8\s+12\.50/);
   assert.match(table.out(), /Masked parameter/);
+  const withWinograd = capture();
+  assert.equal(await sparsityCommand([file, '--json', '--winograd', '4'], withWinograd.io), 0);
+  // No 3x3 conv kernels in this file: the section is there and empty.
+  assert.deepEqual((JSON.parse(withWinograd.out()) as SparsityReport).winogradDomain?.total, { kernels: 0, spatialSparsity: 0, winogradSparsity: 0 });
 
   const missing = capture();
   assert.equal(await sparsityCommand([path.join(dir, 'nope.safetensors')], missing.io), 2);
@@ -195,4 +199,16 @@ test('the direct float32 read path gives exactly what the parser path gives', as
     assert.deepEqual(direct, parsed);
     assert.equal(direct.tensors[0]!.zeros, conv.filter((v) => v === 0).length);
   }
+});
+
+test('a scan stops when its signal aborts, and previews read only the first values', async () => {
+  const file = await maskedModel();
+  const controller = new AbortController();
+  await assert.rejects(
+    scanWeightFile(file, { signal: controller.signal, onProgress: (_fraction, message) => message.includes('fc.weight') && controller.abort() }),
+    { name: 'AbortError' },
+  );
+  assert.deepEqual(await previewTensor(file, 'conv.weight_orig', 3), [1, 2, 0]);
+  assert.deepEqual(await previewTensor(file, 'bn.running_mean', 100), [0, 0.5, 0]);
+  await assert.rejects(previewTensor(file, 'missing', 3), /no tensor named "missing"/);
 });

@@ -167,3 +167,24 @@ test('what-if reports without writing, and OUT equal to the input is refused', a
   writeFileSync(path.join(dir, 'bad.safetensors'), 'not a weight file at all');
   await assert.rejects(pruneWhatIf(path.join(dir, 'bad.safetensors'), { sparsity: 0.5 }), { name: 'WeightFileError' });
 });
+
+test('FLOPs come from the graph when the parser provides them', async () => {
+  const { planPruning } = await import('../../../extension/core/sparsity/prune');
+  const conv = Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => (i % 5) + 1); // no zeros
+  const opened = {
+    file: 'model.onnx',
+    format: 'onnx' as const,
+    fileBytes: 0,
+    warnings: [],
+    flopsByTensor: { 'conv.weight': 1000 },
+    tensors: [memoryTensor('conv.weight', [2, 2, 3, 3], conv), memoryTensor('conv.bias', [2], [1, 2])],
+    close: async () => {},
+  };
+  const { report } = await planPruning(opened, { sparsity: 0.25, inputSize: { height: 4, width: 4 } });
+  assert.equal(report.flopsSource, 'graph');
+  const plan = report.tensors[0]!;
+  assert.equal(plan.zerosAfter, 9); // round(0.25 * 36)
+  assert.equal(plan.flops, 1000);
+  assert.equal(plan.flopsRemoved, 250);
+  assert.deepEqual([report.total.flops, report.total.flopsRemoved], [1000, 250]);
+});
