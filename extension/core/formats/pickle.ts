@@ -74,8 +74,6 @@ export interface UnpickleResult {
   skippedGlobals: string[];
 }
 
-const MARK = Symbol('mark');
-
 export function unpickle(bytes: Uint8Array, options: PickleOptions = {}): UnpickleResult {
   const maxOps = options.maxOps ?? 50_000_000;
   const maxMemo = options.maxMemo ?? 10_000_000;

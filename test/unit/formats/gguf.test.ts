@@ -4,7 +4,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../extension/core/formats/index';
 import { WeightFileError } from '../../../extension/core/formats/types';
-import { GgufWriter, concat, ggufHeader as header, ggufTensorInfo as tensorInfo, le32, tempDir, valuesByName } from './weightfile-helpers';
+import { concat, ggufHeader as header, ggufTensorInfo as tensorInfo, le32, tempDir, valuesByName } from './weightfile-helpers';
 
 const dir = tempDir('gguf');
 
