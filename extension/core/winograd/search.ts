@@ -18,7 +18,7 @@
  */
 import type { FractionsIn, Precision, WinogradRequest, WinogradResult } from '../../shared/protocol';
 import { measureError } from './error';
-import { buildAlgorithms, checkRequest, generateWinograd } from './generate';
+import { buildAlgorithms, generateWinograd } from './generate';
 import { ONE, type Rational, formatRational, parseRational } from './rational';
 import { defaultPointsFor } from './points';
 import { Fraction } from 'mathjs';
@@ -126,6 +126,26 @@ function pointsOf(candidate: Candidate): string[] {
   return points;
 }
 
+function sameSet(a: Candidate, b: Candidate): boolean {
+  return pointsOf(a).slice().sort().join(' ') === pointsOf(b).slice().sort().join(' ');
+}
+
+/** The symmetric shape of a point list ({0?} + pairs +-c + at most one lone point), if it has one. */
+function candidateFromPoints(texts: readonly string[]): Candidate | undefined {
+  const values = texts.map((text, i) => parseRational(text, `interpolation point ${i + 1}`));
+  const zero = values.some((value) => value.n === 0n);
+  const pairs: Rational[] = [];
+  const lone: Rational[] = [];
+  for (const value of values) {
+    if (value.n === 0n) continue;
+    const hasMirror = values.some((other) => other.equals(value.neg()));
+    if (!hasMirror) lone.push(value);
+    else if (value.compare(0) > 0) pairs.push(value);
+  }
+  if (lone.length > 1) return undefined;
+  return lone.length === 1 ? { zero, pairs, lone: lone[0] } : { zero, pairs };
+}
+
 function isValid(candidate: Candidate): boolean {
   const values = pointsOf(candidate);
   return new Set(values).size === values.length;
@@ -157,7 +177,8 @@ function abortError(): Error {
  * scoring the whole 2-D tile, and returns the best set's exact result with a `search` summary.
  */
 export async function searchPoints(request: WinogradRequest, options: SearchOptions = {}): Promise<WinogradResult> {
-  checkRequest(request);
+  // Builds the requested algorithm once so that bad sizes or points fail before any work.
+  buildAlgorithms(request);
   const started = Date.now();
   const precision: Precision = request.precision ?? 'fp32';
   const infinity = request.infinity ?? true;
@@ -168,7 +189,12 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   const budgetMs = options.budgetMs ?? 50000;
   const screenBudget = options.screenBudget ?? 1500;
   const baselinePoints = request.points ?? defaultPointsFor(alpha, infinity);
-  const report = (fraction: number, message: string): void => options.onProgress?.(Math.min(1, Math.max(0, fraction)), message);
+  // Progress never goes backwards, even when a refinement round starts over.
+  let reported = 0;
+  const report = (fraction: number, message: string): void => {
+    reported = Math.max(reported, Math.min(1, Math.max(0, fraction)));
+    options.onProgress?.(reported, message);
+  };
   let lastYield = Date.now();
   const checkpoint = async (): Promise<void> => {
     if (options.signal?.aborted) throw abortError();
@@ -204,8 +230,7 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   if (count % 2 === 1) {
     shapes.push({ zero: true, pairs: (count - 1) / 2, lone: false });
     if (count >= 3) shapes.push({ zero: false, pairs: (count - 1) / 2, lone: true });
-  }
-  else {
+  } else {
     shapes.push({ zero: false, pairs: count / 2, lone: false });
     if (count >= 2) shapes.push({ zero: true, pairs: (count - 2) / 2, lone: true });
   }
@@ -246,8 +271,11 @@ export async function searchPoints(request: WinogradRequest, options: SearchOpti
   }
   screened.sort((a, b) => a.error - b.error);
 
-  // Stage 2: coordinate descent around the best few (and the baseline when it is symmetric).
+  // Stage 2: coordinate descent around the best few, and around the baseline when it has the
+  // symmetric shape (refining a published set is often the quickest win).
   const starts = screened.slice(0, 4).map((entry) => entry.candidate);
+  const baselineCandidate = candidateFromPoints(baselinePoints);
+  if (baselineCandidate && !starts.some((start) => sameSet(start, baselineCandidate))) starts.push(baselineCandidate);
   const refined: { candidate: Candidate; error: number }[] = [];
   const deadline = started + budgetMs;
   const timeLeft = (): boolean => {
