@@ -214,7 +214,7 @@ function streamedNpyTensor(name: string, header: NpyHeader, archive: ZipArchive,
       let skip = header.dataOffset;
       let emitted = 0;
       const out = allocateDecoded(header.dtype, elementsPerChunk);
-      for await (let bytes of archive.chunks(entry, options?.signal)) {
+      for await (let bytes of archive.chunks(entry, options?.signal, 1 << 20, true)) {
         if (skip > 0) {
           const dropped = Math.min(skip, bytes.length);
           bytes = bytes.subarray(dropped);

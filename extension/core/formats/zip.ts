@@ -227,15 +227,16 @@ export class ZipArchive {
 
   /**
    * The entry's content as a stream of chunks. Inflation stops with an error past the declared
-   * size; the CRC-32 is checked once the whole entry has streamed by.
+   * size. With `verifyCrc`, the CRC-32 is checked once the whole entry has streamed by (an error
+   * then arrives after the data: callers that act on the data before the end should leave it off).
    */
-  async *chunks(entry: ZipEntry, signal?: AbortSignal, chunkBytes = 1 << 20): AsyncGenerator<Uint8Array> {
+  async *chunks(entry: ZipEntry, signal?: AbortSignal, chunkBytes = 1 << 20, verifyCrc = false): AsyncGenerator<Uint8Array> {
     this.checkMethod(entry);
     const offset = await this.dataOffset(entry);
     let crc = 0;
     if (entry.method === METHOD_STORED) {
       for await (const piece of readChunks(this.source, offset, entry.compressedSize, chunkBytes, signal)) {
-        if (crc32) crc = crc32(piece, crc);
+        if (verifyCrc && crc32) crc = crc32(piece, crc);
         yield piece;
       }
     } else {
@@ -251,7 +252,7 @@ export class ZipArchive {
             ZipArchive.fail(this.source, `entry "${entry.name}" inflates past its declared ${entry.uncompressedSize} bytes (zip bomb?)`);
           }
           const bytes = new Uint8Array(piece.buffer, piece.byteOffset, piece.length);
-          if (crc32) crc = crc32(bytes, crc);
+          if (verifyCrc && crc32) crc = crc32(bytes, crc);
           yield bytes;
         }
       } catch (error) {
@@ -265,19 +266,19 @@ export class ZipArchive {
         ZipArchive.fail(this.source, `entry "${entry.name}" inflates to ${produced} bytes, not the ${entry.uncompressedSize} declared; it is truncated or corrupt`);
       }
     }
-    if (crc32 && crc >>> 0 !== entry.crc32) {
+    if (verifyCrc && crc32 && crc >>> 0 !== entry.crc32) {
       ZipArchive.fail(this.source, `entry "${entry.name}" fails its CRC-32 check (0x${(crc >>> 0).toString(16)} != 0x${entry.crc32.toString(16)}); the archive is corrupt`);
     }
   }
 
-  /** The whole entry in memory; refused when its declared size exceeds `maxBytes`. */
+  /** The whole entry in memory, CRC-checked; refused when its declared size exceeds `maxBytes`. */
   async read(entry: ZipEntry, maxBytes = MAX_IN_MEMORY_ENTRY_BYTES): Promise<Uint8Array> {
     if (entry.uncompressedSize > maxBytes) {
       ZipArchive.fail(this.source, `entry "${entry.name}" holds ${entry.uncompressedSize} bytes, more than the ${maxBytes} allowed in memory`);
     }
     const out = new Uint8Array(entry.uncompressedSize);
     let filled = 0;
-    for await (const chunk of this.chunks(entry)) {
+    for await (const chunk of this.chunks(entry, undefined, 1 << 20, true)) {
       out.set(chunk, filled);
       filled += chunk.length;
     }

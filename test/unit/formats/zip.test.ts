@@ -73,4 +73,10 @@ test('CRC-32 mismatches are caught; deflated entries give lazy random access', a
   bytes[31 + 5] ^= 0x01; // one bit of the stored entry's data (its local header is 30 + 1 bytes)
   const corrupt = await ZipArchive.open(new MemorySource('bitflip.zip', bytes));
   await assert.rejects(corrupt.read(corrupt.entry('x')!), /entry "x" fails its CRC-32 check/);
+  let streamed = 0;
+  for await (const piece of corrupt.chunks(corrupt.entry('x')!)) streamed += piece.length; // unverified unless asked
+  assert.equal(streamed, 3000);
+  await assert.rejects(async () => {
+    for await (const piece of corrupt.chunks(corrupt.entry('x')!, undefined, 1024, true)) void piece;
+  }, /fails its CRC-32 check/);
 });
