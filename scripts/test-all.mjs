@@ -68,12 +68,12 @@ function findFiles(folder, suffix) {
 /** Counts from node's TAP reporter: `# pass N`, `# fail N`, `# cancelled N`, `# skipped N`, `# todo N`. */
 function parseTapCounts(tap) {
   const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? NaN);
-  return { passed: count('pass'), failed: count('fail') + count('cancelled'), skipped: count('skipped') + count('todo') };
+  return { passed: count('pass'), failed: count('fail') + count('cancelled'), skippedTests: count('skipped') + count('todo') };
 }
 
 async function buildLayer() {
   const buildScript = path.join(repoRoot, 'scripts', 'build.mjs');
-  if (!fs.existsSync(buildScript)) return { skipped: 'scripts/build.mjs does not exist yet' };
+  if (!fs.existsSync(buildScript)) return { notRun: 'scripts/build.mjs does not exist yet' };
   const started = Date.now();
   const { status } = await runShown(process.execPath, [buildScript]);
   if (status !== 0) return { error: `node scripts/build.mjs exited with ${status}` };
@@ -99,7 +99,7 @@ async function unitLayer() {
     const counts = parseTapCounts(tap);
     if (Number.isNaN(counts.passed) || Number.isNaN(counts.failed)) return { error: `node --test exited with ${status} and wrote no TAP summary` };
     if (status !== 0 && counts.failed === 0) return { ...counts, error: `node --test exited with ${status} although no test failed` };
-    return { ...counts, note: `${files.length} files${counts.skipped ? `, ${counts.skipped} skipped` : ''}` };
+    return { ...counts, note: `${files.length} files${counts.skippedTests ? `, ${counts.skippedTests} skipped` : ''}` };
   } finally {
     fs.rmSync(path.dirname(tapFile), { recursive: true, force: true });
   }
@@ -116,7 +116,7 @@ async function countedScriptLayer(command, args, env) {
 
 async function browserLayer() {
   const script = path.join(repoRoot, 'scripts', 'run-browser-tests.mjs');
-  if (!fs.existsSync(script)) return { skipped: 'scripts/run-browser-tests.mjs does not exist yet' };
+  if (!fs.existsSync(script)) return { notRun: 'scripts/run-browser-tests.mjs does not exist yet' };
   return countedScriptLayer(process.execPath, [script]);
 }
 
@@ -159,8 +159,8 @@ async function main() {
       failed += outcome.failed;
     }
     if (outcome.error) failed += 1;
-    const detail = outcome.skipped
-      ? `skipped (${outcome.skipped})`
+    const detail = outcome.notRun
+      ? `not run (${outcome.notRun})`
       : [counted ? `${outcome.passed} passed, ${outcome.failed} failed` : undefined, outcome.note, outcome.error ? `ERROR: ${outcome.error}` : undefined]
           .filter(Boolean)
           .join('; ');
