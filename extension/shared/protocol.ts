@@ -566,6 +566,8 @@ export type HostToWorkerMessage =
   | { type: 'cancel'; id: number };
 
 export type WorkerToHostMessage =
+  /** Sent once when the worker's entry module has loaded. */
+  | { type: 'ready' }
   | { type: 'progress'; id: number; fraction: number; message?: string }
   | { type: 'result'; id: number; value: unknown }
   | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean };

@@ -82,6 +82,8 @@ interface Slot {
   current?: PendingTask;
   /** The uncaught error reported by the 'error' event, used to explain the following 'exit'. */
   lastError?: Error;
+  /** Set when the worker's entry module has loaded (its 'ready' message). */
+  ready: boolean;
   /** Set when the pool itself terminates this worker (cancel after grace, dispose). */
   terminating: boolean;
 }
@@ -94,6 +96,8 @@ export class WorkerPool {
   private readonly queue: PendingTask[] = [];
   private nextId = 1;
   private disposed = false;
+  /** Why the workers cannot start, once one failed before its entry module loaded. */
+  private startupError: string | undefined;
   private readonly cancelGraceMs: number;
   private readonly execArgv: string[];
   private readonly resourceLimits?: { maxOldGenerationSizeMb: number };
@@ -132,6 +136,7 @@ export class WorkerPool {
     args: WorkerTasks[K]['args'],
     options: RunOptions = {},
   ): Promise<WorkerTasks[K]['result']> {
+    if (this.startupError) return Promise.reject(new WorkerTaskError(this.startupError, task, 'crashed'));
     if (this.disposed) {
       return Promise.reject(new WorkerTaskError(`Worker pool is disposed; cannot run '${task}'`, task, 'disposed'));
     }
@@ -190,7 +195,7 @@ export class WorkerPool {
       resourceLimits: this.resourceLimits,
     });
     this.started++;
-    const slot: Slot = { index, worker, cancelFlag: new Int32Array(cancelFlag), terminating: false };
+    const slot: Slot = { index, worker, cancelFlag: new Int32Array(cancelFlag), terminating: false, ready: false };
     worker.on('message', (message: WorkerToHostMessage) => this.onMessage(slot, message));
     worker.on('error', (error: Error) => {
       slot.lastError = error;
@@ -222,6 +227,10 @@ export class WorkerPool {
   }
 
   private onMessage(slot: Slot, message: WorkerToHostMessage): void {
+    if (message.type === 'ready') {
+      slot.ready = true;
+      return;
+    }
     const pending = slot.current;
     if (!pending || pending.id !== message.id) return; // a late message of a task already settled
     if (message.type === 'progress') {
@@ -244,6 +253,18 @@ export class WorkerPool {
     const pending = slot.current;
     slot.current = undefined;
     if (this.disposed) return;
+    if (!slot.ready && !slot.terminating) {
+      // The entry itself failed (missing bundle, syntax error): replacing the worker would only
+      // fail again, in a loop. Fail everything with the cause instead.
+      const cause = slot.lastError ? slot.lastError.message : `exit code ${code}`;
+      this.startupError = `worker entry ${this.workerScript} failed to start: ${cause}`;
+      const inFlight = this.slots.map((other) => other.current).filter((task): task is PendingTask => task !== undefined);
+      for (const other of this.slots) other.current = undefined;
+      const failed = [...(pending ? [pending] : []), ...inFlight, ...this.queue.splice(0)];
+      for (const task of failed) this.settle(task, new WorkerTaskError(this.startupError, task.task, 'crashed'));
+      void this.dispose();
+      return;
+    }
     if (pending) {
       if (pending.cancelRequested) {
         this.settle(pending, new WorkerTaskError(`Task '${pending.task}' was cancelled (its worker did not stop within ${this.cancelGraceMs} ms and was terminated)`, pending.task, 'cancelled'));

@@ -59,3 +59,5 @@ port.on('message', (message: HostToWorkerMessage) => {
     controllers.get(message.id)?.abort();
   }
 });
+
+post({ type: 'ready' });

@@ -125,6 +125,21 @@ test('dispose rejects later runs', async () => {
   assert.equal(error.reason, 'disposed');
 });
 
+test('a worker entry that cannot start fails every task with the cause, without a respawn loop', async () => {
+  const broken = new WorkerPool(path.join(path.dirname(WORKER_ENTRY), 'no-such-entry.js'), { size: 2 });
+  try {
+    const error = await rejection(broken.run('selfTest', { mode: 'ok' }));
+    assert.equal(error.reason, 'crashed');
+    assert.match(error.message, /worker entry .*no-such-entry\.js failed to start: Cannot find module/);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(broken.workersStarted, 2, 'no replacement was started');
+    const later = await rejection(broken.run('selfTest', { mode: 'ok' }));
+    assert.match(later.message, /failed to start/);
+  } finally {
+    await broken.dispose();
+  }
+});
+
 test('the pool rejects a bad size', () => {
   assert.throws(() => new WorkerPool(WORKER_ENTRY, { size: 0 }), /size must be an integer in 1\.\.256, got 0/);
 });
