@@ -39,10 +39,17 @@ function structuredCells(t: TensorStats): [string, string, string] {
   return [percent(t.filters), percent(t.channels), percent(t.kernels)];
 }
 
+/** Long names (TFLite joins several op names with ';') cut in the middle so the table stays readable. */
+export function shortName(name: string, width = 64): string {
+  if (name.length <= width) return name;
+  const head = Math.ceil((width - 3) / 2);
+  return `${name.slice(0, head)}...${name.slice(name.length - (width - 3 - head))}`;
+}
+
 export function formatSparsityReport(report: SparsityReport): string {
   const header = ['Name', 'Shape', 'Numel', 'Sparsity %', 'Filt/Row %', 'Chan/Col %', 'Kernel %', '2:4 %', 'Block %', 'Mean', 'Std', 'AbsMean'];
   const rows = report.tensors.map((t) => [
-    t.name,
+    shortName(t.name),
     `[${t.shape.join(', ')}]`,
     String(t.numel),
     percent(t.sparsity),
@@ -83,7 +90,7 @@ export function formatSparsityReport(report: SparsityReport): string {
 export function formatPruneReport(report: PruneReport): string {
   const header = ['Name', 'Shape', 'Target %', 'Before %', 'After %', 'Removed', 'Threshold/Filters', 'FLOPs removed'];
   const rows = report.tensors.map((p) => [
-    p.name,
+    shortName(p.name),
     `[${p.shape.join(', ')}]`,
     percent(p.targetSparsity),
     percent(p.zerosBefore / p.numel),
@@ -120,7 +127,7 @@ export function formatPruneReport(report: PruneReport): string {
 }
 
 export function formatWinogradSparsity(report: WinogradSparsityReport): string {
-  const rows = report.tensors.map((t) => [t.name, String(t.kernels), percent(t.spatialSparsity), percent(t.winogradSparsity), `${t.kernelsWithWinogradZeros}/${t.kernelsWithSpatialZeros}`]);
+  const rows = report.tensors.map((t) => [shortName(t.name), String(t.kernels), percent(t.spatialSparsity), percent(t.winogradSparsity), `${t.kernelsWithWinogradZeros}/${t.kernelsWithSpatialZeros}`]);
   rows.push(['Total', String(report.total.kernels), percent(report.total.spatialSparsity), percent(report.total.winogradSparsity), '']);
   return (
     `Winograd F(${report.m}, ${report.r}) filter domain (${report.alpha}x${report.alpha} tiles, U = G g G^T):\n` +

@@ -34,11 +34,11 @@ const CHANNELS_LAST_FORMATS: ReadonlySet<WeightFormat> = new Set<WeightFormat>([
 /**
  * The view of a tensor for structured statistics, or undefined when it has none (rank other than 2
  * or 4, or an empty tensor). An explicit `layout` on the header (set by parsers that know it) wins over
- * the format's convention.
+ * the format's convention. Integer index tensors (see layerTypeOf) have none either.
  */
 export function weightViewOf(header: TensorHeader & { layout?: string }, format?: WeightFormat): WeightView | undefined {
   const shape = header.shape;
-  if (shape.some((d) => d <= 0)) return undefined;
+  if (shape.some((d) => d <= 0) || INDEX_DTYPES.has(header.dtype)) return undefined;
   const declared = header.layout?.toUpperCase();
   if (shape.length === 4) {
     const layout = declared ?? (format === 'tflite' ? 'OHWI' : format && CHANNELS_LAST_FORMATS.has(format) ? 'HWIO' : 'OIHW');
@@ -50,6 +50,9 @@ export function weightViewOf(header: TensorHeader & { layout?: string }, format?
         return matrixOrConv('PCK', d, c, a * b, layout);
       case 'OHWI':
         return matrixOrConv('KPC', a, d, b * c, layout);
+      case 'IHWO':
+        // TFLite depthwise kernels are [1, H, W, C*M]: with one input channel, [I, H, W, O] is HWIO.
+        return a === 1 ? matrixOrConv('PCK', d, 1, b * c, layout) : undefined;
       default:
         return undefined;
     }
@@ -69,6 +72,8 @@ function matrixOrConv(order: 'KCP' | 'KPC' | 'PCK', K: number, C: number, P: num
   return { order, K, C, P, rank: 4, layout };
 }
 
+const INDEX_DTYPES: ReadonlySet<string> = new Set(['int32', 'int64', 'uint32', 'uint64', 'bool']);
+
 const NORM_NAME = /(norm|(^|[._])bn\d*([._]|$)|(^|[._])ln\w*([._]|$)|running_(mean|var)|gamma|beta|moving_(mean|variance))/i;
 const EMBEDDING_NAME = /(embed|(^|[._])wte([._]|$)|(^|[._])wpe([._]|$)|tok_embeddings|word_embeddings|position_embeddings|token_type_embeddings)/i;
 const BIAS_NAME = /(bias|(^|[._/:])b(:0)?$)/i;
@@ -80,7 +85,9 @@ const BIAS_NAME = /(bias|(^|[._/:])b(:0)?$)/i;
 export function layerTypeOf(header: TensorHeader): LayerType {
   const name = header.name;
   const rank = header.shape.length;
-  if (/num_batches_tracked$/.test(name)) return 'other';
+  // Wide integers hold indices, shapes and counters (paddings, num_batches_tracked), not weights;
+  // 8- and 16-bit integers may well be quantised weights.
+  if (INDEX_DTYPES.has(header.dtype) || /num_batches_tracked$/.test(name)) return 'other';
   if (rank <= 1 && NORM_NAME.test(name)) return 'norm';
   if (rank <= 1 && BIAS_NAME.test(name)) return 'bias';
   if (rank === 2 && EMBEDDING_NAME.test(name)) return 'embedding';

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../formats/types';
 import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
-import { layerTypeOf, weightViewOf } from './layout';
+import { type WeightView, layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
 import { StructureTracker } from './structure';
 
@@ -140,7 +140,7 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
   if (summary.numel !== tensor.numel) {
     throw new Error(`tensor "${tensor.name}": the parser streamed ${summary.numel} values, its shape has ${tensor.numel}`);
   }
-  const structured = structure && view ? structuredFields(structure, view.rank, summary.zeros, tensor.numel) : {};
+  const structured = structure && view ? structuredFields(structure, view, summary.zeros, tensor.numel) : {};
   const stats: TensorStats = {
     name: tensor.name,
     dtype: tensor.dtype,
@@ -163,8 +163,9 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
 
 type StructuredFields = Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24' | 'nm24Full' | 'block'>;
 
-function structuredFields(structure: StructureTracker, rank: 2 | 4, zeros: number, numel: number): StructuredFields {
+function structuredFields(structure: StructureTracker, view: WeightView, zeros: number, numel: number): StructuredFields {
   const s = structure.summary();
+  const rank = view.rank;
   const out: StructuredFields = {};
   if (s.filters !== undefined) out.filters = s.filters;
   if (s.channels !== undefined) out.channels = s.channels;
@@ -172,8 +173,12 @@ function structuredFields(structure: StructureTracker, rank: 2 | 4, zeros: numbe
   else if (rank === 4) out.kernels = zeros / numel; // a 1x1 kernel is one element
   if (s.rows !== undefined) out.rows = s.rows;
   if (s.cols !== undefined) out.cols = s.cols;
-  out.nm24 = s.nm24;
-  out.nm24Full = s.nm24Full;
+  // With fewer than 4 input channels every group is mostly padding (depthwise kernels have 1): the
+  // share would say nothing about the weights, so it is left out.
+  if (view.C >= 4) {
+    out.nm24 = s.nm24;
+    out.nm24Full = s.nm24Full;
+  }
   if (s.block) out.block = s.block;
   return out;
 }

@@ -193,3 +193,17 @@ test('cancellation stops a scan', async () => {
   controller.abort();
   await assert.rejects(computeTensorStats(memoryTensor('t', [4], [1, 2, 3, 4]), { signal: controller.signal }), { name: 'AbortError' });
 });
+
+test('TFLite depthwise kernels [1, H, W, C] (IHWO) read like HWIO with one input channel; index tensors get no structure', async () => {
+  const values = [0, 1, 0, 2, 0, 0, 0, 3, 4, 0, 0, 0, 0, 0, 5, 6, 0, 0]; // [1, 3, 3, 2]: channel 0 = 0,0,0,0,4,0,0,5,0
+  const depthwise = await computeTensorStats(memoryTensor('dw.weight', [1, 3, 3, 2], values, { layout: 'IHWO' }));
+  const hwio = await computeTensorStats(memoryTensor('dw.weight', [3, 3, 1, 2], values, { layout: 'HWIO' }));
+  assert.equal(depthwise.layout, 'IHWO');
+  assert.deepEqual({ ...depthwise, layout: 'HWIO', shape: [3, 3, 1, 2] }, hwio);
+  assert.equal(depthwise.kernels, 0);
+  assert.equal(depthwise.nm24, undefined, 'one input channel: no 2:4 share');
+  const paddings = await computeTensorStats(memoryTensor('pad/paddings', [4, 2], [0, 0, 1, 1, 1, 1, 0, 0], { dtype: 'int32' }));
+  assert.equal(paddings.layerType, 'other');
+  assert.equal(paddings.rows, undefined);
+  assert.equal(paddings.sparsity, 0.5);
+});
