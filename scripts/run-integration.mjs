@@ -267,6 +267,7 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
       await browser?.close().catch(() => {});
       await server?.stop();
       await bridge.close();
+      saveLogs(tempRoot);
       if (keepTemp || process.env.DEEP_ACCEL_KEEP_TEMP === '1') console.log(`  kept temporary files in ${tempRoot}`);
       else fs.rmSync(tempRoot, { recursive: true, force: true });
     })());
@@ -326,7 +327,7 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
       const problem = crashed
         ? 'the browser page crashed'
         : server.child.exitCode !== null || server.child.signalCode !== null
-          ? `code-server exited (${server.child.exitCode ?? server.child.signalCode}); see ${server.logFile}`
+          ? `code-server exited (${server.child.exitCode ?? server.child.signalCode})`
           : timing.hostExitSeenAt && Date.now() - timing.hostExitSeenAt > HOST_EXIT_GRACE_MS
             ? `the extension host exited (${hostExit}) without writing results (${timing.testsLoadedAt ? 'the suite started but did not finish' : 'the test module never ran: does it load?'})`
             : Date.now() > deadline
@@ -349,7 +350,7 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
     console.log(
       `  timings: server start ${seconds(timing.serverReadyAt - timing.startedAt)}, page open to tests loaded ${timing.testsLoadedAt ? seconds(timing.testsLoadedAt - timing.pageOpenedAt) : 'n/a'}, total ${seconds(finishedAt - timing.startedAt)}`,
     );
-    if (screenshot) console.log(`  screenshot: ${path.relative(repoRoot, screenshot)}`);
+    if (screenshot) console.log(`  screenshot: ${path.relative(repoRoot, screenshot)}; logs: ${path.relative(repoRoot, artifactsDir)}/integration-logs/`);
     if (results.failed.length > 0) {
       console.log('  failures:');
       for (const failure of results.failed) console.log(`    ${failure.fullTitle}\n      ${(failure.stack || failure.message).split('\n').join('\n      ')}`);
@@ -365,6 +366,19 @@ export async function runIntegration({ grep, keepTemp = false } = {}) {
 
 /** The results file is written before run() returns; allow for a slow disk before calling it lost. */
 const HOST_EXIT_GRACE_MS = 3000;
+
+/**
+ * Keeps the server's and VS Code's logs (extension host included) of the last run under
+ * test/artifacts/integration-logs/, since the temporary folder goes away.
+ */
+function saveLogs(tempRoot) {
+  const target = path.join(artifactsDir, 'integration-logs');
+  fs.rmSync(target, { recursive: true, force: true });
+  const serverDir = path.join(tempRoot, 'server');
+  for (const source of ['code-server.log', path.join('user-data', 'logs')]) {
+    if (fs.existsSync(path.join(serverDir, source))) fs.cpSync(path.join(serverDir, source), path.join(target, source), { recursive: true });
+  }
+}
 
 /** code-server logs the extension host's exit; the test run is over once that happens. */
 function extensionHostExit(serverLog) {
