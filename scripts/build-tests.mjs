@@ -20,13 +20,13 @@ export const integrationOutDir = path.join(repoRoot, 'out', 'test', 'integration
 /** The module VS Code is pointed at with extensionTestsPath. */
 export const integrationEntry = path.join(integrationOutDir, 'index.js');
 
-function suiteSources() {
-  const suiteDir = path.join(integrationSourceDir, 'suite');
-  if (!fs.existsSync(suiteDir)) return [];
+/** Absolute paths of the files under `folder` (recursively) whose names end with `suffix`, sorted. */
+export function filesEndingWith(folder, suffix) {
+  if (!fs.existsSync(folder)) return [];
   return fs
-    .readdirSync(suiteDir, { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith('.test.ts'))
-    .map((name) => path.join(suiteDir, name))
+    .readdirSync(folder, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith(suffix))
+    .map((name) => path.join(folder, name))
     .sort();
 }
 
@@ -35,7 +35,7 @@ function suiteSources() {
  * Stale outputs are removed first, so a deleted test file does not keep running from out/.
  */
 export async function buildIntegrationTests({ logLevel = 'warning' } = {}) {
-  const entryPoints = [path.join(integrationSourceDir, 'index.ts'), ...suiteSources()];
+  const entryPoints = [path.join(integrationSourceDir, 'index.ts'), ...filesEndingWith(path.join(integrationSourceDir, 'suite'), '.test.ts')];
   fs.rmSync(integrationOutDir, { recursive: true, force: true });
   await esbuild.build({
     entryPoints,

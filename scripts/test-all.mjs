@@ -14,7 +14,8 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
+import { buildIntegrationTests, filesEndingWith, integrationEntry } from './build-tests.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAYERS = ['build', 'unit', 'browser', 'integration'];
@@ -56,15 +57,6 @@ function lastSummary(text) {
   return { passed: Number(last[1]), failed: Number(last[2]) };
 }
 
-function findFiles(folder, suffix) {
-  if (!fs.existsSync(folder)) return [];
-  return fs
-    .readdirSync(folder, { recursive: true, encoding: 'utf8' })
-    .filter((name) => name.endsWith(suffix))
-    .map((name) => path.join(path.relative(repoRoot, folder), name))
-    .sort();
-}
-
 /** Counts from node's TAP reporter: `# pass N`, `# fail N`, `# cancelled N`, `# skipped N`, `# todo N`. */
 function parseTapCounts(tap) {
   const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? NaN);
@@ -78,13 +70,12 @@ async function buildLayer() {
   const { status } = await runShown(process.execPath, [buildScript]);
   if (status !== 0) return { error: `node scripts/build.mjs exited with ${status}` };
   // If the build did not (re)compile the integration tests, do it here so they are never stale.
-  const { buildIntegrationTests, integrationEntry } = await import(pathToFileURL(path.join(repoRoot, 'scripts', 'build-tests.mjs')).href);
   if (!fs.existsSync(integrationEntry) || fs.statSync(integrationEntry).mtimeMs < started) await buildIntegrationTests();
   return { note: 'ok' };
 }
 
 async function unitLayer() {
-  const files = findFiles(path.join(repoRoot, 'test', 'unit'), '.test.ts');
+  const files = filesEndingWith(path.join(repoRoot, 'test', 'unit'), '.test.ts').map((file) => path.relative(repoRoot, file));
   if (files.length === 0) return { error: 'no test/unit/**/*.test.ts files found' };
   const tapFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'deep-accel-unit-')), 'unit.tap');
   try {
