@@ -224,6 +224,61 @@ export function generateDirectKernels(): string {
     }
     lines.push('}');
     lines.push('');
+    // Interior variants: every input column in range, so no checks; one per (stride 1 or 2, pixel
+    // count), so every input load has a constant offset and needs no address arithmetic.
+    for (const stride of [1, 2]) {
+      for (let count = 1; count <= wt; count++) {
+        lines.push('// @ts-ignore: decorator');
+        lines.push(`@inline function directInterior${B}s${stride}n${count}(`);
+        lines.push('  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,');
+        lines.push('  p: i32, q0: i32, out: usize, bias: usize,');
+        lines.push('): void {');
+        for (let v = 0; v < V; v++) lines.push(`  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`);
+        for (let i = 0; i < count; i++) for (let v = 0; v < V; v++) lines.push(`  let ${acc(i, v)} = b${v};`);
+        lines.push('  for (let cb = 0; cb < CB; cb++) {');
+        lines.push('    for (let r = 0; r < R; r++) {');
+        lines.push(`      const y = p * ${stride} - pad + r;`);
+        lines.push('      if (y < 0 || y >= H) continue;');
+        lines.push(`      let src = input + (<usize>((cb * H + y) * W + q0 * ${stride} - pad) * ${B * 4});`);
+        lines.push(`      let w = weights + (<usize>((cb * R + r) * S) * ${B * B * 4});`);
+        lines.push(`      const end = w + (<usize>S * ${B * B * 4});`);
+        lines.push('      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).');
+        lines.push('      while (w < end) {');
+        for (let v = 0; v < V; v++) lines.push(`        const w${v} = v128.load(w, ${v * 16});`);
+        for (let i = 0; i < count; i++) {
+          lines.push(`        const in${i} = v128.load32_splat(src, ${i * stride * B * 4});`);
+          for (let v = 0; v < V; v++) lines.push(`        ${acc(i, v)} = madd(in${i}, w${v}, ${acc(i, v)});`);
+        }
+        lines.push(`        w += ${B * 4};`);
+        lines.push('        src += 4;');
+        lines.push('      }');
+        lines.push('    }');
+        lines.push('  }');
+        for (let i = 0; i < count; i++) {
+          lines.push(`  ${Array.from({ length: V }, (_, v) => `v128.store(out, ${acc(i, v)}, ${i * B * 4 + v * 16});`).join(' ')}`);
+        }
+        lines.push('}');
+        lines.push('');
+      }
+    }
+    lines.push(`/** Output pixels q0 .. q0 + count - 1 (1 <= count <= ${wt}) whose input columns are all inside the image. */`);
+    lines.push(`export function directInterior${B}(`);
+    lines.push('  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,');
+    lines.push('  p: i32, q0: i32, count: i32, out: usize, bias: usize,');
+    lines.push('): void {');
+    for (const stride of [1, 2]) {
+      lines.push(`  if (stride == ${stride}) {`);
+      for (let count = wt; count >= 1; count--) {
+        const call = `directInterior${B}s${stride}n${count}(input, CB, H, W, weights, R, S, pad, p, q0, out, bias)`;
+        lines.push(count === 1 ? `    else ${call};` : `    ${count === wt ? '' : 'else '}if (count == ${count}) ${call};`);
+      }
+      lines.push('    return;');
+      lines.push('  }');
+    }
+    lines.push('  // Other strides: the generic kernel (its bounds checks always pass here).');
+    lines.push(`  directTile${B}(input, CB, H, W, weights, R, S, stride, pad, p, q0, count, out, bias);`);
+    lines.push('}');
+    lines.push('');
   }
   return lines.join('\n');
 }

@@ -233,6 +233,14 @@ interface AlgorithmSpec {
 const ceilDiv = (a: number, b: number): number => Math.ceil(a / b);
 const roundUp = (a: number, b: number): number => ceilDiv(a, b) * b;
 
+/**
+ * Work units each image should at least be cut into: none for one thread (splitting only re-reads the
+ * weights), else two per thread so that uneven units still balance.
+ */
+function minUnitsPerImageFor(threads: number, N: number): number {
+  return threads === 1 ? 1 : ceilDiv(2 * threads, N);
+}
+
 /** Depth block: at most `max`, blocks of equal size. */
 function depthBlock(depth: number, max = 256): number {
   return ceilDiv(depth, ceilDiv(depth, max));
@@ -305,9 +313,12 @@ function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
       const tiles = tilesX * tilesY;
       const alpha2 = alpha * alpha;
       const { MR, NR } = engine;
-      const minUnitsPerImage = ceilDiv(2 * threads, N);
+      const minUnitsPerImage = minUnitsPerImageFor(threads, N);
       const perTileBytes = alpha2 * (C + K) * 4;
-      const maxTB = Math.min(64, Math.max(NR, Math.floor(WINOGRAD_UNIT_TARGET_BYTES / perTileBytes / NR) * NR));
+      let maxTB = Math.min(64, Math.max(NR, Math.floor(WINOGRAD_UNIT_TARGET_BYTES / perTileBytes / NR) * NR));
+      // Every tile chunk streams all of U (alpha^2 K C floats); when U outweighs the chunk's own data,
+      // take all tiles at once so that U is read once.
+      if (alpha2 * K * C * 4 > 4 * perTileBytes * maxTB) maxTB = Math.min(256, roundUp(tiles, NR));
       const cols = chunking(tiles, NR, maxTB, minUnitsPerImage);
       const rows = chunking(K, MR, K, ceilDiv(minUnitsPerImage, cols.chunks));
       const Kpad = roundUp(K, MR);
@@ -430,7 +441,7 @@ const fftSpec: AlgorithmSpec = {
     const tilesY = ceilDiv(P, mY);
     const tilesX = ceilDiv(Q, mX);
     const tiles = tilesX * tilesY;
-    const minUnitsPerImage = ceilDiv(2 * threads, N);
+    const minUnitsPerImage = minUnitsPerImageFor(threads, N);
     const perTileBytes = bins * (2 * C + 2 * K) * 4;
     const maxTB = Math.min(64, Math.max(NR, Math.floor((1024 * 1024) / perTileBytes / NR) * NR));
     const cols = chunking(tiles, NR, maxTB, minUnitsPerImage);
@@ -524,7 +535,7 @@ const strassenSpec: AlgorithmSpec = {
     const D = C * R * S;
     const cutoff = options.strassenCutoff ?? STRASSEN_DEFAULT_CUTOFF;
     if (!Number.isInteger(cutoff) || cutoff < 1) throw new Error(`engine: strassenCutoff must be a positive integer, got ${cutoff}`);
-    const cols = chunking(PQ, engine.NR, 1024, ceilDiv(2 * threads, N));
+    const cols = chunking(PQ, engine.NR, 1024, minUnitsPerImageFor(threads, N));
     let levels = 0;
     while (Math.min(K, D, cols.chunk) / 2 ** (levels + 1) >= cutoff) levels++;
     const unit = 2 ** levels;
@@ -558,7 +569,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
       const depth = C * R * S;
       const kc = depthBlock(depth);
       const realFlops = convDirectFlops(shape);
-      const minUnitsPerImage = ceilDiv(2 * threads, N);
+      const minUnitsPerImage = minUnitsPerImageFor(threads, N);
       if (layout === 'nchw') {
         // Columns = pixels (B panels built by im2col), rows = output channels (pre-packed A panels).
         const cols = chunking(PQ, NR, 384, minUnitsPerImage);

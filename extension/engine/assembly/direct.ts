@@ -1,11 +1,30 @@
 // Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
 // Work unit = (image n, output-channel block kb, output row p); units write disjoint output rows.
 // Weights are packed once by the host as [K/B][C/B][R][S][B ci][B ko] (zero-padded channels).
+// Each output row is split into the columns whose input window lies inside the image (generated
+// kernels without bounds checks, one per pixel count) and the border columns (checked kernel).
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
   P_BIAS, P_X0,
 } from './params';
-import { directTile4, directTile8, directTile16, DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS } from './generated/directKernels';
+import {
+  directTile4, directTile8, directTile16, directInterior4, directInterior8, directInterior16,
+  DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS,
+} from './generated/directKernels';
+
+/** Pixels [q0, q1) of one output row with bounds checks on the input columns (borders). */
+function checkedRun(
+  B: i32, pixels: i32, img: usize, CB: i32, H: i32, W: i32, w: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q0: i32, q1: i32, rowOut: usize, b: usize,
+): void {
+  for (let q = q0; q < q1; q += pixels) {
+    const count = min(pixels, q1 - q);
+    const out = rowOut + (<usize>(q * B) << 2);
+    if (B == 4) directTile4(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
+    else if (B == 8) directTile8(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
+    else directTile16(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
+  }
+}
 
 export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
@@ -20,6 +39,9 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
   const imageIn = <usize>CB * H * W * B * 4;
   const imageOut = <usize>KB * P * Q * B * 4;
   const weightsPerBlock = <usize>CB * R * S * B * B * 4;
+  // Columns whose whole input window lies inside the image: [qLeft, qRight).
+  const qLeft = min(Q, (pad + stride - 1) / stride);
+  const qRight = max(qLeft, min(Q, W - S + pad >= 0 ? (W - S + pad) / stride + 1 : 0));
   for (let u = unitBegin; u < unitEnd; u++) {
     const n = u / (KB * P);
     const rest = u - n * KB * P;
@@ -28,13 +50,15 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
     const img = input + <usize>n * imageIn;
     const w = weights + <usize>kb * weightsPerBlock;
     const b = bias != 0 ? bias + (<usize>(kb * B) << 2) : 0;
-    let out = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
-    for (let q0 = 0; q0 < Q; q0 += pixels) {
-      const count = min(pixels, Q - q0);
-      if (B == 4) directTile4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
-      else if (B == 8) directTile8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
-      else directTile16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
-      out += <usize>pixels * B * 4;
+    const rowOut = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
+    checkedRun(B, pixels, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b);
+    for (let q0 = qLeft; q0 < qRight; q0 += pixels) {
+      const count = min(pixels, qRight - q0);
+      const out = rowOut + (<usize>(q0 * B) << 2);
+      if (B == 4) directInterior4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      else if (B == 8) directInterior8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      else directInterior16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
     }
+    checkedRun(B, pixels, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b);
   }
 }

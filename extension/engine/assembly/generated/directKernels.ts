@@ -147,6 +147,1221 @@ export function directTile4(
   if (count > 11) { v128.store(out, a11_0, 176); }
 }
 
+// @ts-ignore: decorator
+@inline function directInterior4s1n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n5(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n6(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n7(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n8(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 112);
+        a7_0 = madd(in7, w0, a7_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n9(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 112);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 128);
+        a8_0 = madd(in8, w0, a8_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n10(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 112);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 128);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 144);
+        a9_0 = madd(in9, w0, a9_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n11(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  let a10_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 112);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 128);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 144);
+        a9_0 = madd(in9, w0, a9_0);
+        const in10 = v128.load32_splat(src, 160);
+        a10_0 = madd(in10, w0, a10_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+  v128.store(out, a10_0, 160);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s1n12(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  let a10_0 = b0;
+  let a11_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 64);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 80);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 96);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 112);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 128);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 144);
+        a9_0 = madd(in9, w0, a9_0);
+        const in10 = v128.load32_splat(src, 160);
+        a10_0 = madd(in10, w0, a10_0);
+        const in11 = v128.load32_splat(src, 176);
+        a11_0 = madd(in11, w0, a11_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+  v128.store(out, a10_0, 160);
+  v128.store(out, a11_0, 176);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n5(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n6(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n7(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n8(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 224);
+        a7_0 = madd(in7, w0, a7_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n9(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 224);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 256);
+        a8_0 = madd(in8, w0, a8_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n10(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 224);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 256);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 288);
+        a9_0 = madd(in9, w0, a9_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n11(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  let a10_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 224);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 256);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 288);
+        a9_0 = madd(in9, w0, a9_0);
+        const in10 = v128.load32_splat(src, 320);
+        a10_0 = madd(in10, w0, a10_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+  v128.store(out, a10_0, 160);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior4s2n12(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a1_0 = b0;
+  let a2_0 = b0;
+  let a3_0 = b0;
+  let a4_0 = b0;
+  let a5_0 = b0;
+  let a6_0 = b0;
+  let a7_0 = b0;
+  let a8_0 = b0;
+  let a9_0 = b0;
+  let a10_0 = b0;
+  let a11_0 = b0;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 16);
+      let w = weights + (<usize>((cb * R + r) * S) * 64);
+      const end = w + (<usize>S * 64);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        const in6 = v128.load32_splat(src, 192);
+        a6_0 = madd(in6, w0, a6_0);
+        const in7 = v128.load32_splat(src, 224);
+        a7_0 = madd(in7, w0, a7_0);
+        const in8 = v128.load32_splat(src, 256);
+        a8_0 = madd(in8, w0, a8_0);
+        const in9 = v128.load32_splat(src, 288);
+        a9_0 = madd(in9, w0, a9_0);
+        const in10 = v128.load32_splat(src, 320);
+        a10_0 = madd(in10, w0, a10_0);
+        const in11 = v128.load32_splat(src, 352);
+        a11_0 = madd(in11, w0, a11_0);
+        w += 16;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0);
+  v128.store(out, a1_0, 16);
+  v128.store(out, a2_0, 32);
+  v128.store(out, a3_0, 48);
+  v128.store(out, a4_0, 64);
+  v128.store(out, a5_0, 80);
+  v128.store(out, a6_0, 96);
+  v128.store(out, a7_0, 112);
+  v128.store(out, a8_0, 128);
+  v128.store(out, a9_0, 144);
+  v128.store(out, a10_0, 160);
+  v128.store(out, a11_0, 176);
+}
+
+/** Output pixels q0 .. q0 + count - 1 (1 <= count <= 12) whose input columns are all inside the image. */
+export function directInterior4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q0: i32, count: i32, out: usize, bias: usize,
+): void {
+  if (stride == 1) {
+    if (count == 12) directInterior4s1n12(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 11) directInterior4s1n11(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 10) directInterior4s1n10(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 9) directInterior4s1n9(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 8) directInterior4s1n8(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 7) directInterior4s1n7(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 6) directInterior4s1n6(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 5) directInterior4s1n5(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 4) directInterior4s1n4(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 3) directInterior4s1n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior4s1n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior4s1n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  if (stride == 2) {
+    if (count == 12) directInterior4s2n12(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 11) directInterior4s2n11(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 10) directInterior4s2n10(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 9) directInterior4s2n9(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 8) directInterior4s2n8(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 7) directInterior4s2n7(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 6) directInterior4s2n6(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 5) directInterior4s2n5(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 4) directInterior4s2n4(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 3) directInterior4s2n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior4s2n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior4s2n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  // Other strides: the generic kernel (its bounds checks always pass here).
+  directTile4(input, CB, H, W, weights, R, S, stride, pad, p, q0, count, out, bias);
+}
+
 export const DIRECT8_PIXELS: i32 = 6;
 export function directTile8(
   input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
@@ -257,6 +1472,585 @@ export function directTile8(
   if (count > 5) { v128.store(out, a5_0, 160); v128.store(out, a5_1, 176); }
 }
 
+// @ts-ignore: decorator
+@inline function directInterior8s1n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s1n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s1n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s1n4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s1n5(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  let a4_0 = b0;
+  let a4_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        a4_1 = madd(in4, w1, a4_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+  v128.store(out, a4_0, 128); v128.store(out, a4_1, 144);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s1n6(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  let a4_0 = b0;
+  let a4_1 = b1;
+  let a5_0 = b0;
+  let a5_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 96);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        const in4 = v128.load32_splat(src, 128);
+        a4_0 = madd(in4, w0, a4_0);
+        a4_1 = madd(in4, w1, a4_1);
+        const in5 = v128.load32_splat(src, 160);
+        a5_0 = madd(in5, w0, a5_0);
+        a5_1 = madd(in5, w1, a5_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+  v128.store(out, a4_0, 128); v128.store(out, a4_1, 144);
+  v128.store(out, a5_0, 160); v128.store(out, a5_1, 176);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 192);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n5(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  let a4_0 = b0;
+  let a4_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 192);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        const in4 = v128.load32_splat(src, 256);
+        a4_0 = madd(in4, w0, a4_0);
+        a4_1 = madd(in4, w1, a4_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+  v128.store(out, a4_0, 128); v128.store(out, a4_1, 144);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior8s2n6(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  let a4_0 = b0;
+  let a4_1 = b1;
+  let a5_0 = b0;
+  let a5_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 32);
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(src, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(src, 192);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        const in4 = v128.load32_splat(src, 256);
+        a4_0 = madd(in4, w0, a4_0);
+        a4_1 = madd(in4, w1, a4_1);
+        const in5 = v128.load32_splat(src, 320);
+        a5_0 = madd(in5, w0, a5_0);
+        a5_1 = madd(in5, w1, a5_1);
+        w += 32;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16);
+  v128.store(out, a1_0, 32); v128.store(out, a1_1, 48);
+  v128.store(out, a2_0, 64); v128.store(out, a2_1, 80);
+  v128.store(out, a3_0, 96); v128.store(out, a3_1, 112);
+  v128.store(out, a4_0, 128); v128.store(out, a4_1, 144);
+  v128.store(out, a5_0, 160); v128.store(out, a5_1, 176);
+}
+
+/** Output pixels q0 .. q0 + count - 1 (1 <= count <= 6) whose input columns are all inside the image. */
+export function directInterior8(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q0: i32, count: i32, out: usize, bias: usize,
+): void {
+  if (stride == 1) {
+    if (count == 6) directInterior8s1n6(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 5) directInterior8s1n5(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 4) directInterior8s1n4(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 3) directInterior8s1n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior8s1n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior8s1n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  if (stride == 2) {
+    if (count == 6) directInterior8s2n6(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 5) directInterior8s2n5(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 4) directInterior8s2n4(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 3) directInterior8s2n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior8s2n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior8s2n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  // Other strides: the generic kernel (its bounds checks always pass here).
+  directTile8(input, CB, H, W, weights, R, S, stride, pad, p, q0, count, out, bias);
+}
+
 export const DIRECT16_PIXELS: i32 = 3;
 export function directTile16(
   input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
@@ -353,4 +2147,319 @@ export function directTile16(
   { v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48); }
   if (count > 1) { v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112); }
   if (count > 2) { v128.store(out, a2_0, 128); v128.store(out, a2_1, 144); v128.store(out, a2_2, 160); v128.store(out, a2_3, 176); }
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s1n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s1n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a1_2 = b2;
+  let a1_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        a1_2 = madd(in1, w2, a1_2);
+        a1_3 = madd(in1, w3, a1_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+  v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s1n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a1_2 = b2;
+  let a1_3 = b3;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a2_2 = b2;
+  let a2_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 1 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 1 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        const in1 = v128.load32_splat(src, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        a1_2 = madd(in1, w2, a1_2);
+        a1_3 = madd(in1, w3, a1_3);
+        const in2 = v128.load32_splat(src, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        a2_2 = madd(in2, w2, a2_2);
+        a2_3 = madd(in2, w3, a2_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+  v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112);
+  v128.store(out, a2_0, 128); v128.store(out, a2_1, 144); v128.store(out, a2_2, 160); v128.store(out, a2_3, 176);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s2n1(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s2n2(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a1_2 = b2;
+  let a1_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        const in1 = v128.load32_splat(src, 128);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        a1_2 = madd(in1, w2, a1_2);
+        a1_3 = madd(in1, w3, a1_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+  v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112);
+}
+
+// @ts-ignore: decorator
+@inline function directInterior16s2n3(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
+  p: i32, q0: i32, out: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  const b2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  const b3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a0_2 = b2;
+  let a0_3 = b3;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a1_2 = b2;
+  let a1_3 = b3;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a2_2 = b2;
+  let a2_3 = b3;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * 2 - pad + r;
+      if (y < 0 || y >= H) continue;
+      let src = input + (<usize>((cb * H + y) * W + q0 * 2 - pad) * 64);
+      let w = weights + (<usize>((cb * R + r) * S) * 1024);
+      const end = w + (<usize>S * 1024);
+      // (s, ci) run contiguously in both the input row ([W][B]) and the weights ([S][B][B]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const w2 = v128.load(w, 32);
+        const w3 = v128.load(w, 48);
+        const in0 = v128.load32_splat(src, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        a0_2 = madd(in0, w2, a0_2);
+        a0_3 = madd(in0, w3, a0_3);
+        const in1 = v128.load32_splat(src, 128);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        a1_2 = madd(in1, w2, a1_2);
+        a1_3 = madd(in1, w3, a1_3);
+        const in2 = v128.load32_splat(src, 256);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        a2_2 = madd(in2, w2, a2_2);
+        a2_3 = madd(in2, w3, a2_3);
+        w += 64;
+        src += 4;
+      }
+    }
+  }
+  v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48);
+  v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112);
+  v128.store(out, a2_0, 128); v128.store(out, a2_1, 144); v128.store(out, a2_2, 160); v128.store(out, a2_3, 176);
+}
+
+/** Output pixels q0 .. q0 + count - 1 (1 <= count <= 3) whose input columns are all inside the image. */
+export function directInterior16(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q0: i32, count: i32, out: usize, bias: usize,
+): void {
+  if (stride == 1) {
+    if (count == 3) directInterior16s1n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior16s1n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior16s1n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  if (stride == 2) {
+    if (count == 3) directInterior16s2n3(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else if (count == 2) directInterior16s2n2(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    else directInterior16s2n1(input, CB, H, W, weights, R, S, pad, p, q0, out, bias);
+    return;
+  }
+  // Other strides: the generic kernel (its bounds checks always pass here).
+  directTile16(input, CB, H, W, weights, R, S, stride, pad, p, q0, count, out, bias);
 }
