@@ -28,6 +28,8 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 17, H: 6, W: 5, K: 13, R: 1, S: 1, stride: 1, pad: 0 }),
   shape({ N: 1, C: 9, H: 5, W: 5, K: 10, R: 1, S: 1, stride: 2, pad: 1 }),
   shape({ N: 1, C: 20, H: 12, W: 12, K: 33, R: 3, S: 3, stride: 1, pad: 0 }),
+  shape({ N: 1, C: 4, H: 13, W: 14, K: 6, R: 3, S: 3, stride: 3, pad: 1 }),
+  shape({ N: 1, C: 9, H: 5, W: 40, K: 17, R: 3, S: 3, stride: 1, pad: 1 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
