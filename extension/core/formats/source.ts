@@ -91,10 +91,10 @@ export interface StridedTensorSpec extends TensorBase {
   /** Strides in elements; non-negative. */
   strides: number[];
   littleEndian?: boolean;
-  /** Spans up to this many bytes are read whole; larger ones go through a page cache. */
+  /** Spans up to this many bytes are read whole; larger ones are read as sorted runs per chunk. */
   inMemoryLimitBytes?: number;
-  /** Page size of that cache (rounded down to whole elements). */
-  pageBytes?: number;
+  /** Longest single run read in the large-span path, in elements. */
+  maxRunElements?: number;
 }
 
 /**
@@ -111,8 +111,8 @@ export function isRowMajor(shape: readonly number[], strides: readonly number[])
 
 /**
  * A tensor whose element (i0..in-1) lies at storage position elementOffset + sum(i_k * strides_k).
- * Values are gathered in row-major order through a bounded page cache, so memory stays bounded
- * whatever the strides; row-major strides fall through to the contiguous fast path.
+ * Values are gathered in row-major order with bounded memory whatever the strides; row-major
+ * strides fall through to the contiguous fast path.
  */
 export function stridedTensor(spec: StridedTensorSpec): TensorSource {
   const { file } = spec.source;
@@ -153,57 +153,94 @@ export function stridedTensor(spec: StridedTensorSpec): TensorSource {
   const littleEndian = spec.littleEndian ?? true;
   const spanStartByte = spec.storageByteOffset + spec.elementOffset * size;
   const spanBytes = spanElements * size;
-  // A small span is one page; a large one is cached in 64 KiB pages, at most 16 MiB of them.
   const whole = spanBytes <= (spec.inMemoryLimitBytes ?? STRIDED_IN_MEMORY_LIMIT_BYTES);
-  const pageElements = whole ? Math.max(1, spanElements) : Math.max(1, Math.floor((spec.pageBytes ?? 65536) / size));
-  const maxPages = whole ? 1 : 256;
+  const maxRunElements = Math.max(1, spec.maxRunElements ?? 1 << 20);
+  const allocate = (length: number) => (needsFloat64(spec.dtype) ? new Float64Array(length) : new Float32Array(length));
 
   return {
     ...headerOf(spec, spec.dtypeLabel ?? spec.dtype, spec.layout),
     async *chunks(options) {
       const limit = chunkLimit(file, options);
-      // Pages hold decoded values, so gathering is a plain array lookup per element.
-      const pages = new Map<number, Float32Array | Float64Array>();
-      const loadPage = async (page: number): Promise<Float32Array | Float64Array> => {
-        const first = page * pageElements;
-        const count = Math.min(pageElements, spanElements - first);
-        const bytes = await spec.source.read(spanStartByte + first * size, count * size, `tensor "${spec.name}"`);
-        const values = needsFloat64(spec.dtype) ? new Float64Array(count) : new Float32Array(count);
-        decodeInto(bytes, spec.dtype, values, littleEndian);
-        if (pages.size >= maxPages) pages.delete(pages.keys().next().value as number);
-        pages.set(page, values);
-        return values;
-      };
       const rank = spec.shape.length;
       const shape = spec.shape;
       const strides = spec.strides;
       const index = new Array<number>(rank).fill(0);
       let relative = 0;
-      let current: Float32Array | Float64Array = new Float32Array(0);
-      let currentStart = 0;
-      let currentEnd = 0;
+      /** Storage position (relative to the span) of the next element in row-major order. */
+      const advance = (): void => {
+        for (let axis = rank - 1; axis >= 0; axis--) {
+          if (++index[axis] < shape[axis]) {
+            relative += strides[axis];
+            return;
+          }
+          relative -= (shape[axis] - 1) * strides[axis];
+          index[axis] = 0;
+        }
+      };
       const chunkElements = Math.min(limit, spec.numel);
-      const out = needsFloat64(spec.dtype) ? new Float64Array(chunkElements) : new Float32Array(chunkElements);
+      const out = allocate(chunkElements);
+
+      if (whole) {
+        // The whole span fits the in-memory limit: decode it once, then gather by index.
+        const bytes = await spec.source.read(spanStartByte, spanBytes, `tensor "${spec.name}"`);
+        const span = allocate(spanElements);
+        decodeInto(bytes, spec.dtype, span, littleEndian);
+        for (let done = 0; done < spec.numel; ) {
+          options?.signal?.throwIfAborted();
+          const count = Math.min(chunkElements, spec.numel - done);
+          for (let k = 0; k < count; k++) {
+            out[k] = span[relative];
+            advance();
+          }
+          yield out.subarray(0, count);
+          done += count;
+        }
+        return;
+      }
+
+      // A large span: for each output chunk, visit the storage positions it needs in ascending
+      // order and read them as runs (nearby positions share a read), so each byte range is read
+      // once per chunk and memory stays at a chunk plus one run.
+      const positions = new Float64Array(chunkElements);
+      const order = new Uint32Array(chunkElements);
+      const sortKeys = new Float64Array(chunkElements);
+      const run = allocate(maxRunElements);
+      const gap = Math.max(1, Math.floor(4096 / size));
       for (let done = 0; done < spec.numel; ) {
         options?.signal?.throwIfAborted();
         const count = Math.min(chunkElements, spec.numel - done);
+        let ascending = true;
         for (let k = 0; k < count; k++) {
-          if (relative < currentStart || relative >= currentEnd) {
-            const page = Math.floor(relative / pageElements);
-            current = pages.get(page) ?? (await loadPage(page));
-            currentStart = page * pageElements;
-            currentEnd = currentStart + current.length;
+          positions[k] = relative;
+          if (k > 0 && relative < positions[k - 1]) ascending = false;
+          order[k] = k;
+          advance();
+        }
+        const sorted = order.subarray(0, count);
+        if (!ascending) {
+          if (spanElements * count < Number.MAX_SAFE_INTEGER) {
+            // Pack (position, k) into one exact double and use the native numeric sort: far faster than a comparator.
+            const keys = sortKeys.subarray(0, count);
+            for (let k = 0; k < count; k++) keys[k] = positions[k] * count + k;
+            keys.sort();
+            for (let k = 0; k < count; k++) sorted[k] = keys[k] % count;
+          } else {
+            sorted.sort((a, b) => positions[a] - positions[b]);
           }
-          out[k] = current[relative - currentStart];
-          // Advance the row-major multi-index and the storage position together.
-          for (let axis = rank - 1; axis >= 0; axis--) {
-            if (++index[axis] < shape[axis]) {
-              relative += strides[axis];
-              break;
-            }
-            relative -= (shape[axis] - 1) * strides[axis];
-            index[axis] = 0;
+        }
+        for (let k = 0; k < count; ) {
+          const start = positions[sorted[k]];
+          let end = start + 1;
+          let j = k + 1;
+          for (; j < count; j++) {
+            const position = positions[sorted[j]];
+            if (position - end > gap || position + 1 - start > maxRunElements) break;
+            if (position + 1 > end) end = position + 1;
           }
+          const bytes = await spec.source.read(spanStartByte + start * size, (end - start) * size, `tensor "${spec.name}"`);
+          decodeInto(bytes, spec.dtype, run, littleEndian);
+          for (let m = k; m < j; m++) out[sorted[m]] = run[positions[sorted[m]] - start];
+          k = j;
         }
         yield out.subarray(0, count);
         done += count;

@@ -54,12 +54,20 @@ test('strided tensors stream in row-major order through the page cache', async (
     const chunks = [];
     for await (const chunk of tensor.chunks({ maxChunkElements: 5 })) chunks.push(chunk.length);
     assert.deepEqual(chunks, [5, 5, 2]);
-    // The same view through a cache of 8-byte (2-element) pages.
-    const paged = stridedTensor({
+    // The same view through the large-span path (sorted runs of at most 2 elements, 5-element chunks).
+    const runs = stridedTensor({
       name: 't', dtype: 'float32', shape: [4, 3], numel: 12, source: reader,
-      storageByteOffset: 0, storageElements: 24, elementOffset: 1, strides: [1, 8], inMemoryLimitBytes: 16, pageBytes: 8,
+      storageByteOffset: 0, storageElements: 24, elementOffset: 1, strides: [1, 8], inMemoryLimitBytes: 16, maxRunElements: 2,
     });
-    assert.deepEqual(Array.from(await readAllValues(paged)), [1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20]);
+    assert.deepEqual(Array.from(await readAllValues(runs)), [1, 9, 17, 2, 10, 18, 3, 11, 19, 4, 12, 20]);
+    const runChunks: number[][] = [];
+    for await (const chunk of runs.chunks({ maxChunkElements: 5 })) runChunks.push(Array.from(chunk));
+    assert.deepEqual(runChunks, [[1, 9, 17, 2, 10], [18, 3, 11, 19, 4], [12, 20]]);
+    const broadcastRuns = stridedTensor({
+      name: 'b', dtype: 'float32', shape: [2, 3], numel: 6, source: reader,
+      storageByteOffset: 0, storageElements: 24, elementOffset: 5, strides: [0, 1], inMemoryLimitBytes: 4,
+    });
+    assert.deepEqual(Array.from(await readAllValues(broadcastRuns)), [5, 6, 7, 5, 6, 7]);
     // A broadcast (stride 0) axis repeats values.
     const broadcast = stridedTensor({
       name: 'b', dtype: 'float32', shape: [2, 3], numel: 6, source: reader,
@@ -70,6 +78,35 @@ test('strided tensors stream in row-major order through the page cache', async (
       () => stridedTensor({ name: 'o', dtype: 'float32', shape: [4, 4], numel: 16, source: reader, storageByteOffset: 0, storageElements: 24, elementOffset: 0, strides: [8, 1] }),
       /reaches element 27 but its storage holds 24/,
     );
+  } finally {
+    await reader.close();
+  }
+});
+
+test('every axis permutation of a 3-D storage gathers the same values on both strided paths', async () => {
+  const dims = [5, 7, 3];
+  const dataFile = path.join(dir, 'cube.bin');
+  writeFileSync(dataFile, le32(Array.from({ length: 105 }, (_, i) => i * 1.5)));
+  const reader = await BoundedReader.open(dataFile);
+  try {
+    const cStrides = [21, 3, 1];
+    for (const perm of [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]]) {
+      const shape = perm.map((a) => dims[a]);
+      const strides = perm.map((a) => cStrides[a]);
+      const expected: number[] = [];
+      for (let i = 0; i < shape[0]; i++) for (let j = 0; j < shape[1]; j++) for (let k = 0; k < shape[2]; k++) {
+        expected.push((i * strides[0] + j * strides[1] + k * strides[2]) * 1.5);
+      }
+      for (const inMemoryLimitBytes of [1 << 20, 0]) {
+        const tensor = stridedTensor({
+          name: 'p', dtype: 'float32', shape, numel: 105, source: reader, storageByteOffset: 0, storageElements: 105,
+          elementOffset: 0, strides, inMemoryLimitBytes, maxRunElements: 4,
+        });
+        const got: number[] = [];
+        for await (const chunk of tensor.chunks({ maxChunkElements: 11 })) got.push(...chunk);
+        assert.deepEqual(got, expected, `perm ${perm} limit ${inMemoryLimitBytes}`);
+      }
+    }
   } finally {
     await reader.close();
   }
