@@ -41,7 +41,7 @@ export interface TensorStatsOptions {
  * Everything else goes through the parser's chunks().
  */
 export class DirectFloat32Reader {
-  private buffer = new Float32Array(0);
+  private readonly buffers = [new Float32Array(0), new Float32Array(0)];
 
   private constructor(
     private readonly file: string,
@@ -70,20 +70,35 @@ export class DirectFloat32Reader {
 
   async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }): AsyncGenerator<Float32Array> {
     const limit = Math.min(options.maxChunkElements, tensor.numel);
-    if (this.buffer.length < limit) this.buffer = new Float32Array(limit);
-    const bytes = new Uint8Array(this.buffer.buffer);
-    for (let done = 0; done < tensor.numel; ) {
-      options.signal?.throwIfAborted();
-      const count = Math.min(limit, tensor.numel - done);
-      const length = count * 4;
-      const offset = tensor.byteOffset! + done * 4;
-      for (let filled = 0; filled < length; ) {
-        const { bytesRead } = await this.handle.read(bytes, filled, length - filled, offset + filled);
+    for (let b = 0; b < 2; b++) if (this.buffers[b]!.length < limit) this.buffers[b] = new Float32Array(limit);
+    const start = tensor.byteOffset!;
+    const fill = async (buffer: Float32Array, first: number, count: number): Promise<void> => {
+      const bytes = new Uint8Array(buffer.buffer, 0, count * 4);
+      const offset = start + first * 4;
+      for (let filled = 0; filled < bytes.length; ) {
+        const { bytesRead } = await this.handle.read(bytes, filled, bytes.length - filled, offset + filled);
         if (bytesRead === 0) throw new WeightFileError(this.file, `tensor "${tensor.name}": the file shrank while being read (short read at byte ${offset + filled})`);
         filled += bytesRead;
       }
-      yield this.buffer.subarray(0, count);
-      done += count;
+    };
+    // Double buffering: the next chunk is read (by libuv's thread pool) while this one is scanned.
+    let which = 0;
+    let pending: Promise<void> | undefined = tensor.numel > 0 ? fill(this.buffers[0]!, 0, limit) : undefined;
+    try {
+      for (let done = 0; done < tensor.numel; ) {
+        options.signal?.throwIfAborted();
+        const count = Math.min(limit, tensor.numel - done);
+        await pending;
+        pending = undefined;
+        const next = done + count;
+        if (next < tensor.numel) pending = fill(this.buffers[1 - which]!, next, Math.min(limit, tensor.numel - next));
+        yield this.buffers[which]!.subarray(0, count);
+        which = 1 - which;
+        done = next;
+      }
+    } finally {
+      // A consumer that stops early must not leave a read running into a buffer or a closing handle.
+      await pending?.catch(() => undefined);
     }
   }
 
