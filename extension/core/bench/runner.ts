@@ -135,7 +135,8 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
   // Progress in steps: per layer, the reference and the peer count one each, each algorithm one.
   const runnable = layers.map((layer) => algos.filter((algo) => applies(algo, layer.shape, layoutOf(algo)).ok));
   const totalSteps = layers.reduce(
-    (sum, _layer, index) => sum + runnable[index].length + (checkErrors ? 1 : 0) + (request.peer ? 1 : 0),
+    (sum, _layer, index) =>
+      sum + runnable[index].length + (checkErrors && runnable[index].length > 0 ? 1 : 0) + (request.peer ? 1 : 0),
     0,
   );
   let doneSteps = 0;
@@ -159,8 +160,6 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
         await computeReference(pool, layer.shape, data, signal, (fraction) => progress(fraction, `${layer.name}: fp64 reference`)),
       );
       doneSteps++;
-    } else if (checkErrors) {
-      doneSteps++;
     }
 
     let peer: PeerTiming | undefined;
@@ -180,14 +179,21 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
       const layout = layoutOf(algo);
       const message = `${layer.name}: ${algo} (${layout}, ${threads} thread${threads === 1 ? '' : 's'})`;
       progress(0, message);
-      const result = await benchAlgorithm(parallel, layer, algo, layout, threads, data, {
-        warmupMs,
-        budgetMs,
-        signal,
-        onSample: (fraction) => progress(fraction, message),
-      });
-      if (peer) result.peer = peerField(peer);
-      report.results.push(result);
+      try {
+        const result = await benchAlgorithm(parallel, layer, algo, layout, threads, data, {
+          warmupMs,
+          budgetMs,
+          signal,
+          onSample: (fraction) => progress(fraction, message),
+        });
+        if (peer) result.peer = peerField(peer);
+        report.results.push(result);
+      } catch (error) {
+        // One algorithm failing (out of engine memory, a kernel trap) must not lose the rest of a
+        // suite: it is listed with the reason; only a cancellation ends the run.
+        if (signal?.aborted || (error as Error).name === 'AbortError') throw abortError();
+        skipped.push({ layer: layer.name, algo, reason: `failed: ${(error as Error).message}` });
+      }
       doneSteps++;
     }
   }

@@ -144,3 +144,19 @@ test('the bench worker task runs a whole benchmark in a worker with its own nest
   assert.ok(report.results[0].maxAbsErr < 1e-4);
   assert.ok(messages.includes('done'));
 });
+
+test('an algorithm that fails is listed as skipped with the cause, and the run goes on', async () => {
+  // A pool whose engine tasks for one plan kernel fail, as a trapping kernel would.
+  const failing = {
+    size: pool.size,
+    run: (task: string, args: { descriptor?: { algo: string } }, options: object) =>
+      task === 'enginePart' && args.descriptor?.algo === 'winograd-2x3'
+        ? Promise.reject(new Error('engine: kernel winograd trapped: unreachable'))
+        : pool.run(task as never, args as never, options),
+  } as unknown as WorkerPool;
+  const report = await runBenchmarks({ shape: SHAPE, algos: ['winograd-2x3', 'im2col'], ...FAST }, failing);
+  assert.deepEqual(report.results.map((r) => r.algo), ['im2col']);
+  assert.deepEqual(report.skipped, [
+    { layer: '1x8x12x12-k16-3x3-s1p1', algo: 'winograd-2x3', reason: 'failed: engine: kernel winograd trapped: unreachable' },
+  ]);
+});
