@@ -17,6 +17,24 @@
  *     disjoint outputs; each concurrent caller needs its own scratch area of
  *     `descriptor.scratchBytes` (from `plan.allocateScratch(threads)`); wait for all before the next phase;
  *  3. `plan.readOutput()` (converts back to NCHW and copies out).
+ *
+ * Algorithms (all fp32, cross-correlation, groups = 1; every plan has one phase today, but callers
+ * must loop over `descriptor.phases`). "Setup" is what `setWeights` does once per plan; "unit" is what
+ * one index of runPart's [begin, end) covers; scratch is per concurrent caller.
+ *  - im2col (nchw, nhwc): setup packs W into depth-block-major GEMM panels. Unit = (image, pixel chunk,
+ *    output-channel chunk). Scratch: one packed im2col depth block (KC x chunk floats).
+ *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/B][C/B][R][S][B][B]. Unit = (image,
+ *    output-channel block, output row). No scratch. Any kernel, stride, padding.
+ *  - winograd-2x3/4x3/6x3 (nchw; 3x3 stride 1): setup computes U = G g G^T (fp64, matrices from
+ *    generateMatrices) packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
+ *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
+ *  - fft (nchw; stride 1, kernels up to 16x16): setup computes the filters' T x (T/2+1) spectra (fp64).
+ *    Unit = (image, chunk of tiles, output-channel chunk). Scratch: bins (2C + 2 chunk K) TB floats.
+ *  - strassen (nchw): setup stores W row-major, zero-padded. Unit = (image, pixel chunk). Scratch:
+ *    im2col block, product block and the recursion's temporaries.
+ * `plan.realFlops` counts what the algorithm computes (transforms, padding, Strassen additions);
+ * `plan.directFlops` = 2 N K C R S P Q, the numerator of effective GFLOP/s; `plan.workspaceBytes(t)`
+ * counts packed weights, layout copies and t scratch areas.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
