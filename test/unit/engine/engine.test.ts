@@ -91,6 +91,28 @@ describe('engine basics', () => {
     );
   });
 
+  test('a second instance over the same memory (what a worker builds) runs part of a plan', () => {
+    const owner = Engine.create();
+    const worker = Engine.instantiate(owner.module, owner.memory, owner.variant);
+    const s = shape({ N: 2, C: 7, H: 19, W: 17, K: 9, pad: 1 });
+    const c = makeCase(s, 21);
+    for (const algo of ['im2col', 'winograd-4x3', 'fft', 'strassen'] as const) {
+      const plan = owner.plan(s, algo, 'nchw', { threads: 2 });
+      plan.setWeights(c.weights, c.bias);
+      plan.setInput(c.input);
+      const [mine, theirs] = plan.allocateScratch(2);
+      const units = plan.descriptor.phases[0].units;
+      assert.ok(units >= 2, `${algo}: ${units} units`);
+      const half = Math.floor(units / 2);
+      // The descriptor is plain data: a structured clone is what a worker receives.
+      worker.runPart(structuredClone(plan.descriptor), 0, half, units, theirs);
+      plan.runPart(0, 0, half, mine);
+      const units32 = errorInRoundoffUnits(plan.readOutput(), c);
+      assert.ok(units32 <= 4096, `${algo}: error ${units32} roundoff units`);
+      plan.release();
+    }
+  });
+
   test('runPart rejects unit ranges and scratch outside the plan', () => {
     const engine = Engine.create();
     const plan = engine.plan(shape({}), 'im2col', 'nchw');
