@@ -4,8 +4,8 @@
  * type, offset), then aligned tensor data.
  *
  * The header is read field by field through a bounded cursor with limits on every count and length.
- * F32/F16/BF16/F64, the integer types and the Q8_0, Q4_0 and Q4_1 block quantisations are decoded;
- * other ggml types are listed in warnings and left out.
+ * F32/F16/BF16/F64, the integer types and the Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K
+ * block quantisations are decoded; other ggml types are listed in warnings and left out.
  */
 import { checkedNumel, float16FromBits } from './dtypes';
 import { type ByteSource, BoundedReader, ByteCursor } from './reader';
@@ -67,7 +67,6 @@ const OTHER_GGML_TYPE_NAMES: Record<number, string> = {
 };
 
 const PLAIN_TYPES = { F32: 'float32', F16: 'float16', BF16: 'bfloat16', F64: 'float64', I8: 'int8', I16: 'int16', I32: 'int32', I64: 'int64' } as const;
-const QUANTISED_DECODERS = new Set(['Q8_0', 'Q4_0', 'Q4_1']);
 
 const VALUE_TYPE_NAMES = ['u8', 'i8', 'u16', 'i16', 'u32', 'i32', 'f32', 'bool', 'string', 'array', 'u64', 'i64', 'f64'];
 
@@ -148,46 +147,164 @@ async function readValue(cursor: ByteCursor, type: number, key: string, depth: n
   }
 }
 
-/** Q8_0, Q4_0 and Q4_1 blocks of 32 elements, dequantised as ggml's dequantize_row_* do. */
-function quantisedTensor(name: string, typeName: string, shape: number[], numel: number, source: ByteSource, byteOffset: number, blockBytes: number): TensorSource {
+/**
+ * Block dequantisers, one per ggml type, following ggml's dequantize_row_* reference code. Each
+ * decodes the block at `at` in `bytes` into out[base .. base + block elements). Products are
+ * rounded to float32 step by step (Math.fround), as ggml's float arithmetic does.
+ */
+type BlockDecoder = (bytes: Uint8Array, at: number, out: Float32Array, base: number) => void;
+
+const f = Math.fround;
+const half = (bytes: Uint8Array, at: number) => float16FromBits(bytes[at] | (bytes[at + 1] << 8));
+
+/** The 6-bit scale and min of sub-block j packed in the 12 `scales` bytes of Q4_K/Q5_K. */
+function scaleMinK4(bytes: Uint8Array, scales: number, j: number): [number, number] {
+  if (j < 4) return [bytes[scales + j] & 63, bytes[scales + j + 4] & 63];
+  return [
+    (bytes[scales + j + 4] & 0x0f) | ((bytes[scales + j - 4] >> 6) << 4),
+    (bytes[scales + j + 4] >> 4) | ((bytes[scales + j] >> 6) << 4),
+  ];
+}
+
+const BLOCK_DECODERS: Record<string, BlockDecoder> = {
+  // d (f16), 32 x int8.
+  Q8_0(bytes, at, out, base) {
+    const d = half(bytes, at);
+    for (let j = 0; j < 32; j++) out[base + j] = ((bytes[at + 2 + j] << 24) >> 24) * d;
+  },
+  // d, 16 bytes of nibbles: low nibbles are elements 0..15, high nibbles 16..31, value (q - 8) d.
+  Q4_0(bytes, at, out, base) {
+    const d = half(bytes, at);
+    for (let j = 0; j < 16; j++) {
+      const q = bytes[at + 2 + j];
+      out[base + j] = ((q & 0x0f) - 8) * d;
+      out[base + j + 16] = ((q >> 4) - 8) * d;
+    }
+  },
+  // d, m, 16 bytes of nibbles: value q d + m.
+  Q4_1(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const m = half(bytes, at + 2);
+    for (let j = 0; j < 16; j++) {
+      const q = bytes[at + 4 + j];
+      out[base + j] = f(f((q & 0x0f) * d) + m);
+      out[base + j + 16] = f(f((q >> 4) * d) + m);
+    }
+  },
+  // d, 32 high bits (u32), 16 bytes of nibbles: value (q - 16) d with q = nibble | high bit << 4.
+  Q5_0(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const high = (bytes[at + 2] | (bytes[at + 3] << 8) | (bytes[at + 4] << 16) | (bytes[at + 5] << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = bytes[at + 6 + j];
+      out[base + j] = (((q & 0x0f) | (((high >>> j) & 1) << 4)) - 16) * d;
+      out[base + j + 16] = (((q >> 4) | (((high >>> (j + 16)) & 1) << 4)) - 16) * d;
+    }
+  },
+  // d, m, 32 high bits, 16 bytes of nibbles: value q d + m.
+  Q5_1(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const m = half(bytes, at + 2);
+    const high = (bytes[at + 4] | (bytes[at + 5] << 8) | (bytes[at + 6] << 16) | (bytes[at + 7] << 24)) >>> 0;
+    for (let j = 0; j < 16; j++) {
+      const q = bytes[at + 8 + j];
+      out[base + j] = f(f(((q & 0x0f) | (((high >>> j) & 1) << 4)) * d) + m);
+      out[base + j + 16] = f(f(((q >> 4) | (((high >>> (j + 16)) & 1) << 4)) * d) + m);
+    }
+  },
+  // d, dmin, 12 bytes of 6-bit scales/mins for 8 sub-blocks of 32, 128 bytes of nibbles.
+  Q4_K(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const dmin = half(bytes, at + 2);
+    const scales = at + 4;
+    let q = at + 16;
+    for (let group = 0; group < 4; group++) {
+      const [sc1, m1] = scaleMinK4(bytes, scales, 2 * group);
+      const [sc2, m2] = scaleMinK4(bytes, scales, 2 * group + 1);
+      const d1 = f(d * sc1);
+      const min1 = f(dmin * m1);
+      const d2 = f(d * sc2);
+      const min2 = f(dmin * m2);
+      const o = base + group * 64;
+      for (let l = 0; l < 32; l++) {
+        out[o + l] = f(f(d1 * (bytes[q + l] & 0x0f)) - min1);
+        out[o + 32 + l] = f(f(d2 * (bytes[q + l] >> 4)) - min2);
+      }
+      q += 32;
+    }
+  },
+  // Q4_K plus 32 bytes of fifth bits: bit s of qh[l] belongs to sub-block s.
+  Q5_K(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const dmin = half(bytes, at + 2);
+    const scales = at + 4;
+    const qh = at + 16;
+    let ql = at + 48;
+    for (let group = 0; group < 4; group++) {
+      const [sc1, m1] = scaleMinK4(bytes, scales, 2 * group);
+      const [sc2, m2] = scaleMinK4(bytes, scales, 2 * group + 1);
+      const d1 = f(d * sc1);
+      const min1 = f(dmin * m1);
+      const d2 = f(d * sc2);
+      const min2 = f(dmin * m2);
+      const low = 1 << (2 * group);
+      const highBit = 2 << (2 * group);
+      const o = base + group * 64;
+      for (let l = 0; l < 32; l++) {
+        out[o + l] = f(f(d1 * ((bytes[ql + l] & 0x0f) + (bytes[qh + l] & low ? 16 : 0))) - min1);
+        out[o + 32 + l] = f(f(d2 * ((bytes[ql + l] >> 4) + (bytes[qh + l] & highBit ? 16 : 0))) - min2);
+      }
+      ql += 32;
+    }
+  },
+  // 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 int8 scales (one per 16 elements), d.
+  Q6_K(bytes, at, out, base) {
+    const d = half(bytes, at + 208);
+    for (let half128 = 0; half128 < 2; half128++) {
+      const ql = at + half128 * 64;
+      const qh = at + 128 + half128 * 32;
+      const sc = at + 192 + half128 * 8;
+      const o = base + half128 * 128;
+      for (let l = 0; l < 32; l++) {
+        const is = l >> 4;
+        const h = bytes[qh + l];
+        const q1 = ((bytes[ql + l] & 0x0f) | ((h & 3) << 4)) - 32;
+        const q2 = ((bytes[ql + l + 32] & 0x0f) | (((h >> 2) & 3) << 4)) - 32;
+        const q3 = ((bytes[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
+        const q4 = ((bytes[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
+        const scale = (k: number) => f(d * ((bytes[sc + is + k] << 24) >> 24));
+        out[o + l] = f(scale(0) * q1);
+        out[o + l + 32] = f(scale(2) * q2);
+        out[o + l + 64] = f(scale(4) * q3);
+        out[o + l + 96] = f(scale(6) * q4);
+      }
+    }
+  },
+};
+
+/** A block-quantised tensor, dequantised a whole number of blocks at a time. */
+function quantisedTensor(name: string, type: GgmlType, shape: number[], numel: number, source: ByteSource, byteOffset: number): TensorSource {
+  const decode = BLOCK_DECODERS[type.name];
+  const { blockElements, blockBytes } = type;
   return {
     name,
-    dtype: typeName.toLowerCase(),
+    dtype: type.name.toLowerCase(),
     shape,
     numel,
     byteOffset,
-    byteLength: (numel / 32) * blockBytes,
+    byteLength: (numel / blockElements) * blockBytes,
     async *chunks(options) {
       const limit = chunkLimit(source.file, options);
-      const blocksPerChunk = Math.max(1, Math.floor(limit / 32));
-      const totalBlocks = numel / 32;
-      const out = new Float32Array(Math.min(blocksPerChunk, totalBlocks) * 32);
+      const blocksPerRead = Math.max(1, Math.floor(Math.max(limit, 1 << 16) / blockElements));
+      const totalBlocks = numel / blockElements;
+      const out = new Float32Array(Math.min(blocksPerRead, totalBlocks) * blockElements);
       for (let block = 0; block < totalBlocks; ) {
         options?.signal?.throwIfAborted();
-        const count = Math.min(blocksPerChunk, totalBlocks - block);
+        const count = Math.min(blocksPerRead, totalBlocks - block);
         const bytes = await source.read(byteOffset + block * blockBytes, count * blockBytes, `tensor "${name}"`);
-        for (let b = 0; b < count; b++) {
-          const at = b * blockBytes;
-          const d = float16FromBits(bytes[at] | (bytes[at + 1] << 8));
-          const base = b * 32;
-          if (typeName === 'Q8_0') {
-            for (let j = 0; j < 32; j++) out[base + j] = ((bytes[at + 2 + j] << 24) >> 24) * d;
-          } else if (typeName === 'Q4_0') {
-            for (let j = 0; j < 16; j++) {
-              const q = bytes[at + 2 + j];
-              out[base + j] = ((q & 0x0f) - 8) * d;
-              out[base + j + 16] = ((q >> 4) - 8) * d;
-            }
-          } else {
-            const m = float16FromBits(bytes[at + 2] | (bytes[at + 3] << 8));
-            for (let j = 0; j < 16; j++) {
-              const q = bytes[at + 4 + j];
-              out[base + j] = Math.fround((q & 0x0f) * d) + m;
-              out[base + j + 16] = Math.fround((q >> 4) * d) + m;
-            }
-          }
-        }
-        for (let start = 0; start < count * 32; start += limit) yield out.subarray(start, Math.min(start + limit, count * 32));
+        for (let b = 0; b < count; b++) decode(bytes, b * blockBytes, out, b * blockElements);
+        const produced = count * blockElements;
+        for (let start = 0; start < produced; start += limit) yield out.subarray(start, Math.min(start + limit, produced));
         block += count;
       }
     },
@@ -282,8 +399,8 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
             fileByteOffset: byteOffset,
           }),
         );
-      } else if (QUANTISED_DECODERS.has(ggml.name)) {
-        tensors.push(quantisedTensor(info.name, ggml.name, shape, counted.numel, reader, byteOffset, ggml.blockBytes));
+      } else if (ggml.name in BLOCK_DECODERS) {
+        tensors.push(quantisedTensor(info.name, ggml, shape, counted.numel, reader, byteOffset));
       } else {
         warnings.push(`tensor "${info.name}" has ggml type ${ggml.name}, which is not decoded; skipped`);
       }

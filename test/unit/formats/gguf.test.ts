@@ -45,7 +45,7 @@ function sampleFile(): Uint8Array {
   tensorInfo(w, 'w.q8', [64], 8, 128); // 68 bytes
   tensorInfo(w, 'w.q4', [32], 2, 256); // 18 bytes
   tensorInfo(w, 'w.q41', [32], 3, 320); // 20 bytes
-  tensorInfo(w, 'w.q6k', [256], 14, 384); // 210 bytes, not decoded
+  tensorInfo(w, 'w.q6k', [256], 14, 384); // 210 bytes of zeros: d = 0
   tensorInfo(w, 'w.iq2', [256], 16, 640); // not decoded, size unknown to us
   w.pad(64);
   const data = new Uint8Array(704);
@@ -73,23 +73,23 @@ test('a GGUF v3 file: metadata, plain and block-quantised tensors', async () => 
     ['w.q8', 'q8_0', [64]],
     ['w.q4', 'q4_0', [32]],
     ['w.q41', 'q4_1', [32]],
+    ['w.q6k', 'q6_k', [256]],
   ]);
-  assert.deepEqual(opened.warnings, [
-    'tensor "w.q6k" has ggml type Q6_K, which is not decoded; skipped',
-    'tensor "w.iq2" has ggml type IQ2_XXS, which is not decoded; skipped',
-  ]);
+  assert.deepEqual(opened.warnings, ['tensor "w.iq2" has ggml type IQ2_XXS, which is not decoded; skipped']);
   const values = await valuesByName(opened);
   assert.deepEqual(values['w.f32'], [1, 2, 3, 4, 5, 6]);
   assert.deepEqual(values['w.f16'], [1, -2, 65504, 0]);
   assert.deepEqual(values['w.q8'], q8Expected);
   assert.deepEqual(values['w.q4'], q4Expected);
   assert.deepEqual(values['w.q41'], q41Expected);
+  assert.equal(values['w.q6k'].length, 256);
+  assert.ok(values['w.q6k'].every((v) => v === 0)); // d = 0 (some come out as -0: 0 * negative quant)
   const sizes: number[] = [];
   for await (const chunk of opened.tensors[2].chunks({ maxChunkElements: 40 })) sizes.push(chunk.length);
-  assert.deepEqual(sizes, [32, 32]);
+  assert.deepEqual(sizes, [40, 24]);
   sizes.length = 0;
   for await (const chunk of opened.tensors[2].chunks({ maxChunkElements: 20 })) sizes.push(chunk.length);
-  assert.deepEqual(sizes, [20, 12, 20, 12]);
+  assert.deepEqual(sizes, [20, 20, 20, 4]);
   await opened.close();
 });
 
@@ -150,4 +150,88 @@ test('the hand-written sample agrees with @huggingface/gguf, an independent head
   assert.deepEqual(metadata['tokenizer.ggml.tokens'], ['<s>', 'a', 'b']);
   assert.equal(Number(metadata['llama.context_length']), 4096);
   await ours.close();
+});
+
+/**
+ * K-quant and 5-bit blocks packed by hand from logical parameters (scales, mins, integer quants) per
+ * ggml's block layouts; the expected values are computed from those logical parameters directly.
+ */
+function kQuantFile(): { bytes: Uint8Array; expected: Record<string, number[]> } {
+  const expected: Record<string, number[]> = {};
+  // Q4_K / Q5_K: d = 1 (0x3c00), dmin = 0.5 (0x3800); sub-block s has scale sc[s] and min m[s] (6 bits each).
+  const sc = [1, 2, 3, 4, 5, 6, 7, 37];
+  const m = [0, 1, 2, 3, 4, 5, 6, 50];
+  const scales = new Uint8Array(12);
+  for (let s = 0; s < 4; s++) {
+    scales[s] = sc[s] | ((sc[s + 4] >> 4) << 6); // low 6 bits: sc[s]; top 2 bits: high bits of sc[s + 4]
+    scales[s + 4] = m[s] | ((m[s + 4] >> 4) << 6);
+    scales[s + 8] = (sc[s + 4] & 0x0f) | ((m[s + 4] & 0x0f) << 4);
+  }
+  const q4 = (e: number) => (e * 5 + 3) % 16; // 4-bit quant of element e
+  const q4k = new Uint8Array(144);
+  q4k.set([0x00, 0x3c, 0x00, 0x38]);
+  q4k.set(scales, 4);
+  for (let group = 0; group < 4; group++) {
+    for (let l = 0; l < 32; l++) q4k[16 + group * 32 + l] = q4(group * 64 + l) | (q4(group * 64 + 32 + l) << 4);
+  }
+  expected.q4k = Array.from({ length: 256 }, (_, e) => sc[e >> 5] * q4(e) - 0.5 * m[e >> 5]);
+  // Q5_K: same scales; element e = 64 g + r has quant q4(e) + 16 * hi(e), the fifth bit in qh[r % 32] bit (e >> 5).
+  const hi = (e: number) => (e % 3 === 0 ? 1 : 0);
+  const q5k = new Uint8Array(176);
+  q5k.set([0x00, 0x3c, 0x00, 0x38]);
+  q5k.set(scales, 4);
+  for (let e = 0; e < 256; e++) if (hi(e)) q5k[16 + (e % 32)] |= 1 << (e >> 5);
+  q5k.set(q4k.subarray(16), 48);
+  expected.q5k = Array.from({ length: 256 }, (_, e) => sc[e >> 5] * (q4(e) + 16 * hi(e)) - 0.5 * m[e >> 5]);
+  // Q6_K: d = 0.5 at byte 208; int8 scale s16[e >> 4]; 6-bit quant q6(e), value d * scale * (q6 - 32).
+  const q6 = (e: number) => (e * 7) % 64;
+  const s16 = Array.from({ length: 16 }, (_, i) => i - 8);
+  const q6k = new Uint8Array(210);
+  for (let half = 0; half < 2; half++) {
+    for (let l = 0; l < 32; l++) {
+      const [a, b, c, d] = [0, 32, 64, 96].map((k) => q6(half * 128 + k + l));
+      q6k[half * 64 + l] = (a & 0x0f) | ((c & 0x0f) << 4);
+      q6k[half * 64 + l + 32] = (b & 0x0f) | ((d & 0x0f) << 4);
+      q6k[128 + half * 32 + l] = (a >> 4) | ((b >> 4) << 2) | ((c >> 4) << 4) | ((d >> 4) << 6);
+    }
+  }
+  s16.forEach((v, i) => (q6k[192 + i] = v & 0xff));
+  q6k.set([0x00, 0x38], 208);
+  expected.q6k = Array.from({ length: 256 }, (_, e) => 0.5 * s16[e >> 4] * (q6(e) - 32));
+  // Q5_0: d = 0.25 (0x3400), u32 of fifth bits, nibbles (element j low, j + 16 high); value (q - 16) d.
+  const q5 = (j: number) => (j * 5) % 32;
+  const fifth = (q: number) => q >> 4;
+  let bits = 0;
+  for (let j = 0; j < 32; j++) bits |= fifth(q5(j)) << j;
+  const nibbles = Array.from({ length: 16 }, (_, j) => (q5(j) & 0x0f) | ((q5(j + 16) & 0x0f) << 4));
+  const bitBytes = [bits & 0xff, (bits >>> 8) & 0xff, (bits >>> 16) & 0xff, (bits >>> 24) & 0xff];
+  const q50 = Uint8Array.from([0x00, 0x34, ...bitBytes, ...nibbles]);
+  expected.q50 = Array.from({ length: 32 }, (_, j) => (q5(j) - 16) * 0.25);
+  // Q5_1: d = 0.25, m = -1 (0xbc00); value q d + m.
+  const q51 = Uint8Array.from([0x00, 0x34, 0x00, 0xbc, ...bitBytes, ...nibbles]);
+  expected.q51 = Array.from({ length: 32 }, (_, j) => q5(j) * 0.25 - 1);
+
+  const w = header(5, 0);
+  tensorInfo(w, 'q4k', [256], 12, 0);
+  tensorInfo(w, 'q5k', [256], 13, 160);
+  tensorInfo(w, 'q6k', [256], 14, 352);
+  tensorInfo(w, 'q50', [32], 6, 576);
+  tensorInfo(w, 'q51', [32], 7, 608);
+  w.pad(32);
+  const data = new Uint8Array(640);
+  data.set(q4k, 0);
+  data.set(q5k, 160);
+  data.set(q6k, 352);
+  data.set(q50, 576);
+  data.set(q51, 608);
+  return { bytes: concat(w.bytes(), data), expected };
+}
+
+test('K-quants (Q4_K, Q5_K, Q6_K) and Q5_0/Q5_1 dequantise to the values their fields encode', async () => {
+  const { bytes, expected } = kQuantFile();
+  const opened = await openWeightFile(write('kquants.gguf', bytes));
+  assert.deepEqual(opened.warnings, []);
+  assert.deepEqual(opened.tensors.map((t) => t.dtype), ['q4_k', 'q5_k', 'q6_k', 'q5_0', 'q5_1']);
+  assert.deepEqual(await valuesByName(opened), expected);
+  await opened.close();
 });
