@@ -57,6 +57,42 @@ function gatherTiles(
   const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
   const ok0 = t0 < tEnd, ok1 = t0 + 1 < tEnd, ok2 = t0 + 2 < tEnd, ok3 = t0 + 3 < tEnd;
   let d = dtile;
+  const span = (alpha + 3) & ~3; // floats the vector loads read per patch row
+  if (
+    ok3 &&
+    min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + alpha <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + span <= W
+  ) {
+    // Interior group: plain vector loads, no checks.
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < alpha; a++) {
+      for (let j = 0; j < alpha; j += 4) {
+        const off = <usize>j << 2;
+        const v0 = v128.load(p0 + off);
+        const v1 = v128.load(p1 + off);
+        const v2 = v128.load(p2 + off);
+        const v3 = v128.load(p3 + off);
+        const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+        const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+        const lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+        const hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+        const dj = d + (<usize>j << 4);
+        v128.store(dj, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
+        v128.store(dj, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
+        if (j + 2 < alpha) {
+          v128.store(dj, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
+          v128.store(dj, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
+        }
+      }
+      d += <usize>alpha << 4;
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+    return;
+  }
   for (let a = 0; a < alpha; a++) {
     for (let j = 0; j < alpha; j += 4) {
       const v0 = loadPatch4(plane, H, W, y0 + a, x0 + j, ok0);
