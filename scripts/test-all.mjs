@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: every test layer in order, then one summary.
 //   build        node scripts/build.mjs (also compiles the integration tests)
+//   static       tsc --noEmit and eslint
 //   unit         node's test runner over test/unit/**/*.test.ts (TypeScript through tsx)
 //   browser      node scripts/run-browser-tests.mjs (renderer and webviews in Chromium)
 //   integration  node scripts/run-integration.mjs (offline VS Code server in Chromium), or
@@ -18,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { buildIntegrationTests, filesEndingWith, integrationEntry } from './build-tests.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const LAYERS = ['build', 'unit', 'browser', 'integration'];
+const LAYERS = ['build', 'static', 'unit', 'browser', 'integration'];
 const SUMMARY_LINE = /(\d+) passed, (\d+) failed/g;
 
 function parseArguments(argv) {
@@ -74,6 +75,16 @@ async function buildLayer() {
   return { note: 'ok' };
 }
 
+/** Type checking (tsc --noEmit) and lint (eslint): not tests, but a failure fails the run. */
+async function staticLayer() {
+  const bin = (name) => path.join(repoRoot, 'node_modules', '.bin', name);
+  const tsc = await runShown(bin('tsc'), ['--noEmit', '-p', '.']);
+  if (tsc.status !== 0) return { error: 'tsc --noEmit found type errors' };
+  const eslint = await runShown(bin('eslint'), ['extension', 'renderer', 'media', 'test', 'scripts']);
+  if (eslint.status !== 0) return { error: 'eslint found problems' };
+  return { note: 'tsc --noEmit and eslint clean' };
+}
+
 async function unitLayer() {
   const files = filesEndingWith(path.join(repoRoot, 'test', 'unit'), '.test.ts').map((file) => path.relative(repoRoot, file));
   if (files.length === 0) return { error: 'no test/unit/**/*.test.ts files found' };
@@ -118,7 +129,7 @@ async function integrationLayer() {
   return countedScriptLayer(process.execPath, [path.join(repoRoot, 'scripts', 'run-integration.mjs')]);
 }
 
-const RUNNERS = { build: buildLayer, unit: unitLayer, browser: browserLayer, integration: integrationLayer };
+const RUNNERS = { build: buildLayer, static: staticLayer, unit: unitLayer, browser: browserLayer, integration: integrationLayer };
 
 async function main() {
   const chosen = parseArguments(process.argv.slice(2));

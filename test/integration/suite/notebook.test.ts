@@ -82,7 +82,8 @@ suite('notebook: serializer, controller, renderer', () => {
     if (pageBridgeAvailable()) {
       // The notebook draws only the outputs in view: bring the last cell into view.
       editor.revealRange(new vscode.NotebookRange(3, 4), vscode.NotebookEditorRevealType.InCenter);
-      const header = await queryPage('.da-sparsity header', { textIncludes: 'tiny-cnn.safetensors' });
+      editor.selection = new vscode.NotebookRange(3, 4);
+      const header = await queryPage('.da-sparsity header', { textIncludes: 'tiny-cnn.safetensors', timeoutMs: 45_000 });
       assert.ok(header.length >= 1, 'the sparsity output is drawn');
       await screenshotPage('notebook-errors-and-sparsity');
     }

@@ -15,7 +15,7 @@ function context(folder: string, calls: { task: WorkerTaskKind; args: unknown }[
     runner: {
       run: async (task, args) => {
         calls.push({ task, args });
-        const handler = taskHandlers[task] as (a: unknown, c: { progress(): void; signal: AbortSignal }) => Promise<never>;
+        const handler = taskHandlers[task] as unknown as (a: unknown, c: { progress(): void; signal: AbortSignal }) => Promise<never>;
         return handler(args, { progress: () => undefined, signal: new AbortController().signal });
       },
     },
