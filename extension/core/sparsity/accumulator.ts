@@ -10,6 +10,7 @@
  * however large the mean is against the spread.
  */
 import type { Histogram } from '../../shared/protocol';
+import { MagnitudeKeys } from './select';
 
 const BLOCK = 4096;
 
@@ -223,49 +224,96 @@ export class MagnitudeHistogram {
   above = 0;
   zeros = 0;
   nan = 0;
-  private readonly binsPerDecade: number;
-  private readonly lowLog10: number;
 
   constructor(lowLog10 = HISTOGRAM_LOG10_MIN, highLog10 = HISTOGRAM_LOG10_MAX, binsPerDecade = HISTOGRAM_BINS_PER_DECADE) {
-    if (!(highLog10 > lowLog10) || !(binsPerDecade > 0)) throw new RangeError('histogram range must be increasing with at least one bin per decade');
+    if (!(highLog10 > lowLog10) || !(binsPerDecade > 0 && binsPerDecade <= 100)) {
+      throw new RangeError('histogram range must be increasing, with 1 to 100 bins per decade');
+    }
     const bins = Math.round((highLog10 - lowLog10) * binsPerDecade);
-    this.binsPerDecade = binsPerDecade;
-    this.lowLog10 = lowLog10;
     this.log10Edges = Array.from({ length: bins + 1 }, (_, i) => lowLog10 + i / binsPerDecade);
     this.edgeValues = Float64Array.from(this.log10Edges, (e) => 10 ** e);
     this.counts = new Float64Array(bins);
   }
 
-  add(values: FloatChunk, n: number, zeroMask: Uint8Array): void {
-    const edges = this.edgeValues;
-    const bins = this.counts.length;
-    const lowest = edges[0]!;
-    const highest = edges[bins]!;
-    const scale = this.binsPerDecade;
-    const low = this.lowLog10;
-    const counts = this.counts;
-    for (let i = 0; i < n; i++) {
-      if (zeroMask[i] === 1) {
-        this.zeros++;
-        continue;
+  /**
+   * Category of every float32 magnitude prefix (sign dropped, the top 15 bits: exponent and 7
+   * mantissa bits), taken at the smallest value of the prefix: 0 = below, 1..bins = bin c-1,
+   * bins+1 = above. A prefix spans a factor of at most 1 + 2^-7, far less than a bin, so one
+   * comparison with the category's upper edge settles each element. Built on first use.
+   */
+  private prefixCategory?: Uint16Array;
+  /** Upper limit of each category: 10^e[0], 10^e[1], ..., 10^e[bins], +Infinity. */
+  private categoryUpper?: Float64Array;
+
+  private tables(): { prefixCategory: Uint16Array; categoryUpper: Float64Array } {
+    if (!this.prefixCategory || !this.categoryUpper) {
+      const bins = this.counts.length;
+      const upper = new Float64Array(bins + 2);
+      upper.set(this.edgeValues);
+      upper[bins + 1] = Infinity;
+      const table = new Uint16Array(1 << 15);
+      const bits = new Uint32Array(1);
+      const asFloat = new Float32Array(bits.buffer);
+      let category = 0;
+      for (let prefix = 0; prefix < table.length; prefix++) {
+        bits[0] = prefix << 16;
+        const lowest = asFloat[0]!;
+        while (category < bins + 1 && lowest > upper[category]!) category++;
+        table[prefix] = category;
       }
-      const a = Math.abs(values[i]!);
-      if (a !== a) {
-        this.nan++;
-      } else if (a <= lowest) {
-        this.below++;
-      } else if (a > highest) {
-        this.above++;
-      } else {
-        // log10 gives the bin up to rounding; the exact edge comparisons settle it.
-        let bin = Math.ceil((Math.log10(a) - low) * scale) - 1;
-        if (bin < 0) bin = 0;
-        else if (bin >= bins) bin = bins - 1;
-        while (bin > 0 && a <= edges[bin]!) bin--;
-        while (bin < bins - 1 && a > edges[bin + 1]!) bin++;
-        counts[bin]!++;
+      this.prefixCategory = table;
+      this.categoryUpper = upper;
+    }
+    return { prefixCategory: this.prefixCategory, categoryUpper: this.categoryUpper };
+  }
+
+  private keys = new MagnitudeKeys();
+  /** Per-chunk counts by category, plus one slot for zeros and one for NaN; flushed after each chunk. */
+  private categoryCounts?: Uint32Array;
+
+  add(values: FloatChunk, n: number, zeroMask: Uint8Array): void {
+    const { prefixCategory, categoryUpper } = this.tables();
+    const bins = this.counts.length;
+    const zeroSlot = bins + 2;
+    const nanSlot = bins + 3;
+    const slots = bins + 4;
+    const counts = (this.categoryCounts ??= new Uint32Array(slots));
+    const keys = this.keys.keys(values);
+    if (values instanceof Float32Array) {
+      for (let i = 0; i < n; i++) {
+        const key = keys[i]! & 0x7fffffff;
+        let category = prefixCategory[key >>> 16]!;
+        // One step up settles it: a prefix spans less than a bin (binsPerDecade <= 100).
+        category += bit(Math.abs(values[i]!) > categoryUpper[category]!);
+        // Branch-free choices (NaN bit patterns lie above infinity's; zeros are unpredictable).
+        category += bit(key > 0x7f800000) * (nanSlot - category);
+        const z = zeroMask[i]!;
+        counts[category + z * (zeroSlot - category)]!++;
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const a = Math.abs(values[i]!);
+        let category = prefixCategory[(keys[i]! & 0x7fffffff) >>> 16]!;
+        // Looked up through its float32 rounding, a float64 value lands at most one category off.
+        category += bit(a > categoryUpper[category]!);
+        if (category > 0 && a <= categoryUpper[category - 1]!) category--;
+        if (a !== a) category = nanSlot;
+        const z = zeroMask[i]!;
+        counts[category + z * (zeroSlot - category)]!++;
       }
     }
+    this.flushCategories();
+  }
+
+  private flushCategories(): void {
+    const counts = this.categoryCounts!;
+    const bins = this.counts.length;
+    this.below += counts[0]!;
+    for (let b = 0; b < bins; b++) this.counts[b]! += counts[b + 1]!;
+    this.above += counts[bins + 1]!;
+    this.zeros += counts[bins + 2]!;
+    this.nan += counts[bins + 3]!;
+    counts.fill(0);
   }
 
   toJSON(): Histogram {
