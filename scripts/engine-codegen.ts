@@ -224,6 +224,46 @@ export function generateDirectKernels(): string {
     }
     lines.push('}');
     lines.push('');
+    // One output pixel with bounds checks (image borders): the B input channels of each (r, s) are
+    // split over `chains` accumulator sets so the multiply-adds do not wait on each other.
+    const chains = B === 16 ? 2 : 4;
+    lines.push(`/** Output pixel q of row p, B output channels, input columns checked against the image. */`);
+    lines.push(`export function directPixel${B}(`);
+    lines.push('  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,');
+    lines.push('  p: i32, q: i32, out: usize, bias: usize,');
+    lines.push('): void {');
+    for (let c = 0; c < chains; c++) {
+      for (let v = 0; v < V; v++) {
+        lines.push(`  let c${c}_${v} = ${c === 0 ? `bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0)` : 'f32x4.splat(0)'};`);
+      }
+    }
+    lines.push('  for (let cb = 0; cb < CB; cb++) {');
+    lines.push('    for (let r = 0; r < R; r++) {');
+    lines.push('      const y = p * stride - pad + r;');
+    lines.push('      if (y < 0 || y >= H) continue;');
+    lines.push('      for (let s = 0; s < S; s++) {');
+    lines.push('        const x = q * stride - pad + s;');
+    lines.push('        if (x < 0 || x >= W) continue;');
+    lines.push(`        let src = input + (<usize>((cb * H + y) * W + x) * ${B * 4});`);
+    lines.push(`        let w = weights + (<usize>(((cb * R + r) * S) + s) * ${B * B * 4});`);
+    lines.push(`        for (let ci = 0; ci < ${B}; ci += ${chains}) {`);
+    for (let c = 0; c < chains; c++) {
+      lines.push(`          const in${c} = v128.load32_splat(src, ${c * 4});`);
+      for (let v = 0; v < V; v++) lines.push(`          c${c}_${v} = madd(in${c}, v128.load(w, ${c * B * 4 + v * 16}), c${c}_${v});`);
+    }
+    lines.push(`          src += ${chains * 4};`);
+    lines.push(`          w += ${chains * B * 4};`);
+    lines.push('        }');
+    lines.push('      }');
+    lines.push('    }');
+    lines.push('  }');
+    for (let v = 0; v < V; v++) {
+      let sum = 'c0_' + v;
+      for (let c = 1; c < chains; c++) sum = `f32x4.add(${sum}, c${c}_${v})`;
+      lines.push(`  v128.store(out, ${sum}, ${v * 16});`);
+    }
+    lines.push('}');
+    lines.push('');
     // Interior variants: every input column in range, so no checks; one per (stride 1 or 2, pixel
     // count), so every input load has a constant offset and needs no address arithmetic.
     for (const stride of [1, 2]) {

@@ -8,21 +8,20 @@ import {
   P_BIAS, P_X0,
 } from './params';
 import {
-  directTile4, directTile8, directTile16, directInterior4, directInterior8, directInterior16,
+  directPixel4, directPixel8, directPixel16, directInterior4, directInterior8, directInterior16,
   DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS,
 } from './generated/directKernels';
 
 /** Pixels [q0, q1) of one output row with bounds checks on the input columns (borders). */
 function checkedRun(
-  B: i32, pixels: i32, img: usize, CB: i32, H: i32, W: i32, w: usize, R: i32, S: i32, stride: i32, pad: i32,
+  B: i32, img: usize, CB: i32, H: i32, W: i32, w: usize, R: i32, S: i32, stride: i32, pad: i32,
   p: i32, q0: i32, q1: i32, rowOut: usize, b: usize,
 ): void {
-  for (let q = q0; q < q1; q += pixels) {
-    const count = min(pixels, q1 - q);
+  for (let q = q0; q < q1; q++) {
     const out = rowOut + (<usize>(q * B) << 2);
-    if (B == 4) directTile4(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
-    else if (B == 8) directTile8(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
-    else directTile16(img, CB, H, W, w, R, S, stride, pad, p, q, count, out, b);
+    if (B == 4) directPixel4(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
+    else if (B == 8) directPixel8(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
+    else directPixel16(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
   }
 }
 
@@ -51,7 +50,7 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
     const w = weights + <usize>kb * weightsPerBlock;
     const b = bias != 0 ? bias + (<usize>(kb * B) << 2) : 0;
     const rowOut = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
-    checkedRun(B, pixels, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b);
+    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b);
     for (let q0 = qLeft; q0 < qRight; q0 += pixels) {
       const count = min(pixels, qRight - q0);
       const out = rowOut + (<usize>(q0 * B) << 2);
@@ -59,6 +58,6 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
       else if (B == 8) directInterior8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
       else directInterior16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
     }
-    checkedRun(B, pixels, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b);
+    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b);
   }
 }

@@ -147,6 +147,42 @@ export function directTile4(
   if (count > 11) { v128.store(out, a11_0, 176); }
 }
 
+/** Output pixel q of row p, B output channels, input columns checked against the image. */
+export function directPixel4(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q: i32, out: usize, bias: usize,
+): void {
+  let c0_0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * stride - pad + r;
+      if (y < 0 || y >= H) continue;
+      for (let s = 0; s < S; s++) {
+        const x = q * stride - pad + s;
+        if (x < 0 || x >= W) continue;
+        let src = input + (<usize>((cb * H + y) * W + x) * 16);
+        let w = weights + (<usize>(((cb * R + r) * S) + s) * 64);
+        for (let ci = 0; ci < 4; ci += 4) {
+          const in0 = v128.load32_splat(src, 0);
+          c0_0 = madd(in0, v128.load(w, 0), c0_0);
+          const in1 = v128.load32_splat(src, 4);
+          c1_0 = madd(in1, v128.load(w, 16), c1_0);
+          const in2 = v128.load32_splat(src, 8);
+          c2_0 = madd(in2, v128.load(w, 32), c2_0);
+          const in3 = v128.load32_splat(src, 12);
+          c3_0 = madd(in3, v128.load(w, 48), c3_0);
+          src += 16;
+          w += 64;
+        }
+      }
+    }
+  }
+  v128.store(out, f32x4.add(f32x4.add(f32x4.add(c0_0, c1_0), c2_0), c3_0), 0);
+}
+
 // @ts-ignore: decorator
 @inline function directInterior4s1n1(
   input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
@@ -1472,6 +1508,51 @@ export function directTile8(
   if (count > 5) { v128.store(out, a5_0, 160); v128.store(out, a5_1, 176); }
 }
 
+/** Output pixel q of row p, B output channels, input columns checked against the image. */
+export function directPixel8(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q: i32, out: usize, bias: usize,
+): void {
+  let c0_0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let c0_1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c2_0 = f32x4.splat(0);
+  let c2_1 = f32x4.splat(0);
+  let c3_0 = f32x4.splat(0);
+  let c3_1 = f32x4.splat(0);
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * stride - pad + r;
+      if (y < 0 || y >= H) continue;
+      for (let s = 0; s < S; s++) {
+        const x = q * stride - pad + s;
+        if (x < 0 || x >= W) continue;
+        let src = input + (<usize>((cb * H + y) * W + x) * 32);
+        let w = weights + (<usize>(((cb * R + r) * S) + s) * 256);
+        for (let ci = 0; ci < 8; ci += 4) {
+          const in0 = v128.load32_splat(src, 0);
+          c0_0 = madd(in0, v128.load(w, 0), c0_0);
+          c0_1 = madd(in0, v128.load(w, 16), c0_1);
+          const in1 = v128.load32_splat(src, 4);
+          c1_0 = madd(in1, v128.load(w, 32), c1_0);
+          c1_1 = madd(in1, v128.load(w, 48), c1_1);
+          const in2 = v128.load32_splat(src, 8);
+          c2_0 = madd(in2, v128.load(w, 64), c2_0);
+          c2_1 = madd(in2, v128.load(w, 80), c2_1);
+          const in3 = v128.load32_splat(src, 12);
+          c3_0 = madd(in3, v128.load(w, 96), c3_0);
+          c3_1 = madd(in3, v128.load(w, 112), c3_1);
+          src += 16;
+          w += 128;
+        }
+      }
+    }
+  }
+  v128.store(out, f32x4.add(f32x4.add(f32x4.add(c0_0, c1_0), c2_0), c3_0), 0);
+  v128.store(out, f32x4.add(f32x4.add(f32x4.add(c0_1, c1_1), c2_1), c3_1), 16);
+}
+
 // @ts-ignore: decorator
 @inline function directInterior8s1n1(
   input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, pad: i32,
@@ -2147,6 +2228,51 @@ export function directTile16(
   { v128.store(out, a0_0, 0); v128.store(out, a0_1, 16); v128.store(out, a0_2, 32); v128.store(out, a0_3, 48); }
   if (count > 1) { v128.store(out, a1_0, 64); v128.store(out, a1_1, 80); v128.store(out, a1_2, 96); v128.store(out, a1_3, 112); }
   if (count > 2) { v128.store(out, a2_0, 128); v128.store(out, a2_1, 144); v128.store(out, a2_2, 160); v128.store(out, a2_3, 176); }
+}
+
+/** Output pixel q of row p, B output channels, input columns checked against the image. */
+export function directPixel16(
+  input: usize, CB: i32, H: i32, W: i32, weights: usize, R: i32, S: i32, stride: i32, pad: i32,
+  p: i32, q: i32, out: usize, bias: usize,
+): void {
+  let c0_0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  let c0_1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let c0_2 = bias != 0 ? v128.load(bias, 32) : f32x4.splat(0);
+  let c0_3 = bias != 0 ? v128.load(bias, 48) : f32x4.splat(0);
+  let c1_0 = f32x4.splat(0);
+  let c1_1 = f32x4.splat(0);
+  let c1_2 = f32x4.splat(0);
+  let c1_3 = f32x4.splat(0);
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = 0; r < R; r++) {
+      const y = p * stride - pad + r;
+      if (y < 0 || y >= H) continue;
+      for (let s = 0; s < S; s++) {
+        const x = q * stride - pad + s;
+        if (x < 0 || x >= W) continue;
+        let src = input + (<usize>((cb * H + y) * W + x) * 64);
+        let w = weights + (<usize>(((cb * R + r) * S) + s) * 1024);
+        for (let ci = 0; ci < 16; ci += 2) {
+          const in0 = v128.load32_splat(src, 0);
+          c0_0 = madd(in0, v128.load(w, 0), c0_0);
+          c0_1 = madd(in0, v128.load(w, 16), c0_1);
+          c0_2 = madd(in0, v128.load(w, 32), c0_2);
+          c0_3 = madd(in0, v128.load(w, 48), c0_3);
+          const in1 = v128.load32_splat(src, 4);
+          c1_0 = madd(in1, v128.load(w, 64), c1_0);
+          c1_1 = madd(in1, v128.load(w, 80), c1_1);
+          c1_2 = madd(in1, v128.load(w, 96), c1_2);
+          c1_3 = madd(in1, v128.load(w, 112), c1_3);
+          src += 8;
+          w += 128;
+        }
+      }
+    }
+  }
+  v128.store(out, f32x4.add(c0_0, c1_0), 0);
+  v128.store(out, f32x4.add(c0_1, c1_1), 16);
+  v128.store(out, f32x4.add(c0_2, c1_2), 32);
+  v128.store(out, f32x4.add(c0_3, c1_3), 48);
 }
 
 // @ts-ignore: decorator
