@@ -2,11 +2,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateWinogradTransforms } from '../../../scripts/engine-codegen';
+import { generateDirectKernels, generateWinogradTransforms } from '../../../scripts/engine-codegen';
+
+const generatedDir = join(__dirname, '..', '..', '..', 'extension', 'engine', 'assembly', 'generated');
 
 test('the committed generated Winograd transforms match generateMatrices()', () => {
-  const path = join(__dirname, '..', '..', '..', 'extension', 'engine', 'assembly', 'generated', 'winogradTransforms.ts');
+  const path = join(generatedDir, 'winogradTransforms.ts');
   assert.equal(readFileSync(path, 'utf8'), generateWinogradTransforms(), 'run node scripts/build-engine.mjs --force');
+});
+
+test('the committed generated direct-convolution kernels match the generator', () => {
+  assert.equal(readFileSync(join(generatedDir, 'directKernels.ts'), 'utf8'), generateDirectKernels());
 });
 
 test('generated code carries the exact constants of F(4,3) as fp32 literals', () => {
