@@ -247,6 +247,7 @@ async function openDarknet(file: string, options?: OpenOptions): Promise<OpenedW
     const revision = header.getInt32(8, true);
     const wideSeen = major * 10 + minor >= 2 && major < 1000 && minor < 1000;
     const dataStart = wideSeen ? 20 : 16;
+    if (reader.size < dataStart) throw new WeightFileError(file, `only ${reader.size} bytes; a version ${major}.${minor} Darknet header takes ${dataStart}`);
     const seen = wideSeen ? Number(header.getBigInt64(12, true)) : header.getInt32(12, true);
     const expectedBytes = dataStart + planned.reduce((sum, t) => sum + t.numel, 0) * 4;
     if (expectedBytes !== reader.size) {

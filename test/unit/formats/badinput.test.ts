@@ -79,7 +79,24 @@ async function samples(): Promise<Record<string, Uint8Array>> {
   ggufTensorInfo(gguf, 'q4', [32], 2, 96);
   gguf.pad(32);
   const ggufData = new Uint8Array(114).map((_, i) => (i * 37) & 0xff);
+  // Darknet: every cut-/flip- copy finds its cfg by basename. TF.js: model.json refers to a shard beside it.
+  const cfg = '[net]\nheight=4\nwidth=4\nchannels=2\n[convolutional]\nbatch_normalize=1\nfilters=3\nsize=3\npad=1\n[connected]\noutput=2\n';
+  for (const prefix of ['cut-', 'flip-']) writeFileSync(path.join(dir, `${prefix}sample.cfg`), cfg);
+  const darknetHeader = new Uint8Array(20);
+  darknetHeader[4] = 2; // version 0.2.0, 64-bit seen
+  const darknetFloats = 3 + 9 + 3 * 2 * 9 + 2 + 2 * 48;
+  writeFileSync(path.join(dir, 'shard.bin'), le32([1, 2, 3, 4, 5, 6]));
+  const modelJson = ascii(JSON.stringify({
+    modelTopology: {},
+    weightsManifest: [{ paths: ['shard.bin'], weights: [
+      { name: 'k', shape: [1, 1, 1, 2], dtype: 'float32' },
+      { name: 'q', shape: [8], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: -1 } },
+      { name: 'h', shape: [3], dtype: 'float32', quantization: { dtype: 'float16' } },
+    ] }],
+  }));
   return {
+    'sample.weights': concat(darknetHeader, le32(Array.from({ length: darknetFloats }, (_, i) => i))),
+    'sample.json': modelJson,
     'sample.pt': torch,
     'sample.gguf': concat(gguf.bytes(), ggufData),
     'sample.safetensors': readFileSync(safetensors),
