@@ -1,58 +1,90 @@
 /**
- * Thread scaling of the engine, measured as ratios in one run: the same layer and algorithm timed
- * on 1 and on T threads, alternately (1, T, 1, T, ...), so that a change of machine load hits both
- * sides alike; prints each round's speedup and their median. Not shipped: a measurement script.
- *   npx tsx scripts/bench/peers-threads.ts [--suite vgg16] [--layer conv3_2] [--algo im2col] [--threads 2] [--rounds 3] [--budget-ms 2000]
+ * Thread scaling of the engine on one layer, as ratios measured in one run: the layer timed on 1
+ * and on T threads alternately (1, T, 1, T, ...), so a change of machine load hits both alike.
+ * Besides wall time it records the CPU time the process burnt per run (process.cpuUsage, every
+ * thread): on a machine shared with other jobs the wall-time speedup only shows how many cores
+ * the OS gave us, while CPU time per run shows the parallel overhead itself (equal CPU time at 1
+ * and T threads = no extra work from splitting). Not shipped: a measurement script.
+ *   npx tsx scripts/bench/peers-threads.ts [--suite vgg16] [--layer conv3_2] [--algo im2col] [--threads 2] [--rounds 3] [--runs 5]
  */
 import { suiteLayers, isBenchSuite } from '../../extension/core/bench/layers';
-import { runBenchmarks } from '../../extension/core/bench/runner';
+import { fillUniform } from '../../extension/core/bench/runner';
 import { summarizeSamples } from '../../extension/core/bench/stats';
+import { ParallelEngine } from '../../extension/engine/parallel';
+import { convDirectFlops } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
-import type { BenchResult } from '../../extension/shared/protocol';
+import { CONV_ALGORITHMS, type ConvAlgorithm } from '../../extension/shared/protocol';
 
 function argValue(name: string): string | undefined {
   const index = process.argv.indexOf(name);
   return index >= 0 ? process.argv[index + 1] : undefined;
 }
 
+function cpuMs(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1000;
+}
+
 async function main(): Promise<void> {
   const suite = argValue('--suite') ?? 'vgg16';
   if (!isBenchSuite(suite)) throw new Error(`--suite: unknown suite '${suite}'`);
-  const layer = argValue('--layer') ?? 'conv3_2';
-  suiteLayers(suite, [layer]); // validates the name
-  const algo = argValue('--algo') ?? 'im2col';
+  const [layer] = suiteLayers(suite, [argValue('--layer') ?? 'conv3_2']);
+  const algo = (argValue('--algo') ?? 'im2col') as ConvAlgorithm;
+  if (!CONV_ALGORITHMS.includes(algo)) throw new Error(`--algo: unknown algorithm '${algo}'`);
   const threads = Number(argValue('--threads') ?? '2');
   const rounds = Number(argValue('--rounds') ?? '3');
-  const budgetMs = Number(argValue('--budget-ms') ?? '2000');
+  const runs = Number(argValue('--runs') ?? '5');
+  const flops = convDirectFlops(layer.shape);
+  const { N, C, H, W, K, R, S } = layer.shape;
+  const input = fillUniform(new Float32Array(N * C * H * W), 1);
+  const weight = fillUniform(new Float32Array(K * C * R * S), 2);
 
   const pool = new WorkerPool(defaultWorkerScript(), { size: threads });
-  const speedups: number[] = [];
+  const parallel = new ParallelEngine(pool);
+  const plans = new Map([1, threads].map((count) => {
+    const plan = parallel.plan(layer.shape, algo, 'nchw', count);
+    plan.setWeights(weight);
+    plan.setInput(input);
+    return [count, plan] as const;
+  }));
+  const wallSpeedups: number[] = [];
+  const cpuRatios: number[] = [];
   try {
+    for (const [count, plan] of plans) await parallel.run(plan, count); // instantiate the engine in every worker
     for (let round = 0; round < rounds; round++) {
-      const results: BenchResult[] = [];
-      for (const count of [1, threads]) {
-        // The error check runs once, in the first round; timing rounds skip it.
-        const report = await runBenchmarks(
-          { suite, layers: [layer], algos: [algo], threads: count, budgetMs, checkErrors: round === 0 },
-          pool,
-        );
-        const [result] = report.results;
-        if (!result) throw new Error(`${algo} did not run on ${suite}/${layer}: ${report.skipped?.map((s) => s.reason).join('; ')}`);
-        results.push(result);
-        const error = Number.isNaN(result.maxAbsErr) ? '' : `, max abs err ${result.maxAbsErr.toExponential(1)}`;
+      const medians = new Map<number, { wall: number; cpu: number }>();
+      for (const [count, plan] of plans) {
+        const wall: number[] = [];
+        const cpu: number[] = [];
+        for (let run = 0; run < runs; run++) {
+          const cpuBefore = cpuMs();
+          const start = performance.now();
+          await parallel.run(plan, count);
+          wall.push(performance.now() - start);
+          cpu.push(cpuMs() - cpuBefore);
+        }
+        const median = { wall: summarizeSamples(wall).msMedian, cpu: summarizeSamples(cpu).msMedian };
+        medians.set(count, median);
+        const split = count > 1 ? `, units per worker ${parallel.lastUnitsPerWorker.join('+')}` : '';
         console.log(
-          `round ${round + 1}: ${count} thread${count === 1 ? ' ' : 's'}  ms min ${result.msMin.toFixed(2)}  med ${result.msMedian.toFixed(2)}  ` +
-            `p90 ${result.msP90.toFixed(2)}  ${result.gflops.toFixed(2)} GFLOP/s  (${result.iterations} runs${error})`,
+          `round ${round + 1}: ${count} thread${count === 1 ? ' ' : 's'}  wall ms min ${Math.min(...wall).toFixed(1)} med ${median.wall.toFixed(1)}` +
+            `  (${(flops / (median.wall * 1e6)).toFixed(2)} GFLOP/s)  cpu ms/run med ${median.cpu.toFixed(1)}${split}`,
         );
       }
-      const speedup = results[0].msMedian / results[1].msMedian;
-      speedups.push(speedup);
-      console.log(`round ${round + 1}: speedup ${speedup.toFixed(2)}x (median over median)`);
+      const one = medians.get(1)!;
+      const many = medians.get(threads)!;
+      wallSpeedups.push(one.wall / many.wall);
+      cpuRatios.push(one.cpu / many.cpu);
     }
   } finally {
+    for (const plan of [...plans.values()].reverse()) plan.release(); // the engine's arena frees LIFO
     await pool.dispose();
   }
-  console.log(`${suite}/${layer} ${algo}: ${threads} threads vs 1, median speedup over ${rounds} rounds: ${summarizeSamples(speedups).msMedian.toFixed(2)}x`);
+  const wall = summarizeSamples(wallSpeedups).msMedian;
+  const cpu = summarizeSamples(cpuRatios).msMedian;
+  console.log(`${suite}/${layer.name} ${algo}, ${threads} threads vs 1 (median of ${rounds} rounds):`);
+  console.log(`  wall-time speedup ${wall.toFixed(2)}x`);
+  console.log(`  CPU time per run, 1 thread / ${threads} threads: ${cpu.toFixed(2)} (1.00 = splitting adds no work)`);
 }
 
 main().catch((error: unknown) => {
