@@ -47,12 +47,18 @@ export function packIm2colNchw(
           continue;
         }
         const x = q - pad + s;
+        const src = plane + (<usize>(y * W + x) << 2);
         if (x >= 0 && x + NR <= W) {
-          const src = plane + (<usize>(y * W + x) << 2);
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
           continue;
         }
+        // Same row, partly in the left/right padding: only the column needs checking.
+        for (let t = 0; t < NR; t++) {
+          const xx = x + t;
+          store<f32>(d + (<usize>t << 2), xx >= 0 && xx < W ? load<f32>(src + (<usize>t << 2)) : 0);
+        }
+        continue;
       }
       for (let t = 0; t < NR; t++) {
         let v: f32 = 0;
