@@ -2,7 +2,7 @@
  * Sparsity scan benchmark (records figures; nothing here is a test).
  *
  *   npx tsx scripts/bench/sparsity.ts make FILE [GiB]      write a float32 safetensors file of conv + linear layers
- *   npx tsx scripts/bench/sparsity.ts scan FILE            full statistics scan, prints seconds and GB/s
+ *   npx tsx scripts/bench/sparsity.ts scan FILE [--histogram]  full statistics scan, prints seconds and GB/s
  *   npx tsx scripts/bench/sparsity.ts make-sparse FILE GB  header of a GB-sized model, data as a hole (truncate)
  *   npx tsx scripts/bench/sparsity.ts summary FILE         header-only summary, prints milliseconds
  *
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
     const bytes = (await fs.stat(file)).size;
     const start = performance.now();
     const cpu = process.cpuUsage();
-    const report = await scanWeightFile(file);
+    const report = await scanWeightFile(file, { histogram: process.argv.includes('--histogram') });
     const seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
     console.log(

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { openWeightFile } from '../../../extension/core/formats/index';
 import { readAllValues } from '../../../extension/core/formats/source';
@@ -164,6 +164,11 @@ test('what-if reports without writing, and OUT equal to the input is refused', a
   await assert.rejects(pruneToSafetensors(file, path.join(dir, 'x.safetensors'), { sparsity: 1 }), /sparsity must be a number in \[0, 1\)/);
   await assert.rejects(pruneToSafetensors(file, path.join(dir, 'missing-dir', 'x.safetensors'), { sparsity: 0.5 }), /does not exist or is not writable/);
   assert.equal(existsSync(path.join(dir, 'x.safetensors')), false);
+  // A symbolic or hard link to the input is the input.
+  symlinkSync(file, path.join(dir, 'link.safetensors'));
+  await assert.rejects(pruneToSafetensors(file, path.join(dir, 'link.safetensors'), { sparsity: 0.5 }), /is the input file itself/);
+  linkSync(file, path.join(dir, 'hard.safetensors'));
+  await assert.rejects(pruneToSafetensors(file, path.join(dir, 'hard.safetensors'), { sparsity: 0.5 }), /is the input file itself/);
   writeFileSync(path.join(dir, 'bad.safetensors'), 'not a weight file at all');
   await assert.rejects(pruneWhatIf(path.join(dir, 'bad.safetensors'), { sparsity: 0.5 }), { name: 'WeightFileError' });
 });
