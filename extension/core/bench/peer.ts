@@ -44,8 +44,8 @@ const fs = require('node:fs');
 const path = require('node:path');
 const dir = process.argv[1];
 const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-const ort = require(config.ortPath);
 (async () => {
+  const ort = require(config.ortPath);
   const session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), {
     intraOpNumThreads: config.threads,
     interOpNumThreads: 1,
@@ -84,7 +84,8 @@ const ort = require(config.ortPath);
   }
   process.stdout.write(JSON.stringify({ samples, warmupIterations, output }));
 })().catch((error) => {
-  process.stderr.write(String((error && error.stack) || error));
+  // The message alone: the parent shows stderr's last lines, and a stack would push it out.
+  process.stderr.write(String((error && error.message) || error));
   process.exit(2);
 });
 `;

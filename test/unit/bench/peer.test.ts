@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { findOnnxRuntime, runOnnxRuntimePeer } from '../../../extension/core/bench/peer';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import type { ConvShape } from '../../../extension/shared/protocol';
@@ -37,4 +40,28 @@ test('a peer failure in the child is reported, not crashed on', { skip: !runtime
     /peer input has 15 values, expected 16/,
   );
   await assert.rejects(runOnnxRuntimePeer(shape, new Float32Array(8)), /weight has 8 values, expected K\*C\*R\*S = 9/);
+});
+
+test('a runtime that dies natively in the child rejects with the signal, and the host lives on', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-fake-ort-'));
+  try {
+    // A stand-in onnxruntime-node whose loading kills its process, as a native crash would.
+    const modulePath = path.join(dir, 'node_modules', 'onnxruntime-node');
+    mkdirSync(modulePath, { recursive: true });
+    writeFileSync(path.join(modulePath, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '0.0.0-crash', main: 'index.js' }));
+    writeFileSync(path.join(modulePath, 'index.js'), "process.kill(process.pid, 'SIGKILL');\n");
+    const shape: ConvShape = { N: 1, C: 1, H: 3, W: 3, K: 1, R: 1, S: 1, stride: 1, pad: 0 };
+    await assert.rejects(
+      runOnnxRuntimePeer(shape, new Float32Array(1), { resolveFrom: path.join(dir, 'caller.js'), warmupMs: 0, budgetMs: 0 }),
+      /^Error: onnxruntime-node peer was killed by SIGKILL$/,
+    );
+    // And one whose loading throws: its message comes back.
+    writeFileSync(path.join(modulePath, 'index.js'), "throw new Error('libonnxruntime.so.1: cannot open shared object file');\n");
+    await assert.rejects(
+      runOnnxRuntimePeer(shape, new Float32Array(1), { resolveFrom: path.join(dir, 'caller.js'), warmupMs: 0, budgetMs: 0 }),
+      /^Error: onnxruntime-node peer exited with code 2: libonnxruntime\.so\.1: cannot open shared object file$/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
