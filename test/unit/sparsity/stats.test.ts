@@ -235,3 +235,40 @@ test('magnitude histogram matches a naive classification against the edges, floa
     }
   }
 });
+
+test('randomised shapes, layouts, block sizes and chunkings all agree with the naive computation', async () => {
+  const next = random(2024);
+  const pick = (n: number) => 1 + Math.floor(next() * n);
+  for (let trial = 0; trial < 120; trial++) {
+    const dims = { K: pick(9), C: pick(13), R: pick(3), S: pick(4) };
+    const layout = (['OIHW', 'HWIO', 'OHWI'] as Layout4[])[trial % 3]!;
+    const density = next();
+    const at = new Map<string, number>();
+    for (let k = 0; k < dims.K; k++) for (let c = 0; c < dims.C; c++) for (let r = 0; r < dims.R; r++) for (let s = 0; s < dims.S; s++) {
+      at.set(`${k},${c},${r},${s}`, next() < density ? Math.fround(next() - 0.5) : 0);
+    }
+    const value = (k: number, c: number, r: number, s: number) => at.get(`${k},${c},${r},${s}`)!;
+    const stored = new Array<number>(dims.K * dims.C * dims.R * dims.S);
+    for (const [key, v] of at) {
+      const [k, c, r, s] = key.split(',').map(Number) as [number, number, number, number];
+      stored[storedIndex4(layout, dims, k, c, r, s)] = v;
+    }
+    const shape =
+      layout === 'OIHW' ? [dims.K, dims.C, dims.R, dims.S] : layout === 'HWIO' ? [dims.R, dims.S, dims.C, dims.K] : [dims.K, dims.R, dims.S, dims.C];
+    const block: [number, number] = [pick(5), pick(9)];
+    const threshold = next() < 0.5 ? 0 : 0.1;
+    const chunk = pick(40);
+    const expected = naiveStructure(value, dims, threshold, block);
+    const stats = await computeTensorStats(memoryTensor('conv.weight', shape, stored, { chunk, layout }), { threshold, blockSize: block });
+    const label = `trial ${trial}: ${layout} ${JSON.stringify(dims)} block ${block} chunk ${chunk} t ${threshold}`;
+    assert.equal(stats.zeros, expected.zeros, label);
+    assert.deepEqual(stats.block, { size: block, sparsity: expected.block }, label);
+    if (dims.R * dims.S > 1) {
+      assert.deepEqual([stats.filters, stats.channels, stats.kernels], [expected.filters, expected.channels, expected.kernels], label);
+    } else {
+      assert.deepEqual([stats.filters, stats.channels], [expected.filters, expected.channels], label);
+    }
+    if (dims.C >= 4) assert.deepEqual([stats.nm24, stats.nm24Full], [expected.nm24, expected.nm24Full], label);
+    else assert.equal(stats.nm24, undefined, label);
+  }
+});
