@@ -192,6 +192,48 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
           v128.store(y, f32x4.add(v128.load(y), b));
         }
         const lanes = min(4, nt - g);
+        if (lanes == 4) {
+          const o0 = origins + (<usize>g << 3);
+          const oy0 = load<i32>(o0) + pad, ox0 = load<i32>(o0, 4) + pad;
+          const oy1 = load<i32>(o0, 8) + pad, ox1 = load<i32>(o0, 12) + pad;
+          const oy2 = load<i32>(o0, 16) + pad, ox2 = load<i32>(o0, 20) + pad;
+          const oy3 = load<i32>(o0, 24) + pad, ox3 = load<i32>(o0, 28) + pad;
+          if (max(max(oy0, oy1), max(oy2, oy3)) + m <= P && max(max(ox0, ox1), max(ox2, ox3)) + m <= Q) {
+            // Four whole tiles: transpose 4x4 blocks of Y so each tile's output row segment is one
+            // vector store (2 floats for the last segment when m = 2 or 6).
+            let d0 = out + (<usize>(oy0 * Q + ox0) << 2);
+            let d1 = out + (<usize>(oy1 * Q + ox1) << 2);
+            let d2 = out + (<usize>(oy2 * Q + ox2) << 2);
+            let d3 = out + (<usize>(oy3 * Q + ox3) << 2);
+            const rowBytes = <usize>Q << 2;
+            for (let a = 0; a < m; a++) {
+              const yRow = ytile + (<usize>(a * m) << 4);
+              for (let j = 0; j < m; j += 4) {
+                // Reads up to 2 vectors past the row when m - j = 2; those lanes are never stored.
+                const yj = yRow + (<usize>j << 4);
+                const v0 = v128.load(yj), v1 = v128.load(yj, 16), v2 = v128.load(yj, 32), v3 = v128.load(yj, 48);
+                const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
+                const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
+                const lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
+                const hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
+                const t0v = v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5);
+                const t1v = v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7);
+                const t2v = v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5);
+                const t3v = v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7);
+                const off = <usize>j << 2;
+                if (j + 4 <= m) {
+                  v128.store(d0 + off, t0v); v128.store(d1 + off, t1v);
+                  v128.store(d2 + off, t2v); v128.store(d3 + off, t3v);
+                } else {
+                  v128.store64_lane(d0 + off, t0v, 0); v128.store64_lane(d1 + off, t1v, 0);
+                  v128.store64_lane(d2 + off, t2v, 0); v128.store64_lane(d3 + off, t3v, 0);
+                }
+              }
+              d0 += rowBytes; d1 += rowBytes; d2 += rowBytes; d3 += rowBytes;
+            }
+            continue;
+          }
+        }
         for (let lane = 0; lane < lanes; lane++) {
           const oy = load<i32>(origins + (<usize>(g + lane) << 3)) + pad;
           const ox = load<i32>(origins + (<usize>(g + lane) << 3), 4) + pad;

@@ -176,6 +176,8 @@ const WINOGRAD_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 20, H: 17, W: 19, K: 33, pad: 2 }),
   shape({ N: 1, C: 1, H: 3, W: 3, K: 1, pad: 0 }),
   shape({ N: 1, C: 9, H: 26, W: 7, K: 4, pad: 1 }),
+  // Wide enough that groups of 4 whole tiles exist for every m (the vectorised output path).
+  shape({ N: 1, C: 6, H: 26, W: 26, K: 5, pad: 1 }),
 ];
 
 /**
