@@ -4,8 +4,8 @@
  * type, offset), then aligned tensor data.
  *
  * The header is read field by field through a bounded cursor with limits on every count and length.
- * F32/F16/BF16/F64, the integer types and the Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K and Q6_K
- * block quantisations are decoded; other ggml types are listed in warnings and left out.
+ * F32/F16/BF16/F64, the integer types and the Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K..Q8_K block
+ * quantisations are decoded; the IQ and ternary types are listed in warnings and left out.
  */
 import { checkedNumel, float16FromBits } from './dtypes';
 import { type ByteSource, BoundedReader, ByteCursor } from './reader';
@@ -256,6 +256,35 @@ const BLOCK_DECODERS: Record<string, BlockDecoder> = {
       }
       ql += 32;
     }
+  },
+  // 16 scale bytes (low nibble scale, high nibble min, one per 16 elements), 64 bytes of 2-bit quants, d, dmin.
+  Q2_K(bytes, at, out, base) {
+    const d = half(bytes, at + 80);
+    const dmin = half(bytes, at + 82);
+    for (let e = 0; e < 256; e++) {
+      const packed = bytes[at + (e >> 4)];
+      const q = (bytes[at + 16 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e & 127) >> 5))) & 3;
+      out[base + e] = f(f(f(d * (packed & 0x0f)) * q) - f(dmin * (packed >> 4)));
+    }
+  },
+  // 32 bytes of high bits (element e: hmask[e % 32] bit e / 32), 64 bytes of 2-bit quants, 12 bytes
+  // of 6-bit signed scales (one per 16 elements, offset by 32), d. Quant = low 2 bits - (high bit ? 0 : 4).
+  Q3_K(bytes, at, out, base) {
+    const d = half(bytes, at + 108);
+    const scales = at + 96;
+    for (let e = 0; e < 256; e++) {
+      const j = e >> 4;
+      const low = j < 8 ? bytes[scales + j] & 0x0f : bytes[scales + j - 8] >> 4;
+      const high = (bytes[scales + 8 + (j & 3)] >> (2 * (j >> 2))) & 3;
+      const q = (bytes[at + 32 + (e >> 7) * 32 + (e & 31)] >> (2 * ((e & 127) >> 5))) & 3;
+      const set = (bytes[at + (e & 31)] >> (e >> 5)) & 1;
+      out[base + e] = f(f(d * ((low | (high << 4)) - 32)) * (q - (set ? 0 : 4)));
+    }
+  },
+  // float32 d, 256 x int8, 16 int16 block sums (unused here): value q d.
+  Q8_K(bytes, at, out, base) {
+    const d = new DataView(bytes.buffer, bytes.byteOffset + at, 4).getFloat32(0, true);
+    for (let e = 0; e < 256; e++) out[base + e] = f(((bytes[at + 4 + e] << 24) >> 24) * d);
   },
   // 128 bytes of low nibbles, 64 bytes of 2-bit highs, 16 int8 scales (one per 16 elements), d.
   Q6_K(bytes, at, out, base) {

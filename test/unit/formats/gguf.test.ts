@@ -211,14 +211,57 @@ function kQuantFile(): { bytes: Uint8Array; expected: Record<string, number[]> }
   const q51 = Uint8Array.from([0x00, 0x34, 0x00, 0xbc, ...bitBytes, ...nibbles]);
   expected.q51 = Array.from({ length: 32 }, (_, j) => q5(j) * 0.25 - 1);
 
-  const w = header(5, 0);
+  // Q2_K: scale byte j = sc2[j] | mn2[j] << 4 (one per 16 elements), 2-bit quants packed as Q3_K's, d = 0.5, dmin = 0.25.
+  const sc2 = Array.from({ length: 16 }, (_, j) => (j * 3) % 16);
+  const mn2 = Array.from({ length: 16 }, (_, j) => 15 - j);
+  const q2 = (e: number) => (e * 3 + 1) % 4;
+  const pack2 = (target: Uint8Array, offset: number, quant: (e: number) => number) => {
+    for (let half = 0; half < 2; half++) {
+      for (let l = 0; l < 32; l++) {
+        const [a, b, c, d] = [0, 32, 64, 96].map((k) => quant(half * 128 + k + l));
+        target[offset + half * 32 + l] = a | (b << 2) | (c << 4) | (d << 6);
+      }
+    }
+  };
+  const q2k = new Uint8Array(84);
+  sc2.forEach((v, j) => (q2k[j] = v | (mn2[j] << 4)));
+  pack2(q2k, 16, q2);
+  q2k.set([0x00, 0x38, 0x00, 0x34], 80);
+  expected.q2k = Array.from({ length: 256 }, (_, e) => 0.5 * sc2[e >> 4] * q2(e) - 0.25 * mn2[e >> 4]);
+  // Q3_K: 3-bit quant L(e) in 0..7 stored as low 2 bits + high bit (hmask[e % 32] bit e / 32); value
+  // d * (s6[j] - 32) * (L - 4) with 6-bit scales s6 packed as 4 low bits + 2 high bits; d = 2 (0x4000).
+  const l3 = (e: number) => (e * 5 + 2) % 8;
+  const s6 = Array.from({ length: 16 }, (_, j) => (j * 13 + 7) % 64);
+  const q3k = new Uint8Array(110);
+  for (let e = 0; e < 256; e++) if (l3(e) > 3) q3k[e % 32] |= 1 << (e >> 5);
+  pack2(q3k, 32, (e) => l3(e) & 3);
+  for (let j = 0; j < 16; j++) {
+    if (j < 8) q3k[96 + j] |= s6[j] & 0x0f;
+    else q3k[96 + j - 8] |= (s6[j] & 0x0f) << 4;
+    q3k[96 + 8 + (j % 4)] |= (s6[j] >> 4) << (2 * (j >> 2));
+  }
+  q3k.set([0x00, 0x40], 108);
+  expected.q3k = Array.from({ length: 256 }, (_, e) => 2 * (s6[e >> 4] - 32) * (l3(e) - 4));
+  // Q8_K: float32 d = 0.125, 256 int8, 32 bytes of block sums.
+  const q8k = new Uint8Array(292);
+  new DataView(q8k.buffer).setFloat32(0, 0.125, true);
+  for (let e = 0; e < 256; e++) q8k[4 + e] = (e - 128) & 0xff;
+  expected.q8k = Array.from({ length: 256 }, (_, e) => (e - 128) * 0.125);
+
+  const w = header(8, 0);
   tensorInfo(w, 'q4k', [256], 12, 0);
   tensorInfo(w, 'q5k', [256], 13, 160);
   tensorInfo(w, 'q6k', [256], 14, 352);
   tensorInfo(w, 'q50', [32], 6, 576);
   tensorInfo(w, 'q51', [32], 7, 608);
+  tensorInfo(w, 'q2k', [256], 10, 640);
+  tensorInfo(w, 'q3k', [256], 11, 736);
+  tensorInfo(w, 'q8k', [256], 15, 864);
   w.pad(32);
-  const data = new Uint8Array(640);
+  const data = new Uint8Array(1156);
+  data.set(q2k, 640);
+  data.set(q3k, 736);
+  data.set(q8k, 864);
   data.set(q4k, 0);
   data.set(q5k, 160);
   data.set(q6k, 352);
@@ -227,11 +270,11 @@ function kQuantFile(): { bytes: Uint8Array; expected: Record<string, number[]> }
   return { bytes: concat(w.bytes(), data), expected };
 }
 
-test('K-quants (Q4_K, Q5_K, Q6_K) and Q5_0/Q5_1 dequantise to the values their fields encode', async () => {
+test('K-quants (Q2_K..Q8_K) and Q5_0/Q5_1 dequantise to the values their fields encode', async () => {
   const { bytes, expected } = kQuantFile();
   const opened = await openWeightFile(write('kquants.gguf', bytes));
   assert.deepEqual(opened.warnings, []);
-  assert.deepEqual(opened.tensors.map((t) => t.dtype), ['q4_k', 'q5_k', 'q6_k', 'q5_0', 'q5_1']);
+  assert.deepEqual(opened.tensors.map((t) => t.dtype), ['q4_k', 'q5_k', 'q6_k', 'q5_0', 'q5_1', 'q2_k', 'q3_k', 'q8_k']);
   assert.deepEqual(await valuesByName(opened), expected);
   await opened.close();
 });
