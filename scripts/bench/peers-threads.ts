@@ -4,9 +4,13 @@
  * Besides wall time it records the CPU time the process burnt per run (process.cpuUsage, every
  * thread): on a machine shared with other jobs the wall-time speedup only shows how many cores
  * the OS gave us, while CPU time per run shows the parallel overhead itself (equal CPU time at 1
- * and T threads = no extra work from splitting). Not shipped: a measurement script.
+ * and T threads = no extra work from splitting). Each round also times a baseline that cannot
+ * scale worse than the machine does: a fixed amount of plain arithmetic on 1 and on T bare worker
+ * threads; engine speedup / baseline speedup is the engine's efficiency on the cores it really had.
+ * Not shipped: a measurement script.
  *   npx tsx scripts/bench/peers-threads.ts [--suite vgg16] [--layer conv3_2] [--algo im2col] [--threads 2] [--rounds 3] [--runs 5]
  */
+import { Worker } from 'node:worker_threads';
 import { suiteLayers, isBenchSuite } from '../../extension/core/bench/layers';
 import { fillUniform } from '../../extension/core/bench/runner';
 import { summarizeSamples } from '../../extension/core/bench/stats';
@@ -23,6 +27,24 @@ function argValue(name: string): string | undefined {
 function cpuMs(): number {
   const usage = process.cpuUsage();
   return (usage.user + usage.system) / 1000;
+}
+
+/** Workers that each run `n` iterations of a dependent floating-point loop when asked. */
+const BASELINE_WORKER = `const { parentPort } = require('node:worker_threads');
+parentPort.on('message', (n) => { let x = 0; for (let i = 0; i < n; i++) x = (x + i * 1.000001) % 1e9; parentPort.postMessage(x); });`;
+
+async function baselineSpeedup(workers: Worker[], iterations: number): Promise<number> {
+  const run = (worker: Worker, n: number): Promise<unknown> =>
+    new Promise((resolve) => {
+      worker.once('message', resolve);
+      worker.postMessage(n);
+    });
+  let start = performance.now();
+  await run(workers[0], iterations);
+  const one = performance.now() - start;
+  start = performance.now();
+  await Promise.all(workers.map((worker) => run(worker, Math.round(iterations / workers.length))));
+  return one / (performance.now() - start);
 }
 
 async function main(): Promise<void> {
@@ -49,6 +71,8 @@ async function main(): Promise<void> {
   }));
   const wallSpeedups: number[] = [];
   const cpuRatios: number[] = [];
+  const baselineSpeedups: number[] = [];
+  const baselineWorkers = Array.from({ length: threads }, () => new Worker(BASELINE_WORKER, { eval: true }));
   try {
     for (const [count, plan] of plans) await parallel.run(plan, count); // instantiate the engine in every worker
     for (let round = 0; round < rounds; round++) {
@@ -75,15 +99,21 @@ async function main(): Promise<void> {
       const many = medians.get(threads)!;
       wallSpeedups.push(one.wall / many.wall);
       cpuRatios.push(one.cpu / many.cpu);
+      // About as long as one single-thread engine run: 1e8 iterations take ~1 s on one core.
+      const baseline = await baselineSpeedup(baselineWorkers, Math.round(one.wall * 1e5));
+      baselineSpeedups.push(baseline);
+      console.log(`round ${round + 1}: engine speedup ${(one.wall / many.wall).toFixed(2)}x, plain-arithmetic baseline on ${threads} bare workers ${baseline.toFixed(2)}x`);
     }
   } finally {
     for (const plan of [...plans.values()].reverse()) plan.release(); // the engine's arena frees LIFO
     await pool.dispose();
+    await Promise.all(baselineWorkers.map((worker) => worker.terminate()));
   }
   const wall = summarizeSamples(wallSpeedups).msMedian;
   const cpu = summarizeSamples(cpuRatios).msMedian;
   console.log(`${suite}/${layer.name} ${algo}, ${threads} threads vs 1 (median of ${rounds} rounds):`);
-  console.log(`  wall-time speedup ${wall.toFixed(2)}x`);
+  const baseline = summarizeSamples(baselineSpeedups).msMedian;
+  console.log(`  wall-time speedup ${wall.toFixed(2)}x; plain-arithmetic baseline in the same rounds ${baseline.toFixed(2)}x (what this machine gave)`);
   console.log(`  CPU time per run, 1 thread / ${threads} threads: ${cpu.toFixed(2)} (1.00 = splitting adds no work)`);
 }
 
