@@ -57,15 +57,21 @@ function emitSum(name: string, coefs: number[], out: string[]): number {
 }
 
 /** A 1-D transform: `rows` outputs from `cols` inputs, v128 loads/stores at stepped addresses. */
-function emitTransform1d(fnName: string, matrix: number[][]): Emitted {
+function emitTransform1d(fnName: string, matrix: number[][], fromRegisters = false): Emitted {
   const rows = matrix.length;
   const cols = matrix[0].length;
   const code: string[] = [];
   let flops = 0;
   code.push('// @ts-ignore: decorator');
-  code.push(`@inline function ${fnName}(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {`);
-  for (let l = 0; l < cols; l++) {
-    if (matrix.some((row) => row[l] !== 0)) code.push(`  const x${l} = v128.load(src + ${l} * srcStep);`);
+  if (fromRegisters) {
+    // Inputs arrive as values (already in registers), e.g. straight from the patch gather.
+    const params = Array.from({ length: cols }, (_, l) => `x${l}: v128`).join(', ');
+    code.push(`@inline function ${fnName}(${params}, dst: usize, dstStep: usize): void {`);
+  } else {
+    code.push(`@inline function ${fnName}(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {`);
+    for (let l = 0; l < cols; l++) {
+      if (matrix.some((row) => row[l] !== 0)) code.push(`  const x${l} = v128.load(src + ${l} * srcStep);`);
+    }
   }
   const done = new Set<number>();
   for (let i = 0; i < rows; i++) {
@@ -112,6 +118,7 @@ export function generateWinogradTransforms(): string {
     '//',
     '// Tiles are alpha x alpha arrays of v128, each v128 holding the same element of 4 tiles.',
     "import { madd } from '../simd';",
+    "import { loadPatch4 } from '../patch';",
     '',
   ];
   for (const m of ENGINE_WINOGRAD_SIZES) {
@@ -138,6 +145,61 @@ export function generateWinogradTransforms(): string {
     lines.push(`export function winogradInput${m}(src: usize, tmp: usize, dst: usize, dstStride: usize): void {`);
     for (let j = 0; j < alpha; j++) lines.push(`  bt${m}(src + ${j * 16}, ${alpha * 16}, tmp + ${j * 16}, ${alpha * 16});`);
     for (let i = 0; i < alpha; i++) lines.push(`  bt${m}(tmp + ${i * alpha * 16}, 16, dst + ${i * alpha} * dstStride, dstStride);`);
+    lines.push('}');
+    lines.push('');
+    // Gather fused with the first (row) pass: each patch row of 4 tiles is loaded, transposed so lane
+    // i holds tile i, and transformed in registers; only the column pass goes through memory.
+    lines.push(...emitTransform1d(`bt${m}r`, BT, true).code, '');
+    const blocks = Math.ceil(alpha / 4);
+    const transposeBlock = (jb: number, load: (lane: number, offset: number) => string): string[] => {
+      const out: string[] = [];
+      for (let lane = 0; lane < 4; lane++) out.push(`      const v${jb}_${lane} = ${load(lane, jb * 4)};`);
+      out.push(`      const lo01_${jb} = v128.shuffle<f32>(v${jb}_0, v${jb}_1, 0, 4, 1, 5);`);
+      out.push(`      const lo23_${jb} = v128.shuffle<f32>(v${jb}_2, v${jb}_3, 0, 4, 1, 5);`);
+      out.push(`      const hi01_${jb} = v128.shuffle<f32>(v${jb}_0, v${jb}_1, 2, 6, 3, 7);`);
+      out.push(`      const hi23_${jb} = v128.shuffle<f32>(v${jb}_2, v${jb}_3, 2, 6, 3, 7);`);
+      const names = [
+        `v128.shuffle<f32>(lo01_${jb}, lo23_${jb}, 0, 1, 4, 5)`,
+        `v128.shuffle<f32>(lo01_${jb}, lo23_${jb}, 2, 3, 6, 7)`,
+        `v128.shuffle<f32>(hi01_${jb}, hi23_${jb}, 0, 1, 4, 5)`,
+        `v128.shuffle<f32>(hi01_${jb}, hi23_${jb}, 2, 3, 6, 7)`,
+      ];
+      for (let c = 0; c < 4 && jb * 4 + c < alpha; c++) out.push(`      const r${jb * 4 + c} = ${names[c]};`);
+      return out;
+    };
+    const rowArgs = Array.from({ length: alpha }, (_, l) => `r${l}`).join(', ');
+    lines.push(`/**`);
+    lines.push(` * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid`);
+    lines.push(` * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*${alpha}+j)*dstStride.`);
+    lines.push(` */`);
+    lines.push(`export function winogradGatherInput${m}(`);
+    lines.push('  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,');
+    lines.push('): void {');
+    lines.push('  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);');
+    lines.push('  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);');
+    lines.push('  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);');
+    lines.push('  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);');
+    lines.push(`  const rowStep: usize = ${alpha * 16};`);
+    lines.push('  if (');
+    lines.push(`    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + ${alpha} <= H &&`);
+    lines.push(`    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + ${blocks * 4} <= W`);
+    lines.push('  ) {');
+    lines.push('    const rowBytes = <usize>W << 2;');
+    for (let lane = 0; lane < 4; lane++) lines.push(`    let p${lane} = plane + (<usize>(y${lane} * W + x${lane}) << 2);`);
+    lines.push(`    for (let a = 0; a < ${alpha}; a++) {`);
+    for (let jb = 0; jb < blocks; jb++) lines.push(...transposeBlock(jb, (lane, offset) => `v128.load(p${lane}, ${offset * 4})`));
+    lines.push(`      bt${m}r(${rowArgs}, tmp + <usize>a * rowStep, 16);`);
+    lines.push('      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;');
+    lines.push('    }');
+    lines.push('  } else {');
+    lines.push(`    for (let a = 0; a < ${alpha}; a++) {`);
+    for (let jb = 0; jb < blocks; jb++) {
+      lines.push(...transposeBlock(jb, (lane, offset) => `loadPatch4(plane, H, W, y${lane} + a, x${lane} + ${offset}, valid > ${lane})`));
+    }
+    lines.push(`      bt${m}r(${rowArgs}, tmp + <usize>a * rowStep, 16);`);
+    lines.push('    }');
+    lines.push('  }');
+    for (let j = 0; j < alpha; j++) lines.push(`  bt${m}(tmp + ${j * 16}, ${alpha * 16}, dst + ${j} * dstStride, ${alpha} * dstStride);`);
     lines.push('}');
     lines.push('');
     lines.push(`/** Y = AT M A for 4 tiles: M(i,j) at src + (i*${alpha}+j)*srcStride, Y at dst (${m} x ${m} v128, row-major). */`);

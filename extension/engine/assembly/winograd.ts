@@ -3,7 +3,8 @@
 // Work unit = (image n, chunk of TB tiles, chunk of output channels). Per unit, all in private scratch
 // sized to stay near L2:
 //   1. input transform: V[xi,nu] (C x TB) = BT d B for each channel and 4 tiles at a time (SIMD lanes =
-//      tiles), written straight into packed B panels;
+//      tiles): patch rows gathered, transposed and row-transformed in registers (generated code), then
+//      the column pass writes straight into packed B panels;
 //   2. alpha^2 packed GEMMs M[xi,nu] (K x TB) = U[xi,nu] (K x C) V[xi,nu] with the SGEMM micro-kernel;
 //      U, the filter transform G g GT, is packed once per plan by the host as depth-block-major A
 //      panels (depth = C, blocks of P_KC);
@@ -16,104 +17,16 @@ import {
   P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC, P_X0, P_X1, P_X2, P_X3,
 } from './params';
 import {
-  winogradInput2, winogradInput4, winogradInput6, winogradOutput2, winogradOutput4, winogradOutput6,
+  winogradGatherInput2, winogradGatherInput4, winogradGatherInput6, winogradOutput2, winogradOutput4, winogradOutput6,
 } from './generated/winogradTransforms';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
-const D_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (max 64 * 16)
+const D_TILE: usize = TILE_TMP_BYTES; // reserved (alpha^2 v128); keeps the layout of the areas below
 const T_TILE: usize = D_TILE + 1024; // alpha^2 v128, transform temporary
 const Y_TILE: usize = T_TILE + 1024; // m^2 v128
 const ORIGINS: usize = Y_TILE + 576; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
-
-/** Input floats x .. x+3 of row y of a plane, zero where outside the image (and for invalid tiles). */
-// @ts-ignore: decorator
-@inline function loadPatch4(plane: usize, H: i32, W: i32, y: i32, x: i32, valid: bool): v128 {
-  if (!valid || y < 0 || y >= H) return f32x4.splat(0);
-  const row = plane + (<usize>(y * W) << 2);
-  if (x >= 0 && x + 4 <= W) return v128.load(row + (<usize>x << 2));
-  let v = f32x4.splat(0);
-  if (x >= 0 && x < W) v = f32x4.replace_lane(v, 0, load<f32>(row + (<usize>x << 2)));
-  if (x + 1 >= 0 && x + 1 < W) v = f32x4.replace_lane(v, 1, load<f32>(row + (<usize>(x + 1) << 2)));
-  if (x + 2 >= 0 && x + 2 < W) v = f32x4.replace_lane(v, 2, load<f32>(row + (<usize>(x + 2) << 2)));
-  if (x + 3 >= 0 && x + 3 < W) v = f32x4.replace_lane(v, 3, load<f32>(row + (<usize>(x + 3) << 2)));
-  return v;
-}
-
-/**
- * Gathers the alpha x alpha input patches of 4 tiles (lane i = tile t0 + i; tiles >= tEnd are zero)
- * into dtile (alpha x alpha v128), zero outside the image. Each patch row is read as f32x4 vectors
- * (zero-filled at the borders) and 4x4-transposed so that lane i holds tile i; the tiles may sit on
- * different tile rows.
- */
-function gatherTiles(
-  plane: usize, H: i32, W: i32, alpha: i32, origins: usize, t0: i32, tEnd: i32, dtile: usize,
-): void {
-  // origins: (y, x) of each tile's patch, as i32 pairs, indexed from the chunk's first tile.
-  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
-  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
-  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
-  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
-  const ok0 = t0 < tEnd, ok1 = t0 + 1 < tEnd, ok2 = t0 + 2 < tEnd, ok3 = t0 + 3 < tEnd;
-  let d = dtile;
-  const span = (alpha + 3) & ~3; // floats the vector loads read per patch row
-  if (
-    ok3 &&
-    min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + alpha <= H &&
-    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + span <= W
-  ) {
-    // Interior group: plain vector loads, no checks.
-    const rowBytes = <usize>W << 2;
-    let p0 = plane + (<usize>(y0 * W + x0) << 2);
-    let p1 = plane + (<usize>(y1 * W + x1) << 2);
-    let p2 = plane + (<usize>(y2 * W + x2) << 2);
-    let p3 = plane + (<usize>(y3 * W + x3) << 2);
-    for (let a = 0; a < alpha; a++) {
-      for (let j = 0; j < alpha; j += 4) {
-        const off = <usize>j << 2;
-        const v0 = v128.load(p0 + off);
-        const v1 = v128.load(p1 + off);
-        const v2 = v128.load(p2 + off);
-        const v3 = v128.load(p3 + off);
-        const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
-        const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-        const lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-        const hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-        const dj = d + (<usize>j << 4);
-        v128.store(dj, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-        v128.store(dj, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-        if (j + 2 < alpha) {
-          v128.store(dj, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-          v128.store(dj, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
-        }
-      }
-      d += <usize>alpha << 4;
-      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
-    }
-    return;
-  }
-  for (let a = 0; a < alpha; a++) {
-    for (let j = 0; j < alpha; j += 4) {
-      const v0 = loadPatch4(plane, H, W, y0 + a, x0 + j, ok0);
-      const v1 = loadPatch4(plane, H, W, y1 + a, x1 + j, ok1);
-      const v2 = loadPatch4(plane, H, W, y2 + a, x2 + j, ok2);
-      const v3 = loadPatch4(plane, H, W, y3 + a, x3 + j, ok3);
-      const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
-      const hi01 = v128.shuffle<f32>(v0, v1, 2, 6, 3, 7);
-      const lo23 = v128.shuffle<f32>(v2, v3, 0, 4, 1, 5);
-      const hi23 = v128.shuffle<f32>(v2, v3, 2, 6, 3, 7);
-      const dj = d + (<usize>j << 4);
-      v128.store(dj, v128.shuffle<f32>(lo01, lo23, 0, 1, 4, 5));
-      v128.store(dj, v128.shuffle<f32>(lo01, lo23, 2, 3, 6, 7), 16);
-      if (j + 2 < alpha) {
-        v128.store(dj, v128.shuffle<f32>(hi01, hi23, 0, 1, 4, 5), 32);
-        v128.store(dj, v128.shuffle<f32>(hi01, hi23, 2, 3, 6, 7), 48);
-      }
-    }
-    d += <usize>alpha << 4;
-  }
-}
 
 export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
@@ -128,7 +41,6 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
   const alpha2 = alpha * alpha;
   const Kpad = (K + MR - 1) / MR * MR;
   const tmp = scratch;
-  const dtile = scratch + D_TILE;
   const ttile = scratch + T_TILE;
   const ytile = scratch + Y_TILE;
   const vBuf = scratch + WINOGRAD_FIXED_SCRATCH;
@@ -157,11 +69,13 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     for (let c = 0; c < C; c++) {
       const plane = img + (<usize>c * H * W << 2);
       for (let g = 0; g < cols; g += 4) {
-        gatherTiles(plane, H, W, alpha, origins + (<usize>g << 3), t0 + g, t0 + nt, dtile);
+        // Lanes past the chunk's last tile (up to the panel's end) transform zeros.
+        const valid = max(0, min(4, nt - g));
+        const org = origins + (<usize>g << 3);
         const dst = vBuf + (<usize>(((g >> 3) * C + c) * NR + (g & 7)) << 2);
-        if (m == 2) winogradInput2(dtile, ttile, dst, vStride);
-        else if (m == 4) winogradInput4(dtile, ttile, dst, vStride);
-        else winogradInput6(dtile, ttile, dst, vStride);
+        if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
+        else if (m == 4) winogradGatherInput4(plane, H, W, org, valid, ttile, dst, vStride);
+        else winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
       }
     }
 

@@ -3,6 +3,7 @@
 //
 // Tiles are alpha x alpha arrays of v128, each v128 holding the same element of 4 tiles.
 import { madd } from '../simd';
+import { loadPatch4 } from '../patch';
 
 // F(2x2, 3x3), alpha = 4, points 0, 1, -1, infinity
 // BT = [["1","0","-1","0"],["0","1","1","0"],["0","-1","1","0"],["0","-1","0","1"]]
@@ -50,6 +51,78 @@ export function winogradInput2(src: usize, tmp: usize, dst: usize, dstStride: us
   bt2(tmp + 64, 16, dst + 4 * dstStride, dstStride);
   bt2(tmp + 128, 16, dst + 8 * dstStride, dstStride);
   bt2(tmp + 192, 16, dst + 12 * dstStride, dstStride);
+}
+
+// @ts-ignore: decorator
+@inline function bt2r(x0: v128, x1: v128, x2: v128, x3: v128, dst: usize, dstStep: usize): void {
+  const y0 = f32x4.sub(x0, x2);
+  v128.store(dst + 0 * dstStep, y0);
+  const y1 = f32x4.add(x1, x2);
+  v128.store(dst + 1 * dstStep, y1);
+  const y2 = f32x4.sub(x2, x1);
+  v128.store(dst + 2 * dstStep, y2);
+  const y3 = f32x4.sub(x3, x1);
+  v128.store(dst + 3 * dstStep, y3);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*4+j)*dstStride.
+ */
+export function winogradGatherInput2(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 64;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 4 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 4 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 4; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      bt2r(r0, r1, r2, r3, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 4; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      bt2r(r0, r1, r2, r3, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt2(tmp + 0, 64, dst + 0 * dstStride, 4 * dstStride);
+  bt2(tmp + 16, 64, dst + 1 * dstStride, 4 * dstStride);
+  bt2(tmp + 32, 64, dst + 2 * dstStride, 4 * dstStride);
+  bt2(tmp + 48, 64, dst + 3 * dstStride, 4 * dstStride);
 }
 
 /** Y = AT M A for 4 tiles: M(i,j) at src + (i*4+j)*srcStride, Y at dst (2 x 2 v128, row-major). */
@@ -124,6 +197,104 @@ export function winogradInput4(src: usize, tmp: usize, dst: usize, dstStride: us
   bt4(tmp + 288, 16, dst + 18 * dstStride, dstStride);
   bt4(tmp + 384, 16, dst + 24 * dstStride, dstStride);
   bt4(tmp + 480, 16, dst + 30 * dstStride, dstStride);
+}
+
+// @ts-ignore: decorator
+@inline function bt4r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, dst: usize, dstStep: usize): void {
+  const y0 = madd(x2, f32x4.splat(<f32>-2.640625), madd(x0, f32x4.splat(<f32>0.87890625), x4));
+  v128.store(dst + 0 * dstStep, y0);
+  const e1 = madd(x2, f32x4.splat(<f32>-2.25), x4);
+  const o1 = madd(x1, f32x4.splat(<f32>-1.40625), f32x4.mul(x3, f32x4.splat(<f32>0.625)));
+  v128.store(dst + 1 * dstStep, f32x4.add(e1, o1));
+  v128.store(dst + 2 * dstStep, f32x4.sub(e1, o1));
+  const e3 = madd(x2, f32x4.splat(<f32>-0.390625), x4);
+  const o3 = madd(x1, f32x4.splat(<f32>-0.5859375), f32x4.mul(x3, f32x4.splat(<f32>1.5)));
+  v128.store(dst + 3 * dstStep, f32x4.add(e3, o3));
+  v128.store(dst + 4 * dstStep, f32x4.sub(e3, o3));
+  const y5 = madd(x3, f32x4.splat(<f32>-2.640625), madd(x1, f32x4.splat(<f32>0.87890625), x5));
+  v128.store(dst + 5 * dstStep, y5);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*6+j)*dstStride.
+ */
+export function winogradGatherInput4(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 96;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 6 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 8 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 6; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = v128.load(p0, 16);
+      const v1_1 = v128.load(p1, 16);
+      const v1_2 = v128.load(p2, 16);
+      const v1_3 = v128.load(p3, 16);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      bt4r(r0, r1, r2, r3, r4, r5, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 6; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = loadPatch4(plane, H, W, y0 + a, x0 + 4, valid > 0);
+      const v1_1 = loadPatch4(plane, H, W, y1 + a, x1 + 4, valid > 1);
+      const v1_2 = loadPatch4(plane, H, W, y2 + a, x2 + 4, valid > 2);
+      const v1_3 = loadPatch4(plane, H, W, y3 + a, x3 + 4, valid > 3);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      bt4r(r0, r1, r2, r3, r4, r5, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt4(tmp + 0, 96, dst + 0 * dstStride, 6 * dstStride);
+  bt4(tmp + 16, 96, dst + 1 * dstStride, 6 * dstStride);
+  bt4(tmp + 32, 96, dst + 2 * dstStride, 6 * dstStride);
+  bt4(tmp + 48, 96, dst + 3 * dstStride, 6 * dstStride);
+  bt4(tmp + 64, 96, dst + 4 * dstStride, 6 * dstStride);
+  bt4(tmp + 80, 96, dst + 5 * dstStride, 6 * dstStride);
 }
 
 /** Y = AT M A for 4 tiles: M(i,j) at src + (i*6+j)*srcStride, Y at dst (4 x 4 v128, row-major). */
@@ -218,6 +389,114 @@ export function winogradInput6(src: usize, tmp: usize, dst: usize, dstStride: us
   bt6(tmp + 640, 16, dst + 40 * dstStride, dstStride);
   bt6(tmp + 768, 16, dst + 48 * dstStride, dstStride);
   bt6(tmp + 896, 16, dst + 56 * dstStride, dstStride);
+}
+
+// @ts-ignore: decorator
+@inline function bt6r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, dst: usize, dstStep: usize): void {
+  const y0 = f32x4.sub(madd(x4, f32x4.splat(<f32>5.25), madd(x2, f32x4.splat(<f32>-5.25), x0)), x6);
+  v128.store(dst + 0 * dstStep, y0);
+  const e1 = f32x4.add(madd(x4, f32x4.splat(<f32>-4.25), x2), x6);
+  const o1 = f32x4.add(madd(x3, f32x4.splat(<f32>-4.25), x1), x5);
+  v128.store(dst + 1 * dstStep, f32x4.add(e1, o1));
+  v128.store(dst + 2 * dstStep, f32x4.sub(e1, o1));
+  const e3 = madd(x4, f32x4.splat(<f32>-1.25), madd(x2, f32x4.splat(<f32>0.25), x6));
+  const o3 = madd(x5, f32x4.splat(<f32>2.0), madd(x3, f32x4.splat(<f32>-2.5), f32x4.mul(x1, f32x4.splat(<f32>0.5))));
+  v128.store(dst + 3 * dstStep, f32x4.add(e3, o3));
+  v128.store(dst + 4 * dstStep, f32x4.sub(e3, o3));
+  const e5 = madd(x4, f32x4.splat(<f32>-5.0), madd(x2, f32x4.splat(<f32>4.0), x6));
+  const o5 = madd(x5, f32x4.splat(<f32>0.5), madd(x3, f32x4.splat(<f32>-2.5), f32x4.mul(x1, f32x4.splat(<f32>2.0))));
+  v128.store(dst + 5 * dstStep, f32x4.add(e5, o5));
+  v128.store(dst + 6 * dstStep, f32x4.sub(e5, o5));
+  const y7 = madd(x5, f32x4.splat(<f32>-5.25), madd(x3, f32x4.splat(<f32>5.25), f32x4.sub(x7, x1)));
+  v128.store(dst + 7 * dstStep, y7);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*8+j)*dstStride.
+ */
+export function winogradGatherInput6(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 128;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 8 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 8 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 8; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = v128.load(p0, 16);
+      const v1_1 = v128.load(p1, 16);
+      const v1_2 = v128.load(p2, 16);
+      const v1_3 = v128.load(p3, 16);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      bt6r(r0, r1, r2, r3, r4, r5, r6, r7, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 8; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = loadPatch4(plane, H, W, y0 + a, x0 + 4, valid > 0);
+      const v1_1 = loadPatch4(plane, H, W, y1 + a, x1 + 4, valid > 1);
+      const v1_2 = loadPatch4(plane, H, W, y2 + a, x2 + 4, valid > 2);
+      const v1_3 = loadPatch4(plane, H, W, y3 + a, x3 + 4, valid > 3);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      bt6r(r0, r1, r2, r3, r4, r5, r6, r7, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt6(tmp + 0, 128, dst + 0 * dstStride, 8 * dstStride);
+  bt6(tmp + 16, 128, dst + 1 * dstStride, 8 * dstStride);
+  bt6(tmp + 32, 128, dst + 2 * dstStride, 8 * dstStride);
+  bt6(tmp + 48, 128, dst + 3 * dstStride, 8 * dstStride);
+  bt6(tmp + 64, 128, dst + 4 * dstStride, 8 * dstStride);
+  bt6(tmp + 80, 128, dst + 5 * dstStride, 8 * dstStride);
+  bt6(tmp + 96, 128, dst + 6 * dstStride, 8 * dstStride);
+  bt6(tmp + 112, 128, dst + 7 * dstStride, 8 * dstStride);
 }
 
 /** Y = AT M A for 4 tiles: M(i,j) at src + (i*8+j)*srcStride, Y at dst (6 x 6 v128, row-major). */
