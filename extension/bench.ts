@@ -1,29 +1,27 @@
 /**
- * Benchmarks from the extension: runs the engine's benchmark runner over the shared worker pool, and
+ * Benchmarks from the extension: runs the engine's benchmark runner in a worker, and
  * keeps runs in the workspace under .deep-accel/bench/ so two runs can be compared.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { saveBenchReport, savedRunsDir } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import type { Services } from './services';
-import { runBenchmarks } from './core/bench/runner';
 import type { BenchReport, BenchRequest, BenchSuite, ConvLayout } from './shared/protocol';
 
+/** The workspace folder runs are saved under (.deep-accel/bench/ inside it), if there is one on disk. */
+export function workspaceRoot(): string | undefined {
+  return vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
+}
+
 export function savedRunsFolder(): string | undefined {
-  const folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file');
-  return folder ? path.join(folder.uri.fsPath, '.deep-accel', 'bench') : undefined;
+  const root = workspaceRoot();
+  return root ? savedRunsDir(root) : undefined;
 }
 
 /** Saves a run as .deep-accel/bench/<timestamp>.json; returns the path, or undefined without a workspace. */
 export async function saveBenchRun(report: BenchReport): Promise<string | undefined> {
-  const folder = savedRunsFolder();
-  if (!folder) return undefined;
-  await mkdir(folder, { recursive: true });
-  const stamp = (report.startedAt ?? new Date().toISOString()).replace(/[:.]/g, '-');
-  const file = path.join(folder, `${stamp}${report.suite ? `-${report.suite}` : ''}.json`);
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
-  return file;
+  const root = workspaceRoot();
+  return root ? saveBenchReport(root, report) : undefined;
 }
 
 export async function runBenchCommand(
@@ -42,7 +40,9 @@ export async function runBenchCommand(
     peer: services.config.get<boolean>('bench.comparePeer', true),
   };
   services.log.info(`benchmark: ${JSON.stringify(request)}`);
-  const report = await runBenchmarks(request, services.pool(), options);
+  // The whole run (plans, weight packing, Winograd constants, timing) happens in a worker that
+  // coordinates its own engine workers; the extension host only waits.
+  const report = await services.run('bench', request, options);
   for (const skip of report.skipped ?? []) services.log.info(`benchmark skipped ${skip.layer} ${skip.algo}: ${skip.reason}`);
   return report;
 }

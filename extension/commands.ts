@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runBenchCommand, saveBenchRun, savedRunsFolder } from './bench';
+import { compareBenchFiles } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
@@ -13,7 +14,6 @@ import { reportError, type Services } from './services';
 import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type SparsityReport, type WinogradRequest, type WinogradResult } from './shared/protocol';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import type { WeightFileCache } from './weightFileCache';
-import { readFile } from 'node:fs/promises';
 
 async function pickNumber(title: string, choices: number[], min: number, max: number): Promise<number | undefined> {
   const custom = 'Other…';
@@ -171,8 +171,7 @@ async function compareCommand(services: Services, files?: [string, string]): Pro
     chosen = [picked[0].uri.fsPath, picked[1].uri.fsPath];
   }
   try {
-    const [a, b] = await Promise.all(chosen.map(async (file) => ({ label: path.basename(file, '.json'), report: JSON.parse(await readFile(file, 'utf8')) as BenchReport })));
-    const comparison: BenchComparison = { a, b };
+    const comparison = await compareBenchFiles(chosen[0], chosen[1]);
     await ResultsPanel.show(services.context.extensionUri, 'Benchmark comparison').showPayload({ kind: 'benchCompare', data: comparison });
     return comparison;
   } catch (error) {

@@ -4,9 +4,9 @@
  * the tests and any other host.
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BenchComparison, BenchReport, TaggedPayload, WorkerTaskKind, WorkerTasks } from '../../shared/protocol';
+import type { BenchReport, TaggedPayload, WorkerTaskKind, WorkerTasks } from '../../shared/protocol';
+import { compareBenchFiles } from '../bench/saved';
 import { parseWinogradSpec } from '../winograd';
 import { type CellCommand, helpPayload } from './cellLanguage';
 
@@ -42,19 +42,6 @@ export function resolveCellPath(file: string, folders: string[]): string {
   throw new Error(`${file}: no such file (looked in ${folders.join(', ') || 'no folder'})`);
 }
 
-async function readBenchReport(file: string): Promise<BenchReport> {
-  let report: BenchReport;
-  try {
-    report = JSON.parse(await readFile(file, 'utf8')) as BenchReport;
-  } catch (error) {
-    throw new Error(`${file}: not a JSON benchmark run (${(error as Error).message})`);
-  }
-  if (!report || typeof report.machine !== 'object' || !Array.isArray(report.results)) {
-    throw new Error(`${file}: not a benchmark run: expected {machine, results: [...]}`);
-  }
-  return report;
-}
-
 export async function executeCellCommand(command: CellCommand, context: CellContext): Promise<TaggedPayload> {
   const options = { signal: context.signal, onProgress: context.onProgress };
   switch (command.command) {
@@ -82,11 +69,7 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
       return { kind: 'bench', data: await context.runBench(command, options) };
     case 'compare': {
       const [a, b] = [command.a, command.b].map((file) => resolveCellPath(file, context.searchFolders));
-      const data: BenchComparison = {
-        a: { label: path.basename(a, '.json'), report: await readBenchReport(a) },
-        b: { label: path.basename(b, '.json'), report: await readBenchReport(b) },
-      };
-      return { kind: 'benchCompare', data };
+      return { kind: 'benchCompare', data: await compareBenchFiles(a, b) };
     }
   }
 }
