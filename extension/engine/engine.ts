@@ -422,24 +422,49 @@ const directSpec: AlgorithmSpec = {
   },
 };
 
-/** FFT tile edge for a kernel: the smallest power of two >= 2 max(R, S), at least 8. */
-function fftTileSize(shape: ConvShape): number {
+/** Smallest FFT tile edge for a kernel: the smallest power of two >= 2 max(R, S), at least 8. */
+function fftMinTileSize(shape: ConvShape): number {
   let T = 8;
   while (T < 2 * Math.max(shape.R, shape.S)) T *= 2;
   return T;
 }
 const FFT_MAX_TILE = 32;
 const FFT_MAX_WEIGHT_BYTES = 512 * 2 ** 20;
+/** Larger tiles are taken only while their transformed weights stay about cache-sized. */
+const FFT_LARGER_TILE_WEIGHT_BYTES = 16 * 2 ** 20;
 
 function fftWeightBytes(shape: ConvShape, T: number, MR: number): number {
   return T * (T / 2 + 1) * roundUp(2 * shape.K, MR) * 2 * shape.C * 4;
+}
+
+/** Flops of the tiled FFT convolution with tile edge T: forward FFTs, per-bin complex MACs, inverse FFTs. */
+function fftFlopsFor(shape: ConvShape, T: number): number {
+  const { P, Q } = convOutputSize(shape);
+  const half = T / 2 + 1;
+  const tiles = ceilDiv(P, T - shape.R + 1) * ceilDiv(Q, T - shape.S + 1);
+  const fftFlops = (T + half) * 5 * T * Math.log2(T);
+  return shape.N * tiles * (shape.C * fftFlops + T * half * 8 * shape.K * shape.C + shape.K * fftFlops);
+}
+
+/**
+ * FFT tile edge: the power of two (from the smallest that fits the kernel up to 32) with the fewest
+ * flops, larger than the smallest only while its transformed weights stay within
+ * FFT_LARGER_TILE_WEIGHT_BYTES (bigger spectra stream from memory on every tile chunk).
+ */
+function fftTileSize(shape: ConvShape): number {
+  let best = fftMinTileSize(shape);
+  for (let T = best * 2; T <= FFT_MAX_TILE; T *= 2) {
+    if (fftWeightBytes(shape, T, 4) > FFT_LARGER_TILE_WEIGHT_BYTES) break;
+    if (fftFlopsFor(shape, T) < fftFlopsFor(shape, best)) best = T;
+  }
+  return best;
 }
 
 const fftSpec: AlgorithmSpec = {
   layouts: ['nchw'],
   applies: (shape) => {
     if (shape.stride !== 1) return `fft needs stride 1, got stride ${shape.stride}`;
-    const T = fftTileSize(shape);
+    const T = fftMinTileSize(shape);
     if (T > FFT_MAX_TILE) return `fft supports kernels up to 16x16, got ${shape.R}x${shape.S}`;
     const bytes = fftWeightBytes(shape, T, 4);
     if (bytes > FFT_MAX_WEIGHT_BYTES) {
@@ -469,7 +494,6 @@ const fftSpec: AlgorithmSpec = {
     const kc = depthBlock(depth);
     const rowsPad = roundUp(2 * K, MR);
     const packedBytes = fftWeightBytes(shape, T, MR);
-    const fftFlops = (T + half) * 5 * T * Math.log2(T);
     return {
       kernel: 'convFft',
       units: N * cols.chunks * rows.chunks,
@@ -480,7 +504,7 @@ const fftSpec: AlgorithmSpec = {
       },
       scratchBytes: engine.constant('FFT_FIXED_SCRATCH') + bins * (2 * C + 2 * rows.chunk) * cols.chunk * 4,
       weightBytes: packedBytes + (T / 2) * 8,
-      realFlops: N * tiles * (C * fftFlops + bins * 8 * K * C + K * fftFlops),
+      realFlops: fftFlopsFor(shape, T),
       packWeights: (w, packed) => {
         // Wf[a][b] = sum_{r,s} w[r][s] exp(-2 pi i (a r + b s) / T) in fp64; per bin a real GEMM operand
         // with rows (re k, im k) and depth (re c, im c): [[Wr, Wi], [-Wi, Wr]] applies conj(Wf).

@@ -192,20 +192,26 @@ for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3'] as const) {
   checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, (s) => WINOGRAD_FACTOR[algo] * 8 * (9 * s.C + 2));
 }
 
-/** Stride-1 shapes for FFT: 1x1, 3x3, 5x5, 7x7 (tiles 8 and 16), paddings 0-3, ragged tiles, batch 2. */
+/** Stride-1 shapes for FFT: 1x1, 3x3, 5x5, 7x7, 9x9 (tiles 8, 16, 32), paddings 0-4, ragged tiles, batch 2. */
 const FFT_SHAPES: ConvShape[] = [
   shape({ N: 2, C: 5, H: 11, W: 13, K: 7, pad: 1 }),
   shape({ N: 1, C: 6, H: 7, W: 17, K: 5, R: 5, S: 5, pad: 2 }),
   shape({ N: 1, C: 2, H: 15, W: 19, K: 3, R: 7, S: 7, pad: 3 }),
   shape({ N: 1, C: 17, H: 6, W: 5, K: 13, R: 1, S: 1, pad: 0 }),
   shape({ N: 1, C: 3, H: 20, W: 9, K: 9, R: 3, S: 5, pad: 0 }),
+  // 9x9 kernel: 32 x 32 tiles.
+  shape({ N: 1, C: 2, H: 20, W: 21, K: 3, R: 9, S: 9, pad: 4 }),
+  // Channel counts at which larger tiles need fewer flops for a 3x3 kernel: 16 x 16 and 32 x 32.
+  shape({ N: 1, C: 32, H: 20, W: 22, K: 33, pad: 1 }),
+  shape({ N: 1, C: 16, H: 28, W: 30, K: 17, pad: 1 }),
 ];
 /**
  * FFT rounding error is normwise: about log2(T^2) roundoff units of the tile's energy per output,
- * which can exceed the output's own magnitude sum |x||w| by the ratio of the two. Bound:
- * 8 log2(T^2) (D + 2) units, far below the ~2^24 / D of one missing term; measured worst: 3 units.
+ * which can exceed the output's own magnitude sum |x||w| by the ratio of the two. Bound, with the
+ * largest tile T = 32: 8 log2(T^2) (D + 2) units, far below the ~2^24 / D of one missing term;
+ * measured worst: 3 units.
  */
-checkAlgorithm('fft', ['nchw'], FFT_SHAPES, (s) => 8 * 2 * Math.log2(Math.max(8, 2 ** Math.ceil(Math.log2(2 * Math.max(s.R, s.S))))) * (s.C * s.R * s.S + 2));
+checkAlgorithm('fft', ['nchw'], FFT_SHAPES, (s) => 8 * 2 * Math.log2(32) * (s.C * s.R * s.S + 2));
 
 /**
  * Strassen-Winograd's error grows with the recursion: each level adds quarter-size additions whose
