@@ -141,12 +141,6 @@ export function generateWinogradTransforms(): string {
     lines.push(`/** Flops of the output transform, per tile and output channel. */`);
     lines.push(`export const WINOGRAD${m}_OUTPUT_FLOPS: i32 = ${outputFlops};`);
     lines.push('');
-    lines.push(`/** V = BT d B for 4 tiles: d at src (alpha x alpha v128, row-major), V(i,j) at dst + (i*${alpha}+j)*dstStride. */`);
-    lines.push(`export function winogradInput${m}(src: usize, tmp: usize, dst: usize, dstStride: usize): void {`);
-    for (let j = 0; j < alpha; j++) lines.push(`  bt${m}(src + ${j * 16}, ${alpha * 16}, tmp + ${j * 16}, ${alpha * 16});`);
-    for (let i = 0; i < alpha; i++) lines.push(`  bt${m}(tmp + ${i * alpha * 16}, 16, dst + ${i * alpha} * dstStride, dstStride);`);
-    lines.push('}');
-    lines.push('');
     // Gather fused with the first (row) pass: each patch row of 4 tiles is loaded, transposed so lane
     // i holds tile i, and transformed in registers; only the column pass goes through memory.
     lines.push(...emitTransform1d(`bt${m}r`, BT, true).code, '');

@@ -21,8 +21,7 @@ import {
 } from './generated/winogradTransforms';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
-const D_TILE: usize = TILE_TMP_BYTES; // reserved (alpha^2 v128); keeps the layout of the areas below
-const T_TILE: usize = D_TILE + 1024; // alpha^2 v128, transform temporary
+const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128, transform temporary
 const Y_TILE: usize = T_TILE + 1024; // m^2 v128
 const ORIGINS: usize = Y_TILE + 576; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;

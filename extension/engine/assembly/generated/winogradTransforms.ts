@@ -41,18 +41,6 @@ export const WINOGRAD2_INPUT_FLOPS: i32 = 32;
 /** Flops of the output transform, per tile and output channel. */
 export const WINOGRAD2_OUTPUT_FLOPS: i32 = 24;
 
-/** V = BT d B for 4 tiles: d at src (alpha x alpha v128, row-major), V(i,j) at dst + (i*4+j)*dstStride. */
-export function winogradInput2(src: usize, tmp: usize, dst: usize, dstStride: usize): void {
-  bt2(src + 0, 64, tmp + 0, 64);
-  bt2(src + 16, 64, tmp + 16, 64);
-  bt2(src + 32, 64, tmp + 32, 64);
-  bt2(src + 48, 64, tmp + 48, 64);
-  bt2(tmp + 0, 16, dst + 0 * dstStride, dstStride);
-  bt2(tmp + 64, 16, dst + 4 * dstStride, dstStride);
-  bt2(tmp + 128, 16, dst + 8 * dstStride, dstStride);
-  bt2(tmp + 192, 16, dst + 12 * dstStride, dstStride);
-}
-
 // @ts-ignore: decorator
 @inline function bt2r(x0: v128, x1: v128, x2: v128, x3: v128, dst: usize, dstStep: usize): void {
   const y0 = f32x4.sub(x0, x2);
@@ -182,22 +170,6 @@ export function winogradOutput2(src: usize, srcStride: usize, tmp: usize, dst: u
 export const WINOGRAD4_INPUT_FLOPS: i32 = 264;
 /** Flops of the output transform, per tile and output channel. */
 export const WINOGRAD4_OUTPUT_FLOPS: i32 = 260;
-
-/** V = BT d B for 4 tiles: d at src (alpha x alpha v128, row-major), V(i,j) at dst + (i*6+j)*dstStride. */
-export function winogradInput4(src: usize, tmp: usize, dst: usize, dstStride: usize): void {
-  bt4(src + 0, 96, tmp + 0, 96);
-  bt4(src + 16, 96, tmp + 16, 96);
-  bt4(src + 32, 96, tmp + 32, 96);
-  bt4(src + 48, 96, tmp + 48, 96);
-  bt4(src + 64, 96, tmp + 64, 96);
-  bt4(src + 80, 96, tmp + 80, 96);
-  bt4(tmp + 0, 16, dst + 0 * dstStride, dstStride);
-  bt4(tmp + 96, 16, dst + 6 * dstStride, dstStride);
-  bt4(tmp + 192, 16, dst + 12 * dstStride, dstStride);
-  bt4(tmp + 288, 16, dst + 18 * dstStride, dstStride);
-  bt4(tmp + 384, 16, dst + 24 * dstStride, dstStride);
-  bt4(tmp + 480, 16, dst + 30 * dstStride, dstStride);
-}
 
 // @ts-ignore: decorator
 @inline function bt4r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, dst: usize, dstStep: usize): void {
@@ -370,26 +342,6 @@ export function winogradOutput4(src: usize, srcStride: usize, tmp: usize, dst: u
 export const WINOGRAD6_INPUT_FLOPS: i32 = 640;
 /** Flops of the output transform, per tile and output channel. */
 export const WINOGRAD6_OUTPUT_FLOPS: i32 = 728;
-
-/** V = BT d B for 4 tiles: d at src (alpha x alpha v128, row-major), V(i,j) at dst + (i*8+j)*dstStride. */
-export function winogradInput6(src: usize, tmp: usize, dst: usize, dstStride: usize): void {
-  bt6(src + 0, 128, tmp + 0, 128);
-  bt6(src + 16, 128, tmp + 16, 128);
-  bt6(src + 32, 128, tmp + 32, 128);
-  bt6(src + 48, 128, tmp + 48, 128);
-  bt6(src + 64, 128, tmp + 64, 128);
-  bt6(src + 80, 128, tmp + 80, 128);
-  bt6(src + 96, 128, tmp + 96, 128);
-  bt6(src + 112, 128, tmp + 112, 128);
-  bt6(tmp + 0, 16, dst + 0 * dstStride, dstStride);
-  bt6(tmp + 128, 16, dst + 8 * dstStride, dstStride);
-  bt6(tmp + 256, 16, dst + 16 * dstStride, dstStride);
-  bt6(tmp + 384, 16, dst + 24 * dstStride, dstStride);
-  bt6(tmp + 512, 16, dst + 32 * dstStride, dstStride);
-  bt6(tmp + 640, 16, dst + 40 * dstStride, dstStride);
-  bt6(tmp + 768, 16, dst + 48 * dstStride, dstStride);
-  bt6(tmp + 896, 16, dst + 56 * dstStride, dstStride);
-}
 
 // @ts-ignore: decorator
 @inline function bt6r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, dst: usize, dstStep: usize): void {
