@@ -23,8 +23,8 @@
  * one index of runPart's [begin, end) covers; scratch is per concurrent caller.
  *  - im2col (nchw, nhwc): setup packs W into depth-block-major GEMM panels. Unit = (image, pixel chunk,
  *    output-channel chunk). Scratch: one packed im2col depth block (KC x chunk floats).
- *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/B][C/B][R][S][B][B]. Unit = (image,
- *    output-channel block, output row). No scratch. Any kernel, stride, padding.
+ *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/KO][C/B][R][S][B][KO] (KO = B, or 8 for
+ *    nchw4c). Unit = (image, KO-output-channel group, output row). No scratch. Any kernel, stride, pad.
  *  - winograd-2x3/4x3/6x3 (nchw; 3x3 stride 1): setup computes U = G g G^T (fp64, matrices from
  *    generateMatrices) packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
@@ -387,32 +387,34 @@ const DIRECT_LAYOUTS = ['nchw4c', 'nchw8c', 'nchw16c'] as const;
 
 const directSpec: AlgorithmSpec = {
   layouts: DIRECT_LAYOUTS,
-  plan: (shape, layout) => {
+  plan: (shape, layout, _threads, engine) => {
     const { N, C, K, R, S } = shape;
     const { P } = convOutputSize(shape);
     const B = blockOfLayout(layout);
+    // Output channels per kernel call: B, or 8 (two blocks) for nchw4c.
+    const KO = engine.constant(`DIRECT${B}_OUT_CHANNELS`);
     const CB = ceilDiv(C, B);
-    const KB = ceilDiv(K, B);
+    const groups = ceilDiv(K, KO);
     return {
       kernel: 'convDirectBlocked',
-      units: N * KB * P,
-      unit: `(image, ${B}-output-channel block, output row)`,
+      units: N * groups * P,
+      unit: `(image, ${KO}-output-channel group, output row)`,
       slots: { x0: B },
       scratchBytes: 64,
-      weightBytes: KB * CB * R * S * B * B * 4,
+      weightBytes: groups * CB * R * S * B * KO * 4,
       realFlops: convDirectFlops(shape),
       packWeights: (w, packed) => {
-        // [K/B][C/B][R][S][B ci][B ko]: for each input channel, the B output channels' weights are one
-        // contiguous run of f32x4 vectors.
+        // [K/KO][C/B][R][S][B ci][KO ko]: for each input channel, the KO output channels' weights are
+        // one contiguous run of f32x4 vectors.
         for (let k = 0; k < K; k++) {
-          const kb = Math.floor(k / B);
-          const ko = k % B;
+          const g = Math.floor(k / KO);
+          const ko = k % KO;
           for (let c = 0; c < C; c++) {
             const cb = Math.floor(c / B);
             const ci = c % B;
             for (let r = 0; r < R; r++) {
               for (let s = 0; s < S; s++) {
-                packed[((((kb * CB + cb) * R + r) * S + s) * B + ci) * B + ko] = w[((k * C + c) * R + r) * S + s];
+                packed[((((g * CB + cb) * R + r) * S + s) * B + ci) * KO + ko] = w[((k * C + c) * R + r) * S + s];
               }
             }
           }

@@ -1,6 +1,7 @@
 // Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
-// Work unit = (image n, output-channel block kb, output row p); units write disjoint output rows.
-// Weights are packed once by the host as [K/B][C/B][R][S][B ci][B ko] (zero-padded channels).
+// Work unit = (image n, group of KO output channels, output row p); units write disjoint outputs.
+// KO = B for B = 8, 16 and KO = 8 (two output blocks) for B = 4. Weights are packed once by the host
+// as [K/KO][C/B][R][S][B ci][KO ko] (zero-padded channels).
 // Each output row is split into the columns whose input window lies inside the image (generated
 // kernels without bounds checks, one per pixel count) and the border columns (checked kernel).
 import {
@@ -9,19 +10,20 @@ import {
 } from './params';
 import {
   directPixel4, directPixel8, directPixel16, directInterior4, directInterior8, directInterior16,
-  DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS,
+  DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS, DIRECT4_OUT_CHANNELS, DIRECT8_OUT_CHANNELS,
+  DIRECT16_OUT_CHANNELS,
 } from './generated/directKernels';
 
 /** Pixels [q0, q1) of one output row with bounds checks on the input columns (borders). */
 function checkedRun(
   B: i32, img: usize, CB: i32, H: i32, W: i32, w: usize, R: i32, S: i32, stride: i32, pad: i32,
-  p: i32, q0: i32, q1: i32, rowOut: usize, b: usize,
+  p: i32, q0: i32, q1: i32, rowOut: usize, b: usize, blockStride: usize, second: bool,
 ): void {
   for (let q = q0; q < q1; q++) {
     const out = rowOut + (<usize>(q * B) << 2);
-    if (B == 4) directPixel4(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
-    else if (B == 8) directPixel8(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
-    else directPixel16(img, CB, H, W, w, R, S, stride, pad, p, q, out, b);
+    if (B == 4) directPixel4(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
+    else if (B == 8) directPixel8(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
+    else directPixel16(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
   }
 }
 
@@ -34,30 +36,37 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
   const B = param(plan, P_X0);
   const CB = (C + B - 1) / B;
   const KB = (K + B - 1) / B;
+  const KO = B == 4 ? DIRECT4_OUT_CHANNELS : B == 8 ? DIRECT8_OUT_CHANNELS : DIRECT16_OUT_CHANNELS;
+  const blocksPerGroup = KO / B;
+  const groups = (K + KO - 1) / KO;
   const pixels = B == 4 ? DIRECT4_PIXELS : B == 8 ? DIRECT8_PIXELS : DIRECT16_PIXELS;
   const imageIn = <usize>CB * H * W * B * 4;
   const imageOut = <usize>KB * P * Q * B * 4;
-  const weightsPerBlock = <usize>CB * R * S * B * B * 4;
+  const blockStride = <usize>P * Q * B * 4;
+  const weightsPerGroup = <usize>CB * R * S * B * KO * 4;
   // Columns whose whole input window lies inside the image: [qLeft, qRight).
   const qLeft = min(Q, (pad + stride - 1) / stride);
   const qRight = max(qLeft, min(Q, W - S + pad >= 0 ? (W - S + pad) / stride + 1 : 0));
   for (let u = unitBegin; u < unitEnd; u++) {
-    const n = u / (KB * P);
-    const rest = u - n * KB * P;
-    const kb = rest / P;
-    const p = rest - kb * P;
+    const n = u / (groups * P);
+    const rest = u - n * groups * P;
+    const g = rest / P;
+    const p = rest - g * P;
+    const kb = g * blocksPerGroup;
+    // The group's second output block exists unless K ends inside its first one.
+    const second = kb + 1 < KB;
     const img = input + <usize>n * imageIn;
-    const w = weights + <usize>kb * weightsPerBlock;
-    const b = bias != 0 ? bias + (<usize>(kb * B) << 2) : 0;
+    const w = weights + <usize>g * weightsPerGroup;
+    const b = bias != 0 ? bias + (<usize>(g * KO) << 2) : 0;
     const rowOut = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
-    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b);
+    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b, blockStride, second);
     for (let q0 = qLeft; q0 < qRight; q0 += pixels) {
       const count = min(pixels, qRight - q0);
       const out = rowOut + (<usize>(q0 * B) << 2);
-      if (B == 4) directInterior4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
-      else if (B == 8) directInterior8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
-      else directInterior16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b);
+      if (B == 4) directInterior4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
+      else if (B == 8) directInterior8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
+      else directInterior16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
     }
-    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b);
+    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b, blockStride, second);
   }
 }
