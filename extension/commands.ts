@@ -11,7 +11,7 @@ import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
 import { reportError, type Services } from './services';
-import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type SparsityReport, type WinogradRequest, type WinogradResult } from './shared/protocol';
+import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type PruneRequest, type SparsityReport, type WinogradRequest, type WinogradResult } from './shared/protocol';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import type { WeightFileCache } from './weightFileCache';
 
@@ -103,6 +103,65 @@ async function sparsityCommand(services: Services, cache: WeightFileCache, targe
     return report;
   } catch (error) {
     reportError(services, `sparsity of ${name}`, error);
+    return undefined;
+  }
+}
+
+async function askPrune(services: Services, preset?: vscode.Uri): Promise<PruneRequest | undefined> {
+  const uri = preset ?? (await pickWeightFile());
+  if (!uri) return undefined;
+  const text = await vscode.window.showInputBox({
+    title: `Target sparsity for ${path.basename(uri.fsPath)} (share of zeros in conv and linear weights)`,
+    value: '0.5',
+    validateInput: (value) => (Number.isFinite(Number(value)) && Number(value) >= 0 && Number(value) < 1 ? undefined : 'a number with 0 <= s < 1'),
+    ignoreFocusOut: true,
+  });
+  if (text === undefined) return undefined;
+  const method = await vscode.window.showQuickPick(
+    [
+      { label: 'magnitude' as PruneMethod, description: 'the smallest |w| of each tensor' },
+      { label: 'filter-l1' as PruneMethod, description: 'whole filters, ranked by L1 norm' },
+    ],
+    { title: 'Pruning method', ignoreFocusOut: true },
+  );
+  if (!method) return undefined;
+  const profile = await vscode.window.showQuickPick(
+    [
+      { label: 'uniform' as PruneProfile, description: 'the same target in every layer' },
+      { label: 'sensitivity' as PruneProfile, description: 'early layers pruned less, late layers more' },
+    ],
+    { title: 'Per-layer profile', ignoreFocusOut: true },
+  );
+  if (!profile) return undefined;
+  const action = await vscode.window.showQuickPick(['What-if only', 'Write a pruned copy…'], { title: 'The original file is never modified', ignoreFocusOut: true });
+  if (!action) return undefined;
+  let out: string | undefined;
+  if (action !== 'What-if only') {
+    const parsed = path.parse(uri.fsPath);
+    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(path.join(parsed.dir, `${parsed.name}.pruned.safetensors`)), filters: { safetensors: ['safetensors'] } });
+    if (!target) return undefined;
+    out = target.fsPath;
+  }
+  services.log.info(`prune ${uri.fsPath}: ${text} ${method.label} ${profile.label}${out ? ` -> ${out}` : ''}`);
+  return { file: uri.fsPath, sparsity: Number(text), method: method.label, profile: profile.label, out };
+}
+
+async function pruneCommand(services: Services, target?: PruneRequest | vscode.Uri): Promise<PruneReport | undefined> {
+  // From the explorer's context menu the argument is the file; from code it is a full request.
+  const args = target instanceof vscode.Uri ? undefined : target;
+  if (args?.out !== undefined && !vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Deep Accel: writing a pruned copy needs a trusted workspace; the what-if works everywhere.');
+    return undefined;
+  }
+  const request = args ?? (await askPrune(services, target instanceof vscode.Uri ? target : undefined));
+  if (!request) return undefined;
+  const name = path.basename(request.file);
+  try {
+    const report = await services.runWithProgress(`Pruning ${name}`, 'prune', request);
+    await ResultsPanel.show(services.context.extensionUri, `Pruning: ${name}`).showPayload({ kind: 'prune', data: report });
+    return report;
+  } catch (error) {
+    reportError(services, `pruning ${name}`, error);
     return undefined;
   }
 }
@@ -200,6 +259,7 @@ export function registerCommands(services: Services, cache: WeightFileCache): vs
     vscode.commands.registerCommand('deepAccel.generateWinograd', (args?: WinogradRequest) => winogradCommand(services, false, args)),
     vscode.commands.registerCommand('deepAccel.searchWinogradPoints', (args?: WinogradRequest) => winogradCommand(services, true, args)),
     vscode.commands.registerCommand('deepAccel.inspectSparsity', (target?: vscode.Uri | { file: string; threshold?: number }) => sparsityCommand(services, cache, target)),
+    vscode.commands.registerCommand('deepAccel.pruneWeights', (target?: PruneRequest | vscode.Uri) => pruneCommand(services, target)),
     vscode.commands.registerCommand('deepAccel.runBenchmark', (args?: Partial<BenchCellCommand>) => benchCommand(services, args)),
     vscode.commands.registerCommand('deepAccel.compareBenchmarks', (files?: [string, string]) => compareCommand(services, files)),
     vscode.commands.registerCommand('deepAccel.newNotebook', () => newNotebookCommand()),

@@ -15,7 +15,7 @@
 
 import type { ConvPlanDescriptor } from '../engine/engine';
 
-export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'bench', 'benchCompare', 'help'] as const;
+export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'prune', 'bench', 'benchCompare', 'help'] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
 export function mimeTypeOf(kind: PayloadKind): string {
@@ -31,6 +31,7 @@ export function payloadKindOfMime(mime: string): PayloadKind | undefined {
 export interface PayloadByKind {
   winograd: WinogradResult;
   sparsity: SparsityReport;
+  prune: PruneReport;
   bench: BenchReport;
   benchCompare: BenchComparison;
   help: HelpPayload;
@@ -512,6 +513,7 @@ export interface WorkerTasks {
   convCompare: { args: ConvCompareRequest; result: { maxAbsErr: number; maxRelErr: number } };
   /** A whole benchmark run in one worker, which starts its own pool of `threads` engine workers. */
   bench: { args: BenchRequest; result: BenchReport };
+  prune: { args: PruneRequest; result: PruneReport };
 }
 export type WorkerTaskKind = keyof WorkerTasks;
 
@@ -597,4 +599,17 @@ export interface SparsityRequest {
   histogram?: boolean;
   /** Block shape for the block-sparsity statistic, [rows, cols] of the [O, I*R*S] view; default [4, 4]. */
   blockSize?: [number, number];
+  /** Also report the zeros of 3x3 kernels in the F(winograd, 3) transform domain (G g G^T). */
+  winograd?: number;
+}
+
+/** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */
+export interface PruneRequest {
+  file: string;
+  sparsity: number;
+  method?: PruneMethod;
+  profile?: PruneProfile;
+  /** Conv output size assumed for FLOPs when the file has no graph. */
+  inputSize?: { height: number; width: number };
+  out?: string;
 }

@@ -3,7 +3,9 @@
  * typed worker protocol to the pure modules under core/.
  */
 import { openWeightFile } from '../core/formats';
-import { scanWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
+import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
+import { scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
+import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
 import type { TaskHandler } from './handlers';
 
@@ -13,13 +15,38 @@ const MAX_PREVIEW_VALUES = 4096;
 export const winogradTask: TaskHandler<'winograd'> = async (args, context) =>
   args.search ? searchPoints(args, { onProgress: (fraction, message) => context.progress(fraction, message), signal: context.signal }) : generateWinograd(args);
 
-export const sparsityTask: TaskHandler<'sparsity'> = (args, context) =>
-  scanWeightFile(args.file, {
-    threshold: args.threshold,
-    histogram: args.histogram ?? true,
+export const sparsityTask: TaskHandler<'sparsity'> = async (args, context) => {
+  const opened = await openWeightFile(args.file, { signal: context.signal });
+  try {
+    const report = await scanOpenedWeightFile(opened, {
+      threshold: args.threshold,
+      histogram: args.histogram ?? true,
+      blockSize: args.blockSize,
+      signal: context.signal,
+      // The Winograd-domain pass reads the 3x3 kernels again: give it the last tenth of the bar.
+      onProgress: (fraction, message) => context.progress(args.winograd ? fraction * 0.9 : fraction, message),
+    });
+    if (args.winograd !== undefined) {
+      report.winogradDomain = await winogradDomainSparsity(opened, args.winograd, { signal: context.signal });
+      context.progress(1, 'Winograd-domain zeros');
+    }
+    return report;
+  } finally {
+    await opened.close();
+  }
+};
+
+export const pruneTask: TaskHandler<'prune'> = (args, context) => {
+  const options = {
+    sparsity: args.sparsity,
+    method: args.method,
+    profile: args.profile,
+    inputSize: args.inputSize,
     signal: context.signal,
-    onProgress: (fraction, message) => context.progress(fraction, message),
-  });
+    onProgress: (fraction: number, message: string) => context.progress(fraction, message),
+  };
+  return args.out ? pruneToSafetensors(args.file, args.out, options) : pruneWhatIf(args.file, options);
+};
 
 export const summaryTask: TaskHandler<'summary'> = (args, context) => summarizeWeightFile(args.file, { signal: context.signal });
 

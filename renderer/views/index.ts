@@ -2,6 +2,7 @@ import type { HelpPayload, TaggedPayload } from '../../extension/shared/protocol
 import { renderBench, renderBenchComparison } from './benchView';
 import { h } from './dom';
 import type { ViewHost } from './host';
+import { renderPrune } from './pruneView';
 import { renderSparsity } from './sparsityView';
 import { renderWinograd } from './winogradView';
 
@@ -23,6 +24,8 @@ export function renderPayload(payload: TaggedPayload, host: ViewHost): HTMLEleme
       return renderWinograd(payload.data, host);
     case 'sparsity':
       return renderSparsity(payload.data, host);
+    case 'prune':
+      return renderPrune(payload.data, host);
     case 'bench':
       return renderBench(payload.data, host);
     case 'benchCompare':

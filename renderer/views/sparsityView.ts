@@ -123,13 +123,43 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
   exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.tensors, TENSOR_COLUMNS), `${fileName}.sparsity.csv`));
 
+  const winograd = report.winogradDomain;
+  const winogradSection = winograd
+    ? section(
+        `Winograd-domain zeros of 3×3 kernels, F(${winograd.m},3): do spatial zeros survive G g Gᵀ?`,
+        h('p', { 'data-winograd-sparsity': String(winograd.total.winogradSparsity) }, `${winograd.total.kernels} kernels: ${formatPercent(winograd.total.spatialSparsity)} zeros in space, ${formatPercent(winograd.total.winogradSparsity)} in the ${winograd.alpha}×${winograd.alpha} transform domain.`),
+        sortableTable(winograd.tensors, [
+          { key: 'name', title: 'Tensor', value: (t) => t.name },
+          { key: 'kernels', title: 'Kernels', value: (t) => t.kernels, numeric: true },
+          { key: 'spatial', title: 'Spatial zeros', value: (t) => t.spatialSparsity, format: (t) => formatPercent(t.spatialSparsity), numeric: true },
+          { key: 'winograd', title: 'Winograd zeros', value: (t) => t.winogradSparsity, format: (t) => formatPercent(t.winogradSparsity), numeric: true },
+          { key: 'with', title: 'Kernels with zeros (space → transform)', value: (t) => t.kernelsWithSpatialZeros, format: (t) => `${t.kernelsWithSpatialZeros} → ${t.kernelsWithWinogradZeros}`, numeric: true },
+        ]),
+      )
+    : null;
+  const masks = report.masks?.length
+    ? section(
+        'Pruning masks found',
+        sortableTable(report.masks, [
+          { key: 'parameter', title: 'Parameter', value: (m) => m.parameter },
+          { key: 'kind', title: 'Kind', value: (m) => (m.kind === 'asp' ? 'NVIDIA ASP (_mma_mask)' : 'torch prune (_orig/_mask)') },
+          { key: 'mask', title: 'Mask zeros', value: (m) => m.maskSparsity, format: (m) => formatPercent(m.maskSparsity), numeric: true },
+          { key: 'effective', title: 'Effective sparsity', value: (m) => m.effectiveSparsity, format: (m) => formatPercent(m.effectiveSparsity), numeric: true },
+          { key: 'nm24', title: 'Effective 2:4', value: (m) => m.effectiveNm24, format: (m) => formatPercent(m.effectiveNm24), numeric: true },
+        ]),
+      )
+    : null;
+  const hint = host.previewTensor ? h('p', { class: 'da-status' }, 'Double-click a tensor to preview its first values.') : null;
+
   return h(
     'div',
     { class: 'da-view da-sparsity' },
     header,
     h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
     byType ? section('By layer type', byType) : null,
-    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), table),
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table),
+    masks,
+    winogradSection,
     report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,
   );
 }

@@ -7,6 +7,7 @@ import type { PayloadKind } from '../../extension/shared/protocol';
 const REQUIRED: Record<PayloadKind, Record<string, 'number' | 'string' | 'boolean' | 'array' | 'object'>> = {
   winograd: { m: 'number', r: 'number', alpha: 'number', points: 'array', AT: 'array', G: 'array', BT: 'array', verified: 'boolean', multiplications: 'object', transformOps: 'object', error: 'array', verification: 'object', cost: 'object' },
   sparsity: { file: 'string', format: 'string', tensors: 'array', total: 'object' },
+  prune: { file: 'string', method: 'string', profile: 'string', targetSparsity: 'number', tensors: 'array', total: 'object', warnings: 'array' },
   bench: { machine: 'object', results: 'array' },
   benchCompare: { a: 'object', b: 'object' },
   help: { commands: 'array' },

@@ -3,7 +3,7 @@
  * benchmark payloads are written by hand with round numbers, so the tests can check that each number
  * reaches the page unchanged.
  */
-import type { BenchComparison, BenchReport, SparsityReport, TensorStats } from '../../extension/shared/protocol';
+import type { BenchComparison, BenchReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/protocol';
 
 const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
   name,
@@ -65,4 +65,20 @@ export const BENCH_REPORT: BenchReport = {
 export const BENCH_COMPARISON: BenchComparison = {
   a: { label: 'before', report: BENCH_REPORT },
   b: { label: 'after', report: { ...BENCH_REPORT, results: BENCH_REPORT.results.map((r) => ({ ...r, gflops: r.gflops * 2 })) } },
+};
+
+export const PRUNE_REPORT: PruneReport = {
+  file: '/models/tiny.safetensors',
+  format: 'safetensors',
+  method: 'magnitude',
+  profile: 'uniform',
+  targetSparsity: 0.5,
+  tensors: [
+    { name: 'conv1.weight', layerType: 'conv', shape: [16, 8, 3, 3], numel: 1152, targetSparsity: 0.5, zerosBefore: 576, zerosAfter: 576, sparsityAfter: 0.5, threshold: 0, paramsRemoved: 0 },
+    { name: 'fc.weight', layerType: 'linear', shape: [32, 36], numel: 1152, targetSparsity: 0.5, zerosBefore: 144, zerosAfter: 576, sparsityAfter: 0.5, threshold: 0.25, paramsRemoved: 432 },
+  ],
+  total: { parameters: 2336, prunableParameters: 2304, paramsRemoved: 432, prunableSparsityAfter: 0.5, modelSparsityAfter: 1152 / 2336, flops: 1000000, flopsRemoved: 250000 },
+  flopsSource: 'input-size',
+  export: { out: '/models/tiny.pruned.safetensors', bytes: 9500, verified: true, pruned: [{ name: 'fc.weight', expectedZeros: 576, zerosReadBack: 576 }], untouchedIdentical: 1, untouchedDiffering: [] },
+  warnings: [],
 };

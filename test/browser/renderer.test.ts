@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { generateWinograd } from '../../extension/core/winograd';
 import { helpPayload } from '../../extension/core/notebook/cellLanguage';
 import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/protocol';
-import { BENCH_COMPARISON, BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
+import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, startBrowserSession } from './harness';
 
 let session: BrowserSession;
@@ -96,6 +96,20 @@ test('bench output shows best algorithm per layer, peer ratio, a grouped bar cha
   await screenshot('bench');
 });
 
+test('prune output shows what was removed, the read-back check, before/after bars and the tensor table', async () => {
+  await render('prune', PRUNE_REPORT, 'prune');
+  assert.match((await page.textContent('#prune header')) ?? '', /432 of 2336 parameters removed · prunable tensors 50\.0% sparse after · whole model 49\.3% · 250\.0k of 1\.00M FLOPs removed \(25\.0%, from the input size\)/);
+  assert.equal(await page.getAttribute('#prune [data-export-verified]', 'data-export-verified'), 'true');
+  const after = await page.$$eval('#prune tbody tr td:nth-child(7)', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(after, ['50.0%', '50.0%']);
+  const cuts = await page.$$eval('#prune tbody tr td:nth-child(9)', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(cuts, ['|w| < 0', '|w| < 0.25']);
+  // Before (blue) and after (orange) bars.
+  assert.ok((await canvasColourCount(page, '#prune canvas', [0x37, 0x94, 0xff])) > 100, 'before bars');
+  assert.ok((await canvasColourCount(page, '#prune canvas', [0xd1, 0x86, 0x16])) > 100, 'after bars');
+  await screenshot('prune');
+});
+
 test('benchmark comparison output matches results by layer and algorithm', async () => {
   await render('benchCompare', BENCH_COMPARISON, 'compare');
   const ratios = await page.$$eval('#compare tbody tr td:last-child', (tds) => tds.map((td) => td.textContent));
@@ -107,7 +121,7 @@ test('benchmark comparison output matches results by layer and algorithm', async
 test('help output lists every command of the cell language', async () => {
   await render('help', helpPayload(), 'help');
   const usages = await page.$$eval('#help code', (codes) => codes.map((code) => code.textContent?.split(' ')[0]));
-  assert.deepEqual(usages, ['winograd', 'sparsity', 'bench', 'compare', 'help']);
+  assert.deepEqual(usages, ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
 });
 
 test('a malformed payload (for example from a Jupyter kernel) shows a clear error instead of a blank cell', async () => {

@@ -17,6 +17,8 @@ import {
   type FractionsIn,
   type HelpPayload,
   type Precision,
+  type PruneMethod,
+  type PruneProfile,
 } from '../../shared/protocol';
 import { parseConvShape } from '../bench/layers';
 
@@ -35,6 +37,19 @@ export interface SparsityCellCommand {
   command: 'sparsity';
   file: string;
   threshold: number;
+  /** Also count zeros of 3x3 kernels in the F(winograd, 3) transform domain. */
+  winograd?: number;
+}
+
+export interface PruneCellCommand {
+  command: 'prune';
+  file: string;
+  sparsity: number;
+  method?: PruneMethod;
+  profile?: PruneProfile;
+  /** Where to write the pruned safetensors copy; without it the cell is a what-if. */
+  out?: string;
+  inputSize?: { height: number; width: number };
 }
 
 export interface BenchCellCommand {
@@ -61,6 +76,7 @@ export interface HelpCellCommand {
 export type CellCommand = (
   | WinogradCellCommand
   | SparsityCellCommand
+  | PruneCellCommand
   | BenchCellCommand
   | CompareCellCommand
   | HelpCellCommand
@@ -107,7 +123,22 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
     name: 'sparsity',
     usage: 'sparsity <file> [threshold=0]',
     description: 'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity.',
-    options: [{ name: 'threshold', description: 'A weight counts as zero when |w| <= threshold.' }],
+    options: [
+      { name: 'threshold', description: 'A weight counts as zero when |w| <= threshold.' },
+      { name: 'winograd', description: 'Also count zeros of 3x3 kernels after the F(m,3) filter transform G g Gᵀ (m from 1 to 8).' },
+    ],
+  },
+  {
+    name: 'prune',
+    usage: 'prune <file> sparsity=0.5 [method=magnitude|filter-l1] [profile=uniform|sensitivity] [input=HxW] [out=pruned.safetensors]',
+    description: 'Pruning what-if: what magnitude or filter (L1) pruning to a target sparsity removes; with out=, writes a pruned safetensors copy and checks it by reading it back. The original is never modified.',
+    options: [
+      { name: 'sparsity', description: 'Target share of zeros in conv and linear weights, 0 <= s < 1.' },
+      { name: 'method', values: ['magnitude', 'filter-l1'], description: 'Smallest |w| per tensor, or whole filters ranked by L1 norm.' },
+      { name: 'profile', values: ['uniform', 'sensitivity'], description: 'The same target everywhere, or early layers less and late layers more.' },
+      { name: 'input', description: 'Conv output size HxW for FLOP counts when the file has no graph.' },
+      { name: 'out', description: 'Write the pruned copy here (safetensors), relative to the notebook.' },
+    ],
   },
   {
     name: 'bench',
@@ -224,7 +255,33 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       if (!Number.isFinite(threshold) || threshold < 0 || thresholdText.trim() === '') {
         throw new CellSyntaxError(line, `threshold must be a number >= 0, got '${thresholdText}'`);
       }
-      return { ...base, command: 'sparsity', file: positional[0], threshold };
+      const winograd = options.has('winograd') ? parsePositiveInt(line, 'winograd', options.get('winograd')!, 8) : undefined;
+      return { ...base, command: 'sparsity', file: positional[0], threshold, ...(winograd === undefined ? {} : { winograd }) };
+    }
+    case 'prune': {
+      if (positional.length !== 1) throw new CellSyntaxError(line, 'prune needs exactly one file path (quote paths with spaces)');
+      const sparsityText = options.get('sparsity');
+      if (sparsityText === undefined) throw new CellSyntaxError(line, 'prune needs sparsity=S, a target share of zeros such as 0.5');
+      const sparsity = Number(sparsityText);
+      if (sparsityText.trim() === '' || !Number.isFinite(sparsity) || sparsity < 0 || sparsity >= 1) {
+        throw new CellSyntaxError(line, `sparsity must be a number with 0 <= s < 1, got '${sparsityText}'`);
+      }
+      let inputSize: PruneCellCommand['inputSize'];
+      if (options.has('input')) {
+        const match = /^(\d+)x(\d+)$/.exec(options.get('input')!);
+        if (!match || Number(match[1]) < 1 || Number(match[2]) < 1) throw new CellSyntaxError(line, `input must be HxW such as 56x56, got '${options.get('input')}'`);
+        inputSize = { height: Number(match[1]), width: Number(match[2]) };
+      }
+      return {
+        ...base,
+        command: 'prune',
+        file: positional[0],
+        sparsity,
+        method: options.has('method') ? oneOf(line, 'method', options.get('method')!, ['magnitude', 'filter-l1'] as const) : undefined,
+        profile: options.has('profile') ? oneOf(line, 'profile', options.get('profile')!, ['uniform', 'sensitivity'] as const) : undefined,
+        out: options.get('out'),
+        inputSize,
+      };
     }
     case 'bench': {
       if (positional.length > 1) throw new CellSyntaxError(line, `bench takes one suite, got ${positional.join(' ')}`);

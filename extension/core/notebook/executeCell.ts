@@ -62,8 +62,16 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     }
     case 'sparsity': {
       const file = resolveCellPath(command.file, context.searchFolders);
-      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true }, options);
+      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd }, options);
       return { kind: 'sparsity', data };
+    }
+    case 'prune': {
+      const file = resolveCellPath(command.file, context.searchFolders);
+      // A new file goes next to the notebook (the first search folder), never over the input.
+      const out = command.out === undefined ? undefined : path.resolve(context.searchFolders[0] ?? path.dirname(file), command.out);
+      const { sparsity, method, profile, inputSize } = command;
+      const data = await context.runner.run('prune', { file, sparsity, method, profile, inputSize, out }, options);
+      return { kind: 'prune', data };
     }
     case 'bench':
       return { kind: 'bench', data: await context.runBench(command, options) };
@@ -87,6 +95,11 @@ export function plainSummary(payload: TaggedPayload): string {
     }
     case 'bench':
       return payload.data.results.map((r) => `${r.layer} ${r.algo} ${r.layout} x${r.threads}: ${r.msMedian.toFixed(3)} ms, ${r.gflops.toFixed(1)} GFLOP/s`).join('\n');
+    case 'prune': {
+      const d = payload.data;
+      const written = d.export ? `; wrote ${d.export.out} (${d.export.verified ? 'verified' : 'NOT verified'})` : '';
+      return `${d.file}: ${d.method} pruning to ${(d.targetSparsity * 100).toFixed(1)}% removes ${d.total.paramsRemoved} parameters; model ${(d.total.modelSparsityAfter * 100).toFixed(2)}% sparse after${written}`;
+    }
     case 'benchCompare':
       return `${payload.data.a.label} vs ${payload.data.b.label}`;
     case 'help':

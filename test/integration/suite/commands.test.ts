@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BenchComparison, BenchReport, SparsityReport, WinogradResult } from '../../../extension/shared/protocol';
+import type { BenchComparison, BenchReport, PruneReport, SparsityReport, WinogradResult } from '../../../extension/shared/protocol';
 import { pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
 import { activeApi, F23, sampleModel, TINY_CNN, workspaceRoot } from './helpers';
 
@@ -39,6 +39,23 @@ suite('palette commands', () => {
       const header = await queryPage('.da-sparsity header', { textIncludes: '26.0% sparse' });
       assert.equal(header.length, 1, 'the panel header shows the overall sparsity');
       await screenshotPage('command-sparsity-panel');
+    }
+  });
+
+  test('Prune Weight File: a verified pruned copy is written and the original is left byte for byte', async () => {
+    const out = path.join(workspaceRoot(), 'models', 'tiny-cnn.pruned.safetensors');
+    const before = readFileSync(sampleModel());
+    const report = await vscode.commands.executeCommand<PruneReport>('deepAccel.pruneWeights', { file: sampleModel(), sparsity: 0.5, out });
+    assert.ok(report, 'the command returned its report');
+    // Hand count (scripts/make-samples.ts): 50% per prunable tensor removes 0 + 288 + 192 weights.
+    assert.equal(report.total.paramsRemoved, 480);
+    assert.equal(report.export?.verified, true);
+    assert.ok(existsSync(out));
+    assert.deepEqual(readFileSync(sampleModel()), before, 'the original is unchanged');
+    if (pageBridgeAvailable()) {
+      const verdict = await queryPage('.da-prune [data-export-verified="true"]');
+      assert.ok(verdict.length >= 1, 'the panel shows the verified copy');
+      await screenshotPage('command-prune-panel');
     }
   });
 

@@ -40,6 +40,22 @@ test('sparsity and bench lines parse, comments and blank lines are skipped', () 
   assert.equal(commands[3].command, 'help');
 });
 
+test('prune and sparsity-with-Winograd lines parse', () => {
+  const [prune, sparsity] = parseCell('prune models/x.safetensors sparsity=0.5 method=filter-l1 profile=sensitivity input=56x56 out=pruned.safetensors\nsparsity x.onnx winograd=4');
+  assert.deepEqual(prune, {
+    line: 0,
+    text: 'prune models/x.safetensors sparsity=0.5 method=filter-l1 profile=sensitivity input=56x56 out=pruned.safetensors',
+    command: 'prune',
+    file: 'models/x.safetensors',
+    sparsity: 0.5,
+    method: 'filter-l1',
+    profile: 'sensitivity',
+    out: 'pruned.safetensors',
+    inputSize: { height: 56, width: 56 },
+  });
+  assert.deepEqual(sparsity, { line: 1, text: 'sparsity x.onnx winograd=4', command: 'sparsity', file: 'x.onnx', threshold: 0, winograd: 4 });
+});
+
 test('a # inside a quoted path is not a comment', () => {
   const [command] = parseCell('sparsity "runs/#3/model.onnx"');
   assert.equal(command.command === 'sparsity' && command.file, 'runs/#3/model.onnx');
@@ -55,7 +71,12 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['help\nsparsity', /line 2: sparsity needs exactly one file path/],
     ['sparsity x.onnx threshold=-1', /threshold must be a number >= 0, got '-1'/],
     ['sparsity x.onnx threshold=abc', /threshold must be a number >= 0/],
-    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold\)/],
+    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd\)/],
+    ['sparsity x.onnx winograd=9', /winograd must be between 1 and 8, got 9/],
+    ['prune x.onnx', /prune needs sparsity=S/],
+    ['prune x.onnx sparsity=1', /sparsity must be a number with 0 <= s < 1, got '1'/],
+    ['prune x.onnx sparsity=0.5 method=random', /method must be one of magnitude, filter-l1, got 'random'/],
+    ['prune x.onnx sparsity=0.5 input=56', /input must be HxW such as 56x56, got '56'/],
     ['bench', /bench needs a suite/],
     ['bench alexnet', /suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, got 'alexnet'/],
     ['bench resnet18 shape=1,2,3,4,5,3,3', /give either a suite or shape/],
@@ -66,7 +87,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['bench resnet18 threads=2 threads=3', /option 'threads' is given twice/],
     ['compare a.json', /compare needs two saved run files/],
     ['help me', /help takes no arguments/],
-    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, bench, compare, help/],
+    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, help/],
   ];
   for (const [source, message] of cases) assert.throws(() => parseCell(source), message, source);
 });

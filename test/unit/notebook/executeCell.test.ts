@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -51,6 +51,28 @@ test('a sparsity cell resolves the path against the notebook folder and scans th
   }
 });
 
+test('a prune cell: the what-if removes exactly the hand-counted weights; out= writes a verified copy and leaves the original alone', async () => {
+  // tiny-cnn (scripts/make-samples.ts): conv1 216 weights with 108 zeros, conv2 1152 with 288, fc 640
+  // with 128; the bias is not pruned. 50% per tensor: conv1 keeps its 108 zeros, conv2 needs 576
+  // (288 more), fc needs 320 (192 more): 480 removed, 108 + 576 + 320 = 1004 zeros of 2018 after.
+  const folder = mkdtempSync(path.join(tmpdir(), 'deep-accel-prune-'));
+  const model = path.join(samples, 'models', 'tiny-cnn.safetensors');
+  const before = readFileSync(model);
+  const whatIf = await executeCellCommand(parseCell(`prune "${model}" sparsity=0.5`)[0], context(folder));
+  assert.equal(whatIf.kind, 'prune');
+  if (whatIf.kind !== 'prune') return;
+  assert.equal(whatIf.data.total.paramsRemoved, 480);
+  assert.equal(whatIf.data.total.modelSparsityAfter, 1004 / 2018);
+  assert.equal(whatIf.data.export, undefined);
+  const written = await executeCellCommand(parseCell(`prune "${model}" sparsity=0.5 out=pruned.safetensors`)[0], context(folder));
+  if (written.kind !== 'prune') return assert.fail('not a prune payload');
+  assert.equal(written.data.export?.out, path.join(folder, 'pruned.safetensors'));
+  assert.equal(written.data.export?.verified, true);
+  assert.ok(existsSync(path.join(folder, 'pruned.safetensors')));
+  assert.deepEqual(readFileSync(model), before, 'the original is unchanged');
+  assert.match(plainSummary(written), /magnitude pruning to 50\.0% removes 480 parameters; model 49\.75% sparse after; wrote .*pruned\.safetensors \(verified\)$/);
+});
+
 test('a missing file names every folder it was looked for in', () => {
   assert.throws(() => resolveCellPath('models/none.onnx', ['/a', '/b']), /models\/none\.onnx: no such file \(looked in \/a, \/b\)/);
   assert.throws(() => resolveCellPath('/definitely/not/here.onnx', []), /\/definitely\/not\/here\.onnx: no such file/);
@@ -71,5 +93,5 @@ test('compare reads two saved runs and rejects a file that is not one', async ()
 test('help lists the language', async () => {
   const payload = await executeCellCommand(parseCell('help')[0], context(samples));
   assert.equal(payload.kind, 'help');
-  if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'bench', 'compare', 'help']);
+  if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
 });

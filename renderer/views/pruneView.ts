@@ -1,0 +1,75 @@
+import type { PruneReport } from '../../extension/shared/protocol';
+import { chartBox, seriesColor } from './charts';
+import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
+import type { ViewHost } from './host';
+import { sortableTable } from './table';
+
+const MAX_BARS = 60;
+
+export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
+  const fileName = report.file.split(/[\\/]/).pop() ?? report.file;
+  const total = report.total;
+  const flops =
+    total.flops !== undefined && total.flopsRemoved !== undefined
+      ? ` · ${formatCount(total.flopsRemoved)} of ${formatCount(total.flops)} FLOPs removed (${formatPercent(total.flopsRemoved / Math.max(1, total.flops))}, ${report.flopsSource === 'graph' ? 'from the graph' : 'from the input size'})`
+      : ' · FLOPs unknown (give an input size)';
+  const header = h(
+    'header',
+    { class: 'da-header' },
+    h('h2', {}, `Pruning ${fileName}: ${report.method}, ${report.profile}, target ${formatPercent(report.targetSparsity)}`),
+    h(
+      'p',
+      { class: 'da-subtitle' },
+      h('strong', { 'data-params-removed': String(total.paramsRemoved) }, `${formatCount(total.paramsRemoved)} of ${formatCount(total.parameters)} parameters removed`),
+      ` · prunable tensors ${formatPercent(total.prunableSparsityAfter)} sparse after · whole model ${formatPercent(total.modelSparsityAfter)}`,
+      flops,
+    ),
+  );
+  const check = report.export;
+  const exported = check
+    ? h(
+        'p',
+        { class: check.verified ? 'da-ok' : 'da-bad', 'data-export-verified': String(check.verified) },
+        `${check.verified ? '✓' : '✗'} wrote ${check.out} (${formatBytes(check.bytes)}); read back: ${check.pruned.length} pruned tensors with the planned zeros, ${check.untouchedIdentical} untouched tensors identical${check.untouchedDiffering.length ? `, differing: ${check.untouchedDiffering.join(', ')}` : ''}`,
+      )
+    : h('p', { class: 'da-status' }, 'What-if only: nothing was written. Give an output file to write a pruned copy; the original is never modified.');
+
+  const bars = report.tensors.length > MAX_BARS ? [...report.tensors].sort((a, b) => b.numel - a.numel).slice(0, MAX_BARS) : report.tensors;
+  const chart = chartBox('Sparsity before and after pruning', {
+    type: 'bar',
+    data: {
+      labels: bars.map((t) => t.name),
+      datasets: [
+        { label: 'before %', data: bars.map((t) => (t.zerosBefore / t.numel) * 100), backgroundColor: seriesColor(0) },
+        { label: 'after %', data: bars.map((t) => t.sparsityAfter * 100), backgroundColor: seriesColor(1) },
+      ],
+    },
+    options: { scales: { y: { min: 0, max: 100, title: { display: true, text: 'sparsity %' } }, x: { ticks: { display: bars.length <= 24 } } } },
+  });
+  const table = sortableTable(
+    report.tensors,
+    [
+      { key: 'name', title: 'Tensor', value: (t) => t.name },
+      { key: 'layerType', title: 'Type', value: (t) => t.layerType },
+      { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
+      { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
+      { key: 'target', title: 'Target', value: (t) => t.targetSparsity, format: (t) => formatPercent(t.targetSparsity), numeric: true },
+      { key: 'before', title: 'Before', value: (t) => t.zerosBefore / t.numel, format: (t) => formatPercent(t.zerosBefore / t.numel), numeric: true },
+      { key: 'after', title: 'After', value: (t) => t.sparsityAfter, format: (t) => formatPercent(t.sparsityAfter), numeric: true },
+      { key: 'removed', title: 'Removed', value: (t) => t.paramsRemoved, format: (t) => formatCount(t.paramsRemoved), numeric: true },
+      { key: 'cut', title: 'Cut', value: (t) => t.threshold ?? t.filtersRemoved, format: (t) => (t.threshold !== undefined ? `|w| < ${formatNumber(t.threshold)}` : t.filtersRemoved !== undefined ? `${t.filtersRemoved} of ${t.filters} filters` : ''), numeric: true },
+    ],
+    { pageSize: 50, filterPlaceholder: 'Filter tensors' },
+  );
+  const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
+  exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), `${fileName}.prune.json`));
+  return h(
+    'div',
+    { class: 'da-view da-prune' },
+    header,
+    exported,
+    chart,
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson), table),
+    report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,
+  );
+}
