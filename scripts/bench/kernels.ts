@@ -9,6 +9,7 @@
 import { CONV_ALGORITHMS, CONV_LAYOUTS, type ConvAlgorithm, type ConvShape } from '../../extension/shared/protocol';
 import { Engine, applies, type EngineVariant } from '../../extension/engine/engine';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
+import { runOnnxRuntimePeer } from '../../extension/core/bench/peer';
 
 function argValue(name: string): string | undefined {
   const index = process.argv.indexOf(name);
@@ -44,24 +45,11 @@ function random(count: number): Float32Array {
   return values;
 }
 
+/** onnxruntime-node on the same layer, in a child process (the benchmark runner's peer), best-of timing. */
 async function ortPeer(shape: ConvShape, input: Float32Array, weights: Float32Array): Promise<number | undefined> {
   try {
-    const ort = await import('onnxruntime-node');
-    const { buildConvModel } = await import('./onnxConvModel');
-    const session = await ort.InferenceSession.create(buildConvModel(shape, weights), {
-      intraOpNumThreads: 1, interOpNumThreads: 1, executionMode: 'sequential',
-    });
-    const feeds = { x: new ort.Tensor('float32', input, [shape.N, shape.C, shape.H, shape.W]) };
-    const end = performance.now() + 1000; // warm-up
-    while (performance.now() < end) await session.run(feeds);
-    let best = Infinity;
-    const stop = performance.now() + seconds * 1000;
-    while (performance.now() < stop) {
-      const t0 = performance.now();
-      await session.run(feeds);
-      best = Math.min(best, performance.now() - t0);
-    }
-    return best;
+    const timing = await runOnnxRuntimePeer(shape, weights, { threads: 1, input, budgetMs: seconds * 1000 });
+    return timing.msMin;
   } catch (error) {
     console.log(`  (onnxruntime-node unavailable: ${(error as Error).message})`);
     return undefined;
