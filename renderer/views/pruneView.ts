@@ -6,6 +6,8 @@ import { sortableTable } from './table';
 
 const MAX_BARS = 60;
 
+const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
 export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
   const fileName = report.file.split(/[\\/]/).pop() ?? report.file;
   const total = report.total;
@@ -30,7 +32,7 @@ export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
     ? h(
         'p',
         { class: check.verified ? 'da-ok' : 'da-bad', 'data-export-verified': String(check.verified) },
-        `${check.verified ? '✓' : '✗'} wrote ${check.out} (${formatBytes(check.bytes)}); read back: ${check.pruned.length} pruned tensors with the planned zeros, ${check.untouchedIdentical} untouched tensors identical${check.untouchedDiffering.length ? `, differing: ${check.untouchedDiffering.join(', ')}` : ''}`,
+        `${check.verified ? '✓' : '✗'} wrote ${check.out} (${formatBytes(check.bytes)}); read back: ${plural(check.pruned.length, 'pruned tensor')} with the planned zeros, ${plural(check.untouchedIdentical, 'untouched tensor')} identical${check.untouchedDiffering.length ? `, differing: ${check.untouchedDiffering.join(', ')}` : ''}`,
       )
     : h('p', { class: 'da-status' }, 'What-if only: nothing was written. Give an output file to write a pruned copy; the original is never modified.');
 

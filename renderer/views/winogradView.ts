@@ -78,7 +78,12 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
               { label: 'max |err| × direct', data: result.error.map((e) => e.maxMultiple), backgroundColor: seriesColor(1) },
             ],
           },
-          options: { scales: { y: { type: 'logarithmic', title: { display: true, text: '× direct error (log)' } } } },
+          // A log axis only when the multiples span more than a decade (large tiles, fp16 overflow risk).
+          options: (() => {
+            const values = result.error.flatMap((e) => [e.meanMultiple, e.maxMultiple]).filter((v) => v > 0);
+            const wide = Math.max(...values) / Math.min(...values) > 10;
+            return { scales: { y: wide ? { type: 'logarithmic' as const, title: { display: true, text: '× direct error (log)' } } : { beginAtZero: true, title: { display: true, text: '× direct error' } } } };
+          })(),
         })
       : null;
   const error = section('Numerical error (2-D tile vs fp64 direct)', errorTable, errorChart);
