@@ -55,7 +55,7 @@ async function askWinogradRequest(services: Services, search: boolean): Promise<
 async function winogradCommand(services: Services, search: boolean, args?: WinogradRequest): Promise<WinogradResult | undefined> {
   const request = args ?? (await askWinogradRequest(services, search));
   if (!request) return undefined;
-  const full: WinogradRequest = { ...request, search: request.search ?? search, exports: request.exports ?? [...EXPORT_FORMATS] };
+  const full: WinogradRequest = { compareTileSizes: true, ...request, search: request.search ?? search, exports: request.exports ?? [...EXPORT_FORMATS] };
   const title = `F(${full.m}, ${full.r})`;
   try {
     const result = await services.runWithProgress(full.search ? `Searching points for ${title}` : `Generating ${title}`, 'winograd', full);

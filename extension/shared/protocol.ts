@@ -145,8 +145,17 @@ export interface WinogradResult {
   cost: WinogradCost;
   error: WinogradErrorMeasurement[];
   search?: WinogradSearchSummary;
+  /** The same error measurement for neighbouring tile sizes F(m', r), when asked for (compareTileSizes). */
+  errorByTile?: WinogradTileError[];
   /** Export texts keyed by format, when asked for. */
   exports?: Partial<Record<ExportFormat, string>>;
+}
+
+export interface WinogradTileError {
+  m: number;
+  r: number;
+  points: string[];
+  error: WinogradErrorMeasurement[];
 }
 
 export type ExportFormat = 'c' | 'numpy' | 'ts' | 'latex' | 'markdown' | 'json';
@@ -577,6 +586,8 @@ export type WorkerToHostMessage =
 export interface WinogradRequest {
   m: number;
   r: number;
+  /** Also measure F(2..8, r) with their default points, for the chart of error against tile size. */
+  compareTileSizes?: boolean;
   /** Second dimension for F(m x n, r x s). */
   n?: number;
   s?: number;

@@ -7,13 +7,22 @@ import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
+import { errorByTileSize } from '../core/winograd/compareTiles';
 import type { TaskHandler } from './handlers';
 
 /** A preview never needs more than this many values. */
 const MAX_PREVIEW_VALUES = 4096;
 
-export const winogradTask: TaskHandler<'winograd'> = async (args, context) =>
-  args.search ? searchPoints(args, { onProgress: (fraction, message) => context.progress(fraction, message), signal: context.signal }) : generateWinograd(args);
+export const winogradTask: TaskHandler<'winograd'> = async (args, context) => {
+  const result = args.search
+    ? await searchPoints(args, { onProgress: (fraction, message) => context.progress(fraction * 0.9, message), signal: context.signal })
+    : generateWinograd(args);
+  if (args.compareTileSizes && args.n === undefined && args.s === undefined) {
+    context.progress(0.9, 'error against tile size');
+    result.errorByTile = errorByTileSize(args.r, { fractionsIn: args.fractionsIn, precision: args.precision, seed: args.seed, signal: context.signal });
+  }
+  return result;
+};
 
 export const sparsityTask: TaskHandler<'sparsity'> = async (args, context) => {
   const opened = await openWeightFile(args.file, { signal: context.signal });

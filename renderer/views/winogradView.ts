@@ -86,7 +86,22 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
           })(),
         })
       : null;
-  const error = section('Numerical error (2-D tile vs fp64 direct)', errorTable, errorChart);
+  const byTile = result.errorByTile?.filter((row) => row.error.length > 0);
+  const tileChart = byTile?.length
+    ? chartBox('Error against tile size', {
+        type: 'bar',
+        data: {
+          labels: byTile.map((row) => `F(${row.m},${row.r})${row.m === result.m ? ' ◀' : ''}`),
+          datasets: byTile[0].error.map((measurement, i) => ({
+            label: `${measurement.precision} mean |err| × direct`,
+            data: byTile.map((row) => row.error.find((e) => e.precision === measurement.precision)?.meanMultiple ?? null),
+            backgroundColor: seriesColor(i),
+          })),
+        },
+        options: { scales: { y: { type: 'logarithmic', title: { display: true, text: '× direct error (log), default points' } } } },
+      })
+    : null;
+  const error = section('Numerical error (2-D tile vs fp64 direct)', errorTable, h('div', { class: 'da-charts' }, errorChart, tileChart));
 
   const search = result.search
     ? section(

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { generateWinograd } from '../../extension/core/winograd';
+import { errorByTileSize } from '../../extension/core/winograd/compareTiles';
 import { helpPayload } from '../../extension/core/notebook/cellLanguage';
 import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/protocol';
 import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_REPORT } from './fixtures';
@@ -22,6 +23,7 @@ before(async () => {
   await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
   await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
   winograd = generateWinograd({ m: 2, r: 3, exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'], errorTrials: 100 });
+  winograd.errorByTile = errorByTileSize(3, { sizes: [2, 4, 6] });
 });
 
 after(async () => {
@@ -49,8 +51,13 @@ test('winograd output shows the exact matrices, the verdict, the cost and an err
   const costCells = await page.$$eval('#winograd .da-cost tbody tr:first-child td', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(costCells, ['Element-wise multiplications per tile', '16', '36']);
   const ink = await canvasInkShare(page, '#winograd canvas');
-  assert.equal(ink.length, 1, 'one error chart');
-  assert.ok(ink[0] > 0.02, `the error chart has bars and axes drawn (ink ${ink[0]})`);
+  assert.equal(ink.length, 2, 'error by precision, and error against tile size');
+  for (const share of ink) assert.ok(share > 0.02, `each error chart has bars and axes drawn (ink ${share})`);
+  // F(2,3), F(4,3), F(6,3): fp32 (blue), fp16 (orange) and bf16 (green) series are all drawn.
+  const tileChart = '#winograd canvas[data-chart="Error against tile size"]';
+  for (const rgb of [[0x37, 0x94, 0xff], [0xd1, 0x86, 0x16], [0x89, 0xd1, 0x85]] as [number, number, number][]) {
+    assert.ok((await canvasColourCount(page, tileChart, rgb)) > 100, `series ${rgb} drawn`);
+  }
   // The first export tab is C and the code holds the matrices as float constants.
   assert.match((await page.textContent('#winograd .da-code')) ?? '', /0\.5f?/);
   await page.click('#winograd .da-tab[data-format="latex"]');
