@@ -31,6 +31,8 @@ export interface WinogradCellCommand {
   precision?: Precision;
   search: boolean;
   finite: boolean;
+  /** A layer to cost: the arithmetic reduction once the transforms are amortised. */
+  layer?: { C: number; K: number; H: number; W: number };
 }
 
 export interface SparsityCellCommand {
@@ -109,7 +111,7 @@ interface CommandDoc {
 export const CELL_COMMANDS: readonly CommandDoc[] = [
   {
     name: 'winograd',
-    usage: 'winograd F(m,r) | F(mxn,rxs) [points=0,1,-1,1/2,-1/2] [in=G|A|B] [precision=fp32|fp16|bf16] [search] [finite]',
+    usage: 'winograd F(m,r) | F(mxn,rxs) [points=0,1,-1,1/2,-1/2] [in=G|A|B] [precision=fp32|fp16|bf16] [layer=C,K,H,W] [search] [finite]',
     description: 'Generate exact Winograd/Toom-Cook transforms AT, G, BT; verify them, count their cost and measure their error.',
     options: [
       { name: 'points', description: 'Finite interpolation points: integers and fractions, comma-separated.' },
@@ -117,6 +119,7 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
       { name: 'precision', values: ['fp32', 'fp16', 'bf16'], description: 'Precision for the error measurement and the point search.' },
       { name: 'search', description: 'Search for interpolation points with a lower measured error.' },
       { name: 'finite', description: 'Use only finite points (no point at infinity).' },
+      { name: 'layer', description: 'A layer C,K,H,W to cost: the arithmetic reduction with the filter transform amortised over the image and the input transform over K.' },
     ],
   },
   {
@@ -235,7 +238,15 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       if (specs.length !== 1) throw new CellSyntaxError(line, 'winograd needs exactly one spec such as F(4,3) or F(2x2,3x3)');
       if (!/^F\s*\(/.test(specs[0])) throw new CellSyntaxError(line, `'${specs[0]}' is not a spec such as F(4,3)`);
       const points = options.get('points');
+      let layer: WinogradCellCommand['layer'];
+      if (options.has('layer')) {
+        const parts = options.get('layer')!.split(',');
+        if (parts.length !== 4) throw new CellSyntaxError(line, `layer must be C,K,H,W, got '${options.get('layer')}'`);
+        const [C, K, H, W] = parts.map((part, i) => parsePositiveInt(line, ['C', 'K', 'H', 'W'][i], part.trim(), 1 << 20));
+        layer = { C, K, H, W };
+      }
       return {
+        layer,
         ...base,
         command: 'winograd',
         spec: specs[0],

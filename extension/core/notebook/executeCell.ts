@@ -55,6 +55,7 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
         precision: command.precision ?? context.defaultPrecision,
         infinity: !command.finite,
         search: command.search,
+        layer: command.layer,
         compareTileSizes: true,
         exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] as const,
       };

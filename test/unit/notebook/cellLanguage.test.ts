@@ -19,7 +19,12 @@ test('a winograd line becomes a request with every option', () => {
     precision: 'fp16',
     search: true,
     finite: false,
+    layer: undefined,
   });
+  const [costed] = parseCell('winograd F(4,3) layer=64,64,56,56');
+  assert.deepEqual(costed.command === 'winograd' && costed.layer, { C: 64, K: 64, H: 56, W: 56 });
+  assert.throws(() => parseCell('winograd F(4,3) layer=64,64,56'), /line 1: layer must be C,K,H,W, got '64,64,56'/);
+  assert.throws(() => parseCell('winograd F(4,3) layer=64,0,56,56'), /K must be between 1 and 1048576, got 0/);
 });
 
 test('sparsity and bench lines parse, comments and blank lines are skipped', () => {

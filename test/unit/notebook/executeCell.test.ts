@@ -32,7 +32,7 @@ test('a winograd cell asks the worker for the spec (square 2-D nesting is F(m,r)
   assert.equal(payload.kind, 'winograd');
   assert.deepEqual(calls[0], {
     task: 'winograd',
-    args: { m: 2, r: 3, points: ['0', '1', '-1'], fractionsIn: 'G', precision: 'fp16', infinity: true, search: false, compareTileSizes: true, exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] },
+    args: { m: 2, r: 3, points: ['0', '1', '-1'], fractionsIn: 'G', precision: 'fp16', infinity: true, search: false, layer: undefined, compareTileSizes: true, exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] },
   });
   if (payload.kind === 'winograd') {
     assert.deepEqual(payload.data.G, [['1', '0', '0'], ['1/2', '1/2', '1/2'], ['1/2', '-1/2', '1/2'], ['0', '0', '1']]);
