@@ -133,40 +133,30 @@ export class StructureTracker {
     }
   }
 
-  private consumeKPC(mask: Uint8Array, n: number): void {
+  /** Feeds the mask run by run (a run ends where a structured unit does) to one layout's segment scan. */
+  private consumeRuns(mask: Uint8Array, n: number, segment: (mask: Uint8Array, start: number, count: number) => void): void {
     for (let i = 0; i < n; ) {
       const take = Math.min(this.runLength - this.offset, n - i);
-      this.segmentKPC(mask, i, take);
+      segment.call(this, mask, i, take);
       i += take;
       if ((this.offset += take) === this.runLength) this.endRun();
     }
+  }
+
+  private consumeKPC(mask: Uint8Array, n: number): void {
+    this.consumeRuns(mask, n, this.segmentKPC);
   }
 
   private consumePCK(mask: Uint8Array, n: number): void {
-    for (let i = 0; i < n; ) {
-      const take = Math.min(this.runLength - this.offset, n - i);
-      this.segmentPCK(mask, i, take);
-      i += take;
-      if ((this.offset += take) === this.runLength) this.endRun();
-    }
+    this.consumeRuns(mask, n, this.segmentPCK);
   }
 
   private consumeKC(mask: Uint8Array, n: number): void {
-    for (let i = 0; i < n; ) {
-      const take = Math.min(this.runLength - this.offset, n - i);
-      this.segmentKC(mask, i, take);
-      i += take;
-      if ((this.offset += take) === this.runLength) this.endRun();
-    }
+    this.consumeRuns(mask, n, this.segmentKC);
   }
 
   private consumeCK(mask: Uint8Array, n: number): void {
-    for (let i = 0; i < n; ) {
-      const take = Math.min(this.runLength - this.offset, n - i);
-      this.segmentCK(mask, i, take);
-      i += take;
-      if ((this.offset += take) === this.runLength) this.endRun();
-    }
+    this.consumeRuns(mask, n, this.segmentCK);
   }
 
   /**
