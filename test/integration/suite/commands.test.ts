@@ -107,6 +107,18 @@ suite('palette commands', () => {
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 
+  test('the command palette lists the Deep Accel commands under their category', async function () {
+    if (!pageBridgeAvailable()) this.skip();
+    await vscode.commands.executeCommand('workbench.action.quickOpen', '>Deep Accel: ');
+    const rows = await queryPage('.quick-input-list .monaco-list-row', { minCount: 8, timeoutMs: 20_000 });
+    const labels = rows.map((row) => row.text);
+    for (const title of ['Generate Winograd Matrices', 'Inspect Model Sparsity', 'Run Convolution Benchmark', 'Prune Weight File']) {
+      assert.ok(labels.some((label) => label.includes(`Deep Accel: ${title}`)), `the palette offers "Deep Accel: ${title}" (saw ${labels.join(' | ')})`);
+    }
+    await screenshotPage('command-palette');
+    await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+  });
+
   test('Show Log reveals the Deep Accel log channel', async () => {
     await vscode.commands.executeCommand('deepAccel.showLog');
     if (pageBridgeAvailable()) {
