@@ -87,18 +87,7 @@ async function sparsityCommand(services: Services, cache: WeightFileCache, targe
   const threshold = (target && !(target instanceof vscode.Uri) ? target.threshold : undefined) ?? services.config.get<number>('sparsity.threshold', 0);
   const name = path.basename(uri.fsPath);
   try {
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Inspecting ${name}`, cancellable: true }, (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let reported = 0;
-      return cache.report(uri.fsPath, threshold, {
-        signal: abort.signal,
-        onProgress: (fraction, message) => {
-          progress.report({ increment: fraction * 100 - reported, message });
-          reported = fraction * 100;
-        },
-      });
-    });
+    const report = await services.withProgress(`Inspecting ${name}`, (hooks) => cache.report(uri.fsPath, threshold, hooks));
     await ResultsPanel.show(services.context.extensionUri, `Sparsity: ${name}`).showPayload({ kind: 'sparsity', data: report });
     return report;
   } catch (error) {
@@ -193,18 +182,7 @@ async function benchCommand(services: Services, args?: Partial<BenchCellCommand>
   const command = args ? ({ command: 'bench', ...args } as BenchCellCommand) : await askBench();
   if (!command) return undefined;
   try {
-    const report = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'Convolution benchmark', cancellable: true }, (progress, token) => {
-      const abort = new AbortController();
-      token.onCancellationRequested(() => abort.abort());
-      let reported = 0;
-      return runBenchCommand(services, command, {
-        signal: abort.signal,
-        onProgress: (fraction, message) => {
-          progress.report({ increment: fraction * 100 - reported, message });
-          reported = fraction * 100;
-        },
-      });
-    });
+    const report = await services.withProgress('Convolution benchmark', (hooks) => runBenchCommand(services, command, hooks));
     const saved = await saveBenchRun(report);
     if (saved) services.log.info(`benchmark run saved to ${saved}`);
     await ResultsPanel.show(services.context.extensionUri, `Benchmark${report.suite ? `: ${report.suite}` : ''}`).showPayload({ kind: 'bench', data: report });

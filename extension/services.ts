@@ -71,18 +71,17 @@ export class Services implements vscode.Disposable {
   }
 
   /**
-   * Runs a task with a cancellable progress notification: anything that may take more than about a
-   * second goes through here.
+   * Runs work under a cancellable progress notification: anything that may take more than about a
+   * second goes through here. The work gets an AbortSignal and a progress callback in 0..1.
    */
-  runWithProgress<K extends WorkerTaskKind>(title: string, task: K, args: WorkerTasks[K]['args']): Promise<WorkerTasks[K]['result']> {
-    return withProgressPromise(
-      { location: vscode.ProgressLocation.Notification, title, cancellable: true },
-      async (progress, token) => {
+  withProgress<T>(title: string, work: (hooks: { signal: AbortSignal; onProgress(fraction: number, message?: string): void }) => Promise<T>): Promise<T> {
+    return Promise.resolve(
+      vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (progress, token) => {
         const controller = new AbortController();
         const subscription = token.onCancellationRequested(() => controller.abort());
         let reported = 0;
         try {
-          return await this.run(task, args, {
+          return await work({
             signal: controller.signal,
             onProgress: (fraction, message) => {
               const percent = Math.max(0, Math.min(100, fraction * 100));
@@ -93,8 +92,13 @@ export class Services implements vscode.Disposable {
         } finally {
           subscription.dispose();
         }
-      },
+      }),
     );
+  }
+
+  /** A worker task under a cancellable progress notification. */
+  runWithProgress<K extends WorkerTaskKind>(title: string, task: K, args: WorkerTasks[K]['args']): Promise<WorkerTasks[K]['result']> {
+    return this.withProgress(title, (hooks) => this.run(task, args, hooks));
   }
 
   dispose(): void {
@@ -102,14 +106,6 @@ export class Services implements vscode.Disposable {
     this.workerPool = undefined;
     for (const disposable of this.disposables) disposable.dispose();
   }
-}
-
-/** withProgress returns a Thenable; callers here want a real Promise (catch, finally). */
-function withProgressPromise<T>(
-  options: vscode.ProgressOptions,
-  task: (progress: vscode.Progress<{ message?: string; increment?: number }>, token: vscode.CancellationToken) => Promise<T>,
-): Promise<T> {
-  return Promise.resolve(vscode.window.withProgress(options, task));
 }
 
 export function isCancellation(error: unknown): boolean {
