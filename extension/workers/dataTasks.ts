@@ -4,14 +4,11 @@
  */
 import { openWeightFile } from '../core/formats';
 import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
-import { scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
+import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
 import { errorByTileSize } from '../core/winograd/compareTiles';
 import type { TaskHandler } from './handlers';
-
-/** A preview never needs more than this many values. */
-const MAX_PREVIEW_VALUES = 4096;
 
 export const winogradTask: TaskHandler<'winograd'> = async (args, context) => {
   const result = args.search
@@ -59,19 +56,4 @@ export const pruneTask: TaskHandler<'prune'> = (args, context) => {
 
 export const summaryTask: TaskHandler<'summary'> = (args, context) => summarizeWeightFile(args.file, { signal: context.signal });
 
-export const tensorPreviewTask: TaskHandler<'tensorPreview'> = async (args, context) => {
-  const count = Math.max(0, Math.min(MAX_PREVIEW_VALUES, Math.floor(args.count)));
-  const opened = await openWeightFile(args.file, { signal: context.signal });
-  try {
-    const tensor = opened.tensors.find((t) => t.name === args.name);
-    if (!tensor) throw new Error(`${args.file}: no tensor named '${args.name}'`);
-    const values: number[] = [];
-    for await (const chunk of tensor.chunks({ maxChunkElements: Math.max(1, count), signal: context.signal })) {
-      for (let i = 0; i < chunk.length && values.length < count; i++) values.push(chunk[i]);
-      if (values.length >= count) break;
-    }
-    return values;
-  } finally {
-    await opened.close();
-  }
-};
+export const tensorPreviewTask: TaskHandler<'tensorPreview'> = (args, context) => previewTensor(args.file, args.name, args.count, { signal: context.signal });
