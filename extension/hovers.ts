@@ -4,12 +4,12 @@
  * - over a string literal naming a weight file: its format, parameters and sparsity.
  * The work runs in the worker pool; the hover shows when it is ready, or not at all if cancelled.
  */
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { findWinogradSpecs } from './core/winograd';
 import { weightFileLiteralAt } from './core/weightFiles';
-import type { Services } from './services';
+import { findInFolders } from './core/paths';
+import { searchFoldersFor, type Services } from './services';
 import type { WeightFileCache } from './weightFileCache';
 import type { WinogradResult } from './shared/protocol';
 
@@ -35,16 +35,6 @@ export function winogradHoverMarkdown(result: WinogradResult): vscode.MarkdownSt
   return markdown;
 }
 
-function resolveWeightPath(document: vscode.TextDocument, literal: string): string | undefined {
-  const candidates: string[] = [];
-  if (path.isAbsolute(literal)) candidates.push(literal);
-  else {
-    if (document.uri.scheme === 'file') candidates.push(path.resolve(path.dirname(document.uri.fsPath), literal));
-    for (const folder of vscode.workspace.workspaceFolders ?? []) candidates.push(path.resolve(folder.uri.fsPath, literal));
-  }
-  return candidates.find((candidate) => existsSync(candidate));
-}
-
 export function registerHovers(services: Services, cache: WeightFileCache): vscode.Disposable {
   const winogradHover = vscode.languages.registerHoverProvider(ANY_TEXT, {
     async provideHover(document, position, token) {
@@ -67,7 +57,7 @@ export function registerHovers(services: Services, cache: WeightFileCache): vsco
     async provideHover(document, position, token) {
       const literal = weightFileLiteralAt(document.lineAt(position.line).text, position.character);
       if (!literal) return undefined;
-      const file = resolveWeightPath(document, literal.path);
+      const file = findInFolders(literal.path, searchFoldersFor(document.uri));
       const range = new vscode.Range(position.line, literal.start, position.line, literal.end);
       if (!file) return new vscode.Hover(`Deep Accel: \`${literal.path}\` not found next to this file or in the workspace`, range);
       try {

@@ -3,13 +3,12 @@
  * core/notebook/cellLanguage); its result becomes a rich output that the renderer draws, plus a plain
  * text line. A bad cell fails with an error output and the next cells still run.
  */
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { parseCell } from './core/notebook/cellLanguage';
 import { executeCellCommand, plainSummary } from './core/notebook/executeCell';
 import { runBenchCommand } from './bench';
 import { CELL_LANGUAGE, NOTEBOOK_TYPE } from './notebookSerializer';
-import { isCancellation, type Services } from './services';
+import { isCancellation, searchFoldersFor, type Services } from './services';
 import { mimeTypeOf } from './shared/protocol';
 
 export class DeepAccelNotebookController implements vscode.Disposable {
@@ -28,13 +27,6 @@ export class DeepAccelNotebookController implements vscode.Disposable {
     for (const cell of cells) await this.execute(cell, notebook);
   }
 
-  private searchFolders(notebook: vscode.NotebookDocument): string[] {
-    const folders: string[] = [];
-    if (notebook.uri.scheme === 'file') folders.push(path.dirname(notebook.uri.fsPath));
-    for (const folder of vscode.workspace.workspaceFolders ?? []) if (folder.uri.scheme === 'file') folders.push(folder.uri.fsPath);
-    return folders;
-  }
-
   private async execute(cell: vscode.NotebookCell, notebook: vscode.NotebookDocument): Promise<void> {
     const execution = this.controller.createNotebookCellExecution(cell);
     execution.executionOrder = ++this.executionOrder;
@@ -49,7 +41,7 @@ export class DeepAccelNotebookController implements vscode.Disposable {
         this.services.log.info(`cell ${cell.index + 1}: ${command.text}`);
         const payload = await executeCellCommand(command, {
           runner: this.services,
-          searchFolders: this.searchFolders(notebook),
+          searchFolders: searchFoldersFor(notebook.uri),
           signal: abort.signal,
           defaultPrecision: this.services.config.get('winograd.precision'),
           runBench: (bench, options) => runBenchCommand(this.services, bench, options),

@@ -108,6 +108,13 @@ export class Services implements vscode.Disposable {
   }
 }
 
+/** Where a relative path written in a document is looked for: the document's folder, then the workspace folders. */
+export function searchFoldersFor(uri: vscode.Uri): string[] {
+  const folders = uri.scheme === 'file' ? [path.dirname(uri.fsPath)] : [];
+  for (const folder of vscode.workspace.workspaceFolders ?? []) if (folder.uri.scheme === 'file') folders.push(folder.uri.fsPath);
+  return folders;
+}
+
 export function isCancellation(error: unknown): boolean {
   return error instanceof WorkerTaskError ? error.reason === 'cancelled' : error instanceof Error && error.name === 'AbortError';
 }

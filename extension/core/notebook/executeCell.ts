@@ -3,10 +3,10 @@
  * TaskRunner (the worker pool in the extension), so the same code serves the notebook controller,
  * the tests and any other host.
  */
-import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchReport, TaggedPayload, WorkerTaskKind, WorkerTasks } from '../../shared/protocol';
 import { compareBenchFiles } from '../bench/saved';
+import { findInFolders } from '../paths';
 import { parseWinogradSpec } from '../winograd';
 import { type CellCommand, helpPayload } from './cellLanguage';
 
@@ -31,15 +31,9 @@ export interface CellContext {
 
 /** Resolves a path written in a cell; the error names every place looked at. */
 export function resolveCellPath(file: string, folders: string[]): string {
-  if (path.isAbsolute(file)) {
-    if (!existsSync(file)) throw new Error(`${file}: no such file`);
-    return file;
-  }
-  for (const folder of folders) {
-    const candidate = path.resolve(folder, file);
-    if (existsSync(candidate)) return candidate;
-  }
-  throw new Error(`${file}: no such file (looked in ${folders.join(', ') || 'no folder'})`);
+  const found = findInFolders(file, folders);
+  if (found) return found;
+  throw new Error(path.isAbsolute(file) ? `${file}: no such file` : `${file}: no such file (looked in ${folders.join(', ') || 'no folder'})`);
 }
 
 export async function executeCellCommand(command: CellCommand, context: CellContext): Promise<TaggedPayload> {
