@@ -5,28 +5,14 @@
  *   npx tsx scripts/bench/gemm.ts [--variant simd|relaxed] [--seconds 1]
  */
 import { Engine, type EngineVariant } from '../../extension/engine/engine';
-
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+import { argValue, bestOfMs } from './common';
 
 const variant = (argValue('--variant') ?? 'auto') as EngineVariant | 'auto';
 const seconds = Number(argValue('--seconds') ?? '1');
 const engine = Engine.create({ variant });
 const { MR, NR } = engine;
 
-function timeIt(fn: () => void): number {
-  fn();
-  let best = Infinity;
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best;
-}
+const timeIt = (fn: () => void): number => bestOfMs(fn, seconds);
 
 function fillRandom(view: Float32Array): void {
   for (let i = 0; i < view.length; i++) view[i] = Math.random() - 0.5;

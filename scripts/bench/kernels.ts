@@ -10,11 +10,7 @@ import { CONV_ALGORITHMS, CONV_LAYOUTS, type ConvAlgorithm, type ConvShape } fro
 import { Engine, applies, type EngineVariant } from '../../extension/engine/engine';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
 import { runOnnxRuntimePeer } from '../../extension/core/bench/peer';
-
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+import { argValue, bestOfMs } from './common';
 
 const variant = (argValue('--variant') ?? 'auto') as EngineVariant | 'auto';
 const seconds = Number(argValue('--seconds') ?? '1');
@@ -27,17 +23,7 @@ const RESNET18_3X3: [string, ConvShape][] = [
 ];
 const layerIndices = argValue('--layers')?.split(',').map(Number) ?? [0, 1, 2, 3];
 
-function bestMs(fn: () => void): number {
-  fn();
-  let best = Infinity;
-  const end = performance.now() + seconds * 1000;
-  while (performance.now() < end) {
-    const t0 = performance.now();
-    fn();
-    best = Math.min(best, performance.now() - t0);
-  }
-  return best;
-}
+const bestMs = (fn: () => void): number => bestOfMs(fn, seconds);
 
 function random(count: number): Float32Array {
   const values = new Float32Array(count);

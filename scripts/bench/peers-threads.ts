@@ -18,11 +18,7 @@ import { ParallelEngine } from '../../extension/engine/parallel';
 import { convDirectFlops } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
 import { CONV_ALGORITHMS, type ConvAlgorithm } from '../../extension/shared/protocol';
-
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+import { argValue } from './common';
 
 function cpuMs(): number {
   const usage = process.cpuUsage();

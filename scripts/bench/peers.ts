@@ -14,11 +14,7 @@ import { timeIterations } from '../../extension/core/bench/stats';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
 import type { BenchResult, BenchSuite, ConvShape } from '../../extension/shared/protocol';
-
-function argValue(name: string): string | undefined {
-  const index = process.argv.indexOf(name);
-  return index >= 0 ? process.argv[index + 1] : undefined;
-}
+import { argValue } from './common';
 
 const suiteArg = argValue('--suite') ?? 'resnet18';
 if (!isBenchSuite(suiteArg)) throw new Error(`--suite: unknown suite '${suiteArg}'`);
