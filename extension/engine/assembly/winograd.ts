@@ -53,7 +53,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const rc = rest - cc * rowChunks;
     const t0 = cc * TB;
     const nt = min(TB, tiles - t0);
-    const cols = (nt + NR - 1) / NR * NR;
+    // Columns the GEMMs compute: whole NR panels, or a last half panel of 4 (the 8x4 narrow tiles).
+    const cols = (nt + 3) & ~3;
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
     const img = input + (<usize>n * C * H * W << 2);

@@ -30,6 +30,9 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 20, H: 12, W: 12, K: 33, R: 3, S: 3, stride: 1, pad: 0 }),
   shape({ N: 1, C: 4, H: 13, W: 14, K: 6, R: 3, S: 3, stride: 3, pad: 1 }),
   shape({ N: 1, C: 9, H: 5, W: 40, K: 17, R: 3, S: 3, stride: 1, pad: 1 }),
+  // 36 pixels and K = 12: GEMM blocks whose last column panel is 4 wide (the 8x4 narrow tiles), with
+  // row and column bias and, as C*R*S exceeds one depth block, accumulation onto earlier blocks.
+  shape({ N: 1, C: 300, H: 6, W: 6, K: 12, R: 3, S: 3, stride: 1, pad: 1 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
@@ -178,6 +181,8 @@ const WINOGRAD_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 9, H: 26, W: 7, K: 4, pad: 1 }),
   // Wide enough that groups of 4 whole tiles exist for every m (the vectorised output path).
   shape({ N: 1, C: 6, H: 26, W: 26, K: 5, pad: 1 }),
+  // 4 tiles for F(4,3) and F(6,3) (the 8x4 narrow GEMM tiles), K = 13 = 8 + 4 + 1 rows, C over one depth block.
+  shape({ N: 1, C: 300, H: 8, W: 8, K: 13, pad: 1 }),
 ];
 
 /**
