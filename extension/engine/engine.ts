@@ -25,7 +25,7 @@
  *    output-channel chunk). Scratch: one packed im2col depth block (KC x chunk floats).
  *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/KO][C/B][R][S][B][KO] (KO = B, or 8 for
  *    nchw4c). Unit = (image, KO-output-channel group, output row). No scratch. Any kernel, stride, pad.
- *  - winograd-2x3/4x3/6x3 (nchw; 3x3 stride 1) and winograd-4x3s2 (nchw; 3x3 stride 2, alpha = 9, from
+ *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2 (nchw; 3x3 stride 2, alpha = 9, from
  *    F(4, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
  *    packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
@@ -327,7 +327,7 @@ const WINOGRAD_UNIT_TARGET_BYTES = 640 * 1024;
  * the algorithm nesting F(4, 2) on the even input samples with plain products on the odd ones
  * (alpha = 2m + 1 = 9, see extension/core/winograd/strided.ts).
  */
-function winogradSpec(m: 2 | 4 | 6, stride: 1 | 2 = 1): AlgorithmSpec {
+function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
   const alpha = stride === 1 ? m + 2 : 2 * m + 1;
   const name = stride === 1 ? `winograd-${m}x3` : `winograd-${m}x3s2`;
   const flopsId = stride === 1 ? `${m}` : `${m}S2`;
@@ -667,6 +667,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   'winograd-2x3': winogradSpec(2),
   'winograd-4x3': winogradSpec(4),
   'winograd-6x3': winogradSpec(6),
+  'winograd-7x3': winogradSpec(7),
   'winograd-4x3s2': winogradSpec(4, 2),
   fft: fftSpec,
   strassen: strassenSpec,

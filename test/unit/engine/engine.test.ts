@@ -188,15 +188,15 @@ const WINOGRAD_SHAPES: ConvShape[] = [
 
 /**
  * Winograd's fp32 error is direct's times a factor set by the transform constants (Lavin & Gray;
- * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3) with these points. Direct's
- * error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured worst cases here are
- * 3, 25 and 181 units. Bounds: factor x 8 x (D + 2), capped at a quarter of the ~2^24 / D units that a missing
- * or misplaced term would cost.
+ * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3), ~300x for F(7,3) with
+ * these points. Direct's error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured
+ * worst cases here are 3, 25, 181 and 543 units. Bounds: factor x 8 x (D + 2), capped at a quarter of
+ * the ~2^24 / D units that a missing or misplaced term would cost.
  */
-const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100 };
+const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100, 'winograd-7x3': 300 };
 const winogradBound = (factor: number) => (s: ConvShape): number =>
   Math.min(factor * 8 * (9 * s.C + 2), 2 ** 24 / (9 * s.C) / 4);
-for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3'] as const) {
+for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3'] as const) {
   checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, winogradBound(WINOGRAD_FACTOR[algo]));
 }
 

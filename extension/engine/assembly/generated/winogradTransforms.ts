@@ -469,6 +469,221 @@ export function winogradOutput6(src: usize, srcStride: usize, tmp: usize, dst: u
   at6(tmp + 640, 16, dst + 480, 16);
 }
 
+// F(7x7, 3x3), alpha = 9, points 1/5, -1/5, 8/13, -8/13, 17/14, -17/14, 37/15, -37/15, infinity
+// BT = [["6330256/9316125","6330256/1863225","-17639533/7452900","-17639533/1490580","59158381/37264500","59158381/7452900","-1/5","-1","0"],["6330256/9316125","-6330256/1863225","-17639533/7452900","17639533/1490580","59158381/37264500","-59158381/7452900","-1/5","1","0"],["-791282/3583125","-395641/1102500","20448748/3583125","5112187/551250","-670226/143325","-335113/44100","8/13","1","0"],["791282/3583125","-395641/1102500","-20448748/3583125","5112187/551250","670226/143325","-335113/44100","-8/13","1","0"],["-744736/6654375","-87616/950625","455107/146250","187397/73125","-300271/38025","-247282/38025","17/14","1","0"],["744736/6654375","-87616/950625","-455107/146250","187397/73125","300271/38025","-247282/38025","-17/14","1","0"],["-171088/3105375","-4624/207025","1292003/828100","104757/165620","-19335571/4140500","-1567749/828100","37/15","1","0"],["171088/3105375","-4624/207025","-1292003/828100","104757/165620","19335571/4140500","-1567749/828100","-37/15","1","0"],["6330256/46580625","0","-6868793/1774500","0","53907143/4436250","0","-59456497/7452900","0","1"]]
+// AT = [["1","1","1","1","1","1","1","1","0"],["1/5","-1/5","8/13","-8/13","17/14","-17/14","37/15","-37/15","0"],["1/25","1/25","64/169","64/169","289/196","289/196","1369/225","1369/225","0"],["1/125","-1/125","512/2197","-512/2197","4913/2744","-4913/2744","50653/3375","-50653/3375","0"],["1/625","1/625","4096/28561","4096/28561","83521/38416","83521/38416","1874161/50625","1874161/50625","0"],["1/3125","-1/3125","32768/371293","-32768/371293","1419857/537824","-1419857/537824","69343957/759375","-69343957/759375","0"],["1/15625","1/15625","262144/4826809","262144/4826809","24137569/7529536","24137569/7529536","2565726409/11390625","2565726409/11390625","1"]]
+// @ts-ignore: decorator
+@inline function bt7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const x7 = v128.load(src + 7 * srcStep);
+  const x8 = v128.load(src + 8 * srcStep);
+  const e0 = madd(x6, f32x4.splat(<f32>-0.20000000298023224), madd(x4, f32x4.splat(<f32>1.5875264406204224), madd(x2, f32x4.splat(<f32>-2.3668012619018555), f32x4.mul(x0, f32x4.splat(<f32>0.6794945597648621)))));
+  const o0 = f32x4.sub(madd(x5, f32x4.splat(<f32>7.9376325607299805), madd(x3, f32x4.splat(<f32>-11.834006309509277), f32x4.mul(x1, f32x4.splat(<f32>3.397472620010376)))), x7);
+  v128.store(dst + 0 * dstStep, f32x4.add(e0, o0));
+  v128.store(dst + 1 * dstStep, f32x4.sub(e0, o0));
+  const e2 = madd(x5, f32x4.splat(<f32>-7.598934173583984), madd(x3, f32x4.splat(<f32>9.273808479309082), madd(x1, f32x4.splat(<f32>-0.35885804891586304), x7)));
+  const o2 = madd(x6, f32x4.splat(<f32>0.6153846383094788), madd(x4, f32x4.splat(<f32>-4.676267147064209), madd(x0, f32x4.splat(<f32>-0.22083573043346405), f32x4.mul(x2, f32x4.splat(<f32>5.706959247589111)))));
+  v128.store(dst + 2 * dstStep, f32x4.add(e2, o2));
+  v128.store(dst + 3 * dstStep, f32x4.sub(e2, o2));
+  const e4 = madd(x5, f32x4.splat(<f32>-6.503142833709717), madd(x3, f32x4.splat(<f32>2.5626940727233887), madd(x1, f32x4.splat(<f32>-0.0921667292714119), x7)));
+  const o4 = madd(x6, f32x4.splat(<f32>1.2142857313156128), madd(x4, f32x4.splat(<f32>-7.896673202514648), madd(x0, f32x4.splat(<f32>-0.11191674321889877), f32x4.mul(x2, f32x4.splat(<f32>3.111842632293701)))));
+  v128.store(dst + 4 * dstStep, f32x4.add(e4, o4));
+  v128.store(dst + 5 * dstStep, f32x4.sub(e4, o4));
+  const e6 = madd(x5, f32x4.splat(<f32>-1.8931879997253418), madd(x3, f32x4.splat(<f32>0.6325141787528992), madd(x1, f32x4.splat(<f32>-0.022335465997457504), x7)));
+  const o6 = madd(x6, f32x4.splat(<f32>2.4666666984558105), madd(x4, f32x4.splat(<f32>-4.669863700866699), madd(x0, f32x4.splat(<f32>-0.0550941526889801), f32x4.mul(x2, f32x4.splat(<f32>1.560201644897461)))));
+  v128.store(dst + 6 * dstStep, f32x4.add(e6, o6));
+  v128.store(dst + 7 * dstStep, f32x4.sub(e6, o6));
+  const y8 = madd(x6, f32x4.splat(<f32>-7.977632522583008), madd(x4, f32x4.splat(<f32>12.151511192321777), madd(x2, f32x4.splat(<f32>-3.870832920074463), madd(x0, f32x4.splat(<f32>0.1358989030122757), x8))));
+  v128.store(dst + 8 * dstStep, y8);
+}
+
+// @ts-ignore: decorator
+@inline function at7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const x7 = v128.load(src + 7 * srcStep);
+  const x8 = v128.load(src + 8 * srcStep);
+  const y0 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(x0, x1), x2), x3), x4), x5), x6), x7);
+  v128.store(dst + 0 * dstStep, y0);
+  const y1 = madd(x7, f32x4.splat(<f32>-2.4666666984558105), madd(x6, f32x4.splat(<f32>2.4666666984558105), madd(x5, f32x4.splat(<f32>-1.2142857313156128), madd(x4, f32x4.splat(<f32>1.2142857313156128), madd(x3, f32x4.splat(<f32>-0.6153846383094788), madd(x2, f32x4.splat(<f32>0.6153846383094788), madd(x1, f32x4.splat(<f32>-0.20000000298023224), f32x4.mul(x0, f32x4.splat(<f32>0.20000000298023224)))))))));
+  v128.store(dst + 1 * dstStep, y1);
+  const y2 = madd(x7, f32x4.splat(<f32>6.084444522857666), madd(x6, f32x4.splat(<f32>6.084444522857666), madd(x5, f32x4.splat(<f32>1.4744898080825806), madd(x4, f32x4.splat(<f32>1.4744898080825806), madd(x3, f32x4.splat(<f32>0.3786982297897339), madd(x2, f32x4.splat(<f32>0.3786982297897339), madd(x1, f32x4.splat(<f32>0.03999999910593033), f32x4.mul(x0, f32x4.splat(<f32>0.03999999910593033)))))))));
+  v128.store(dst + 2 * dstStep, y2);
+  const y3 = madd(x7, f32x4.splat(<f32>-15.008296012878418), madd(x6, f32x4.splat(<f32>15.008296012878418), madd(x5, f32x4.splat(<f32>-1.7904518842697144), madd(x4, f32x4.splat(<f32>1.7904518842697144), madd(x3, f32x4.splat(<f32>-0.2330450564622879), madd(x2, f32x4.splat(<f32>0.2330450564622879), madd(x1, f32x4.splat(<f32>-0.00800000037997961), f32x4.mul(x0, f32x4.splat(<f32>0.00800000037997961)))))))));
+  v128.store(dst + 3 * dstStep, y3);
+  const y4 = madd(x7, f32x4.splat(<f32>37.02046585083008), madd(x6, f32x4.splat(<f32>37.02046585083008), madd(x5, f32x4.splat(<f32>2.1741201877593994), madd(x4, f32x4.splat(<f32>2.1741201877593994), madd(x3, f32x4.splat(<f32>0.14341235160827637), madd(x2, f32x4.splat(<f32>0.14341235160827637), madd(x1, f32x4.splat(<f32>0.0015999999595806003), f32x4.mul(x0, f32x4.splat(<f32>0.0015999999595806003)))))))));
+  v128.store(dst + 4 * dstStep, y4);
+  const y5 = madd(x7, f32x4.splat(<f32>-91.31714630126953), madd(x6, f32x4.splat(<f32>91.31714630126953), madd(x5, f32x4.splat(<f32>-2.640002965927124), madd(x4, f32x4.splat(<f32>2.640002965927124), madd(x3, f32x4.splat(<f32>-0.08825375139713287), madd(x2, f32x4.splat(<f32>0.08825375139713287), madd(x1, f32x4.splat(<f32>-0.00031999999191612005), f32x4.mul(x0, f32x4.splat(<f32>0.00031999999191612005)))))))));
+  v128.store(dst + 5 * dstStep, y5);
+  const y6 = madd(x7, f32x4.splat(<f32>225.24896240234375), madd(x6, f32x4.splat(<f32>225.24896240234375), madd(x5, f32x4.splat(<f32>3.2057180404663086), madd(x4, f32x4.splat(<f32>3.2057180404663086), madd(x3, f32x4.splat(<f32>0.05431000143289566), madd(x2, f32x4.splat(<f32>0.05431000143289566), madd(x1, f32x4.splat(<f32>0.00006399999983841553), madd(x0, f32x4.splat(<f32>0.00006399999983841553), x8))))))));
+  v128.store(dst + 6 * dstStep, y6);
+}
+
+/** Flops of the input transform, per tile and channel. */
+export const WINOGRAD7_INPUT_FLOPS: i32 = 1224;
+/** Flops of the output transform, per tile and output channel. */
+export const WINOGRAD7_OUTPUT_FLOPS: i32 = 1568;
+
+// @ts-ignore: decorator
+@inline function bt7r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, dst: usize, dstStep: usize): void {
+  const e0 = madd(x6, f32x4.splat(<f32>-0.20000000298023224), madd(x4, f32x4.splat(<f32>1.5875264406204224), madd(x2, f32x4.splat(<f32>-2.3668012619018555), f32x4.mul(x0, f32x4.splat(<f32>0.6794945597648621)))));
+  const o0 = f32x4.sub(madd(x5, f32x4.splat(<f32>7.9376325607299805), madd(x3, f32x4.splat(<f32>-11.834006309509277), f32x4.mul(x1, f32x4.splat(<f32>3.397472620010376)))), x7);
+  v128.store(dst + 0 * dstStep, f32x4.add(e0, o0));
+  v128.store(dst + 1 * dstStep, f32x4.sub(e0, o0));
+  const e2 = madd(x5, f32x4.splat(<f32>-7.598934173583984), madd(x3, f32x4.splat(<f32>9.273808479309082), madd(x1, f32x4.splat(<f32>-0.35885804891586304), x7)));
+  const o2 = madd(x6, f32x4.splat(<f32>0.6153846383094788), madd(x4, f32x4.splat(<f32>-4.676267147064209), madd(x0, f32x4.splat(<f32>-0.22083573043346405), f32x4.mul(x2, f32x4.splat(<f32>5.706959247589111)))));
+  v128.store(dst + 2 * dstStep, f32x4.add(e2, o2));
+  v128.store(dst + 3 * dstStep, f32x4.sub(e2, o2));
+  const e4 = madd(x5, f32x4.splat(<f32>-6.503142833709717), madd(x3, f32x4.splat(<f32>2.5626940727233887), madd(x1, f32x4.splat(<f32>-0.0921667292714119), x7)));
+  const o4 = madd(x6, f32x4.splat(<f32>1.2142857313156128), madd(x4, f32x4.splat(<f32>-7.896673202514648), madd(x0, f32x4.splat(<f32>-0.11191674321889877), f32x4.mul(x2, f32x4.splat(<f32>3.111842632293701)))));
+  v128.store(dst + 4 * dstStep, f32x4.add(e4, o4));
+  v128.store(dst + 5 * dstStep, f32x4.sub(e4, o4));
+  const e6 = madd(x5, f32x4.splat(<f32>-1.8931879997253418), madd(x3, f32x4.splat(<f32>0.6325141787528992), madd(x1, f32x4.splat(<f32>-0.022335465997457504), x7)));
+  const o6 = madd(x6, f32x4.splat(<f32>2.4666666984558105), madd(x4, f32x4.splat(<f32>-4.669863700866699), madd(x0, f32x4.splat(<f32>-0.0550941526889801), f32x4.mul(x2, f32x4.splat(<f32>1.560201644897461)))));
+  v128.store(dst + 6 * dstStep, f32x4.add(e6, o6));
+  v128.store(dst + 7 * dstStep, f32x4.sub(e6, o6));
+  const y8 = madd(x6, f32x4.splat(<f32>-7.977632522583008), madd(x4, f32x4.splat(<f32>12.151511192321777), madd(x2, f32x4.splat(<f32>-3.870832920074463), madd(x0, f32x4.splat(<f32>0.1358989030122757), x8))));
+  v128.store(dst + 8 * dstStep, y8);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*9+j)*dstStride.
+ */
+export function winogradGatherInput7(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 144;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 9 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 12 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 9; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = v128.load(p0, 16);
+      const v1_1 = v128.load(p1, 16);
+      const v1_2 = v128.load(p2, 16);
+      const v1_3 = v128.load(p3, 16);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      const v2_0 = v128.load(p0, 32);
+      const v2_1 = v128.load(p1, 32);
+      const v2_2 = v128.load(p2, 32);
+      const v2_3 = v128.load(p3, 32);
+      const lo01_2 = v128.shuffle<f32>(v2_0, v2_1, 0, 4, 1, 5);
+      const lo23_2 = v128.shuffle<f32>(v2_2, v2_3, 0, 4, 1, 5);
+      const hi01_2 = v128.shuffle<f32>(v2_0, v2_1, 2, 6, 3, 7);
+      const hi23_2 = v128.shuffle<f32>(v2_2, v2_3, 2, 6, 3, 7);
+      const r8 = v128.shuffle<f32>(lo01_2, lo23_2, 0, 1, 4, 5);
+      bt7r(r0, r1, r2, r3, r4, r5, r6, r7, r8, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 9; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = loadPatch4(plane, H, W, y0 + a, x0 + 4, valid > 0);
+      const v1_1 = loadPatch4(plane, H, W, y1 + a, x1 + 4, valid > 1);
+      const v1_2 = loadPatch4(plane, H, W, y2 + a, x2 + 4, valid > 2);
+      const v1_3 = loadPatch4(plane, H, W, y3 + a, x3 + 4, valid > 3);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      const v2_0 = loadPatch4(plane, H, W, y0 + a, x0 + 8, valid > 0);
+      const v2_1 = loadPatch4(plane, H, W, y1 + a, x1 + 8, valid > 1);
+      const v2_2 = loadPatch4(plane, H, W, y2 + a, x2 + 8, valid > 2);
+      const v2_3 = loadPatch4(plane, H, W, y3 + a, x3 + 8, valid > 3);
+      const lo01_2 = v128.shuffle<f32>(v2_0, v2_1, 0, 4, 1, 5);
+      const lo23_2 = v128.shuffle<f32>(v2_2, v2_3, 0, 4, 1, 5);
+      const hi01_2 = v128.shuffle<f32>(v2_0, v2_1, 2, 6, 3, 7);
+      const hi23_2 = v128.shuffle<f32>(v2_2, v2_3, 2, 6, 3, 7);
+      const r8 = v128.shuffle<f32>(lo01_2, lo23_2, 0, 1, 4, 5);
+      bt7r(r0, r1, r2, r3, r4, r5, r6, r7, r8, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt7(tmp + 0, 144, dst + 0 * dstStride, 9 * dstStride);
+  bt7(tmp + 16, 144, dst + 1 * dstStride, 9 * dstStride);
+  bt7(tmp + 32, 144, dst + 2 * dstStride, 9 * dstStride);
+  bt7(tmp + 48, 144, dst + 3 * dstStride, 9 * dstStride);
+  bt7(tmp + 64, 144, dst + 4 * dstStride, 9 * dstStride);
+  bt7(tmp + 80, 144, dst + 5 * dstStride, 9 * dstStride);
+  bt7(tmp + 96, 144, dst + 6 * dstStride, 9 * dstStride);
+  bt7(tmp + 112, 144, dst + 7 * dstStride, 9 * dstStride);
+  bt7(tmp + 128, 144, dst + 8 * dstStride, 9 * dstStride);
+}
+
+/** Y = AT M A for 4 tiles: M(i,j) at src + (i*9+j)*srcStride, Y at dst (7 x 7 v128, row-major). */
+export function winogradOutput7(src: usize, srcStride: usize, tmp: usize, dst: usize): void {
+  at7(src + 0 * srcStride, 9 * srcStride, tmp + 0, 144);
+  at7(src + 1 * srcStride, 9 * srcStride, tmp + 16, 144);
+  at7(src + 2 * srcStride, 9 * srcStride, tmp + 32, 144);
+  at7(src + 3 * srcStride, 9 * srcStride, tmp + 48, 144);
+  at7(src + 4 * srcStride, 9 * srcStride, tmp + 64, 144);
+  at7(src + 5 * srcStride, 9 * srcStride, tmp + 80, 144);
+  at7(src + 6 * srcStride, 9 * srcStride, tmp + 96, 144);
+  at7(src + 7 * srcStride, 9 * srcStride, tmp + 112, 144);
+  at7(src + 8 * srcStride, 9 * srcStride, tmp + 128, 144);
+  at7(tmp + 0, 16, dst + 0, 16);
+  at7(tmp + 144, 16, dst + 112, 16);
+  at7(tmp + 288, 16, dst + 224, 16);
+  at7(tmp + 432, 16, dst + 336, 16);
+  at7(tmp + 576, 16, dst + 448, 16);
+  at7(tmp + 720, 16, dst + 560, 16);
+  at7(tmp + 864, 16, dst + 672, 16);
+}
+
 // F(4x4, 3x3) stride 2 from F(4, 2), alpha = 9, points 0, 1, -1, 1/2, infinity
 // BT = [["1/2","0","-1","0","-1/2","0","1","0","0"],["0","0","-1/2","0","1/2","0","1","0","0"],["0","0","1/2","0","-3/2","0","1","0","0"],["0","0","-1","0","0","0","1","0","0"],["0","0","1/2","0","-1","0","-1/2","0","1"],["0","1","0","0","0","0","0","0","0"],["0","0","0","1","0","0","0","0","0"],["0","0","0","0","0","1","0","0","0"],["0","0","0","0","0","0","0","1","0"]]
 // AT = [["1","1","1","1","0","1","0","0","0"],["0","1","-1","1/2","0","0","1","0","0"],["0","1","1","1/4","0","0","0","1","0"],["0","1","-1","1/8","1","0","0","0","1"]]
