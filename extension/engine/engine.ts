@@ -23,8 +23,9 @@
  * one index of runPart's [begin, end) covers; scratch is per concurrent caller.
  *  - im2col (nchw, nhwc): setup packs W into depth-block-major GEMM panels. Unit = (image, pixel chunk,
  *    output-channel chunk). Scratch: one packed im2col depth block (KC x chunk floats).
- *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/KO][C/B][R][S][B][KO] (KO = B, or 8 for
- *    nchw4c). Unit = (image, KO-output-channel group, output row). No scratch. Any kernel, stride, pad.
+ *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/KO][C/B][R][S][B][KO] (KO from the module).
+ *    Unit = (image, block of output rows). Scratch: the block's input rows, zero-padded left and right
+ *    (at most ~2 MiB; more units when larger). Any kernel, stride, pad.
  *  - winograd-2x3/4x3/6x3 (nchw; 3x3 stride 1): setup computes U = G g G^T (fp64, matrices from
  *    generateMatrices) packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
@@ -385,22 +386,30 @@ function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
 
 const DIRECT_LAYOUTS = ['nchw4c', 'nchw8c', 'nchw16c'] as const;
 
+/** Bytes of padded input rows one direct-convolution unit may copy into its scratch, at most. */
+const DIRECT_MAX_ROWS_BYTES = 2 * 2 ** 20;
+
 const directSpec: AlgorithmSpec = {
   layouts: DIRECT_LAYOUTS,
-  plan: (shape, layout, _threads, engine) => {
-    const { N, C, K, R, S } = shape;
-    const { P } = convOutputSize(shape);
+  plan: (shape, layout, threads, engine) => {
+    const { N, C, H, K, R, S, stride } = shape;
+    const { P, Q } = convOutputSize(shape);
     const B = blockOfLayout(layout);
-    // Output channels per kernel call: B, or 8 (two blocks) for nchw4c.
+    // Output channels per kernel call (a part of a block, one block, or two for nchw4c).
     const KO = engine.constant(`DIRECT${B}_OUT_CHANNELS`);
     const CB = ceilDiv(C, B);
     const groups = ceilDiv(K, KO);
+    // A unit copies the input rows of its output rows, zero-padded to every column they read.
+    const paddedRowBytes = CB * ((Q - 1) * stride + S) * B * 4;
+    const spanOf = (rows: number): number => Math.min(H, (rows - 1) * stride + R);
+    const maxRows = Math.max(1, Math.floor((Math.floor(DIRECT_MAX_ROWS_BYTES / paddedRowBytes) - R) / stride) + 1);
+    const rows = chunking(P, 1, maxRows, minUnitsPerImageFor(threads, N));
     return {
       kernel: 'convDirectBlocked',
-      units: N * groups * P,
-      unit: `(image, ${KO}-output-channel group, output row)`,
-      slots: { x0: B },
-      scratchBytes: 64,
+      units: N * rows.chunks,
+      unit: `(image, ${rows.chunk}-output-row block)`,
+      slots: { x0: B, rowChunk: rows.chunk, rowChunks: rows.chunks },
+      scratchBytes: spanOf(rows.chunk) * paddedRowBytes + 64,
       weightBytes: groups * CB * R * S * B * KO * 4,
       realFlops: convDirectFlops(shape),
       packWeights: (w, packed) => {

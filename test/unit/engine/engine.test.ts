@@ -30,6 +30,12 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 20, H: 12, W: 12, K: 33, R: 3, S: 3, stride: 1, pad: 0 }),
   shape({ N: 1, C: 4, H: 13, W: 14, K: 6, R: 3, S: 3, stride: 3, pad: 1 }),
   shape({ N: 1, C: 9, H: 5, W: 40, K: 17, R: 3, S: 3, stride: 1, pad: 1 }),
+  // Stride 2 (specialised kernels and im2col gathers): odd and even W, pad 0, 1 and 2, K ending
+  // inside a channel block; padding wider than the kernel (rows and columns that read only zeros).
+  shape({ N: 1, C: 10, H: 12, W: 15, K: 12, R: 3, S: 3, stride: 2, pad: 2 }),
+  shape({ N: 2, C: 7, H: 11, W: 16, K: 20, R: 3, S: 3, stride: 2, pad: 1 }),
+  shape({ N: 1, C: 18, H: 10, W: 21, K: 9, R: 3, S: 3, stride: 2, pad: 0 }),
+  shape({ N: 1, C: 5, H: 6, W: 7, K: 8, R: 1, S: 1, stride: 2, pad: 2 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
