@@ -1,41 +1,53 @@
 // Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
 // Work unit = (image n, block of output rows); units write disjoint outputs. A unit first copies the
-// input rows its output rows read into scratch, zero-padded left and right to Wp = (Q-1)*stride + S
-// columns, so that every output pixel runs the generated kernels without column checks and each row
-// splits into balanced pixel blocks (no slow lone border pixels). Rows above or below the image are
-// skipped (their kernel rows contribute nothing). Then for each group of KO output channels (weights
-// packed by the host as [K/KO][C/B][R][S][B ci][KO ko], zero-padded channels) it computes its rows;
-// the group's weights are reused from cache across those rows.
+// input rows its output rows read into scratch as [CBi][rows][Wp][Bi]: zero-padded left and right to
+// Wp = (Q-1)*stride + S columns, so that every output pixel runs the generated kernels without column
+// checks and each row splits into balanced pixel runs (no slow lone border pixels), and regrouped into
+// blocks of Bi input channels (chosen by the host: 16 keeps the kernels' inner loop long whatever the
+// layout's B). Rows above or below the image are skipped (their kernel rows contribute nothing). Then
+// for each group of 8 output channels (weights packed by the host as [K/8][CBi][R][S][Bi ci][8 ko],
+// zero-padded channels) it computes its rows; the group's weights are reused from cache across them.
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
-  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0,
+  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1,
 } from './params';
-import {
-  directRow4, directRow8, directRow16, DIRECT4_OUT_CHANNELS, DIRECT8_OUT_CHANNELS, DIRECT16_OUT_CHANNELS,
-} from './generated/directKernels';
+import { directRow4, directRow8, directRow16, DIRECT_OUT_CHANNELS } from './generated/directKernels';
 
 /**
- * Copies input rows [y0, y1) of every channel block of one nchw{B}c image into dst as [CB][y1-y0][Wp][B],
- * column x of the image at padded column x + pad; columns outside the image are zero.
+ * Copies input rows [y0, y1) of one nchw{B}c image (CB blocks) into dst as [CBi][y1-y0][Wp][Bi]: image
+ * column x at padded column x + pad; columns outside the image and channels past CB * B are zero.
  */
 function copyPaddedRows(
-  img: usize, CB: i32, H: i32, W: i32, B: i32, y0: i32, y1: i32, pad: i32, Wp: i32, dst: usize,
+  img: usize, CB: i32, H: i32, W: i32, B: i32, Bi: i32, CBi: i32, y0: i32, y1: i32, pad: i32, Wp: i32, dst: usize,
 ): void {
-  const pixelBytes = <usize>B << 2;
   // Padded columns [xLo, xHi) hold image columns [xLo - pad, xHi - pad).
   const xLo = min(pad, Wp);
   const xHi = max(xLo, min(Wp, W + pad));
-  const rowBytes = <usize>Wp * pixelBytes;
-  const copied = xHi > xLo;
+  const first = <usize>(xHi > xLo ? xLo - pad : <i32>0);
+  const inPixel = <usize>B << 2;
+  const outPixel = <usize>Bi << 2;
+  const rowBytes = <usize>Wp * outPixel;
   let d = dst;
-  for (let cb = 0; cb < CB; cb++) {
-    let s = img + (<usize>(cb * H + y0) * W + <usize>(copied ? xLo - pad : <i32>0)) * pixelBytes;
+  for (let cbi = 0; cbi < CBi; cbi++) {
     for (let y = y0; y < y1; y++) {
-      if (xLo > 0) memory.fill(d, 0, <usize>xLo * pixelBytes);
-      if (copied) memory.copy(d + <usize>xLo * pixelBytes, s, <usize>(xHi - xLo) * pixelBytes);
-      if (xHi < Wp) memory.fill(d + <usize>xHi * pixelBytes, 0, <usize>(Wp - xHi) * pixelBytes);
+      if (xLo > 0) memory.fill(d, 0, <usize>xLo * outPixel);
+      if (xHi < Wp) memory.fill(d + <usize>xHi * outPixel, 0, <usize>(Wp - xHi) * outPixel);
+      if (B == Bi) {
+        const s = img + (<usize>(cbi * H + y) * W + first) * inPixel;
+        if (xHi > xLo) memory.copy(d + <usize>xLo * outPixel, s, <usize>(xHi - xLo) * outPixel);
+      } else {
+        // Four channels at a time: channel c of block c / Bi comes from block c / B of the image.
+        for (let c = cbi * Bi; c < (cbi + 1) * Bi; c += 4) {
+          let o = d + <usize>xLo * outPixel + (<usize>(c - cbi * Bi) << 2);
+          if (c < CB * B) {
+            let s = img + (<usize>((c / B) * H + y) * W + first) * inPixel + (<usize>(c % B) << 2);
+            for (let x = xLo; x < xHi; x++) { v128.store(o, v128.load(s)); o += outPixel; s += inPixel; }
+          } else {
+            for (let x = xLo; x < xHi; x++) { v128.store(o, f32x4.splat(0)); o += outPixel; }
+          }
+        }
+      }
       d += rowBytes;
-      s += <usize>W * pixelBytes;
     }
   }
 }
@@ -48,43 +60,46 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
   const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
   const B = param(plan, P_X0);
+  const Bi = param(plan, P_X1);
   const CB = (C + B - 1) / B;
+  const CBi = (C + Bi - 1) / Bi;
   const KB = (K + B - 1) / B;
-  const KO = B == 4 ? DIRECT4_OUT_CHANNELS : B == 8 ? DIRECT8_OUT_CHANNELS : DIRECT16_OUT_CHANNELS;
+  const KO = DIRECT_OUT_CHANNELS;
   const groups = (K + KO - 1) / KO;
   const imageIn = <usize>CB * H * W * B * 4;
   const imageOut = <usize>KB * P * Q * B * 4;
   const blockStride = <usize>P * Q * B * 4;
-  const weightsPerGroup = <usize>CB * R * S * B * KO * 4;
+  const outPixelBytes = <usize>B << 2;
+  const weightsPerGroup = <usize>CBi * R * S * Bi * KO * 4;
   const Wp = (Q - 1) * stride + S;
-  const rowBytes = <usize>Wp * B * 4;
+  const rowBytes = <usize>Wp * Bi * 4;
   for (let u = unitBegin; u < unitEnd; u++) {
     const n = u / rowChunks;
     const p0 = (u - n * rowChunks) * rowChunk;
     const p1 = min(P, p0 + rowChunk);
-    const img = input + <usize>n * imageIn;
     // Input rows the unit's output rows read, clipped to the image.
     const yStart = max(0, p0 * stride - pad);
     const yEnd = max(yStart, min(H, (p1 - 1) * stride - pad + R));
-    copyPaddedRows(img, CB, H, W, B, yStart, yEnd, pad, Wp, scratch);
+    copyPaddedRows(input + <usize>n * imageIn, CB, H, W, B, Bi, CBi, yStart, yEnd, pad, Wp, scratch);
     const cbBytes = <usize>(yEnd - yStart) * rowBytes;
     for (let g = 0; g < groups; g++) {
       const k0 = g * KO;
       const kb = k0 / B;
-      // Output blocks of the group (KO > B) that exist: K may end inside the group.
-      const blocks = min(max(1, KO / B), KB - kb);
       const w = weights + <usize>g * weightsPerGroup;
       const b = bias != 0 ? bias + (<usize>k0 << 2) : 0;
+      // Channels k0..k0+3 and k0+4..k0+7: the same block for B >= 8, the next block for B = 4 (which
+      // may not exist when K ends in the first).
       const groupOut = output + <usize>n * imageOut + (<usize>kb * P * Q * B + <usize>(k0 - kb * B)) * 4;
+      const upper: usize = B > 4 ? 16 : kb + 1 < KB ? blockStride : 0;
       for (let p = p0; p < p1; p++) {
         const y = p * stride - pad;
         const rLo = max(0, -y);
         const rHi = min(R, H - y);
-        const yRow = y - yStart;
-        const out = groupOut + (<usize>p * Q * B << 2);
-        if (B == 4) directRow4(scratch, cbBytes, rowBytes, CB, R, S, stride, Q, yRow, rLo, rHi, w, out, b, blockStride, blocks);
-        else if (B == 8) directRow8(scratch, cbBytes, rowBytes, CB, R, S, stride, Q, yRow, rLo, rHi, w, out, b, blockStride, blocks);
-        else directRow16(scratch, cbBytes, rowBytes, CB, R, S, stride, Q, yRow, rLo, rHi, w, out, b, blockStride, blocks);
+        const out0 = groupOut + (<usize>p * Q * B << 2);
+        const out1 = upper != 0 ? out0 + upper : 0;
+        if (Bi == 4) directRow4(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else if (Bi == 8) directRow8(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else directRow16(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
       }
     }
   }
