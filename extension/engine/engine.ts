@@ -27,8 +27,9 @@
  *    directInputBlock(C), independent of the layout). Unit = (image, block of output rows). Scratch: the
  *    block's input rows in blocks of Bi channels, zero-padded left and right (at most ~2 MiB; more units
  *    when larger). Any kernel, stride, pad.
- *  - winograd-2x3/4x3/6x3 (nchw; 3x3 stride 1): setup computes U = G g G^T (fp64, matrices from
- *    generateMatrices) packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
+ *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2 (nchw; 3x3 stride 2, alpha = 9, from
+ *    F(4, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
+ *    packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
  *  - fft (nchw; stride 1, kernels up to 16x16): setup computes the filters' T x (T/2+1) spectra (fp64).
  *    Unit = (image, chunk of tiles, output-channel chunk). Scratch: bins (2C + 2 chunk K) TB floats.
@@ -43,6 +44,7 @@ import { join, resolve } from 'node:path';
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/protocol';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../core/conv/reference';
 import { generateMatrices } from '../core/winograd/index';
+import { generateStride2Matrices } from '../core/winograd/strided';
 
 export type EngineVariant = 'simd' | 'relaxed';
 
@@ -303,13 +305,18 @@ function parseRational(text: string): number {
   return Number(match[1]) / Number(match[2] ?? '1');
 }
 
-const winogradGCache = new Map<number, number[][]>();
-/** G of F(m, 3) from the project's generator: the same source the generated input/output transforms use. */
-function winogradG(m: number): number[][] {
-  let G = winogradGCache.get(m);
+const winogradGCache = new Map<string, number[][]>();
+/**
+ * G of the engine's Winograd variant (F(m, 3), or the stride-2 algorithm from F(4, 2)) from the
+ * project's generator: the same source the generated input/output transforms use.
+ */
+function winogradG(m: number, stride: 1 | 2): number[][] {
+  const key = `${m}s${stride}`;
+  let G = winogradGCache.get(key);
   if (!G) {
-    G = generateMatrices(m, 3).G.map((row) => row.map(parseRational));
-    winogradGCache.set(m, G);
+    const matrices = stride === 1 ? generateMatrices(m, 3) : generateStride2Matrices(m);
+    G = matrices.G.map((row) => row.map(parseRational));
+    winogradGCache.set(key, G);
   }
   return G;
 }
@@ -317,14 +324,21 @@ function winogradG(m: number): number[][] {
 /** Bytes of per-unit working set a Winograd unit aims for (V and M buffers), about half of L2. */
 const WINOGRAD_UNIT_TARGET_BYTES = 640 * 1024;
 
-function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
-  const alpha = m + 2;
+/**
+ * Winograd with m x m output tiles: F(m x m, 3 x 3) for stride 1 (alpha = m + 2), or, for stride 2,
+ * the algorithm nesting F(4, 2) on the even input samples with plain products on the odd ones
+ * (alpha = 2m + 1 = 9, see extension/core/winograd/strided.ts).
+ */
+function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
+  const alpha = stride === 1 ? m + 2 : 2 * m + 1;
+  const name = stride === 1 ? `winograd-${m}x3` : `winograd-${m}x3s2`;
+  const flopsId = stride === 1 ? `${m}` : `${m}S2`;
   return {
     layouts: ['nchw'],
     applies: (shape) =>
-      shape.R === 3 && shape.S === 3 && shape.stride === 1
+      shape.R === 3 && shape.S === 3 && shape.stride === stride
         ? undefined
-        : `winograd-${m}x3 needs a 3x3 kernel with stride 1, got ${shape.R}x${shape.S} stride ${shape.stride}`,
+        : `${name} needs a 3x3 kernel with stride ${stride}, got ${shape.R}x${shape.S} stride ${shape.stride}`,
     plan: (shape, _layout, threads, engine) => {
       const { N, C, K } = shape;
       const { P, Q } = convOutputSize(shape);
@@ -343,8 +357,8 @@ function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
       const rows = chunking(K, MR, K, ceilDiv(minUnitsPerImage, cols.chunks));
       const Kpad = roundUp(K, MR);
       const kc = depthBlock(C);
-      const inputFlops = engine.constant(`WINOGRAD${m}_INPUT_FLOPS`);
-      const outputFlops = engine.constant(`WINOGRAD${m}_OUTPUT_FLOPS`);
+      const inputFlops = engine.constant(`WINOGRAD${flopsId}_INPUT_FLOPS`);
+      const outputFlops = engine.constant(`WINOGRAD${flopsId}_OUTPUT_FLOPS`);
       return {
         kernel: 'convWinograd',
         units: N * cols.chunks * rows.chunks,
@@ -358,7 +372,7 @@ function winogradSpec(m: 2 | 4 | 6): AlgorithmSpec {
         realFlops: N * tiles * (2 * alpha2 * K * C + C * inputFlops + K * outputFlops),
         packWeights: (w, packed) => {
           // U = G g GT in fp64, rounded once to fp32; per (xi, nu) a depth-block-major A operand.
-          const G = winogradG(m);
+          const G = winogradG(m, stride);
           const U = new Float64Array(alpha2 * K * C);
           const Gg = new Float64Array(alpha * 3);
           for (let k = 0; k < K; k++) {
@@ -676,6 +690,8 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   'winograd-2x3': winogradSpec(2),
   'winograd-4x3': winogradSpec(4),
   'winograd-6x3': winogradSpec(6),
+  'winograd-7x3': winogradSpec(7),
+  'winograd-4x3s2': winogradSpec(4, 2),
   fft: fftSpec,
   strassen: strassenSpec,
 };

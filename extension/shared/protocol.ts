@@ -369,6 +369,8 @@ export const CONV_ALGORITHMS = [
   'winograd-2x3',
   'winograd-4x3',
   'winograd-6x3',
+  'winograd-7x3',
+  'winograd-4x3s2',
   'fft',
   'strassen',
 ] as const;

@@ -29,9 +29,28 @@ function cssVariable(name: string, fallback: string): string {
   return value || fallback;
 }
 
+function parseHexColor(text: string): [number, number, number] | undefined {
+  const long = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})(?:[0-9a-f]{2})?$/i.exec(text);
+  if (long) return [parseInt(long[1], 16), parseInt(long[2], 16), parseInt(long[3], 16)];
+  const short = /^#([0-9a-f])([0-9a-f])([0-9a-f])$/i.exec(text);
+  if (short) return [parseInt(short[1] + short[1], 16), parseInt(short[2] + short[2], 16), parseInt(short[3] + short[3], 16)];
+  return undefined;
+}
+
+/**
+ * Colour of series `index`: the theme's six chart colours, then (a benchmark can show ten series) the
+ * same hues mixed half-way towards the editor background, so no two of the first twelve series share a
+ * colour. The mix stays opaque, as bars over grid lines should.
+ */
 export function seriesColor(index: number): string {
   const i = index % PALETTE_VARIABLES.length;
-  return cssVariable(PALETTE_VARIABLES[i], PALETTE_FALLBACK[i]);
+  const base = cssVariable(PALETTE_VARIABLES[i], PALETTE_FALLBACK[i]);
+  if (index < PALETTE_VARIABLES.length) return base;
+  const rgb = parseHexColor(base);
+  const background = parseHexColor(cssVariable('--vscode-editor-background', '#1e1e1e')) ?? [30, 30, 30];
+  if (!rgb) return base;
+  const mixed = rgb.map((channel, c) => Math.round((channel + background[c]) / 2));
+  return `rgb(${mixed[0]}, ${mixed[1]}, ${mixed[2]})`;
 }
 
 /** Draws a chart into a fresh canvas inside a fixed-height box, and returns the box. */

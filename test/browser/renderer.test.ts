@@ -103,6 +103,18 @@ test('bench output shows best algorithm per layer, peer ratio, a grouped bar cha
   await screenshot('bench');
 });
 
+test('bench chart gives the 7th and 8th algorithms colours of their own', async () => {
+  const algos = ['direct', 'im2col', 'winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3', 'fft', 'strassen'];
+  const results = algos.map((algo, i) => ({ ...BENCH_REPORT.results[0], algo, gflops: 100 + 10 * i, peer: undefined }));
+  await render('bench', { ...BENCH_REPORT, results, skipped: [] }, 'bench-colours');
+  // Series 0 and 6 share the blue hue, 1 and 7 the orange one: the second use is mixed half-way into
+  // the editor background (#1f1f1f in the test page): blue (0x37, 0x94, 0xff) -> (43, 90, 143) and
+  // orange (0xd1, 0x86, 0x16) -> (120, 83, 27).
+  assert.ok((await canvasColourCount(page, '#bench-colours canvas', [0x37, 0x94, 0xff])) > 100, 'direct bars, blue');
+  assert.ok((await canvasColourCount(page, '#bench-colours canvas', [43, 90, 143])) > 100, 'fft bars, muted blue');
+  assert.ok((await canvasColourCount(page, '#bench-colours canvas', [120, 83, 27])) > 100, 'strassen bars, muted orange');
+});
+
 test('prune output shows what was removed, the read-back check, before/after bars and the tensor table', async () => {
   await render('prune', PRUNE_REPORT, 'prune');
   assert.match((await page.textContent('#prune header')) ?? '', /432 of 2336 parameters removed · prunable tensors 50\.0% sparse after · whole model 49\.3% · 250\.0k of 1\.00M FLOPs removed \(25\.0%, from the input size\)/);

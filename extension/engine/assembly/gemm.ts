@@ -68,6 +68,73 @@ export const INIT_COL_BIAS: i32 = 3;
   v128.store(c3, x30); v128.store(c3, x31, 16);
 }
 
+/**
+ * Narrow tile for blocks of at most 4 columns (Winograd on small images has 4 tiles per GEMM): 8 rows x
+ * 4 columns, the roles of 4x8 swapped. Two A panels (rows i..i+3 and i+4..i+7) give the vectors and the
+ * B panel's first 4 columns the broadcasts, so no half-empty B vector is multiplied. Accumulators hold
+ * columns of C (4 rows each); they are transposed in registers on the way in and out of row-major C.
+ */
+// @ts-ignore: decorator
+@inline function micro8x4(
+  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, init: i32, bias: usize,
+): void {
+  const ldcBytes = <usize>ldc << 2;
+  let x0: v128, x1: v128, x2: v128, x3: v128, y0: v128, y1: v128, y2: v128, y3: v128;
+  if (init == INIT_LOAD) {
+    x0 = v128.load(c); x1 = v128.load(c + ldcBytes);
+    x2 = v128.load(c + 2 * ldcBytes); x3 = v128.load(c + 3 * ldcBytes);
+    y0 = v128.load(c + 4 * ldcBytes); y1 = v128.load(c + 5 * ldcBytes);
+    y2 = v128.load(c + 6 * ldcBytes); y3 = v128.load(c + 7 * ldcBytes);
+    // Rows of C -> columns (lane = row).
+    let t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+    let t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+    x0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5); x1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+    x2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5); x3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+    t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5); t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+    t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5); t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+    y0 = v128.shuffle<f32>(t0, t2, 0, 1, 4, 5); y1 = v128.shuffle<f32>(t0, t2, 2, 3, 6, 7);
+    y2 = v128.shuffle<f32>(t1, t3, 0, 1, 4, 5); y3 = v128.shuffle<f32>(t1, t3, 2, 3, 6, 7);
+  } else if (init == INIT_ROW_BIAS) {
+    x0 = v128.load(bias); x1 = x0; x2 = x0; x3 = x0;
+    y0 = v128.load(bias, 16); y1 = y0; y2 = y0; y3 = y0;
+  } else if (init == INIT_COL_BIAS) {
+    x0 = v128.load32_splat(bias); x1 = v128.load32_splat(bias, 4);
+    x2 = v128.load32_splat(bias, 8); x3 = v128.load32_splat(bias, 12);
+    y0 = x0; y1 = x1; y2 = x2; y3 = x3;
+  } else {
+    x0 = f32x4.splat(0); x1 = x0; x2 = x0; x3 = x0;
+    y0 = x0; y1 = x0; y2 = x0; y3 = x0;
+  }
+  for (let k = 0; k < kc; k++) {
+    const va = v128.load(a0);
+    const vb = v128.load(a1);
+    let s = v128.load32_splat(b);
+    x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+    s = v128.load32_splat(b, 4);
+    x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+    s = v128.load32_splat(b, 8);
+    x2 = madd(va, s, x2); y2 = madd(vb, s, y2);
+    s = v128.load32_splat(b, 12);
+    x3 = madd(va, s, x3); y3 = madd(vb, s, y3);
+    a0 += 16;
+    a1 += 16;
+    b += 32;
+  }
+  // Columns -> rows of C.
+  let t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
+  let t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+  v128.store(c, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(c + ldcBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(c + 2 * ldcBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(c + 3 * ldcBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+  t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5); t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
+  t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5); t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
+  v128.store(c + 4 * ldcBytes, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
+  v128.store(c + 5 * ldcBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
+  v128.store(c + 6 * ldcBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
+  v128.store(c + 7 * ldcBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+}
+
 /** Exported so the GEMM benchmark can time the micro-kernel alone. */
 export function gemmMicroKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32, init: i32, bias: usize): void {
   micro4x8(kc, a, b, c, ldc, init, bias);
@@ -117,6 +184,27 @@ export function gemmBlock(
   c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
 ): void {
   const ldcBytes = <usize>ldc << 2;
+  // A last panel of exactly 4 columns goes through 8x4 narrow tiles instead of half-empty 4x8 ones.
+  const narrow = (cols & (NR - 1)) == 4 && rows >= 2 * MR;
+  if (narrow) {
+    const j = cols - 4;
+    const bPanel = b + <usize>(j / NR) * bPanelStride;
+    const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
+    let i = 0;
+    for (; i + 2 * MR <= rows; i += 2 * MR) {
+      const aPanel = a + <usize>(i / MR) * aPanelStride;
+      const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
+      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
+      micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
+    }
+    for (; i < rows; i += MR) {
+      const aPanel = a + <usize>(i / MR) * aPanelStride;
+      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
+      microEdge(kc, aPanel, bPanel, c + <usize>i * ldcBytes + (<usize>j << 2), ldc, min(MR, rows - i), 4, init, tileBias, tmp);
+    }
+    cols = j;
+    if (cols == 0) return;
+  }
   if (cols < rows) {
     for (let i = 0; i < rows; i += MR) {
       const mc = min(MR, rows - i);

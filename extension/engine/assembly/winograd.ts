@@ -1,4 +1,6 @@
-// Fused Winograd F(m x m, 3 x 3) convolution, NCHW, stride 1, any padding, ragged tiles.
+// Fused Winograd F(m x m, 3 x 3) convolution, NCHW, any padding, ragged tiles: stride 1, or stride 2
+// with the algorithm built from F(4, 2) (extension/core/winograd/strided.ts: alpha = 9, tiles of 4 x 4
+// outputs read 9 x 9 input patches 8 apart).
 //
 // Work unit = (image n, chunk of TB tiles, chunk of output channels). Per unit, all in private scratch
 // sized to stay near L2:
@@ -13,23 +15,24 @@
 import { MR, NR, INIT_ZERO, INIT_LOAD, gemmBlock } from './gemm';
 import { TILE_TMP_BYTES } from './im2col';
 import {
-  param, paramPtr, P_C, P_H, P_W, P_K, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS, P_BIAS,
+  param, paramPtr, P_C, P_H, P_W, P_K, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS, P_BIAS,
   P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC, P_X0, P_X1, P_X2, P_X3,
 } from './params';
 import {
   winogradGatherInput2, winogradGatherInput4, winogradGatherInput6, winogradOutput2, winogradOutput4, winogradOutput6,
+  winogradGatherInput4s2, winogradOutput4s2, winogradGatherInput7, winogradOutput7,
 } from './generated/winogradTransforms';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
-const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128, transform temporary
-const Y_TILE: usize = T_TILE + 1024; // m^2 v128
-const ORIGINS: usize = Y_TILE + 576; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
+const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 9), transform temporary
+const Y_TILE: usize = T_TILE + 81 * 16; // m^2 v128 (m <= 7), read up to 3 v128 past the end
+const ORIGINS: usize = Y_TILE + 52 * 16; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
 
 export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
-  const pad = param(plan, P_PAD), P = param(plan, P_P), Q = param(plan, P_Q);
+  const stride = param(plan, P_STRIDE), pad = param(plan, P_PAD), P = param(plan, P_P), Q = param(plan, P_Q);
   const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
   const TB = param(plan, P_COL_CHUNK), colChunks = param(plan, P_COL_CHUNKS);
@@ -53,7 +56,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const rc = rest - cc * rowChunks;
     const t0 = cc * TB;
     const nt = min(TB, tiles - t0);
-    const cols = (nt + NR - 1) / NR * NR;
+    // Columns the GEMMs compute: whole NR panels, or a last half panel of 4 (the 8x4 narrow tiles).
+    const cols = (nt + 3) & ~3;
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
     const img = input + (<usize>n * C * H * W << 2);
@@ -61,8 +65,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     for (let i = 0; i < cols; i++) {
       const t = t0 + i;
       const ty = t / tilesX;
-      store<i32>(origins + (<usize>i << 3), ty * m - pad);
-      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * m - pad, 4);
+      store<i32>(origins + (<usize>i << 3), ty * m * stride - pad);
+      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * m * stride - pad, 4);
     }
 
     for (let c = 0; c < C; c++) {
@@ -72,9 +76,11 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         const valid = max(0, min(4, nt - g));
         const org = origins + (<usize>g << 3);
         const dst = vBuf + (<usize>(((g >> 3) * C + c) * NR + (g & 7)) << 2);
-        if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
+        if (stride == 2) winogradGatherInput4s2(plane, H, W, org, valid, ttile, dst, vStride);
+        else if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 4) winogradGatherInput4(plane, H, W, org, valid, ttile, dst, vStride);
-        else winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
+        else if (m == 6) winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
+        else winogradGatherInput7(plane, H, W, org, valid, ttile, dst, vStride);
       }
     }
 
@@ -97,9 +103,11 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
       const b = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>(k0 + k) << 2)) : 0);
       for (let g = 0; g < nt; g += 4) {
         const src = mBuf + (<usize>(k * TB + g) << 2);
-        if (m == 2) winogradOutput2(src, mStride, ttile, ytile);
+        if (stride == 2) winogradOutput4s2(src, mStride, ttile, ytile);
+        else if (m == 2) winogradOutput2(src, mStride, ttile, ytile);
         else if (m == 4) winogradOutput4(src, mStride, ttile, ytile);
-        else winogradOutput6(src, mStride, ttile, ytile);
+        else if (m == 6) winogradOutput6(src, mStride, ttile, ytile);
+        else winogradOutput7(src, mStride, ttile, ytile);
         for (let i = 0; i < m * m; i++) {
           const y = ytile + (<usize>i << 4);
           v128.store(y, f32x4.add(v128.load(y), b));
@@ -107,13 +115,14 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         const lanes = min(4, nt - g);
         if (lanes == 4) {
           const o0 = origins + (<usize>g << 3);
-          const oy0 = load<i32>(o0) + pad, ox0 = load<i32>(o0, 4) + pad;
-          const oy1 = load<i32>(o0, 8) + pad, ox1 = load<i32>(o0, 12) + pad;
-          const oy2 = load<i32>(o0, 16) + pad, ox2 = load<i32>(o0, 20) + pad;
-          const oy3 = load<i32>(o0, 24) + pad, ox3 = load<i32>(o0, 28) + pad;
+          // Origins hold input patch corners; output tile corners are (origin + pad) / stride.
+          const oy0 = (load<i32>(o0) + pad) / stride, ox0 = (load<i32>(o0, 4) + pad) / stride;
+          const oy1 = (load<i32>(o0, 8) + pad) / stride, ox1 = (load<i32>(o0, 12) + pad) / stride;
+          const oy2 = (load<i32>(o0, 16) + pad) / stride, ox2 = (load<i32>(o0, 20) + pad) / stride;
+          const oy3 = (load<i32>(o0, 24) + pad) / stride, ox3 = (load<i32>(o0, 28) + pad) / stride;
           if (max(max(oy0, oy1), max(oy2, oy3)) + m <= P && max(max(ox0, ox1), max(ox2, ox3)) + m <= Q) {
             // Four whole tiles: transpose 4x4 blocks of Y so each tile's output row segment is one
-            // vector store (2 floats for the last segment when m = 2 or 6).
+            // vector store (2 or 3 floats for the last segment when m = 2, 6 or 7).
             let d0 = out + (<usize>(oy0 * Q + ox0) << 2);
             let d1 = out + (<usize>(oy1 * Q + ox1) << 2);
             let d2 = out + (<usize>(oy2 * Q + ox2) << 2);
@@ -122,7 +131,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
             for (let a = 0; a < m; a++) {
               const yRow = ytile + (<usize>(a * m) << 4);
               for (let j = 0; j < m; j += 4) {
-                // Reads up to 2 vectors past the row when m - j = 2; those lanes are never stored.
+                // Reads up to 2 vectors past the row when m - j < 4; those lanes are never stored.
                 const yj = yRow + (<usize>j << 4);
                 const v0 = v128.load(yj), v1 = v128.load(yj, 16), v2 = v128.load(yj, 32), v3 = v128.load(yj, 48);
                 const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
@@ -140,6 +149,10 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
                 } else {
                   v128.store64_lane(d0 + off, t0v, 0); v128.store64_lane(d1 + off, t1v, 0);
                   v128.store64_lane(d2 + off, t2v, 0); v128.store64_lane(d3 + off, t3v, 0);
+                  if (m - j == 3) {
+                    v128.store32_lane(d0 + off, t0v, 2, 8); v128.store32_lane(d1 + off, t1v, 2, 8);
+                    v128.store32_lane(d2 + off, t2v, 2, 8); v128.store32_lane(d3 + off, t3v, 2, 8);
+                  }
                 }
               }
               d0 += rowBytes; d1 += rowBytes; d2 += rowBytes; d3 += rowBytes;
@@ -148,8 +161,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
           }
         }
         for (let lane = 0; lane < lanes; lane++) {
-          const oy = load<i32>(origins + (<usize>(g + lane) << 3)) + pad;
-          const ox = load<i32>(origins + (<usize>(g + lane) << 3), 4) + pad;
+          const oy = (load<i32>(origins + (<usize>(g + lane) << 3)) + pad) / stride;
+          const ox = (load<i32>(origins + (<usize>(g + lane) << 3), 4) + pad) / stride;
           const rowsHere = min(m, P - oy);
           const colsHere = min(m, Q - ox);
           let o = out + (<usize>(oy * Q + ox) << 2);

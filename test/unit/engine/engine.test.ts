@@ -36,6 +36,9 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 2, C: 7, H: 11, W: 16, K: 20, R: 3, S: 3, stride: 2, pad: 1 }),
   shape({ N: 1, C: 18, H: 10, W: 21, K: 9, R: 3, S: 3, stride: 2, pad: 0 }),
   shape({ N: 1, C: 5, H: 6, W: 7, K: 8, R: 1, S: 1, stride: 2, pad: 2 }),
+  // 36 pixels and K = 12: GEMM blocks whose last column panel is 4 wide (the 8x4 narrow tiles), with
+  // row and column bias and, as C*R*S exceeds one depth block, accumulation onto earlier blocks.
+  shape({ N: 1, C: 300, H: 6, W: 6, K: 12, R: 3, S: 3, stride: 1, pad: 1 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
@@ -150,7 +153,8 @@ function checkAlgorithm(algo: ConvAlgorithm, layouts: ConvLayout[], shapes: Conv
         }
         test(`${layout}: split into single units over two scratch areas equals the whole run`, () => {
           const engine = Engine.create({ variant });
-          const s = shape({ N: 2, C: 12, H: 23, W: 21, K: 19, stride: 1, pad: 1 });
+          // The first of the algorithm's shapes with the stride it takes (3x3 stride 2 for winograd-4x3s2).
+          const s = shape({ N: 2, C: 12, H: 23, W: 21, K: 19, stride: shapes[0].stride, pad: 1 });
           const c = makeCase(s, 7);
           const plan = engine.plan(s, algo, layout, { threads: 4 });
           plan.setWeights(c.weights, c.bias);
@@ -184,19 +188,43 @@ const WINOGRAD_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 9, H: 26, W: 7, K: 4, pad: 1 }),
   // Wide enough that groups of 4 whole tiles exist for every m (the vectorised output path).
   shape({ N: 1, C: 6, H: 26, W: 26, K: 5, pad: 1 }),
+  // 4 tiles for F(4,3) and F(6,3) (the 8x4 narrow GEMM tiles), K = 13 = 8 + 4 + 1 rows, C over one depth block.
+  shape({ N: 1, C: 300, H: 8, W: 8, K: 13, pad: 1 }),
 ];
 
 /**
  * Winograd's fp32 error is direct's times a factor set by the transform constants (Lavin & Gray;
- * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3) with these points. Direct's
- * error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured worst cases here are
- * 3, 25 and 181 units. Bounds: factor x 8 x (D + 2), capped below the ~2^24 / D units that a missing
- * or misplaced term would cost.
+ * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3), ~300x for F(7,3) with
+ * these points. Direct's error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured
+ * worst cases here are 3, 25, 181 and 543 units. Bounds: factor x 8 x (D + 2), capped at a quarter of
+ * the ~2^24 / D units that a missing or misplaced term would cost.
  */
-const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100 };
-for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3'] as const) {
-  checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, (s) => WINOGRAD_FACTOR[algo] * 8 * (9 * s.C + 2));
+const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100, 'winograd-7x3': 300 };
+const winogradBound = (factor: number) => (s: ConvShape): number =>
+  Math.min(factor * 8 * (9 * s.C + 2), 2 ** 24 / (9 * s.C) / 4);
+for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3'] as const) {
+  checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, winogradBound(WINOGRAD_FACTOR[algo]));
 }
+
+/**
+ * 3x3 stride-2 shapes for the algorithm built from F(4, 2): outputs not multiples of 4, odd and even
+ * H and W, paddings 0-2, batch 2, C not a multiple of 4, K = 13 = 8 + 4 + 1 rows, and 4-tile images (the
+ * narrow GEMM tiles) with C over one depth block.
+ */
+const WINOGRAD_STRIDE2_SHAPES: ConvShape[] = [
+  shape({ N: 2, C: 5, H: 11, W: 13, K: 7, stride: 2, pad: 1 }),
+  shape({ N: 1, C: 3, H: 20, W: 9, K: 9, stride: 2, pad: 0 }),
+  shape({ N: 1, C: 6, H: 17, W: 24, K: 13, stride: 2, pad: 2 }),
+  shape({ N: 1, C: 1, H: 3, W: 3, K: 1, stride: 2, pad: 0 }),
+  shape({ N: 1, C: 300, H: 14, W: 14, K: 13, stride: 2, pad: 1 }),
+  // Wide enough that groups of 4 whole tiles exist (the vectorised output path).
+  shape({ N: 1, C: 4, H: 40, W: 41, K: 5, stride: 2, pad: 1 }),
+];
+/**
+ * F(4, 2) with points 0, 1, -1, 1/2 has constants up to 8/3: its error is a small multiple of direct's
+ * (measured worst case on these shapes: 22 units against im2col's 3.5); bound as for F(4,3).
+ */
+checkAlgorithm('winograd-4x3s2', ['nchw'], WINOGRAD_STRIDE2_SHAPES, winogradBound(10));
 
 /** Stride-1 shapes for FFT: 1x1, 3x3, 5x5, 7x7, 9x9 (tiles 8, 16, 32), paddings 0-4, ragged tiles, batch 2. */
 const FFT_SHAPES: ConvShape[] = [
@@ -279,6 +307,10 @@ test('winograd says why it does not apply', () => {
   const strided = applies('winograd-2x3', shape({ stride: 2 }), 'nchw');
   assert.deepEqual(strided, { ok: false, reason: 'winograd-2x3 needs a 3x3 kernel with stride 1, got 3x3 stride 2' });
   assert.throws(() => Engine.create().plan(shape({ stride: 2 }), 'winograd-6x3', 'nchw'), /winograd-6x3 cannot run .* needs a 3x3 kernel/);
+  assert.deepEqual(applies('winograd-4x3s2', shape({}), 'nchw'), {
+    ok: false, reason: 'winograd-4x3s2 needs a 3x3 kernel with stride 2, got 3x3 stride 1',
+  });
+  assert.deepEqual(applies('winograd-4x3s2', shape({ stride: 2, R: 5, S: 5 }), 'nchw').ok, false);
 });
 
 test('the error bound catches a single wrong term', () => {
