@@ -39,7 +39,31 @@ export function packIm2colNchw(
       const count = min(NR, ncols - j * NR);
       let p = load<i32>(panelOrigins + (<usize>j << 3));
       let q = load<i32>(panelOrigins + (<usize>j << 3), 4);
-      // The panel's pixels as runs along output rows: a run reads input row y at columns x, x + stride, ...
+      if (count == NR && q + NR <= Q) {
+        // The common case first: all NR pixels on one output row, reading one input row.
+        const y = p * stride - pad + r;
+        if (y < 0 || y >= H) {
+          v128.store(d, f32x4.splat(0));
+          v128.store(d, f32x4.splat(0), 16);
+          continue;
+        }
+        const x = q * stride - pad + s;
+        const src = plane + (<usize>(y * W + x) << 2);
+        if (x >= 0 && stride == 1 && x + NR <= W) {
+          v128.store(d, v128.load(src));
+          v128.store(d, v128.load(src, 16), 16);
+          continue;
+        }
+        if (x >= 0 && stride == 2 && x + 2 * NR <= W) {
+          // Even lanes of 16 consecutive floats.
+          const a = v128.load(src), b = v128.load(src, 16), e = v128.load(src, 32), f = v128.load(src, 48);
+          v128.store(d, v128.shuffle<f32>(a, b, 0, 2, 4, 6));
+          v128.store(d, v128.shuffle<f32>(e, f, 0, 2, 4, 6), 16);
+          continue;
+        }
+      }
+      // Otherwise the panel's pixels as runs along output rows, each reading input row y at columns
+      // x, x + stride, ...: unchecked inside the image, checked where a run reaches into the padding.
       let t = 0;
       while (t < count) {
         const n = min(count - t, Q - q);
@@ -50,15 +74,7 @@ export function packIm2colNchw(
           for (let e = 0; e < n; e++) store<f32>(dt + (<usize>e << 2), 0);
         } else {
           const src = plane + (<usize>(y * W + x) << 2);
-          if (n == NR && x >= 0 && stride == 1 && x + NR <= W) {
-            v128.store(dt, v128.load(src));
-            v128.store(dt, v128.load(src, 16), 16);
-          } else if (n == NR && x >= 0 && stride == 2 && x + 2 * NR <= W) {
-            // Even lanes of 16 consecutive floats.
-            const a = v128.load(src), b = v128.load(src, 16), e = v128.load(src, 32), f = v128.load(src, 48);
-            v128.store(dt, v128.shuffle<f32>(a, b, 0, 2, 4, 6));
-            v128.store(dt, v128.shuffle<f32>(e, f, 0, 2, 4, 6), 16);
-          } else if (x >= 0 && x + (n - 1) * stride < W) {
+          if (x >= 0 && x + (n - 1) * stride < W) {
             let from = src;
             for (let e = 0; e < n; e++) { store<f32>(dt + (<usize>e << 2), load<f32>(from)); from += strideBytes; }
           } else {
