@@ -243,6 +243,7 @@ export function generateDirectKernels(): string {
     "import { madd } from '../simd';",
     '',
     `export const DIRECT_PIXELS: i32 = ${wt};`,
+
     `export const DIRECT_OUT_CHANNELS: i32 = ${KO};`,
     '',
   ];
@@ -287,35 +288,98 @@ export function generateDirectKernels(): string {
         lines.push('');
       }
     }
+    // Runs that continue on the next output row: pixels [0, split) on one row, [split, count) at
+    // the start of the next, read through a second pointer so every load keeps a constant offset.
+    for (const stride of [1, 2]) {
+      for (let count = 2; count <= wt; count++) {
+        for (let split = 1; split < count; split++) {
+          lines.push('// @ts-ignore: decorator');
+          lines.push(`@inline function directRun${B}s${stride}n${count}w${split}(`);
+          lines.push('  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,');
+          lines.push('  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
+          lines.push('): void {');
+          for (let v = 0; v < V; v++) lines.push(`  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`);
+          for (let i = 0; i < count; i++) for (let v = 0; v < V; v++) lines.push(`  let ${acc(i, v)} = b${v};`);
+          lines.push('  for (let cb = 0; cb < CB; cb++) {');
+          lines.push('    for (let r = rLo; r < rHi; r++) {');
+          lines.push('      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;');
+          lines.push('      let x = src + rowOffset;');
+          lines.push('      let z = next + rowOffset;');
+          lines.push(`      let w = weights + (<usize>((cb * R + r) * S) * ${wStepS});`);
+          lines.push(`      const end = w + (<usize>S * ${wStepS});`);
+          lines.push('      while (w < end) {');
+          for (let v = 0; v < V; v++) lines.push(`        const w${v} = v128.load(w, ${v * 16});`);
+          for (let i = 0; i < count; i++) {
+            const load = i < split ? `v128.load32_splat(x, ${i * stride * B * 4})` : `v128.load32_splat(z, ${(i - split) * stride * B * 4})`;
+            lines.push(`        const in${i} = ${load};`);
+            for (let v = 0; v < V; v++) lines.push(`        ${acc(i, v)} = madd(in${i}, w${v}, ${acc(i, v)});`);
+          }
+          lines.push(`        w += ${wStepCi};`);
+          lines.push('        x += 4;');
+          lines.push('        z += 4;');
+          lines.push('      }');
+          lines.push('    }');
+          lines.push('  }');
+          lines.push(`  ${Array.from({ length: count }, (_, i) => `v128.store(out0${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 0)});`).join(' ')}`);
+          lines.push(`  if (out1 != 0) { ${Array.from({ length: count }, (_, i) => `v128.store(out1${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 1)});`).join(' ')} }`);
+          lines.push('}');
+          lines.push('');
+        }
+      }
+    }
     lines.push('/**');
-    lines.push(` * One output row of Q pixels for one group of ${KO} output channels, input blocks of ${B} channels.`);
-    lines.push(' * src: padded rows at column 0 of block 0; kernel row r reads row yRow + r, for r in [rLo, rHi).');
-    lines.push(` * Pixel runs are balanced (lengths differ by at most one, none above ${wt}) so that no row ends in a`);
-    lines.push(' * lone, slow pixel.');
+    lines.push(` * \`rows\` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of ${KO} output channels,`);
+    lines.push(` * input blocks of ${B} channels. src: padded rows at column 0 of block 0; kernel row r of output row`);
+    lines.push(' * p + i reads row yRow + i * stride + r, for r in [rLo, rHi) (the same for all these rows). The rows');
+    lines.push(` * are one sequence of rows * Q pixels cut into balanced runs (lengths differ by at most one, none above`);
+    lines.push(` * ${wt}), so that no row ends in a short, slow run; a run may continue on the next row. rows > 1 only`);
+    lines.push(` * for stride 1 or 2 and Q >= ${wt}, so that a run spans at most two rows.`);
     lines.push(' */');
-    lines.push(`export function directRow${B}(`);
-    lines.push('  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32,');
+    lines.push(`export function directRows${B}(`);
+    lines.push('  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32, rows: i32,');
     lines.push('  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
     lines.push('): void {');
-    lines.push(`  const runs = (Q + ${wt - 1}) / ${wt};`);
-    lines.push('  const base = Q / runs;');
-    lines.push('  const longer = Q - base * runs;');
+    lines.push('  const total = rows * Q;');
+    lines.push(`  const runs = (total + ${wt - 1}) / ${wt};`);
+    lines.push('  const base = total / runs;');
+    lines.push('  const longer = total - base * runs;');
     lines.push(`  const pixelBytes = <usize>stride * ${B * 4};`);
-    lines.push('  let x = src;');
+    lines.push('  let row = 0;');
+    lines.push('  let q = 0;');
     lines.push('  let o0 = out0;');
     lines.push('  let o1 = out1;');
     lines.push('  for (let j = 0; j < runs; j++) {');
     lines.push('    const count = j < longer ? base + 1 : base;');
+    lines.push('    const y = yRow + row * stride;');
+    lines.push('    const x = src + <usize>q * pixelBytes;');
+    lines.push('    if (q + count <= Q) {');
     for (const stride of [1, 2, 0]) {
       const cond = stride === 0 ? '} else {' : stride === 1 ? 'if (stride == 1) {' : '} else if (stride == 2) {';
-      lines.push(`    ${cond}`);
+      lines.push(`      ${cond}`);
       for (let count = wt; count >= 1; count--) {
-        const call = `directRun${B}s${stride === 0 ? 'x' : stride}n${count}(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias)`;
-        lines.push(count === 1 ? `      else ${call};` : `      ${count === wt ? '' : 'else '}if (count == ${count}) ${call};`);
+        const call = `directRun${B}s${stride === 0 ? 'x' : stride}n${count}(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias)`;
+        lines.push(count === 1 ? `        else ${call};` : `        ${count === wt ? '' : 'else '}if (count == ${count}) ${call};`);
       }
     }
+    lines.push('      }');
+    lines.push('    } else {');
+    lines.push('      // The run continues at the start of the next row (rows > 1 only for stride 1 or 2 and Q >= pixels).');
+    lines.push('      const split = Q - q;');
+    lines.push('      const next = src + <usize>stride * rowBytes;');
+    for (const stride of [1, 2]) {
+      lines.push(`      ${stride === 1 ? 'if (stride == 1) {' : '} else {'}`);
+      const cases: string[] = [];
+      for (let count = 2; count <= wt; count++) {
+        for (let split = 1; split < count; split++) {
+          cases.push(`if (count == ${count} && split == ${split}) directRun${B}s${stride}n${count}w${split}(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);`);
+        }
+      }
+      lines.push(`        ${cases.join('\n        else ')}`);
+    }
+    lines.push('      }');
     lines.push('    }');
-    lines.push('    x += <usize>count * pixelBytes;');
+    lines.push('    q += count;');
+    lines.push('    while (q >= Q) { q -= Q; row++; }');
     lines.push('    o0 += <usize>count * outPixelBytes;');
     lines.push('    if (o1 != 0) o1 += <usize>count * outPixelBytes;');
     lines.push('  }');

@@ -11,7 +11,7 @@ import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
   P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1,
 } from './params';
-import { directRow4, directRow8, directRow16, DIRECT_OUT_CHANNELS } from './generated/directKernels';
+import { directRows4, directRows8, directRows16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS } from './generated/directKernels';
 
 /**
  * Copies input rows [y0, y1) of one nchw{B}c image (CB blocks) into dst as [CBi][y1-y0][Wp][Bi]: image
@@ -91,15 +91,27 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
       // may not exist when K ends in the first).
       const groupOut = output + <usize>n * imageOut + (<usize>kb * P * Q * B + <usize>(k0 - kb * B)) * 4;
       const upper: usize = B > 4 ? 16 : kb + 1 < KB ? blockStride : 0;
-      for (let p = p0; p < p1; p++) {
+      // Output rows that read the same kernel rows [rLo, rHi) run as one sequence of pixels (the kernels
+      // reach the next row's pixels at a constant offset for stride 1 and 2, across at most one row end).
+      const joinRows = stride <= 2 && Q >= DIRECT_PIXELS;
+      let p = p0;
+      while (p < p1) {
         const y = p * stride - pad;
         const rLo = max(0, -y);
         const rHi = min(R, H - y);
+        let rows = 1;
+        while (joinRows && p + rows < p1) {
+          const yNext = (p + rows) * stride - pad;
+          if (max(0, -yNext) != rLo || min(R, H - yNext) != rHi) break;
+          rows++;
+        }
         const out0 = groupOut + (<usize>p * Q * B << 2);
         const out1 = upper != 0 ? out0 + upper : 0;
-        if (Bi == 4) directRow4(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
-        else if (Bi == 8) directRow8(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
-        else directRow16(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, y - yStart, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        const yRow = y - yStart;
+        if (Bi == 4) directRows4(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else if (Bi == 8) directRows8(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else directRows16(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        p += rows;
       }
     }
   }

@@ -36,6 +36,8 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 2, C: 7, H: 11, W: 16, K: 20, R: 3, S: 3, stride: 2, pad: 1 }),
   shape({ N: 1, C: 18, H: 10, W: 21, K: 9, R: 3, S: 3, stride: 2, pad: 0 }),
   shape({ N: 1, C: 5, H: 6, W: 7, K: 8, R: 1, S: 1, stride: 2, pad: 2 }),
+  // Output rows narrower than the direct kernels' pixel runs (rows are not joined into one sequence).
+  shape({ N: 1, C: 6, H: 9, W: 3, K: 8, R: 3, S: 3, stride: 1, pad: 1 }),
   // 36 pixels and K = 12: GEMM blocks whose last column panel is 4 wide (the 8x4 narrow tiles), with
   // row and column bias and, as C*R*S exceeds one depth block, accumulation onto earlier blocks.
   shape({ N: 1, C: 300, H: 6, W: 6, K: 12, R: 3, S: 3, stride: 1, pad: 1 }),

@@ -459,42 +459,594 @@ export const DIRECT_OUT_CHANNELS: i32 = 8;
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
 }
 
-/**
- * One output row of Q pixels for one group of 8 output channels, input blocks of 4 channels.
- * src: padded rows at column 0 of block 0; kernel row r reads row yRow + r, for r in [rLo, rHi).
- * Pixel runs are balanced (lengths differ by at most one, none above 4) so that no row ends in a
- * lone, slow pixel.
- */
-export function directRow4(
-  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32,
+// @ts-ignore: decorator
+@inline function directRun4s1n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
   yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
 ): void {
-  const runs = (Q + 3) / 4;
-  const base = Q / runs;
-  const longer = Q - base * runs;
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s1n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 16);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s1n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s1n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 16);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 32);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s1n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 16);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s1n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 16);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 64);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 32);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun4s2n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 128);
+      const end = w + (<usize>S * 128);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
+ * input blocks of 4 channels. src: padded rows at column 0 of block 0; kernel row r of output row
+ * p + i reads row yRow + i * stride + r, for r in [rLo, rHi) (the same for all these rows). The rows
+ * are one sequence of rows * Q pixels cut into balanced runs (lengths differ by at most one, none above
+ * 4), so that no row ends in a short, slow run; a run may continue on the next row. rows > 1 only
+ * for stride 1 or 2 and Q >= 4, so that a run spans at most two rows.
+ */
+export function directRows4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32, rows: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const total = rows * Q;
+  const runs = (total + 3) / 4;
+  const base = total / runs;
+  const longer = total - base * runs;
   const pixelBytes = <usize>stride * 16;
-  let x = src;
+  let row = 0;
+  let q = 0;
   let o0 = out0;
   let o1 = out1;
   for (let j = 0; j < runs; j++) {
     const count = j < longer ? base + 1 : base;
-    if (stride == 1) {
-      if (count == 4) directRun4s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun4s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun4s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun4s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-    } else if (stride == 2) {
-      if (count == 4) directRun4s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun4s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun4s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun4s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+    const y = yRow + row * stride;
+    const x = src + <usize>q * pixelBytes;
+    if (q + count <= Q) {
+      if (stride == 1) {
+        if (count == 4) directRun4s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun4s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun4s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun4s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else if (stride == 2) {
+        if (count == 4) directRun4s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun4s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun4s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun4s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 4) directRun4sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun4sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun4sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun4sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     } else {
-      if (count == 4) directRun4sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun4sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun4sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun4sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      // The run continues at the start of the next row (rows > 1 only for stride 1 or 2 and Q >= pixels).
+      const split = Q - q;
+      const next = src + <usize>stride * rowBytes;
+      if (stride == 1) {
+        if (count == 2 && split == 1) directRun4s1n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun4s1n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun4s1n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun4s1n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun4s1n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun4s1n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 2 && split == 1) directRun4s2n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun4s2n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun4s2n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun4s2n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun4s2n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun4s2n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     }
-    x += <usize>count * pixelBytes;
+    q += count;
+    while (q >= Q) { q -= Q; row++; }
     o0 += <usize>count * outPixelBytes;
     if (o1 != 0) o1 += <usize>count * outPixelBytes;
   }
@@ -950,42 +1502,594 @@ export function directRow4(
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
 }
 
-/**
- * One output row of Q pixels for one group of 8 output channels, input blocks of 8 channels.
- * src: padded rows at column 0 of block 0; kernel row r reads row yRow + r, for r in [rLo, rHi).
- * Pixel runs are balanced (lengths differ by at most one, none above 4) so that no row ends in a
- * lone, slow pixel.
- */
-export function directRow8(
-  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32,
+// @ts-ignore: decorator
+@inline function directRun8s1n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
   yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
 ): void {
-  const runs = (Q + 3) / 4;
-  const base = Q / runs;
-  const longer = Q - base * runs;
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s1n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s1n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s1n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 32);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 64);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s1n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 32);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s1n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 32);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 128);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 64);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun8s2n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 256);
+      const end = w + (<usize>S * 256);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
+ * input blocks of 8 channels. src: padded rows at column 0 of block 0; kernel row r of output row
+ * p + i reads row yRow + i * stride + r, for r in [rLo, rHi) (the same for all these rows). The rows
+ * are one sequence of rows * Q pixels cut into balanced runs (lengths differ by at most one, none above
+ * 4), so that no row ends in a short, slow run; a run may continue on the next row. rows > 1 only
+ * for stride 1 or 2 and Q >= 4, so that a run spans at most two rows.
+ */
+export function directRows8(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32, rows: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const total = rows * Q;
+  const runs = (total + 3) / 4;
+  const base = total / runs;
+  const longer = total - base * runs;
   const pixelBytes = <usize>stride * 32;
-  let x = src;
+  let row = 0;
+  let q = 0;
   let o0 = out0;
   let o1 = out1;
   for (let j = 0; j < runs; j++) {
     const count = j < longer ? base + 1 : base;
-    if (stride == 1) {
-      if (count == 4) directRun8s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun8s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun8s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun8s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-    } else if (stride == 2) {
-      if (count == 4) directRun8s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun8s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun8s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun8s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+    const y = yRow + row * stride;
+    const x = src + <usize>q * pixelBytes;
+    if (q + count <= Q) {
+      if (stride == 1) {
+        if (count == 4) directRun8s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun8s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun8s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun8s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else if (stride == 2) {
+        if (count == 4) directRun8s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun8s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun8s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun8s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 4) directRun8sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun8sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun8sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun8sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     } else {
-      if (count == 4) directRun8sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun8sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun8sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun8sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      // The run continues at the start of the next row (rows > 1 only for stride 1 or 2 and Q >= pixels).
+      const split = Q - q;
+      const next = src + <usize>stride * rowBytes;
+      if (stride == 1) {
+        if (count == 2 && split == 1) directRun8s1n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun8s1n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun8s1n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun8s1n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun8s1n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun8s1n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 2 && split == 1) directRun8s2n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun8s2n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun8s2n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun8s2n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun8s2n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun8s2n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     }
-    x += <usize>count * pixelBytes;
+    q += count;
+    while (q >= Q) { q -= Q; row++; }
     o0 += <usize>count * outPixelBytes;
     if (o1 != 0) o1 += <usize>count * outPixelBytes;
   }
@@ -1441,42 +2545,594 @@ export function directRow8(
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
 }
 
-/**
- * One output row of Q pixels for one group of 8 output channels, input blocks of 16 channels.
- * src: padded rows at column 0 of block 0; kernel row r reads row yRow + r, for r in [rLo, rHi).
- * Pixel runs are balanced (lengths differ by at most one, none above 4) so that no row ends in a
- * lone, slow pixel.
- */
-export function directRow16(
-  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32,
+// @ts-ignore: decorator
+@inline function directRun16s1n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
   yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
 ): void {
-  const runs = (Q + 3) / 4;
-  const base = Q / runs;
-  const longer = Q - base * runs;
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s1n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s1n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s1n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 64);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 128);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s1n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 64);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s1n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 64);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 128);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 128);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 256);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 128);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 128);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun16s2n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 512);
+      const end = w + (<usize>S * 512);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 128);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 256);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
+ * input blocks of 16 channels. src: padded rows at column 0 of block 0; kernel row r of output row
+ * p + i reads row yRow + i * stride + r, for r in [rLo, rHi) (the same for all these rows). The rows
+ * are one sequence of rows * Q pixels cut into balanced runs (lengths differ by at most one, none above
+ * 4), so that no row ends in a short, slow run; a run may continue on the next row. rows > 1 only
+ * for stride 1 or 2 and Q >= 4, so that a run spans at most two rows.
+ */
+export function directRows16(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32, rows: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const total = rows * Q;
+  const runs = (total + 3) / 4;
+  const base = total / runs;
+  const longer = total - base * runs;
   const pixelBytes = <usize>stride * 64;
-  let x = src;
+  let row = 0;
+  let q = 0;
   let o0 = out0;
   let o1 = out1;
   for (let j = 0; j < runs; j++) {
     const count = j < longer ? base + 1 : base;
-    if (stride == 1) {
-      if (count == 4) directRun16s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun16s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun16s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun16s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-    } else if (stride == 2) {
-      if (count == 4) directRun16s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun16s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun16s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun16s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+    const y = yRow + row * stride;
+    const x = src + <usize>q * pixelBytes;
+    if (q + count <= Q) {
+      if (stride == 1) {
+        if (count == 4) directRun16s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun16s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun16s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun16s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else if (stride == 2) {
+        if (count == 4) directRun16s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun16s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun16s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun16s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 4) directRun16sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun16sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun16sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun16sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     } else {
-      if (count == 4) directRun16sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 3) directRun16sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else if (count == 2) directRun16sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
-      else directRun16sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, yRow, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      // The run continues at the start of the next row (rows > 1 only for stride 1 or 2 and Q >= pixels).
+      const split = Q - q;
+      const next = src + <usize>stride * rowBytes;
+      if (stride == 1) {
+        if (count == 2 && split == 1) directRun16s1n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun16s1n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun16s1n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun16s1n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun16s1n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun16s1n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 2 && split == 1) directRun16s2n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun16s2n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun16s2n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun16s2n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun16s2n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun16s2n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
     }
-    x += <usize>count * pixelBytes;
+    q += count;
+    while (q >= Q) { q -= Q; row++; }
     o0 += <usize>count * outPixelBytes;
     if (o1 != 0) o1 += <usize>count * outPixelBytes;
   }
