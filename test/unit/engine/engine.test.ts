@@ -6,6 +6,7 @@ import {
   applies,
   convolve,
   detectEngineVariant,
+  directInputBlock,
   engineWasmPath,
   type EngineVariant,
 } from '../../../extension/engine/engine';
@@ -293,6 +294,30 @@ describe('strassen', () => {
   });
 });
 checkAlgorithm('strassen', ['nchw'], GENERAL_SHAPES.slice(0, 3), im2colBound);
+
+test('direct regroups input channels in blocks of 16 unless that pads C much further than 8 or 4', () => {
+  // Cost ceil(C / Bi) * (Bi + 2), ties to the larger block: C = 64: 72 / 80 / 96; C = 3: 18 / 10 / 6;
+  // C = 5: 18 / 10 / 12; C = 20: 36 / 30 / 30; C = 12: 18 / 20 / 18.
+  assert.equal(directInputBlock(64), 16);
+  assert.equal(directInputBlock(512), 16);
+  assert.equal(directInputBlock(3), 4);
+  assert.equal(directInputBlock(5), 8);
+  assert.equal(directInputBlock(20), 8);
+  assert.equal(directInputBlock(12), 16);
+});
+
+test('direct plans one unit per image on one thread and splits rows for more', () => {
+  const engine = Engine.create();
+  const s = shape({ N: 2, C: 64, H: 56, W: 56, K: 64 });
+  const one = engine.plan(s, 'direct', 'nchw16c', { threads: 1 });
+  assert.equal(one.descriptor.phases[0].units, 2);
+  // Scratch holds the 56 input rows of 16-channel blocks, 58 padded columns wide.
+  assert.equal(one.descriptor.scratchBytes, 4 * 56 * 58 * 16 * 4 + 64);
+  one.release();
+  const four = engine.plan(s, 'direct', 'nchw16c', { threads: 4 });
+  assert.equal(four.descriptor.phases[0].units, 8);
+  four.release();
+});
 
 test('fft says why it does not apply', () => {
   assert.deepEqual(applies('fft', shape({ stride: 2 }), 'nchw'), { ok: false, reason: 'fft needs stride 1, got stride 2' });
