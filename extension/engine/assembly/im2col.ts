@@ -61,6 +61,12 @@ export function packIm2colNchw(
           v128.store(d, v128.shuffle<f32>(e, f, 0, 2, 4, 6), 16);
           continue;
         }
+        // Same row, partly in the left/right padding: only the column needs checking.
+        for (let t = 0; t < NR; t++) {
+          const xx = x + t * stride;
+          store<f32>(d + (<usize>t << 2), xx >= 0 && xx < W ? load<f32>(plane + (<usize>(y * W + xx) << 2)) : 0);
+        }
+        continue;
       }
       // Otherwise the panel's pixels as runs along output rows, each reading input row y at columns
       // x, x + stride, ...: unchecked inside the image, checked where a run reaches into the padding.
