@@ -223,7 +223,10 @@ export function generateWinogradTransforms(): string {
  * stay within 15. Measured on the ResNet-18 3x3 layers (scripts/bench/kernels.ts, relaxed build):
  * 4 x 8 beats 3 x 16 (17 live vectors: spills) by ~30% and 6 x 8 by ~30%; 2 x 16 is about as fast,
  * 5 x 8 slower; unrolling the channel loop 2 or 4 times is 25% slower; a 12-step inner loop (Bi = 4,
- * S = 3) is ~20% slower than 24 or 48 steps.
+ * S = 3) is ~20% slower than 24 or 48 steps. A 3-pixel run (6 accumulators) is ~15% slower than a
+ * 4-pixel one, so rows of 7 or 14 pixels are joined into one sequence whose runs may cross a row end;
+ * such a run reads the next row through a second pointer (constant offsets): per-pixel runtime
+ * offsets (one add per load) were ~20% slower than the 3-pixel runs they replaced.
  */
 export const DIRECT_PIXELS = 4;
 export const DIRECT_OUT_CHANNELS = 8;
@@ -243,7 +246,6 @@ export function generateDirectKernels(): string {
     "import { madd } from '../simd';",
     '',
     `export const DIRECT_PIXELS: i32 = ${wt};`,
-
     `export const DIRECT_OUT_CHANNELS: i32 = ${KO};`,
     '',
   ];
