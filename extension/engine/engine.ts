@@ -23,8 +23,10 @@
  * one index of runPart's [begin, end) covers; scratch is per concurrent caller.
  *  - im2col (nchw, nhwc): setup packs W into depth-block-major GEMM panels. Unit = (image, pixel chunk,
  *    output-channel chunk). Scratch: one packed im2col depth block (KC x chunk floats).
- *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/KO][C/B][R][S][B][KO] (KO = B, or 8 for
- *    nchw4c). Unit = (image, KO-output-channel group, output row). No scratch. Any kernel, stride, pad.
+ *  - direct (nchw4c, nchw8c, nchw16c): setup packs W as [K/8][C/Bi][R][S][Bi][8] (Bi from
+ *    directInputBlock(C), independent of the layout). Unit = (image, block of output rows). Scratch: the
+ *    block's input rows in blocks of Bi channels, zero-padded left and right (at most ~2 MiB; more units
+ *    when larger). Any kernel, stride, pad.
  *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2 (nchw; 3x3 stride 2, alpha = 9, from
  *    F(4, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
  *    packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
@@ -399,36 +401,57 @@ function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
 
 const DIRECT_LAYOUTS = ['nchw4c', 'nchw8c', 'nchw16c'] as const;
 
+/** Bytes of padded input rows one direct-convolution unit may copy into its scratch, at most. */
+const DIRECT_MAX_ROWS_BYTES = 2 * 2 ** 20;
+
+/**
+ * Input channels per block of the direct kernels' padded input copy: the kernels' inner loop runs
+ * S * Bi steps per (block, kernel row), so small blocks pay the outer loops' overhead more often, large
+ * ones pad C further. Cost model: ceil(C / Bi) blocks of Bi + 2 steps' worth each (the overhead
+ * measured on the ResNet-18 layers, S = 3: Bi = 4 ~20% slower than 8 or 16).
+ */
+export function directInputBlock(C: number): number {
+  let best = 16;
+  for (const Bi of [16, 8, 4]) if (ceilDiv(C, Bi) * (Bi + 2) < ceilDiv(C, best) * (best + 2)) best = Bi;
+  return best;
+}
+
 const directSpec: AlgorithmSpec = {
   layouts: DIRECT_LAYOUTS,
-  plan: (shape, layout, _threads, engine) => {
-    const { N, C, K, R, S } = shape;
-    const { P } = convOutputSize(shape);
+  plan: (shape, layout, threads, engine) => {
+    const { N, C, H, K, R, S, stride } = shape;
+    const { P, Q } = convOutputSize(shape);
     const B = blockOfLayout(layout);
-    // Output channels per kernel call: B, or 8 (two blocks) for nchw4c.
-    const KO = engine.constant(`DIRECT${B}_OUT_CHANNELS`);
-    const CB = ceilDiv(C, B);
+    const Bi = directInputBlock(C);
+    // Output channels per kernel call.
+    const KO = engine.constant('DIRECT_OUT_CHANNELS');
+    const CBi = ceilDiv(C, Bi);
     const groups = ceilDiv(K, KO);
+    // A unit copies the input rows of its output rows, zero-padded to every column they read.
+    const paddedRowBytes = CBi * ((Q - 1) * stride + S) * Bi * 4;
+    const spanOf = (rows: number): number => Math.min(H, (rows - 1) * stride + R);
+    const maxRows = Math.max(1, Math.floor((Math.floor(DIRECT_MAX_ROWS_BYTES / paddedRowBytes) - R) / stride) + 1);
+    const rows = chunking(P, 1, maxRows, minUnitsPerImageFor(threads, N));
     return {
       kernel: 'convDirectBlocked',
-      units: N * groups * P,
-      unit: `(image, ${KO}-output-channel group, output row)`,
-      slots: { x0: B },
-      scratchBytes: 64,
-      weightBytes: groups * CB * R * S * B * KO * 4,
+      units: N * rows.chunks,
+      unit: `(image, ${rows.chunk}-output-row block)`,
+      slots: { x0: B, x1: Bi, rowChunk: rows.chunk, rowChunks: rows.chunks },
+      scratchBytes: spanOf(rows.chunk) * paddedRowBytes + 64,
+      weightBytes: groups * CBi * R * S * Bi * KO * 4,
       realFlops: convDirectFlops(shape),
       packWeights: (w, packed) => {
-        // [K/KO][C/B][R][S][B ci][KO ko]: for each input channel, the KO output channels' weights are
+        // [K/KO][C/Bi][R][S][Bi ci][KO ko]: for each input channel, the KO output channels' weights are
         // one contiguous run of f32x4 vectors.
         for (let k = 0; k < K; k++) {
           const g = Math.floor(k / KO);
           const ko = k % KO;
           for (let c = 0; c < C; c++) {
-            const cb = Math.floor(c / B);
-            const ci = c % B;
+            const cb = Math.floor(c / Bi);
+            const ci = c % Bi;
             for (let r = 0; r < R; r++) {
               for (let s = 0; s < S; s++) {
-                packed[((((g * CB + cb) * R + r) * S + s) * B + ci) * KO + ko] = w[((k * C + c) * R + r) * S + s];
+                packed[((((g * CBi + cb) * R + r) * S + s) * Bi + ci) * KO + ko] = w[((k * C + c) * R + r) * S + s];
               }
             }
           }

@@ -1,5 +1,6 @@
 /**
- * Single-threaded kernel benchmark on the ResNet-18 3x3 layers (batch 1): effective GFLOP/s
+ * Single-threaded kernel benchmark on the ResNet-18 3x3 layers (batch 1; the four stride-1 layers and
+ * the three stride-2 ones that open stages 3-5): effective GFLOP/s
  * (2*N*K*C*R*S*P*Q / t, best of the timed runs) of every algorithm x layout the engine applies, the
  * layout conversion time apart, the max error against the fp64 reference, and optionally
  * onnxruntime-node on the same layer (--ort).
@@ -20,8 +21,11 @@ const RESNET18_3X3: [string, ConvShape][] = [
   ['conv3_x 128x28x28', { N: 1, C: 128, H: 28, W: 28, K: 128, R: 3, S: 3, stride: 1, pad: 1 }],
   ['conv4_x 256x14x14', { N: 1, C: 256, H: 14, W: 14, K: 256, R: 3, S: 3, stride: 1, pad: 1 }],
   ['conv5_x 512x7x7', { N: 1, C: 512, H: 7, W: 7, K: 512, R: 3, S: 3, stride: 1, pad: 1 }],
+  ['conv3_1 64->128 56x56 s2', { N: 1, C: 64, H: 56, W: 56, K: 128, R: 3, S: 3, stride: 2, pad: 1 }],
+  ['conv4_1 128->256 28x28 s2', { N: 1, C: 128, H: 28, W: 28, K: 256, R: 3, S: 3, stride: 2, pad: 1 }],
+  ['conv5_1 256->512 14x14 s2', { N: 1, C: 256, H: 14, W: 14, K: 512, R: 3, S: 3, stride: 2, pad: 1 }],
 ];
-const layerIndices = argValue('--layers')?.split(',').map(Number) ?? [0, 1, 2, 3];
+const layerIndices = argValue('--layers')?.split(',').map(Number) ?? RESNET18_3X3.map((_, index) => index);
 
 const bestMs = (fn: () => void): number => bestOfMs(fn, seconds);
 

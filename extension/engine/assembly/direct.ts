@@ -1,29 +1,54 @@
 // Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
-// Work unit = (image n, group of KO output channels, output row p); units write disjoint outputs.
-// KO = B for B = 8, 16 and KO = 8 (two output blocks) for B = 4. Weights are packed once by the host
-// as [K/KO][C/B][R][S][B ci][KO ko] (zero-padded channels).
-// Each output row is split into the columns whose input window lies inside the image (generated
-// kernels without bounds checks, one per pixel count) and the border columns (checked kernel).
+// Work unit = (image n, block of output rows); units write disjoint outputs. A unit first copies the
+// input rows its output rows read into scratch as [CBi][rows][Wp][Bi]: zero-padded left and right to
+// Wp = (Q-1)*stride + S columns, so that every output pixel runs the generated kernels without column
+// checks and each row splits into balanced pixel runs (no slow lone border pixels), and regrouped into
+// blocks of Bi input channels (chosen by the host: 16 keeps the kernels' inner loop long whatever the
+// layout's B). Rows above or below the image are skipped (their kernel rows contribute nothing). Then
+// for each group of 8 output channels (weights packed by the host as [K/8][CBi][R][S][Bi ci][8 ko],
+// zero-padded channels) it computes its rows; the group's weights are reused from cache across them.
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
-  P_BIAS, P_X0,
+  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1,
 } from './params';
-import {
-  directPixel4, directPixel8, directPixel16, directInterior4, directInterior8, directInterior16,
-  DIRECT4_PIXELS, DIRECT8_PIXELS, DIRECT16_PIXELS, DIRECT4_OUT_CHANNELS, DIRECT8_OUT_CHANNELS,
-  DIRECT16_OUT_CHANNELS,
-} from './generated/directKernels';
+import { directRows4, directRows8, directRows16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS } from './generated/directKernels';
 
-/** Pixels [q0, q1) of one output row with bounds checks on the input columns (borders). */
-function checkedRun(
-  B: i32, img: usize, CB: i32, H: i32, W: i32, w: usize, R: i32, S: i32, stride: i32, pad: i32,
-  p: i32, q0: i32, q1: i32, rowOut: usize, b: usize, blockStride: usize, second: bool,
+/**
+ * Copies input rows [y0, y1) of one nchw{B}c image (CB blocks) into dst as [CBi][y1-y0][Wp][Bi]: image
+ * column x at padded column x + pad; columns outside the image and channels past CB * B are zero.
+ */
+function copyPaddedRows(
+  img: usize, CB: i32, H: i32, W: i32, B: i32, Bi: i32, CBi: i32, y0: i32, y1: i32, pad: i32, Wp: i32, dst: usize,
 ): void {
-  for (let q = q0; q < q1; q++) {
-    const out = rowOut + (<usize>(q * B) << 2);
-    if (B == 4) directPixel4(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
-    else if (B == 8) directPixel8(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
-    else directPixel16(img, CB, H, W, w, R, S, stride, pad, p, q, 1, out, b, blockStride, second);
+  // Padded columns [xLo, xHi) hold image columns [xLo - pad, xHi - pad).
+  const xLo = min(pad, Wp);
+  const xHi = max(xLo, min(Wp, W + pad));
+  const first = <usize>(xHi > xLo ? xLo - pad : <i32>0);
+  const inPixel = <usize>B << 2;
+  const outPixel = <usize>Bi << 2;
+  const rowBytes = <usize>Wp * outPixel;
+  let d = dst;
+  for (let cbi = 0; cbi < CBi; cbi++) {
+    for (let y = y0; y < y1; y++) {
+      if (xLo > 0) memory.fill(d, 0, <usize>xLo * outPixel);
+      if (xHi < Wp) memory.fill(d + <usize>xHi * outPixel, 0, <usize>(Wp - xHi) * outPixel);
+      if (B == Bi) {
+        const s = img + (<usize>(cbi * H + y) * W + first) * inPixel;
+        if (xHi > xLo) memory.copy(d + <usize>xLo * outPixel, s, <usize>(xHi - xLo) * outPixel);
+      } else {
+        // Four channels at a time: channel c of block c / Bi comes from block c / B of the image.
+        for (let c = cbi * Bi; c < (cbi + 1) * Bi; c += 4) {
+          let o = d + <usize>xLo * outPixel + (<usize>(c - cbi * Bi) << 2);
+          if (c < CB * B) {
+            let s = img + (<usize>((c / B) * H + y) * W + first) * inPixel + (<usize>(c % B) << 2);
+            for (let x = xLo; x < xHi; x++) { v128.store(o, v128.load(s)); o += outPixel; s += inPixel; }
+          } else {
+            for (let x = xLo; x < xHi; x++) { v128.store(o, f32x4.splat(0)); o += outPixel; }
+          }
+        }
+      }
+      d += rowBytes;
+    }
   }
 }
 
@@ -33,40 +58,61 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
   const P = param(plan, P_P), Q = param(plan, P_Q);
   const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
+  const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
   const B = param(plan, P_X0);
+  const Bi = param(plan, P_X1);
   const CB = (C + B - 1) / B;
+  const CBi = (C + Bi - 1) / Bi;
   const KB = (K + B - 1) / B;
-  const KO = B == 4 ? DIRECT4_OUT_CHANNELS : B == 8 ? DIRECT8_OUT_CHANNELS : DIRECT16_OUT_CHANNELS;
-  const blocksPerGroup = KO / B;
+  const KO = DIRECT_OUT_CHANNELS;
   const groups = (K + KO - 1) / KO;
-  const pixels = B == 4 ? DIRECT4_PIXELS : B == 8 ? DIRECT8_PIXELS : DIRECT16_PIXELS;
   const imageIn = <usize>CB * H * W * B * 4;
   const imageOut = <usize>KB * P * Q * B * 4;
   const blockStride = <usize>P * Q * B * 4;
-  const weightsPerGroup = <usize>CB * R * S * B * KO * 4;
-  // Columns whose whole input window lies inside the image: [qLeft, qRight).
-  const qLeft = min(Q, (pad + stride - 1) / stride);
-  const qRight = max(qLeft, min(Q, W - S + pad >= 0 ? (W - S + pad) / stride + 1 : 0));
+  const outPixelBytes = <usize>B << 2;
+  const weightsPerGroup = <usize>CBi * R * S * Bi * KO * 4;
+  const Wp = (Q - 1) * stride + S;
+  const rowBytes = <usize>Wp * Bi * 4;
   for (let u = unitBegin; u < unitEnd; u++) {
-    const n = u / (groups * P);
-    const rest = u - n * groups * P;
-    const g = rest / P;
-    const p = rest - g * P;
-    const kb = g * blocksPerGroup;
-    // The group's second output block exists unless K ends inside its first one.
-    const second = kb + 1 < KB;
-    const img = input + <usize>n * imageIn;
-    const w = weights + <usize>g * weightsPerGroup;
-    const b = bias != 0 ? bias + (<usize>(g * KO) << 2) : 0;
-    const rowOut = output + <usize>n * imageOut + (<usize>((kb * P + p) * Q * B) << 2);
-    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, 0, qLeft, rowOut, b, blockStride, second);
-    for (let q0 = qLeft; q0 < qRight; q0 += pixels) {
-      const count = min(pixels, qRight - q0);
-      const out = rowOut + (<usize>(q0 * B) << 2);
-      if (B == 4) directInterior4(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
-      else if (B == 8) directInterior8(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
-      else directInterior16(img, CB, H, W, w, R, S, stride, pad, p, q0, count, out, b, blockStride, second);
+    const n = u / rowChunks;
+    const p0 = (u - n * rowChunks) * rowChunk;
+    const p1 = min(P, p0 + rowChunk);
+    // Input rows the unit's output rows read, clipped to the image.
+    const yStart = max(0, p0 * stride - pad);
+    const yEnd = max(yStart, min(H, (p1 - 1) * stride - pad + R));
+    copyPaddedRows(input + <usize>n * imageIn, CB, H, W, B, Bi, CBi, yStart, yEnd, pad, Wp, scratch);
+    const cbBytes = <usize>(yEnd - yStart) * rowBytes;
+    for (let g = 0; g < groups; g++) {
+      const k0 = g * KO;
+      const kb = k0 / B;
+      const w = weights + <usize>g * weightsPerGroup;
+      const b = bias != 0 ? bias + (<usize>k0 << 2) : 0;
+      // Channels k0..k0+3 and k0+4..k0+7: the same block for B >= 8, the next block for B = 4 (which
+      // may not exist when K ends in the first).
+      const groupOut = output + <usize>n * imageOut + (<usize>kb * P * Q * B + <usize>(k0 - kb * B)) * 4;
+      const upper: usize = B > 4 ? 16 : kb + 1 < KB ? blockStride : 0;
+      // Output rows that read the same kernel rows [rLo, rHi) run as one sequence of pixels (the kernels
+      // reach the next row's pixels at a constant offset for stride 1 and 2, across at most one row end).
+      const joinRows = stride <= 2 && Q >= DIRECT_PIXELS;
+      let p = p0;
+      while (p < p1) {
+        const y = p * stride - pad;
+        const rLo = max(0, -y);
+        const rHi = min(R, H - y);
+        let rows = 1;
+        while (joinRows && p + rows < p1) {
+          const yNext = (p + rows) * stride - pad;
+          if (max(0, -yNext) != rLo || min(R, H - yNext) != rHi) break;
+          rows++;
+        }
+        const out0 = groupOut + (<usize>p * Q * B << 2);
+        const out1 = upper != 0 ? out0 + upper : 0;
+        const yRow = y - yStart;
+        if (Bi == 4) directRows4(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else if (Bi == 8) directRows8(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else directRows16(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        p += rows;
+      }
     }
-    checkedRun(B, img, CB, H, W, w, R, S, stride, pad, p, qRight, Q, rowOut, b, blockStride, second);
   }
 }

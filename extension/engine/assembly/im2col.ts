@@ -26,6 +26,7 @@ export function packIm2colNchw(
   const RS = R * S;
   const panels = (ncols + NR - 1) / NR;
   const planeBytes = <usize>(H * W) << 2;
+  const strideBytes = <usize>stride << 2;
   for (let kk = 0; kk < kc; kk++) {
     const k = k0 + kk;
     const c = k / RS;
@@ -38,39 +39,62 @@ export function packIm2colNchw(
       const count = min(NR, ncols - j * NR);
       let p = load<i32>(panelOrigins + (<usize>j << 3));
       let q = load<i32>(panelOrigins + (<usize>j << 3), 4);
-      const y = p * stride - pad + r;
-      if (count == NR && q + NR <= Q && stride == 1) {
-        // All NR pixels lie on one output row, so they read NR consecutive input floats.
+      if (count == NR && q + NR <= Q) {
+        // The common case first: all NR pixels on one output row, reading one input row.
+        const y = p * stride - pad + r;
         if (y < 0 || y >= H) {
           v128.store(d, f32x4.splat(0));
           v128.store(d, f32x4.splat(0), 16);
           continue;
         }
-        const x = q - pad + s;
+        const x = q * stride - pad + s;
         const src = plane + (<usize>(y * W + x) << 2);
-        if (x >= 0 && x + NR <= W) {
+        if (x >= 0 && stride == 1 && x + NR <= W) {
           v128.store(d, v128.load(src));
           v128.store(d, v128.load(src, 16), 16);
           continue;
         }
+        if (x >= 0 && stride == 2 && x + 2 * NR <= W) {
+          // Even lanes of 16 consecutive floats.
+          const a = v128.load(src), b = v128.load(src, 16), e = v128.load(src, 32), f = v128.load(src, 48);
+          v128.store(d, v128.shuffle<f32>(a, b, 0, 2, 4, 6));
+          v128.store(d, v128.shuffle<f32>(e, f, 0, 2, 4, 6), 16);
+          continue;
+        }
         // Same row, partly in the left/right padding: only the column needs checking.
         for (let t = 0; t < NR; t++) {
-          const xx = x + t;
-          store<f32>(d + (<usize>t << 2), xx >= 0 && xx < W ? load<f32>(src + (<usize>t << 2)) : 0);
+          const xx = x + t * stride;
+          store<f32>(d + (<usize>t << 2), xx >= 0 && xx < W ? load<f32>(plane + (<usize>(y * W + xx) << 2)) : 0);
         }
         continue;
       }
-      for (let t = 0; t < NR; t++) {
-        let v: f32 = 0;
-        if (t < count) {
-          const yy = p * stride - pad + r;
-          const xx = q * stride - pad + s;
-          if (yy >= 0 && yy < H && xx >= 0 && xx < W) v = load<f32>(plane + (<usize>(yy * W + xx) << 2));
-          q++;
-          if (q == Q) { q = 0; p++; }
+      // Otherwise the panel's pixels as runs along output rows, each reading input row y at columns
+      // x, x + stride, ...: unchecked inside the image, checked where a run reaches into the padding.
+      let t = 0;
+      while (t < count) {
+        const n = min(count - t, Q - q);
+        const y = p * stride - pad + r;
+        const x = q * stride - pad + s;
+        const dt = d + (<usize>t << 2);
+        if (y < 0 || y >= H) {
+          for (let e = 0; e < n; e++) store<f32>(dt + (<usize>e << 2), 0);
+        } else {
+          const src = plane + (<usize>(y * W + x) << 2);
+          if (x >= 0 && x + (n - 1) * stride < W) {
+            let from = src;
+            for (let e = 0; e < n; e++) { store<f32>(dt + (<usize>e << 2), load<f32>(from)); from += strideBytes; }
+          } else {
+            for (let e = 0; e < n; e++) {
+              const xx = x + e * stride;
+              store<f32>(dt + (<usize>e << 2), xx >= 0 && xx < W ? load<f32>(plane + (<usize>(y * W + xx) << 2)) : 0);
+            }
+          }
         }
-        store<f32>(d + (<usize>t << 2), v);
+        t += n;
+        q += n;
+        if (q == Q) { q = 0; p++; }
       }
+      for (; t < NR; t++) store<f32>(d + (<usize>t << 2), 0);
     }
   }
 }

@@ -16,4 +16,4 @@ export {
 export { convDirectBlocked } from './direct';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
 export { convStrassen, strassenWorkspaceBytes } from './strassen';
-export { DIRECT4_OUT_CHANNELS, DIRECT8_OUT_CHANNELS, DIRECT16_OUT_CHANNELS } from './generated/directKernels';
+export { DIRECT_OUT_CHANNELS } from './generated/directKernels';

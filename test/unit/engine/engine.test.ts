@@ -6,6 +6,7 @@ import {
   applies,
   convolve,
   detectEngineVariant,
+  directInputBlock,
   engineWasmPath,
   type EngineVariant,
 } from '../../../extension/engine/engine';
@@ -30,6 +31,14 @@ const GENERAL_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 20, H: 12, W: 12, K: 33, R: 3, S: 3, stride: 1, pad: 0 }),
   shape({ N: 1, C: 4, H: 13, W: 14, K: 6, R: 3, S: 3, stride: 3, pad: 1 }),
   shape({ N: 1, C: 9, H: 5, W: 40, K: 17, R: 3, S: 3, stride: 1, pad: 1 }),
+  // Stride 2 (specialised kernels and im2col gathers): odd and even W, pad 0, 1 and 2, K ending
+  // inside a channel block; padding wider than the kernel (rows and columns that read only zeros).
+  shape({ N: 1, C: 10, H: 12, W: 15, K: 12, R: 3, S: 3, stride: 2, pad: 2 }),
+  shape({ N: 2, C: 7, H: 11, W: 16, K: 20, R: 3, S: 3, stride: 2, pad: 1 }),
+  shape({ N: 1, C: 18, H: 10, W: 21, K: 9, R: 3, S: 3, stride: 2, pad: 0 }),
+  shape({ N: 1, C: 5, H: 6, W: 7, K: 8, R: 1, S: 1, stride: 2, pad: 2 }),
+  // Output rows narrower than the direct kernels' pixel runs (rows are not joined into one sequence).
+  shape({ N: 1, C: 6, H: 9, W: 3, K: 8, R: 3, S: 3, stride: 1, pad: 1 }),
   // 36 pixels and K = 12: GEMM blocks whose last column panel is 4 wide (the 8x4 narrow tiles), with
   // row and column bias and, as C*R*S exceeds one depth block, accumulation onto earlier blocks.
   shape({ N: 1, C: 300, H: 6, W: 6, K: 12, R: 3, S: 3, stride: 1, pad: 1 }),
@@ -285,6 +294,30 @@ describe('strassen', () => {
   });
 });
 checkAlgorithm('strassen', ['nchw'], GENERAL_SHAPES.slice(0, 3), im2colBound);
+
+test('direct regroups input channels in blocks of 16 unless that pads C much further than 8 or 4', () => {
+  // Cost ceil(C / Bi) * (Bi + 2), ties to the larger block: C = 64: 72 / 80 / 96; C = 3: 18 / 10 / 6;
+  // C = 5: 18 / 10 / 12; C = 20: 36 / 30 / 30; C = 12: 18 / 20 / 18.
+  assert.equal(directInputBlock(64), 16);
+  assert.equal(directInputBlock(512), 16);
+  assert.equal(directInputBlock(3), 4);
+  assert.equal(directInputBlock(5), 8);
+  assert.equal(directInputBlock(20), 8);
+  assert.equal(directInputBlock(12), 16);
+});
+
+test('direct plans one unit per image on one thread and splits rows for more', () => {
+  const engine = Engine.create();
+  const s = shape({ N: 2, C: 64, H: 56, W: 56, K: 64 });
+  const one = engine.plan(s, 'direct', 'nchw16c', { threads: 1 });
+  assert.equal(one.descriptor.phases[0].units, 2);
+  // Scratch holds the 56 input rows of 16-channel blocks, 58 padded columns wide.
+  assert.equal(one.descriptor.scratchBytes, 4 * 56 * 58 * 16 * 4 + 64);
+  one.release();
+  const four = engine.plan(s, 'direct', 'nchw16c', { threads: 4 });
+  assert.equal(four.descriptor.phases[0].units, 8);
+  four.release();
+});
 
 test('fft says why it does not apply', () => {
   assert.deepEqual(applies('fft', shape({ stride: 2 }), 'nchw'), { ok: false, reason: 'fft needs stride 1, got stride 2' });
