@@ -135,6 +135,32 @@ export const INIT_COL_BIAS: i32 = 3;
   v128.store(c + 7 * ldcBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
 }
 
+/**
+ * An 8-row narrow tile with only `cols` (1-3) valid columns: computed whole into `tmp` (8 x 4 floats,
+ * plus 4 for a column bias), so nothing outside C or the bias is read or written. B's columns past
+ * the block's end are the packed panel's zero padding.
+ */
+function narrowEdge(
+  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+): void {
+  const tmpBias = tmp + 8 * 4 * 4;
+  for (let i = 0; i < 8; i++) {
+    for (let j = 0; j < 4; j++) {
+      const v: f32 = init == INIT_LOAD && j < cols ? load<f32>(c + (<usize>(i * ldc + j) << 2)) : 0;
+      store<f32>(tmp + (<usize>(i * 4 + j) << 2), v);
+    }
+  }
+  for (let j = 0; j < 4; j++) {
+    store<f32>(tmpBias + (<usize>j << 2), init == INIT_COL_BIAS && j < cols ? load<f32>(bias + (<usize>j << 2)) : 0);
+  }
+  micro8x4(kc, a0, a1, b, tmp, 4, init, init == INIT_COL_BIAS ? tmpBias : bias);
+  for (let i = 0; i < 8; i++) {
+    for (let j = 0; j < cols; j++) {
+      store<f32>(c + (<usize>(i * ldc + j) << 2), load<f32>(tmp + (<usize>(i * 4 + j) << 2)));
+    }
+  }
+}
+
 /** Exported so the GEMM benchmark can time the micro-kernel alone. */
 export function gemmMicroKernel(kc: i32, a: usize, b: usize, c: usize, ldc: i32, init: i32, bias: usize): void {
   micro4x8(kc, a, b, c, ldc, init, bias);
@@ -184,10 +210,11 @@ export function gemmBlock(
   c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
 ): void {
   const ldcBytes = <usize>ldc << 2;
-  // A last panel of exactly 4 columns goes through 8x4 narrow tiles instead of half-empty 4x8 ones.
-  const narrow = (cols & (NR - 1)) == 4 && rows >= 2 * MR;
-  if (narrow) {
-    const j = cols - 4;
+  // A last panel of 1 to 4 columns goes through 8x4 narrow tiles instead of mostly empty 4x8 ones
+  // (4 tiles of a Winograd GEMM on a 7x7 image; 49 pixels of im2col leave 1).
+  const rest = cols & (NR - 1);
+  if (rest != 0 && rest <= 4 && rows >= 2 * MR) {
+    const j = cols - rest;
     const bPanel = b + <usize>(j / NR) * bPanelStride;
     const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
     let i = 0;
@@ -195,12 +222,13 @@ export function gemmBlock(
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
       const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
+      if (rest == 4) micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
+      else narrowEdge(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, rest, init, tileBias, tmp);
     }
     for (; i < rows; i += MR) {
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      microEdge(kc, aPanel, bPanel, c + <usize>i * ldcBytes + (<usize>j << 2), ldc, min(MR, rows - i), 4, init, tileBias, tmp);
+      microEdge(kc, aPanel, bPanel, c + <usize>i * ldcBytes + (<usize>j << 2), ldc, min(MR, rows - i), rest, init, tileBias, tmp);
     }
     cols = j;
     if (cols == 0) return;

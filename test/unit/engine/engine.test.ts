@@ -42,6 +42,9 @@ const GENERAL_SHAPES: ConvShape[] = [
   // 36 pixels and K = 12: GEMM blocks whose last column panel is 4 wide (the 8x4 narrow tiles), with
   // row and column bias and, as C*R*S exceeds one depth block, accumulation onto earlier blocks.
   shape({ N: 1, C: 300, H: 6, W: 6, K: 12, R: 3, S: 3, stride: 1, pad: 1 }),
+  // 49 pixels and K = 10: last column panels of 1 (NCHW, pixels) and 2 (NHWC, channels) through the
+  // narrow tiles' edge path, with row and column bias and accumulation over depth blocks.
+  shape({ N: 1, C: 300, H: 7, W: 7, K: 10, R: 3, S: 3, stride: 1, pad: 1 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
