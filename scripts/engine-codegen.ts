@@ -250,6 +250,17 @@ export function generateDirectKernels(): string {
     '',
   ];
   const acc = (i: number, v: number): string => `a${i}_${v}`;
+  /** Accumulators of `count` pixels, each starting from the group's bias (or zero). */
+  const accumulatorsFromBias = (count: number): string[] => [
+    ...Array.from({ length: V }, (_, v) => `  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`),
+    ...Array.from({ length: count * V }, (_, n) => `  let ${acc(Math.floor(n / V), n % V)} = b${n % V};`),
+  ];
+  /** Stores of `count` pixels: channels 0-3 through out0, 4-7 through out1 unless it is 0. */
+  const storePixels = (count: number): string[] => {
+    const stores = (out: string, v: number): string =>
+      Array.from({ length: count }, (_, i) => `v128.store(${out}${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, v)});`).join(' ');
+    return [`  ${stores('out0', 0)}`, `  if (out1 != 0) { ${stores('out1', 1)} }`];
+  };
   for (const B of DIRECT_INPUT_BLOCKS) {
     const wStepCi = KO * 4; // bytes of weights per input channel
     const wStepS = B * KO * 4;
@@ -262,8 +273,7 @@ export function generateDirectKernels(): string {
         lines.push('  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,');
         lines.push('  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
         lines.push('): void {');
-        for (let v = 0; v < V; v++) lines.push(`  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`);
-        for (let i = 0; i < count; i++) for (let v = 0; v < V; v++) lines.push(`  let ${acc(i, v)} = b${v};`);
+        lines.push(...accumulatorsFromBias(count));
         lines.push('  for (let cb = 0; cb < CB; cb++) {');
         lines.push('    for (let r = rLo; r < rHi; r++) {');
         lines.push('      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;');
@@ -284,8 +294,7 @@ export function generateDirectKernels(): string {
         lines.push('      }');
         lines.push('    }');
         lines.push('  }');
-        lines.push(`  ${Array.from({ length: count }, (_, i) => `v128.store(out0${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 0)});`).join(' ')}`);
-        lines.push(`  if (out1 != 0) { ${Array.from({ length: count }, (_, i) => `v128.store(out1${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 1)});`).join(' ')} }`);
+        lines.push(...storePixels(count));
         lines.push('}');
         lines.push('');
       }
@@ -300,8 +309,7 @@ export function generateDirectKernels(): string {
           lines.push('  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,');
           lines.push('  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
           lines.push('): void {');
-          for (let v = 0; v < V; v++) lines.push(`  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`);
-          for (let i = 0; i < count; i++) for (let v = 0; v < V; v++) lines.push(`  let ${acc(i, v)} = b${v};`);
+          lines.push(...accumulatorsFromBias(count));
           lines.push('  for (let cb = 0; cb < CB; cb++) {');
           lines.push('    for (let r = rLo; r < rHi; r++) {');
           lines.push('      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;');
@@ -322,8 +330,7 @@ export function generateDirectKernels(): string {
           lines.push('      }');
           lines.push('    }');
           lines.push('  }');
-          lines.push(`  ${Array.from({ length: count }, (_, i) => `v128.store(out0${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 0)});`).join(' ')}`);
-          lines.push(`  if (out1 != 0) { ${Array.from({ length: count }, (_, i) => `v128.store(out1${i > 0 ? ` + ${i} * outPixelBytes` : ''}, ${acc(i, 1)});`).join(' ')} }`);
+          lines.push(...storePixels(count));
           lines.push('}');
           lines.push('');
         }
