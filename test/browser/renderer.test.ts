@@ -113,6 +113,7 @@ test('bench chart gives the 7th and 8th algorithms colours of their own', async 
   assert.ok((await canvasColourCount(page, '#bench-colours canvas', [0x37, 0x94, 0xff])) > 100, 'direct bars, blue');
   assert.ok((await canvasColourCount(page, '#bench-colours canvas', [43, 90, 143])) > 100, 'fft bars, muted blue');
   assert.ok((await canvasColourCount(page, '#bench-colours canvas', [120, 83, 27])) > 100, 'strassen bars, muted orange');
+  await screenshot('bench-colours');
 });
 
 test('prune output shows what was removed, the read-back check, before/after bars and the tensor table', async () => {
