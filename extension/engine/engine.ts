@@ -323,6 +323,8 @@ function winogradG(m: number, stride: 1 | 2): number[][] {
 
 /** Bytes of per-unit working set a Winograd unit aims for (V and M buffers), about half of L2. */
 const WINOGRAD_UNIT_TARGET_BYTES = 640 * 1024;
+/** Fewest output channels per Winograd work unit when a layer is split for several threads. */
+const WINOGRAD_MIN_K_CHUNK = 64;
 
 /**
  * Winograd with m x m output tiles: F(m x m, 3 x 3) for stride 1 (alpha = m + 2), or, for stride 2,
@@ -354,7 +356,11 @@ function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
       // take all tiles at once so that U is read once.
       if (alpha2 * K * C * 4 > 4 * perTileBytes * maxTB) maxTB = Math.min(256, roundUp(tiles, NR));
       const cols = chunking(tiles, NR, maxTB, minUnitsPerImage);
-      const rows = chunking(K, MR, K, ceilDiv(minUnitsPerImage, cols.chunks));
+      // Every output-channel chunk of a tile chunk repeats that chunk's input transform, so chunks keep
+      // at least WINOGRAD_MIN_K_CHUNK channels even if fewer units than asked for result (the input
+      // transform of F(7,3) costs a quarter of the GEMM at 16 channels per chunk).
+      const kSplits = Math.min(ceilDiv(minUnitsPerImage, cols.chunks), Math.max(1, Math.floor(K / WINOGRAD_MIN_K_CHUNK)));
+      const rows = chunking(K, MR, K, kSplits);
       const Kpad = roundUp(K, MR);
       const kc = depthBlock(C);
       const inputFlops = engine.constant(`WINOGRAD${flopsId}_INPUT_FLOPS`);
