@@ -25,7 +25,7 @@ import {
 
 /** Byte offsets inside a Winograd unit's scratch area. */
 const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 9), transform temporary
-const Y_TILE: usize = T_TILE + 81 * 16; // m^2 v128 (m <= 7), read up to 3 v128 past the end
+const Y_TILE: usize = T_TILE + 81 * 16; // m^2 v128 (m <= 7); the output path reads up to 2 v128 past them
 const ORIGINS: usize = Y_TILE + 52 * 16; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
