@@ -17,3 +17,4 @@ export { convDirectBlocked } from './direct';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
 export { convStrassen, strassenWorkspaceBytes } from './strassen';
 export { DIRECT_OUT_CHANNELS } from './generated/directKernels';
+export { streamRead } from './probe';

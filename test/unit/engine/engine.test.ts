@@ -84,6 +84,19 @@ describe('engine basics', () => {
     assert.match((badShape as { reason: string }).reason, /kernel 11x3 is larger than the padded input/);
   });
 
+  test('the bandwidth probe reads every byte it is given', () => {
+    const engine = Engine.create();
+    const mark = engine.arena.mark();
+    const buffer = engine.arena.alloc(4096);
+    const out = engine.arena.alloc(4);
+    const values = engine.f32(buffer, 1024);
+    for (let i = 0; i < 1024; i++) values[i] = i % 7;
+    // i % 7 over 0..1023: 146 full cycles (0..1021) summing to 21 each, then 0 + 1: 3067; read 3 times.
+    engine.call('streamRead', buffer, 4096, 3, out);
+    assert.equal(engine.f32(out, 1)[0], 3 * 3067);
+    engine.arena.release(mark);
+  });
+
   test('wrong lengths are rejected with the argument named', () => {
     const engine = Engine.create();
     const s = shape({});
