@@ -255,6 +255,14 @@ export function generateDirectKernels(): string {
     ...Array.from({ length: V }, (_, v) => `  const b${v} = bias != 0 ? v128.load(bias, ${v * 16}) : f32x4.splat(0);`),
     ...Array.from({ length: count * V }, (_, n) => `  let ${acc(Math.floor(n / V), n % V)} = b${n % V};`),
   ];
+  /** One (s, ci) step: the weight vectors, then each pixel's input broadcast (`load(i)`) times them. */
+  const multiplyAddStep = (count: number, load: (i: number) => string): string[] => [
+    ...Array.from({ length: V }, (_, v) => `        const w${v} = v128.load(w, ${v * 16});`),
+    ...Array.from({ length: count }, (_, i) => [
+      `        const in${i} = ${load(i)};`,
+      ...Array.from({ length: V }, (_, v) => `        ${acc(i, v)} = madd(in${i}, w${v}, ${acc(i, v)});`),
+    ]).flat(),
+  ];
   /** Stores of `count` pixels: channels 0-3 through out0, 4-7 through out1 unless it is 0. */
   const storePixels = (count: number): string[] => {
     const stores = (out: string, v: number): string =>
@@ -281,14 +289,9 @@ export function generateDirectKernels(): string {
         lines.push(`      const end = w + (<usize>S * ${wStepS});`);
         lines.push('      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).');
         lines.push('      while (w < end) {');
-        for (let v = 0; v < V; v++) lines.push(`        const w${v} = v128.load(w, ${v * 16});`);
-        for (let i = 0; i < count; i++) {
-          const load = stride === 0
-            ? (i === 0 ? 'v128.load32_splat(x)' : `v128.load32_splat(x + ${i} * pixelBytes)`)
-            : `v128.load32_splat(x, ${i * stride * B * 4})`;
-          lines.push(`        const in${i} = ${load};`);
-          for (let v = 0; v < V; v++) lines.push(`        ${acc(i, v)} = madd(in${i}, w${v}, ${acc(i, v)});`);
-        }
+        lines.push(...multiplyAddStep(count, (i) => (stride === 0
+          ? (i === 0 ? 'v128.load32_splat(x)' : `v128.load32_splat(x + ${i} * pixelBytes)`)
+          : `v128.load32_splat(x, ${i * stride * B * 4})`)));
         lines.push(`        w += ${wStepCi};`);
         lines.push('        x += 4;');
         lines.push('      }');
@@ -318,12 +321,9 @@ export function generateDirectKernels(): string {
           lines.push(`      let w = weights + (<usize>((cb * R + r) * S) * ${wStepS});`);
           lines.push(`      const end = w + (<usize>S * ${wStepS});`);
           lines.push('      while (w < end) {');
-          for (let v = 0; v < V; v++) lines.push(`        const w${v} = v128.load(w, ${v * 16});`);
-          for (let i = 0; i < count; i++) {
-            const load = i < split ? `v128.load32_splat(x, ${i * stride * B * 4})` : `v128.load32_splat(z, ${(i - split) * stride * B * 4})`;
-            lines.push(`        const in${i} = ${load};`);
-            for (let v = 0; v < V; v++) lines.push(`        ${acc(i, v)} = madd(in${i}, w${v}, ${acc(i, v)});`);
-          }
+          lines.push(...multiplyAddStep(count, (i) => (i < split
+            ? `v128.load32_splat(x, ${i * stride * B * 4})`
+            : `v128.load32_splat(z, ${(i - split) * stride * B * 4})`)));
           lines.push(`        w += ${wStepCi};`);
           lines.push('        x += 4;');
           lines.push('        z += 4;');
