@@ -14,12 +14,14 @@ import { generateMatrices, type GeneratedMatrices } from '../extension/core/wino
 import { generateStride2Matrices } from '../extension/core/winograd/strided';
 
 /**
- * The engine's Winograd variants: F(m x m, 3 x 3) for stride 1 (m = 2, 4, 6, 7), and the stride-2 algorithm built from
- * F(4, 2) (extension/core/winograd/strided.ts). `id` names the generated functions and constants.
+ * The engine's Winograd variants: F(m x m, 3 x 3) for stride 1 (m = 2, 4, 6, 7), and the stride-2 algorithms built from
+ * F(m, 2) (m = 4, 7) (extension/core/winograd/strided.ts). `id` names the generated functions and constants.
  */
 export const ENGINE_WINOGRAD_VARIANTS: { id: string; m: number; title: string; matrices: () => GeneratedMatrices }[] = [
   ...[2, 4, 6, 7].map((m) => ({ id: String(m), m, title: `F(${m}x${m}, 3x3)`, matrices: () => generateMatrices(m, 3) })),
-  { id: '4s2', m: 4, title: 'F(4x4, 3x3) stride 2 from F(4, 2)', matrices: () => generateStride2Matrices(4) },
+  ...[4, 7].map((m) => ({
+    id: `${m}s2`, m, title: `F(${m}x${m}, 3x3) stride 2 from F(${m}, 2)`, matrices: () => generateStride2Matrices(m),
+  })),
 ];
 
 function parseRational(text: string): number {

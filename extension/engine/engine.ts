@@ -27,8 +27,8 @@
  *    directInputBlock(C), independent of the layout). Unit = (image, block of output rows). Scratch: the
  *    block's input rows in blocks of Bi channels, zero-padded left and right (at most ~2 MiB; more units
  *    when larger). Any kernel, stride, pad.
- *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2 (nchw; 3x3 stride 2, alpha = 9, from
- *    F(4, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
+ *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2/7x3s2 (nchw; 3x3 stride 2,
+ *    alpha = 2m + 1 = 9 or 15, from F(m, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
  *    packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
  *  - fft (nchw; stride 1, kernels up to 16x16): setup computes the filters' T x (T/2+1) spectra (fp64).
@@ -328,8 +328,8 @@ const WINOGRAD_MIN_K_CHUNK = 64;
 
 /**
  * Winograd with m x m output tiles: F(m x m, 3 x 3) for stride 1 (alpha = m + 2), or, for stride 2,
- * the algorithm nesting F(4, 2) on the even input samples with plain products on the odd ones
- * (alpha = 2m + 1 = 9, see extension/core/winograd/strided.ts).
+ * the algorithm nesting F(m, 2) on the even input samples with plain products on the odd ones
+ * (alpha = 2m + 1: 9 for m = 4, 15 for m = 7; see extension/core/winograd/strided.ts).
  */
 function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
   const alpha = stride === 1 ? m + 2 : 2 * m + 1;
@@ -373,7 +373,9 @@ function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
           colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks,
           kc, x0: m, x1: alpha, x2: tilesY, x3: tilesX,
         },
-        scratchBytes: engine.constant('WINOGRAD_FIXED_SCRATCH') + alpha2 * (C + rows.chunk) * cols.chunk * 4,
+        scratchBytes:
+          engine.constant('WINOGRAD_FIXED_SCRATCH') +
+          alpha2 * ((C + rows.chunk) * cols.chunk * 4 + 2 * engine.constant('WINOGRAD_BUFFER_SKEW')),
         weightBytes: alpha2 * Kpad * C * 4,
         realFlops: N * tiles * (2 * alpha2 * K * C + C * inputFlops + K * outputFlops),
         packWeights: (w, packed) => {
@@ -698,6 +700,7 @@ const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   'winograd-6x3': winogradSpec(6),
   'winograd-7x3': winogradSpec(7),
   'winograd-4x3s2': winogradSpec(4, 2),
+  'winograd-7x3s2': winogradSpec(7, 2),
   fft: fftSpec,
   strassen: strassenSpec,
 };

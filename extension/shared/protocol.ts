@@ -371,6 +371,7 @@ export const CONV_ALGORITHMS = [
   'winograd-6x3',
   'winograd-7x3',
   'winograd-4x3s2',
+  'winograd-7x3s2',
   'fft',
   'strassen',
 ] as const;

@@ -7,11 +7,11 @@ export { nchwToNhwc, nhwcToNchw, nchwToBlocked, blockedToNchw } from './layout';
 
 /** 1 when this build uses f32x4.relaxed_madd. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-export { convWinograd, WINOGRAD_FIXED_SCRATCH } from './winograd';
+export { convWinograd, WINOGRAD_FIXED_SCRATCH, WINOGRAD_BUFFER_SKEW } from './winograd';
 export {
   WINOGRAD2_INPUT_FLOPS, WINOGRAD2_OUTPUT_FLOPS, WINOGRAD4_INPUT_FLOPS, WINOGRAD4_OUTPUT_FLOPS,
   WINOGRAD6_INPUT_FLOPS, WINOGRAD6_OUTPUT_FLOPS, WINOGRAD4S2_INPUT_FLOPS, WINOGRAD4S2_OUTPUT_FLOPS,
-  WINOGRAD7_INPUT_FLOPS, WINOGRAD7_OUTPUT_FLOPS,
+  WINOGRAD7_INPUT_FLOPS, WINOGRAD7_OUTPUT_FLOPS, WINOGRAD7S2_INPUT_FLOPS, WINOGRAD7S2_OUTPUT_FLOPS,
 } from './generated/winogradTransforms';
 export { convDirectBlocked } from './direct';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';

@@ -1,6 +1,6 @@
 // Fused Winograd F(m x m, 3 x 3) convolution, NCHW, any padding, ragged tiles: stride 1, or stride 2
-// with the algorithm built from F(4, 2) (extension/core/winograd/strided.ts: alpha = 9, tiles of 4 x 4
-// outputs read 9 x 9 input patches 8 apart).
+// with the algorithms built from F(m, 2) (extension/core/winograd/strided.ts: alpha = 2m + 1, tiles of
+// m x m outputs read alpha x alpha input patches 2m apart; m = 4 or 7).
 //
 // Work unit = (image n, chunk of TB tiles, chunk of output channels). Per unit, all in private scratch
 // sized to stay near L2:
@@ -21,13 +21,16 @@ import {
 import {
   winogradGatherInput2, winogradGatherInput4, winogradGatherInput6, winogradOutput2, winogradOutput4, winogradOutput6,
   winogradGatherInput4s2, winogradOutput4s2, winogradGatherInput7, winogradOutput7,
+  winogradGatherInput7s2, winogradOutput7s2,
 } from './generated/winogradTransforms';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
-const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 9), transform temporary
-const Y_TILE: usize = T_TILE + 81 * 16; // m^2 v128 (m <= 7); the output path reads up to 2 v128 past them
+const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 15), transform temporary
+const Y_TILE: usize = T_TILE + 225 * 16; // m^2 v128 (m <= 7); the output path reads up to 2 v128 past them
 const ORIGINS: usize = Y_TILE + 52 * 16; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
+/** Bytes added between consecutive V[e] (and M[e]) buffers, so their strides are not 4 KiB multiples. */
+export const WINOGRAD_BUFFER_SKEW: usize = 64;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
 
 export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
@@ -46,9 +49,12 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
   const ttile = scratch + T_TILE;
   const ytile = scratch + Y_TILE;
   const vBuf = scratch + WINOGRAD_FIXED_SCRATCH;
-  const vStride = <usize>C * TB * 4;
+  // V[e] and M[e] sit one cache line more than a whole number of panels apart: with C * TB * 4 a
+  // multiple of 4 KiB (C = 64, TB = 64: 16 KiB), the transforms' alpha^2 strided stores and loads of
+  // one tile element all mapped to the same L1 set and evicted each other (10-12% of F(7,3) on conv2_x).
+  const vStride = <usize>C * TB * 4 + WINOGRAD_BUFFER_SKEW;
   const mBuf = vBuf + <usize>alpha2 * vStride;
-  const mStride = <usize>rowChunk * TB * 4;
+  const mStride = <usize>rowChunk * TB * 4 + WINOGRAD_BUFFER_SKEW;
   for (let u = unitBegin; u < unitEnd; u++) {
     const n = u / (colChunks * rowChunks);
     const rest = u - n * colChunks * rowChunks;
@@ -76,7 +82,10 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         const valid = max(0, min(4, nt - g));
         const org = origins + (<usize>g << 3);
         const dst = vBuf + (<usize>(((g >> 3) * C + c) * NR + (g & 7)) << 2);
-        if (stride == 2) winogradGatherInput4s2(plane, H, W, org, valid, ttile, dst, vStride);
+        if (stride == 2) {
+          if (m == 4) winogradGatherInput4s2(plane, H, W, org, valid, ttile, dst, vStride);
+          else winogradGatherInput7s2(plane, H, W, org, valid, ttile, dst, vStride);
+        }
         else if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 4) winogradGatherInput4(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 6) winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
@@ -103,7 +112,10 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
       const b = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>(k0 + k) << 2)) : 0);
       for (let g = 0; g < nt; g += 4) {
         const src = mBuf + (<usize>(k * TB + g) << 2);
-        if (stride == 2) winogradOutput4s2(src, mStride, ttile, ytile);
+        if (stride == 2) {
+          if (m == 4) winogradOutput4s2(src, mStride, ttile, ytile);
+          else winogradOutput7s2(src, mStride, ttile, ytile);
+        }
         else if (m == 2) winogradOutput2(src, mStride, ttile, ytile);
         else if (m == 4) winogradOutput4(src, mStride, ttile, ytile);
         else if (m == 6) winogradOutput6(src, mStride, ttile, ytile);

@@ -172,7 +172,7 @@ function checkAlgorithm(algo: ConvAlgorithm, layouts: ConvLayout[], shapes: Conv
         }
         test(`${layout}: split into single units over two scratch areas equals the whole run`, () => {
           const engine = Engine.create({ variant });
-          // The first of the algorithm's shapes with the stride it takes (3x3 stride 2 for winograd-4x3s2).
+          // The first of the algorithm's shapes with the stride it takes (3x3 stride 2 for winograd-4x3s2/7x3s2).
           const s = shape({ N: 2, C: 12, H: 23, W: 21, K: 19, stride: shapes[0].stride, pad: 1 });
           const c = makeCase(s, 7);
           const plan = engine.plan(s, algo, layout, { threads: 4 });
@@ -244,6 +244,16 @@ const WINOGRAD_STRIDE2_SHAPES: ConvShape[] = [
  * (measured worst case on these shapes: 22 units against im2col's 3.5); bound as for F(4,3).
  */
 checkAlgorithm('winograd-4x3s2', ['nchw'], WINOGRAD_STRIDE2_SHAPES, winogradBound(10));
+/**
+ * The m = 7 algorithm (alpha 15) on the same shapes, which are ragged for 7 too (outputs 6x7, 9x4,
+ * 10x13, 1x1, 7x7 = one tile, 20x21), plus an image with interior 4-tile groups whose 16-wide patch
+ * rows lie inside the plane (the gather's fast path). F(7, 2) uses F(6,3)'s eight points
+ * 0, +-1, +-2, +-1/2 and infinity: bound as for F(6,3) (measured worst case: 211 units, F(6,3) 181).
+ */
+checkAlgorithm('winograd-7x3s2', ['nchw'], [
+  ...WINOGRAD_STRIDE2_SHAPES,
+  shape({ N: 1, C: 4, H: 60, W: 61, K: 5, stride: 2, pad: 1 }),
+], winogradBound(100));
 
 /** Stride-1 shapes for FFT: 1x1, 3x3, 5x5, 7x7, 9x9 (tiles 8, 16, 32), paddings 0-4, ragged tiles, batch 2. */
 const FFT_SHAPES: ConvShape[] = [

@@ -18,7 +18,7 @@ test('stride-2 F(1,3) is the hand-derived 3-multiplication algorithm', () => {
 });
 
 test('stride-2 algorithms compute y_i = sum_k g_k d_{2i+k} exactly (rational arithmetic)', () => {
-  for (const m of [1, 2, 3, 4, 5, 6]) {
+  for (const m of [1, 2, 3, 4, 5, 6, 7]) {
     const s = generateStride2Matrices(m);
     assert.equal(s.alpha, 2 * m + 1);
     assert.equal(s.BT.length, 2 * m + 1);

@@ -889,3 +889,294 @@ export function winogradOutput4s2(src: usize, srcStride: usize, tmp: usize, dst:
   at4s2(tmp + 288, 16, dst + 128, 16);
   at4s2(tmp + 432, 16, dst + 192, 16);
 }
+
+// F(7x7, 3x3) stride 2 from F(7, 2), alpha = 15, points 0, 1, -1, 2, -2, 1/2, -1/2, infinity
+// BT = [["1","0","0","0","-21/4","0","0","0","21/4","0","0","0","-1","0","0"],["0","0","1","0","1","0","-17/4","0","-17/4","0","1","0","1","0","0"],["0","0","-1","0","1","0","17/4","0","-17/4","0","-1","0","1","0","0"],["0","0","1/2","0","1/4","0","-5/2","0","-5/4","0","2","0","1","0","0"],["0","0","-1/2","0","1/4","0","5/2","0","-5/4","0","-2","0","1","0","0"],["0","0","2","0","4","0","-5/2","0","-5","0","1/2","0","1","0","0"],["0","0","-2","0","4","0","5/2","0","-5","0","-1/2","0","1","0","0"],["0","0","-1","0","0","0","21/4","0","0","0","-21/4","0","0","0","1"],["0","1","0","0","0","0","0","0","0","0","0","0","0","0","0"],["0","0","0","1","0","0","0","0","0","0","0","0","0","0","0"],["0","0","0","0","0","1","0","0","0","0","0","0","0","0","0"],["0","0","0","0","0","0","0","1","0","0","0","0","0","0","0"],["0","0","0","0","0","0","0","0","0","1","0","0","0","0","0"],["0","0","0","0","0","0","0","0","0","0","0","1","0","0","0"],["0","0","0","0","0","0","0","0","0","0","0","0","0","1","0"]]
+// AT = [["1","1","1","1","1","1","1","0","1","0","0","0","0","0","0"],["0","1","-1","2","-2","1/2","-1/2","0","0","1","0","0","0","0","0"],["0","1","1","4","4","1/4","1/4","0","0","0","1","0","0","0","0"],["0","1","-1","8","-8","1/8","-1/8","0","0","0","0","1","0","0","0"],["0","1","1","16","16","1/16","1/16","0","0","0","0","0","1","0","0"],["0","1","-1","32","-32","1/32","-1/32","0","0","0","0","0","0","1","0"],["0","1","1","64","64","1/64","1/64","1","0","0","0","0","0","0","1"]]
+// @ts-ignore: decorator
+@inline function bt7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const x7 = v128.load(src + 7 * srcStep);
+  const x8 = v128.load(src + 8 * srcStep);
+  const x9 = v128.load(src + 9 * srcStep);
+  const x10 = v128.load(src + 10 * srcStep);
+  const x11 = v128.load(src + 11 * srcStep);
+  const x12 = v128.load(src + 12 * srcStep);
+  const x13 = v128.load(src + 13 * srcStep);
+  const x14 = v128.load(src + 14 * srcStep);
+  const y0 = f32x4.sub(madd(x8, f32x4.splat(<f32>5.25), madd(x4, f32x4.splat(<f32>-5.25), x0)), x12);
+  v128.store(dst + 0 * dstStep, y0);
+  const e1 = f32x4.add(madd(x8, f32x4.splat(<f32>-4.25), x4), x12);
+  const o1 = f32x4.add(madd(x6, f32x4.splat(<f32>-4.25), x2), x10);
+  v128.store(dst + 1 * dstStep, f32x4.add(e1, o1));
+  v128.store(dst + 2 * dstStep, f32x4.sub(e1, o1));
+  const e3 = madd(x8, f32x4.splat(<f32>-1.25), madd(x4, f32x4.splat(<f32>0.25), x12));
+  const o3 = madd(x10, f32x4.splat(<f32>2.0), madd(x6, f32x4.splat(<f32>-2.5), f32x4.mul(x2, f32x4.splat(<f32>0.5))));
+  v128.store(dst + 3 * dstStep, f32x4.add(e3, o3));
+  v128.store(dst + 4 * dstStep, f32x4.sub(e3, o3));
+  const e5 = madd(x8, f32x4.splat(<f32>-5.0), madd(x4, f32x4.splat(<f32>4.0), x12));
+  const o5 = madd(x10, f32x4.splat(<f32>0.5), madd(x6, f32x4.splat(<f32>-2.5), f32x4.mul(x2, f32x4.splat(<f32>2.0))));
+  v128.store(dst + 5 * dstStep, f32x4.add(e5, o5));
+  v128.store(dst + 6 * dstStep, f32x4.sub(e5, o5));
+  const y7 = madd(x10, f32x4.splat(<f32>-5.25), madd(x6, f32x4.splat(<f32>5.25), f32x4.sub(x14, x2)));
+  v128.store(dst + 7 * dstStep, y7);
+  const y8 = x1;
+  v128.store(dst + 8 * dstStep, y8);
+  const y9 = x3;
+  v128.store(dst + 9 * dstStep, y9);
+  const y10 = x5;
+  v128.store(dst + 10 * dstStep, y10);
+  const y11 = x7;
+  v128.store(dst + 11 * dstStep, y11);
+  const y12 = x9;
+  v128.store(dst + 12 * dstStep, y12);
+  const y13 = x11;
+  v128.store(dst + 13 * dstStep, y13);
+  const y14 = x13;
+  v128.store(dst + 14 * dstStep, y14);
+}
+
+// @ts-ignore: decorator
+@inline function at7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const x7 = v128.load(src + 7 * srcStep);
+  const x8 = v128.load(src + 8 * srcStep);
+  const x9 = v128.load(src + 9 * srcStep);
+  const x10 = v128.load(src + 10 * srcStep);
+  const x11 = v128.load(src + 11 * srcStep);
+  const x12 = v128.load(src + 12 * srcStep);
+  const x13 = v128.load(src + 13 * srcStep);
+  const x14 = v128.load(src + 14 * srcStep);
+  const y0 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(x0, x1), x2), x3), x4), x5), x6), x8);
+  v128.store(dst + 0 * dstStep, y0);
+  const y1 = f32x4.add(madd(x6, f32x4.splat(<f32>-0.5), madd(x5, f32x4.splat(<f32>0.5), madd(x4, f32x4.splat(<f32>-2.0), madd(x3, f32x4.splat(<f32>2.0), f32x4.sub(x1, x2))))), x9);
+  v128.store(dst + 1 * dstStep, y1);
+  const y2 = f32x4.add(madd(x6, f32x4.splat(<f32>0.25), madd(x5, f32x4.splat(<f32>0.25), madd(x4, f32x4.splat(<f32>4.0), madd(x3, f32x4.splat(<f32>4.0), f32x4.add(x1, x2))))), x10);
+  v128.store(dst + 2 * dstStep, y2);
+  const y3 = f32x4.add(madd(x6, f32x4.splat(<f32>-0.125), madd(x5, f32x4.splat(<f32>0.125), madd(x4, f32x4.splat(<f32>-8.0), madd(x3, f32x4.splat(<f32>8.0), f32x4.sub(x1, x2))))), x11);
+  v128.store(dst + 3 * dstStep, y3);
+  const y4 = f32x4.add(madd(x6, f32x4.splat(<f32>0.0625), madd(x5, f32x4.splat(<f32>0.0625), madd(x4, f32x4.splat(<f32>16.0), madd(x3, f32x4.splat(<f32>16.0), f32x4.add(x1, x2))))), x12);
+  v128.store(dst + 4 * dstStep, y4);
+  const y5 = f32x4.add(madd(x6, f32x4.splat(<f32>-0.03125), madd(x5, f32x4.splat(<f32>0.03125), madd(x4, f32x4.splat(<f32>-32.0), madd(x3, f32x4.splat(<f32>32.0), f32x4.sub(x1, x2))))), x13);
+  v128.store(dst + 5 * dstStep, y5);
+  const y6 = f32x4.add(f32x4.add(madd(x6, f32x4.splat(<f32>0.015625), madd(x5, f32x4.splat(<f32>0.015625), madd(x4, f32x4.splat(<f32>64.0), madd(x3, f32x4.splat(<f32>64.0), f32x4.add(x1, x2))))), x7), x14);
+  v128.store(dst + 6 * dstStep, y6);
+}
+
+/** Flops of the input transform, per tile and channel. */
+export const WINOGRAD7S2_INPUT_FLOPS: i32 = 1200;
+/** Flops of the output transform, per tile and output channel. */
+export const WINOGRAD7S2_OUTPUT_FLOPS: i32 = 1496;
+
+// @ts-ignore: decorator
+@inline function bt7s2r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, x9: v128, x10: v128, x11: v128, x12: v128, x13: v128, x14: v128, dst: usize, dstStep: usize): void {
+  const y0 = f32x4.sub(madd(x8, f32x4.splat(<f32>5.25), madd(x4, f32x4.splat(<f32>-5.25), x0)), x12);
+  v128.store(dst + 0 * dstStep, y0);
+  const e1 = f32x4.add(madd(x8, f32x4.splat(<f32>-4.25), x4), x12);
+  const o1 = f32x4.add(madd(x6, f32x4.splat(<f32>-4.25), x2), x10);
+  v128.store(dst + 1 * dstStep, f32x4.add(e1, o1));
+  v128.store(dst + 2 * dstStep, f32x4.sub(e1, o1));
+  const e3 = madd(x8, f32x4.splat(<f32>-1.25), madd(x4, f32x4.splat(<f32>0.25), x12));
+  const o3 = madd(x10, f32x4.splat(<f32>2.0), madd(x6, f32x4.splat(<f32>-2.5), f32x4.mul(x2, f32x4.splat(<f32>0.5))));
+  v128.store(dst + 3 * dstStep, f32x4.add(e3, o3));
+  v128.store(dst + 4 * dstStep, f32x4.sub(e3, o3));
+  const e5 = madd(x8, f32x4.splat(<f32>-5.0), madd(x4, f32x4.splat(<f32>4.0), x12));
+  const o5 = madd(x10, f32x4.splat(<f32>0.5), madd(x6, f32x4.splat(<f32>-2.5), f32x4.mul(x2, f32x4.splat(<f32>2.0))));
+  v128.store(dst + 5 * dstStep, f32x4.add(e5, o5));
+  v128.store(dst + 6 * dstStep, f32x4.sub(e5, o5));
+  const y7 = madd(x10, f32x4.splat(<f32>-5.25), madd(x6, f32x4.splat(<f32>5.25), f32x4.sub(x14, x2)));
+  v128.store(dst + 7 * dstStep, y7);
+  const y8 = x1;
+  v128.store(dst + 8 * dstStep, y8);
+  const y9 = x3;
+  v128.store(dst + 9 * dstStep, y9);
+  const y10 = x5;
+  v128.store(dst + 10 * dstStep, y10);
+  const y11 = x7;
+  v128.store(dst + 11 * dstStep, y11);
+  const y12 = x9;
+  v128.store(dst + 12 * dstStep, y12);
+  const y13 = x11;
+  v128.store(dst + 13 * dstStep, y13);
+  const y14 = x13;
+  v128.store(dst + 14 * dstStep, y14);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*15+j)*dstStride.
+ */
+export function winogradGatherInput7s2(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 240;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 15 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 16 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 15; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = v128.load(p0, 16);
+      const v1_1 = v128.load(p1, 16);
+      const v1_2 = v128.load(p2, 16);
+      const v1_3 = v128.load(p3, 16);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      const v2_0 = v128.load(p0, 32);
+      const v2_1 = v128.load(p1, 32);
+      const v2_2 = v128.load(p2, 32);
+      const v2_3 = v128.load(p3, 32);
+      const lo01_2 = v128.shuffle<f32>(v2_0, v2_1, 0, 4, 1, 5);
+      const lo23_2 = v128.shuffle<f32>(v2_2, v2_3, 0, 4, 1, 5);
+      const hi01_2 = v128.shuffle<f32>(v2_0, v2_1, 2, 6, 3, 7);
+      const hi23_2 = v128.shuffle<f32>(v2_2, v2_3, 2, 6, 3, 7);
+      const r8 = v128.shuffle<f32>(lo01_2, lo23_2, 0, 1, 4, 5);
+      const r9 = v128.shuffle<f32>(lo01_2, lo23_2, 2, 3, 6, 7);
+      const r10 = v128.shuffle<f32>(hi01_2, hi23_2, 0, 1, 4, 5);
+      const r11 = v128.shuffle<f32>(hi01_2, hi23_2, 2, 3, 6, 7);
+      const v3_0 = v128.load(p0, 48);
+      const v3_1 = v128.load(p1, 48);
+      const v3_2 = v128.load(p2, 48);
+      const v3_3 = v128.load(p3, 48);
+      const lo01_3 = v128.shuffle<f32>(v3_0, v3_1, 0, 4, 1, 5);
+      const lo23_3 = v128.shuffle<f32>(v3_2, v3_3, 0, 4, 1, 5);
+      const hi01_3 = v128.shuffle<f32>(v3_0, v3_1, 2, 6, 3, 7);
+      const hi23_3 = v128.shuffle<f32>(v3_2, v3_3, 2, 6, 3, 7);
+      const r12 = v128.shuffle<f32>(lo01_3, lo23_3, 0, 1, 4, 5);
+      const r13 = v128.shuffle<f32>(lo01_3, lo23_3, 2, 3, 6, 7);
+      const r14 = v128.shuffle<f32>(hi01_3, hi23_3, 0, 1, 4, 5);
+      bt7s2r(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 15; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = loadPatch4(plane, H, W, y0 + a, x0 + 4, valid > 0);
+      const v1_1 = loadPatch4(plane, H, W, y1 + a, x1 + 4, valid > 1);
+      const v1_2 = loadPatch4(plane, H, W, y2 + a, x2 + 4, valid > 2);
+      const v1_3 = loadPatch4(plane, H, W, y3 + a, x3 + 4, valid > 3);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      const r7 = v128.shuffle<f32>(hi01_1, hi23_1, 2, 3, 6, 7);
+      const v2_0 = loadPatch4(plane, H, W, y0 + a, x0 + 8, valid > 0);
+      const v2_1 = loadPatch4(plane, H, W, y1 + a, x1 + 8, valid > 1);
+      const v2_2 = loadPatch4(plane, H, W, y2 + a, x2 + 8, valid > 2);
+      const v2_3 = loadPatch4(plane, H, W, y3 + a, x3 + 8, valid > 3);
+      const lo01_2 = v128.shuffle<f32>(v2_0, v2_1, 0, 4, 1, 5);
+      const lo23_2 = v128.shuffle<f32>(v2_2, v2_3, 0, 4, 1, 5);
+      const hi01_2 = v128.shuffle<f32>(v2_0, v2_1, 2, 6, 3, 7);
+      const hi23_2 = v128.shuffle<f32>(v2_2, v2_3, 2, 6, 3, 7);
+      const r8 = v128.shuffle<f32>(lo01_2, lo23_2, 0, 1, 4, 5);
+      const r9 = v128.shuffle<f32>(lo01_2, lo23_2, 2, 3, 6, 7);
+      const r10 = v128.shuffle<f32>(hi01_2, hi23_2, 0, 1, 4, 5);
+      const r11 = v128.shuffle<f32>(hi01_2, hi23_2, 2, 3, 6, 7);
+      const v3_0 = loadPatch4(plane, H, W, y0 + a, x0 + 12, valid > 0);
+      const v3_1 = loadPatch4(plane, H, W, y1 + a, x1 + 12, valid > 1);
+      const v3_2 = loadPatch4(plane, H, W, y2 + a, x2 + 12, valid > 2);
+      const v3_3 = loadPatch4(plane, H, W, y3 + a, x3 + 12, valid > 3);
+      const lo01_3 = v128.shuffle<f32>(v3_0, v3_1, 0, 4, 1, 5);
+      const lo23_3 = v128.shuffle<f32>(v3_2, v3_3, 0, 4, 1, 5);
+      const hi01_3 = v128.shuffle<f32>(v3_0, v3_1, 2, 6, 3, 7);
+      const hi23_3 = v128.shuffle<f32>(v3_2, v3_3, 2, 6, 3, 7);
+      const r12 = v128.shuffle<f32>(lo01_3, lo23_3, 0, 1, 4, 5);
+      const r13 = v128.shuffle<f32>(lo01_3, lo23_3, 2, 3, 6, 7);
+      const r14 = v128.shuffle<f32>(hi01_3, hi23_3, 0, 1, 4, 5);
+      bt7s2r(r0, r1, r2, r3, r4, r5, r6, r7, r8, r9, r10, r11, r12, r13, r14, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt7s2(tmp + 0, 240, dst + 0 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 16, 240, dst + 1 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 32, 240, dst + 2 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 48, 240, dst + 3 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 64, 240, dst + 4 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 80, 240, dst + 5 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 96, 240, dst + 6 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 112, 240, dst + 7 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 128, 240, dst + 8 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 144, 240, dst + 9 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 160, 240, dst + 10 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 176, 240, dst + 11 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 192, 240, dst + 12 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 208, 240, dst + 13 * dstStride, 15 * dstStride);
+  bt7s2(tmp + 224, 240, dst + 14 * dstStride, 15 * dstStride);
+}
+
+/** Y = AT M A for 4 tiles: M(i,j) at src + (i*15+j)*srcStride, Y at dst (7 x 7 v128, row-major). */
+export function winogradOutput7s2(src: usize, srcStride: usize, tmp: usize, dst: usize): void {
+  at7s2(src + 0 * srcStride, 15 * srcStride, tmp + 0, 240);
+  at7s2(src + 1 * srcStride, 15 * srcStride, tmp + 16, 240);
+  at7s2(src + 2 * srcStride, 15 * srcStride, tmp + 32, 240);
+  at7s2(src + 3 * srcStride, 15 * srcStride, tmp + 48, 240);
+  at7s2(src + 4 * srcStride, 15 * srcStride, tmp + 64, 240);
+  at7s2(src + 5 * srcStride, 15 * srcStride, tmp + 80, 240);
+  at7s2(src + 6 * srcStride, 15 * srcStride, tmp + 96, 240);
+  at7s2(src + 7 * srcStride, 15 * srcStride, tmp + 112, 240);
+  at7s2(src + 8 * srcStride, 15 * srcStride, tmp + 128, 240);
+  at7s2(src + 9 * srcStride, 15 * srcStride, tmp + 144, 240);
+  at7s2(src + 10 * srcStride, 15 * srcStride, tmp + 160, 240);
+  at7s2(src + 11 * srcStride, 15 * srcStride, tmp + 176, 240);
+  at7s2(src + 12 * srcStride, 15 * srcStride, tmp + 192, 240);
+  at7s2(src + 13 * srcStride, 15 * srcStride, tmp + 208, 240);
+  at7s2(src + 14 * srcStride, 15 * srcStride, tmp + 224, 240);
+  at7s2(tmp + 0, 16, dst + 0, 16);
+  at7s2(tmp + 240, 16, dst + 112, 16);
+  at7s2(tmp + 480, 16, dst + 224, 16);
+  at7s2(tmp + 720, 16, dst + 336, 16);
+  at7s2(tmp + 960, 16, dst + 448, 16);
+  at7s2(tmp + 1200, 16, dst + 560, 16);
+  at7s2(tmp + 1440, 16, dst + 672, 16);
+}
