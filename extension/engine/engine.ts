@@ -375,7 +375,7 @@ function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
         },
         scratchBytes:
           engine.constant('WINOGRAD_FIXED_SCRATCH') +
-          alpha2 * ((C + rows.chunk) * cols.chunk * 4 + 2 * engine.constant('WINOGRAD_BUFFER_SKEW')),
+          alpha2 * ((C + rows.chunk) * cols.chunk * 4 + 2 * engine.constant('PANEL_BUFFER_SKEW')),
         weightBytes: alpha2 * Kpad * C * 4,
         realFlops: N * tiles * (2 * alpha2 * K * C + C * inputFlops + K * outputFlops),
         packWeights: (w, packed) => {
@@ -549,7 +549,9 @@ const fftSpec: AlgorithmSpec = {
         colChunk: cols.chunk, colChunks: cols.chunks, rowChunk: rows.chunk, rowChunks: rows.chunks,
         kc, x0: T, x1: tilesY, x2: tilesX, x3: packedBytes,
       },
-      scratchBytes: engine.constant('FFT_FIXED_SCRATCH') + bins * (2 * C + 2 * rows.chunk) * cols.chunk * 4,
+      scratchBytes:
+        engine.constant('FFT_FIXED_SCRATCH') +
+        bins * ((2 * C + 2 * rows.chunk) * cols.chunk * 4 + 2 * engine.constant('PANEL_BUFFER_SKEW')),
       weightBytes: packedBytes + (T / 2) * 8,
       realFlops: fftFlopsFor(shape, T),
       packWeights: (w, packed) => {

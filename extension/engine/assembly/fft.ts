@@ -8,7 +8,7 @@
 //      GEMM with the SGEMM micro-kernel: rows (re k, im k) of A_f = [[Wr, Wi], [-Wi, Wr]] per (k, c),
 //      packed once by the host (conj(W) turns circular convolution into the cross-correlation CNNs use);
 //   3. inverse 2-D FFT per (output channel, 4 tiles), scale 1/T^2, bias, scatter the valid region.
-import { MR, NR, INIT_ZERO, INIT_LOAD, gemmBlock } from './gemm';
+import { MR, NR, INIT_ZERO, INIT_LOAD, PANEL_BUFFER_SKEW, gemmBlock } from './gemm';
 import { TILE_TMP_BYTES } from './im2col';
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS, P_BIAS,
@@ -84,9 +84,10 @@ export function convFft(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usiz
   const im = scratch + IM;
   const tmp = scratch;
   const bBuf = scratch + FFT_FIXED_SCRATCH;
-  const bStride = <usize>depth * TB * 4; // bytes per bin
+  // Bytes per bin, skewed by a cache line (see PANEL_BUFFER_SKEW).
+  const bStride = <usize>depth * TB * 4 + PANEL_BUFFER_SKEW;
   const cBuf = bBuf + <usize>bins * bStride;
-  const cStride = <usize>2 * rowChunk * TB * 4;
+  const cStride = <usize>2 * rowChunk * TB * 4 + PANEL_BUFFER_SKEW;
   const rowBytes = <usize>T << 4; // one row of T v128
   const invScale: f32 = <f32>1.0 / <f32>(T * T);
   for (let u = unitBegin; u < unitEnd; u++) {

@@ -12,6 +12,12 @@ import { madd } from './simd';
 
 export const MR: i32 = 4;
 export const NR: i32 = 8;
+/**
+ * Bytes added between consecutive per-element GEMM operand buffers (Winograd's V[e] and M[e], FFT's
+ * bins), so that their strides are never 4 KiB multiples: otherwise a transform's alpha^2 strided
+ * stores or loads of one tile group all map to one L1 set and evict each other.
+ */
+export const PANEL_BUFFER_SKEW: usize = 64;
 
 /** How a micro tile's accumulators start. */
 export const INIT_ZERO: i32 = 0;

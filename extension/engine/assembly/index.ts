@@ -1,13 +1,13 @@
 // Deep Accel compute engine: entry module. The memory is imported and shared, so several instances
 // (one per worker thread) run over the same tensors; the module keeps no state of its own in memory
 // and every kernel gets its scratch area from the caller.
-export { MR, NR, gemmMicroKernel, gemmMicroKernelRepeat, gemmPacked, gemmBlock } from './gemm';
+export { MR, NR, PANEL_BUFFER_SKEW, gemmMicroKernel, gemmMicroKernelRepeat, gemmPacked, gemmBlock } from './gemm';
 export { convIm2colNchw, convIm2colNhwc, packIm2colNchw, packIm2colNhwc, TILE_TMP_BYTES } from './im2col';
 export { nchwToNhwc, nhwcToNchw, nchwToBlocked, blockedToNchw } from './layout';
 
 /** 1 when this build uses f32x4.relaxed_madd. */
 export const RELAXED: i32 = ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
-export { convWinograd, WINOGRAD_FIXED_SCRATCH, WINOGRAD_BUFFER_SKEW } from './winograd';
+export { convWinograd, WINOGRAD_FIXED_SCRATCH } from './winograd';
 export {
   WINOGRAD2_INPUT_FLOPS, WINOGRAD2_OUTPUT_FLOPS, WINOGRAD4_INPUT_FLOPS, WINOGRAD4_OUTPUT_FLOPS,
   WINOGRAD6_INPUT_FLOPS, WINOGRAD6_OUTPUT_FLOPS, WINOGRAD4S2_INPUT_FLOPS, WINOGRAD4S2_OUTPUT_FLOPS,

@@ -12,7 +12,7 @@
 //      panels (depth = C, blocks of P_KC);
 //   3. output transform Y = AT M A, 4 tiles at a time, plus bias, scattered into the output (tiles
 //      past the bottom/right edge are cut).
-import { MR, NR, INIT_ZERO, INIT_LOAD, gemmBlock } from './gemm';
+import { MR, NR, INIT_ZERO, INIT_LOAD, PANEL_BUFFER_SKEW, gemmBlock } from './gemm';
 import { TILE_TMP_BYTES } from './im2col';
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS, P_BIAS,
@@ -29,8 +29,6 @@ const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 15), transform t
 const Y_TILE: usize = T_TILE + 225 * 16; // m^2 v128 (m <= 7); the output path reads up to 2 v128 past them
 const ORIGINS: usize = Y_TILE + 52 * 16; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
-/** Bytes added between consecutive V[e] (and M[e]) buffers, so their strides are not 4 KiB multiples. */
-export const WINOGRAD_BUFFER_SKEW: usize = 64;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
 
 export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
@@ -50,11 +48,11 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
   const ytile = scratch + Y_TILE;
   const vBuf = scratch + WINOGRAD_FIXED_SCRATCH;
   // V[e] and M[e] sit one cache line more than a whole number of panels apart: with C * TB * 4 a
-  // multiple of 4 KiB (C = 64, TB = 64: 16 KiB), the transforms' alpha^2 strided stores and loads of
-  // one tile element all mapped to the same L1 set and evicted each other (10-12% of F(7,3) on conv2_x).
-  const vStride = <usize>C * TB * 4 + WINOGRAD_BUFFER_SKEW;
+  // multiple of 4 KiB (C = 64, TB = 8: 2 KiB), the transforms' alpha^2 strided stores and loads of one
+  // tile group all mapped to two L1 sets and evicted each other (10-12% of F(7,3) on conv2_x).
+  const vStride = <usize>C * TB * 4 + PANEL_BUFFER_SKEW;
   const mBuf = vBuf + <usize>alpha2 * vStride;
-  const mStride = <usize>rowChunk * TB * 4 + WINOGRAD_BUFFER_SKEW;
+  const mStride = <usize>rowChunk * TB * 4 + PANEL_BUFFER_SKEW;
   for (let u = unitBegin; u < unitEnd; u++) {
     const n = u / (colChunks * rowChunks);
     const rest = u - n * colChunks * rowChunks;
