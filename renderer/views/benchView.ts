@@ -17,7 +17,8 @@ export const BENCH_COLUMNS: Column<BenchResult>[] = [
   { key: 'maxAbsErr', title: 'max |err|', value: (r) => r.maxAbsErr, format: (r) => formatNumber(r.maxAbsErr), numeric: true },
   { key: 'maxRelErr', title: 'max rel err', value: (r) => r.maxRelErr, format: (r) => formatNumber(r.maxRelErr), numeric: true },
   { key: 'workspaceBytes', title: 'Workspace', value: (r) => r.workspaceBytes, format: (r) => formatBytes(r.workspaceBytes), numeric: true },
-  { key: 'peer', title: 'Peer GFLOP/s', value: (r) => r.peer?.gflops, format: (r) => (r.peer ? `${formatNumber(r.peer.gflops)} (${r.peer.name})` : ''), numeric: true },
+  { key: 'peerName', title: 'Peer', value: (r) => r.peer?.name },
+  { key: 'peer', title: 'Peer GFLOP/s', value: (r) => r.peer?.gflops, format: (r) => (r.peer ? formatNumber(r.peer.gflops) : ''), numeric: true },
   { key: 'ratio', title: '× peer', value: (r) => (r.peer ? r.gflops / r.peer.gflops : undefined), format: (r) => (r.peer ? formatNumber(r.gflops / r.peer.gflops) : ''), numeric: true },
 ];
 
@@ -78,14 +79,21 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
   const skipped = report.skipped?.length
     ? h('details', { class: 'da-details' }, h('summary', {}, `${report.skipped.length} algorithm/layer pairs do not apply`), h('ul', {}, report.skipped.map((s) => h('li', {}, `${s.layer} · ${s.algo}: ${s.reason}`))))
     : null;
-  const columns = BENCH_COLUMNS.filter((c) => c.key !== 'peer' && c.key !== 'ratio' ? true : report.results.some((r) => r.peer));
+  // Peer columns only when a peer ran. With one peer (the usual case) its name is said once above
+  // the table instead of filling every row; the CSV export keeps the per-row name column.
+  const peerNames = unique(report.results.flatMap((r) => (r.peer ? [r.peer.name] : [])));
+  const columns = BENCH_COLUMNS.filter((c) => {
+    if (c.key === 'peerName') return peerNames.length > 1;
+    return c.key === 'peer' || c.key === 'ratio' ? peerNames.length > 0 : true;
+  });
+  const peerNote = peerNames.length === 1 ? h('p', { class: 'da-note' }, `Peer: ${peerNames[0]}, timed on the same layers.`) : null;
   return h(
     'div',
     { class: 'da-view da-bench' },
     header,
     summary,
     gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (r.threads > 1 ? `${r.algo} ×${r.threads}` : r.algo)),
-    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), sortableTable(report.results, columns, { pageSize: 100 })),
+    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, sortableTable(report.results, columns, { pageSize: 100 })),
     skipped,
   );
 }

@@ -92,6 +92,13 @@ test('bench output shows best algorithm per layer, peer ratio, a grouped bar cha
   assert.deepEqual(best, ['conv2_x: winograd-4x3 120 GFLOP/s (0.632× onnxruntime-node)', 'conv3_x: im2col 42 GFLOP/s']);
   const gflops = await page.$$eval('#bench tbody tr td:nth-child(9)', (tds) => tds.map((td) => td.textContent));
   assert.deepEqual(gflops, ['40', '120', '42']);
+  // One peer: its name is said once above the table, and the peer cells hold only numbers.
+  const headers = await page.$$eval('#bench thead th', (ths) => ths.map((th) => th.textContent?.replace(/[▲▼]/g, '').trim()));
+  assert.deepEqual(headers.slice(-2), ['Peer GFLOP/s', '× peer']);
+  assert.ok(!headers.includes('Peer'), 'no per-row peer name column');
+  assert.equal(await page.textContent('#bench .da-note'), 'Peer: onnxruntime-node, timed on the same layers.');
+  const peerCells = await page.$$eval('#bench tbody tr td:nth-child(13)', (tds) => tds.map((td) => td.textContent));
+  assert.deepEqual(peerCells, ['190', '190', '']);
   assert.match((await page.textContent('#bench details')) ?? '', /winograd needs stride 1/);
   const ink = await canvasInkShare(page, '#bench canvas');
   assert.equal(ink.length, 1);

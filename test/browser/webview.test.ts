@@ -66,6 +66,9 @@ test('export buttons post the report as JSON and CSV to the host', async () => {
   const lines = csv.text.trim().split('\n');
   assert.equal(lines.length, 4, 'header and three results');
   assert.match(lines[2], /^conv2_x,.*,winograd-4x3,nchw,1,1,2,3,120,/);
+  // The CSV keeps the peer's name on every row (the table shows it once, in the column title).
+  assert.match(lines[0], /,Workspace,Peer,Peer GFLOP\/s,× peer$/);
+  assert.match(lines[2], /,4096,onnxruntime-node,190,0\.6315789\d*$/);
   await page.click('text=Export JSON');
   const json = (await posted()).at(-1) as Extract<WebviewToHostMessage, { type: 'export' }>;
   assert.deepEqual(JSON.parse(json.text), JSON.parse(JSON.stringify(BENCH_REPORT)));
