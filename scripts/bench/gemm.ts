@@ -1,6 +1,7 @@
 /**
  * Times the SGEMM micro-kernel alone (panels resident in L1, compute-bound) and the whole packed
- * GEMM, for the engine variant of this runtime (run under
+ * GEMM, and the GEMM stage of F(4,3) on a 7x7 image (narrow tiles, transformed weights streamed), for
+ * the engine variant of this runtime (run under
  * `node --experimental-wasm-relaxed-simd` for the relaxed build).
  *   npx tsx scripts/bench/gemm.ts [--variant simd|relaxed] [--seconds 1]
  */
@@ -44,4 +45,39 @@ for (const size of [64, 256, 512, 1024]) {
   const ms = timeIt(() => engine.call('gemmPacked', pa, size, pb, size, size, pc, size, size, size, 0, 0, tmp, 256));
   console.log(`packed GEMM ${size}^3: ${((2 * size ** 3) / ms / 1e6).toFixed(1)} GFLOP/s (${ms.toFixed(3)} ms)`);
   arena.release(mark);
+}
+
+// The GEMM stage of Winograd F(4,3) on a 7x7 image (ResNet-18 conv5_x, 512 -> 512 channels): 36
+// packed 512 x 512 operands (the transformed weights, 37.7 MB), each times a 512 x 4 operand (4 tiles),
+// through the 8x4 narrow tiles. Timed twice: with all 36 operands distinct, so that A streams from
+// beyond L2 as in the convolution, and with one 1 MB operand reused 36 times (resident in L2).
+{
+  const K = 512;
+  const C = 512;
+  const kcBlock = 256;
+  const operandBytes = K * C * 4;
+  for (const [label, distinct] of [['streamed from 37.7 MB', 36], ['one 1 MB operand, from L2', 1]] as const) {
+    const mark = arena.mark();
+    const pa = arena.alloc(distinct * operandBytes);
+    const pb = arena.alloc(C * NR * 4);
+    const pc = arena.alloc(K * NR * 4);
+    const tmp = arena.alloc(engine.tileTmpBytes);
+    fillRandom(engine.f32(pa, distinct * K * C));
+    fillRandom(engine.f32(pb, C * NR));
+    const ms = timeIt(() => {
+      for (let e = 0; e < 36; e++) {
+        // Depth-block-major A, as the engine packs Winograd's U: block c0 starts at c0 * K floats.
+        const u = pa + (e % distinct) * operandBytes;
+        for (let c0 = 0; c0 < C; c0 += kcBlock) {
+          engine.call('gemmBlock', u + c0 * K * 4, kcBlock * MR * 4, pb + c0 * NR * 4, C * NR * 4, kcBlock, pc, NR, K, 4, c0 === 0 ? 0 : 1, 0, tmp);
+        }
+      }
+    });
+    const flops = 2 * 36 * K * C * 4;
+    console.log(
+      `F(4,3) conv5_x GEMM stage (36 x ${K}x${C} x 4 columns), A ${label}: ${ms.toFixed(3)} ms, ` +
+        `${(flops / ms / 1e6).toFixed(1)} GFLOP/s, A read at ${((36 * operandBytes) / ms / 1e6).toFixed(1)} GB/s`,
+    );
+    arena.release(mark);
+  }
 }
