@@ -80,10 +80,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         const valid = max(0, min(4, nt - g));
         const org = origins + (<usize>g << 3);
         const dst = vBuf + (<usize>(((g >> 3) * C + c) * NR + (g & 7)) << 2);
-        if (stride == 2) {
-          if (m == 4) winogradGatherInput4s2(plane, H, W, org, valid, ttile, dst, vStride);
-          else winogradGatherInput7s2(plane, H, W, org, valid, ttile, dst, vStride);
-        }
+        if (stride == 2 && m == 4) winogradGatherInput4s2(plane, H, W, org, valid, ttile, dst, vStride);
+        else if (stride == 2) winogradGatherInput7s2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 4) winogradGatherInput4(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 6) winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
@@ -110,10 +108,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
       const b = f32x4.splat(bias != 0 ? load<f32>(bias + (<usize>(k0 + k) << 2)) : 0);
       for (let g = 0; g < nt; g += 4) {
         const src = mBuf + (<usize>(k * TB + g) << 2);
-        if (stride == 2) {
-          if (m == 4) winogradOutput4s2(src, mStride, ttile, ytile);
-          else winogradOutput7s2(src, mStride, ttile, ytile);
-        }
+        if (stride == 2 && m == 4) winogradOutput4s2(src, mStride, ttile, ytile);
+        else if (stride == 2) winogradOutput7s2(src, mStride, ttile, ytile);
         else if (m == 2) winogradOutput2(src, mStride, ttile, ytile);
         else if (m == 4) winogradOutput4(src, mStride, ttile, ytile);
         else if (m == 6) winogradOutput6(src, mStride, ttile, ytile);
