@@ -28,8 +28,8 @@
  *    block's input rows in blocks of Bi channels, zero-padded left and right (at most ~2 MiB; more units
  *    when larger). Any kernel, stride, pad.
  *  - winograd-2x3/4x3/6x3/7x3 (nchw; 3x3 stride 1) and winograd-4x3s2/7x3s2 (nchw; 3x3 stride 2,
- *    alpha = 2m + 1 = 9 or 15, from F(m, 2): core/winograd/strided.ts): setup computes U = G g G^T (fp64, matrices from the generator)
- *    packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
+ *    alpha = 2m + 1 = 9 or 15, from F(m, 2): core/winograd/strided.ts): setup computes U = G g G^T
+ *    (fp64, matrices from the generator) packed per (xi, nu). Unit = (image, chunk of TB output tiles, output-channel
  *    chunk). Scratch: alpha^2 (C + chunk K) TB floats (transformed input and GEMM output of the chunk).
  *  - fft (nchw; stride 1, kernels up to 16x16): setup computes the filters' T x (T/2+1) spectra (fp64).
  *    Unit = (image, chunk of tiles, output-channel chunk). Scratch: bins (2C + 2 chunk K) TB floats.

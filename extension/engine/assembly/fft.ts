@@ -10,6 +10,7 @@
 //   3. inverse 2-D FFT per (output channel, 4 tiles), scale 1/T^2, bias, scatter the valid region.
 import { MR, NR, INIT_ZERO, INIT_LOAD, PANEL_BUFFER_SKEW, gemmBlock } from './gemm';
 import { TILE_TMP_BYTES } from './im2col';
+import { storeTileOrigins } from './patch';
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS, P_BIAS,
   P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC, P_X0, P_X1, P_X2, P_X3,
@@ -103,12 +104,7 @@ export function convFft(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usiz
     const img = input + (<usize>n * C * H * W << 2);
     // Output origin (y, x) of each tile of the chunk; the input patch starts pad rows/cols earlier.
     const origins = scratch + ORIGINS;
-    for (let i = 0; i < cols; i++) {
-      const t = t0 + i;
-      const ty = t / tilesX;
-      store<i32>(origins + (<usize>i << 3), ty * mY);
-      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * mX, 4);
-    }
+    storeTileOrigins(origins, t0, cols, tilesX, mY, mX, 0);
 
     // 1. forward FFTs.
     for (let c = 0; c < C; c++) {

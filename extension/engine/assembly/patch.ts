@@ -1,4 +1,20 @@
-// Border-safe loads of input patches, shared by the Winograd gather (generated) and its callers.
+// Border-safe loads of input patches, shared by the Winograd gather (generated) and its callers, and
+// the tile origins that the tiled kernels (Winograd, FFT) keep per work unit.
+
+/**
+ * Stores the (y, x) i32 pair of tiles t0 .. t0 + count - 1 (raster order over rows of tilesX tiles)
+ * at origins + 8 i: (tile row * stepY + offset, tile column * stepX + offset).
+ */
+export function storeTileOrigins(
+  origins: usize, t0: i32, count: i32, tilesX: i32, stepY: i32, stepX: i32, offset: i32,
+): void {
+  for (let i = 0; i < count; i++) {
+    const t = t0 + i;
+    const ty = t / tilesX;
+    store<i32>(origins + (<usize>i << 3), ty * stepY + offset);
+    store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * stepX + offset, 4);
+  }
+}
 
 /** Input floats x .. x+3 of row y of an H x W plane, zero where outside it (and when !valid). */
 // @ts-ignore: decorator

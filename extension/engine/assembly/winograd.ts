@@ -23,6 +23,7 @@ import {
   winogradGatherInput4s2, winogradOutput4s2, winogradGatherInput7, winogradOutput7,
   winogradGatherInput7s2, winogradOutput7s2,
 } from './generated/winogradTransforms';
+import { storeTileOrigins } from './patch';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
 const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 15), transform temporary
@@ -66,12 +67,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const kn = min(rowChunk, K - k0);
     const img = input + (<usize>n * C * H * W << 2);
     const origins = scratch + ORIGINS;
-    for (let i = 0; i < cols; i++) {
-      const t = t0 + i;
-      const ty = t / tilesX;
-      store<i32>(origins + (<usize>i << 3), ty * m * stride - pad);
-      store<i32>(origins + (<usize>i << 3), (t - ty * tilesX) * m * stride - pad, 4);
-    }
+    storeTileOrigins(origins, t0, cols, tilesX, m * stride, m * stride, -pad);
 
     for (let c = 0; c < C; c++) {
       const plane = img + (<usize>c * H * W << 2);
