@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import { saveBenchReport, savedRunsDir } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import type { Services } from './services';
-import type { BenchReport, BenchRequest, BenchSuite, ConvLayout } from './shared/protocol';
+import type { BenchReport, BenchSuite, ConvLayout } from './shared/payloads';
+import type { BenchRequest } from './shared/requests';
 
 /** The workspace folder runs are saved under (.deep-accel/bench/ inside it), if there is one on disk. */
 export function workspaceRoot(): string | undefined {

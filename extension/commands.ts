@@ -11,7 +11,8 @@ import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
 import { reportError, type Services } from './services';
-import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type PruneRequest, type SparsityReport, type WinogradRequest, type WinogradResult } from './shared/protocol';
+import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
+import { type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import type { WeightFileCache } from './weightFileCache';
 

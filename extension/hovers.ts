@@ -11,7 +11,7 @@ import { weightFileLiteralAt } from './core/weightFiles';
 import { findInFolders } from './core/paths';
 import { searchFoldersFor, type Services } from './services';
 import type { WeightFileCache } from './weightFileCache';
-import type { WinogradResult } from './shared/protocol';
+import type { WinogradResult } from './shared/payloads';
 
 const ANY_TEXT: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
 

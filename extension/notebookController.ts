@@ -9,7 +9,7 @@ import { executeCellCommand, plainSummary } from './core/notebook/executeCell';
 import { runBenchCommand } from './bench';
 import { CELL_LANGUAGE, NOTEBOOK_TYPE } from './notebookSerializer';
 import { isCancellation, searchFoldersFor, type Services } from './services';
-import { mimeTypeOf } from './shared/protocol';
+import { mimeTypeOf } from './shared/payloads';
 
 export class DeepAccelNotebookController implements vscode.Disposable {
   private readonly controller: vscode.NotebookController;

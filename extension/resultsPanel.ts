@@ -3,7 +3,8 @@
  * the notebook renderer. One panel per title; showing a result with the same title reuses it.
  */
 import * as vscode from 'vscode';
-import type { HostToWebviewMessage, TaggedPayload, WebviewToHostMessage } from './shared/protocol';
+import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/webviewProtocol';
+import type { TaggedPayload } from './shared/payloads';
 import { handleCommonMessage } from './webviewMessages';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 

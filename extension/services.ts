@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { WorkerTaskKind, WorkerTasks } from './shared/protocol';
+import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
 import { WorkerPool, WorkerTaskError } from './workers/pool';
 
 export class Services implements vscode.Disposable {

@@ -3,7 +3,7 @@
  * panel and the weight inspector.
  */
 import * as vscode from 'vscode';
-import type { WebviewToHostMessage } from './shared/protocol';
+import type { WebviewToHostMessage } from './shared/webviewProtocol';
 
 const FILTERS: Record<string, Record<string, string[]>> = {
   json: { JSON: ['json'] },

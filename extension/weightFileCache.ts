@@ -4,7 +4,7 @@
  */
 import { stat } from 'node:fs/promises';
 import type { Services } from './services';
-import type { SparsityReport, WeightFileSummary } from './shared/protocol';
+import type { SparsityReport, WeightFileSummary } from './shared/payloads';
 
 interface Entry<T> {
   version: string;

@@ -6,7 +6,7 @@
 import * as vscode from 'vscode';
 import type { Services } from './services';
 import { isCancellation } from './services';
-import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/protocol';
+import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/webviewProtocol';
 import type { WeightFileCache } from './weightFileCache';
 import { handleCommonMessage } from './webviewMessages';
 import { webviewHtml, webviewOptions } from './webviewHtml';
@@ -65,9 +65,9 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
           const values = await this.services.run('tensorPreview', { file, name: message.name, count: message.count });
           const summary = await this.cache.summary(file);
           const total = summary.tensors.find((t) => t.name === message.name)?.numel ?? values.length;
-          await post({ type: 'tensorPreview', name: message.name, values, total });
+          await post({ type: 'tensorPreview', requestId: message.requestId, name: message.name, values, total });
         } catch (error) {
-          await post({ type: 'error', message: error instanceof Error ? error.message : String(error) });
+          await post({ type: 'error', requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
         }
         return;
       }

@@ -20,7 +20,7 @@ function runNodeScript(script, args = []) {
 }
 
 // 1. The engine (AssemblyScript -> dist/engine/*.wasm).
-const engineBuild = path.join(root, 'scripts/build-engine.mjs');
+const engineBuild = path.join(root, 'scripts/buildEngine.mjs');
 if (existsSync(engineBuild)) runNodeScript(engineBuild);
 
 // Native or optional modules stay outside the bundles: onnxruntime-node is an optional peer that the
@@ -50,14 +50,14 @@ const nodeBundles = [
   external: nodeExternals,
   // import.meta.url is used by some ESM dependencies; map it to the CommonJS file URL.
   define: { 'import.meta.url': 'importMetaUrl' },
-  inject: [path.join(root, 'scripts/import-meta-url.js')],
+  inject: [path.join(root, 'scripts/importMetaUrl.js')],
 }));
 
 const browserBundles = [
   // The notebook renderer is an ES module that VS Code imports (contributes.notebookRenderer).
-  { entryPoints: { renderer: 'renderer/index.ts' }, format: 'esm', loader: { '.css': 'text' } },
+  { entryPoints: { renderer: 'renderer/notebookRenderer.ts' }, format: 'esm', loader: { '.css': 'text' } },
   // Webviews (results panel, weight-file editor) load a classic script under a nonce CSP.
-  { entryPoints: { webview: 'media/webview.ts' }, format: 'iife' },
+  { entryPoints: { webview: 'renderer/webview.ts' }, format: 'iife' },
 ].map((options) => ({ ...common, ...options, platform: 'browser', target: 'es2022', outdir: dist }));
 
 const bundles = [...nodeBundles, ...browserBundles].filter((options) =>
@@ -70,9 +70,9 @@ if (watch) {
 } else {
   await Promise.all(bundles.map((options) => esbuild.build(options)));
   if (existsSync(path.join(dist, 'cli.js'))) chmodSync(path.join(dist, 'cli.js'), 0o755);
-  copyFileSync(path.join(root, 'media/styles.css'), path.join(dist, 'styles.css'));
+  copyFileSync(path.join(root, 'renderer/styles.css'), path.join(dist, 'styles.css'));
   // 3. Integration tests, compiled for the extension host.
-  const testBuild = path.join(root, 'scripts/build-tests.mjs');
+  const testBuild = path.join(root, 'scripts/buildTests.mjs');
   if (existsSync(testBuild)) {
     const { buildIntegrationTests } = await import(pathToFileURL(testBuild).href);
     await buildIntegrationTests({ production });

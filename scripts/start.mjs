@@ -13,8 +13,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ensureCodeServer } from './vscode-server/install.mjs';
-import { startCodeServer, workbenchUrl } from './vscode-server/server.mjs';
+import { ensureCodeServer } from './vscodeServer/install.mjs';
+import { startCodeServer, workbenchUrl } from './vscodeServer/server.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const USAGE = 'usage: node scripts/start.mjs [--server] [--port N] [--no-build]';

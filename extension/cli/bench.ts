@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import { formatBenchReport } from '../core/bench/format';
 import { isBenchSuite, parseConvShape } from '../core/bench/layers';
 import { DEFAULT_BUDGET_MS, DEFAULT_WARMUP_MS, requestedLayers, runBenchmarks } from '../core/bench/runner';
-import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type BenchRequest, type ConvLayout } from '../shared/protocol';
+import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvLayout } from '../shared/payloads';
+import { type BenchRequest } from '../shared/requests';
 import { WorkerPool, defaultWorkerScript } from '../workers/pool';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 

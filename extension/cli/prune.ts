@@ -5,7 +5,7 @@
  * Writes a pruned safetensors copy (never touching FILE) and verifies it by reading it back; with
  * --dry-run only reports what pruning would remove.
  */
-import type { PruneMethod, PruneProfile } from '../shared/protocol';
+import type { PruneMethod, PruneProfile } from '../shared/payloads';
 import { formatPruneReport } from '../core/sparsity/format';
 import { type PruneOptions, pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { type CliCommand, CliUsageError } from './io';

@@ -5,9 +5,10 @@
  *                     [--trials N] [--seed N] [--json]
  *
  * Prints aligned matrices, the exact verification, the cost table and the error table; with
- * --json the WinogradResult of protocol.ts; with --export (and no --json) the exported text only.
+ * --json the WinogradResult payload (shared/payloads.ts); with --export (and no --json) the exported text only.
  */
-import { EXPORT_FORMATS, type ExportFormat, type FractionsIn, type Precision, type WinogradRequest, type WinogradResult } from '../shared/protocol';
+import { EXPORT_FORMATS, type ExportFormat, type FractionsIn, type Precision, type WinogradResult } from '../shared/payloads';
+import { type WinogradRequest } from '../shared/requests';
 import { exportWinograd, generateWinograd, searchPoints } from '../core/winograd/index';
 import { type CliCommand, CliUsageError } from './io';
 

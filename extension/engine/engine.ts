@@ -41,7 +41,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/protocol';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../core/conv/reference';
 import { generateMatrices } from '../core/winograd/index';
 import { generateStride2Matrices } from '../core/winograd/strided';
@@ -75,7 +75,7 @@ export function engineWasmDir(): string {
     if (existsSync(join(dir, 'deep-accel.simd.wasm'))) return dir;
   }
   throw new Error(
-    `engine: deep-accel.simd.wasm not found (looked in ${candidates.join(', ')}); run 'node scripts/build-engine.mjs'`,
+    `engine: deep-accel.simd.wasm not found (looked in ${candidates.join(', ')}); run 'node scripts/buildEngine.mjs'`,
   );
 }
 

@@ -7,7 +7,8 @@
  * output channels / pixel rows, never single tiles, because one dispatch costs a postMessage round
  * trip (~60 us) and a tile is a few microseconds of work.
  */
-import type { ConvAlgorithm, ConvLayout, ConvShape, EngineHandle } from '../shared/protocol';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
+import type { EngineHandle } from '../workers/protocol';
 import type { WorkerPool } from '../workers/pool';
 import { Engine, type ConvPlan, type EngineVariant } from './engine';
 

@@ -8,7 +8,7 @@ import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../cor
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
 import { errorByTileSize } from '../core/winograd/compareTiles';
-import type { TaskHandler } from './handlers';
+import type { TaskHandler } from './protocol';
 
 export const winogradTask: TaskHandler<'winograd'> = async (args, context) => {
   const result = args.search

@@ -5,7 +5,7 @@
 import * as os from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { referenceConv2d } from '../core/conv/reference';
-import type { TaskHandler } from './handlers';
+import type { TaskHandler } from './protocol';
 import type { WorkerBootData } from './pool';
 
 // The engine wrapper pulls in the Winograd generator (mathjs), seconds of start-up under tsx; a

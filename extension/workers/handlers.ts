@@ -1,24 +1,10 @@
 /**
  * The registry of worker task handlers: one function per task kind of `WorkerTasks`
- * (extension/shared/protocol.ts). worker.ts dispatches to it; tests and the CLI may also call a
+ * (workers/protocol.ts). worker.ts dispatches to it; tests and the CLI may also call a
  * handler directly on their own thread when no pool is wanted.
  */
-import type { WorkerTaskKind, WorkerTasks } from '../shared/protocol';
+import type { TaskHandler, TaskHandlerRegistry, WorkerTaskKind } from './protocol';
 import { bench, convCompare, convReference, enginePart } from './engineHandlers';
-
-export interface TaskContext {
-  /** Reports progress in 0..1; also picks up a cancellation requested by the host (see worker.ts). */
-  progress(fraction: number, message?: string): void;
-  /** Aborted when the host cancels the task; long handlers check it between chunks of work. */
-  signal: AbortSignal;
-}
-
-export type TaskHandler<K extends WorkerTaskKind> = (
-  args: WorkerTasks[K]['args'],
-  context: TaskContext,
-) => Promise<WorkerTasks[K]['result']>;
-
-export type TaskHandlerRegistry = { [K in WorkerTaskKind]: TaskHandler<K> };
 
 /**
  * A module whose only function executes `unreachable`: (func (export "trap") unreachable).

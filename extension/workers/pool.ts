@@ -1,6 +1,6 @@
 /**
  * A pool of worker_threads, created once and reused, that runs the typed tasks of
- * `WorkerTasks` (extension/shared/protocol.ts). The extension host and the CLI never compute:
+ * `WorkerTasks` (workers/protocol.ts). The extension host and the CLI never compute:
  * everything heavy is a task here.
  *
  * Failure model, each mapped to a rejected promise with a clear message:
@@ -17,12 +17,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type {
-  HostToWorkerMessage,
-  WorkerTaskKind,
-  WorkerTasks,
-  WorkerToHostMessage,
-} from '../shared/protocol';
+import type { HostToWorkerMessage, WorkerTaskKind, WorkerTasks, WorkerToHostMessage } from './protocol';
 
 export type WorkerTaskFailure = 'failed' | 'trap' | 'crashed' | 'cancelled' | 'disposed';
 

@@ -5,8 +5,9 @@
  * first is answered.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { HostToWorkerMessage, WorkerTaskKind, WorkerToHostMessage } from '../shared/protocol';
-import { taskHandlers, type TaskContext, type TaskHandler } from './handlers';
+import type { HostToWorkerMessage, WorkerTaskKind, WorkerToHostMessage } from './protocol';
+import { taskHandlers } from './handlers';
+import type { TaskContext, TaskHandler } from './protocol';
 import type { WorkerBootData } from './pool';
 
 const port = parentPort;

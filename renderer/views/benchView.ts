@@ -1,4 +1,4 @@
-import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/protocol';
+import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatNumber, h, section } from './dom';
 import type { ViewHost } from './host';

@@ -1,4 +1,4 @@
-import type { ExportFormat } from '../../extension/shared/protocol';
+import type { ExportFormat } from '../../extension/shared/payloads';
 
 /** What a view may ask of whoever hosts it (the notebook renderer or a webview). */
 export interface ViewHost {

@@ -1,4 +1,4 @@
-import type { HelpPayload, TaggedPayload } from '../../extension/shared/protocol';
+import type { HelpPayload, TaggedPayload } from '../../extension/shared/payloads';
 import { renderBench, renderBenchComparison } from './benchView';
 import { h } from './dom';
 import type { ViewHost } from './host';

@@ -1,4 +1,4 @@
-import type { PruneReport } from '../../extension/shared/protocol';
+import type { PruneReport } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
 import type { ViewHost } from './host';

@@ -1,4 +1,4 @@
-import type { Histogram, SparsityReport, TensorStats } from '../../extension/shared/protocol';
+import type { Histogram, SparsityReport, TensorStats } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
 import type { ViewHost } from './host';

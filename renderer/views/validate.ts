@@ -1,4 +1,4 @@
-import type { PayloadKind } from '../../extension/shared/protocol';
+import type { PayloadKind } from '../../extension/shared/payloads';
 
 /**
  * Payloads may come from a Jupyter kernel or an old saved notebook, so check the fields each view

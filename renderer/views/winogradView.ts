@@ -1,4 +1,4 @@
-import type { ExportFormat, WinogradResult } from '../../extension/shared/protocol';
+import type { ExportFormat, WinogradResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatNumber, h, matrixView, section } from './dom';
 import type { ViewHost } from './host';

@@ -7,7 +7,7 @@
  *   npx tsx scripts/bench/kernels.ts [--variant simd|relaxed] [--seconds 1] [--algos a,b] [--layers 0,1] [--ort]
  * Relaxed SIMD on Node 20: node --experimental-wasm-relaxed-simd --import tsx scripts/bench/kernels.ts
  */
-import { CONV_ALGORITHMS, CONV_LAYOUTS, type ConvAlgorithm, type ConvShape } from '../../extension/shared/protocol';
+import { CONV_ALGORITHMS, CONV_LAYOUTS, type ConvAlgorithm, type ConvShape } from '../../extension/shared/payloads';
 import { Engine, applies, type EngineVariant } from '../../extension/engine/engine';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
 import { runOnnxRuntimePeer } from '../../extension/core/bench/peer';

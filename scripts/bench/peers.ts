@@ -13,7 +13,7 @@ import { fillUniform, runBenchmarks } from '../../extension/core/bench/runner';
 import { timeIterations } from '../../extension/core/bench/stats';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
-import type { BenchResult, BenchSuite, ConvShape } from '../../extension/shared/protocol';
+import type { BenchResult, BenchSuite, ConvShape } from '../../extension/shared/payloads';
 import { argValue } from './common';
 
 const suiteArg = argValue('--suite') ?? 'resnet18';

@@ -3,7 +3,7 @@
  * benchmark payloads are written by hand with round numbers, so the tests can check that each number
  * reaches the page unchanged.
  */
-import type { BenchComparison, BenchReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/protocol';
+import type { BenchComparison, BenchReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
 
 const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
   name,

@@ -9,7 +9,7 @@ import type { Page } from 'playwright-core';
 import { generateWinograd } from '../../extension/core/winograd';
 import { errorByTileSize } from '../../extension/core/winograd/compareTiles';
 import { helpPayload } from '../../extension/core/notebook/cellLanguage';
-import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/protocol';
+import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/payloads';
 import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, startBrowserSession } from './harness';
 

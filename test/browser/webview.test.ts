@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import type { HostToWebviewMessage, WebviewToHostMessage } from '../../extension/shared/protocol';
+import type { HostToWebviewMessage, WebviewToHostMessage } from '../../extension/shared/webviewProtocol';
 import { BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasInkShare, startBrowserSession } from './harness';
 
@@ -51,8 +51,13 @@ test('weight inspector: the header summary shows at once, then the statistics re
 
 test('double-clicking a tensor asks the host for a preview, and the preview is drawn', async () => {
   await page.dblclick('#content section:nth-of-type(2) tbody tr:first-child td:first-child');
-  assert.deepEqual((await posted()).at(-1), { type: 'previewTensor', name: 'conv1.weight', count: 64 });
-  await send({ type: 'tensorPreview', name: 'conv1.weight', values: [0.5, -0.25, 0], total: 1152 });
+  const request = (await posted()).at(-1) as { requestId: number };
+  assert.deepEqual(request, { type: 'previewTensor', requestId: request.requestId, name: 'conv1.weight', count: 64 });
+  assert.ok(Number.isInteger(request.requestId) && request.requestId > 0);
+  // A late reply to an earlier request is not drawn as the answer to this one.
+  await send({ type: 'tensorPreview', requestId: request.requestId - 1, name: 'conv2.weight', values: [9], total: 9 });
+  assert.doesNotMatch((await page.textContent('.da-preview')) ?? '', /conv2\.weight/);
+  await send({ type: 'tensorPreview', requestId: request.requestId, name: 'conv1.weight', values: [0.5, -0.25, 0], total: 1152 });
   assert.match((await page.textContent('.da-preview')) ?? '', /conv1\.weight: first 3 of 1152 values\s*0\.500000\s+-0\.250000\s+0\.00000/);
 });
 

@@ -1,5 +1,5 @@
 // Entry module that VS Code loads in the extension host (`extensionTestsPath`). It is shared by the
-// offline runner (scripts/run-integration.mjs, code-server + Chromium) and the networked one
+// offline runner (scripts/runIntegration.mjs, code-server + Chromium) and the networked one
 // (test/integration/runTest.ts, @vscode/test-electron).
 //
 // Environment read here (both optional):

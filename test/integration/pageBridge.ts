@@ -1,6 +1,6 @@
 // Lets integration tests, which run in the extension host, look at what the user would see: the
 // workbench DOM in the browser, including webviews and notebook outputs (nested iframes the
-// extension host cannot reach). The offline runner (scripts/run-integration.mjs) drives the page
+// extension host cannot reach). The offline runner (scripts/runIntegration.mjs) drives the page
 // with Playwright and answers these requests over a local HTTP endpoint whose address it passes in
 // DEEP_ACCEL_PAGE_BRIDGE. Under @vscode/test-electron there is no page: check pageBridgeAvailable()
 // and skip DOM assertions there (`this.skip()`).
@@ -33,7 +33,7 @@ export function pageBridgeAvailable(): boolean {
 
 async function callBridge<T>(action: string, body: object): Promise<T> {
   const base = process.env[BRIDGE_ENV];
-  if (!base) throw new Error(`${BRIDGE_ENV} is not set: the page bridge only exists under scripts/run-integration.mjs`);
+  if (!base) throw new Error(`${BRIDGE_ENV} is not set: the page bridge only exists under scripts/runIntegration.mjs`);
   const response = await fetch(`${base}/${action}`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },

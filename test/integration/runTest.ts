@@ -1,5 +1,5 @@
 // Runs the integration suite in VS Code desktop through @vscode/test-electron, for machines with a
-// network (it downloads VS Code into .vscode-test/). Offline machines use scripts/run-integration.mjs,
+// network (it downloads VS Code into .vscode-test/). Offline machines use scripts/runIntegration.mjs,
 // which runs the same compiled suite (out/test/integration/index.js) in VS Code's server build.
 //
 // Usage: npx tsx test/integration/runTest.ts   (after node scripts/build.mjs)
@@ -58,7 +58,7 @@ main().then(
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     const offline = /ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ENETUNREACH/.test(message);
-    console.error(`runTest: ${message}${offline ? '\n  (downloading VS Code failed; without a network run the same suite with: node scripts/run-integration.mjs)' : ''}`);
+    console.error(`runTest: ${message}${offline ? '\n  (downloading VS Code failed; without a network run the same suite with: node scripts/runIntegration.mjs)' : ''}`);
     console.log('0 passed, 1 failed');
     process.exit(1);
   },

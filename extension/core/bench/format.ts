@@ -1,5 +1,5 @@
 /** Human-readable benchmark tables (benchdnn-like), for the CLI and plain-text outputs. */
-import type { BenchComparison, BenchReport, BenchResult } from '../../shared/protocol';
+import type { BenchComparison, BenchReport, BenchResult } from '../../shared/payloads';
 
 function fixed(value: number | undefined, digits: number): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toFixed(digits);

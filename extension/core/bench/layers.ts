@@ -3,8 +3,8 @@
  * ImageNet input (224x224, batch 1), with how often each shape occurs, and the parser of custom
  * `--shape` strings.
  */
-import type { BenchSuite, ConvShape } from '../../shared/protocol';
-import { BENCH_SUITES } from '../../shared/protocol';
+import type { BenchSuite, ConvShape } from '../../shared/payloads';
+import { BENCH_SUITES } from '../../shared/payloads';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../conv/reference';
 
 export interface BenchLayer {

@@ -1,6 +1,6 @@
 /** What the benchmark ran on, reported with every run so saved runs can be compared honestly. */
 import * as os from 'node:os';
-import type { MachineInfo } from '../../shared/protocol';
+import type { MachineInfo } from '../../shared/payloads';
 
 /**
  * relaxed_madd in a function that returns it: validates only where the runtime implements

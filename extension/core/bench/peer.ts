@@ -8,9 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { BenchResult, ConvShape } from '../../shared/protocol';
+import type { BenchResult, ConvShape } from '../../shared/payloads';
 import { convDirectFlops } from '../conv/reference';
-import { encodeConvModel } from './onnx-conv-model';
+import { encodeConvModel } from './onnxConvModel';
 import { summarizeSamples } from './stats';
 
 export interface PeerOptions {

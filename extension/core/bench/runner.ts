@@ -5,16 +5,9 @@
  * peer on the same layer. The thread that calls it only coordinates; the kernels and the reference
  * run in the pool.
  */
-import type {
-  BenchReport,
-  BenchRequest,
-  BenchResult,
-  BenchSkip,
-  ConvAlgorithm,
-  ConvLayout,
-  ConvShape,
-} from '../../shared/protocol';
-import { CONV_ALGORITHMS, CONV_LAYOUTS } from '../../shared/protocol';
+import type { BenchReport, BenchResult, BenchSkip, ConvAlgorithm, ConvLayout, ConvShape } from '../../shared/payloads';
+import type { BenchRequest } from '../../shared/requests';
+import { CONV_ALGORITHMS, CONV_LAYOUTS } from '../../shared/payloads';
 import type { WorkerPool } from '../../workers/pool';
 import { applies, supportedLayouts, type ConvPlan } from '../../engine/engine';
 import { ParallelEngine, splitUnits } from '../../engine/parallel';

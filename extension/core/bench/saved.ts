@@ -1,7 +1,7 @@
 /** Saved benchmark runs: .deep-accel/bench/<timestamp>.json under a folder, loaded back to compare. */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BenchComparison, BenchReport } from '../../shared/protocol';
+import type { BenchComparison, BenchReport } from '../../shared/payloads';
 
 /** The folder saved runs go to under `root` (a workspace folder). */
 export function savedRunsDir(root: string): string {

@@ -8,7 +8,7 @@
  * sides, one `stride` for both axes, groups = 1, dilation = 1. Output NCHW [N,K,P,Q] with
  * P = floor((H + 2 pad - R) / stride) + 1 and Q = floor((W + 2 pad - S) / stride) + 1.
  */
-import type { ConvShape } from '../../shared/protocol';
+import type { ConvShape } from '../../shared/payloads';
 
 export type FloatArray = Float32Array | Float64Array;
 

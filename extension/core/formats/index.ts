@@ -7,7 +7,7 @@
  * sniff must therefore decide on content alone when the name is empty.
  */
 import * as path from 'node:path';
-import type { WeightFileSummary, WeightFormat } from '../../shared/protocol';
+import type { WeightFileSummary, WeightFormat } from '../../shared/payloads';
 import { BoundedReader } from './reader';
 import { darknetParser } from './darknet';
 import { ggufParser } from './gguf';

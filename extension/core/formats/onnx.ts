@@ -6,7 +6,7 @@
  * hold tensors (ModelProto.graph, GraphProto.node/initializer, NodeProto.attribute,
  * AttributeProto.t/g/tensors/graphs) and recording the byte range of each payload field (raw_data,
  * float_data, int32_data, ...) instead of reading it. The remaining small fields of each message are
- * cut out and decoded with protobufjs (see onnx-schema.ts). `chunks()` later reads the payload range
+ * cut out and decoded with protobufjs (see onnxSchema.ts). `chunks()` later reads the payload range
  * from disk, or from an external data file (data_location = EXTERNAL) kept inside the model folder.
  *
  * Weights are graph initializers, sparse initializers (densified) and Constant nodes, including those
@@ -25,12 +25,13 @@ import {
   itemSize,
   needsFloat64,
 } from './dtypes';
-import { F, ONNX_DATA_TYPES, OnnxTypes, TO_OBJECT_OPTIONS } from './onnx-schema';
-import { inferOnnxFlops } from './onnx-flops';
+import { F, ONNX_DATA_TYPES, OnnxTypes, TO_OBJECT_OPTIONS } from './onnxSchema';
+import { inferOnnxFlops } from './onnxFlops';
 import { BoundedReader, type ByteSource } from './reader';
 import { chunkLimit, contiguousTensor, readAllValues } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
+import type { ByteRange, ScannedAttribute, ScannedGraph, ScannedNode, ScannedSparseTensor, ScannedTensor, ValueInfo } from './onnxGraph';
 
 const WINDOW_BYTES = 1 << 20;
 const MAX_NESTING = 64;
@@ -211,74 +212,6 @@ function int64(win: WireWindow, text: string | number | undefined, what: string)
 // ---------------------------------------------------------------------------------------------
 // Scanned messages.
 // ---------------------------------------------------------------------------------------------
-
-interface ByteRange {
-  start: number;
-  end: number;
-  wire: number;
-}
-
-export interface ScannedTensor {
-  name: string;
-  dims: number[];
-  dataType: number;
-  externalData: Record<string, string>;
-  dataLocation: number;
-  raw?: ByteRange;
-  /** Typed payload fields by field number, each occurrence as a range. */
-  typed: Map<number, ByteRange[]>;
-  segmented: boolean;
-  at: number;
-}
-
-export interface ScannedSparseTensor {
-  values?: ScannedTensor;
-  indices?: ScannedTensor;
-  dims: number[];
-  at: number;
-}
-
-export interface ScannedAttribute {
-  name: string;
-  type: number;
-  f?: number;
-  i?: number;
-  /** `s` decoded as UTF-8 (auto_pad and other enum-like strings). */
-  s?: string;
-  ints: number[];
-  floats: number[];
-  t?: ScannedTensor;
-  g?: ScannedGraph;
-  tensors: ScannedTensor[];
-  graphs: ScannedGraph[];
-  sparseTensor?: ScannedSparseTensor;
-}
-
-export interface ScannedNode {
-  name: string;
-  opType: string;
-  domain: string;
-  input: string[];
-  output: string[];
-  attributes: ScannedAttribute[];
-}
-
-export interface ValueInfo {
-  name: string;
-  elemType?: number;
-  /** Static dims as numbers, symbolic ones as their dim_param (or '?' when absent). */
-  dims?: (number | string)[];
-}
-
-export interface ScannedGraph {
-  name: string;
-  nodes: ScannedNode[];
-  initializers: ScannedTensor[];
-  sparseInitializers: ScannedSparseTensor[];
-  inputs: ValueInfo[];
-  outputs: ValueInfo[];
-  valueInfo: ValueInfo[];
-}
 
 interface TensorObject {
   dims?: string[];
@@ -975,3 +908,5 @@ export const onnxParser: WeightFormatParser = {
     }
   },
 };
+
+export type { ScannedAttribute, ScannedGraph, ScannedNode, ScannedSparseTensor, ScannedTensor, ValueInfo } from './onnxGraph';

@@ -4,7 +4,7 @@
  * shard is opened with the format's own parser; the index decides which tensors are reported.
  */
 import * as path from 'node:path';
-import type { WeightFormat } from '../../shared/protocol';
+import type { WeightFormat } from '../../shared/payloads';
 import { BoundedReader } from './reader';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from './types';
 

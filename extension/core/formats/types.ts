@@ -5,7 +5,7 @@
  * are decoded lazily, in bounded chunks, so a multi-GB checkpoint never sits in memory: the
  * statistics walk `chunks()` and keep running sums. Parsers never import `vscode`.
  */
-import type { TensorHeader, WeightFormat } from '../../shared/protocol';
+import type { TensorHeader, WeightFormat } from '../../shared/payloads';
 
 /** Thrown for any malformed or unsupported input; the message names the file and the problem. */
 export class WeightFileError extends Error {
@@ -24,6 +24,9 @@ export class WeightFileError extends Error {
  */
 export type TensorLayout = 'OIHW' | 'HWIO' | 'OHWI' | 'IHWO' | 'HWOI' | 'IOHW';
 
+/** A run of decoded values, as `TensorSource.chunks()` yields them. */
+export type FloatChunk = Float32Array | Float64Array;
+
 export interface TensorSource extends TensorHeader {
   /**
    * Decoded values in row-major (C) order, as float32 or float64 chunks of at most
@@ -31,7 +34,7 @@ export interface TensorSource extends TensorHeader {
    * dequantised; sparse storage arrives densified. Each chunk may be reused by the producer after
    * the consumer's loop body returns, so copy what must outlive it.
    */
-  chunks(options?: { maxChunkElements?: number; signal?: AbortSignal }): AsyncIterable<Float32Array | Float64Array>;
+  chunks(options?: { maxChunkElements?: number; signal?: AbortSignal }): AsyncIterable<FloatChunk>;
   /** Where the raw bytes lie in the file, when they lie in one contiguous run. */
   byteOffset?: number;
   byteLength?: number;

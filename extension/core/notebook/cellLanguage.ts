@@ -9,17 +9,7 @@
  * Parsing is pure so the controller, completion, hover and the tests share it. Arguments are
  * validated here, so a bad cell fails before any work starts, with a message naming the line.
  */
-import {
-  BENCH_SUITES,
-  CONV_ALGORITHMS,
-  CONV_LAYOUTS,
-  type ConvShape,
-  type FractionsIn,
-  type HelpPayload,
-  type Precision,
-  type PruneMethod,
-  type PruneProfile,
-} from '../../shared/protocol';
+import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvShape, type FractionsIn, type HelpPayload, type Precision, type PruneMethod, type PruneProfile } from '../../shared/payloads';
 import { parseConvShape } from '../bench/layers';
 
 export interface WinogradCellCommand {

@@ -4,7 +4,8 @@
  * the tests and any other host.
  */
 import * as path from 'node:path';
-import type { BenchReport, TaggedPayload, WorkerTaskKind, WorkerTasks } from '../../shared/protocol';
+import type { BenchReport, TaggedPayload } from '../../shared/payloads';
+import type { WorkerTaskKind, WorkerTasks } from '../../workers/protocol';
 import { compareBenchFiles } from '../bench/saved';
 import { findInFolders } from '../paths';
 import { parseWinogradSpec } from '../winograd';

@@ -9,7 +9,8 @@
  * chunks are merged with Chan et al.'s pairwise update, so there is no sum-of-squares cancellation
  * however large the mean is against the spread.
  */
-import type { Histogram } from '../../shared/protocol';
+import type { Histogram } from '../../shared/payloads';
+import type { FloatChunk } from '../formats/types';
 import { MagnitudeKeys } from './select';
 
 const BLOCK = 4096;
@@ -31,7 +32,6 @@ export interface ValueSummary {
   absMean: number;
 }
 
-export type FloatChunk = Float32Array | Float64Array;
 
 export class ValueAccumulator {
   private count = 0;

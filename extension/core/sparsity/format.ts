@@ -2,7 +2,7 @@
  * Plain-text tables of sparsity and pruning reports, in the spirit of Distiller's sparsity summary:
  * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
  */
-import type { PruneReport, SparsityReport, TensorStats, WinogradSparsityReport } from '../../shared/protocol';
+import type { PruneReport, SparsityReport, TensorStats, WinogradSparsityReport } from '../../shared/payloads';
 
 export function percent(share: number | undefined, digits = 2): string {
   return share === undefined ? '-' : `${(share * 100).toFixed(digits)}`;

@@ -4,7 +4,7 @@
  * channels, kernels, 2:4 groups, blocks) are defined on the canonical [K, C, R, S] / [O, I] view, but
  * values stream in stored order, so every consumer needs this mapping.
  */
-import type { LayerType, TensorHeader, WeightFormat } from '../../shared/protocol';
+import type { LayerType, TensorHeader, WeightFormat } from '../../shared/payloads';
 
 /**
  * Stored order after merging the spatial axes into one (they are adjacent in every layout):

@@ -7,9 +7,9 @@
  * The effective tensor orig * mask is streamed by zipping both tensors' chunks, whatever their chunk
  * boundaries, so it costs no more memory than one chunk.
  */
-import type { PruningMaskInfo } from '../../shared/protocol';
+import type { PruningMaskInfo } from '../../shared/payloads';
 import type { TensorSource } from '../formats/types';
-import type { FloatChunk } from './accumulator';
+import type { FloatChunk } from '../formats/types';
 
 export interface PruningMaskPair {
   parameter: string;

@@ -26,12 +26,12 @@
 import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { PruneExportCheck, PruneMethod, PruneProfile, PruneReport, PrunedTensorPlan } from '../../shared/protocol';
+import type { PruneExportCheck, PruneMethod, PruneProfile, PruneReport, PrunedTensorPlan } from '../../shared/payloads';
 import { type DType, encodeValues, isDType } from '../formats/dtypes';
 import { openWeightFile } from '../formats/index';
 import { type SafetensorsDType, type SafetensorsTensorInput, SAFETENSORS_DTYPES, writeSafetensors } from '../formats/safetensors';
 import type { OpenedWeightFile, TensorSource } from '../formats/types';
-import type { FloatChunk } from './accumulator';
+import type { FloatChunk } from '../formats/types';
 import { isPrunable, layerTypeOf, weightViewOf } from './layout';
 import { zipChunks } from './masks';
 import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';

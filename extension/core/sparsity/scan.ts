@@ -3,7 +3,7 @@
  * tensor in bounded memory (one reused chunk, one zero mask of the same length, and structured flags
  * proportional to tensor dimensions), with progress and cancellation for the worker that runs it.
  */
-import type { Histogram, LayerType, SparsityReport, SparsityTotals, TensorStats, WeightFileSummary, WeightFormat } from '../../shared/protocol';
+import type { Histogram, LayerType, SparsityReport, SparsityTotals, TensorStats, WeightFileSummary, WeightFormat } from '../../shared/payloads';
 import { type FileHandle, open as openFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';

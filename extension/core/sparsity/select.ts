@@ -11,7 +11,7 @@
  * stored order like every tie, so exactly k elements are still selected.
  */
 import type { TensorSource } from '../formats/types';
-import type { FloatChunk } from './accumulator';
+import type { FloatChunk } from '../formats/types';
 
 export interface MagnitudeCut {
   /** Elements to prune: k smallest magnitudes. */

@@ -5,7 +5,7 @@
  * float64, and an entry counts as zero when it is within a few ulps of the sum of |terms| that
  * formed it (fractions such as 1/6 do not cancel exactly in binary), or exactly zero when that sum is.
  */
-import type { WinogradSparsityReport } from '../../shared/protocol';
+import type { WinogradSparsityReport } from '../../shared/payloads';
 import type { OpenedWeightFile, TensorSource } from '../formats/types';
 import { generateMatrices } from '../winograd/index';
 import { layerTypeOf, weightViewOf } from './layout';

@@ -2,7 +2,7 @@
  * Error against tile size: the same measurement for F(m, r) over a range of m, each with its default
  * (best published or searched) points, so a user sees how accuracy falls as the tile grows.
  */
-import type { FractionsIn, Precision, WinogradTileError } from '../../shared/protocol';
+import type { FractionsIn, Precision, WinogradTileError } from '../../shared/payloads';
 import { generateWinograd } from './generate';
 
 /** Tile sizes compared by default: the ones used in practice for 3x3 filters and their neighbours. */

@@ -9,7 +9,7 @@
  *   output AT M A':   alphaN * ops(AT) + m * ops(AT')              (M is alpha x alphaN)
  * The order (columns first) is the one the exported transform code uses.
  */
-import type { TransformOps, WinogradCost, WinogradLayerCost } from '../../shared/protocol';
+import type { TransformOps, WinogradCost, WinogradLayerCost } from '../../shared/payloads';
 import { type RationalMatrix, isUnit, isZero } from './rational';
 
 export function oneDimensionalOps(matrix: RationalMatrix): TransformOps {

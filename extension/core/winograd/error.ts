@@ -18,7 +18,7 @@
  * F(6,3) {0,+-1,+-2,+-1/2} 20x, {0,+-1,+-2,+-3} 393x; direct's own fp32 mean error 4.66e-8
  * against the 4.63e-8 Barabasz et al. publish).
  */
-import type { Precision, WinogradErrorMeasurement } from '../../shared/protocol';
+import type { Precision, WinogradErrorMeasurement } from '../../shared/payloads';
 import { type RationalMatrix, rationalToNumber } from './rational';
 import { type Rounder, rounderFor } from './rounding';
 

@@ -6,7 +6,7 @@
  * the cost model counts and the error simulation rounds. Tiles are row-major: d is alpha x alphaN,
  * g is r x s, the transform-domain tiles are alpha x alphaN and y is m x n.
  */
-import type { ExportFormat, WinogradResult } from '../../shared/protocol';
+import type { ExportFormat, WinogradResult } from '../../shared/payloads';
 import { type Rational, type RationalMatrix, fromStringMatrix, isNegative, isZero, rationalToNumber } from './rational';
 
 interface Shape {

@@ -2,14 +2,8 @@
  * generateWinograd / generateMatrices: the synchronous entry points. Matrices, verification and
  * cost are exact; only the optional error measurement uses (simulated) floating point.
  */
-import {
-  EXPORT_FORMATS,
-  SIMULATED_PRECISIONS,
-  type FractionsIn,
-  type WinogradErrorMeasurement,
-  type WinogradRequest,
-  type WinogradResult,
-} from '../../shared/protocol';
+import { EXPORT_FORMATS, SIMULATED_PRECISIONS, type FractionsIn, type WinogradErrorMeasurement, type WinogradResult } from '../../shared/payloads';
+import { type WinogradRequest } from '../../shared/requests';
 import { winogradCost } from './cost';
 import { DEFAULT_ERROR_SEED, defaultErrorTrials, measureError } from './error';
 import { toStringMatrix } from './rational';

@@ -4,7 +4,7 @@
  * each multiply and each add, which models hardware that rounds every operation (no fused
  * multiply-add, no wider accumulator).
  */
-import type { Precision } from '../../shared/protocol';
+import type { Precision } from '../../shared/payloads';
 
 export type Rounder = (value: number) => number;
 

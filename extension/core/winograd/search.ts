@@ -16,7 +16,8 @@
  *     its best placement (the baseline too, so the comparison stays fair).
  * Only exact matrices are returned: points are rationals and the result is generateWinograd's.
  */
-import type { FractionsIn, Precision, WinogradRequest, WinogradResult } from '../../shared/protocol';
+import type { FractionsIn, Precision, WinogradResult } from '../../shared/payloads';
+import type { WinogradRequest } from '../../shared/requests';
 import { measureError } from './error';
 import { buildAlgorithms, generateWinograd } from './generate';
 import { ONE, type Rational, formatRational, parseRational } from './rational';

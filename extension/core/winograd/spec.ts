@@ -2,7 +2,7 @@
  * Recognises Winograd algorithm names in free text, for hovers and notebook cells:
  * F(4,3), F(4, 3), F(2x2,3x3), F(2×2, 3×3), F(4x2, 3x3) (rectangular m x n, r x s).
  */
-import type { WinogradRequest } from '../../shared/protocol';
+import type { WinogradRequest } from '../../shared/requests';
 import { checkSize } from './toomCook';
 
 export interface WinogradSpecMatch {

@@ -18,7 +18,7 @@
  * andravin/wincnn 2.0's cookToomFilter does, including its sign rule: if the first denominator
  * f_0 is negative it is negated before being moved, so the first row of BT starts positive.
  */
-import type { FractionsIn } from '../../shared/protocol';
+import type { FractionsIn } from '../../shared/payloads';
 import { ONE, ZERO, type Rational, type RationalMatrix, formatRational, parseRational, transpose } from './rational';
 import { defaultPointsFor } from './points';
 

@@ -8,7 +8,7 @@
  * AT[(G g G'^T) . (BT d B')]A' has coefficients c(i,k,l) * c'(i',k',l') (it is the tensor product of
  * the two 1-D maps), so it computes 2-D correlation exactly when both 1-D algorithms do.
  */
-import type { WinogradVerification } from '../../shared/protocol';
+import type { WinogradVerification } from '../../shared/payloads';
 import { ZERO, type Rational, type RationalMatrix, formatRational } from './rational';
 
 export interface OneDimensionalCheck {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { BenchComparison, BenchReport, PruneReport, SparsityReport, WinogradResult } from '../../../extension/shared/protocol';
+import type { BenchComparison, BenchReport, PruneReport, SparsityReport, WinogradResult } from '../../../extension/shared/payloads';
 import { pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
 import { activeApi, F23, sampleModel, TINY_CNN, workspaceRoot } from './helpers';
 
@@ -47,7 +47,7 @@ suite('palette commands', () => {
     const before = readFileSync(sampleModel());
     const report = await vscode.commands.executeCommand<PruneReport>('deepAccel.pruneWeights', { file: sampleModel(), sparsity: 0.5, out });
     assert.ok(report, 'the command returned its report');
-    // Hand count (scripts/make-samples.ts): 50% per prunable tensor removes 0 + 288 + 192 weights.
+    // Hand count (scripts/makeSamples.ts): 50% per prunable tensor removes 0 + 288 + 192 weights.
     assert.equal(report.total.paramsRemoved, 480);
     assert.equal(report.export?.verified, true);
     assert.ok(existsSync(out));

@@ -30,7 +30,7 @@ export async function waitFor<T>(what: string, probe: () => T | undefined | Prom
   }
 }
 
-/** Figures of samples/models/tiny-cnn.safetensors, worked out by hand in scripts/make-samples.ts. */
+/** Figures of samples/models/tiny-cnn.safetensors, worked out by hand in scripts/makeSamples.ts. */
 export const TINY_CNN = { numel: 2018, zeros: 524, conv1: 0.5, conv2: 0.25, conv2Filters: 0.25, fc: 0.2, fcRows: 0.2 };
 
 /** F(2,3) with points 0, 1, -1 and infinity, fractions in G (wincnn's construction). */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { copyFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { SparsityReport, WinogradResult } from '../../../extension/shared/protocol';
+import type { SparsityReport, WinogradResult } from '../../../extension/shared/payloads';
 import { pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
 import { activeApi, F23, TINY_CNN, waitFor, workspaceRoot } from './helpers';
 

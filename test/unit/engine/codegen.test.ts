@@ -2,13 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateDirectKernels, generateWinogradTransforms } from '../../../scripts/engine-codegen';
+import { generateDirectKernels, generateWinogradTransforms } from '../../../scripts/engineCodegen';
+import { REPO_ROOT } from '../../paths';
 
-const generatedDir = join(__dirname, '..', '..', '..', 'extension', 'engine', 'assembly', 'generated');
+const generatedDir = join(REPO_ROOT, 'extension', 'engine', 'assembly', 'generated');
 
 test('the committed generated Winograd transforms match generateMatrices()', () => {
   const path = join(generatedDir, 'winogradTransforms.ts');
-  assert.equal(readFileSync(path, 'utf8'), generateWinogradTransforms(), 'run node scripts/build-engine.mjs --force');
+  assert.equal(readFileSync(path, 'utf8'), generateWinogradTransforms(), 'run node scripts/buildEngine.mjs --force');
 });
 
 test('the committed generated direct-convolution kernels match the generator', () => {

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/protocol';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/payloads';
 import {
   Engine,
   applies,

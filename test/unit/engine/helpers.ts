@@ -1,13 +1,14 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import type { ConvShape } from '../../../extension/shared/protocol';
+import type { ConvShape } from '../../../extension/shared/payloads';
 import { referenceConv2d } from '../../../extension/core/conv/reference';
+import { REPO_ROOT } from '../../paths';
 
-const root = join(__dirname, '..', '..', '..');
+const root = REPO_ROOT;
 
 /** Builds dist/engine/*.wasm when stale (a no-op when up to date). */
 export function ensureEngineBuilt(): void {
-  execFileSync(process.execPath, [join(root, 'scripts', 'build-engine.mjs'), '--quiet'], { cwd: root, stdio: 'pipe' });
+  execFileSync(process.execPath, [join(root, 'scripts', 'buildEngine.mjs'), '--quiet'], { cwd: root, stdio: 'pipe' });
 }
 
 /** Deterministic values in [-1, 1) (xorshift32), so failures reproduce. */

@@ -2,8 +2,9 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
+import { WORKER_SOURCE } from '../../paths';
 
-const WORKER_ENTRY = path.resolve(__dirname, '../../../extension/workers/worker.ts');
+const WORKER_ENTRY = WORKER_SOURCE;
 
 // One pool for the whole file: starting workers through tsx is the slow part.
 const pool = new WorkerPool(WORKER_ENTRY, { size: 2, cancelGraceMs: 300 });

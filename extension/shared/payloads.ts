@@ -1,0 +1,450 @@
+/**
+ * Output payloads: what `deep-accel <kind> --json` prints, what notebook cells emit as
+ * application/vnd.deep-accel.<kind>+json, and what the renderer and the webviews draw. Types and
+ * plain constants only, importing nothing, so browser bundles, workers, the CLI and the host all
+ * share one definition.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// MIME types: application/vnd.deep-accel.<kind>+json. The payload of each MIME type is exactly the
+// JSON that `deep-accel <kind> --json` prints, so a Jupyter kernel can display CLI output as-is.
+// ---------------------------------------------------------------------------------------------
+
+export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'prune', 'bench', 'benchCompare', 'help'] as const;
+export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
+
+export function mimeTypeOf(kind: PayloadKind): string {
+  return `application/vnd.deep-accel.${kind}+json`;
+}
+
+export function payloadKindOfMime(mime: string): PayloadKind | undefined {
+  const match = /^application\/vnd\.deep-accel\.([A-Za-z]+)\+json$/.exec(mime);
+  const kind = match?.[1];
+  return (PAYLOAD_KINDS as readonly string[]).includes(kind ?? '') ? (kind as PayloadKind) : undefined;
+}
+
+export interface PayloadByKind {
+  winograd: WinogradResult;
+  sparsity: SparsityReport;
+  prune: PruneReport;
+  bench: BenchReport;
+  benchCompare: BenchComparison;
+  help: HelpPayload;
+}
+
+/** A payload tagged with its kind, the unit that webviews and tests pass around. */
+export type TaggedPayload = { [K in PayloadKind]: { kind: K; data: PayloadByKind[K] } }[PayloadKind];
+
+// ---------------------------------------------------------------------------------------------
+// Winograd / Toom-Cook
+// ---------------------------------------------------------------------------------------------
+
+export type Precision = 'fp64' | 'fp32' | 'fp16' | 'bf16';
+export const SIMULATED_PRECISIONS: readonly Precision[] = ['fp32', 'fp16', 'bf16'];
+
+/** Which matrix absorbs the fractions of the Lagrange denominators (wincnn's choice is G). */
+export type FractionsIn = 'G' | 'A' | 'B';
+
+export interface TransformOps {
+  /** Additions and subtractions. */
+  adds: number;
+  /** Multiplications by constants other than 0 and +-1. */
+  muls: number;
+}
+
+export interface WinogradErrorMeasurement {
+  precision: Precision;
+  /** Mean and max absolute error of the 2-D Winograd tile against fp64 direct correlation. */
+  meanAbs: number;
+  maxAbs: number;
+  /** The same for direct correlation computed in `precision`. */
+  directMeanAbs: number;
+  directMaxAbs: number;
+  /** meanAbs / directMeanAbs and maxAbs / directMaxAbs: the error as a multiple of direct's. */
+  meanMultiple: number;
+  maxMultiple: number;
+  /** Largest |value| met in the transform domain (fp16 overflows above 65504). */
+  maxTransformMagnitude: number;
+  trials: number;
+  seed: number;
+  /** Outputs that overflowed to +-Infinity or NaN (fp16, large alpha); left out of the statistics. */
+  nonFiniteOutputs?: number;
+}
+
+export interface WinogradCost {
+  /** Element-wise multiplications per 2-D output tile: alpha^2 (or alphaM*alphaN). */
+  winogradMultiplications: number;
+  /** Multiplications of direct correlation for the same tile: m^2 r^2 (or m n r s). */
+  directMultiplications: number;
+  /** directMultiplications / winogradMultiplications (Lavin & Gray: 2.25, 4, 5.06 for m=2,4,6, r=3). */
+  saving: number;
+  /** Operation counts of each 2-D transform per tile, counted from the exact matrices. */
+  transformOps: { input: TransformOps; filter: TransformOps; output: TransformOps };
+  /** Present when a layer was given: the reduction once transforms are amortised. */
+  layer?: WinogradLayerCost;
+}
+
+export interface WinogradLayerCost {
+  C: number;
+  K: number;
+  H: number;
+  W: number;
+  tiles: number;
+  directFlops: number;
+  winogradFlops: number;
+  /** directFlops / winogradFlops including all transform work. */
+  effectiveReduction: number;
+}
+
+export interface WinogradVerification {
+  verified: boolean;
+  /** Human-readable steps of the exact symbolic check. */
+  steps: string[];
+}
+
+export interface WinogradSearchSummary {
+  precision: Precision;
+  candidatesEvaluated: number;
+  elapsedMs: number;
+  baselinePoints: string[];
+  baselineError: number;
+  bestError: number;
+  /** 1 - bestError / baselineError. */
+  improvement: number;
+  /** True when the time budget stopped the search early (then the result depends on machine speed). */
+  budgetExhausted?: boolean;
+}
+
+export interface WinogradResult {
+  m: number;
+  r: number;
+  alpha: number;
+  /** Second dimension for rectangular F(m x n, r x s); absent for square nesting F(m x m, r x r). */
+  n?: number;
+  s?: number;
+  /** Finite interpolation points, as exact strings such as "-1/2". */
+  points: string[];
+  /** True when the point at infinity is used (modified Toom-Cook, the default). */
+  infinity: boolean;
+  fractionsIn: FractionsIn;
+  AT: string[][];
+  G: string[][];
+  BT: string[][];
+  /** For rectangular algorithms: the matrices of the second dimension. */
+  second?: { AT: string[][]; G: string[][]; BT: string[][]; points: string[] };
+  verified: boolean;
+  verification: WinogradVerification;
+  /** alpha^2 element-wise products versus m^2 r^2 (see WinogradCost). */
+  multiplications: { winograd: number; direct: number; saving: number };
+  transformOps: WinogradCost['transformOps'];
+  cost: WinogradCost;
+  error: WinogradErrorMeasurement[];
+  search?: WinogradSearchSummary;
+  /** The same error measurement for neighbouring tile sizes F(m', r), when asked for (compareTileSizes). */
+  errorByTile?: WinogradTileError[];
+  /** Export texts keyed by format, when asked for. */
+  exports?: Partial<Record<ExportFormat, string>>;
+}
+
+export interface WinogradTileError {
+  m: number;
+  r: number;
+  points: string[];
+  error: WinogradErrorMeasurement[];
+}
+
+export type ExportFormat = 'c' | 'numpy' | 'ts' | 'latex' | 'markdown' | 'json';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'];
+
+// ---------------------------------------------------------------------------------------------
+// Sparsity
+// ---------------------------------------------------------------------------------------------
+
+export type WeightFormat =
+  | 'safetensors'
+  | 'onnx'
+  | 'pytorch'
+  | 'npy'
+  | 'npz'
+  | 'hdf5'
+  | 'keras'
+  | 'tflite'
+  | 'gguf'
+  | 'darknet'
+  | 'tfjs';
+
+export interface TensorHeader {
+  name: string;
+  dtype: string;
+  shape: number[];
+  numel: number;
+}
+
+export interface Histogram {
+  /** Bin edges in log10(|w|); counts.length === edges.length - 1. */
+  log10Edges: number[];
+  counts: number[];
+  /** Elements with |w| <= threshold, kept out of the log bins. */
+  zeros: number;
+  /**
+   * Bins are half-open on the left, (10^e[i], 10^e[i+1]], so that the count of |w| <= 10^e is exact
+   * at every edge. Nonzero elements at or below 10^e[0] and above 10^e[last] are counted here.
+   */
+  below?: number;
+  above?: number;
+  /** NaN elements: in no bin, never zero. */
+  nan?: number;
+}
+
+export interface TensorStats extends TensorHeader {
+  zeros: number;
+  sparsity: number;
+  /** 4-D [K,C,R,S]: share of all-zero filters, input channels, and (k,c) kernels. */
+  filters?: number;
+  channels?: number;
+  kernels?: number;
+  /** 2-D [O,I]: share of all-zero rows and columns. */
+  rows?: number;
+  cols?: number;
+  /** Share of groups of 4 along the input-channel axis holding at least 2 zeros (NVIDIA ASP 2:4). */
+  nm24?: number;
+  /** True when every group complies, i.e. the tensor is fully 2:4 sparse. */
+  nm24Full?: boolean;
+  /** conv / linear / norm / bias / embedding / other, inferred from name and shape. */
+  layerType?: LayerType;
+  /** Axis order the structured statistics assumed for this tensor (e.g. 'OIHW', 'HWIO', 'OI', 'IO'). */
+  layout?: string;
+  /** Share of all-zero blocks for the block size given. */
+  block?: { size: [number, number]; sparsity: number };
+  mean: number;
+  std: number;
+  min: number;
+  max: number;
+  absMean: number;
+  histogram?: Histogram;
+}
+
+export interface SparsityTotals {
+  numel: number;
+  zeros: number;
+  sparsity: number;
+}
+
+export interface SparsityReport {
+  file: string;
+  format: WeightFormat;
+  fileBytes: number;
+  threshold: number;
+  tensors: TensorStats[];
+  total: SparsityTotals;
+  byLayerType?: Record<string, SparsityTotals>;
+  /** Share of elements that would be zero at each threshold (curve of sparsity against threshold). */
+  thresholdCurve?: { thresholds: number[]; sparsity: number[] };
+  /** Things worth knowing that did not stop the scan (skipped globals, masks found, ...). */
+  warnings: string[];
+  /** Pruning masks found in the checkpoint, with the effective sparsity of orig * mask. */
+  masks?: PruningMaskInfo[];
+  /** With `sparsity --winograd M`: zeros of the 3x3 kernels before and after G g G^T. */
+  winogradDomain?: WinogradSparsityReport;
+}
+
+export const LAYER_TYPES = ['conv', 'linear', 'norm', 'bias', 'embedding', 'other'] as const;
+export type LayerType = (typeof LAYER_TYPES)[number];
+
+export interface PruningMaskInfo {
+  /** The parameter the mask applies to, e.g. "conv1.weight". */
+  parameter: string;
+  /** 'torch-prune': <p>_orig + <p>_mask (torch.nn.utils.prune); 'asp': <p> + <p>_mma_mask (NVIDIA ASP). */
+  kind: 'torch-prune' | 'asp';
+  orig: string;
+  mask: string;
+  numel: number;
+  /** Share of zeros in the mask itself. */
+  maskSparsity: number;
+  /** Share of zeros in orig * mask: what the pruned model really computes with. */
+  effectiveSparsity: number;
+  /** Share of 2:4-compliant groups of orig * mask (for 2-D and 4-D parameters). */
+  effectiveNm24?: number;
+}
+
+export type PruneMethod = 'magnitude' | 'filter-l1';
+export type PruneProfile = 'uniform' | 'sensitivity';
+
+export interface PrunedTensorPlan {
+  name: string;
+  layerType: LayerType;
+  shape: number[];
+  numel: number;
+  /** Sparsity this tensor is asked to reach (after the profile). */
+  targetSparsity: number;
+  zerosBefore: number;
+  zerosAfter: number;
+  sparsityAfter: number;
+  /** magnitude: elements with |w| below this are pruned, and ties at it in stored order until the count is met. */
+  threshold?: number;
+  /** filter-l1: output filters (rows for linear) zeroed, and how many there are. */
+  filtersRemoved?: number;
+  filters?: number;
+  /** Parameters that become zero and were not zero before. */
+  paramsRemoved: number;
+  /** Dense multiply-add FLOPs (2 per MAC) of the layer, when known, and those a sparse kernel would skip. */
+  flops?: number;
+  flopsRemoved?: number;
+}
+
+export interface PruneReport {
+  file: string;
+  format: WeightFormat;
+  method: PruneMethod;
+  profile: PruneProfile;
+  targetSparsity: number;
+  tensors: PrunedTensorPlan[];
+  total: {
+    parameters: number;
+    prunableParameters: number;
+    paramsRemoved: number;
+    /** Zeros over the prunable tensors after pruning, divided by their size. */
+    prunableSparsityAfter: number;
+    /** Zeros over the whole model after pruning, divided by its size. */
+    modelSparsityAfter: number;
+    flops?: number;
+    flopsRemoved?: number;
+  };
+  /** Where the FLOPs came from: the graph (ONNX), a user-given input size, or unknown. */
+  flopsSource: 'graph' | 'input-size' | 'none';
+  /** Present after prune-and-export: the file written and what reading it back showed. */
+  export?: PruneExportCheck;
+  warnings: string[];
+}
+
+export interface PruneExportCheck {
+  out: string;
+  bytes: number;
+  verified: boolean;
+  /** Per pruned tensor: sparsity read back from OUT against the plan's. */
+  pruned: { name: string; expectedZeros: number; zerosReadBack: number }[];
+  /** Tensors left untouched that compared bit-identical (as decoded values) with the input. */
+  untouchedIdentical: number;
+  untouchedDiffering: string[];
+}
+
+/** Share of zeros of 3x3 kernels before and after the Winograd filter transform G g G^T. */
+export interface WinogradSparsityReport {
+  m: number;
+  r: number;
+  alpha: number;
+  tensors: {
+    name: string;
+    kernels: number;
+    spatialSparsity: number;
+    winogradSparsity: number;
+    /** Kernels with at least one spatial zero, and those of them with at least one transform-domain zero. */
+    kernelsWithSpatialZeros: number;
+    kernelsWithWinogradZeros: number;
+  }[];
+  total: { kernels: number; spatialSparsity: number; winogradSparsity: number };
+}
+
+/** What the header alone tells, available before any statistics are computed. */
+export interface WeightFileSummary {
+  file: string;
+  format: WeightFormat;
+  fileBytes: number;
+  tensors: TensorHeader[];
+  parameters: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Convolution benchmarks
+// ---------------------------------------------------------------------------------------------
+
+export const CONV_ALGORITHMS = [
+  'direct',
+  'im2col',
+  'winograd-2x3',
+  'winograd-4x3',
+  'winograd-6x3',
+  'winograd-7x3',
+  'winograd-4x3s2',
+  'winograd-7x3s2',
+  'fft',
+  'strassen',
+] as const;
+export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
+
+export const CONV_LAYOUTS = ['nchw', 'nhwc', 'nchw4c', 'nchw8c', 'nchw16c'] as const;
+export type ConvLayout = (typeof CONV_LAYOUTS)[number];
+
+export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1'] as const;
+export type BenchSuite = (typeof BENCH_SUITES)[number];
+
+export interface ConvShape {
+  N: number;
+  C: number;
+  H: number;
+  W: number;
+  K: number;
+  R: number;
+  S: number;
+  stride: number;
+  pad: number;
+}
+
+export interface MachineInfo {
+  cpu: string;
+  cores: number;
+  simd: 'simd128' | 'relaxed-simd';
+  node: string;
+  platform: string;
+}
+
+export interface BenchResult {
+  layer: string;
+  shape: ConvShape;
+  algo: ConvAlgorithm | string;
+  layout: ConvLayout | string;
+  threads: number;
+  msMin: number;
+  msMedian: number;
+  msP90: number;
+  /** Effective GFLOP/s: 2*N*K*C*R*S*P*Q / t, the direct count, for every algorithm. */
+  gflops: number;
+  /** Floating-point operations the algorithm really performs. */
+  realFlops?: number;
+  /** Time spent converting layouts, reported apart from the kernel. */
+  layoutMs?: number;
+  maxAbsErr: number;
+  maxRelErr: number;
+  workspaceBytes: number;
+  iterations?: number;
+  /** A peer (onnxruntime-node) timed on the same layer, when installed. */
+  peer?: { name: string; msMedian: number; gflops: number };
+}
+
+export interface BenchSkip {
+  layer: string;
+  algo: string;
+  reason: string;
+}
+
+export interface BenchReport {
+  machine: MachineInfo;
+  startedAt?: string;
+  suite?: string;
+  results: BenchResult[];
+  skipped?: BenchSkip[];
+}
+
+/** What to benchmark: a suite (optionally some of its layers) or one custom shape. */
+export interface BenchComparison {
+  a: { label: string; report: BenchReport };
+  b: { label: string; report: BenchReport };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notebook help output
+// ---------------------------------------------------------------------------------------------
+
+export interface HelpPayload {
+  commands: { name: string; usage: string; description: string }[];
+}

@@ -1,0 +1,74 @@
+/**
+ * Requests: the typed input of each request kind's function in core/ (see core/requests/). The CLI
+ * builds them from flags, notebook cells from their options, palette commands from quick picks,
+ * and the workers receive them unchanged.
+ */
+import type { ConvLayout, ConvShape, ExportFormat, FractionsIn, Precision, PruneMethod, PruneProfile, BenchSuite } from './payloads';
+
+export interface BenchRequest {
+  suite?: BenchSuite;
+  layers?: string[];
+  shape?: ConvShape;
+  /** Algorithms to run; default: every algorithm that applies (the others are listed as skipped). */
+  algos?: string[];
+  /** Default: nchw for the algorithms that support it, each other algorithm in its own layout. */
+  layout?: ConvLayout;
+  /** Engine threads, 1..cores (default 1). */
+  threads?: number;
+  /** Timed budget per (layer, algorithm) after the warm-up (default 2000 ms). */
+  budgetMs?: number;
+  /** Warm-up per (layer, algorithm) (default 500 ms). */
+  warmupMs?: number;
+  /** Time onnxruntime-node on each layer too, when installed (default false). */
+  peer?: boolean;
+  /** Check every output against the fp64 reference (default true). */
+  checkErrors?: boolean;
+  /** Seed of the random input and weights (default 1). */
+  seed?: number;
+  /** Force the plain SIMD128 engine even where relaxed SIMD is available. */
+  variant?: 'auto' | 'simd' | 'relaxed';
+}
+
+
+
+export interface WinogradRequest {
+  m: number;
+  r: number;
+  /** Also measure F(2..8, r) with their default points, for the chart of error against tile size. */
+  compareTileSizes?: boolean;
+  /** Second dimension for F(m x n, r x s). */
+  n?: number;
+  s?: number;
+  points?: string[];
+  infinity?: boolean;
+  fractionsIn?: FractionsIn;
+  precision?: Precision;
+  search?: boolean;
+  exports?: ExportFormat[];
+  layer?: { C: number; K: number; H: number; W: number };
+  /** Random tiles per precision for the error measurement; 0 skips it (default: about 8000 outputs' worth). */
+  errorTrials?: number;
+  /** Seed of the error measurement's PRNG (default 1). */
+  seed?: number;
+}
+
+export interface SparsityRequest {
+  file: string;
+  threshold?: number;
+  histogram?: boolean;
+  /** Block shape for the block-sparsity statistic, [rows, cols] of the [O, I*R*S] view; default [4, 4]. */
+  blockSize?: [number, number];
+  /** Also report the zeros of 3x3 kernels in the F(winograd, 3) transform domain (G g G^T). */
+  winograd?: number;
+}
+
+/** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */
+export interface PruneRequest {
+  file: string;
+  sparsity: number;
+  method?: PruneMethod;
+  profile?: PruneProfile;
+  /** Conv output size assumed for FLOPs when the file has no graph. */
+  inputSize?: { height: number; width: number };
+  out?: string;
+}

@@ -1,0 +1,164 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { benchCommand, benchRequestFromArgs } from '../../../extension/cli/bench';
+import { convCommand } from '../../../extension/cli/conv';
+import { CliUsageError, type CliIo } from '../../../extension/cli/io';
+import { referenceConv2d } from '../../../extension/core/conv/reference';
+import type { BenchReport } from '../../../extension/shared/payloads';
+
+function capture(): CliIo & { stdout: () => string; stderr: () => string } {
+  let out = '';
+  let err = '';
+  return { out: (text) => void (out += text), err: (text) => void (err += text), stdout: () => out, stderr: () => err };
+}
+
+/** A float32 little-endian C-order .npy, byte by byte (format version 1.0). */
+function npyBytes(shape: number[], values: number[]): Buffer {
+  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  const unpadded = 10 + dict.length + 1;
+  const header = dict + ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const prefix = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(prefix);
+  prefix.writeUInt16LE(header.length, 8);
+  const data = Buffer.alloc(values.length * 4);
+  values.forEach((value, index) => data.writeFloatLE(value, index * 4));
+  return Buffer.concat([prefix, Buffer.from(header, 'latin1'), data]);
+}
+
+/** Reads back a float32 C-order .npy written by the CLI: shape from the header, values after it. */
+function readNpy(file: string): { shape: number[]; values: number[] } {
+  const bytes = readFileSync(file);
+  assert.deepEqual([...bytes.subarray(0, 6)], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]);
+  const headerLength = bytes[6] === 1 ? bytes.readUInt16LE(8) : bytes.readUInt32LE(8);
+  const headerStart = bytes[6] === 1 ? 10 : 12;
+  const header = bytes.subarray(headerStart, headerStart + headerLength).toString('latin1');
+  assert.match(header, /'descr': '<f4'/);
+  assert.match(header, /'fortran_order': False/);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1].split(',').filter((s) => s.trim()).map(Number);
+  const data = bytes.subarray(headerStart + headerLength);
+  const values = Array.from({ length: data.length / 4 }, (_, i) => data.readFloatLE(i * 4));
+  return { shape, values };
+}
+
+test('bench flags become a BenchRequest; bad flags are usage errors naming the flag', () => {
+  assert.deepEqual(
+    benchRequestFromArgs(['--suite', 'resnet18', '--layers', 'conv1,conv5_x', '--algo=im2col', '--threads', '2', '--budget-ms', '250', '--peer', '--json']),
+    {
+      request: { suite: 'resnet18', layers: ['conv1', 'conv5_x'], algos: ['im2col'], threads: 2, budgetMs: 250, peer: true, checkErrors: true },
+      json: true,
+      help: false,
+    },
+  );
+  assert.deepEqual(benchRequestFromArgs(['--shape', '1,3,8,8,4,3,3,1,1', '--no-check']).request, {
+    shape: { N: 1, C: 3, H: 8, W: 8, K: 4, R: 3, S: 3, stride: 1, pad: 1 },
+    peer: false,
+    checkErrors: false,
+  });
+  const usage = (argv: string[], pattern: RegExp): void =>
+    assert.throws(() => benchRequestFromArgs(argv), (error: Error) => error instanceof CliUsageError && pattern.test(error.message));
+  usage([], /give --suite .* or --shape/);
+  usage(['--suite', 'alexnet'], /--suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, got 'alexnet'/);
+  usage(['--suite', 'vgg16', '--shape', '1,1,3,3,1,1,1'], /either --suite or --shape/);
+  usage(['--shape', '1,2,3'], /--shape must be N,C,H,W,K,R,S/);
+  usage(['--suite', 'vgg16', '--algo', 'im2col,magic'], /--algo: unknown algorithm 'magic'/);
+  usage(['--suite', 'vgg16', '--threads', '0'], /--threads must be a positive integer, got '0'/);
+  usage(['--suite', 'vgg16', '--budget-ms', 'soon'], /--budget-ms must be a non-negative number/);
+  usage(['--suite', 'vgg16', '--layout', 'hwcn'], /--layout must be one of nchw, nhwc/);
+  usage(['--suite', 'vgg16', '--layers', 'conv9_9'], /vgg16 has no layer 'conv9_9'/);
+  usage(['--suite', 'vgg16', '--frobnicate'], /unknown option --frobnicate/);
+  usage(['--suite'], /--suite needs a value/);
+});
+
+test('deep-accel bench --json prints a BenchReport with every documented field', async () => {
+  const io = capture();
+  const code = await benchCommand(['--shape', '1,4,10,10,8,3,3,1,1', '--algo', 'im2col', '--budget-ms', '0', '--warmup-ms', '0', '--json'], io);
+  assert.equal(code, 0);
+  const report = JSON.parse(io.stdout()) as BenchReport;
+  for (const field of ['cpu', 'cores', 'simd', 'node', 'platform']) assert.ok(field in report.machine, `machine.${field}`);
+  assert.equal(report.results.length, 1);
+  const [result] = report.results;
+  for (const field of ['layer', 'shape', 'algo', 'layout', 'threads', 'msMin', 'msMedian', 'msP90', 'gflops', 'maxAbsErr', 'maxRelErr', 'workspaceBytes']) {
+    assert.ok(field in result, `result.${field}`);
+  }
+  assert.deepEqual(result.shape, { N: 1, C: 4, H: 10, W: 10, K: 8, R: 3, S: 3, stride: 1, pad: 1 });
+  assert.equal(result.algo, 'im2col');
+  assert.ok(typeof result.maxAbsErr === 'number' && result.maxAbsErr < 1e-4);
+  assert.match(io.stderr(), /\[ *\d+%\] 1x4x10x10-k8-3x3-s1p1: im2col \(nchw, 1 thread\)/);
+
+  const table = capture();
+  assert.equal(await benchCommand(['--shape', '1,4,10,10,8,1,1', '--algo', 'im2col', '--budget-ms', '0', '--warmup-ms', '0'], table), 0);
+  assert.match(table.stdout(), /^layer\s+algo\s+layout\s+thr\s+ms min\s+ms med\s+ms p90\s+GFLOP\/s\s+max abs err/m);
+  assert.match(table.stdout(), /1x4x10x10-k8-1x1-s1p0\s+im2col\s+nchw\s+1\s/);
+});
+
+test('deep-accel conv: .npy in, hand-computed .npy out', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    // x = 1..9 in a 3x3 image; filter 0 = [[1,0],[0,-1]] (x[i][j] - x[i+1][j+1] = -4 everywhere),
+    // filter 1 = all ones (2x2 window sums 12, 16, 24, 28); bias 0.5 and -1.
+    writeFileSync(path.join(dir, 'x.npy'), npyBytes([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    writeFileSync(path.join(dir, 'w.npy'), npyBytes([2, 1, 2, 2], [1, 0, 0, -1, 1, 1, 1, 1]));
+    writeFileSync(path.join(dir, 'b.npy'), npyBytes([2], [0.5, -1]));
+    const out = path.join(dir, 'y.npy');
+    const io = capture();
+    const code = await convCommand(
+      ['--input', path.join(dir, 'x.npy'), '--weight', path.join(dir, 'w.npy'), '--bias', path.join(dir, 'b.npy'), '--algo', 'im2col', '--out', out],
+      io,
+    );
+    assert.equal(code, 0);
+    assert.match(io.stdout(), /wrote .*y\.npy: \[1, 2, 2, 2\] float32 \(im2col, nchw, 1 thread/);
+    assert.deepEqual(readNpy(out), { shape: [1, 2, 2, 2], values: [-3.5, -3.5, -3.5, -3.5, 11, 15, 23, 27] });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv: stride, padding, two threads and --check against the reference', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    const x = Array.from({ length: 2 * 3 * 7 * 6 }, (_, i) => ((i * 7) % 13) - 6);
+    const w = Array.from({ length: 5 * 3 * 3 * 3 }, (_, i) => ((i * 5) % 11) / 4 - 1);
+    writeFileSync(path.join(dir, 'x.npy'), npyBytes([2, 3, 7, 6], x));
+    writeFileSync(path.join(dir, 'w.npy'), npyBytes([5, 3, 3, 3], w));
+    const out = path.join(dir, 'y.npy');
+    const io = capture();
+    const argv = ['--input', path.join(dir, 'x.npy'), '--weight', path.join(dir, 'w.npy'), '--algo', 'im2col', '--stride', '2', '--pad', '1', '--threads', '2', '--check', '--json', '--out', out];
+    assert.equal(await convCommand(argv, io), 0);
+    const summary = JSON.parse(io.stdout()) as { outputShape: number[]; maxAbsErr: number; threads: number };
+    assert.deepEqual(summary.outputShape, [2, 5, 4, 3]); // P = floor((7+2-3)/2)+1 = 4, Q = floor((6+2-3)/2)+1 = 3
+    assert.equal(summary.threads, 2);
+    const expected = referenceConv2d(Float32Array.from(x), Float32Array.from(w), undefined, { N: 2, C: 3, H: 7, W: 6, K: 5, R: 3, S: 3, stride: 2, pad: 1 });
+    const written = readNpy(out);
+    assert.deepEqual(written.shape, [2, 5, 4, 3]);
+    written.values.forEach((value, index) => assert.ok(Math.abs(value - expected[index]) < 1e-4, `element ${index}`));
+    assert.ok(summary.maxAbsErr < 1e-4);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv: shape mismatches and missing flags are clear usage errors', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    const xFile = path.join(dir, 'x.npy');
+    const wFile = path.join(dir, 'w.npy');
+    writeFileSync(xFile, npyBytes([1, 2, 4, 4], new Array(32).fill(1)));
+    writeFileSync(wFile, npyBytes([3, 5, 3, 3], new Array(135).fill(1)));
+    const run = (argv: string[]): Promise<number> => convCommand(argv, capture());
+    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'im2col', '--out', path.join(dir, 'y.npy')]), (error: Error) =>
+      error instanceof CliUsageError && error.message.includes(`--weight ${wFile}`) && /has 5 input channels, but --input .* has C = 2/.test(error.message),
+    );
+    writeFileSync(wFile, npyBytes([3, 2, 3], new Array(18).fill(1)));
+    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'im2col', '--out', path.join(dir, 'y.npy')]), /--weight .*w\.npy: expected a 4-D array \[K,C,R,S\], got shape \[3, 2, 3\]/);
+    await assert.rejects(run(['--input', xFile, '--algo', 'im2col', '--out', 'y.npy']), /--weight is required/);
+    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'magic', '--out', 'y.npy']), /--algo must be one of direct, im2col/);
+    writeFileSync(wFile, npyBytes([3, 2, 5, 5], new Array(150).fill(1)));
+    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'im2col', '--out', path.join(dir, 'y.npy')]), /kernel 5x5 is larger than the padded input 4x4/);
+    await assert.rejects(run(['--input', path.join(dir, 'missing.npy'), '--weight', wFile, '--algo', 'im2col', '--out', 'y.npy']), /missing\.npy/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -1,0 +1,67 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { findOnnxRuntime, runOnnxRuntimePeer } from '../../../../extension/core/bench/peer';
+import { compareToReference, referenceConv2d } from '../../../../extension/core/conv/reference';
+import type { ConvShape } from '../../../../extension/shared/payloads';
+
+const runtime = findOnnxRuntime();
+
+test('onnxruntime-node peer computes the same convolution as the fp64 reference', { skip: !runtime && 'onnxruntime-node is not installed' }, async () => {
+  // Odd sizes, stride 2 and padding exercise every attribute of the encoded Conv node.
+  const shape: ConvShape = { N: 1, C: 3, H: 9, W: 7, K: 5, R: 3, S: 3, stride: 2, pad: 1 };
+  const input = Float32Array.from({ length: 3 * 9 * 7 }, (_, i) => ((i * 37) % 23) / 11 - 1);
+  const weight = Float32Array.from({ length: 5 * 3 * 3 * 3 }, (_, i) => ((i * 13) % 17) / 8 - 1);
+  const timing = await runOnnxRuntimePeer(shape, weight, {
+    input,
+    returnOutput: true,
+    warmupMs: 0,
+    budgetMs: 0,
+    minIterations: 2,
+  });
+  const expected = referenceConv2d(input, weight, undefined, shape);
+  assert.equal(expected.length, 5 * 5 * 4); // P = floor((9+2-3)/2)+1 = 5, Q = floor((7+2-3)/2)+1 = 4
+  assert.ok(timing.output);
+  const { maxAbsErr } = compareToReference(timing.output, expected);
+  assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
+  assert.equal(timing.iterations, 2);
+  assert.match(timing.name, /^onnxruntime-node \d+\.\d+\.\d+ \(1 thread\)$/);
+  assert.ok(timing.msMin <= timing.msMedian && timing.msMedian <= timing.msP90);
+  // gflops is the direct count over the median time: 2*K*C*R*S*P*Q = 2*5*3*9*20 = 5400 flops.
+  assert.ok(Math.abs(timing.gflops - 5400 / (timing.msMedian * 1e6)) < 1e-12);
+});
+
+test('a peer failure in the child is reported, not crashed on', { skip: !runtime && 'onnxruntime-node is not installed' }, async () => {
+  const shape: ConvShape = { N: 1, C: 1, H: 4, W: 4, K: 1, R: 3, S: 3, stride: 1, pad: 0 };
+  await assert.rejects(
+    runOnnxRuntimePeer(shape, new Float32Array(9), { input: new Float32Array(15), warmupMs: 0, budgetMs: 0 }),
+    /peer input has 15 values, expected 16/,
+  );
+  await assert.rejects(runOnnxRuntimePeer(shape, new Float32Array(8)), /weight has 8 values, expected K\*C\*R\*S = 9/);
+});
+
+test('a runtime that dies natively in the child rejects with the signal, and the host lives on', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-fake-ort-'));
+  try {
+    // A stand-in onnxruntime-node whose loading kills its process, as a native crash would.
+    const modulePath = path.join(dir, 'node_modules', 'onnxruntime-node');
+    mkdirSync(modulePath, { recursive: true });
+    writeFileSync(path.join(modulePath, 'package.json'), JSON.stringify({ name: 'onnxruntime-node', version: '0.0.0-crash', main: 'index.js' }));
+    writeFileSync(path.join(modulePath, 'index.js'), "process.kill(process.pid, 'SIGKILL');\n");
+    const shape: ConvShape = { N: 1, C: 1, H: 3, W: 3, K: 1, R: 1, S: 1, stride: 1, pad: 0 };
+    await assert.rejects(
+      runOnnxRuntimePeer(shape, new Float32Array(1), { resolveFrom: path.join(dir, 'caller.js'), warmupMs: 0, budgetMs: 0 }),
+      /^Error: onnxruntime-node peer was killed by SIGKILL$/,
+    );
+    // And one whose loading throws: its message comes back.
+    writeFileSync(path.join(modulePath, 'index.js'), "throw new Error('libonnxruntime.so.1: cannot open shared object file');\n");
+    await assert.rejects(
+      runOnnxRuntimePeer(shape, new Float32Array(1), { resolveFrom: path.join(dir, 'caller.js'), warmupMs: 0, budgetMs: 0 }),
+      /^Error: onnxruntime-node peer exited with code 2: libonnxruntime\.so\.1: cannot open shared object file$/,
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

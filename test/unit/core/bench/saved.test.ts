@@ -1,0 +1,53 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { compareBenchFiles, loadBenchReport, saveBenchReport } from '../../../../extension/core/bench/saved';
+import type { BenchReport } from '../../../../extension/shared/payloads';
+
+const report: BenchReport = {
+  machine: { cpu: 'Test CPU', cores: 2, simd: 'simd128', node: 'v20.0.0', platform: 'linux-x64' },
+  startedAt: '2026-01-02T03:04:05.678Z',
+  suite: 'vgg16',
+  results: [
+    {
+      layer: 'conv3_2', shape: { N: 1, C: 256, H: 56, W: 56, K: 256, R: 3, S: 3, stride: 1, pad: 1 }, algo: 'im2col', layout: 'nchw',
+      threads: 1, msMin: 90, msMedian: 100, msP90: 110, gflops: 36.99376128, maxAbsErr: 1e-5, maxRelErr: 1e-4, workspaceBytes: 2359296,
+    },
+  ],
+};
+
+test('a saved run lands in .deep-accel/bench/<timestamp>-<suite>.json and loads back equal', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-saved-'));
+  try {
+    const file = await saveBenchReport(root, report);
+    assert.equal(file, path.join(root, '.deep-accel', 'bench', '2026-01-02T03-04-05-678Z-vgg16.json'));
+    assert.deepEqual(readdirSync(path.join(root, '.deep-accel', 'bench')), ['2026-01-02T03-04-05-678Z-vgg16.json']);
+    assert.deepEqual(await loadBenchReport(file), report);
+
+    const faster = { ...report, startedAt: '2026-01-03T00:00:00.000Z', results: [{ ...report.results[0], msMedian: 50 }] };
+    const other = await saveBenchReport(root, faster);
+    const comparison = await compareBenchFiles(file, other);
+    assert.equal(comparison.a.label, '2026-01-02T03-04-05-678Z-vgg16');
+    assert.equal(comparison.b.report.results[0].msMedian, 50);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('loading something that is not a saved run names the file and the problem', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-saved-'));
+  try {
+    const bad = path.join(dir, 'bad.json');
+    writeFileSync(bad, '{"machine": {}, "results": [{"layer": "x", "algo": "im2col", "layout": "nchw", "threads": "one"}]}');
+    await assert.rejects(loadBenchReport(bad), new RegExp(`${bad.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: not a saved benchmark run: results\\[0\\]\\.threads is not a number`));
+    writeFileSync(bad, '{"results": ');
+    await assert.rejects(loadBenchReport(bad), /bad\.json: not a saved benchmark run: invalid JSON/);
+    writeFileSync(bad, '[]');
+    await assert.rejects(loadBenchReport(bad), /bad\.json: not a saved benchmark run: no "machine" object/);
+    await assert.rejects(loadBenchReport(path.join(dir, 'none.json')), /none\.json: no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

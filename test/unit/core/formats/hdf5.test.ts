@@ -1,0 +1,141 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hdf5Parser } from '../../../../extension/core/formats/hdf5';
+import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../../extension/core/formats/types';
+import { fixture } from '../../../paths';
+
+// Fixtures written by h5py: test/fixtures/hdf5/make_fixtures.py.
+const FIXTURES = fixture('hdf5');
+
+/** The fixture script's values: v(i) = (i - 36) / 8 over the row-major index. */
+const ramp = (count: number): number[] => Array.from({ length: count }, (_, i) => (i - 36) / 8);
+
+async function valuesOf(tensor: TensorSource, maxChunkElements?: number): Promise<number[]> {
+  const values: number[] = [];
+  for await (const chunk of tensor.chunks({ maxChunkElements })) {
+    assert.ok(chunk.length <= (maxChunkElements ?? 1 << 20), 'chunk within the asked bound');
+    values.push(...chunk);
+  }
+  return values;
+}
+
+function byName(model: OpenedWeightFile, name: string): TensorSource {
+  const tensor = model.tensors.find((t) => t.name === name);
+  assert.ok(tensor, `tensor ${name} is listed (have ${model.tensors.map((t) => t.name).join(', ')})`);
+  return tensor;
+}
+
+const workDir = mkdtempSync(join(tmpdir(), 'deep-accel-hdf5-'));
+process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
+test('Keras 2 model.save() file: layer weights, HWIO/HWOI layouts, optimizer state left out', async () => {
+  const model = await hdf5Parser.open(join(FIXTURES, 'keras2_model.h5'));
+  assert.equal(model.format, 'hdf5');
+  assert.deepEqual(
+    model.tensors.map((t) => [t.name, t.dtype, t.shape, t.layout]),
+    [
+      ['model_weights/conv2d/conv2d/bias:0', 'float32', [4], undefined],
+      ['model_weights/conv2d/conv2d/kernel:0', 'float32', [3, 3, 2, 4], 'HWIO'],
+      ['model_weights/conv2d_transpose/conv2d_transpose/kernel:0', 'float32', [2, 2, 3, 2], 'HWOI'],
+      ['model_weights/dense/dense/bias:0', 'float32', [3], undefined],
+      ['model_weights/dense/dense/kernel:0', 'float16', [4, 3], undefined],
+    ],
+  );
+  // Output channel 0 (last axis) of the conv kernel was zeroed.
+  const kernel = ramp(72).map((v, i) => (i % 4 === 0 ? 0 : v));
+  assert.deepEqual(await valuesOf(byName(model, 'model_weights/conv2d/conv2d/kernel:0')), kernel);
+  assert.deepEqual(await valuesOf(byName(model, 'model_weights/conv2d/conv2d/kernel:0'), 5), kernel);
+  assert.deepEqual(await valuesOf(byName(model, 'model_weights/dense/dense/kernel:0')), ramp(12));
+  assert.deepEqual(await valuesOf(byName(model, 'model_weights/dense/dense/bias:0')), [0.5, 0, -1]);
+  assert.deepEqual(model.warnings, ['optimizer_weights (training state, not model weights) skipped']);
+  assert.deepEqual(model.metadata, { keras_version: '2.13.1', backend: 'tensorflow' });
+  await model.close();
+});
+
+test('plain HDF5: every numeric type, big-endian data, gzip+shuffle chunks, scalars, empty datasets', async () => {
+  const model = await hdf5Parser.open(join(FIXTURES, 'generic.h5'));
+  const expected: Record<string, [string, number[], number[]]> = {
+    f16: ['float16', [5], [1, -2, 0.5, 65504, 0]],
+    f32_big_endian: ['float32', [3], [1.5, -2, 0]],
+    f64: ['float64', [2], [0.1, -1e300]],
+    i8: ['int8', [3], [-128, 0, 127]],
+    u16: ['uint16', [2], [0, 65535]],
+    i64: ['int64', [2], [-9007199254740991, 9007199254740991]],
+    u8_big_endian_i32: ['int32', [2], [-5, 7]],
+    'nested/deeper/gzip': ['float32', [5, 7], ramp(35)],
+    cube: ['float32', [3, 4, 5], ramp(60)],
+    scalar: ['float32', [], [2.5]],
+    empty: ['float32', [0, 3], []],
+  };
+  assert.deepEqual(model.tensors.map((t) => t.name).sort(), Object.keys(expected).sort());
+  for (const [name, [dtype, shape, values]] of Object.entries(expected)) {
+    const tensor = byName(model, name);
+    assert.deepEqual([tensor.dtype, tensor.shape, tensor.numel], [dtype, shape, values.length], name);
+    assert.equal(tensor.layout, undefined, 'not a Keras file: no layout claimed');
+    assert.deepEqual(await valuesOf(tensor), values, name);
+    // Chunk bounds smaller than a row, than a plane, and odd sizes all give the same row-major values.
+    for (const bound of [1, 3, 6, 21]) assert.deepEqual(await valuesOf(tensor, bound), values, `${name} in chunks of ${bound}`);
+  }
+  assert.deepEqual(model.warnings.sort(), [
+    "'dangling' is a soft link to '/nowhere'; counted at its target only",
+    "'elsewhere' is an external link to other.h5; not followed",
+    "'link_to_f64' is a soft link to '/f64'; counted at its target only",
+    "dataset 'flags' holds enum (h5py bool) values of 1 bytes, not plain numbers; skipped",
+    "dataset 'text' holds variable-length values of 4 bytes, not plain numbers; skipped",
+  ]);
+  await model.close();
+});
+
+test('sniff: HDF5 signature by content, after a user block only with an HDF5 extension', () => {
+  const head = readFileSync(join(FIXTURES, 'generic.h5')).subarray(0, 4096);
+  assert.equal(hdf5Parser.sniff(head, ''), true);
+  const shifted = new Uint8Array(4096);
+  shifted.set(head.subarray(0, 8), 512);
+  assert.equal(hdf5Parser.sniff(shifted, ''), false);
+  assert.equal(hdf5Parser.sniff(shifted, 'weights.h5'), true);
+  assert.equal(hdf5Parser.sniff(new Uint8Array([0x50, 0x4b, 3, 4]), 'weights.h5'), false);
+});
+
+test('bad input: not HDF5, truncated, missing, closed', async () => {
+  const assertFails = async (path: string, pattern: RegExp): Promise<void> => {
+    await assert.rejects(hdf5Parser.open(path), (error: unknown) => {
+      assert.ok(error instanceof WeightFileError, `expected WeightFileError, got ${String(error)}`);
+      assert.equal(error.file, path);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  const text = join(workDir, 'text.h5');
+  writeFileSync(text, 'plain text, not HDF5');
+  await assertFails(text, /not an HDF5 file: no HDF5 signature/);
+  await assertFails(join(workDir, 'missing.h5'), /file not found/);
+  const bytes = readFileSync(join(FIXTURES, 'keras2_model.h5'));
+  // Cut inside the superblock / object headers: HDF5 itself refuses to open it.
+  const truncated = join(workDir, 'truncated.h5');
+  writeFileSync(truncated, bytes.subarray(0, 600));
+  await assertFails(truncated, /truncated or corrupt/);
+  // Cut after the metadata but inside the data: opening may work, reading must fail cleanly.
+  const cut = join(workDir, 'cut.h5');
+  writeFileSync(cut, bytes.subarray(0, bytes.length - 64));
+  let failure: unknown;
+  try {
+    const model = await hdf5Parser.open(cut);
+    try {
+      for (const tensor of model.tensors) await valuesOf(tensor);
+    } finally {
+      await model.close();
+    }
+  } catch (error) {
+    failure = error;
+  }
+  assert.ok(failure instanceof WeightFileError, `a truncated file fails with a WeightFileError, got ${String(failure)}`);
+  assert.equal(failure.file, cut);
+
+  const model = await hdf5Parser.open(join(FIXTURES, 'generic.h5'));
+  const f64 = byName(model, 'f64');
+  await model.close();
+  await assert.rejects(valuesOf(f64), /already closed/);
+});

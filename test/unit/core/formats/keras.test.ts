@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kerasParser } from '../../../../extension/core/formats/keras';
+import { WeightFileError, type TensorSource } from '../../../../extension/core/formats/types';
+import { fixture } from '../../../paths';
+
+// Fixtures written by h5py + zipfile: test/fixtures/hdf5/make_fixtures.py.
+const FIXTURES = fixture('hdf5');
+const ramp = (count: number): number[] => Array.from({ length: count }, (_, i) => (i - 36) / 8);
+
+async function valuesOf(tensor: TensorSource, maxChunkElements?: number): Promise<number[]> {
+  const values: number[] = [];
+  for await (const chunk of tensor.chunks({ maxChunkElements })) values.push(...chunk);
+  return values;
+}
+
+const kerasTempFolders = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('deep-accel-keras-'));
+
+const workDir = mkdtempSync(join(tmpdir(), 'deep-accel-kerastest-'));
+process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
+test('.keras archives (stored and deflated): weights from model.weights.h5, temp copy removed on close', async () => {
+  for (const name of ['model.keras', 'model_deflated.keras']) {
+    const before = kerasTempFolders();
+    const path = join(FIXTURES, name);
+    const model = await kerasParser.open(path);
+    assert.equal(model.file, path);
+    assert.equal(model.format, 'keras');
+    assert.equal(model.fileBytes, readFileSync(path).length);
+    assert.deepEqual(
+      model.tensors.map((t) => [t.name, t.shape, t.layout]),
+      [
+        ['layers/conv2d/vars/0', [3, 3, 1, 2], 'HWIO'],
+        ['layers/conv2d/vars/1', [2], undefined],
+        ['layers/dense/vars/0', [2, 2], undefined],
+      ],
+    );
+    assert.deepEqual(await valuesOf(model.tensors[0]!), ramp(18));
+    assert.deepEqual(await valuesOf(model.tensors[0]!, 4), ramp(18));
+    assert.deepEqual(await valuesOf(model.tensors[1]!), [0, 1]);
+    assert.deepEqual(await valuesOf(model.tensors[2]!), ramp(4));
+    assert.equal(kerasTempFolders().length, before.length + 1, 'one private extraction while open');
+    await model.close();
+    assert.deepEqual(kerasTempFolders(), before, 'extraction removed on close');
+  }
+});
+
+test('sniff: Keras entry names in the zip head, .keras by name', () => {
+  assert.equal(kerasParser.sniff(readFileSync(join(FIXTURES, 'model.keras')).subarray(0, 4096), ''), true);
+  assert.equal(kerasParser.sniff(readFileSync(join(FIXTURES, 'no_weights.keras')).subarray(0, 4096), ''), true);
+  assert.equal(kerasParser.sniff(readFileSync(join(FIXTURES, 'generic.h5')).subarray(0, 4096), 'x.keras'), false);
+});
+
+test('bad input: archive without weights, truncated archive, corrupt weights entry', async () => {
+  const before = kerasTempFolders();
+  const assertFails = async (path: string, pattern: RegExp): Promise<void> => {
+    await assert.rejects(kerasParser.open(path), (error: unknown) => {
+      assert.ok(error instanceof WeightFileError, `expected WeightFileError, got ${String(error)}`);
+      assert.equal(error.file, path);
+      assert.match(error.message, pattern);
+      return true;
+    });
+  };
+  await assertFails(join(FIXTURES, 'no_weights.keras'), /no model.weights.h5 among its 2 entries/);
+  const bytes = readFileSync(join(FIXTURES, 'model.keras'));
+  const truncated = join(workDir, 'truncated.keras');
+  writeFileSync(truncated, bytes.subarray(0, bytes.length - 200));
+  await assertFails(truncated, /zip|truncated/);
+  // Overwrite the HDF5 signature inside the stored entry: the archive is fine, its weights are not.
+  const corrupt = Uint8Array.from(bytes);
+  const signature = Buffer.from([0x89, 0x48, 0x44, 0x46]);
+  const at = Buffer.from(corrupt).indexOf(signature);
+  assert.ok(at > 0);
+  corrupt.fill(0x20, at, at + 8);
+  const corruptPath = join(workDir, 'corrupt.keras');
+  writeFileSync(corruptPath, corrupt);
+  await assertFails(corruptPath, /model.weights.h5: not an HDF5 file/);
+  assert.deepEqual(kerasTempFolders(), before, 'no extraction left behind after failures');
+});

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { CELL_COMMANDS, completionsAt, hoverDoc, parseCell, tokenize } from '../../../../extension/core/notebook/cellLanguage';
+
+test('tokenize keeps F(...) specs and quoted paths whole', () => {
+  assert.deepEqual(tokenize('winograd F(4, 3) points=0,1,-1'), ['winograd', 'F(4, 3)', 'points=0,1,-1']);
+  assert.deepEqual(tokenize('sparsity "my models/x.onnx" threshold=1e-3'), ['sparsity', 'my models/x.onnx', 'threshold=1e-3']);
+});
+
+test('a winograd line becomes a request with every option', () => {
+  const [command] = parseCell('winograd F(6,3) points=0,1,-1,2,-2,1/2,-1/2 in=G precision=fp16 search');
+  assert.deepEqual(command, {
+    line: 0,
+    text: 'winograd F(6,3) points=0,1,-1,2,-2,1/2,-1/2 in=G precision=fp16 search',
+    command: 'winograd',
+    spec: 'F(6,3)',
+    points: ['0', '1', '-1', '2', '-2', '1/2', '-1/2'],
+    fractionsIn: 'G',
+    precision: 'fp16',
+    search: true,
+    finite: false,
+    layer: undefined,
+  });
+  const [costed] = parseCell('winograd F(4,3) layer=64,64,56,56');
+  assert.deepEqual(costed.command === 'winograd' && costed.layer, { C: 64, K: 64, H: 56, W: 56 });
+  assert.throws(() => parseCell('winograd F(4,3) layer=64,64,56'), /line 1: layer must be C,K,H,W, got '64,64,56'/);
+  assert.throws(() => parseCell('winograd F(4,3) layer=64,0,56,56'), /K must be between 1 and 1048576, got 0/);
+});
+
+test('sparsity and bench lines parse, comments and blank lines are skipped', () => {
+  const commands = parseCell('# inspect\n\nsparsity models/x.safetensors threshold=1e-3  # trailing comment\nbench resnet18 algos=im2col,winograd-4x3 threads=2 layers=conv2_x budget=500\nbench shape=1,64,56,56,64,3,3,1,1\nhelp');
+  assert.equal(commands.length, 4);
+  assert.deepEqual(commands[0], { line: 2, text: 'sparsity models/x.safetensors threshold=1e-3  # trailing comment', command: 'sparsity', file: 'models/x.safetensors', threshold: 0.001 });
+  const bench = commands[1];
+  assert.equal(bench.command, 'bench');
+  if (bench.command === 'bench') {
+    assert.equal(bench.suite, 'resnet18');
+    assert.deepEqual(bench.algos, ['im2col', 'winograd-4x3']);
+    assert.equal(bench.threads, 2);
+    assert.deepEqual(bench.layers, ['conv2_x']);
+    assert.equal(bench.budgetMs, 500);
+  }
+  const custom = commands[2];
+  if (custom.command === 'bench') assert.deepEqual(custom.shape, { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, stride: 1, pad: 1 });
+  assert.equal(commands[3].command, 'help');
+});
+
+test('prune and sparsity-with-Winograd lines parse', () => {
+  const [prune, sparsity] = parseCell('prune models/x.safetensors sparsity=0.5 method=filter-l1 profile=sensitivity input=56x56 out=pruned.safetensors\nsparsity x.onnx winograd=4');
+  assert.deepEqual(prune, {
+    line: 0,
+    text: 'prune models/x.safetensors sparsity=0.5 method=filter-l1 profile=sensitivity input=56x56 out=pruned.safetensors',
+    command: 'prune',
+    file: 'models/x.safetensors',
+    sparsity: 0.5,
+    method: 'filter-l1',
+    profile: 'sensitivity',
+    out: 'pruned.safetensors',
+    inputSize: { height: 56, width: 56 },
+  });
+  assert.deepEqual(sparsity, { line: 1, text: 'sparsity x.onnx winograd=4', command: 'sparsity', file: 'x.onnx', threshold: 0, winograd: 4 });
+});
+
+test('a # inside a quoted path is not a comment', () => {
+  const [command] = parseCell('sparsity "runs/#3/model.onnx"');
+  assert.equal(command.command === 'sparsity' && command.file, 'runs/#3/model.onnx');
+});
+
+test('bad lines fail with a message naming the line and the problem', () => {
+  const cases: [string, RegExp][] = [
+    ['', /line 1: the cell is empty; try 'help'/],
+    ['winograd', /line 1: winograd needs exactly one spec/],
+    ['winograd F(4,3) F(2,3)', /exactly one spec/],
+    ['winograd F(4,3) in=C', /line 1: in must be one of G, A, B, got 'C'/],
+    ['winograd F(4,3) precision=fp8', /precision must be one of fp32, fp16, bf16/],
+    ['help\nsparsity', /line 2: sparsity needs exactly one file path/],
+    ['sparsity x.onnx threshold=-1', /threshold must be a number >= 0, got '-1'/],
+    ['sparsity x.onnx threshold=abc', /threshold must be a number >= 0/],
+    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd\)/],
+    ['sparsity x.onnx winograd=9', /winograd must be between 1 and 8, got 9/],
+    ['prune x.onnx', /prune needs sparsity=S/],
+    ['prune x.onnx sparsity=1', /sparsity must be a number with 0 <= s < 1, got '1'/],
+    ['prune x.onnx sparsity=0.5 method=random', /method must be one of magnitude, filter-l1, got 'random'/],
+    ['prune x.onnx sparsity=0.5 input=56', /input must be HxW such as 56x56, got '56'/],
+    ['bench', /bench needs a suite/],
+    ['bench alexnet', /suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, got 'alexnet'/],
+    ['bench resnet18 shape=1,2,3,4,5,3,3', /give either a suite or shape/],
+    ['bench shape=1,2,3', /shape must be N,C,H,W,K,R,S/],
+    ['bench resnet18 algos=magic', /algos must be one of direct, im2col/],
+    ['bench resnet18 threads=0', /threads must be between 1 and 256, got 0/],
+    ['bench resnet18 threads=two', /threads must be a whole number, got 'two'/],
+    ['bench resnet18 threads=2 threads=3', /option 'threads' is given twice/],
+    ['compare a.json', /compare needs two saved run files/],
+    ['help me', /help takes no arguments/],
+    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, help/],
+  ];
+  for (const [source, message] of cases) assert.throws(() => parseCell(source), message, source);
+});
+
+test('completion offers commands first, then options and values of the command', () => {
+  assert.deepEqual(completionsAt('').map((c) => c.label), CELL_COMMANDS.map((c) => c.name));
+  assert.deepEqual(completionsAt('wi').map((c) => c.label), CELL_COMMANDS.map((c) => c.name));
+  const winograd = completionsAt('winograd ').map((c) => c.label);
+  assert.ok(winograd.includes('points=') && winograd.includes('search') && winograd.includes('F(4,3)'));
+  assert.deepEqual(completionsAt('winograd F(4,3) precision=').map((c) => c.label), ['fp32', 'fp16', 'bf16']);
+  assert.deepEqual(completionsAt('winograd F(4,3) precision=b').map((c) => c.label), ['bf16']);
+  assert.deepEqual(completionsAt('bench resnet18 algos=im2col,winograd-').map((c) => c.label), ['winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3', 'winograd-4x3s2', 'winograd-7x3s2']);
+  assert.ok(completionsAt('bench ').some((c) => c.label === 'vgg16'));
+  assert.deepEqual(completionsAt('nonsense '), []);
+});
+
+test('hover documents the command word and its options', () => {
+  const command = hoverDoc('sparsity models/x.onnx threshold=0.1', 3);
+  assert.ok(command);
+  assert.match(command.markdown, /^\*\*sparsity\*\*: Inspect a weight file/);
+  assert.deepEqual([command.start, command.end], [0, 8]);
+  const option = hoverDoc('sparsity models/x.onnx threshold=0.1', 25);
+  assert.match(option?.markdown ?? '', /\*\*threshold\*\* \(sparsity\): A weight counts as zero when \|w\| <= threshold\./);
+  assert.equal(hoverDoc('sparsity models/x.onnx', 12), undefined, 'a path word is not documented');
+});

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { parseCell } from '../../../../extension/core/notebook/cellLanguage';
+import { type CellContext, executeCellCommand, plainSummary, resolveCellPath } from '../../../../extension/core/notebook/executeCell';
+import type { BenchReport } from '../../../../extension/shared/payloads';
+import type { WorkerTaskKind } from '../../../../extension/workers/protocol';
+import { taskHandlers } from '../../../../extension/workers/handlers';
+import { SAMPLES_DIR } from '../../../paths';
+
+/** Runs tasks on this thread with the real handlers, recording what was asked. */
+function context(folder: string, calls: { task: WorkerTaskKind; args: unknown }[] = []): CellContext {
+  return {
+    searchFolders: [folder],
+    runner: {
+      run: async (task, args) => {
+        calls.push({ task, args });
+        const handler = taskHandlers[task] as unknown as (a: unknown, c: { progress(): void; signal: AbortSignal }) => Promise<never>;
+        return handler(args, { progress: () => undefined, signal: new AbortController().signal });
+      },
+    },
+    runBench: async () => ({ machine: { cpu: 'x', cores: 1, simd: 'simd128', node: 'v20', platform: 'linux' }, results: [] }),
+  };
+}
+
+const samples = SAMPLES_DIR;
+
+test('a winograd cell asks the worker for the spec (square 2-D nesting is F(m,r)), its options and every export', async () => {
+  const calls: { task: WorkerTaskKind; args: unknown }[] = [];
+  const [command] = parseCell('winograd F(2x2, 3x3) points=0,1,-1 in=G precision=fp16');
+  const payload = await executeCellCommand(command, context(samples, calls));
+  assert.equal(payload.kind, 'winograd');
+  assert.deepEqual(calls[0], {
+    task: 'winograd',
+    args: { m: 2, r: 3, points: ['0', '1', '-1'], fractionsIn: 'G', precision: 'fp16', infinity: true, search: false, layer: undefined, compareTileSizes: true, exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] },
+  });
+  if (payload.kind === 'winograd') {
+    assert.deepEqual(payload.data.G, [['1', '0', '0'], ['1/2', '1/2', '1/2'], ['1/2', '-1/2', '1/2'], ['0', '0', '1']]);
+    assert.equal(plainSummary(payload), 'F(2,3) alpha=4 points=0,1,-1 verified=true saving=2.25x');
+  }
+});
+
+test('a sparsity cell resolves the path against the notebook folder and scans the file', async () => {
+  const [command] = parseCell('sparsity models/tiny-cnn.safetensors');
+  const payload = await executeCellCommand(command, context(samples));
+  assert.equal(payload.kind, 'sparsity');
+  if (payload.kind === 'sparsity') {
+    assert.equal(payload.data.total.zeros, 524);
+    assert.equal(payload.data.total.numel, 2018);
+    assert.match(plainSummary(payload), /tiny-cnn\.safetensors: safetensors, 4 tensors, 2018 parameters, 25\.97% sparse$/);
+  }
+});
+
+test('a prune cell: the what-if removes exactly the hand-counted weights; out= writes a verified copy and leaves the original alone', async () => {
+  // tiny-cnn (scripts/makeSamples.ts): conv1 216 weights with 108 zeros, conv2 1152 with 288, fc 640
+  // with 128; the bias is not pruned. 50% per tensor: conv1 keeps its 108 zeros, conv2 needs 576
+  // (288 more), fc needs 320 (192 more): 480 removed, 108 + 576 + 320 = 1004 zeros of 2018 after.
+  const folder = mkdtempSync(path.join(tmpdir(), 'deep-accel-prune-'));
+  const model = path.join(samples, 'models', 'tiny-cnn.safetensors');
+  const before = readFileSync(model);
+  const whatIf = await executeCellCommand(parseCell(`prune "${model}" sparsity=0.5`)[0], context(folder));
+  assert.equal(whatIf.kind, 'prune');
+  if (whatIf.kind !== 'prune') return;
+  assert.equal(whatIf.data.total.paramsRemoved, 480);
+  assert.equal(whatIf.data.total.modelSparsityAfter, 1004 / 2018);
+  assert.equal(whatIf.data.export, undefined);
+  const written = await executeCellCommand(parseCell(`prune "${model}" sparsity=0.5 out=pruned.safetensors`)[0], context(folder));
+  if (written.kind !== 'prune') return assert.fail('not a prune payload');
+  assert.equal(written.data.export?.out, path.join(folder, 'pruned.safetensors'));
+  assert.equal(written.data.export?.verified, true);
+  assert.ok(existsSync(path.join(folder, 'pruned.safetensors')));
+  assert.deepEqual(readFileSync(model), before, 'the original is unchanged');
+  assert.match(plainSummary(written), /magnitude pruning to 50\.0% removes 480 parameters; model 49\.75% sparse after; wrote .*pruned\.safetensors \(verified\)$/);
+});
+
+test('a missing file names every folder it was looked for in', () => {
+  assert.throws(() => resolveCellPath('models/none.onnx', ['/a', '/b']), /models\/none\.onnx: no such file \(looked in \/a, \/b\)/);
+  assert.throws(() => resolveCellPath('/definitely/not/here.onnx', []), /\/definitely\/not\/here\.onnx: no such file/);
+});
+
+test('compare reads two saved runs and rejects a file that is not one', async () => {
+  const folder = mkdtempSync(path.join(tmpdir(), 'deep-accel-compare-'));
+  const run: BenchReport = { machine: { cpu: 'x', cores: 2, simd: 'simd128', node: 'v20', platform: 'linux' }, results: [] };
+  writeFileSync(path.join(folder, 'before.json'), JSON.stringify(run));
+  writeFileSync(path.join(folder, 'after.json'), JSON.stringify(run));
+  writeFileSync(path.join(folder, 'junk.json'), '{"hello": 1}');
+  const payload = await executeCellCommand(parseCell('compare before.json after.json')[0], context(folder));
+  assert.equal(payload.kind, 'benchCompare');
+  if (payload.kind === 'benchCompare') assert.deepEqual([payload.data.a.label, payload.data.b.label], ['before', 'after']);
+  await assert.rejects(executeCellCommand(parseCell('compare before.json junk.json')[0], context(folder)), /junk\.json: not a saved benchmark run: no "machine" object/);
+});
+
+test('help lists the language', async () => {
+  const payload = await executeCellCommand(parseCell('help')[0], context(samples));
+  assert.equal(payload.kind, 'help');
+  if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
+});

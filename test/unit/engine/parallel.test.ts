@@ -1,0 +1,105 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
+import { PLAN_SLOT } from '../../../extension/engine/engine';
+import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/engine/parallel';
+import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
+import { fillUniform } from '../../../extension/core/bench/runner';
+import type { ConvLayout, ConvShape } from '../../../extension/shared/payloads';
+import { WORKER_SOURCE } from '../../paths';
+
+const WORKER_ENTRY = WORKER_SOURCE;
+const pool = new WorkerPool(WORKER_ENTRY, { size: 2 });
+after(() => pool.dispose());
+
+test('splitUnits: contiguous, covering, sizes differ by at most one', () => {
+  assert.deepEqual(splitUnits(10, 3), [[0, 4], [4, 7], [7, 10]]);
+  assert.deepEqual(splitUnits(2, 4), [[0, 1], [1, 2], [2, 2], [2, 2]]);
+  assert.deepEqual(splitUnits(0, 1), [[0, 0]]);
+  assert.throws(() => splitUnits(5, 0), /bad part count 0/);
+});
+
+test('two workers compute exactly what one computes, and both match the fp64 reference', async () => {
+  const parallel = new ParallelEngine(pool);
+  // Odd sizes: the unit split leaves partial MR/NR blocks at the edges of both halves.
+  const shapes: ConvShape[] = [
+    { N: 2, C: 5, H: 9, W: 11, K: 13, R: 3, S: 3, stride: 1, pad: 1 },
+    { N: 1, C: 7, H: 12, W: 10, K: 20, R: 5, S: 3, stride: 2, pad: 2 },
+  ];
+  for (const shape of shapes) {
+    const input = fillUniform(new Float32Array(shape.N * shape.C * shape.H * shape.W), 11);
+    const weight = fillUniform(new Float32Array(shape.K * shape.C * shape.R * shape.S), 12);
+    const bias = fillUniform(new Float32Array(shape.K), 13);
+    const expected = referenceConv2d(input, weight, bias, shape);
+    for (const layout of ['nchw', 'nhwc'] as ConvLayout[]) {
+      const one = await parallel.convolve('im2col', layout, shape, input, weight, bias, 1);
+      const two = await parallel.convolve('im2col', layout, shape, input, weight, bias, 2);
+      assert.deepEqual(two, one, `${layout}: 2 threads differ from 1 thread`);
+      const { maxAbsErr } = compareToReference(two, expected);
+      assert.ok(maxAbsErr < 1e-5, `${layout}: max abs error ${maxAbsErr}`);
+    }
+  }
+});
+
+test('a plan is split into units that really run on both workers', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 16, H: 20, W: 20, K: 32, R: 3, S: 3, stride: 1, pad: 1 };
+  const plan = parallel.plan(shape, 'im2col', 'nchw', 2);
+  try {
+    assert.ok(plan.descriptor.phases[0].units >= 2, 'at least one unit per worker');
+    const input = fillUniform(new Float32Array(16 * 400), 3);
+    const weight = fillUniform(new Float32Array(32 * 16 * 9), 4);
+    plan.setWeights(weight);
+    plan.setInput(input);
+    // Poison the output: every element must be overwritten by one of the two halves.
+    plan.engine.f32(plan.nchwOutputPtr, 32 * 400).fill(Number.NaN);
+    const ms = await parallel.run(plan, 2);
+    assert.ok(ms > 0);
+    // Both workers got the phase; between them they claimed every unit exactly once.
+    assert.equal(parallel.lastUnitsPerWorker.length, 2);
+    assert.equal(parallel.lastUnitsPerWorker[0] + parallel.lastUnitsPerWorker[1], plan.descriptor.phases[0].units);
+    assert.ok(plan.descriptor.phases[0].units >= 2 * UNITS_PER_THREAD, 'a 2-thread plan is cut into at least 8 units');
+    const output = plan.readOutput();
+    const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
+    assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
+  } finally {
+    plan.release();
+  }
+  assert.throws(() => parallel.plan(shape, 'im2col', 'nchw', 3), /threads must be an integer in 1\.\.2/);
+});
+
+test('a kernel that traps in a worker rejects as a trap naming the kernel, and the worker stays usable', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 4, H: 8, W: 8, K: 8, R: 3, S: 3, stride: 1, pad: 1 };
+  const plan = parallel.plan(shape, 'im2col', 'nchw', 1);
+  try {
+    plan.setWeights(fillUniform(new Float32Array(8 * 4 * 9), 5));
+    plan.setInput(fillUniform(new Float32Array(4 * 64), 6));
+    // Point the plan's input past the end of the 1 GiB maximum memory: the kernel's first load traps.
+    new Int32Array(plan.engine.memory.buffer, plan.descriptor.planPtr, 32)[PLAN_SLOT.input] = 0x7ff00000;
+    await assert.rejects(parallel.run(plan, 1), (error: WorkerTaskError) => {
+      assert.equal(error.reason, 'trap');
+      assert.match(error.message, /WebAssembly trap in worker task 'enginePart': engine: kernel convIm2colNchw\(.*\) trapped: memory access out of bounds/);
+      return true;
+    });
+  } finally {
+    plan.release();
+  }
+  const output = await parallel.convolve('im2col', 'nchw', shape, new Float32Array(4 * 64).fill(1), new Float32Array(8 * 4 * 9).fill(1), undefined, 1);
+  assert.equal(output[9], 36, 'an interior output of all-ones 3x3x4 is 36');
+});
+
+test('with one worker busy elsewhere, a 2-thread run still completes correctly (the free worker claims the units)', async () => {
+  const parallel = new ParallelEngine(pool);
+  const shape: ConvShape = { N: 1, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+  const input = fillUniform(new Float32Array(8 * 256), 21);
+  const weight = fillUniform(new Float32Array(16 * 8 * 9), 22);
+  const busy = pool.run('selfTest', { mode: 'progress', steps: 10, stepMs: 30 });
+  const output = await parallel.convolve('im2col', 'nchw', shape, input, weight, undefined, 2);
+  assert.equal(await busy, 'done 10 steps');
+  const units = parallel.lastUnitsPerWorker;
+  assert.equal(units.length, 2);
+  assert.ok(units[0] + units[1] >= 2 * UNITS_PER_THREAD, `units claimed: ${units.join(', ')}`);
+  const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
+  assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
+});
