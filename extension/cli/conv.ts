@@ -8,7 +8,7 @@
 import { readNpyFloat32, writeNpy } from '../core/formats/npy';
 import { compareToReference, convOutputSize, referenceConv2d, validateConvShape } from '../core/conv/reference';
 import { applies } from '../engine/engine';
-import { ParallelEngine } from '../engine/parallel';
+import { ParallelEngine } from '../workers/parallelEngine';
 import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvShape } from '../shared/payloads';
 import { WorkerPool, defaultWorkerScript } from '../workers/pool';
 import { integerFlag, layoutFlag, parseCommandFlags, type FlagSpec } from './bench';

@@ -11,7 +11,7 @@ import type { WorkerBootData } from './pool';
 // The engine wrapper pulls in the Winograd generator (mathjs), seconds of start-up under tsx; a
 // worker loads it on its first engine task instead of at start, so pools of workers that never run
 // the engine (and every crash replacement) start fast. `require`: see lazy() in handlers.ts.
-const parallelModule = (): typeof import('../engine/parallel') => require('../engine/parallel') as typeof import('../engine/parallel');
+const parallelModule = (): typeof import('./parallelEngine') => require('./parallelEngine') as typeof import('./parallelEngine');
 const runnerModule = (): typeof import('../core/bench/runner') => require('../core/bench/runner') as typeof import('../core/bench/runner');
 const poolModule = (): typeof import('./pool') => require('./pool') as typeof import('./pool');
 

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { suiteLayers, isBenchSuite } from '../../extension/core/bench/layers';
 import { fillUniform } from '../../extension/core/bench/runner';
 import { summarizeSamples } from '../../extension/core/bench/stats';
-import { ParallelEngine } from '../../extension/engine/parallel';
+import { ParallelEngine } from '../../extension/workers/parallelEngine';
 import { convDirectFlops } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
 import { CONV_ALGORITHMS, type ConvAlgorithm } from '../../extension/shared/payloads';

@@ -10,7 +10,7 @@ import type { BenchRequest } from '../../shared/requests';
 import { CONV_ALGORITHMS, CONV_LAYOUTS } from '../../shared/payloads';
 import type { WorkerPool } from '../../workers/pool';
 import { applies, supportedLayouts, type ConvPlan } from '../../engine/engine';
-import { ParallelEngine, splitUnits } from '../../engine/parallel';
+import { ParallelEngine, splitUnits } from '../../workers/parallelEngine';
 import { convDirectFlops, convOutputSize } from '../conv/reference';
 import { shapeLabel, suiteLayers, type BenchLayer } from './layers';
 import { machineInfo } from './machine';

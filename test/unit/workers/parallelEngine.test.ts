@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
 import { PLAN_SLOT } from '../../../extension/engine/engine';
-import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/engine/parallel';
+import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/workers/parallelEngine';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import { fillUniform } from '../../../extension/core/bench/runner';
 import type { ConvLayout, ConvShape } from '../../../extension/shared/payloads';

@@ -8,9 +8,9 @@
  * trip (~60 us) and a tile is a few microseconds of work.
  */
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
-import type { EngineHandle } from '../workers/protocol';
-import type { WorkerPool } from '../workers/pool';
-import { Engine, type ConvPlan, type EngineVariant } from './engine';
+import type { EngineHandle } from './protocol';
+import type { WorkerPool } from './pool';
+import { Engine, type ConvPlan, type EngineVariant } from '../engine/engine';
 
 let engineCounter = 0;
 
