@@ -81,11 +81,10 @@ export const taskHandlers: TaskHandlerRegistry = {
   convReference,
   convCompare,
   bench,
-  // ---- Data tasks: the Winograd generator and the weight-file inspector (see dataTasks.ts). ----
+  // The Winograd generator and the weight-file inspector (see dataTasks.ts).
   winograd: lazy(() => dataTasks().winogradTask),
   sparsity: lazy(() => dataTasks().sparsityTask),
   summary: lazy(() => dataTasks().summaryTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
   prune: lazy(() => dataTasks().pruneTask),
-  // ---- End of the lead's section. ----
 };

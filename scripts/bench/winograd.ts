@@ -3,7 +3,7 @@
  *   npx tsx scripts/bench/winograd.ts            generation timings
  *   npx tsx scripts/bench/winograd.ts --search   also the point search for F(4,3) and F(6,3)
  *
- * Targets (issue 3): F(6,3) generated in under 10 ms, F(8,3) under 50 ms, search under 60 s.
+ * Targets: F(6,3) generated in under 10 ms, F(8,3) under 50 ms, search under 60 s.
  * "Generated" means the exact matrices (generateMatrices); generateWinograd with errorTrials 0
  * adds the exact verification and the cost model, and the default error measurement is timed apart.
  */

@@ -11,7 +11,7 @@
  *   Gregg, "Error analysis and improving the accuracy of Winograd convolution for deep neural
  *   networks" (ACM TOMS 2020): after 0 and +-1 add the reciprocal pair 2, 1/2 (c together with 1/c
  *   keeps the Vandermonde matrix best conditioned).
- * - alpha 6: {0, +-5/8, +-3/2}: the best published set for F(4,3) named by our issue (about 5x
+ * - alpha 6: {0, +-5/8, +-3/2}: the best published set for F(4,3) we know of (about 5x
  *   direct's fp32 error in our harness, against 8x for Lavin & Gray's {0, +-1, +-2}).
  * - alpha 8: {0, +-1, +-2, +-1/2}: Lavin & Gray's F(6,3) set (wincnn's example), the best published
  *   set for F(6,3).

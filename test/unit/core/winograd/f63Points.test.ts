@@ -1,4 +1,4 @@
-// What moves F(6,3)'s fp32 error and what does not (issue 3's open goal; numbers in POINTS.md).
+// What moves F(6,3)'s fp32 error and what does not (the open 20% goal; numbers in POINTS.md).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { measureError } from '../../../../extension/core/winograd/error';
@@ -52,6 +52,6 @@ test('point order alone moves F(6,3) fp32 error by about 7%; the searched {0,+-3
   // Measured (3000 tiles, seed 1): 19.69x, 18.30x, 18.23x direct.
   assert.ok(reordered < 0.95 * published, `ascending order ${reordered} vs published order ${published}`);
   assert.ok(Math.abs(found - reordered) < 0.02 * reordered, `searched ${found} vs reordered published ${reordered}`);
-  // Issue 3's F(6,3) goal (20% below the published set) is not met by either.
+  // The F(6,3) goal (20% below the published set) is met by neither.
   assert.ok(found > 0.8 * published && reordered > 0.8 * published);
 });
