@@ -50,7 +50,7 @@ function showSummary(summary: WeightFileSummary): void {
         { key: 'dtype', title: 'dtype', value: (t) => t.dtype },
         { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
         { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
-      ], { pageSize: 50, filterPlaceholder: 'Filter tensors' }),
+      ], { pageSize: 50, filterPlaceholder: 'Filter tensors', alwaysFilter: true, label: 'Tensors' }),
     ),
   );
 }

@@ -390,6 +390,14 @@ export interface ConvShape {
   pad: number;
 }
 
+/**
+ * Name of a custom layer: its shape, e.g. "1x64x56x56-k64-3x3-s1p1". The benchmark names custom
+ * layers so, and the views use it to tell when a layer's name already says its shape.
+ */
+export function convShapeLabel(shape: ConvShape): string {
+  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}p${shape.pad}`;
+}
+
 export interface MachineInfo {
   cpu: string;
   cores: number;

@@ -1,26 +1,62 @@
-import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/payloads';
+import { convShapeLabel, type BenchComparison, type BenchReport, type BenchResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatNumber, h, section } from './dom';
 import type { ViewHost } from './host';
 import { type Column, sortableTable, toCsv } from './table';
 
+const shapeText = (r: BenchResult) => `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pad}`;
+
+export function threadsLabel(threads: number): string {
+  return threads === 1 ? '1 thread' : `${threads} threads`;
+}
+
+/** Every column, in the order of the CSV export (a stable order for programs reading it). */
 export const BENCH_COLUMNS: Column<BenchResult>[] = [
-  { key: 'layer', title: 'Layer', value: (r) => r.layer },
-  { key: 'shape', title: 'Shape (N,C,H,W→K,R×S/s,p)', value: (r) => `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pad}` },
+  { key: 'layer', title: 'Layer', value: (r) => r.layer, cellTitle: (r) => `N,C,H,W→K,R×S/stride,pad = ${shapeText(r)}` },
+  { key: 'shape', title: 'Shape (N,C,H,W→K,R×S/s,p)', value: shapeText },
   { key: 'algo', title: 'Algorithm', value: (r) => r.algo },
   { key: 'layout', title: 'Layout', value: (r) => r.layout },
   { key: 'threads', title: 'Threads', value: (r) => r.threads, numeric: true },
   { key: 'msMin', title: 'ms min', value: (r) => r.msMin, format: (r) => formatNumber(r.msMin), numeric: true },
-  { key: 'msMedian', title: 'ms median', value: (r) => r.msMedian, format: (r) => formatNumber(r.msMedian), numeric: true },
+  { key: 'msMedian', title: 'ms median', value: (r) => r.msMedian, format: (r) => formatNumber(r.msMedian), numeric: true, description: 'Median time of one convolution, in milliseconds' },
   { key: 'msP90', title: 'ms p90', value: (r) => r.msP90, format: (r) => formatNumber(r.msP90), numeric: true },
-  { key: 'gflops', title: 'GFLOP/s', value: (r) => r.gflops, format: (r) => formatNumber(r.gflops), numeric: true },
+  { key: 'gflops', title: 'GFLOP/s', value: (r) => r.gflops, format: (r) => formatNumber(r.gflops), numeric: true, description: 'Effective GFLOP/s: the direct count 2·N·K·C·R·S·P·Q over the median time, for every algorithm' },
   { key: 'maxAbsErr', title: 'max |err|', value: (r) => r.maxAbsErr, format: (r) => formatNumber(r.maxAbsErr), numeric: true },
-  { key: 'maxRelErr', title: 'max rel err', value: (r) => r.maxRelErr, format: (r) => formatNumber(r.maxRelErr), numeric: true },
+  { key: 'maxRelErr', title: 'max rel err', value: (r) => r.maxRelErr, format: (r) => formatNumber(r.maxRelErr), numeric: true, description: 'Largest error against the fp64 reference, relative to the output magnitude' },
   { key: 'workspaceBytes', title: 'Workspace', value: (r) => r.workspaceBytes, format: (r) => formatBytes(r.workspaceBytes), numeric: true },
   { key: 'peerName', title: 'Peer', value: (r) => r.peer?.name },
   { key: 'peer', title: 'Peer GFLOP/s', value: (r) => r.peer?.gflops, format: (r) => (r.peer ? formatNumber(r.peer.gflops) : ''), numeric: true },
-  { key: 'ratio', title: '× peer', value: (r) => (r.peer ? r.gflops / r.peer.gflops : undefined), format: (r) => (r.peer ? formatNumber(r.gflops / r.peer.gflops) : ''), numeric: true },
+  { key: 'ratio', title: '× peer', value: (r) => (r.peer ? r.gflops / r.peer.gflops : undefined), format: (r) => (r.peer ? formatNumber(r.gflops / r.peer.gflops) : ''), numeric: true, description: 'This algorithm’s speed over the peer’s on the same layer (above 1: faster)' },
 ];
+
+/**
+ * The table's column order: the name, then the figures people come for (speed, time, the peer's
+ * ratio, the error), then the details. Columns not listed (new ones) follow in BENCH_COLUMNS order.
+ */
+const TABLE_ORDER = ['layer', 'algo', 'gflops', 'msMedian', 'ratio', 'peer', 'peerName', 'maxRelErr', 'msMin', 'msP90', 'maxAbsErr', 'threads', 'layout', 'workspaceBytes', 'shape'];
+
+export function benchTableColumns(results: BenchResult[]): Column<BenchResult>[] {
+  const peerNames = unique(results.flatMap((r) => (r.peer ? [r.peer.name] : [])));
+  const rank = (key: string) => (TABLE_ORDER.includes(key) ? TABLE_ORDER.indexOf(key) : TABLE_ORDER.length);
+  return BENCH_COLUMNS.filter((c) => {
+    switch (c.key) {
+      // With one peer (the usual case) its name is said once above the table.
+      case 'peerName':
+        return peerNames.length > 1;
+      case 'peer':
+      case 'ratio':
+        return peerNames.length > 0;
+      // A custom layer's name is its shape: the shape column would say it again.
+      case 'shape':
+        return results.some((r) => r.layer !== convShapeLabel(r.shape));
+      // One thread count for the whole run is said in the subtitle.
+      case 'threads':
+        return unique(results.map((r) => r.threads)).length > 1;
+      default:
+        return true;
+    }
+  }).sort((a, b) => rank(a.key) - rank(b.key));
+}
 
 function unique<T>(values: T[]): T[] {
   return [...new Set(values)];
@@ -56,6 +92,7 @@ function machineLine(report: BenchReport): string {
 }
 
 export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
+  const threadCounts = unique(report.results.map((r) => r.threads)).sort((a, b) => a - b);
   const best = new Map<string, BenchResult>();
   for (const result of report.results) {
     const current = best.get(result.layer);
@@ -65,7 +102,7 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
     'header',
     { class: 'da-header' },
     h('h2', {}, `Convolution benchmark${report.suite ? `: ${report.suite}` : ''}`),
-    h('p', { class: 'da-subtitle' }, machineLine(report), report.startedAt ? ` · ${report.startedAt}` : ''),
+    h('p', { class: 'da-subtitle' }, machineLine(report), threadCounts.length ? ` · ${threadCounts.map(threadsLabel).join(', ')}` : '', report.startedAt ? ` · ${report.startedAt}` : ''),
   );
   const summary = h(
     'ul',
@@ -79,21 +116,16 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
   const skipped = report.skipped?.length
     ? h('details', { class: 'da-details' }, h('summary', {}, `${report.skipped.length} algorithm/layer pairs do not apply`), h('ul', {}, report.skipped.map((s) => h('li', {}, `${s.layer} · ${s.algo}: ${s.reason}`))))
     : null;
-  // Peer columns only when a peer ran. With one peer (the usual case) its name is said once above
-  // the table instead of filling every row; the CSV export keeps the per-row name column.
   const peerNames = unique(report.results.flatMap((r) => (r.peer ? [r.peer.name] : [])));
-  const columns = BENCH_COLUMNS.filter((c) => {
-    if (c.key === 'peerName') return peerNames.length > 1;
-    return c.key === 'peer' || c.key === 'ratio' ? peerNames.length > 0 : true;
-  });
+  const columns = benchTableColumns(report.results);
   const peerNote = peerNames.length === 1 ? h('p', { class: 'da-note' }, `Peer: ${peerNames[0]}, timed on the same layers.`) : null;
   return h(
     'div',
     { class: 'da-view da-bench' },
     header,
     summary,
-    gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (r.threads > 1 ? `${r.algo} ×${r.threads}` : r.algo)),
-    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, sortableTable(report.results, columns, { pageSize: 100 })),
+    gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (threadCounts.length > 1 ? `${r.algo} · ${threadsLabel(r.threads)}` : r.algo)),
+    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, sortableTable(report.results, columns, { pageSize: 100, label: 'Benchmark results' })),
     skipped,
   );
 }

@@ -65,9 +65,12 @@ export function chartBox(label: string, configuration: ChartConfiguration, heigh
   box.className = 'da-chart';
   box.style.height = `${height}px`;
   const canvas = document.createElement('canvas');
+  // Screen readers (and tests) learn the series from the label; the legend itself is pixels.
+  const series = (configuration.data.datasets ?? []).map((dataset) => dataset.label ?? '');
   canvas.setAttribute('role', 'img');
-  canvas.setAttribute('aria-label', label);
+  canvas.setAttribute('aria-label', series.length > 1 ? `${label}: ${series.join(', ')}` : label);
   canvas.dataset.chart = label;
+  canvas.dataset.series = JSON.stringify(series);
   box.append(canvas);
   // chart.js measures its parent, so create the chart once the box is in the document.
   const create = () => {

@@ -4,6 +4,7 @@ import { h } from './dom';
 import type { ViewHost } from './host';
 import { renderPrune } from './pruneView';
 import { renderSparsity } from './sparsityView';
+import { scrollingTable } from './table';
 import { renderWinograd } from './winogradView';
 
 export type { ViewHost } from './host';
@@ -13,7 +14,7 @@ function renderHelp(help: HelpPayload): HTMLElement {
     'div',
     { class: 'da-view da-help' },
     h('h2', {}, 'Deep Accel notebook commands'),
-    h('table', { class: 'da-table' }, h('tbody', {}, help.commands.map((c) => h('tr', {}, h('td', {}, h('code', {}, c.usage)), h('td', {}, c.description))))),
+    scrollingTable(h('table', { class: 'da-table da-prose' }, h('tbody', {}, help.commands.map((c) => h('tr', {}, h('td', {}, h('code', {}, c.usage)), h('td', {}, c.description))))), 'Commands'),
   );
 }
 

@@ -1,4 +1,4 @@
-import type { PruneReport } from '../../extension/shared/payloads';
+import type { PrunedTensorPlan, PruneReport } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
 import type { ViewHost } from './host';
@@ -7,6 +7,16 @@ import { sortableTable } from './table';
 const MAX_BARS = 60;
 
 const plural = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`;
+
+const TARGET = 'the sparsity this tensor was asked to reach (the uniform profile gives every prunable tensor the overall target; the sensitivity profile prunes early layers less and late layers more)';
+const AFTER = 'the share of zeros this tensor has after pruning, counting the zeros it already had';
+
+/** What was cut: the magnitude threshold, or the filters (rows, for a linear layer) zeroed. */
+function cutText(t: PrunedTensorPlan): string {
+  if (t.threshold !== undefined) return `|w| < ${formatNumber(t.threshold)}`;
+  if (t.filtersRemoved === undefined) return '';
+  return `${t.filtersRemoved} of ${t.filters} ${t.layerType === 'linear' ? 'rows' : 'filters'}`;
+}
 
 export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
   const fileName = report.file.split(/[\\/]/).pop() ?? report.file;
@@ -52,17 +62,18 @@ export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
     report.tensors,
     [
       { key: 'name', title: 'Tensor', value: (t) => t.name },
+      { key: 'after', title: 'After', value: (t) => t.sparsityAfter, format: (t) => formatPercent(t.sparsityAfter), numeric: true, description: AFTER },
+      { key: 'target', title: 'Target', value: (t) => t.targetSparsity, format: (t) => formatPercent(t.targetSparsity), numeric: true, description: TARGET },
+      { key: 'removed', title: 'Removed', value: (t) => t.paramsRemoved, format: (t) => formatCount(t.paramsRemoved), numeric: true, description: 'Weights that become zero and were not zero before' },
+      { key: 'cut', title: 'Cut', value: (t) => t.threshold ?? t.filtersRemoved, format: cutText, numeric: true, description: 'magnitude: the |w| below which weights are zeroed; filter-l1: the output filters (rows of a linear layer) zeroed' },
+      { key: 'before', title: 'Before', value: (t) => t.zerosBefore / t.numel, format: (t) => formatPercent(t.zerosBefore / t.numel), numeric: true, description: 'Share of zeros in the file as it is' },
+      { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
       { key: 'layerType', title: 'Type', value: (t) => t.layerType },
       { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
-      { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
-      { key: 'target', title: 'Target', value: (t) => t.targetSparsity, format: (t) => formatPercent(t.targetSparsity), numeric: true },
-      { key: 'before', title: 'Before', value: (t) => t.zerosBefore / t.numel, format: (t) => formatPercent(t.zerosBefore / t.numel), numeric: true },
-      { key: 'after', title: 'After', value: (t) => t.sparsityAfter, format: (t) => formatPercent(t.sparsityAfter), numeric: true },
-      { key: 'removed', title: 'Removed', value: (t) => t.paramsRemoved, format: (t) => formatCount(t.paramsRemoved), numeric: true },
-      { key: 'cut', title: 'Cut', value: (t) => t.threshold ?? t.filtersRemoved, format: (t) => (t.threshold !== undefined ? `|w| < ${formatNumber(t.threshold)}` : t.filtersRemoved !== undefined ? `${t.filtersRemoved} of ${t.filters} filters` : ''), numeric: true },
     ],
-    { pageSize: 50, filterPlaceholder: 'Filter tensors' },
+    { pageSize: 50, filterPlaceholder: 'Filter tensors', label: 'Pruned tensors' },
   );
+  const legend = h('p', { class: 'da-note da-legend' }, h('strong', {}, 'Target'), `: ${TARGET}. `, h('strong', {}, 'After'), `: ${AFTER}.`);
   const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
   exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), `${fileName}.prune.json`));
   return h(
@@ -71,7 +82,7 @@ export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
     header,
     exported,
     chart,
-    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson), table),
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson), legend, table),
     report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,
   );
 }

@@ -26,6 +26,10 @@ export const TENSOR_COLUMNS: Column<TensorStats>[] = [
   { key: 'absMean', title: 'Abs mean', value: (t) => t.absMean, format: (t) => formatNumber(t.absMean), numeric: true },
 ];
 
+/** The table's order: the name, the figures people come for, then dtype and value statistics; unlisted columns follow. */
+const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
+const tableRank = (key: string) => (TABLE_ORDER.includes(key) ? TABLE_ORDER.indexOf(key) : TABLE_ORDER.length);
+
 /** Sums the per-tensor log-magnitude histograms that share bin edges into one model histogram. */
 export function modelHistogram(tensors: TensorStats[]): Histogram | undefined {
   const first = tensors.find((t) => t.histogram)?.histogram;
@@ -109,8 +113,9 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     : null;
 
   // Hide columns that no tensor has (e.g. rows/cols in a conv-only model).
-  const columns = TENSOR_COLUMNS.filter((c) => report.tensors.some((t) => c.value(t) !== undefined));
-  const table = sortableTable(report.tensors, columns, { pageSize: 50, filterPlaceholder: 'Filter tensors' });
+  const columns = TENSOR_COLUMNS.filter((c) => report.tensors.some((t) => c.value(t) !== undefined)).sort((a, b) => tableRank(a.key) - tableRank(b.key));
+  // The filter box is always there in the Weight Inspector (host.previewTensor), where it is the way to find a tensor.
+  const table = sortableTable(report.tensors, columns, { pageSize: 50, filterPlaceholder: 'Filter tensors', alwaysFilter: Boolean(host.previewTensor), label: 'Tensors' });
   if (host.previewTensor) {
     table.addEventListener('dblclick', (event) => {
       const row = (event.target as HTMLElement).closest('tr');

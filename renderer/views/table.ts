@@ -7,6 +7,10 @@ export interface Column<Row> {
   value(row: Row): number | string | undefined;
   /** The text shown; defaults to the value. */
   format?(row: Row): string;
+  /** A tooltip on the cell (for example the full shape behind a short layer name). */
+  cellTitle?(row: Row): string | undefined;
+  /** What the column means, shown as the header's tooltip. */
+  description?: string;
   numeric?: boolean;
 }
 
@@ -14,6 +18,10 @@ export interface TableOptions {
   pageSize?: number;
   filterPlaceholder?: string;
   className?: string;
+  /** Show the filter box however few rows there are (by default only above ten rows). */
+  alwaysFilter?: boolean;
+  /** Names the scrolling region for screen readers (default "Table"). */
+  label?: string;
 }
 
 /**
@@ -30,7 +38,7 @@ export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options:
   const filterInput = h('input', { type: 'search', class: 'da-filter', placeholder: options.filterPlaceholder ?? 'Filter', 'aria-label': 'Filter rows' });
   const tbody = h('tbody');
   const headerCells = columns.map((column) =>
-    h('th', { 'data-key': column.key, class: column.numeric ? 'num' : undefined, tabindex: 0, role: 'columnheader', 'aria-sort': 'none' }, column.title),
+    h('th', { 'data-key': column.key, class: column.numeric ? 'num' : undefined, tabindex: 0, role: 'columnheader', 'aria-sort': 'none', title: column.description }, column.title),
   );
   const status = h('span', { class: 'da-page-status' });
   const previous = h('button', { type: 'button', class: 'da-button' }, '‹ Prev');
@@ -60,7 +68,7 @@ export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options:
     const slice = all.slice(page * pageSize, (page + 1) * pageSize);
     tbody.replaceChildren(
       ...slice.map((row) =>
-        h('tr', {}, columns.map((c) => h('td', { class: c.numeric ? 'num' : undefined }, c.format ? c.format(row) : String(c.value(row) ?? '')))),
+        h('tr', {}, columns.map((c) => h('td', { class: c.numeric ? 'num' : undefined, title: c.cellTitle?.(row) }, c.format ? c.format(row) : String(c.value(row) ?? '')))),
       ),
     );
     status.textContent = `${all.length === 0 ? 0 : page * pageSize + 1}–${page * pageSize + slice.length} of ${all.length}`;
@@ -103,10 +111,20 @@ export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options:
   return h(
     'div',
     { class: `da-table-wrap ${options.className ?? ''}` },
-    rows.length > 10 ? filterInput : null,
-    h('table', { class: 'da-table' }, h('thead', {}, h('tr', {}, headerCells)), tbody),
+    options.alwaysFilter || rows.length > 10 ? filterInput : null,
+    scrollingTable(h('table', { class: 'da-table' }, h('thead', {}, h('tr', {}, headerCells)), tbody), options.label),
     pager,
   );
+}
+
+/**
+ * Wraps a table in its own horizontal scroller, so a table wider than its panel scrolls where it
+ * is (with its first column held in place, see styles.css) instead of widening the whole view and
+ * hiding its right-hand columns behind a scrollbar at the bottom of the page. The scroller takes
+ * keyboard focus so it can be scrolled without a mouse.
+ */
+export function scrollingTable(table: HTMLTableElement, label = 'Table'): HTMLElement {
+  return h('div', { class: 'da-table-scroll', tabindex: 0, role: 'region', 'aria-label': label }, table);
 }
 
 /** CSV with RFC 4180 quoting. */

@@ -2,7 +2,7 @@ import type { ExportFormat, WinogradResult } from '../../extension/shared/payloa
 import { chartBox, seriesColor } from './charts';
 import { formatNumber, h, matrixView, section } from './dom';
 import type { ViewHost } from './host';
-import { sortableTable } from './table';
+import { scrollingTable, sortableTable } from './table';
 
 const EXPORT_LABELS: Record<ExportFormat, string> = { c: 'C', numpy: 'NumPy', ts: 'TypeScript', latex: 'LaTeX', markdown: 'Markdown', json: 'JSON' };
 
@@ -48,11 +48,14 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
   const layer = result.cost.layer;
   const cost = section(
     'Cost',
-    h(
-      'table',
-      { class: 'da-table da-cost' },
-      h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, 'Winograd'), h('th', { class: 'num' }, 'Direct'))),
-      h('tbody', {}, costRows.map((row) => h('tr', {}, h('td', {}, row.what), h('td', { class: 'num' }, String(row.winograd)), h('td', { class: 'num' }, String(row.direct))))),
+    scrollingTable(
+      h(
+        'table',
+        { class: 'da-table da-prose da-cost' },
+        h('thead', {}, h('tr', {}, h('th', {}, ''), h('th', { class: 'num' }, 'Winograd'), h('th', { class: 'num' }, 'Direct'))),
+        h('tbody', {}, costRows.map((row) => h('tr', {}, h('td', {}, row.what), h('td', { class: 'num' }, String(row.winograd)), h('td', { class: 'num' }, String(row.direct))))),
+      ),
+      'Cost',
     ),
     layer
       ? h('p', {}, `Layer C=${layer.C} K=${layer.K} ${layer.H}×${layer.W}: ${layer.tiles} tiles, effective arithmetic reduction ${formatNumber(layer.effectiveReduction)}× with transforms amortised.`)

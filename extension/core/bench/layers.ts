@@ -4,7 +4,7 @@
  * `--shape` strings.
  */
 import type { BenchSuite, ConvShape } from '../../shared/payloads';
-import { BENCH_SUITES } from '../../shared/payloads';
+import { BENCH_SUITES, convShapeLabel } from '../../shared/payloads';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../conv/reference';
 
 export interface BenchLayer {
@@ -165,9 +165,7 @@ export function parseConvShape(text: string, what = 'shape'): ConvShape {
 }
 
 /** Name of a custom layer: its shape, e.g. "1x64x56x56-k64-3x3-s1p1". */
-export function shapeLabel(shape: ConvShape): string {
-  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}p${shape.pad}`;
-}
+export const shapeLabel = convShapeLabel;
 
 /** Direct flops of a whole suite, each shape weighted by its count. */
 export function suiteDirectFlops(suite: BenchSuite): number {
