@@ -107,3 +107,17 @@ export async function canvasColourCount(page: Page, selector: string, rgb: [numb
     rgb,
   );
 }
+
+/** The cells of one column (found by its header's data-key) of the first table under `scope`, row by row. */
+export async function columnCells(page: Page, scope: string, key: string): Promise<(string | null)[]> {
+  return page.$eval(
+    `${scope} table.da-table`,
+    (table, columnKey) => {
+      const headers = [...table.querySelectorAll('thead th')];
+      const index = headers.findIndex((th) => th.getAttribute('data-key') === columnKey);
+      if (index < 0) throw new Error(`no column ${columnKey} (columns: ${headers.map((th) => th.getAttribute('data-key')).join(', ')})`);
+      return [...table.querySelectorAll('tbody tr')].map((row) => row.children[index]?.textContent ?? null);
+    },
+    key,
+  );
+}
