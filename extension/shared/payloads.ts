@@ -210,6 +210,13 @@ export interface TensorStats extends TensorHeader {
   nm24?: number;
   /** True when every group complies, i.e. the tensor is fully 2:4 sparse. */
   nm24Full?: boolean;
+  /**
+   * Per N:M pattern asked for ("2:4"), the share of groups of M consecutive input channels holding
+   * at least M-N zeros (ASP's axis, short last group zero-padded); absent where C < M.
+   */
+  nm?: Record<string, number>;
+  /** Per N:M pattern, the share of sum |w| that N:M magnitude pruning would keep. */
+  retained?: Record<string, number>;
   /** conv / linear / norm / bias / embedding / other, inferred from name and shape. */
   layerType?: LayerType;
   /** Axis order the structured statistics assumed for this tensor (e.g. 'OIHW', 'HWIO', 'OI', 'IO'). */
@@ -228,6 +235,10 @@ export interface SparsityTotals {
   numel: number;
   zeros: number;
   sparsity: number;
+  /** Over the tensors with N:M statistics: compliant groups over all groups, per pattern. */
+  nm?: Record<string, number>;
+  /** Over the same tensors: sum |w| N:M pruning keeps over sum |w|, per pattern. */
+  retained?: Record<string, number>;
 }
 
 export interface SparsityReport {
@@ -235,6 +246,8 @@ export interface SparsityReport {
   format: WeightFormat;
   fileBytes: number;
   threshold: number;
+  /** The N:M patterns asked for, in order ("2:4", "4:8"); each tensor's nm and retained use them. */
+  nmPatterns?: string[];
   tensors: TensorStats[];
   total: SparsityTotals;
   byLayerType?: Record<string, SparsityTotals>;

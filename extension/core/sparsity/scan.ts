@@ -11,6 +11,8 @@ import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../fo
 import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
 import { type WeightView, layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
+import { type NmCounts, NmTracker, retainedShare } from './nmGroups';
+import type { NmPattern } from './nmPattern';
 import { StructureTracker } from './structure';
 
 /** Elements per chunk asked of the parsers: 8 MB of float32, large enough to amortise each read. */
@@ -23,6 +25,8 @@ export interface TensorStatsOptions {
   histogram?: boolean;
   /** Block shape over the [O, I*R*S] view; default 4x4. */
   blockSize?: [number, number];
+  /** N:M patterns whose compliance and retained magnitude to report (see nmGroups.ts); default none. */
+  nm?: readonly NmPattern[];
   /** The file's format, which decides the default axis order of 4-D and 2-D tensors. */
   format?: WeightFormat;
   signal?: AbortSignal;
@@ -135,11 +139,19 @@ class MaskBuffer {
 
 /** Statistics of one tensor, streaming its chunks once. */
 export async function computeTensorStats(tensor: TensorSource, options: TensorStatsOptions = {}, scratch = new MaskBuffer()): Promise<TensorStats> {
+  return (await scanTensor(tensor, options, scratch)).stats;
+}
+
+/** Statistics of one tensor, and the raw N:M counts the model totals add up. */
+async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scratch: MaskBuffer): Promise<{ stats: TensorStats; nm: NmCounts[] }> {
   const threshold = checkThreshold(options.threshold);
   const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
   const values = new ValueAccumulator(threshold, histogram);
   const view = weightViewOf(tensor, options.format);
   const structure = view && tensor.numel > 0 ? new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE) : undefined;
+  // With fewer than M input channels every group is mostly padding: such patterns are left out.
+  const patterns = structure && view ? (options.nm ?? []).filter((p) => p.m <= view.C) : [];
+  const nm = patterns.length > 0 ? new NmTracker(view!, patterns) : undefined;
   const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
   if (options.signal) chunkOptions.signal = options.signal;
   const stream = options.directReader?.qualifies(tensor) ? options.directReader.chunks(tensor, chunkOptions) : tensor.chunks(chunkOptions);
@@ -149,6 +161,7 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
     const mask = scratch.get(n);
     values.add(chunk, n, mask);
     structure?.consume(mask, n);
+    nm?.consume(chunk, mask, n);
     options.onChunk?.(n);
   }
   const summary = values.summary();
@@ -172,8 +185,13 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
     max: summary.max,
     absMean: summary.absMean,
   };
+  const nmCounts = nm?.summary() ?? [];
+  if (nmCounts.length > 0) {
+    stats.nm = Object.fromEntries(nmCounts.map((c) => [c.pattern.name, c.compliant / c.groups]));
+    stats.retained = Object.fromEntries(nmCounts.map((c) => [c.pattern.name, retainedShare(c.kept, c.magnitude)]));
+  }
   if (histogram) stats.histogram = histogram.toJSON();
-  return stats;
+  return { stats, nm: nmCounts };
 }
 
 type StructuredFields = Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24' | 'nm24Full' | 'block'>;
@@ -204,6 +222,30 @@ function addTotals(into: SparsityTotals, numel: number, zeros: number): void {
   into.sparsity = into.numel === 0 ? 0 : into.zeros / into.numel;
 }
 
+/** N:M counts summed over tensors, per pattern name. */
+class NmTotals {
+  private readonly sums = new Map<string, { groups: number; compliant: number; kept: number; magnitude: number }>();
+
+  add(counts: readonly NmCounts[]): void {
+    for (const c of counts) {
+      const sum = this.sums.get(c.pattern.name) ?? { groups: 0, compliant: 0, kept: 0, magnitude: 0 };
+      sum.groups += c.groups;
+      sum.compliant += c.compliant;
+      sum.kept += c.kept;
+      sum.magnitude += c.magnitude;
+      this.sums.set(c.pattern.name, sum);
+    }
+  }
+
+  /** Sets nm and retained on `into` for the patterns some tensor had, in the order asked for. */
+  writeInto(into: SparsityTotals, patterns: readonly NmPattern[]): void {
+    const present = patterns.filter((p) => this.sums.has(p.name));
+    if (present.length === 0) return;
+    into.nm = Object.fromEntries(present.map((p) => [p.name, this.sums.get(p.name)!.compliant / this.sums.get(p.name)!.groups]));
+    into.retained = Object.fromEntries(present.map((p) => [p.name, retainedShare(this.sums.get(p.name)!.kept, this.sums.get(p.name)!.magnitude)]));
+  }
+}
+
 /** Scans a file already opened (the caller closes it). */
 export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: ScanOptions = {}): Promise<SparsityReport> {
   const threshold = checkThreshold(options.threshold);
@@ -220,13 +262,16 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   const tensors: TensorStats[] = [];
   const total: SparsityTotals = { numel: 0, zeros: 0, sparsity: 0 };
   const byLayerType: Partial<Record<LayerType, SparsityTotals>> = {};
+  const patterns = options.nm ?? [];
+  const nmTotal = new NmTotals();
+  const nmByLayerType = new Map<LayerType, NmTotals>();
   let merged: Histogram | undefined;
   const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
     for (const tensor of opened.tensors) {
       options.signal?.throwIfAborted();
       report(`scanning ${tensor.name}`, true);
-      const stats = await computeTensorStats(
+      const { stats, nm } = await scanTensor(
         tensor,
         {
           ...options,
@@ -244,16 +289,24 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
       addTotals(total, stats.numel, stats.zeros);
       const type = stats.layerType ?? 'other';
       addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
+      nmTotal.add(nm);
+      if (nm.length > 0) {
+        if (!nmByLayerType.has(type)) nmByLayerType.set(type, new NmTotals());
+        nmByLayerType.get(type)!.add(nm);
+      }
       if (stats.histogram) merged = merged ? mergeHistograms(merged, stats.histogram) : stats.histogram;
     }
   } finally {
     await directReader?.close();
   }
+  nmTotal.writeInto(total, patterns);
+  for (const [type, sums] of nmByLayerType) sums.writeInto(byLayerType[type]!, patterns);
   const result: SparsityReport = {
     file: opened.file,
     format: opened.format,
     fileBytes: opened.fileBytes,
     threshold,
+    ...(patterns.length > 0 ? { nmPatterns: patterns.map((p) => p.name) } : {}),
     tensors,
     total,
     byLayerType: byLayerType as Record<string, SparsityTotals>,
