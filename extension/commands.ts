@@ -14,7 +14,7 @@ import { reportError, type Services } from './services';
 import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
 import { type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
-import type { WeightFileCache } from './weightFileCache';
+import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 
 async function pickNumber(title: string, choices: number[], min: number, max: number): Promise<number | undefined> {
   const custom = 'Other…';
@@ -88,7 +88,7 @@ async function sparsityCommand(services: Services, cache: WeightFileCache, targe
   const threshold = (target && !(target instanceof vscode.Uri) ? target.threshold : undefined) ?? services.config.get<number>('sparsity.threshold', 0);
   const name = path.basename(uri.fsPath);
   try {
-    const report = await services.withProgress(`Inspecting ${name}`, (hooks) => cache.report(uri.fsPath, threshold, hooks));
+    const report = await services.withProgress(`Inspecting ${name}`, (hooks) => cache.report(uri.fsPath, { ...inspectorScanChoices(services.config), threshold }, hooks));
     await ResultsPanel.show(services.context.extensionUri, `Sparsity: ${name}`).showPayload({ kind: 'sparsity', data: report });
     return report;
   } catch (error) {

@@ -87,8 +87,8 @@ export class WeightFileDecorations implements vscode.FileDecorationProvider, vsc
       if (summary.fileBytes > maxBytes) {
         return new vscode.FileDecoration(undefined, `${headline}\n(larger than deepAccel.decorations.maxScanMegabytes: open it to scan)`);
       }
-      const threshold = this.services.config.get<number>('sparsity.threshold', 0);
-      const report = await this.cache.report(file, threshold);
+      // Badges need the zero count only: no N:M pass.
+      const report = await this.cache.report(file, { threshold: this.services.config.get<number>('sparsity.threshold', 0) });
       const percent = (report.total.sparsity * 100).toFixed(1);
       const decoration = new vscode.FileDecoration(sparsityBadge(report.total.sparsity), `${headline}, ${percent}% sparse`);
       if (report.total.sparsity >= 0.5) decoration.color = new vscode.ThemeColor('charts.green');

@@ -10,7 +10,7 @@ import { findWinogradSpecs } from './core/winograd';
 import { weightFileLiteralAt } from './core/weightFiles';
 import { findInFolders } from './core/paths';
 import { searchFoldersFor, type Services } from './services';
-import type { WeightFileCache } from './weightFileCache';
+import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 import type { WinogradResult } from './shared/payloads';
 
 const ANY_TEXT: vscode.DocumentSelector = [{ scheme: 'file' }, { scheme: 'untitled' }, { scheme: 'vscode-notebook-cell' }];
@@ -64,7 +64,8 @@ export function registerHovers(services: Services, cache: WeightFileCache): vsco
         const summary = await cache.summary(file);
         if (token.isCancellationRequested) return undefined;
         const threshold = services.config.get<number>('sparsity.threshold', 0);
-        const report = await cache.peekReport(file, threshold)?.catch(() => undefined);
+        // The badge's scan or the inspector's, whichever has run.
+        const report = await (cache.peekReport(file, { threshold }) ?? cache.peekReport(file, inspectorScanChoices(services.config)))?.catch(() => undefined);
         const lines = [
           `**${path.basename(file)}**: ${summary.format}, ${summary.tensors.length} tensors, ${summary.parameters.toLocaleString('en-US')} parameters`,
           report ? `**${(report.total.sparsity * 100).toFixed(2)}% sparse** (|w| ≤ ${threshold}); ${report.total.zeros.toLocaleString('en-US')} zeros` : 'Sparsity: open the file in the Weight Inspector to scan it.',

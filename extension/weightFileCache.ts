@@ -6,12 +6,33 @@
  */
 import { stat } from 'node:fs/promises';
 import { SharedWork, type WorkHooks } from './core/sharedWork';
+import { parseNmPatterns } from './core/sparsity/nmPattern';
 import type { SparsityReport, WeightFileSummary } from './shared/payloads';
+import type { SparsityRequest } from './shared/requests';
 import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
 
 /** What the cache needs of the extension's services: running a task in the worker pool. */
 export interface TaskRunner {
   run<K extends WorkerTaskKind>(task: K, args: WorkerTasks[K]['args'], options?: WorkHooks): Promise<WorkerTasks[K]['result']>;
+}
+
+/** What a scan was asked for besides the file: one cached report per distinct choice. */
+export type ScanChoices = Pick<SparsityRequest, 'threshold' | 'nm'>;
+
+/** The settings a full scan (inspector, Inspect Model Sparsity) uses: threshold and N:M patterns. */
+export function inspectorScanChoices(config: { get<T>(section: string, fallback: T): T }): ScanChoices {
+  const threshold = config.get<number>('sparsity.threshold', 0);
+  let nm: string[];
+  try {
+    nm = parseNmPatterns(config.get<string>('sparsity.nm', '2:4')).map((p) => p.name);
+  } catch (error) {
+    throw new RangeError(`setting deepAccel.sparsity.nm: ${(error as Error).message}`);
+  }
+  return nm.length > 0 ? { threshold, nm } : { threshold };
+}
+
+function reportKey(file: string, scan: ScanChoices): string {
+  return `${scan.threshold ?? 0}|${(scan.nm ?? []).join(',')}|${file}`;
 }
 
 interface Entry<T> {
@@ -49,12 +70,12 @@ export class WeightFileCache {
   }
 
   /** The cached report if one is complete or running for this file version. */
-  peekReport(file: string, threshold: number): Promise<SparsityReport> | undefined {
-    return this.reports.get(`${threshold}:${file}`)?.work.result;
+  peekReport(file: string, scan: ScanChoices): Promise<SparsityReport> | undefined {
+    return this.reports.get(reportKey(file, scan))?.work.result;
   }
 
-  report(file: string, threshold: number, hooks: WorkHooks = {}): Promise<SparsityReport> {
-    return this.cached(this.reports, `${threshold}:${file}`, file, (shared) => this.services.run('sparsity', { file, threshold, histogram: true }, shared), hooks);
+  report(file: string, scan: ScanChoices, hooks: WorkHooks = {}): Promise<SparsityReport> {
+    return this.cached(this.reports, reportKey(file, scan), file, (shared) => this.services.run('sparsity', { file, ...scan, histogram: true }, shared), hooks);
   }
 
   async sizeOf(file: string): Promise<number> {

@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { Services } from './services';
 import { isCancellation } from './services';
 import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/webviewProtocol';
-import type { WeightFileCache } from './weightFileCache';
+import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 import { handleCommonMessage } from './webviewMessages';
 import { webviewHtml, webviewOptions } from './webviewHtml';
 
@@ -44,8 +44,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
       try {
         await post({ type: 'progress', message: 'Reading headers…' });
         await post({ type: 'weightSummary', summary: await this.cache.summary(file) });
-        const threshold = this.services.config.get<number>('sparsity.threshold', 0);
-        const report = await this.cache.report(file, threshold, {
+        const report = await this.cache.report(file, inspectorScanChoices(this.services.config), {
           signal: abort.signal,
           onProgress: (fraction, message) => void post({ type: 'progress', fraction, message: message ?? `Scanning… ${Math.round(fraction * 100)}%` }),
         });

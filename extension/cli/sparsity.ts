@@ -6,6 +6,7 @@
  */
 import { WeightFileError, openWeightFile } from '../core/formats/index';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
+import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { scanOpenedWeightFile } from '../core/sparsity/scan';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
@@ -95,16 +96,18 @@ export async function reportingFileErrors(io: CliIo, body: () => Promise<number>
   }
 }
 
-export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M]
+export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M] [--nm N:M,...]
 
   --threshold T   count |w| <= T as zero (default 0)
   --json          print the SparsityReport JSON
   --histogram     add log10 magnitude histograms and the sparsity-against-threshold curve
   --block RxC     block shape for block sparsity over the [O, I*R*S] view (default 4x4)
-  --winograd M    also report zeros of 3x3 kernels in the F(M, 3) Winograd domain (G g G^T)`;
+  --winograd M    also report zeros of 3x3 kernels in the F(M, 3) Winograd domain (G g G^T)
+  --nm N:M,...    per N:M pattern (e.g. 1:4,2:4,4:8): the share of groups of M input channels with
+                  >= M-N zeros, and the share of sum |w| that N:M magnitude pruning keeps`;
 
 export const sparsityCommand: CliCommand = async (argv, io) => {
-  const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd'], switches: ['--json', '--histogram', '--help'] });
+  const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd', '--nm'], switches: ['--json', '--histogram', '--help'] });
   if (args.switches.has('--help')) {
     io.out(`${SPARSITY_USAGE}\n`);
     return 0;
@@ -112,11 +115,18 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
   const file = singleFile(args, SPARSITY_USAGE);
   const threshold = numberFlag(args, '--threshold', (v) => v >= 0, 'a number >= 0') ?? 0;
   const blockSize = pairFlag(args, '--block');
+  const nmText = args.values.get('--nm');
+  let nm;
+  try {
+    nm = nmText === undefined ? undefined : parseNmPatterns(nmText);
+  } catch (error) {
+    throw new CliUsageError(`--nm: ${(error as Error).message}`);
+  }
   const winogradM = numberFlag(args, '--winograd', (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'an output tile size m from 1 to 8');
   return reportingFileErrors(io, async () => {
     const opened = await openWeightFile(file);
     try {
-      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}) });
+      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm } : {}) });
       const winograd = winogradM === undefined ? undefined : await winogradDomainSparsity(opened, winogradM);
       if (args.switches.has('--json')) {
         if (winograd) report.winogradDomain = winograd;

@@ -60,6 +60,8 @@ export interface SparsityRequest {
   blockSize?: [number, number];
   /** Also report the zeros of 3x3 kernels in the F(winograd, 3) transform domain (G g G^T). */
   winograd?: number;
+  /** N:M patterns ("2:4") whose compliance and retained magnitude each 2-D and 4-D weight reports. */
+  nm?: string[];
 }
 
 /** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */

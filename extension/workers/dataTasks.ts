@@ -3,6 +3,7 @@
  * typed worker protocol to the pure modules under core/.
  */
 import { openWeightFile } from '../core/formats';
+import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
@@ -28,6 +29,7 @@ export const sparsityTask: TaskHandler<'sparsity'> = async (args, context) => {
       threshold: args.threshold,
       histogram: args.histogram ?? true,
       blockSize: args.blockSize,
+      ...(args.nm ? { nm: parseNmPatterns(args.nm) } : {}),
       signal: context.signal,
       // The Winograd-domain pass reads the 3x3 kernels again: give it the last tenth of the bar.
       onProgress: (fraction, message) => context.progress(args.winograd ? fraction * 0.9 : fraction, message),

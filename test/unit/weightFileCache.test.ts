@@ -51,8 +51,8 @@ test('closing the inspector does not cancel the badge waiting for the same scan'
   const cache = new WeightFileCache(runner);
   const file = weightFile('shared.npy');
   const inspector = new AbortController();
-  const inspectorWait = cache.report(file, 0, { signal: inspector.signal });
-  const badgeWait = cache.report(file, 0);
+  const inspectorWait = cache.report(file, { threshold: 0 }, { signal: inspector.signal });
+  const badgeWait = cache.report(file, { threshold: 0 });
   await scansStarted(scans, 1);
   assert.equal(scans.length, 1, 'one scan serves both callers');
 
@@ -69,7 +69,7 @@ test('the scan is cancelled once every caller has cancelled, and the next caller
   const file = weightFile('cancelled.npy');
   const a = new AbortController();
   const b = new AbortController();
-  const waits = [cache.report(file, 0, { signal: a.signal }), cache.report(file, 0, { signal: b.signal })];
+  const waits = [cache.report(file, { threshold: 0 }, { signal: a.signal }), cache.report(file, { threshold: 0 }, { signal: b.signal })];
   await scansStarted(scans, 1);
   a.abort();
   assert.equal(scans[0]!.signal?.aborted, false);
@@ -77,7 +77,7 @@ test('the scan is cancelled once every caller has cancelled, and the next caller
   assert.equal(scans[0]!.signal?.aborted, true, 'no one waits any more: the worker is told to stop');
   for (const wait of waits) await assert.rejects(wait, { name: 'AbortError' });
 
-  const again = cache.report(file, 0);
+  const again = cache.report(file, { threshold: 0 });
   await scansStarted(scans, 2);
   assert.equal(scans.length, 2, 'a cancelled scan is not reused');
   scans[1]!.finish(REPORT);
@@ -90,10 +90,10 @@ test('progress of the shared scan reaches every caller still waiting', async () 
   const file = weightFile('progress.npy');
   const seenA: number[] = [];
   const seenB: number[] = [];
-  const a = cache.report(file, 0, { onProgress: (fraction) => seenA.push(fraction) });
+  const a = cache.report(file, { threshold: 0 }, { onProgress: (fraction) => seenA.push(fraction) });
   await scansStarted(scans, 1);
   scans[0]!.progress?.(0.25);
-  const b = cache.report(file, 0, { onProgress: (fraction) => seenB.push(fraction) });
+  const b = cache.report(file, { threshold: 0 }, { onProgress: (fraction) => seenB.push(fraction) });
   await scansStarted(seenB, 1);
   scans[0]!.progress?.(0.5);
   scans[0]!.finish(REPORT);
@@ -106,19 +106,19 @@ test('a new file version starts a new scan; a failed scan is not cached', async 
   const { runner, scans } = controlledRunner();
   const cache = new WeightFileCache(runner);
   const file = weightFile('versions.npy');
-  const first = cache.report(file, 0);
+  const first = cache.report(file, { threshold: 0 });
   await scansStarted(scans, 1);
   scans[0]!.fail(new Error('broken file'));
   await assert.rejects(first, /broken file/);
-  const second = cache.report(file, 0);
+  const second = cache.report(file, { threshold: 0 });
   await scansStarted(scans, 2);
   assert.equal(scans.length, 2);
   scans[1]!.finish(REPORT);
   await second;
-  assert.equal(await cache.report(file, 0), REPORT, 'same version: cached');
+  assert.equal(await cache.report(file, { threshold: 0 }), REPORT, 'same version: cached');
   assert.equal(scans.length, 2);
   utimesSync(file, new Date(), new Date(Date.now() + 5000));
-  const third = cache.report(file, 0);
+  const third = cache.report(file, { threshold: 0 });
   await scansStarted(scans, 3);
   assert.equal(scans.length, 3, 'a changed file is scanned again');
   scans[2]!.finish(REPORT);

@@ -11,6 +11,7 @@
  */
 import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvShape, type FractionsIn, type HelpPayload, type Precision, type PruneMethod, type PruneProfile } from '../../shared/payloads';
 import { parseConvShape } from '../bench/layers';
+import { parseNmPatterns } from '../sparsity/nmPattern';
 
 export interface WinogradCellCommand {
   command: 'winograd';
@@ -31,6 +32,8 @@ export interface SparsityCellCommand {
   threshold: number;
   /** Also count zeros of 3x3 kernels in the F(winograd, 3) transform domain. */
   winograd?: number;
+  /** N:M patterns to report ("2:4"). */
+  nm?: string[];
 }
 
 export interface PruneCellCommand {
@@ -114,11 +117,12 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
   },
   {
     name: 'sparsity',
-    usage: 'sparsity <file> [threshold=0]',
+    usage: 'sparsity <file> [threshold=0] [nm=2:4,4:8]',
     description: 'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity.',
     options: [
       { name: 'threshold', description: 'A weight counts as zero when |w| <= threshold.' },
       { name: 'winograd', description: 'Also count zeros of 3x3 kernels after the F(m,3) filter transform G g Gᵀ (m from 1 to 8).' },
+      { name: 'nm', description: 'N:M patterns such as 1:4,2:4,4:8: per 2-D and 4-D weight, the share of groups of M input channels with at least M-N zeros and the share of Σ|w| that N:M pruning keeps.' },
     ],
   },
   {
@@ -257,7 +261,13 @@ function parseLine(line: number, text: string): CellCommand | undefined {
         throw new CellSyntaxError(line, `threshold must be a number >= 0, got '${thresholdText}'`);
       }
       const winograd = options.has('winograd') ? parsePositiveInt(line, 'winograd', options.get('winograd')!, 8) : undefined;
-      return { ...base, command: 'sparsity', file: positional[0], threshold, ...(winograd === undefined ? {} : { winograd }) };
+      let nm: string[] | undefined;
+      try {
+        nm = options.has('nm') ? parseNmPatterns(options.get('nm')!).map((p) => p.name) : undefined;
+      } catch (error) {
+        throw new CellSyntaxError(line, `nm: ${(error as Error).message}`);
+      }
+      return { ...base, command: 'sparsity', file: positional[0], threshold, ...(winograd === undefined ? {} : { winograd }), ...(nm ? { nm } : {}) };
     }
     case 'prune': {
       if (positional.length !== 1) throw new CellSyntaxError(line, 'prune needs exactly one file path (quote paths with spaces)');

@@ -59,7 +59,7 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     }
     case 'sparsity': {
       const file = resolveCellPath(command.file, context.searchFolders);
-      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd }, options);
+      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd, nm: command.nm }, options);
       return { kind: 'sparsity', data };
     }
     case 'prune': {

@@ -64,6 +64,8 @@ export function formatSparsityReport(report: SparsityReport): string {
   const parts = [`${report.file} (${report.format}, ${humanCount(report.fileBytes)}B, threshold ${report.threshold})`, '', renderTable(header, rows)];
   const blockSize = report.tensors.find((t) => t.block)?.block?.size;
   if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view; 2:4 % = groups of 4 input channels with >= 2 zeros (NVIDIA ASP).`);
+  const nmTable = formatNmTable(report);
+  if (nmTable) parts.push('', nmTable);
   if (report.byLayerType && Object.keys(report.byLayerType).length > 0) {
     parts.push('', renderTable(['Layer type', 'Numel', 'Sparsity %'], Object.entries(report.byLayerType).map(([type, t]) => [type, String(t.numel), percent(t.sparsity)]), 1));
   }
@@ -85,6 +87,26 @@ export function formatSparsityReport(report: SparsityReport): string {
   }
   if (report.warnings.length > 0) parts.push('', ...report.warnings.map((w) => `warning: ${w}`));
   return parts.join('\n') + '\n';
+}
+
+/**
+ * Per N:M pattern, the share of compliant groups and the share of sum |w| that N:M pruning keeps,
+ * for the tensors that have them (2-D and 4-D weights with at least M input channels).
+ */
+function formatNmTable(report: SparsityReport): string | undefined {
+  const patterns = report.nmPatterns ?? [];
+  const tensors = report.tensors.filter((t) => t.nm !== undefined);
+  if (patterns.length === 0 || tensors.length === 0) return undefined;
+  const header = ['Name', 'Layout', ...patterns.flatMap((p) => [`${p} %`, `Kept ${p} %`])];
+  const cells = (nm: Record<string, number> | undefined, retained: Record<string, number> | undefined) =>
+    patterns.flatMap((p) => [percent(nm?.[p]), percent(retained?.[p])]);
+  const rows = tensors.map((t) => [shortName(t.name), t.layout ?? '', ...cells(t.nm, t.retained)]);
+  rows.push(['Total', '', ...cells(report.total.nm, report.total.retained)]);
+  return [
+    renderTable(header, rows),
+    'N:M % = groups of M consecutive input channels with >= M-N zeros (a short last group zero-padded, as NVIDIA ASP pads it); ' +
+      'Kept N:M % = share of sum |w| that keeping the N largest |w| of each group would keep.',
+  ].join('\n');
 }
 
 export function formatPruneReport(report: PruneReport): string {

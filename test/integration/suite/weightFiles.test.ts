@@ -61,7 +61,7 @@ suite('weight files: custom editor, hovers, decorations', () => {
 
   test('hovering a string naming a weight file shows its format, parameters and sparsity', async () => {
     const api = await activeApi();
-    await api.cache.report(sampleModel(), 0);
+    await api.cache.report(sampleModel(), { threshold: 0 });
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(path.join(workspaceRoot(), 'code.py')));
     const line = document.getText().split('\n').findIndex((l) => l.includes('tiny-cnn.safetensors'));
     const character = document.lineAt(line).text.indexOf('tiny-cnn') + 2;
