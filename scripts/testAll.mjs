@@ -1,5 +1,10 @@
 #!/usr/bin/env node
-// `npm test`: every test layer in order, then one summary.
+// `npm test`: every test layer in order, then one summary. First it provisions what the chosen
+// layers need beyond node_modules, so that a fresh clone needs only `npm ci && npm test`:
+//   setup        Debian packages (scripts/debianPackages.mjs: installed with apt-get when running
+//                as root, otherwise it stops at once with the one command to run), the real test
+//                models (scripts/fetchTestModels.mjs) and the offline VS Code server cache
+//                (scripts/vscodeServer/install.mjs)
 //   build        node scripts/build.mjs (also compiles the integration tests)
 //   static       tsc --noEmit and eslint
 //   unit         node's test runner over test/unit/**/*.test.ts (TypeScript through tsx)
@@ -17,6 +22,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildIntegrationTests, filesEndingWith, integrationEntry } from './buildTests.mjs';
+import { MissingPackagesError, ensureDebianPackages, packagesFor } from './debianPackages.mjs';
+import { ensureTestModels } from './fetchTestModels.mjs';
+import { ensureCodeServer, isCodeServerInstalled, logsDir } from './vscodeServer/install.mjs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const LAYERS = ['build', 'static', 'unit', 'browser', 'integration'];
@@ -63,6 +71,39 @@ function lastSummary(text) {
 function parseTapCounts(tap) {
   const count = (name) => Number(new RegExp(`^# ${name} (\\d+)$`, 'm').exec(tap)?.[1] ?? NaN);
   return { passed: count('pass'), failed: count('fail') + count('cancelled'), skippedTests: count('skipped') + count('todo') };
+}
+
+/** Whether the integration layer runs in the offline code-server (not @vscode/test-electron). */
+function usesCodeServer() {
+  return process.env.DEEP_ACCEL_TEST_ELECTRON !== '1';
+}
+
+/**
+ * What the chosen layers need beyond node_modules. Debian packages come first and in one check, so
+ * a machine that lacks some and cannot install them stops within seconds with one command to run.
+ */
+async function setupLayer(chosen) {
+  const layers = [...chosen];
+  const needsCodeServer = chosen.has('integration') && usesCodeServer();
+  const packages = packagesFor(layers, { codeServerBuild: needsCodeServer && !isCodeServerInstalled() });
+  const notes = [];
+  try {
+    const { installed, unchecked } = ensureDebianPackages(packages, { purpose: 'npm test', logFile: path.join(logsDir(), 'apt-get.log') });
+    if (packages.length > 0) notes.push(unchecked ? 'Debian packages not checked (no dpkg-query)' : installed.length ? `installed ${installed.join(', ')}` : `${packages.length} Debian packages present`);
+  } catch (error) {
+    if (!(error instanceof MissingPackagesError)) throw error;
+    console.log(error.message);
+    return { error: `Debian packages missing: ${error.missing.join(', ')}; install them with: ${error.command}` };
+  }
+  if (chosen.has('unit')) {
+    const { total, fetched } = ensureTestModels();
+    notes.push(`${total} test models${fetched ? ` (${fetched} package(s) fetched)` : ''}`);
+  }
+  if (needsCodeServer) {
+    const { seconds } = ensureCodeServer();
+    notes.push(seconds ? `code-server installed in ${seconds.toFixed(0)} s` : 'code-server cached');
+  }
+  return { note: notes.join('; ') || 'nothing needed' };
 }
 
 async function buildLayer() {
@@ -139,20 +180,22 @@ async function main() {
   const chosen = parseArguments(process.argv.slice(2));
   const outcomes = [];
   let buildFailed = false;
-  for (const layer of LAYERS.filter((name) => chosen.has(name))) {
+  for (const layer of ['setup', ...LAYERS.filter((name) => chosen.has(name))]) {
     console.log(`\n=== ${layer} ===`);
     const started = Date.now();
     let outcome;
     if (buildFailed && (layer === 'browser' || layer === 'integration')) outcome = { error: 'not run: the build failed' };
     else {
       try {
-        outcome = await RUNNERS[layer]();
+        outcome = layer === 'setup' ? await setupLayer(chosen) : await RUNNERS[layer]();
       } catch (error) {
         outcome = { error: error instanceof Error ? error.message : String(error) };
       }
     }
     if (layer === 'build' && outcome.error) buildFailed = true;
     outcomes.push({ layer, seconds: (Date.now() - started) / 1000, ...outcome });
+    // Without what the layers need, running them would only fail them one by one, later.
+    if (layer === 'setup' && outcome.error) break;
   }
 
   console.log('\n=== summary ===');

@@ -16,6 +16,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEBIAN_PACKAGES, MissingPackagesError, ensureDebianPackages } from '../debianPackages.mjs';
 
 export const CODE_SERVER_VERSION = '4.100.3';
 /** Bump when the recipe below changes, so existing caches are rebuilt. */
@@ -32,6 +33,11 @@ const VSCODE_NATIVE_MODULES = [
 
 export function cacheRoot() {
   return process.env.DEEP_ACCEL_CACHE || path.join(os.homedir(), '.cache', 'deep-accel');
+}
+
+/** Where install and apt-get output goes, so the console keeps to one line per step. */
+export function logsDir() {
+  return path.join(cacheRoot(), 'logs');
 }
 
 export function codeServerDir() {
@@ -83,21 +89,25 @@ function localNodeHeadersDir() {
   return fs.existsSync(path.join(prefix, 'include', 'node', 'node.h')) ? prefix : undefined;
 }
 
-function checkPrerequisites() {
-  const problems = [];
+function checkPrerequisites(log) {
   const major = Number(process.versions.node.split('.')[0]);
   if (major !== 20) {
-    problems.push(
-      `Node ${process.versions.node}: code-server ${CODE_SERVER_VERSION} is built for Node 20 (its native modules and engines field); run this with Node 20.`,
-    );
+    throw new InstallError(`Node ${process.versions.node}: code-server ${CODE_SERVER_VERSION} is built for Node 20 (its native modules and engines field); run this with Node 20.`);
   }
+  // On Debian: installed here when running as root, else one apt-get command to run.
+  ensureDebianPackages(
+    DEBIAN_PACKAGES.filter((pkg) => pkg.codeServerBuild),
+    { purpose: `the code-server ${CODE_SERVER_VERSION} build`, logFile: path.join(logsDir(), 'apt-get.log'), log },
+  );
+  // What the build uses, found the way it will be used (also on systems without dpkg).
+  const problems = [];
   const ripgrep = fs.existsSync('/usr/bin/rg') ? '/usr/bin/rg' : findOnPath('rg');
-  if (!ripgrep) problems.push('ripgrep (rg) not found: apt-get install -y ripgrep');
+  if (!ripgrep) problems.push('ripgrep (rg) not found (Debian: ripgrep)');
   for (const tool of ['g++', 'make', 'python3']) {
-    if (!findOnPath(tool)) problems.push(`${tool} not found (needed to compile native modules): apt-get install -y g++ make python3`);
+    if (!findOnPath(tool)) problems.push(`${tool} not found (needed to compile native modules; Debian: g++ make python3)`);
   }
   if (!fs.existsSync('/usr/include/gssapi/gssapi.h') && !findOnPath('krb5-config')) {
-    problems.push('Kerberos headers not found (needed by the `kerberos` module): apt-get install -y libkrb5-dev');
+    problems.push('Kerberos headers not found (needed by the `kerberos` module; Debian: libkrb5-dev)');
   }
   if (!localNodeHeadersDir()) {
     problems.push(
@@ -117,25 +127,38 @@ function npmEnvironment() {
   return env;
 }
 
-/** allowFailure: false, or the reason a non-zero exit is expected and checked some other way. */
-function run(step, command, args, cwd, { log, allowFailure = false } = {}) {
-  log(`  [${step}] ${command} ${args.join(' ')}   (in ${cwd})`);
+/**
+ * Runs one npm step with its output appended to the install log (node-pty's tolerated failure alone
+ * prints some 70 lines of `npm error`); the console gets the step and its duration.
+ * allowFailure: false, or the reason a non-zero exit is expected and checked some other way.
+ */
+function run(step, command, args, cwd, { log, logFile, allowFailure = false } = {}) {
+  fs.appendFileSync(logFile, `\n[${step}] ${command} ${args.join(' ')}   (in ${cwd})\n`);
   const started = Date.now();
-  const result = spawnSync(command, args, {
-    cwd,
-    env: npmEnvironment(),
-    stdio: log === silent ? ['ignore', 'pipe', 'pipe'] : ['ignore', 'inherit', 'inherit'],
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const output = fs.openSync(logFile, 'a');
+  let result;
+  try {
+    result = spawnSync(command, args, { cwd, env: npmEnvironment(), stdio: ['ignore', output, output] });
+  } finally {
+    fs.closeSync(output);
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (result.error) throw new InstallError(`step "${step}" could not start ${command}: ${result.error.message}`);
   if (result.status !== 0 && !allowFailure) {
-    const tail = `${result.stdout || ''}${result.stderr || ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new InstallError(`step "${step}" failed (exit ${result.status}) after ${seconds} s: ${command} ${args.join(' ')}${tail ? `\n${tail}` : ''}`);
+    throw new InstallError(`step "${step}" failed (exit ${result.status}) after ${seconds} s: ${command} ${args.join(' ')}\nLast lines of ${logFile}:\n${tail(logFile, 30)}`);
   }
-  log(`  [${step}] done in ${seconds} s${result.status !== 0 ? ` (exit ${result.status} tolerated: ${allowFailure})` : ''}`);
+  const tolerated = result.status !== 0 ? ` (exit ${result.status} tolerated: ${allowFailure})` : '';
+  fs.appendFileSync(logFile, `[${step}] done in ${seconds} s${tolerated}\n`);
+  log(`  ${step}: ${seconds} s${tolerated}`);
   return result.status;
+}
+
+function tail(file, lines) {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 function silent() {}
@@ -144,7 +167,7 @@ function requireFile(file, why) {
   if (!fs.existsSync(file)) throw new InstallError(`${why}: expected ${file} to exist after the build, but it is missing`);
 }
 
-function installInto(staging, ripgrep, log) {
+function installInto(staging, ripgrep, log, logFile) {
   const npm = 'npm';
   fs.mkdirSync(staging, { recursive: true });
   // A package.json of our own keeps npm from walking up and installing into some parent project.
@@ -152,16 +175,17 @@ function installInto(staging, ripgrep, log) {
     path.join(staging, 'package.json'),
     JSON.stringify({ name: 'deep-accel-code-server-cache', private: true, description: 'offline VS Code server for Deep Accel integration tests' }, null, 2),
   );
-  run('1 code-server', npm, ['install', `code-server@${CODE_SERVER_VERSION}`, '--ignore-scripts'], staging, { log });
+  run('1 code-server', npm, ['install', `code-server@${CODE_SERVER_VERSION}`, '--ignore-scripts'], staging, { log, logFile });
 
   const codeServer = path.join(staging, 'node_modules', 'code-server');
   const vscode = path.join(codeServer, 'lib', 'vscode');
   requireFile(path.join(vscode, 'package.json'), 'code-server package');
-  run('2 vscode deps', npm, ['install', '--omit=dev', '--ignore-scripts'], vscode, { log });
+  run('2 vscode deps', npm, ['install', '--omit=dev', '--ignore-scripts'], vscode, { log, logFile });
   // node-pty's install script ends with an `npx node-gyp` download that fails offline after
   // pty.node has been compiled; the compiled outputs are checked instead of the exit code.
   run('2 native modules', npm, ['rebuild', ...VSCODE_NATIVE_MODULES.map((m) => m.name)], vscode, {
     log,
+    logFile,
     allowFailure: "node-pty's post-build `npx node-gyp` cannot download offline; the compiled .node files are verified next",
   });
   for (const module of VSCODE_NATIVE_MODULES) {
@@ -169,20 +193,20 @@ function installInto(staging, ripgrep, log) {
   }
 
   const ripgrepTarget = path.join(vscode, 'node_modules', '@vscode', 'ripgrep', 'bin', 'rg');
-  log(`  [3 ripgrep] ${ripgrep} -> ${ripgrepTarget}`);
+  fs.appendFileSync(logFile, `\n[3 ripgrep] ${ripgrep} -> ${ripgrepTarget}\n`);
   fs.mkdirSync(path.dirname(ripgrepTarget), { recursive: true });
   fs.copyFileSync(ripgrep, ripgrepTarget);
   fs.chmodSync(ripgrepTarget, 0o755);
 
-  log('  [4 links] node_modules.asar, remote-cli/code-server, helpers/browser.sh');
+  fs.appendFileSync(logFile, '\n[4 links] node_modules.asar, remote-cli/code-server, helpers/browser.sh\n');
   // VS Code's server resolves its modules through node_modules.asar even when not packed.
   forceSymlink('node_modules', path.join(vscode, 'node_modules.asar'));
   forceSymlink('code-linux.sh', path.join(vscode, 'bin', 'remote-cli', 'code-server'));
   forceSymlink('browser-linux.sh', path.join(vscode, 'bin', 'helpers', 'browser.sh'));
 
-  run('5 built-in extensions', npm, ['install', '--omit=dev', '--ignore-scripts'], path.join(vscode, 'extensions'), { log });
+  run('5 built-in extensions', npm, ['install', '--omit=dev', '--ignore-scripts'], path.join(vscode, 'extensions'), { log, logFile });
   // code-server loads argon2 at start-up even with --auth none.
-  run('6 argon2', npm, ['rebuild', 'argon2'], staging, { log });
+  run('6 argon2', npm, ['rebuild', 'argon2'], staging, { log, logFile });
   const argon2 = path.join(staging, 'node_modules', 'argon2');
   const probe = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(argon2)})`], { encoding: 'utf8' });
   if (probe.status !== 0) throw new InstallError(`argon2 does not load after rebuild:\n${probe.stderr.trim()}`);
@@ -205,16 +229,18 @@ export function ensureCodeServer({ force = false, quiet = false } = {}) {
     log(`code-server ${CODE_SERVER_VERSION} already installed in ${dir}`);
     return { dir, entry: codeServerEntry(dir), seconds: 0 };
   }
-  const { ripgrep } = checkPrerequisites();
+  const { ripgrep } = checkPrerequisites(log);
   const started = Date.now();
-  log(`Installing code-server ${CODE_SERVER_VERSION} into ${dir} (offline recipe; takes a few minutes) ...`);
-  fs.mkdirSync(cacheRoot(), { recursive: true });
+  fs.mkdirSync(logsDir(), { recursive: true });
+  const logFile = path.join(logsDir(), `code-server-${CODE_SERVER_VERSION}-install.log`);
+  fs.writeFileSync(logFile, `code-server ${CODE_SERVER_VERSION} into ${dir}, ${new Date().toISOString()}\n`);
+  log(`Installing VS Code's server (code-server ${CODE_SERVER_VERSION}) into ${dir}: first use only, about a minute. npm's output: ${logFile}`);
   // Build in a private staging folder and rename at the end, so an interrupted run never leaves
   // a half-built cache that looks complete, and two concurrent installs cannot mix their files.
   const staging = `${dir}.partial-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   try {
-    installInto(staging, ripgrep, log);
+    installInto(staging, ripgrep, log, logFile);
     const seconds = (Date.now() - started) / 1000;
     fs.writeFileSync(
       path.join(staging, STAMP_NAME),
@@ -231,6 +257,7 @@ export function ensureCodeServer({ force = false, quiet = false } = {}) {
     return { dir, entry: codeServerEntry(dir), seconds };
   } catch (error) {
     fs.rmSync(staging, { recursive: true, force: true });
+    if (error instanceof InstallError) error.message += `\n(full log: ${logFile})`;
     throw error;
   }
 }
@@ -246,7 +273,7 @@ function main() {
     const { entry } = ensureCodeServer({ force: args.includes('--force'), quiet: args.includes('--quiet') });
     if (args.includes('--quiet')) console.log(entry);
   } catch (error) {
-    console.error(error instanceof InstallError ? `install.mjs: ${error.message}` : error);
+    console.error(error instanceof InstallError || error instanceof MissingPackagesError ? `install.mjs: ${error.message}` : error);
     process.exit(1);
   }
 }
