@@ -45,5 +45,6 @@ export async function runBenchCommand(
   // coordinates its own engine workers; the extension host only waits.
   const report = await services.run('bench', request, options);
   for (const skip of report.skipped ?? []) services.log.info(`benchmark skipped ${skip.layer} ${skip.algo}: ${skip.reason}`);
+  if (report.peerUnavailable) services.log.info(`benchmark: ${report.peerUnavailable}`);
   return report;
 }

@@ -454,6 +454,8 @@ export interface BenchReport {
   suite?: string;
   results: BenchResult[];
   skipped?: BenchSkip[];
+  /** Why the requested peer was not timed on any layer (not installed), and how to install it: said once per run. */
+  peerUnavailable?: string;
 }
 
 /** What to benchmark: a suite (optionally some of its layers) or one custom shape. */

@@ -118,7 +118,11 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
     : null;
   const peerNames = unique(report.results.flatMap((r) => (r.peer ? [r.peer.name] : [])));
   const columns = benchTableColumns(report.results);
-  const peerNote = peerNames.length === 1 ? h('p', { class: 'da-note' }, `Peer: ${peerNames[0]}, timed on the same layers.`) : null;
+  const peerNote = report.peerUnavailable
+    ? h('p', { class: 'da-note' }, report.peerUnavailable)
+    : peerNames.length === 1
+      ? h('p', { class: 'da-note' }, `Peer: ${peerNames[0]}, timed on the same layers.`)
+      : null;
   return h(
     'div',
     { class: 'da-view da-bench' },

@@ -123,6 +123,16 @@ test('bench chart gives the 7th and 8th algorithms colours of their own', async 
   await screenshot('bench-colours');
 });
 
+test('bench output without the peer installed says once how to install it, with no peer columns', async () => {
+  const results = BENCH_REPORT.results.map((result) => ({ ...result, peer: undefined }));
+  const peerUnavailable = 'onnxruntime-node is not installed, so no peer was timed. It is optional; to time it beside the engine: ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node';
+  await render('bench', { ...BENCH_REPORT, results, skipped: [], peerUnavailable }, 'bench-no-peer');
+  assert.deepEqual(await page.$$eval('#bench-no-peer .da-note', (notes) => notes.map((note) => note.textContent)), [peerUnavailable]);
+  const headers = await page.$$eval('#bench-no-peer thead th', (ths) => ths.map((th) => th.textContent?.replace(/[▲▼]/g, '').trim()));
+  assert.deepEqual(headers.filter((header) => /peer/i.test(header ?? '')), []);
+  assert.equal(await page.$('#bench-no-peer details'), null, 'no skipped list');
+});
+
 test('prune output shows what was removed, the read-back check, before/after bars and the tensor table', async () => {
   await render('prune', PRUNE_REPORT, 'prune');
   assert.match((await page.textContent('#prune header')) ?? '', /432 of 2336 parameters removed · prunable tensors 50\.0% sparse after · whole model 49\.3% · 250\.0k of 1\.00M FLOPs removed \(25\.0%, from the input size\)/);

@@ -37,7 +37,10 @@ export function formatBenchReport(report: BenchReport): string {
   ];
   if (report.suite) lines.push(`suite: ${report.suite}`);
   lines.push('');
-  const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'max rel err', 'workspace', 'peer ms', 'vs peer'];
+  // The peer's columns only when it ran on some layer.
+  const withPeer = report.results.some((result) => result.peer);
+  const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'max rel err', 'workspace'];
+  if (withPeer) header.push('peer ms', 'vs peer');
   const rows = report.results.map((result) => [
     result.layer,
     result.algo,
@@ -50,12 +53,12 @@ export function formatBenchReport(report: BenchReport): string {
     scientific(result.maxAbsErr),
     scientific(result.maxRelErr),
     bytes(result.workspaceBytes),
-    fixed(result.peer?.msMedian, 3),
-    result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-',
+    ...(withPeer ? [fixed(result.peer?.msMedian, 3), result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-'] : []),
   ]);
   lines.push(rows.length ? table(header, rows, (column) => column >= 3) : '(no algorithm ran)');
   const peerName = report.results.find((result) => result.peer)?.peer?.name;
   if (peerName) lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)`);
+  if (report.peerUnavailable) lines.push('', `peer: ${report.peerUnavailable}`);
   lines.push('GFLOP/s = 2*N*K*C*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
   const skipped = report.skipped ?? [];
   if (skipped.length) {

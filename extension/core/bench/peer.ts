@@ -90,6 +90,11 @@ const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')
 });
 `;
 
+/** Said once for a run that asked for the peer when it is not installed. */
+export const PEER_NOT_INSTALLED =
+  'onnxruntime-node is not installed, so no peer was timed. It is optional; to time it beside the engine: ' +
+  'ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node (in this repository, or next to the installed extension)';
+
 /** Path of onnxruntime-node's entry and its version, or undefined when it is not installed. */
 export function findOnnxRuntime(resolveFrom?: string): { entry: string; version: string } | undefined {
   const bases = [resolveFrom, __filename, path.join(process.cwd(), 'package.json')].filter((b): b is string => !!b);
@@ -114,7 +119,7 @@ export function findOnnxRuntime(resolveFrom?: string): { entry: string; version:
 /** Times `Conv(X, weight)` in onnxruntime-node in a child process. Throws when it is not installed or fails. */
 export async function runOnnxRuntimePeer(shape: ConvShape, weight: Float32Array, options: PeerOptions = {}): Promise<PeerTiming> {
   const runtime = findOnnxRuntime(options.resolveFrom);
-  if (!runtime) throw new Error('onnxruntime-node is not installed (it is an optional dependency: npm install onnxruntime-node)');
+  if (!runtime) throw new Error(PEER_NOT_INSTALLED);
   const threads = options.threads ?? 1;
   const warmupMs = options.warmupMs ?? 1000;
   const budgetMs = options.budgetMs ?? 2000;

@@ -14,7 +14,7 @@ import { ParallelEngine, splitUnits } from '../../workers/parallelEngine';
 import { convDirectFlops, convOutputSize } from '../conv/reference';
 import { shapeLabel, suiteLayers, type BenchLayer } from './layers';
 import { machineInfo } from './machine';
-import { peerField, runOnnxRuntimePeer, type PeerTiming } from './peer';
+import { PEER_NOT_INSTALLED, findOnnxRuntime, peerField, runOnnxRuntimePeer, type PeerTiming } from './peer';
 import { timeIterations } from './stats';
 
 export interface BenchHooks {
@@ -124,12 +124,15 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
     skipped: [],
   };
   const skipped = report.skipped as BenchSkip[];
+  // A missing peer is said once for the run, not as a skipped pair under every layer.
+  const timePeer = !!request.peer && findOnnxRuntime() !== undefined;
+  if (request.peer && !timePeer) report.peerUnavailable = PEER_NOT_INSTALLED;
 
   // Progress in steps: per layer, the reference and the peer count one each, each algorithm one.
   const runnable = layers.map((layer) => algos.filter((algo) => applies(algo, layer.shape, layoutOf(algo)).ok));
   const totalSteps = layers.reduce(
     (sum, _layer, index) =>
-      sum + runnable[index].length + (checkErrors && runnable[index].length > 0 ? 1 : 0) + (request.peer ? 1 : 0),
+      sum + runnable[index].length + (checkErrors && runnable[index].length > 0 ? 1 : 0) + (timePeer ? 1 : 0),
     0,
   );
   let doneSteps = 0;
@@ -143,7 +146,7 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
       const verdict = applies(algo, layer.shape, layoutOf(algo));
       if (!verdict.ok) skipped.push({ layer: layer.name, algo, reason: verdict.reason });
     }
-    if (runnable[layerIndex].length === 0 && !request.peer) continue;
+    if (runnable[layerIndex].length === 0 && !timePeer) continue;
 
     const data = makeLayerData(layer.shape, seed + layerIndex);
     if (checkErrors && runnable[layerIndex].length > 0) {
@@ -156,7 +159,7 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
     }
 
     let peer: PeerTiming | undefined;
-    if (request.peer) {
+    if (timePeer) {
       progress(0, `${layer.name}: onnxruntime-node peer`);
       try {
         peer = await runOnnxRuntimePeer(layer.shape, data.weight, { threads, budgetMs, signal });

@@ -1,11 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { findOnnxRuntime, runOnnxRuntimePeer } from '../../../../extension/core/bench/peer';
+import { PEER_NOT_INSTALLED, findOnnxRuntime, runOnnxRuntimePeer } from '../../../../extension/core/bench/peer';
 import { compareToReference, referenceConv2d } from '../../../../extension/core/conv/reference';
-import type { ConvShape } from '../../../../extension/shared/payloads';
+import type { BenchReport, ConvShape } from '../../../../extension/shared/payloads';
+import { REPO_ROOT } from '../../../paths';
 
 const runtime = findOnnxRuntime();
 
@@ -61,6 +63,50 @@ test('a runtime that dies natively in the child rejects with the signal, and the
       runOnnxRuntimePeer(shape, new Float32Array(1), { resolveFrom: path.join(dir, 'caller.js'), warmupMs: 0, budgetMs: 0 }),
       /^Error: onnxruntime-node peer exited with code 2: libonnxruntime\.so\.1: cannot open shared object file$/,
     );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run that asks for the peer when it is not installed says once how to install it, with no skipped rows', () => {
+  // onnxruntime-node hidden from module resolution in a CLI process of its own, as on a machine without it.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-no-ort-'));
+  try {
+    const hide = path.join(dir, 'hideOnnxRuntime.cjs');
+    writeFileSync(
+      hide,
+      `const Module = require('node:module');
+const resolve = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  if (request === 'onnxruntime-node' || request.startsWith('onnxruntime-node/')) {
+    throw Object.assign(new Error("Cannot find module '" + request + "'"), { code: 'MODULE_NOT_FOUND' });
+  }
+  return resolve.call(this, request, ...rest);
+};
+`,
+    );
+    // Two layers (a suite's), two algorithms: the old report had one peer row per layer.
+    const args = ['--suite', 'resnet18', '--layers', 'conv4_x,conv5_x', '--algo', 'im2col,winograd-4x3s2', '--peer', '--budget-ms', '1', '--warmup-ms', '0', '--no-check'];
+    const cli = (extra: string[]) =>
+      spawnSync(process.execPath, ['--require', hide, '--import', 'tsx', path.join(REPO_ROOT, 'extension', 'cli', 'main.ts'), 'bench', ...args, ...extra], {
+        cwd: REPO_ROOT,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+    const json = cli(['--json']);
+    assert.equal(json.status, 0, json.stderr);
+    const report = JSON.parse(json.stdout) as BenchReport;
+    assert.equal(report.peerUnavailable, PEER_NOT_INSTALLED);
+    assert.match(PEER_NOT_INSTALLED, /ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node/);
+    assert.deepEqual(report.skipped?.filter((skip) => skip.algo.includes('peer')), []);
+    assert.deepEqual(report.results.map((result) => [result.layer, result.algo, result.peer]), [
+      ['conv4_x', 'im2col', undefined],
+      ['conv5_x', 'im2col', undefined],
+    ]);
+    const table = cli([]);
+    assert.equal(table.status, 0, table.stderr);
+    assert.equal(table.stdout.split('ONNXRUNTIME_NODE_INSTALL=skip npm install onnxruntime-node').length, 2, table.stdout);
+    assert.doesNotMatch(table.stdout, /peer ms|vs peer|peer:onnxruntime-node/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
