@@ -25,7 +25,8 @@ import {
   itemSize,
   needsFloat64,
 } from './dtypes';
-import { F, ONNX_DATA_TYPES, OnnxTypes, TO_OBJECT_OPTIONS } from './onnxSchema';
+import { F, ONNX_DATA_TYPES, OnnxTypes } from './onnxSchema';
+import { ProtobufReader, WIRE_LEN, WIRE_VARINT, type WireField, decodeVarints, int64FromHalves, uint64FromHalves } from './protobuf';
 import { inferOnnxFlops } from './onnxFlops';
 import { BoundedReader, type ByteSource } from './reader';
 import { chunkLimit, contiguousTensor, readAllValues } from './source';
@@ -33,15 +34,9 @@ import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } 
 import { WeightFileError } from './types';
 import type { ByteRange, ScannedAttribute, ScannedGraph, ScannedNode, ScannedSparseTensor, ScannedTensor, ValueInfo } from './onnxGraph';
 
-const WINDOW_BYTES = 1 << 20;
 const MAX_NESTING = 64;
 /** Small constant integer tensors (Reshape targets, pads) are read at open time for shape inference. */
 const MAX_SHAPE_CONSTANT_ELEMENTS = 64;
-
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LEN = 2;
-const WIRE_FIXED32 = 5;
 
 /** ONNX data types with a plain little-endian raw_data layout, by TensorProto.DataType. */
 const RAW_DTYPES: Record<number, DType | undefined> = {
@@ -62,150 +57,10 @@ const RAW_DTYPES: Record<number, DType | undefined> = {
   19: 'float8_e5m2',
 };
 
-// ---------------------------------------------------------------------------------------------
-// Wire format scanning.
-// ---------------------------------------------------------------------------------------------
-
-/** A field of a protobuf message: value bytes [start, end); `value` for varints. */
-interface WireField {
-  field: number;
-  wire: number;
-  tagStart: number;
-  start: number;
-  end: number;
-  value: number;
-}
-
-/** A cached window over the model file that the scanner reads varints and small fields from. */
-class WireWindow {
-  private buffer: Uint8Array = new Uint8Array(0);
-  private bufferStart = 0;
-
-  constructor(readonly source: ByteSource) {}
-
-  get file(): string {
-    return this.source.file;
-  }
-
-  fail(problem: string): never {
-    throw new WeightFileError(this.source.file, `invalid ONNX protobuf: ${problem}`);
-  }
-
-  async ensure(start: number, length: number): Promise<void> {
-    if (start >= this.bufferStart && start + length <= this.bufferStart + this.buffer.length) return;
-    const size = Math.min(Math.max(length, WINDOW_BYTES), this.source.size - start);
-    if (size < length) this.fail(`needs ${length} bytes at ${start} but the file ends at ${this.source.size}; it is truncated`);
-    this.buffer = await this.source.read(start, size, 'ONNX protobuf');
-    this.bufferStart = start;
-  }
-
-  byte(position: number): number {
-    return this.buffer[position - this.bufferStart]!;
-  }
-
-  async bytes(start: number, end: number): Promise<Uint8Array> {
-    await this.ensure(start, end - start);
-    return this.buffer.subarray(start - this.bufferStart, end - this.bufferStart);
-  }
-
-  /** End of the varint at `position` (ensured), and its value (NaN when not a safe integer). */
-  varintEnd(position: number, end: number, what: string): { value: number; next: number } {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (position + i >= end) this.fail(`${what} at byte ${position} runs past the end of its message`);
-      const byte = this.byte(position + i);
-      value += (byte & 0x7f) * scale;
-      scale *= 128;
-      if ((byte & 0x80) === 0) return { value: Number.isSafeInteger(value) ? value : NaN, next: position + i + 1 };
-    }
-    return this.fail(`${what} at byte ${position} is longer than 10 bytes`);
-  }
-
-  /** Varint at `position` (ensured), as a number; values past 2^53 are refused. */
-  varint(position: number, end: number, what: string): { value: number; next: number } {
-    let value = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (position + i >= end) this.fail(`${what} at byte ${position} runs past the end of its message`);
-      const byte = this.byte(position + i);
-      value += (byte & 0x7f) * scale;
-      scale *= 128;
-      if ((byte & 0x80) === 0) {
-        if (!Number.isSafeInteger(value)) this.fail(`${what} at byte ${position} is too large (${value})`);
-        return { value, next: position + i + 1 };
-      }
-    }
-    return this.fail(`${what} at byte ${position} is longer than 10 bytes`);
-  }
-}
-
-async function* scanFields(win: WireWindow, start: number, end: number, what: string): AsyncGenerator<WireField> {
-  let position = start;
-  while (position < end) {
-    await win.ensure(position, Math.min(20, end - position));
-    const tag = win.varint(position, end, `${what} field tag`);
-    const field = Math.floor(tag.value / 8);
-    const wire = tag.value % 8;
-    if (field === 0 || field > 536870911) win.fail(`${what} has field number ${field} at byte ${position}`);
-    let valueStart = tag.next;
-    let valueEnd: number;
-    let value = 0;
-    switch (wire) {
-      case WIRE_VARINT: {
-        // Negative int32/int64 values are 10-byte varints beyond 2^53: only find the end here and
-        // leave decoding to protobufjs; `value` is exact only when it is a safe integer.
-        const v = win.varintEnd(valueStart, end, `${what} field ${field}`);
-        value = v.value;
-        valueEnd = v.next;
-        break;
-      }
-      case WIRE_FIXED64:
-        valueEnd = valueStart + 8;
-        break;
-      case WIRE_FIXED32:
-        valueEnd = valueStart + 4;
-        break;
-      case WIRE_LEN: {
-        const length = win.varint(valueStart, end, `${what} field ${field} length`);
-        valueStart = length.next;
-        valueEnd = valueStart + length.value;
-        break;
-      }
-      default:
-        win.fail(`${what} field ${field} at byte ${position} has wire type ${wire}, which ONNX never uses`);
-    }
-    if (valueEnd > end) {
-      win.fail(`${what} field ${field} at byte ${position} ends at ${valueEnd}, past the end of its message (${end}); the file is truncated or not ONNX`);
-    }
-    yield { field, wire, tagStart: position, start: valueStart, end: valueEnd, value };
-    position = valueEnd;
-  }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-/** Decodes the collected small fields of a message with protobufjs. */
-function decodeSmall<T>(win: WireWindow, type: (typeof OnnxTypes)[keyof typeof OnnxTypes], parts: Uint8Array[], what: string): T {
-  try {
-    return type.toObject(type.decode(concatBytes(parts)), TO_OBJECT_OPTIONS) as T;
-  } catch (error) {
-    return win.fail(`${what}: ${(error as Error).message}`);
-  }
-}
-
-function int64(win: WireWindow, text: string | number | undefined, what: string): number {
+function int64(pb: ProtobufReader, text: string | number | undefined, what: string): number {
   if (text === undefined) return 0;
   const value = BigInt(text);
-  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) win.fail(`${what} ${value} is out of range`);
+  if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) pb.fail(`${what} ${value} is out of range`);
   return Number(value);
 }
 
@@ -221,15 +76,15 @@ interface TensorObject {
   dataLocation?: number;
 }
 
-async function scanTensor(win: WireWindow, start: number, end: number, what: string): Promise<ScannedTensor> {
+async function scanTensor(pb: ProtobufReader, start: number, end: number, what: string): Promise<ScannedTensor> {
   const parts: Uint8Array[] = [];
   const typed = new Map<number, ByteRange[]>();
   let raw: ByteRange | undefined;
   let segmented = false;
-  for await (const f of scanFields(win, start, end, what)) {
+  for await (const f of pb.fields(start, end, what)) {
     switch (f.field) {
       case F.tensor.rawData:
-        if (f.wire !== WIRE_LEN) win.fail(`${what} raw_data has wire type ${f.wire}`);
+        if (f.wire !== WIRE_LEN) pb.fail(`${what} raw_data has wire type ${f.wire}`);
         raw = { start: f.start, end: f.end, wire: f.wire };
         break;
       case F.tensor.floatData:
@@ -251,18 +106,18 @@ async function scanTensor(win: WireWindow, start: number, end: number, what: str
       case F.tensor.name:
       case F.tensor.externalData:
       case F.tensor.dataLocation:
-        parts.push(await win.bytes(f.tagStart, f.end));
+        parts.push(await pb.bytes(f.tagStart, f.end));
         break;
       default:
         break; // doc_string, metadata_props and unknown fields
     }
   }
-  const object = decodeSmall<TensorObject>(win, OnnxTypes.tensor, parts, what);
+  const object = pb.decode<TensorObject>(OnnxTypes.tensor, parts, what);
   const externalData: Record<string, string> = {};
   for (const entry of object.externalData ?? []) externalData[entry.key ?? ''] = entry.value ?? '';
   return {
     name: object.name ?? '',
-    dims: (object.dims ?? []).map((d, i) => int64(win, d, `${what} dims[${i}]`)),
+    dims: (object.dims ?? []).map((d, i) => int64(pb, d, `${what} dims[${i}]`)),
     dataType: object.dataType ?? 0,
     externalData,
     dataLocation: object.dataLocation ?? 0,
@@ -273,23 +128,29 @@ async function scanTensor(win: WireWindow, start: number, end: number, what: str
   };
 }
 
-async function scanSparseTensor(win: WireWindow, start: number, end: number, what: string): Promise<ScannedSparseTensor> {
+async function scanSparseTensor(pb: ProtobufReader, start: number, end: number, what: string): Promise<ScannedSparseTensor> {
   const sparse: ScannedSparseTensor = { dims: [], at: start };
-  for await (const f of scanFields(win, start, end, what)) {
-    if (f.field === F.sparseTensor.values && f.wire === WIRE_LEN) sparse.values = await scanTensor(win, f.start, f.end, `${what} values`);
-    else if (f.field === F.sparseTensor.indices && f.wire === WIRE_LEN) sparse.indices = await scanTensor(win, f.start, f.end, `${what} indices`);
+  for await (const f of pb.fields(start, end, what)) {
+    if (f.field === F.sparseTensor.values && f.wire === WIRE_LEN) sparse.values = await scanTensor(pb, f.start, f.end, `${what} values`);
+    else if (f.field === F.sparseTensor.indices && f.wire === WIRE_LEN) sparse.indices = await scanTensor(pb, f.start, f.end, `${what} indices`);
     else if (f.field === F.sparseTensor.dims) {
       if (f.wire === WIRE_VARINT) {
-        if (!Number.isSafeInteger(f.value)) win.fail(`${what} has an out-of-range dimension`);
+        if (!Number.isSafeInteger(f.value)) pb.fail(`${what} has an out-of-range dimension`);
         sparse.dims.push(f.value);
       }
       else if (f.wire === WIRE_LEN) {
-        for (let p = f.start; p < f.end; ) {
-          await win.ensure(p, Math.min(10, f.end - p));
-          const v = win.varint(p, f.end, `${what} dims`);
-          sparse.dims.push(v.value);
-          p = v.next;
-        }
+        decodeVarints(
+          await pb.bytes(f.start, f.end),
+          0,
+          true,
+          Infinity,
+          (low, high) => {
+            const dim = int64FromHalves(low, high);
+            if (!Number.isSafeInteger(dim) || dim < 0) pb.fail(`${what} has an out-of-range dimension`);
+            sparse.dims.push(dim);
+          },
+          (problem) => pb.fail(`${what} dims: ${problem}`),
+        );
       }
     }
   }
@@ -306,25 +167,25 @@ interface AttributeObject {
   floats?: number[];
 }
 
-async function scanAttribute(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedAttribute> {
+async function scanAttribute(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedAttribute> {
   const parts: Uint8Array[] = [];
   const attribute: ScannedAttribute = { name: '', type: 0, ints: [], floats: [], tensors: [], graphs: [] };
-  for await (const f of scanFields(win, start, end, what)) {
-    if (f.wire === WIRE_LEN && f.field === F.attribute.t) attribute.t = await scanTensor(win, f.start, f.end, `${what} tensor`);
-    else if (f.wire === WIRE_LEN && f.field === F.attribute.g) attribute.g = await scanGraph(win, f.start, f.end, `${what} graph`, depth + 1);
-    else if (f.wire === WIRE_LEN && f.field === F.attribute.tensors) attribute.tensors.push(await scanTensor(win, f.start, f.end, `${what} tensors`));
-    else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(win, f.start, f.end, `${what} graphs`, depth + 1));
+  for await (const f of pb.fields(start, end, what)) {
+    if (f.wire === WIRE_LEN && f.field === F.attribute.t) attribute.t = await scanTensor(pb, f.start, f.end, `${what} tensor`);
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.g) attribute.g = await scanGraph(pb, f.start, f.end, `${what} graph`, depth + 1);
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.tensors) attribute.tensors.push(await scanTensor(pb, f.start, f.end, `${what} tensors`));
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(pb, f.start, f.end, `${what} graphs`, depth + 1));
     else if (f.wire === WIRE_LEN && f.field === F.attribute.sparseTensor) {
-      attribute.sparseTensor = await scanSparseTensor(win, f.start, f.end, `${what} sparse_tensor`);
-    } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(await win.bytes(f.tagStart, f.end));
+      attribute.sparseTensor = await scanSparseTensor(pb, f.start, f.end, `${what} sparse_tensor`);
+    } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(await pb.bytes(f.tagStart, f.end));
   }
-  const object = decodeSmall<AttributeObject>(win, OnnxTypes.attribute, parts, what);
+  const object = pb.decode<AttributeObject>(OnnxTypes.attribute, parts, what);
   attribute.name = object.name ?? '';
   attribute.type = object.type ?? 0;
   if (object.f !== undefined) attribute.f = object.f;
-  if (object.i !== undefined) attribute.i = int64(win, object.i, `${what} i`);
+  if (object.i !== undefined) attribute.i = int64(pb, object.i, `${what} i`);
   if (object.s !== undefined) attribute.s = new TextDecoder().decode(Uint8Array.from(object.s));
-  attribute.ints = (object.ints ?? []).map((v) => int64(win, v, `${what} ints`));
+  attribute.ints = (object.ints ?? []).map((v) => int64(pb, v, `${what} ints`));
   attribute.floats = object.floats ?? [];
   return attribute;
 }
@@ -337,14 +198,14 @@ interface NodeObject {
   domain?: string;
 }
 
-async function scanNode(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedNode> {
+async function scanNode(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedNode> {
   const parts: Uint8Array[] = [];
   const attributes: ScannedAttribute[] = [];
-  for await (const f of scanFields(win, start, end, what)) {
-    if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(win, f.start, f.end, `${what} attribute`, depth));
-    else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(await win.bytes(f.tagStart, f.end));
+  for await (const f of pb.fields(start, end, what)) {
+    if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(pb, f.start, f.end, `${what} attribute`, depth));
+    else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(await pb.bytes(f.tagStart, f.end));
   }
-  const object = decodeSmall<NodeObject>(win, OnnxTypes.node, parts, what);
+  const object = pb.decode<NodeObject>(OnnxTypes.node, parts, what);
   return {
     name: object.name ?? '',
     opType: object.opType ?? '',
@@ -360,43 +221,43 @@ interface ValueInfoObject {
   type?: { tensorType?: { elemType?: number; shape?: { dim?: { dimValue?: string; dimParam?: string }[] } } };
 }
 
-async function scanValueInfo(win: WireWindow, f: WireField, what: string): Promise<ValueInfo> {
-  const object = decodeSmall<ValueInfoObject>(win, OnnxTypes.valueInfo, [await win.bytes(f.start, f.end)], what);
+async function scanValueInfo(pb: ProtobufReader, f: WireField, what: string): Promise<ValueInfo> {
+  const object = pb.decode<ValueInfoObject>(OnnxTypes.valueInfo, [await pb.bytes(f.start, f.end)], what);
   const tensorType = object.type?.tensorType;
   const info: ValueInfo = { name: object.name ?? '' };
   if (tensorType?.elemType !== undefined) info.elemType = tensorType.elemType;
   if (tensorType?.shape) {
-    info.dims = (tensorType.shape.dim ?? []).map((d) => (d.dimValue !== undefined ? int64(win, d.dimValue, `${what} dim`) : (d.dimParam ?? '?')));
+    info.dims = (tensorType.shape.dim ?? []).map((d) => (d.dimValue !== undefined ? int64(pb, d.dimValue, `${what} dim`) : (d.dimParam ?? '?')));
   }
   return info;
 }
 
-async function scanGraph(win: WireWindow, start: number, end: number, what: string, depth: number): Promise<ScannedGraph> {
-  if (depth > MAX_NESTING) win.fail(`${what} nests subgraphs more than ${MAX_NESTING} deep`);
+async function scanGraph(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedGraph> {
+  if (depth > MAX_NESTING) pb.fail(`${what} nests subgraphs more than ${MAX_NESTING} deep`);
   const graph: ScannedGraph = { name: '', nodes: [], initializers: [], sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] };
-  for await (const f of scanFields(win, start, end, what)) {
+  for await (const f of pb.fields(start, end, what)) {
     if (f.wire !== WIRE_LEN) continue;
     switch (f.field) {
       case F.graph.node:
-        graph.nodes.push(await scanNode(win, f.start, f.end, `${what} node ${graph.nodes.length}`, depth));
+        graph.nodes.push(await scanNode(pb, f.start, f.end, `${what} node ${graph.nodes.length}`, depth));
         break;
       case F.graph.initializer:
-        graph.initializers.push(await scanTensor(win, f.start, f.end, `${what} initializer ${graph.initializers.length}`));
+        graph.initializers.push(await scanTensor(pb, f.start, f.end, `${what} initializer ${graph.initializers.length}`));
         break;
       case F.graph.sparseInitializer:
-        graph.sparseInitializers.push(await scanSparseTensor(win, f.start, f.end, `${what} sparse_initializer`));
+        graph.sparseInitializers.push(await scanSparseTensor(pb, f.start, f.end, `${what} sparse_initializer`));
         break;
       case F.graph.input:
-        graph.inputs.push(await scanValueInfo(win, f, `${what} input`));
+        graph.inputs.push(await scanValueInfo(pb, f, `${what} input`));
         break;
       case F.graph.output:
-        graph.outputs.push(await scanValueInfo(win, f, `${what} output`));
+        graph.outputs.push(await scanValueInfo(pb, f, `${what} output`));
         break;
       case F.graph.valueInfo:
-        graph.valueInfo.push(await scanValueInfo(win, f, `${what} value_info`));
+        graph.valueInfo.push(await scanValueInfo(pb, f, `${what} value_info`));
         break;
       case F.graph.name:
-        graph.name = new TextDecoder().decode(await win.bytes(f.start, f.end));
+        graph.name = new TextDecoder().decode(await pb.bytes(f.start, f.end));
         break;
       default:
         break;
@@ -422,18 +283,18 @@ export interface ScannedModel {
 
 /** Scans a whole ModelProto held by `source`, without reading tensor payloads. */
 export async function scanOnnxModel(source: ByteSource): Promise<ScannedModel> {
-  const win = new WireWindow(source);
+  const pb = new ProtobufReader(source, 'ONNX protobuf');
   const parts: Uint8Array[] = [];
   let graph: ScannedGraph | undefined;
-  for await (const f of scanFields(win, 0, source.size, 'ModelProto')) {
+  for await (const f of pb.fields(0, source.size, 'ModelProto')) {
     if (f.field === F.model.graph && f.wire === WIRE_LEN) {
-      if (graph) win.fail('ModelProto has two graphs');
-      graph = await scanGraph(win, f.start, f.end, 'graph', 0);
+      if (graph) pb.fail('ModelProto has two graphs');
+      graph = await scanGraph(pb, f.start, f.end, 'graph', 0);
     } else if ([1, 2, 3, 4, 5, 8, 14].includes(f.field)) {
-      parts.push(await win.bytes(f.tagStart, f.end));
+      parts.push(await pb.bytes(f.tagStart, f.end));
     }
   }
-  return { header: decodeSmall<ModelObject>(win, OnnxTypes.model, parts, 'ModelProto'), graph };
+  return { header: pb.decode<ModelObject>(OnnxTypes.model, parts, 'ModelProto'), graph };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -564,6 +425,12 @@ function typedFieldTensor(
         out[filled++] = value;
         total++;
       };
+      const pushVarint = (low: number, high: number): void => {
+        if (field === F.tensor.int64Data) push(int64FromHalves(low, high));
+        else if (field === F.tensor.uint64Data) push(uint64FromHalves(low, high));
+        else push(convert(low | 0));
+      };
+      const failVarint = (problem: string): never => fail(`${FIELD_NAMES[field]} ${problem}`);
       for (const range of ranges) {
         // Unpacked entries hold one value each; packed runs hold many.
         let position = range.start;
@@ -586,31 +453,13 @@ function typedFieldTensor(
             }
           } else {
             while (p < bytes.length) {
-              if (!lastWindow && bytes.length - p < 10) break;
-              let low = 0;
-              let high = 0;
-              let i = 0;
-              for (; ; i++) {
-                if (p + i >= bytes.length || i >= 10) fail(`${FIELD_NAMES[field]} ends inside a varint`);
-                const b = bytes[p + i]!;
-                if (i < 4) low |= (b & 0x7f) << (7 * i);
-                else if (i === 4) {
-                  low |= (b & 0x0f) << 28;
-                  high |= (b & 0x7f) >> 4;
-                } else high |= (b & 0x7f) << (7 * i - 32);
-                if ((b & 0x80) === 0) break;
-              }
-              p += i + 1;
-              low >>>= 0;
-              let value: number;
-              if (field === F.tensor.int64Data) value = (high | 0) * 4294967296 + low;
-              else if (field === F.tensor.uint64Data) value = (high >>> 0) * 4294967296 + low;
-              else value = convert(low | 0);
-              push(value);
+              const next = decodeVarints(bytes, p, lastWindow, out.length - filled, pushVarint, failVarint);
               if (filled === out.length) {
                 yield out;
                 filled = 0;
               }
+              if (next === p) break;
+              p = next;
             }
           }
           position += p;

@@ -110,9 +110,6 @@ export const OnnxTypes = {
   valueInfo: root.lookupType('onnx.ValueInfoProto'),
 } satisfies Record<string, Type>;
 
-/** Plain-object conversion: int64 as decimal strings (checked by the caller), bytes as Uint8Array. */
-export const TO_OBJECT_OPTIONS = { longs: String, enums: Number, bytes: Array, defaults: false, arrays: true } as const;
-
 /** Fields of the ONNX messages by number, for the wire scanner. */
 export const F = {
   model: { graph: 7, functions: 25, trainingInfo: 20 },
