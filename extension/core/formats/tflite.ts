@@ -2,8 +2,9 @@
  * TensorFlow Lite (.tflite) weight reader.
  *
  * A .tflite file is one FlatBuffer (schema: tensorflow/lite/schema/schema.fbs, identifier "TFL3").
- * The few tables needed here are read by hand-written accessors over a paged, bounds-checked view of
- * the file, so opening a model touches only its tables, never its weight buffers: each constant
+ * The few tables needed here are read through the shared FlatBuffer reader (flatbuffer.ts), whose
+ * checked accessors page the file in with async reads, so opening a model touches only its tables,
+ * never its weight buffers: each constant
  * tensor remembers where its buffer lies (inline `Buffer.data`, or `Buffer.offset/size` for models
  * past 2 GB) and `chunks()` reads that range from disk when asked.
  *
@@ -11,14 +12,13 @@
  * dequantised; float16 and bfloat16 are widened; CSR-sparse tensors (SparsityParameters) are
  * densified into row-major order.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { FlatBufferReader, type FlatTable } from './flatbuffer';
+import { BoundedReader, type ByteSource } from './reader';
 import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 import { decodeInto, isDType, itemSize } from './dtypes';
 
 const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
-const PAGE_BYTES = 1 << 16;
-const MAX_CACHED_PAGES = 64;
 
 /** TensorType enum of schema.fbs, with the element size in bytes (INT4 is packed two per byte). */
 const TENSOR_TYPES: Record<number, { name: string; bytes: number } | undefined> = {
@@ -63,210 +63,6 @@ const DIM_SPARSE_CSR = 1;
 const INDEX_INT32 = 1;
 const INDEX_UINT16 = 2;
 const INDEX_UINT8 = 3;
-
-/** Read-only, bounds-checked, page-cached synchronous view of a file: every access names the file on failure. */
-class PagedFile {
-  private readonly pages = new Map<number, Uint8Array>();
-  readonly size: number;
-
-  constructor(
-    readonly path: string,
-    readonly fd: number,
-  ) {
-    this.size = fstatSync(fd).size;
-  }
-
-  fail(problem: string): never {
-    throw new WeightFileError(this.path, problem);
-  }
-
-  check(offset: number, length: number, what: string): void {
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > this.size) {
-      this.fail(`${what} at byte ${offset} (${length} bytes) lies outside the file (${this.size} bytes)`);
-    }
-  }
-
-  private page(index: number): Uint8Array {
-    let page = this.pages.get(index);
-    if (page) {
-      this.pages.delete(index);
-      this.pages.set(index, page);
-      return page;
-    }
-    const start = index * PAGE_BYTES;
-    const length = Math.min(PAGE_BYTES, this.size - start);
-    page = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const n = readSync(this.fd, page, done, length - done, start + done);
-      if (n === 0) this.fail(`file ended while reading byte ${start + done}`);
-      done += n;
-    }
-    if (this.pages.size >= MAX_CACHED_PAGES) this.pages.delete(this.pages.keys().next().value as number);
-    this.pages.set(index, page);
-    return page;
-  }
-
-  /** Copies `length` bytes at `offset`; `length` is always bounded by the file size by `check`. */
-  bytes(offset: number, length: number, what: string): Uint8Array {
-    this.check(offset, length, what);
-    const out = new Uint8Array(length);
-    let done = 0;
-    while (done < length) {
-      const position = offset + done;
-      const page = this.page(Math.floor(position / PAGE_BYTES));
-      const within = position % PAGE_BYTES;
-      const n = Math.min(length - done, page.length - within);
-      out.set(page.subarray(within, within + n), done);
-      done += n;
-    }
-    return out;
-  }
-
-  private view(offset: number, length: number, what: string): DataView {
-    const b = this.bytes(offset, length, what);
-    return new DataView(b.buffer, b.byteOffset, b.byteLength);
-  }
-
-  u8(offset: number, what: string): number {
-    return this.bytes(offset, 1, what)[0]!;
-  }
-  u16(offset: number, what: string): number {
-    return this.view(offset, 2, what).getUint16(0, true);
-  }
-  i32(offset: number, what: string): number {
-    return this.view(offset, 4, what).getInt32(0, true);
-  }
-  u32(offset: number, what: string): number {
-    return this.view(offset, 4, what).getUint32(0, true);
-  }
-  f32(offset: number, what: string): number {
-    return this.view(offset, 4, what).getFloat32(0, true);
-  }
-  i64(offset: number, what: string): number {
-    const value = this.view(offset, 8, what).getBigInt64(0, true);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < BigInt(Number.MIN_SAFE_INTEGER)) this.fail(`${what} ${value} is out of range`);
-    return Number(value);
-  }
-  u64(offset: number, what: string): number {
-    const value = this.view(offset, 8, what).getBigUint64(0, true);
-    if (value > BigInt(Number.MAX_SAFE_INTEGER)) this.fail(`${what} ${value} is out of range`);
-    return Number(value);
-  }
-}
-
-/** A FlatBuffer table: the position of its start and of its vtable, both checked. */
-class Table {
-  private readonly vtable: number;
-  private readonly vtableBytes: number;
-  private readonly tableBytes: number;
-
-  constructor(
-    readonly file: PagedFile,
-    readonly position: number,
-    readonly what: string,
-  ) {
-    file.check(position, 4, what);
-    this.vtable = position - file.i32(position, `${what} vtable offset`);
-    file.check(this.vtable, 4, `${what} vtable`);
-    this.vtableBytes = file.u16(this.vtable, `${what} vtable size`);
-    this.tableBytes = file.u16(this.vtable + 2, `${what} size`);
-    if (this.vtableBytes < 4 || this.vtableBytes % 2 !== 0) file.fail(`${what} has a malformed vtable (size ${this.vtableBytes})`);
-    file.check(this.vtable, this.vtableBytes, `${what} vtable`);
-    file.check(position, this.tableBytes, what);
-  }
-
-  /** Absolute position of field `index`, or undefined when the field is absent (default value). */
-  field(index: number, width: number): number | undefined {
-    const slot = 4 + 2 * index;
-    if (slot + 2 > this.vtableBytes) return undefined;
-    const relative = this.file.u16(this.vtable + slot, `${this.what} vtable`);
-    if (relative === 0) return undefined;
-    if (relative + width > this.tableBytes) this.file.fail(`${this.what} field ${index} lies outside its table`);
-    return this.position + relative;
-  }
-
-  private target(index: number): number | undefined {
-    const at = this.field(index, 4);
-    if (at === undefined) return undefined;
-    return at + this.file.u32(at, `${this.what} field ${index} offset`);
-  }
-
-  int8(index: number, fallback: number): number {
-    const at = this.field(index, 1);
-    if (at === undefined) return fallback;
-    const v = this.file.u8(at, `${this.what} field ${index}`);
-    return v > 127 ? v - 256 : v;
-  }
-  uint8(index: number, fallback: number): number {
-    const at = this.field(index, 1);
-    return at === undefined ? fallback : this.file.u8(at, `${this.what} field ${index}`);
-  }
-  int32(index: number, fallback: number): number {
-    const at = this.field(index, 4);
-    return at === undefined ? fallback : this.file.i32(at, `${this.what} field ${index}`);
-  }
-  uint32(index: number, fallback: number): number {
-    const at = this.field(index, 4);
-    return at === undefined ? fallback : this.file.u32(at, `${this.what} field ${index}`);
-  }
-  uint64(index: number, fallback: number): number {
-    const at = this.field(index, 8);
-    return at === undefined ? fallback : this.file.u64(at, `${this.what} field ${index}`);
-  }
-
-  table(index: number, what: string): Table | undefined {
-    const at = this.target(index);
-    return at === undefined ? undefined : new Table(this.file, at, what);
-  }
-
-  string(index: number): string | undefined {
-    const at = this.target(index);
-    if (at === undefined) return undefined;
-    const length = this.file.u32(at, `${this.what} string length`);
-    return new TextDecoder().decode(this.file.bytes(at + 4, length, `${this.what} string`));
-  }
-
-  /** Start and element count of a vector field, with the whole vector checked to lie in the file. */
-  vector(index: number, elementBytes: number): { start: number; length: number } | undefined {
-    const at = this.target(index);
-    if (at === undefined) return undefined;
-    const length = this.file.u32(at, `${this.what} vector length`);
-    this.file.check(at + 4, length * elementBytes, `${this.what} vector`);
-    return { start: at + 4, length };
-  }
-
-  tables(index: number, what: string): Table[] {
-    const vector = this.vector(index, 4);
-    if (!vector) return [];
-    const out: Table[] = [];
-    for (let i = 0; i < vector.length; i++) {
-      const element = vector.start + 4 * i;
-      out.push(new Table(this.file, element + this.file.u32(element, `${what} offset`), `${what} ${i}`));
-    }
-    return out;
-  }
-
-  int32s(index: number): Int32Array {
-    const vector = this.vector(index, 4);
-    if (!vector) return new Int32Array(0);
-    const bytes = this.file.bytes(vector.start, vector.length * 4, `${this.what} vector`);
-    const view = new DataView(bytes.buffer);
-    return Int32Array.from({ length: vector.length }, (_, i) => view.getInt32(4 * i, true));
-  }
-  float32s(index: number): Float32Array {
-    const vector = this.vector(index, 4);
-    if (!vector) return new Float32Array(0);
-    const bytes = this.file.bytes(vector.start, vector.length * 4, `${this.what} vector`);
-    const view = new DataView(bytes.buffer);
-    return Float32Array.from({ length: vector.length }, (_, i) => view.getFloat32(4 * i, true));
-  }
-  int64s(index: number): number[] {
-    const vector = this.vector(index, 8);
-    if (!vector) return [];
-    return Array.from({ length: vector.length }, (_, i) => this.file.i64(vector.start + 8 * i, `${this.what} vector`));
-  }
-}
 
 interface Quantization {
   scale: Float32Array;
@@ -314,29 +110,23 @@ export interface TfliteModelInfo {
   flopsByTensor: Record<string, number>;
 }
 
-function readIndexVector(file: PagedFile, table: Table, typeField: number, valueField: number, what: string): Int32Array | Uint16Array | Uint8Array {
-  const kind = table.uint8(typeField, 0);
-  const vectorTable = table.table(valueField, what);
+async function readIndexVector(file: FlatBufferReader, table: FlatTable, typeField: number, valueField: number, what: string): Promise<Int32Array | Uint16Array | Uint8Array> {
+  const kind = await table.uint8(typeField, 0);
+  const vectorTable = await table.table(valueField, what);
   if (!vectorTable) file.fail(`${what} is missing`);
   const elementBytes = kind === INDEX_INT32 ? 4 : kind === INDEX_UINT16 ? 2 : kind === INDEX_UINT8 ? 1 : 0;
   if (elementBytes === 0) file.fail(`${what} has unknown index vector type ${kind}`);
-  const vector = vectorTable.vector(0, elementBytes);
-  if (!vector) return new Uint8Array(0);
-  const bytes = file.bytes(vector.start, vector.length * elementBytes, what);
-  const view = new DataView(bytes.buffer);
-  if (kind === INDEX_UINT8) return bytes;
-  if (kind === INDEX_UINT16) return Uint16Array.from({ length: vector.length }, (_, i) => view.getUint16(2 * i, true));
-  return Int32Array.from({ length: vector.length }, (_, i) => view.getInt32(4 * i, true));
+  return vectorTable.unsigned(0, elementBytes);
 }
 
 /**
  * Reads and validates SparsityParameters against the dense shape. Every segment and index is checked
  * here, so densification later can trust them.
  */
-function readSparsity(file: PagedFile, table: Table, shape: number[], what: string): Sparsity {
-  const traversalOrder = Array.from(table.int32s(0));
-  const blockMap = Array.from(table.int32s(1));
-  const metadata = table.tables(2, `${what} dim_metadata`);
+async function readSparsity(file: FlatBufferReader, table: FlatTable, shape: number[], what: string): Promise<Sparsity> {
+  const traversalOrder = Array.from(await table.int32s(0));
+  const blockMap = Array.from(await table.int32s(1));
+  const metadata = await table.tables(2, `${what} dim_metadata`);
   const rank = shape.length;
   const levelsCount = rank + blockMap.length;
   // Densification recurses once per level; real models have rank 4 plus at most 2 block levels.
@@ -354,18 +144,22 @@ function readSparsity(file: PagedFile, table: Table, shape: number[], what: stri
   if (blockMap.some((d) => d < 0 || d >= rank) || new Set(blockMap).size !== blockMap.length) {
     file.fail(`${what}: block_map [${blockMap.join(', ')}] is invalid for rank ${rank}`);
   }
-  const levels: DimensionLevel[] = metadata.map((m, i) => {
-    const format = m.int8(0, DIM_DENSE);
-    const denseSize = m.int32(1, 0);
-    if (format === DIM_DENSE) return { format, denseSize };
+  const levels: DimensionLevel[] = [];
+  for (const [i, m] of metadata.entries()) {
+    const format = await m.int8(0, DIM_DENSE);
+    const denseSize = await m.int32(1, 0);
+    if (format === DIM_DENSE) {
+      levels.push({ format, denseSize });
+      continue;
+    }
     if (format !== DIM_SPARSE_CSR) file.fail(`${what}: dim_metadata ${i} has unknown format ${format}`);
-    return {
+    levels.push({
       format,
       denseSize,
-      segments: readIndexVector(file, m, 2, 3, `${what} dim_metadata ${i} array_segments`),
-      indices: readIndexVector(file, m, 4, 5, `${what} dim_metadata ${i} array_indices`),
-    };
-  });
+      segments: await readIndexVector(file, m, 2, 3, `${what} dim_metadata ${i} array_segments`),
+      indices: await readIndexVector(file, m, 4, 5, `${what} dim_metadata ${i} array_indices`),
+    });
+  }
   // Size of each traversal level: original dims divided by their block size, then the block sizes.
   const blockSizes = blockMap.map((_, j) => {
     const level = levels[rank + j]!;
@@ -406,7 +200,7 @@ function readSparsity(file: PagedFile, table: Table, shape: number[], what: stri
   return { traversalOrder, blockMap, levels, storedValues: nodes };
 }
 
-function checkedShape(file: PagedFile, dims: Int32Array, what: string): { shape: number[]; numel: number } {
+function checkedShape(file: FlatBufferReader, dims: Int32Array, what: string): { shape: number[]; numel: number } {
   const shape = Array.from(dims);
   let numel = 1;
   for (const d of shape) {
@@ -422,17 +216,20 @@ function checkedShape(file: PagedFile, dims: Int32Array, what: string): { shape:
  * and DENSIFY (fp16 and sparse models feed kernels through them): the kernel layout, and the
  * multiply-accumulates of the layer, from the static shapes TFLite stores for every tensor.
  */
-function analyseOperators(
-  subgraph: Table,
+async function analyseOperators(
+  subgraph: FlatTable,
   subgraphIndex: number,
   opcodes: number[],
   shapes: Int32Array[],
-): { layouts: Map<number, TensorLayout>; macs: Map<number, number> } {
-  const operators = subgraph.tables(3, `SubGraph ${subgraphIndex} Operator`).map((op) => ({
-    code: opcodes[op.uint32(0, 0)] ?? -1,
-    inputs: Array.from(op.int32s(1)),
-    outputs: Array.from(op.int32s(2)),
-  }));
+): Promise<{ layouts: Map<number, TensorLayout>; macs: Map<number, number> }> {
+  const operators: { code: number; inputs: number[]; outputs: number[] }[] = [];
+  for (const op of await subgraph.tables(3, `SubGraph ${subgraphIndex} Operator`)) {
+    operators.push({
+      code: opcodes[await op.uint32(0, 0)] ?? -1,
+      inputs: Array.from(await op.int32s(1)),
+      outputs: Array.from(await op.int32s(2)),
+    });
+  }
   const producer = new Map<number, (typeof operators)[number]>();
   for (const op of operators) for (const output of op.outputs) producer.set(output, op);
   const layouts = new Map<number, TensorLayout>();
@@ -470,54 +267,55 @@ function analyseOperators(
 }
 
 /** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
-function readTfliteModel(file: PagedFile): TfliteModelInfo {
-  if (file.size < 8) file.fail(`file is too short for a TFLite model (${file.size} bytes)`);
-  const identifier = new TextDecoder().decode(file.bytes(4, 4, 'file identifier'));
-  if (identifier !== 'TFL3') file.fail(`not a TFLite FlatBuffer: file identifier is '${identifier.replace(/[^\x20-\x7e]/g, '?')}', expected 'TFL3'`);
-  const model = new Table(file, file.u32(0, 'root table offset'), 'Model');
-  const version = model.uint32(0, 0);
+async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo> {
+  const model = await file.root('TFL3');
+  const version = await model.uint32(0, 0);
   const warnings: string[] = [];
-  const buffers = model.tables(4, 'Buffer').map((buffer, index) => {
-    const offset = buffer.uint64(1, 0);
-    const size = buffer.uint64(2, 0);
+  const buffers: { start: number; length: number }[] = [];
+  for (const [index, buffer] of (await model.tables(4, 'Buffer')).entries()) {
+    const offset = await buffer.uint64(1, 0);
+    const size = await buffer.uint64(2, 0);
     // Models past 2 GB keep data outside the FlatBuffer: offset (> 1) and size count from the file start.
     if (offset > 1) {
-      file.check(offset, size, `Buffer ${index} data`);
-      return { start: offset, length: size };
+      file.pages.check(offset, size, `Buffer ${index} data`);
+      buffers.push({ start: offset, length: size });
+      continue;
     }
-    const data = buffer.vector(0, 1);
-    return data ?? { start: 0, length: 0 };
-  });
-  const opcodes = model.tables(1, 'OperatorCode').map((code) => Math.max(code.int8(0, 0), code.int32(3, 0)));
-  const subgraphs = model.tables(2, 'SubGraph');
+    buffers.push((await buffer.vector(0, 1)) ?? { start: 0, length: 0 });
+  }
+  const opcodes: number[] = [];
+  for (const code of await model.tables(1, 'OperatorCode')) opcodes.push(Math.max(await code.int8(0, 0), await code.int32(3, 0)));
+  const subgraphs = await model.tables(2, 'SubGraph');
   const tensors: TfliteTensorInfo[] = [];
   const flops: Record<string, number> = {};
-  subgraphs.forEach((subgraph, subgraphIndex) => {
-    const tensorTables = subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`);
-    const { layouts, macs } = analyseOperators(subgraph, subgraphIndex, opcodes, tensorTables.map((t) => t.int32s(0)));
-    tensorTables.forEach((tensor, index) => {
-      const bufferIndex = tensor.uint32(2, 0);
-      const name = tensor.string(3) ?? `subgraph${subgraphIndex}/tensor${index}`;
-      const what = `tensor '${name}'`;
+  for (const [subgraphIndex, subgraph] of subgraphs.entries()) {
+    const tensorTables = await subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`);
+    const shapes: Int32Array[] = [];
+    for (const tensor of tensorTables) shapes.push(await tensor.int32s(0));
+    const { layouts, macs } = await analyseOperators(subgraph, subgraphIndex, opcodes, shapes);
+    for (const [index, tensor] of tensorTables.entries()) {
+      const bufferIndex = await tensor.uint32(2, 0);
       // Buffer 0 is the schema's empty sentinel; activations point there or at another empty buffer.
-      if (bufferIndex === 0) return;
+      if (bufferIndex === 0) continue;
+      const name = (await tensor.string(3)) ?? `subgraph${subgraphIndex}/tensor${index}`;
+      const what = `tensor '${name}'`;
       const buffer = buffers[bufferIndex];
       if (!buffer) file.fail(`${what} refers to buffer ${bufferIndex} but the model has ${buffers.length}`);
-      if (buffer.length === 0) return;
-      const typeCode = tensor.int8(1, 0);
+      if (buffer.length === 0) continue;
+      const typeCode = await tensor.int8(1, 0);
       const type = TENSOR_TYPES[typeCode];
       if (!type) file.fail(`${what} has unknown tensor type ${typeCode}`);
       if (UNSUPPORTED_VALUE_TYPES.has(type.name)) {
         warnings.push(`${what}: ${type.name} tensors hold no numeric weights; skipped`);
-        return;
+        continue;
       }
-      const { shape, numel } = checkedShape(file, tensor.int32s(0), what);
-      const quantizationTable = tensor.table(4, `${what} quantization`);
+      const { shape, numel } = checkedShape(file, shapes[index]!, what);
+      const quantizationTable = await tensor.table(4, `${what} quantization`);
       let quantization: Quantization | undefined;
       if (quantizationTable) {
-        const scale = quantizationTable.float32s(2);
-        const zeroPoint = quantizationTable.int64s(3);
-        const axis = quantizationTable.int32(6, 0);
+        const scale = await quantizationTable.float32s(2);
+        const zeroPoint = await quantizationTable.int64s(3);
+        const axis = await quantizationTable.int32(6, 0);
         if (scale.length > 0) {
           if (scale.length > 1 && (axis < 0 || axis >= shape.length || shape[axis] !== scale.length)) {
             file.fail(`${what} has ${scale.length} per-axis scales but dimension ${axis} of [${shape.join(', ')}] does not match`);
@@ -528,8 +326,8 @@ function readTfliteModel(file: PagedFile): TfliteModelInfo {
           quantization = { scale, zeroPoint, axis };
         }
       }
-      const sparsityTable = tensor.table(6, `${what} sparsity`);
-      const sparsity = sparsityTable ? readSparsity(file, sparsityTable, shape, what) : undefined;
+      const sparsityTable = await tensor.table(6, `${what} sparsity`);
+      const sparsity = sparsityTable ? await readSparsity(file, sparsityTable, shape, what) : undefined;
       const stored = sparsity ? sparsity.storedValues : numel;
       const expectedBytes = Math.ceil(stored * type.bytes);
       if (buffer.length !== expectedBytes) {
@@ -550,8 +348,8 @@ function readTfliteModel(file: PagedFile): TfliteModelInfo {
       });
       const multiplyAdds = macs.get(index);
       if (multiplyAdds !== undefined) flops[name] = (flops[name] ?? 0) + 2 * multiplyAdds;
-    });
-  });
+    }
+  }
   return { version, subgraphs: subgraphs.length, tensors, warnings, flopsByTensor: flops };
 }
 
@@ -650,7 +448,7 @@ function abortIfAsked(signal: AbortSignal | undefined, path: string): void {
   if (signal?.aborted) throw new WeightFileError(path, 'reading was cancelled');
 }
 
-function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
+function makeSource(file: ByteSource, info: TfliteTensorInfo): TensorSource {
   const numel = info.shape.reduce((a, b) => a * b, 1);
   const wide = info.dtype === 'float64' || info.dtype === 'int64' || info.dtype === 'uint64' || info.dtype === 'int32' || info.dtype === 'uint32';
   const quantization = info.quantization;
@@ -669,10 +467,10 @@ function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
       const out = wide ? new Float64Array(chunkLength) : new Float32Array(chunkLength);
       if (!info.sparsity) {
         for (let first = 0; first < numel; first += chunkLength) {
-          abortIfAsked(signal, file.path);
+          abortIfAsked(signal, file.file);
           const count = Math.min(chunkLength, numel - first);
           const range = storedBytesFor(info.dtype, first, count);
-          const bytes = file.bytes(info.byteOffset + range.offset, range.length, `tensor '${info.name}' data`);
+          const bytes = await file.read(info.byteOffset + range.offset, range.length, `tensor '${info.name}' data`);
           decodeElements(info.dtype, bytes, first, count, out);
           if (quantization) dequantize(out, count, quantization, info.shape, (i) => first + i);
           yield count === out.length ? out : out.subarray(0, count);
@@ -683,14 +481,14 @@ function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
       // buffer bounded by the stored data (which the file itself holds), then scattered per window.
       const positions = sparsePositions(info);
       const stored = wide ? new Float64Array(positions.length) : new Float32Array(positions.length);
-      const storedBytes = file.bytes(info.byteOffset, info.byteLength, `tensor '${info.name}' data`);
+      const storedBytes = await file.read(info.byteOffset, info.byteLength, `tensor '${info.name}' data`);
       decodeElements(info.dtype, storedBytes, 0, positions.length, stored);
       if (quantization) dequantize(stored, stored.length, quantization, info.shape, (i) => positions[i]!);
       let monotone = true;
       for (let k = 1; k < positions.length && monotone; k++) monotone = positions[k]! > positions[k - 1]!;
       let cursor = 0;
       for (let first = 0; first < numel; first += chunkLength) {
-        abortIfAsked(signal, file.path);
+        abortIfAsked(signal, file.file);
         const count = Math.min(chunkLength, numel - first);
         const end = first + count;
         out.fill(0, 0, count);
@@ -711,23 +509,13 @@ function makeSource(file: PagedFile, info: TfliteTensorInfo): TensorSource {
   };
 }
 
-function openPaged(path: string): PagedFile {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (error) {
-    throw new WeightFileError(path, `cannot open: ${(error as Error).message}`);
-  }
-  return new PagedFile(path, fd);
-}
-
 /** Lists the constant tensors of a .tflite file without reading their data. */
-export function inspectTflite(path: string): TfliteModelInfo {
-  const file = openPaged(path);
+export async function inspectTflite(path: string): Promise<TfliteModelInfo> {
+  const source = await BoundedReader.open(path);
   try {
-    return readTfliteModel(file);
+    return await readTfliteModel(new FlatBufferReader(source, 'TFLite model'));
   } finally {
-    closeSync(file.fd);
+    await source.close();
   }
 }
 
@@ -739,27 +527,22 @@ export const tfliteParser: WeightFormatParser = {
   },
   async open(path: string, options?: OpenOptions): Promise<OpenedWeightFile> {
     abortIfAsked(options?.signal, path);
-    const file = openPaged(path);
-    const fd = file.fd;
+    const source = await BoundedReader.open(path);
     let info: TfliteModelInfo;
     try {
-      info = readTfliteModel(file);
+      info = await readTfliteModel(new FlatBufferReader(source, 'TFLite model'));
     } catch (error) {
-      closeSync(fd);
+      await source.close();
       throw error;
     }
-    let closed = false;
     return {
       file: path,
       format: 'tflite',
-      fileBytes: file.size,
-      tensors: info.tensors.map((t) => makeSource(file, t)),
+      fileBytes: source.size,
+      tensors: info.tensors.map((t) => makeSource(source, t)),
       warnings: info.warnings,
       ...(Object.keys(info.flopsByTensor).length > 0 ? { flopsByTensor: info.flopsByTensor } : {}),
-      async close() {
-        if (!closed) closeSync(fd);
-        closed = true;
-      },
+      close: () => source.close(),
     };
   },
 };

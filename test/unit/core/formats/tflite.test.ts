@@ -636,19 +636,19 @@ test('MediaPipe dense face detectors and selfie segmentation match the independe
   }
   // The "dense twin" is not the sparse model before pruning: its 1x1 kernel shapes differ, so
   // tensors cannot be paired and compared value by value.
-  const kernelShapes = (path: string): string[] =>
-    inspectTflite(path)
+  const kernelShapes = async (path: string): Promise<string[]> =>
+    (await inspectTflite(path))
       .tensors.filter((t) => t.shape.length === 4 && t.shape[1] === 1 && t.shape[2] === 1)
       .map((t) => t.shape.join('x'));
   // The short-range detector is the model that Barracuda's ONNX BlazeFace was converted from: its
   // convolution FLOPs equal the total that onnx.shape_inference gives for the ONNX file (61521920).
-  const shortRange = inspectTflite(realModel('face_detection_short_range.tflite')).flopsByTensor;
+  const shortRange = (await inspectTflite(realModel('face_detection_short_range.tflite'))).flopsByTensor;
   assert.equal(Object.keys(shortRange).length, 37);
   assert.equal(Object.values(shortRange).reduce((a, b) => a + b, 0), 61521920);
   // First layer: 5x5 stride-2 conv, 128x128x3 -> 64x64x24.
   assert.equal(shortRange['conv2d/Kernel'], 2 * 64 * 64 * 24 * 5 * 5 * 3);
-  const sparseShapes = kernelShapes(realModel('face_detection_full_range_sparse.tflite'));
-  const denseShapes = kernelShapes(realModel('face_detection_full_range.tflite'));
+  const sparseShapes = await kernelShapes(realModel('face_detection_full_range_sparse.tflite'));
+  const denseShapes = await kernelShapes(realModel('face_detection_full_range.tflite'));
   assert.notDeepEqual(sparseShapes, denseShapes);
   assert.equal(sparseShapes.length, 48, "46 CSR kernels and 2 dense 1x1 kernels");
 });
