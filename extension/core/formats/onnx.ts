@@ -724,7 +724,6 @@ export const onnxParser: WeightFormatParser = {
       const weights = new Map<string, TensorSource>();
       await collectWeights(ctx, model.graph, '', weights);
       const tensors = [...weights.values()];
-      const flops = await inferOnnxFlops(model.graph, weights, MAX_SHAPE_CONSTANT_ELEMENTS, ctx.warnings);
       const metadata: Record<string, string> = {};
       const header = model.header;
       if (header.irVersion) metadata.ir_version = header.irVersion;
@@ -748,7 +747,10 @@ export const onnxParser: WeightFormatParser = {
           await reader.close();
         },
       };
-      if (Object.keys(flops).length > 0) opened.flopsByTensor = flops;
+      if (options?.graphFlops) {
+        const flops = await inferOnnxFlops(model.graph, weights, MAX_SHAPE_CONSTANT_ELEMENTS, ctx.warnings);
+        if (Object.keys(flops).length > 0) opened.flopsByTensor = flops;
+      }
       return opened;
     } catch (error) {
       await external.close();

@@ -53,7 +53,10 @@ export interface OpenedWeightFile {
   tensors: TensorSource[];
   /** Non-fatal findings: skipped pickle globals, masks, ignored non-weight entries. */
   warnings: string[];
-  /** Graph-derived facts when the format has a graph (ONNX): FLOPs per weight tensor. */
+  /**
+   * FLOPs per weight tensor, from the graph: ONNX gives them when opened with `graphFlops` (they
+   * need shape propagation through the whole graph); TFLite always (its shapes are stored).
+   */
   flopsByTensor?: Record<string, number>;
   /** Free-form header metadata (safetensors `__metadata__`, GGUF key-values rendered as text). */
   metadata?: Record<string, string>;
@@ -65,6 +68,8 @@ export interface OpenOptions {
   signal?: AbortSignal;
   /** Companion file for formats that need two (Darknet .cfg). */
   companion?: string;
+  /** Propagate shapes through the model's graph for `flopsByTensor` (ONNX); off for listing and statistics. */
+  graphFlops?: boolean;
 }
 
 export interface WeightFormatParser {

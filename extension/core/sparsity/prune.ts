@@ -249,7 +249,7 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
 
 /** What-if only: the plan's report for a file, nothing written. */
 export async function pruneWhatIf(file: string, options: PruneOptions): Promise<PruneReport> {
-  const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
+  const opened = await openWeightFile(file, { signal: options.signal, graphFlops: true });
   try {
     return (await planPruning(opened, options)).report;
   } finally {
@@ -320,7 +320,7 @@ export async function pruneToSafetensors(input: string, out: string, options: Pr
     throw new RangeError(`--out ${out}: the folder ${outDir} does not exist or is not writable`);
   });
 
-  const opened = await openWeightFile(input, options.signal ? { signal: options.signal } : undefined);
+  const opened = await openWeightFile(input, { signal: options.signal, graphFlops: true });
   let report: PruneReport;
   const temporary = path.join(outDir, `.${path.basename(outResolved)}.${process.pid}.partial`);
   try {

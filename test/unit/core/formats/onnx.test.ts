@@ -146,7 +146,7 @@ test('every data type, from its typed field and from raw_data', async () => {
 });
 
 test('FLOPs of Conv, depthwise Conv, Gemm and MatMul by shape propagation without value_info', async () => {
-  const model = await onnxParser.open(join(FIXTURES, 'small_cnn.onnx'));
+  const model = await onnxParser.open(join(FIXTURES, 'small_cnn.onnx'), { graphFlops: true });
   // x [1,3,32,32] -> conv1 (3x3, pad 1) [1,8,32,32]: 2*8*32*32 * 3*3*3
   // maxpool 2x2 -> [1,8,16,16]; conv2 (3x3, stride 2, pad 1) -> [1,16,8,8]: 2*16*8*8 * 8*3*3
   // depthwise (group 16) -> [1,16,8,8]: 2*16*8*8 * 1*3*3; GAP, Flatten [1,16]; Gemm transB [10,16] -> [1,10]: 2*10*16
@@ -330,8 +330,16 @@ async function census(model: OpenedWeightFile): Promise<{ numel: number; zeros: 
   return { numel, zeros, floats, floatSum };
 }
 
+test('graph FLOPs are left out unless asked for: listing a model propagates no shapes', async () => {
+  const model = await onnxParser.open(join(FIXTURES, 'small_cnn.onnx'));
+  assert.equal(model.flopsByTensor, undefined);
+  assert.ok(!model.warnings.some((w) => /batch size/.test(w)), model.warnings.join('; '));
+  assert.equal(model.tensors.length, 5);
+  await model.close();
+});
+
 test('BlazeFace (tf2onnx): 58 fp32 + 13 int64 initializers, FLOPs of its 37 convolutions', async () => {
-  const model = await onnxParser.open(realModel('face_detection_front_128x128_barracuda.onnx'));
+  const model = await onnxParser.open(realModel('face_detection_front_128x128_barracuda.onnx'), { graphFlops: true });
   assert.equal(model.tensors.length, 71);
   const counts = await census(model);
   assert.deepEqual([counts.numel, counts.zeros, counts.floats], [100472, 21, 58]);
