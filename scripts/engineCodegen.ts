@@ -10,7 +10,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateMatrices, type GeneratedMatrices } from '../extension/core/winograd/index';
+import { generateMatrices, toNumericMatrices, type GeneratedMatrices } from '../extension/core/winograd/index';
 import { generateStride2Matrices } from '../extension/core/winograd/strided';
 
 /**
@@ -23,12 +23,6 @@ export const ENGINE_WINOGRAD_VARIANTS: { id: string; m: number; title: string; m
     id: `${m}s2`, m, title: `F(${m}x${m}, 3x3) stride 2 from F(${m}, 2)`, matrices: () => generateStride2Matrices(m),
   })),
 ];
-
-function parseRational(text: string): number {
-  const match = /^\s*(-?\d+)(?:\s*\/\s*(\d+))?\s*$/.exec(text);
-  if (!match) throw new Error(`engineCodegen: cannot parse matrix entry "${text}"`);
-  return Number(match[1]) / Number(match[2] ?? '1');
-}
 
 /** fp32 literal, exact: the shortest double that equals the fp32 value. */
 function f32Literal(value: number): string {
@@ -134,8 +128,7 @@ export function generateWinogradTransforms(): string {
   for (const { id, m: outputs, title, matrices: make } of ENGINE_WINOGRAD_VARIANTS) {
     const matrices = make();
     const alpha = matrices.BT.length;
-    const BT = matrices.BT.map((row) => row.map(parseRational));
-    const AT = matrices.AT.map((row) => row.map(parseRational));
+    const { BT, AT } = toNumericMatrices(matrices);
     if (AT.length !== outputs || AT[0].length !== alpha) throw new Error(`engineCodegen: unexpected ${title} matrix sizes`);
     const bt = emitTransform1d(`bt${id}`, BT);
     const at = emitTransform1d(`at${id}`, AT);

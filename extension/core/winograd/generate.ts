@@ -6,7 +6,7 @@ import { EXPORT_FORMATS, SIMULATED_PRECISIONS, type FractionsIn, type WinogradEr
 import { type WinogradRequest } from '../../shared/requests';
 import { winogradCost } from './cost';
 import { DEFAULT_ERROR_SEED, defaultErrorTrials, measureError } from './error';
-import { toStringMatrix } from './rational';
+import { fromStringMatrix, rationalToNumber, toStringMatrix } from './rational';
 import { type ToomCookMatrices, checkSize, pointStrings, toomCook } from './toomCook';
 import { verifyWinograd } from './verify';
 import { exportWinograd } from './export';
@@ -16,6 +16,20 @@ export interface GeneratedMatrices {
   G: string[][];
   BT: string[][];
   points: string[];
+}
+
+/** The three matrices in float64, each entry the double nearest its exact value: what kernels compute with. */
+export interface NumericMatrices {
+  AT: number[][];
+  G: number[][];
+  BT: number[][];
+}
+
+/** Converts exact matrices (strings such as "-1/6") to {@link NumericMatrices}. */
+export function toNumericMatrices(matrices: Pick<GeneratedMatrices, 'AT' | 'G' | 'BT'>): NumericMatrices {
+  const numeric = (matrix: string[][], what: string): number[][] =>
+    fromStringMatrix(matrix, what).map((row) => row.map(rationalToNumber));
+  return { AT: numeric(matrices.AT, 'AT'), G: numeric(matrices.G, 'G'), BT: numeric(matrices.BT, 'BT') };
 }
 
 /** Exact 1-D matrices of F(m, r) only: fast, no verification or error measurement. */

@@ -1,7 +1,7 @@
 /** Winograd / Toom-Cook generator: the public API (pure logic, no `vscode`). */
 export { searchPoints, type SearchOptions } from './search';
 export { findWinogradSpecs, parseWinogradSpec, type WinogradSpecMatch } from './spec';
-export { generateMatrices, generateWinograd, type GeneratedMatrices } from './generate';
+export { generateMatrices, generateWinograd, toNumericMatrices, type GeneratedMatrices, type NumericMatrices } from './generate';
 export { exportWinograd } from './export';
 export { measureError, defaultErrorTrials, DEFAULT_ERROR_TRIALS, DEFAULT_ERROR_SEED, type ErrorAlgorithm, type MeasureErrorOptions } from './error';
 export { DEFAULT_POINTS, defaultPointsFor } from './points';
