@@ -1,0 +1,51 @@
+/**
+ * The algorithms this engine build implements: each one's planner, layouts and applicability. The
+ * single place that says whether an algorithm can run a shape, and why not.
+ */
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
+import { validateConvShape } from '../core/conv/reference';
+import { directSpec } from './direct';
+import { fftSpec } from './fft';
+import { im2colSpec } from './im2col';
+import type { AlgorithmSpec } from './planner';
+import { strassenSpec } from './strassen';
+import { winogradSpec } from './winograd';
+
+export type AppliesResult = { ok: true } | { ok: false; reason: string };
+
+export const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
+  im2col: im2colSpec,
+  direct: directSpec,
+  'winograd-2x3': winogradSpec(2),
+  'winograd-4x3': winogradSpec(4),
+  'winograd-6x3': winogradSpec(6),
+  'winograd-7x3': winogradSpec(7),
+  'winograd-4x3s2': winogradSpec(4, 2),
+  'winograd-7x3s2': winogradSpec(7, 2),
+  fft: fftSpec,
+  strassen: strassenSpec,
+};
+
+/**
+ * Whether `algo` can compute `shape` in `layout`, and if not, why. Never silently substitutes another
+ * computation.
+ */
+export function applies(algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayout): AppliesResult {
+  const spec = ALGORITHMS[algo];
+  if (spec === undefined) return { ok: false, reason: `${algo} is not implemented in this engine build` };
+  try {
+    validateConvShape(shape);
+  } catch (error) {
+    return { ok: false, reason: (error as Error).message };
+  }
+  if (!spec.layouts.includes(layout)) {
+    return { ok: false, reason: `${algo} supports layouts ${spec.layouts.join(', ')}, not ${layout}` };
+  }
+  const reason = spec.applies?.(shape);
+  return reason === undefined ? { ok: true } : { ok: false, reason };
+}
+
+/** Algorithms and layouts implemented by this build. */
+export function supportedLayouts(algo: ConvAlgorithm): readonly ConvLayout[] {
+  return ALGORITHMS[algo]?.layouts ?? [];
+}
