@@ -94,15 +94,22 @@ export function resolvePoints(
       `${problem} interpolation points for F(${m},${r}): alpha = ${alpha} needs ${rule}, got ${parsed.length} (${texts.join(', ') || 'none'})`,
     );
   }
+  const duplicate = duplicatePointsProblem(texts, parsed);
+  if (duplicate) throw new Error(duplicate);
+  return parsed;
+}
+
+/** The first pair of equal points (as typed and as parsed, index for index), or undefined when all differ. */
+export function duplicatePointsProblem(texts: readonly string[], parsed: readonly Rational[]): string | undefined {
   for (let i = 0; i < parsed.length; i++) {
     for (let j = 0; j < i; j++) {
       if (parsed[i]!.equals(parsed[j]!)) {
         const same = texts[i] === texts[j] ? `"${texts[i]}" appears twice` : `"${texts[j]}" and "${texts[i]}" are equal`;
-        throw new Error(`duplicate interpolation points: ${same} (points must be distinct)`);
+        return `duplicate interpolation points: ${same} (points must be distinct)`;
       }
     }
   }
-  return parsed;
+  return undefined;
 }
 
 /** Coefficients (lowest degree first) of prod_k (x - roots_k). */
