@@ -7,6 +7,23 @@ import * as vscode from 'vscode';
 import { runBenchCommand, saveBenchRun, savedRunsFolder } from './bench';
 import { compareBenchFiles } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
+import {
+  convShapeProblem,
+  filterSizeProblem,
+  finitePointsNeeded,
+  type InputProblem,
+  inputSizeProblem,
+  maxFilterSize,
+  parseConvShapeText,
+  parseInputSize,
+  parseSparsityTarget,
+  pointsPlaceholder,
+  pointsProblem,
+  sparsityTargetProblem,
+  splitPoints,
+  tileSizeProblem,
+  wholeNumberProblem,
+} from './core/inputChecks';
 import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
@@ -16,38 +33,65 @@ import { type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 
-async function pickNumber(title: string, choices: number[], min: number, max: number): Promise<number | undefined> {
-  const custom = 'Other…';
-  const picked = await vscode.window.showQuickPick([...choices.map(String), custom], { title, ignoreFocusOut: true });
-  if (picked !== custom) return picked === undefined ? undefined : Number(picked);
-  const typed = await vscode.window.showInputBox({
-    title,
-    validateInput: (text) => (/^\d+$/.test(text) && Number(text) >= min && Number(text) <= max ? undefined : `a whole number from ${min} to ${max}`),
+/** A typed value, checked as the user types; the box cannot be accepted while the text has a problem. */
+async function askText(options: { title: string; value?: string; placeHolder?: string; prompt?: string; problem(text: string): InputProblem }): Promise<string | undefined> {
+  return vscode.window.showInputBox({
+    title: options.title,
+    value: options.value,
+    placeHolder: options.placeHolder,
+    prompt: options.prompt,
+    ignoreFocusOut: true,
+    validateInput: (text) => options.problem(text),
   });
-  return typed === undefined ? undefined : Number(typed);
+}
+
+/** A number from a short list, or any other one typed and checked by `problem`. */
+async function pickNumber(title: string, choices: { value: number; description?: string }[], problem: (text: string) => InputProblem): Promise<number | undefined> {
+  const custom = { label: 'Other…', value: undefined as number | undefined, description: undefined as string | undefined };
+  const picked = await vscode.window.showQuickPick([...choices.map((c) => ({ label: String(c.value), value: c.value as number | undefined, description: c.description })), custom], { title, ignoreFocusOut: true });
+  if (!picked) return undefined;
+  if (picked.value !== undefined) return picked.value;
+  const typed = await askText({ title, problem });
+  return typed === undefined ? undefined : Number(typed.trim());
 }
 
 /** Asks for m, r, points and precision. */
 async function askWinogradRequest(services: Services, search: boolean): Promise<WinogradRequest | undefined> {
-  const m = await pickNumber('Output tile size m of F(m, r)', [2, 3, 4, 6, 8], 1, 16);
+  const m = await pickNumber('Output tile size m of F(m, r)', [2, 3, 4, 6, 8].map((value) => ({ value })), tileSizeProblem);
   if (m === undefined) return undefined;
-  const r = await pickNumber(`Filter size r of F(${m}, r)`, [3, 2, 5, 7], 1, 16);
+  const rChoices = [3, 2, 5, 7].filter((r) => r <= maxFilterSize(m)).map((value) => ({ value }));
+  const r = await pickNumber(`Filter size r of F(${m}, r)`, rChoices, (text) => filterSizeProblem(text, m));
   if (r === undefined) return undefined;
   let points: string[] | undefined;
   if (!search) {
-    const choice = await vscode.window.showQuickPick(['Best published points (default)', 'Enter points…'], { title: `Interpolation points of F(${m}, ${r})`, ignoreFocusOut: true });
+    const needed = finitePointsNeeded(m, r);
+    const choice = await vscode.window.showQuickPick(
+      [
+        { label: 'Best published points', description: pointsPlaceholder(m, r), custom: false },
+        { label: 'Enter points…', description: `${needed} distinct points`, custom: true },
+      ],
+      { title: `Interpolation points of F(${m}, ${r})`, ignoreFocusOut: true },
+    );
     if (choice === undefined) return undefined;
-    if (choice.startsWith('Enter')) {
-      const text = await vscode.window.showInputBox({ title: `${m + r - 2} finite points (the point at infinity is added)`, placeHolder: '0, 1, -1, 1/2, -1/2', ignoreFocusOut: true });
+    if (choice.custom) {
+      const text = await askText({
+        title: `F(${m}, ${r}): ${needed} distinct finite points (the point at infinity is added)`,
+        placeHolder: pointsPlaceholder(m, r),
+        prompt: 'Integers, fractions such as -1/2 or decimals, separated by commas',
+        problem: (typed) => pointsProblem(typed, m, r),
+      });
       if (text === undefined) return undefined;
-      points = text.split(',').map((p) => p.trim()).filter(Boolean);
+      points = splitPoints(text);
     }
   }
   const defaultPrecision = services.config.get<Precision>('winograd.precision', 'fp32');
   const precisions: Precision[] = ['fp32', 'fp16', 'bf16'];
   const precision = await vscode.window.showQuickPick(
     precisions.map((p) => ({ label: p, description: p === defaultPrecision ? 'default' : undefined })),
-    { title: search ? 'Precision to minimise the error in' : 'Precision of interest', ignoreFocusOut: true },
+    {
+      title: search ? 'Precision whose error the search minimises (highlighted in the error table)' : 'Precision to highlight in the error table (fp32, fp16 and bf16 are all measured)',
+      ignoreFocusOut: true,
+    },
   );
   if (precision === undefined) return undefined;
   return { m, r, points, precision: precision.label as Precision, search };
@@ -100,17 +144,16 @@ async function sparsityCommand(services: Services, cache: WeightFileCache, targe
 async function askPrune(services: Services, preset?: vscode.Uri): Promise<PruneRequest | undefined> {
   const uri = preset ?? (await pickWeightFile());
   if (!uri) return undefined;
-  const text = await vscode.window.showInputBox({
+  const text = await askText({
     title: `Target sparsity for ${path.basename(uri.fsPath)} (share of zeros in conv and linear weights)`,
     value: '0.5',
-    validateInput: (value) => (Number.isFinite(Number(value)) && Number(value) >= 0 && Number(value) < 1 ? undefined : 'a number with 0 <= s < 1'),
-    ignoreFocusOut: true,
+    problem: sparsityTargetProblem,
   });
   if (text === undefined) return undefined;
   const method = await vscode.window.showQuickPick(
     [
       { label: 'magnitude' as PruneMethod, description: 'the smallest |w| of each tensor' },
-      { label: 'filter-l1' as PruneMethod, description: 'whole filters, ranked by L1 norm' },
+      { label: 'filter-l1' as PruneMethod, description: 'whole filters (rows of a linear layer), ranked by L1 norm' },
     ],
     { title: 'Pruning method', ignoreFocusOut: true },
   );
@@ -123,6 +166,19 @@ async function askPrune(services: Services, preset?: vscode.Uri): Promise<PruneR
     { title: 'Per-layer profile', ignoreFocusOut: true },
   );
   if (!profile) return undefined;
+  // An ONNX graph gives every layer's FLOPs; other formats hold weights only, so the FLOPs of a
+  // convolution need the size of its output, taken here as the input size (stride 1, same padding).
+  let inputSize: PruneRequest['inputSize'];
+  if (path.extname(uri.fsPath).toLowerCase() !== '.onnx') {
+    const size = await askText({
+      title: 'Input size H×W, for the FLOPs removed (empty: report parameters only)',
+      value: '224x224',
+      prompt: 'Each convolution is counted at this output size; linear layers once per input',
+      problem: (typed) => (typed.trim() === '' ? undefined : inputSizeProblem(typed)),
+    });
+    if (size === undefined) return undefined;
+    inputSize = size.trim() === '' ? undefined : parseInputSize(size);
+  }
   const action = await vscode.window.showQuickPick(['What-if only', 'Write a pruned copy…'], { title: 'The original file is never modified', ignoreFocusOut: true });
   if (!action) return undefined;
   let out: string | undefined;
@@ -132,8 +188,8 @@ async function askPrune(services: Services, preset?: vscode.Uri): Promise<PruneR
     if (!target) return undefined;
     out = target.fsPath;
   }
-  services.log.info(`prune ${uri.fsPath}: ${text} ${method.label} ${profile.label}${out ? ` -> ${out}` : ''}`);
-  return { file: uri.fsPath, sparsity: Number(text), method: method.label, profile: profile.label, out };
+  services.log.info(`prune ${uri.fsPath}: ${text} ${method.label} ${profile.label}${inputSize ? ` at ${inputSize.height}x${inputSize.width}` : ''}${out ? ` -> ${out}` : ''}`);
+  return { file: uri.fsPath, sparsity: parseSparsityTarget(text), method: method.label, profile: profile.label, inputSize, out };
 }
 
 async function pruneCommand(services: Services, target?: PruneRequest | vscode.Uri): Promise<PruneReport | undefined> {
@@ -156,23 +212,43 @@ async function pruneCommand(services: Services, target?: PruneRequest | vscode.U
   }
 }
 
-async function askBench(): Promise<BenchCellCommand | undefined> {
+/** Thread counts to offer: the default (the deepAccel.workerThreads setting, or every core) first. */
+async function pickThreads(services: Services): Promise<number | undefined> {
+  const most = services.threads;
+  const counts = most <= 8 ? Array.from({ length: most }, (_, i) => i + 1) : [...new Set([1, 2, 4, 8, 16, 32, 64].filter((t) => t < most).concat(most))];
+  const ordered = [most, ...counts.filter((t) => t !== most)];
+  const setting = services.config.get<number>('workerThreads', 0);
+  const picked = await pickNumber(
+    'Threads for the benchmark',
+    ordered.map((value) => ({ value, description: value === most ? `default (${setting > 0 ? 'deepAccel.workerThreads' : 'every core'})` : undefined })),
+    (text) => wholeNumberProblem(text, 1, most, 'threads'),
+  );
+  return picked;
+}
+
+async function askBench(services: Services): Promise<BenchCellCommand | undefined> {
   const custom = 'Custom shape…';
   const suite = await vscode.window.showQuickPick([...BENCH_SUITES, custom], { title: 'Layers to benchmark', ignoreFocusOut: true });
   if (!suite) return undefined;
   let command: BenchCellCommand = { command: 'bench', suite };
   if (suite === custom) {
-    const text = await vscode.window.showInputBox({ title: 'N,C,H,W,K,R,S[,stride,pad]', value: '1,64,56,56,64,3,3,1,1', ignoreFocusOut: true });
-    if (!text) return undefined;
-    const { parseConvShape } = await import('./core/bench/layers');
-    command = { command: 'bench', shape: parseConvShape(text, 'shape') };
+    const text = await askText({
+      title: 'Layer shape: N,C,H,W,K,R,S[,stride,pad]',
+      value: '1,64,56,56,64,3,3,1,1',
+      prompt: 'batch, input channels, height, width, output channels, kernel height and width; stride 1 and pad 0 unless given',
+      problem: convShapeProblem,
+    });
+    if (text === undefined) return undefined;
+    command = { command: 'bench', shape: parseConvShapeText(text) };
   }
+  const threads = await pickThreads(services);
+  if (threads === undefined) return undefined;
   const algos = await vscode.window.showQuickPick(
     CONV_ALGORITHMS.map((label) => ({ label, picked: true })),
     { title: 'Algorithms (those that do not apply to a layer are skipped with the reason)', canPickMany: true, ignoreFocusOut: true },
   );
   if (!algos || algos.length === 0) return undefined;
-  return { ...command, algos: algos.length === CONV_ALGORITHMS.length ? undefined : algos.map((a) => a.label) };
+  return { ...command, threads, algos: algos.length === CONV_ALGORITHMS.length ? undefined : algos.map((a) => a.label) };
 }
 
 async function benchCommand(services: Services, args?: Partial<BenchCellCommand>): Promise<BenchReport | undefined> {
@@ -180,7 +256,7 @@ async function benchCommand(services: Services, args?: Partial<BenchCellCommand>
     void vscode.window.showWarningMessage('Deep Accel: benchmarks run only in a trusted workspace.');
     return undefined;
   }
-  const command = args ? ({ command: 'bench', ...args } as BenchCellCommand) : await askBench();
+  const command = args ? ({ command: 'bench', ...args } as BenchCellCommand) : await askBench(services);
   if (!command) return undefined;
   try {
     const report = await services.withProgress('Convolution benchmark', (hooks) => runBenchCommand(services, command, hooks));

@@ -325,6 +325,8 @@ export interface PruneReport {
   };
   /** Where the FLOPs came from: the graph (ONNX), a user-given input size, or unknown. */
   flopsSource: 'graph' | 'input-size' | 'none';
+  /** The input size the FLOPs assume (flopsSource 'input-size'): every conv output is taken to be this size. */
+  inputSize?: { height: number; width: number };
   /** Present after prune-and-export: the file written and what reading it back showed. */
   export?: PruneExportCheck;
   warnings: string[];

@@ -23,7 +23,7 @@ export function renderPrune(report: PruneReport, host: ViewHost): HTMLElement {
   const total = report.total;
   const flops =
     total.flops !== undefined && total.flopsRemoved !== undefined
-      ? ` · ${formatCount(total.flopsRemoved)} of ${formatCount(total.flops)} FLOPs removed (${formatPercent(total.flopsRemoved / Math.max(1, total.flops))}, ${report.flopsSource === 'graph' ? 'from the graph' : 'from the input size'})`
+      ? ` · ${formatCount(total.flopsRemoved)} of ${formatCount(total.flops)} FLOPs removed (${formatPercent(total.flopsRemoved / Math.max(1, total.flops))}, ${report.flopsSource === 'graph' ? 'from the graph' : report.inputSize ? `every conv output taken as ${report.inputSize.height}×${report.inputSize.width}` : 'from the input size'})`
       : ' · FLOPs unknown (give an input size)';
   const header = h(
     'header',

@@ -131,7 +131,7 @@ export function formatPruneReport(report: PruneReport): string {
     `Sparsity after: ${percent(t.prunableSparsityAfter)}% of prunable weights, ${percent(t.modelSparsityAfter)}% of the model`,
   ];
   if (t.flops !== undefined) {
-    const source = report.flopsSource === 'graph' ? 'from the graph' : 'assuming every conv output has the given input size';
+    const source = report.flopsSource === 'graph' ? 'from the graph' : `assuming every conv output is ${report.inputSize ? `${report.inputSize.height}x${report.inputSize.width}` : 'the given input size'}`;
     lines.push(`FLOPs removed: ${humanCount(Math.round(t.flopsRemoved ?? 0))} of ${humanCount(Math.round(t.flops))} (${percent((t.flopsRemoved ?? 0) / t.flops)}%, ${source})`);
   } else {
     lines.push('FLOPs: unknown (no graph in this format; give --input-size HxW)');

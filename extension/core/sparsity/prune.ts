@@ -236,6 +236,7 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
       modelSparsityAfter: parameters === 0 ? 0 : (prunableZerosAfter + otherZeros) / parameters,
     },
     flopsSource,
+    ...(flopsSource === 'input-size' ? { inputSize: options.inputSize } : {}),
     warnings,
   };
   const withFlops = tensors.filter((p) => p.flops !== undefined);

@@ -98,6 +98,8 @@ test('magnitude prune-and-export writes exactly the planned zeros, keeps dtypes 
   assert.equal(conv.zerosAfter, 36);
   assert.equal(conv.paramsRemoved, 35);
   assert.equal(conv.flops, 2 * 72 * 64);
+  assert.equal(report.flopsSource, 'input-size');
+  assert.deepEqual(report.inputSize, { height: 8, width: 8 }, 'the report says which size the FLOPs assume');
   assert.equal(conv.flopsRemoved, (2 * 72 * 64 * 35) / 72);
   const fc = report.tensors.find((t) => t.name === 'fc.weight')!;
   assert.equal(fc.zerosAfter, 15);
@@ -187,6 +189,7 @@ test('FLOPs come from the graph when the parser provides them', async () => {
   };
   const { report } = await planPruning(opened, { sparsity: 0.25, inputSize: { height: 4, width: 4 } });
   assert.equal(report.flopsSource, 'graph');
+  assert.equal(report.inputSize, undefined, 'the graph gave the FLOPs: no size was assumed');
   const plan = report.tensors[0]!;
   assert.equal(plan.zerosAfter, 9); // round(0.25 * 36)
   assert.equal(plan.flops, 1000);
