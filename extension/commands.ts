@@ -5,7 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runBenchCommand, saveBenchRun, savedRunsFolder } from './bench';
-import { compareBenchFiles } from './core/bench/saved';
+import { compareBenchFiles, listSavedRuns, type SavedRun } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import {
   convShapeProblem,
@@ -270,23 +270,34 @@ async function benchCommand(services: Services, args?: Partial<BenchCellCommand>
   }
 }
 
+async function pickSavedRun(runs: SavedRun[], title: string): Promise<SavedRun | undefined> {
+  const picked = await vscode.window.showQuickPick(
+    runs.map((run) => ({ label: run.summary.date, description: `${run.summary.threads} · ${run.summary.layers}`, detail: `${run.summary.machine} · ${run.name}.json`, run })),
+    { title, matchOnDescription: true, matchOnDetail: true, ignoreFocusOut: true },
+  );
+  return picked?.run;
+}
+
 async function compareCommand(services: Services, files?: [string, string]): Promise<BenchComparison | undefined> {
   let chosen = files;
   if (!chosen) {
     const folder = savedRunsFolder();
-    const runs = folder ? await vscode.workspace.findFiles(new vscode.RelativePattern(folder, '*.json')) : [];
+    const { runs, unreadable } = folder ? await listSavedRuns(folder) : { runs: [], unreadable: [] };
+    for (const problem of unreadable) services.log.warn(`compare: ${problem}`);
     if (runs.length < 2) {
-      void vscode.window.showInformationMessage('Deep Accel: compare needs two saved runs in .deep-accel/bench/ (run a benchmark twice).');
+      const found = runs.length === 0 ? 'no run is saved' : 'only one run is saved';
+      void vscode.window.showWarningMessage(`Deep Accel: comparing needs two saved benchmark runs, and ${found} in .deep-accel/bench/ of this workspace. Each "Run Convolution Benchmark" saves one.`);
       return undefined;
     }
-    const items = runs.map((uri) => ({ label: path.basename(uri.fsPath), uri })).sort((a, b) => b.label.localeCompare(a.label));
-    const picked = await vscode.window.showQuickPick(items, { title: 'Pick two runs: A then B', canPickMany: true });
-    if (!picked || picked.length !== 2) return undefined;
-    chosen = [picked[0].uri.fsPath, picked[1].uri.fsPath];
+    const a = await pickSavedRun(runs, 'Run A, the baseline (1 of 2)');
+    if (!a) return undefined;
+    const b = await pickSavedRun(runs.filter((run) => run.file !== a.file), `Run B, compared with A (${a.summary.date}, ${a.summary.threads}) (2 of 2)`);
+    if (!b) return undefined;
+    chosen = [a.file, b.file];
   }
   try {
     const comparison = await compareBenchFiles(chosen[0], chosen[1]);
-    await ResultsPanel.show(services.context.extensionUri, 'Benchmark comparison').showPayload({ kind: 'benchCompare', data: comparison });
+    await ResultsPanel.show(services.context.extensionUri, 'Benchmark comparison', { column: vscode.ViewColumn.Active }).showPayload({ kind: 'benchCompare', data: comparison });
     return comparison;
   } catch (error) {
     reportError(services, 'compare runs', error);

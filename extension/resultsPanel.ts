@@ -37,11 +37,18 @@ export class ResultsPanel {
     });
   }
 
-  static show(extensionUri: vscode.Uri, title: string, key = title): ResultsPanel {
+  /**
+   * Shows `title`'s panel, reusing it when open. A result computed beside the user's editor opens
+   * beside it (the default); a view the user asked to look at (a comparison) takes the active group.
+   */
+  static show(extensionUri: vscode.Uri, title: string, options: { key?: string; column?: vscode.ViewColumn } = {}): ResultsPanel {
+    const key = options.key ?? title;
+    const column = options.column ?? vscode.ViewColumn.Beside;
+    const preserveFocus = column === vscode.ViewColumn.Beside;
     let results = ResultsPanel.panels.get(key);
-    if (results) results.panel.reveal(undefined, true);
+    if (results) results.panel.reveal(column === vscode.ViewColumn.Beside ? undefined : column, preserveFocus);
     else {
-      const panel = vscode.window.createWebviewPanel('deepAccel.results', title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, {
+      const panel = vscode.window.createWebviewPanel('deepAccel.results', title, { viewColumn: column, preserveFocus }, {
         ...webviewOptions(extensionUri),
         retainContextWhenHidden: true,
       });

@@ -136,6 +136,34 @@ async function clickFirst(page, request) {
   }
 }
 
+/** The first element matching `request.selector` in any frame, waiting for it as clickFirst does. */
+async function firstHandle(page, request) {
+  const timeoutMs = Number.isFinite(request.timeoutMs) ? Math.max(0, request.timeoutMs) : 30_000;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    for (const frame of page.frames()) {
+      if (frame.isDetached()) continue;
+      if (request.frameUrlIncludes && !frame.url().includes(request.frameUrlIncludes)) continue;
+      const handle = await frame.$(request.selector).catch(() => null);
+      if (handle) return handle;
+    }
+    if (Date.now() >= deadline) throw new RunnerError(`no element matches ${JSON.stringify(request.selector)} in any frame after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** Types into a text field as a user would (its input events fire), then presses `key` if given. */
+async function typeInto(page, request) {
+  if (typeof request.text !== 'string' && typeof request.key !== 'string') throw new RunnerError('type: give "text", "key" or both');
+  const handle = await firstHandle(page, request);
+  if (typeof request.text === 'string') {
+    await handle.fill('');
+    await handle.type(request.text);
+  }
+  if (typeof request.key === 'string') await handle.press(request.key);
+  return { typed: true };
+}
+
 /**
  * HTTP endpoint through which the suite in the extension host asks about the browser page
  * (test/integration/pageBridge.ts). The random token keeps other local processes from driving it.
@@ -145,6 +173,7 @@ function startPageBridge(getPage) {
   const handlers = {
     query: (page, request) => pollFrames(page, request).then((matches) => ({ matches })),
     click: clickFirst,
+    type: typeInto,
     screenshot: async (page, request) => {
       const file = path.join(artifactsDir, `${safeArtifactName(request.name)}.png`);
       await page.screenshot({ path: file });

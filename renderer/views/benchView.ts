@@ -1,4 +1,4 @@
-import { convShapeLabel, type BenchComparison, type BenchReport, type BenchResult } from '../../extension/shared/payloads';
+import { benchRunSummary, convShapeLabel, threadsLabel, type BenchComparison, type BenchReport, type BenchResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes, formatNumber, h, section } from './dom';
 import type { ViewHost } from './host';
@@ -6,9 +6,6 @@ import { type Column, sortableTable, toCsv } from './table';
 
 const shapeText = (r: BenchResult) => `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pad}`;
 
-export function threadsLabel(threads: number): string {
-  return threads === 1 ? '1 thread' : `${threads} threads`;
-}
 
 /** Every column, in the order of the CSV export (a stable order for programs reading it). */
 export const BENCH_COLUMNS: Column<BenchResult>[] = [
@@ -134,34 +131,104 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
   );
 }
 
-export function renderBenchComparison(comparison: BenchComparison, host: ViewHost): HTMLElement {
-  const tagged = [
-    ...comparison.a.report.results.map((r) => ({ ...r, run: comparison.a.label })),
-    ...comparison.b.report.results.map((r) => ({ ...r, run: comparison.b.label })),
-  ];
-  const rows = comparison.a.report.results.flatMap((a) => {
-    const b = comparison.b.report.results.find((r) => r.layer === a.layer && r.algo === a.algo && r.layout === a.layout && r.threads === a.threads);
-    return b ? [{ layer: a.layer, algo: a.algo, threads: a.threads, a: a.gflops, b: b.gflops, ratio: b.gflops / a.gflops }] : [];
+export interface ComparedResult {
+  layer: string;
+  algo: string;
+  layout: string;
+  threadsA: number;
+  threadsB: number;
+  a: number;
+  b: number;
+  /** B's speed over A's: above 1, B is faster. */
+  speedup: number;
+}
+
+/**
+ * Pairs A's results with B's on the same layer, algorithm and layout. Thread counts must match
+ * too when both runs measured several; a 1-thread run against a 2-thread run pairs across them,
+ * since that is usually the point of the comparison.
+ */
+export function compareResults(a: BenchResult[], b: BenchResult[]): ComparedResult[] {
+  const severalThreads = (results: BenchResult[]) => new Set(results.map((r) => r.threads)).size > 1;
+  const matchThreads = severalThreads(a) && severalThreads(b);
+  const used = new Set<BenchResult>();
+  return a.flatMap((ra) => {
+    const rb = b.find((r) => !used.has(r) && r.layer === ra.layer && r.algo === ra.algo && r.layout === ra.layout && (!matchThreads || r.threads === ra.threads));
+    if (!rb) return [];
+    used.add(rb);
+    return [{ layer: ra.layer, algo: ra.algo, layout: ra.layout, threadsA: ra.threads, threadsB: rb.threads, a: ra.gflops, b: rb.gflops, speedup: rb.gflops / ra.gflops }];
   });
-  const table = sortableTable(rows, [
-    { key: 'layer', title: 'Layer', value: (r) => r.layer },
-    { key: 'algo', title: 'Algorithm', value: (r) => r.algo },
-    { key: 'threads', title: 'Threads', value: (r) => r.threads, numeric: true },
-    { key: 'a', title: `${comparison.a.label} GFLOP/s`, value: (r) => r.a, format: (r) => formatNumber(r.a), numeric: true },
-    { key: 'b', title: `${comparison.b.label} GFLOP/s`, value: (r) => r.b, format: (r) => formatNumber(r.b), numeric: true },
-    { key: 'ratio', title: 'B / A', value: (r) => r.ratio, format: (r) => `${formatNumber(r.ratio)}×`, numeric: true },
-  ]);
+}
+
+function speedupText(speedup: number): string {
+  return `${formatNumber(speedup)}×`;
+}
+
+function runLine(name: 'A' | 'B', run: BenchComparison['a']): HTMLElement {
+  const summary = benchRunSummary(run.report);
+  return h('li', { 'data-run': name }, h('strong', {}, `${name}: `), `${summary.date} · ${summary.machine} · ${summary.threads} · ${summary.layers}`, h('span', { class: 'da-note' }, ` (${run.label})`));
+}
+
+export function renderBenchComparison(comparison: BenchComparison, host: ViewHost): HTMLElement {
+  const rows = compareResults(comparison.a.report.results, comparison.b.report.results);
+  const threadsDiffer = rows.some((r) => r.threadsA !== r.threadsB);
+  const layersOf = unique(rows.map((r) => r.layer));
+  const severalLayers = layersOf.length > 1;
+  const columns: Column<ComparedResult>[] = [
+    { key: 'pair', title: severalLayers ? 'Layer · algorithm' : 'Algorithm', value: (r) => (severalLayers ? `${r.layer} · ${r.algo}` : r.algo) },
+    { key: 'speedup', title: 'B / A', value: (r) => r.speedup, format: (r) => speedupText(r.speedup), numeric: true, description: 'Speed-up of B over A (effective GFLOP/s of B divided by A); above 1, B is faster' },
+    { key: 'a', title: 'A GFLOP/s', value: (r) => r.a, format: (r) => formatNumber(r.a), numeric: true },
+    { key: 'b', title: 'B GFLOP/s', value: (r) => r.b, format: (r) => formatNumber(r.b), numeric: true },
+    ...(threadsDiffer
+      ? [
+          { key: 'threadsA', title: 'A threads', value: (r: ComparedResult) => r.threadsA, numeric: true },
+          { key: 'threadsB', title: 'B threads', value: (r: ComparedResult) => r.threadsB, numeric: true },
+        ]
+      : []),
+    { key: 'layout', title: 'Layout', value: (r) => r.layout },
+  ];
+  const table = sortableTable(rows, columns, { label: 'Matched results' });
+  const csvColumns: Column<ComparedResult>[] = [
+    { key: 'layer', title: 'layer', value: (r) => r.layer },
+    { key: 'algo', title: 'algo', value: (r) => r.algo },
+    { key: 'layout', title: 'layout', value: (r) => r.layout },
+    { key: 'threadsA', title: 'threads A', value: (r) => r.threadsA },
+    { key: 'threadsB', title: 'threads B', value: (r) => r.threadsB },
+    { key: 'a', title: 'GFLOP/s A', value: (r) => r.a },
+    { key: 'b', title: 'GFLOP/s B', value: (r) => r.b },
+    { key: 'speedup', title: 'B / A', value: (r) => r.speedup },
+  ];
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
-  exportCsv.addEventListener('click', () => host.exportText('csv', rows.map((r) => `${r.layer},${r.algo},${r.threads},${r.a},${r.b},${r.ratio}`).join('\n'), 'bench-compare.csv'));
+  exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(rows, csvColumns), 'bench-compare.csv'));
+  // One group per (layer, algorithm), A's bar beside B's, the speed-up under the group's name.
+  const chart = rows.length
+    ? chartBox(
+        'Effective GFLOP/s, run A beside run B',
+        {
+          type: 'bar',
+          data: {
+            labels: rows.map((r) => [severalLayers ? `${r.layer} · ${r.algo}` : r.algo, `B/A ${speedupText(r.speedup)}`]),
+            datasets: [
+              { label: 'A', data: rows.map((r) => r.a), backgroundColor: seriesColor(0) },
+              { label: 'B', data: rows.map((r) => r.b), backgroundColor: seriesColor(1) },
+            ],
+          },
+          options: { scales: { y: { beginAtZero: true, title: { display: true, text: 'effective GFLOP/s' } } } },
+        },
+        300,
+      )
+    : null;
+  const unmatched = comparison.a.report.results.length + comparison.b.report.results.length - 2 * rows.length;
   return h(
     'div',
     { class: 'da-view da-bench-compare' },
-    h('header', { class: 'da-header' }, h('h2', {}, `Benchmark runs: ${comparison.a.label} vs ${comparison.b.label}`), h('p', { class: 'da-subtitle' }, `A: ${machineLine(comparison.a.report)}`, h('br'), `B: ${machineLine(comparison.b.report)}`)),
-    gflopsChart('Effective GFLOP/s, run A against run B', tagged, (r) => `${r.run}: ${r.algo}`),
+    h('header', { class: 'da-header' }, h('h2', {}, 'Benchmark runs compared'), h('ul', { class: 'da-runs' }, runLine('A', comparison.a), runLine('B', comparison.b))),
+    chart,
     section(
       'Matched results',
       rows.length ? h('div', { class: 'da-toolbar' }, exportCsv) : null,
-      rows.length ? table : h('p', { class: 'da-status' }, 'The two runs have no (layer, algorithm, layout, threads) in common; the chart shows both.'),
+      rows.length ? table : h('p', { class: 'da-status' }, 'The two runs have no (layer, algorithm, layout) in common.'),
+      unmatched > 0 ? h('p', { class: 'da-note' }, `${unmatched} result${unmatched === 1 ? '' : 's'} measured in only one of the runs ${unmatched === 1 ? 'is' : 'are'} left out.`) : null,
     ),
   );
 }

@@ -149,10 +149,34 @@ test('prune output shows what was removed, the read-back check, before/after bar
 
 test('benchmark comparison output matches results by layer and algorithm', async () => {
   await render('benchCompare', BENCH_COMPARISON, 'compare');
-  const ratios = await page.$$eval('#compare tbody tr td:last-child', (tds) => tds.map((td) => td.textContent));
-  assert.deepEqual(ratios, ['2×', '2×', '2×']);
+  // B doubled every speed: each (layer, algorithm) pair shows 2x, with A and B side by side.
+  assert.deepEqual(await columnCells(page, '#compare', 'pair'), ['conv2_x · im2col', 'conv2_x · winograd-4x3', 'conv3_x · im2col']);
+  assert.deepEqual(await columnCells(page, '#compare', 'speedup'), ['2×', '2×', '2×']);
+  assert.deepEqual(await columnCells(page, '#compare', 'a'), ['40', '120', '42']);
+  assert.deepEqual(await columnCells(page, '#compare', 'b'), ['80', '240', '84']);
+  // Each run is told apart by date, machine, threads and layers.
+  const runs = await page.$$eval('#compare [data-run]', (items) => items.map((li) => li.textContent));
+  assert.deepEqual(runs, [
+    'A: 2026-11-28 00:00 UTC · Test CPU (2 cores, simd128) · 1 thread · resnet18, 2 layers × 2 algorithms (before)',
+    'B: 2026-11-28 00:00 UTC · Test CPU (2 cores, simd128) · 1 thread · resnet18, 2 layers × 2 algorithms (after)',
+  ]);
+  assert.deepEqual(JSON.parse((await page.getAttribute('#compare canvas', 'data-series')) ?? '[]'), ['A', 'B'], 'one bar for A beside one for B in every group');
   assert.equal((await canvasInkShare(page, '#compare canvas')).length, 1);
+  // A is blue, B orange.
+  assert.ok((await canvasColourCount(page, '#compare canvas', [0x37, 0x94, 0xff])) > 100, 'A bars');
+  assert.ok((await canvasColourCount(page, '#compare canvas', [0xd1, 0x86, 0x16])) > 100, 'B bars');
   await screenshot('compare');
+});
+
+test('a 1-thread run against a 2-thread run pairs the same layer and algorithm and shows both thread counts', async () => {
+  const one = { ...BENCH_REPORT, results: [BENCH_REPORT.results[0]] };
+  const two = { ...BENCH_REPORT, results: [{ ...BENCH_REPORT.results[0], threads: 2, gflops: 70 }, { ...BENCH_REPORT.results[1], threads: 2 }] };
+  await render('benchCompare', { a: { label: 'one', report: one }, b: { label: 'two', report: two } }, 'compare-threads');
+  assert.deepEqual(await columnCells(page, '#compare-threads', 'pair'), ['im2col']);
+  assert.deepEqual(await columnCells(page, '#compare-threads', 'speedup'), ['1.75×']);
+  assert.deepEqual(await columnCells(page, '#compare-threads', 'threadsA'), ['1']);
+  assert.deepEqual(await columnCells(page, '#compare-threads', 'threadsB'), ['2']);
+  assert.match((await page.textContent('#compare-threads .da-section')) ?? '', /1 result measured in only one of the runs is left out/);
 });
 
 test('help output lists every command of the cell language', async () => {

@@ -59,6 +59,14 @@ export async function clickInPage(selector: string, options: Omit<PageQueryOptio
   await callBridge<{ clicked: true }>('click', { selector, ...options });
 }
 
+/**
+ * Types `text` into the first element matching `selector` (clearing it first, key by key, so the
+ * page sees what a typist's keystrokes cause), then presses `key` (for example "Enter") if given.
+ */
+export async function typeInPage(selector: string, input: { text?: string; key?: string }, options: Omit<PageQueryOptions, 'minCount'> = {}): Promise<void> {
+  await callBridge<{ typed: true }>('type', { selector, ...input, ...options });
+}
+
 /** Saves a screenshot of the whole workbench as test/artifacts/<name>.png; returns its path. */
 export async function screenshotPage(name: string): Promise<string> {
   const { path } = await callBridge<{ path: string }>('screenshot', { name });

@@ -1,7 +1,7 @@
 /** Saved benchmark runs: .deep-accel/bench/<timestamp>.json under a folder, loaded back to compare. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { BenchComparison, BenchReport } from '../../shared/payloads';
+import { benchRunSummary, type BenchComparison, type BenchReport } from '../../shared/payloads';
 
 /** The folder saved runs go to under `root` (a workspace folder). */
 export function savedRunsDir(root: string): string {
@@ -53,4 +53,40 @@ export async function compareBenchFiles(fileA: string, fileB: string): Promise<B
     a: { label: path.basename(fileA, '.json'), report: a },
     b: { label: path.basename(fileB, '.json'), report: b },
   };
+}
+
+export interface SavedRun {
+  file: string;
+  /** The file name without .json. */
+  name: string;
+  summary: ReturnType<typeof benchRunSummary>;
+  startedAt?: string;
+}
+
+/**
+ * The saved runs in `dir`, newest first, each with what tells it apart (date, machine, threads,
+ * layers); files that are not saved runs are listed in `unreadable` with the reason. A missing
+ * folder has no runs.
+ */
+export async function listSavedRuns(dir: string): Promise<{ runs: SavedRun[]; unreadable: string[] }> {
+  let names: string[];
+  try {
+    names = (await readdir(dir)).filter((name) => name.endsWith('.json'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { runs: [], unreadable: [] };
+    throw error;
+  }
+  const runs: SavedRun[] = [];
+  const unreadable: string[] = [];
+  for (const name of names) {
+    const file = path.join(dir, name);
+    try {
+      const report = await loadBenchReport(file);
+      runs.push({ file, name: path.basename(name, '.json'), summary: benchRunSummary(report), startedAt: report.startedAt });
+    } catch (error) {
+      unreadable.push((error as Error).message);
+    }
+  }
+  runs.sort((a, b) => (b.startedAt ?? '').localeCompare(a.startedAt ?? '') || b.name.localeCompare(a.name));
+  return { runs, unreadable };
 }

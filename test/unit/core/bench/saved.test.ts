@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compareBenchFiles, loadBenchReport, saveBenchReport } from '../../../../extension/core/bench/saved';
+import { compareBenchFiles, listSavedRuns, loadBenchReport, saveBenchReport } from '../../../../extension/core/bench/saved';
 import type { BenchReport } from '../../../../extension/shared/payloads';
 
 const report: BenchReport = {
@@ -49,5 +49,31 @@ test('loading something that is not a saved run names the file and the problem',
     await assert.rejects(loadBenchReport(path.join(dir, 'none.json')), /none\.json: no such file/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('saved runs are listed newest first, each told apart by date, machine, threads and layers', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-saved-'));
+  try {
+    const dir = path.join(root, '.deep-accel', 'bench');
+    assert.deepEqual(await listSavedRuns(dir), { runs: [], unreadable: [] }, 'no folder: no runs');
+    await saveBenchReport(root, report);
+    const shape = { N: 1, C: 16, H: 14, W: 14, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+    const custom: BenchReport = {
+      ...report,
+      startedAt: '2026-01-05T10:20:30.000Z',
+      suite: undefined,
+      results: [1, 2].flatMap((threads) => ['im2col', 'direct'].map((algo) => ({ ...report.results[0], layer: '1x16x14x14-k16-3x3-s1p1', shape, algo, threads }))),
+    };
+    await saveBenchReport(root, custom);
+    writeFileSync(path.join(dir, 'notes.json'), '{"hello": 1}');
+    const { runs, unreadable } = await listSavedRuns(dir);
+    assert.deepEqual(runs.map((r) => r.name), ['2026-01-05T10-20-30-000Z', '2026-01-02T03-04-05-678Z-vgg16']);
+    assert.deepEqual(runs[0].summary, { date: '2026-01-05 10:20 UTC', machine: 'Test CPU (2 cores, simd128)', threads: '1 thread, 2 threads', layers: '1x16x14x14-k16-3x3-s1p1 × 2 algorithms' });
+    assert.deepEqual(runs[1].summary, { date: '2026-01-02 03:04 UTC', machine: 'Test CPU (2 cores, simd128)', threads: '1 thread', layers: 'vgg16, 1 layer × 1 algorithm' });
+    assert.equal(unreadable.length, 1);
+    assert.match(unreadable[0], /notes\.json: not a saved benchmark run: no "machine" object/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
   }
 });
