@@ -1,0 +1,135 @@
+/**
+ * The palette flows as a user goes through them: keys typed into the quick input, problems shown
+ * under the text while typing, Enter refused until the text is right, and no error notification
+ * for a typo. Needs the page (the offline runner); skipped under @vscode/test-electron.
+ */
+import assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { BenchComparison, BenchReport, WinogradResult } from '../../../extension/shared/payloads';
+import { pageBridgeAvailable, queryPage, screenshotPage, typeInPage } from '../pageBridge';
+import { activeApi } from './helpers';
+
+const INPUT = '.quick-input-widget .quick-input-box input';
+
+/** Waits for the quick input to show `title`; fails with what it shows instead. */
+async function expectTitle(title: string): Promise<void> {
+  const titles = await queryPage('.quick-input-widget .quick-input-title', { textIncludes: title, timeoutMs: 20_000 });
+  if (titles.length === 0) {
+    const shown = await queryPage('.quick-input-widget .quick-input-title', { timeoutMs: 0 });
+    assert.fail(`the quick input should ask "${title}", it shows "${shown.map((t) => t.text).join(' | ')}"`);
+  }
+}
+
+/** The problem shown under the input box (waits for text containing `expected`). */
+async function expectProblem(expected: string): Promise<void> {
+  const messages = await queryPage('.quick-input-widget .quick-input-message', { textIncludes: expected, timeoutMs: 10_000 });
+  if (messages.length === 0) {
+    const shown = await queryPage('.quick-input-widget .quick-input-message', { timeoutMs: 0 });
+    assert.fail(`the input box should say "${expected}", it says "${shown.map((m) => m.text).join(' | ')}"`);
+  }
+}
+
+async function errorToasts(): Promise<string[]> {
+  return (await queryPage('.notifications-toasts .notification-toast', { timeoutMs: 500 })).map((toast) => toast.text).filter((text) => /error|failed/i.test(text));
+}
+
+suite('palette input, typed', () => {
+  suiteSetup(async function () {
+    if (!pageBridgeAvailable()) this.skip();
+    await activeApi();
+  });
+
+  test('Generate Winograd: points are checked as typed (repeat, count for F(4,3)); the placeholder has 5 points; Enter waits for valid text', async () => {
+    const pending = vscode.commands.executeCommand<WinogradResult | undefined>('deepAccel.generateWinograd');
+    await expectTitle('Output tile size m');
+    await typeInPage(INPUT, { text: '4', key: 'Enter' });
+    await expectTitle('Filter size r of F(4, r)');
+    await typeInPage(INPUT, { text: '3', key: 'Enter' });
+    await expectTitle('Interpolation points of F(4, 3)');
+    await typeInPage(INPUT, { text: 'Enter points', key: 'Enter' });
+    await expectTitle('F(4, 3): 5 distinct finite points');
+    const [box] = await queryPage(INPUT);
+    assert.match(box.html, /placeholder="0, 5\/8, -5\/8, 3\/2, -3\/2"/, 'the placeholder shows as many points as F(4,3) needs');
+    await typeInPage(INPUT, { text: '0, 1, 1' });
+    await expectProblem('"1" appears twice');
+    await typeInPage(INPUT, { text: '0, 1, -1, 1/x' });
+    await expectProblem('point 4 "1/x" is not a number');
+    await typeInPage(INPUT, { text: '0, 1, -1', key: 'Enter' });
+    await expectProblem('F(4, 3) needs 5 distinct points (the point at infinity is added): 3 given');
+    await screenshotPage('palette-points-typed');
+    // Enter did not accept the box: it still asks for the points, and nothing failed.
+    await expectTitle('F(4, 3): 5 distinct finite points');
+    assert.deepEqual(await errorToasts(), []);
+    await typeInPage(INPUT, { text: '0, 1, -1, 2, -2', key: 'Enter' });
+    await expectTitle('Precision to highlight');
+    await typeInPage(INPUT, { text: 'fp16', key: 'Enter' });
+    const result = await pending;
+    assert.ok(result, 'the command ran with the typed points');
+    assert.deepEqual(result.points, ['0', '1', '-1', '2', '-2']);
+    assert.equal(result.verified, true);
+  });
+
+  test('Run Convolution Benchmark: a typo in the custom shape is shown while typing, never a modal error; threads are asked for', async () => {
+    const settings = vscode.workspace.getConfiguration('deepAccel');
+    const budget = settings.inspect<number>('bench.budgetMs')?.globalValue;
+    await settings.update('bench.budgetMs', 20, vscode.ConfigurationTarget.Global);
+    try {
+      const pending = vscode.commands.executeCommand<BenchReport | undefined>('deepAccel.runBenchmark');
+      await expectTitle('Layers to benchmark');
+      await typeInPage(INPUT, { text: 'Custom shape', key: 'Enter' });
+      await expectTitle('Layer shape');
+      await typeInPage(INPUT, { text: '1,8,12,12,8,3', key: 'Enter' });
+      await expectProblem('7 or 9 integers');
+      await typeInPage(INPUT, { text: '1,8,12,12,8,3,3,1,y', key: 'Enter' });
+      await expectProblem("item 9 ('y')");
+      await expectTitle('Layer shape');
+      assert.deepEqual(await errorToasts(), [], 'no error notification for a typo');
+      await typeInPage(INPUT, { text: '1,8,12,12,8,3,3,1,1', key: 'Enter' });
+      await expectTitle('Threads for the benchmark');
+      const rows = await queryPage('.quick-input-widget .quick-input-list .monaco-list-row', { minCount: 2 });
+      assert.match(rows[0].text, /default/, `the setting's count comes first (saw ${rows.map((r) => r.text).join(' | ')})`);
+      await screenshotPage('palette-bench-threads');
+      await typeInPage(INPUT, { text: '1', key: 'Enter' });
+      await expectTitle('Algorithms');
+      await typeInPage(INPUT, { key: 'Enter' });
+      const report = await pending;
+      assert.ok(report, 'the benchmark ran');
+      assert.ok(report.results.length >= 2);
+      assert.ok(report.results.every((r) => r.threads === 1), 'every result ran on the 1 thread chosen');
+      assert.deepEqual(report.results[0].shape, { N: 1, C: 8, H: 12, W: 12, K: 8, R: 3, S: 3, stride: 1, pad: 1 });
+      const subtitle = await queryPage('.da-bench .da-subtitle', { textIncludes: '· 1 thread' });
+      assert.equal(subtitle.length, 1, 'the dashboard says how many threads ran');
+    } finally {
+      await settings.update('bench.budgetMs', budget, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('Compare Saved Benchmark Runs: pick A, then B, each listed by date, threads and layers; opened in the active group', async () => {
+    // Two runs of their own, so the test does not depend on the others: 1 thread, then 2.
+    for (const threads of [1, 2]) {
+      await vscode.commands.executeCommand('deepAccel.runBenchmark', { shape: { N: 1, C: 8, H: 12, W: 12, K: 8, R: 3, S: 3, stride: 1, pad: 1 }, algos: ['im2col'], threads, budgetMs: 20 });
+    }
+    const pending = vscode.commands.executeCommand<BenchComparison | undefined>('deepAccel.compareBenchmarks');
+    await expectTitle('Run A, the baseline');
+    const rows = await queryPage('.quick-input-widget .quick-input-list .monaco-list-row', { minCount: 2 });
+    for (const row of rows) {
+      assert.match(row.text, /\d{4}-\d\d-\d\d \d\d:\d\d UTC/, `each run says when it ran (saw ${row.text})`);
+      assert.match(row.text, /\d+ threads?/, `each run says its threads (saw ${row.text})`);
+      assert.match(row.text, /algorithms?/, `each run says its layers and algorithms (saw ${row.text})`);
+    }
+    await screenshotPage('palette-compare-pick');
+    await typeInPage(INPUT, { key: 'Enter' });
+    await expectTitle('Run B, compared with A');
+    const remaining = await queryPage('.quick-input-widget .quick-input-list .monaco-list-row', { minCount: 1 });
+    assert.equal(remaining.length, rows.length - 1, 'A is not offered again as B');
+    await typeInPage(INPUT, { key: 'Enter' });
+    const comparison = await pending;
+    assert.ok(comparison);
+    assert.notEqual(comparison.a.label, comparison.b.label);
+    const group = vscode.window.tabGroups.activeTabGroup;
+    assert.equal(group.activeTab?.label, 'Benchmark comparison', 'the comparison opened in the active editor group');
+    const header = await queryPage('.da-bench-compare [data-run]', { minCount: 2 });
+    assert.match(header[0].text, /^A: /);
+    await screenshotPage('palette-compare-panel');
+  });
+});
