@@ -6,7 +6,8 @@
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../extension/shared/webviewProtocol';
 import type { WeightFileSummary } from '../extension/shared/payloads';
 import { renderFailure, renderPayload, type ViewHost } from './views';
-import { formatBytes, formatCount, h } from './views/dom';
+import { formatBytes } from '../extension/shared/format';
+import { formatCount, h } from './views/dom';
 import { sortableTable } from './views/table';
 
 interface VsCodeApi {

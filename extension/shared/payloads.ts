@@ -405,14 +405,6 @@ export interface ConvShape {
   pad: number;
 }
 
-/**
- * Name of a custom layer: its shape, e.g. "1x64x56x56-k64-3x3-s1p1". The benchmark names custom
- * layers so, and the views use it to tell when a layer's name already says its shape.
- */
-export function convShapeLabel(shape: ConvShape): string {
-  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}p${shape.pad}`;
-}
-
 export interface MachineInfo {
   cpu: string;
   cores: number;
@@ -461,27 +453,6 @@ export interface BenchReport {
 }
 
 /** What to benchmark: a suite (optionally some of its layers) or one custom shape. */
-export function threadsLabel(threads: number): string {
-  return threads === 1 ? '1 thread' : `${threads} threads`;
-}
-
-/**
- * One line that tells saved runs apart: when, on what machine, with how many threads, over which
- * layers. The palette lists runs by it, and the comparison view heads runs A and B with it.
- */
-export function benchRunSummary(report: BenchReport): { date: string; machine: string; threads: string; layers: string } {
-  const threads = [...new Set(report.results.map((r) => r.threads))].sort((a, b) => a - b);
-  const layers = [...new Set(report.results.map((r) => r.layer))];
-  const algos = new Set(report.results.map((r) => r.algo)).size;
-  const layerText = `${layers.length === 1 && !report.suite ? layers[0] : `${report.suite ? `${report.suite}, ` : ''}${layers.length} layer${layers.length === 1 ? '' : 's'}`} × ${algos} algorithm${algos === 1 ? '' : 's'}`;
-  return {
-    date: report.startedAt ? `${report.startedAt.slice(0, 16).replace('T', ' ')}${report.startedAt.endsWith('Z') ? ' UTC' : ''}` : 'undated',
-    machine: `${report.machine.cpu} (${report.machine.cores} cores, ${report.machine.simd})`,
-    threads: threads.length ? threads.map(threadsLabel).join(', ') : 'no results',
-    layers: layerText,
-  };
-}
-
 export interface BenchComparison {
   a: { label: string; report: BenchReport };
   b: { label: string; report: BenchReport };

@@ -1,6 +1,7 @@
-import { benchRunSummary, convShapeLabel, threadsLabel, type BenchComparison, type BenchReport, type BenchResult } from '../../extension/shared/payloads';
+import { benchRunSummary, convShapeLabel, formatBytes, threadsLabel } from '../../extension/shared/format';
+import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
-import { formatBytes, formatNumber, h, section } from './dom';
+import { formatNumber, h, section } from './dom';
 import type { ViewHost } from './host';
 import { type Column, sortableTable, toCsv } from './table';
 

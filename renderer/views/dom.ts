@@ -39,16 +39,6 @@ export function formatCount(value: number): string {
   return String(value);
 }
 
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 export function section(title: string, ...children: (Child | Child[])[]): HTMLElement {
   return h('section', { class: 'da-section' }, h('h3', {}, title), ...children);

@@ -1,6 +1,7 @@
 import type { PrunedTensorPlan, PruneReport } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
-import { formatBytes, formatCount, formatNumber, formatPercent, h, section } from './dom';
+import { formatBytes } from '../../extension/shared/format';
+import { formatCount, formatNumber, formatPercent, h, section } from './dom';
 import type { ViewHost } from './host';
 import { sortableTable } from './table';
 

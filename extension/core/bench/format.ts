@@ -1,4 +1,5 @@
 /** Human-readable benchmark tables (benchdnn-like), for the CLI and plain-text outputs. */
+import { formatBytes } from '../../shared/format';
 import type { BenchComparison, BenchReport, BenchResult } from '../../shared/payloads';
 
 function fixed(value: number | undefined, digits: number): string {
@@ -9,11 +10,6 @@ function scientific(value: number | undefined): string {
   return value === undefined || !Number.isFinite(value) ? '-' : value.toExponential(1);
 }
 
-function bytes(value: number): string {
-  if (value < 1024) return `${value} B`;
-  if (value < 1024 * 1024) return `${(value / 1024).toFixed(1)} KiB`;
-  return `${(value / (1024 * 1024)).toFixed(1)} MiB`;
-}
 
 /** peer time / our time: above 1 means the engine is faster than the peer. */
 export function peerSpeedup(result: BenchResult): number | undefined {
@@ -52,7 +48,7 @@ export function formatBenchReport(report: BenchReport): string {
     fixed(result.gflops, 2),
     scientific(result.maxAbsErr),
     scientific(result.maxRelErr),
-    bytes(result.workspaceBytes),
+    formatBytes(result.workspaceBytes),
     ...(withPeer ? [fixed(result.peer?.msMedian, 3), result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-'] : []),
   ]);
   lines.push(rows.length ? table(header, rows, (column) => column >= 3) : '(no algorithm ran)');

@@ -4,7 +4,8 @@
  * `--shape` strings.
  */
 import type { BenchSuite, ConvShape } from '../../shared/payloads';
-import { BENCH_SUITES, convShapeLabel } from '../../shared/payloads';
+import { convShapeLabel } from '../../shared/format';
+import { BENCH_SUITES } from '../../shared/payloads';
 import { convDirectFlops, convOutputSize, validateConvShape } from '../conv/reference';
 
 export interface BenchLayer {

@@ -1,7 +1,8 @@
 /** Saved benchmark runs: .deep-accel/bench/<timestamp>.json under a folder, loaded back to compare. */
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { benchRunSummary, type BenchComparison, type BenchReport } from '../../shared/payloads';
+import { benchRunSummary } from '../../shared/format';
+import type { BenchComparison, BenchReport } from '../../shared/payloads';
 
 /** The folder saved runs go to under `root` (a workspace folder). */
 export function savedRunsDir(root: string): string {

@@ -2,6 +2,7 @@
  * Plain-text tables of sparsity and pruning reports, in the spirit of Distiller's sparsity summary:
  * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
  */
+import { formatBytes } from '../../shared/format';
 import type { PruneReport, SparsityReport, TensorStats, WinogradSparsityReport } from '../../shared/payloads';
 
 export function percent(share: number | undefined, digits = 2): string {
@@ -61,7 +62,7 @@ export function formatSparsityReport(report: SparsityReport): string {
     compactNumber(t.absMean),
   ]);
   rows.push(['Total', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
-  const parts = [`${report.file} (${report.format}, ${humanCount(report.fileBytes)}B, threshold ${report.threshold})`, '', renderTable(header, rows)];
+  const parts = [`${report.file} (${report.format}, ${formatBytes(report.fileBytes)}, threshold ${report.threshold})`, '', renderTable(header, rows)];
   const blockSize = report.tensors.find((t) => t.block)?.block?.size;
   if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view; 2:4 % = groups of 4 input channels with >= 2 zeros (NVIDIA ASP).`);
   const nmTable = formatNmTable(report);
@@ -139,7 +140,7 @@ export function formatPruneReport(report: PruneReport): string {
   if (report.export) {
     const e = report.export;
     lines.push(
-      `Wrote ${e.out} (${humanCount(e.bytes)}B): ${e.verified ? 'verified' : 'VERIFICATION FAILED'} by reading it back ` +
+      `Wrote ${e.out} (${formatBytes(e.bytes)}): ${e.verified ? 'verified' : 'VERIFICATION FAILED'} by reading it back ` +
         `(${e.pruned.filter((p) => p.zerosReadBack === p.expectedZeros).length}/${e.pruned.length} pruned tensors at the planned sparsity, ` +
         `${e.untouchedIdentical} untouched tensors identical${e.untouchedDiffering.length > 0 ? `, differing: ${e.untouchedDiffering.join(', ')}` : ''})`,
     );
