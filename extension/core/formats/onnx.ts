@@ -29,7 +29,7 @@ import { F, ONNX_DATA_TYPES, OnnxTypes } from './onnxSchema';
 import { ProtobufReader, WIRE_LEN, WIRE_VARINT, type WireField, decodeVarints, int64FromHalves, uint64FromHalves } from './protobuf';
 import { inferOnnxFlops } from './onnxFlops';
 import { BoundedReader, type ByteSource } from './reader';
-import { chunkLimit, contiguousTensor, readAllValues } from './source';
+import { checkDensifiedSize, chunkLimit, contiguousTensor, readAllValues } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 import type { ByteRange, ScannedAttribute, ScannedGraph, ScannedNode, ScannedSparseTensor, ScannedTensor, ValueInfo } from './onnxGraph';
@@ -106,7 +106,7 @@ async function scanTensor(pb: ProtobufReader, start: number, end: number, what: 
       case F.tensor.name:
       case F.tensor.externalData:
       case F.tensor.dataLocation:
-        parts.push(await pb.bytes(f.tagStart, f.end));
+        parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
         break;
       default:
         break; // doc_string, metadata_props and unknown fields
@@ -177,7 +177,7 @@ async function scanAttribute(pb: ProtobufReader, start: number, end: number, wha
     else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(pb, f.start, f.end, `${what} graphs`, depth + 1));
     else if (f.wire === WIRE_LEN && f.field === F.attribute.sparseTensor) {
       attribute.sparseTensor = await scanSparseTensor(pb, f.start, f.end, `${what} sparse_tensor`);
-    } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(await pb.bytes(f.tagStart, f.end));
+    } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
   }
   const object = pb.decode<AttributeObject>(OnnxTypes.attribute, parts, what);
   attribute.name = object.name ?? '';
@@ -203,7 +203,7 @@ async function scanNode(pb: ProtobufReader, start: number, end: number, what: st
   const attributes: ScannedAttribute[] = [];
   for await (const f of pb.fields(start, end, what)) {
     if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(pb, f.start, f.end, `${what} attribute`, depth));
-    else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(await pb.bytes(f.tagStart, f.end));
+    else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
   }
   const object = pb.decode<NodeObject>(OnnxTypes.node, parts, what);
   return {
@@ -291,7 +291,7 @@ export async function scanOnnxModel(source: ByteSource): Promise<ScannedModel> {
       if (graph) pb.fail('ModelProto has two graphs');
       graph = await scanGraph(pb, f.start, f.end, 'graph', 0);
     } else if ([1, 2, 3, 4, 5, 8, 14].includes(f.field)) {
-      parts.push(await pb.bytes(f.tagStart, f.end));
+      parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
     }
   }
   return { header: pb.decode<ModelObject>(OnnxTypes.model, parts, 'ModelProto'), graph };
@@ -594,6 +594,7 @@ async function sparseSource(ctx: BuildContext, sparse: ScannedSparseTensor, name
   const shape = sparse.dims;
   const numel = counted.numel;
   const nnz = values.numel;
+  checkDensifiedSize(file, `sparse tensor '${name}'`, shape, numel, nnz);
   if (values.shape.length !== 1) fail(`values must be 1-D, got shape [${values.shape.join(', ')}]`);
   const linear = indices.shape.length === 1;
   if (linear ? indices.shape[0] !== nnz : indices.shape.length !== 2 || indices.shape[0] !== nnz || indices.shape[1] !== shape.length) {
@@ -649,18 +650,26 @@ function isDefaultDomain(domain: string): boolean {
   return domain === '' || domain === 'ai.onnx';
 }
 
-async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: string, out: Map<string, TensorSource>): Promise<void> {
+/** The weights found so far, by listed name, and the next `#k` suffix to try for each repeated name. */
+interface CollectedWeights {
+  byName: Map<string, TensorSource>;
+  nextSuffix: Map<string, number>;
+}
+
+async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: string, out: CollectedWeights): Promise<void> {
   const add = (source: TensorSource | undefined): void => {
     if (!source) return;
     let name = source.name;
-    if (out.has(name)) {
-      let k = 2;
-      while (out.has(`${source.name}#${k}`)) k++;
+    if (out.byName.has(name)) {
+      // Each repeated name resumes its suffix search where the last copy stopped: linear in copies.
+      let k = out.nextSuffix.get(source.name) ?? 2;
+      while (out.byName.has(`${source.name}#${k}`)) k++;
+      out.nextSuffix.set(source.name, k + 1);
       name = `${source.name}#${k}`;
       ctx.warnings.push(`tensor name '${source.name}' appears more than once; the copy in ${scope || 'the main graph'} is listed as '${name}'`);
       source = { ...source, name };
     }
-    out.set(name, source);
+    out.byName.set(name, source);
   };
   for (const initializer of graph.initializers) add(await tensorSource(ctx, initializer, initializer.name || `${scope}initializer@${initializer.at}`));
   for (const sparse of graph.sparseInitializers) {
@@ -721,8 +730,9 @@ export const onnxParser: WeightFormatParser = {
       const model = await scanOnnxModel(reader);
       if (!model.graph) throw new WeightFileError(file, 'invalid ONNX model: ModelProto has no graph');
       const ctx: BuildContext = { model: reader, external, warnings: [] };
-      const weights = new Map<string, TensorSource>();
-      await collectWeights(ctx, model.graph, '', weights);
+      const collected: CollectedWeights = { byName: new Map(), nextSuffix: new Map() };
+      await collectWeights(ctx, model.graph, '', collected);
+      const weights = collected.byName;
       const tensors = [...weights.values()];
       const metadata: Record<string, string> = {};
       const header = model.header;

@@ -63,7 +63,8 @@ const validShape = (shape: Shape | undefined): shape is Shape => shape !== undef
 
 function broadcast(shapes: (Shape | undefined)[]): Shape | undefined {
   if (shapes.some((s) => !s)) return undefined;
-  const rank = Math.max(...shapes.map((s) => s!.length));
+  let rank = 0;
+  for (const s of shapes) rank = Math.max(rank, s!.length);
   const out: Shape = [];
   for (let i = 0; i < rank; i++) {
     let dim = 1;

@@ -49,6 +49,15 @@ export class PagedReader {
     return this.pageBytes * Math.floor(this.maxPages / 2);
   }
 
+  /** Whether [offset, offset + length) is resident already (then `load` would read nothing). */
+  resident(offset: number, length: number): boolean {
+    if (length <= 0) return true;
+    const first = Math.floor(offset / this.pageBytes);
+    const last = Math.floor((offset + length - 1) / this.pageBytes);
+    for (let index = first; index <= last; index++) if (!this.pages.has(index)) return false;
+    return true;
+  }
+
   /** Makes [offset, offset + length) resident, reading each run of missing pages in one read. */
   async load(offset: number, length: number, what: string): Promise<void> {
     this.check(offset, length, what);

@@ -74,8 +74,10 @@ export class ProtobufReader {
   async *fields(start: number, end: number, what: string): AsyncGenerator<WireField> {
     let position = start;
     while (position < end) {
-      // A tag and a length take at most 20 bytes.
-      await this.pages.load(position, Math.min(20, end - position), this.format);
+      // A tag and a length take at most 20 bytes. Awaiting only when they are not resident keeps a
+      // message of many small fields from costing a promise per field.
+      const head = Math.min(20, end - position);
+      if (!this.pages.resident(position, head)) await this.pages.load(position, head, this.format);
       const tag = this.varint(position, end, `${what} field tag`);
       const field = Math.floor(tag.value / 8);
       const wire = tag.value % 8;
@@ -117,6 +119,13 @@ export class ProtobufReader {
   /** The bytes [start, end) of the file. */
   bytes(start: number, end: number): Promise<Uint8Array> {
     return this.pages.bytes(start, end - start, this.format);
+  }
+
+  /** The bytes [start, end) when they are resident in the page cache, else undefined. */
+  residentBytes(start: number, end: number): Uint8Array | undefined {
+    const length = end - start;
+    if (length > this.pages.pageBytes || !this.pages.resident(start, length)) return undefined;
+    return this.pages.view(start, length);
   }
 
   /** Decodes the collected fields `parts` (each a whole tag + value) of one message with protobufjs. */

@@ -18,6 +18,28 @@ export function chunkLimit(file: string, options?: { maxChunkElements?: number }
   return limit;
 }
 
+/**
+ * A sparse tensor is streamed densified, implicit zeros included, so its declared dense size is work
+ * and memory the statistics spend (per-kernel and per-channel flags are sized by the dense shape).
+ * A header may declare any shape over a few stored values; the dense size is allowed up to this many
+ * elements per stored value (a tensor 98% sparse and beyond what real models store), and any size
+ * up to DENSE_ELEMENTS_ALWAYS_ALLOWED.
+ */
+export const MAX_DENSE_ELEMENTS_PER_STORED_VALUE = 64;
+export const DENSE_ELEMENTS_ALWAYS_ALLOWED = 1 << 20;
+
+/** Refuses a sparse tensor whose dense shape is out of proportion to the values the file stores for it. */
+export function checkDensifiedSize(file: string, what: string, shape: readonly number[], numel: number, storedValues: number): void {
+  const allowed = Math.max(DENSE_ELEMENTS_ALWAYS_ALLOWED, MAX_DENSE_ELEMENTS_PER_STORED_VALUE * storedValues);
+  if (numel > allowed) {
+    throw new WeightFileError(
+      file,
+      `${what}: its dense shape [${shape.join(', ')}] has ${numel} elements but the file stores ${storedValues} value(s) for it; ` +
+        `more than ${MAX_DENSE_ELEMENTS_PER_STORED_VALUE} implicit elements per stored value (beyond ${DENSE_ELEMENTS_ALWAYS_ALLOWED}) are not densified`,
+    );
+  }
+}
+
 interface TensorBase {
   name: string;
   /** Reported dtype (the canonical DType name, or the format's own name for quantised types). */

@@ -14,6 +14,7 @@
  */
 import { FlatBufferReader, type FlatTable } from './flatbuffer';
 import { BoundedReader, type ByteSource } from './reader';
+import { checkDensifiedSize } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 import { decodeInto, isDType, itemSize } from './dtypes';
@@ -333,6 +334,7 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
       if (buffer.length !== expectedBytes) {
         file.fail(`${what} of type ${type.name} needs ${expectedBytes} bytes for ${stored} ${sparsity ? 'stored ' : ''}values of shape [${shape.join(', ')}] but its buffer ${bufferIndex} holds ${buffer.length}`);
       }
+      if (sparsity) checkDensifiedSize(file.file, what, shape, numel, stored);
       tensors.push({
         subgraph: subgraphIndex,
         index,

@@ -368,3 +368,80 @@ test('Silero VAD legacy and v5: weights inside If subgraphs and Constant nodes',
   assert.ok(Math.abs(b.floatSum - -2983.142226) < 1e-5, `float sum ${b.floatSum}`);
   await v5.close();
 });
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files: headers that declare more work or memory than the file stores.
+// ---------------------------------------------------------------------------------------------
+
+function sparseInitializerModel(dims: number[], values: number[], linearIndices: number[]): string {
+  const valuesTensor = tensorProto({ name: 'w', dims: [values.length], dataType: 1, raw: float32Bytes(values) });
+  const indexBytes = [...new Uint8Array(new BigInt64Array(linearIndices.map(BigInt)).buffer)];
+  const indicesTensor = tensorProto({ name: 'w_indices', dims: [linearIndices.length], dataType: 7, raw: indexBytes });
+  const sparse = [...pbBytes(1, valuesTensor), ...pbBytes(2, indicesTensor), ...dims.flatMap((d) => pbVarint(3, d))];
+  const graph = [...pbString(2, 'g'), ...pbBytes(15, sparse)];
+  return writeModel(new Uint8Array([...pbVarint(1, 8), ...pbBytes(7, graph)]));
+}
+
+test('a sparse initializer declaring 3 x 4294967295 elements for one stored value is refused at open', async () => {
+  const path = sparseInitializerModel([3, 4294967295], [1.5], [5]);
+  assert.ok(readFileSync(path).length < 100);
+  await assertOpenFails(path, /sparse tensor 'w': its dense shape \[3, 4294967295\] has 12884901885 elements but the file stores 1 value/);
+});
+
+test('a very sparse initializer within the densification allowance still opens and densifies', async () => {
+  // 2^20 elements are always allowed: one stored value at the last position, the rest implicit zeros.
+  const numel = 1 << 20;
+  const model = await onnxParser.open(sparseInitializerModel([1024, 1024], [-2], [numel - 1]));
+  const w = byName(model, 'w');
+  assert.equal(w.numel, numel);
+  let zeros = 0;
+  let last = NaN;
+  let count = 0;
+  for await (const chunk of w.chunks()) {
+    for (const v of chunk) zeros += v === 0 ? 1 : 0;
+    count += chunk.length;
+    last = chunk[chunk.length - 1]!;
+  }
+  assert.deepEqual([count, zeros, last], [numel, numel - 1, -2]);
+  await model.close();
+  await assertOpenFails(sparseInitializerModel([1025, 1024], [-2], [0]), /has 1049600 elements but the file stores 1 value/);
+});
+
+test('100,000 initializers with the same name are listed under distinct names in linear time', { timeout: 30_000 }, async () => {
+  const copies = 100_000;
+  const one = pbBytes(5, tensorProto({ name: 'w', dims: [1], dataType: 1, raw: float32Bytes([1]) }));
+  const graph = new Uint8Array(3 + copies * one.length);
+  graph.set(pbString(2, 'g'));
+  for (let i = 0; i < copies; i++) graph.set(one, 3 + i * one.length);
+  const path = writeModel(new Uint8Array([...pbVarint(1, 8), ...tag(7, 2), ...varint(graph.length), ...graph]));
+  const model = await onnxParser.open(path);
+  assert.equal(model.tensors.length, copies);
+  assert.equal(new Set(model.tensors.map((t) => t.name)).size, copies);
+  assert.deepEqual(model.tensors.slice(0, 3).map((t) => t.name), ['w', 'w#2', 'w#3']);
+  assert.equal(model.tensors[copies - 1]!.name, `w#${copies}`);
+  await model.close();
+});
+
+test('renaming repeated names skips names already taken', async () => {
+  const init = (name: string, value: number): Bytes => tensorProto({ name, dims: [1], dataType: 1, raw: float32Bytes([value]) });
+  const model = await onnxParser.open(writeModel(modelProto([init('w', 1), init('w#2', 2), init('w', 3), init('w', 4)])));
+  assert.deepEqual(model.tensors.map((t) => t.name), ['w', 'w#2', 'w#3', 'w#4']);
+  assert.deepEqual(await valuesOf(byName(model, 'w#3')), [3]);
+  await model.close();
+});
+
+test('a Sum with 200,000 inputs propagates its shape without overflowing the stack', async () => {
+  // x [1, 4] summed 200,000 times, then MatMul with W [4, 2]: 2 * 1 * 4 * 2 FLOPs.
+  const dim = (d: number): Bytes => pbBytes(1, pbVarint(1, d));
+  const input = [...pbString(1, 'x'), ...pbBytes(2, pbBytes(1, [...pbVarint(1, 1), ...pbBytes(2, [...dim(1), ...dim(4)])]))];
+  const sum: Bytes = [];
+  const x = pbString(1, 'x');
+  for (let i = 0; i < 200_000; i++) sum.push(...x);
+  sum.push(...pbString(2, 's'), ...pbString(4, 'Sum'));
+  const matmul = [...pbString(1, 's'), ...pbString(1, 'W'), ...pbString(2, 'y'), ...pbString(4, 'MatMul')];
+  const weight = tensorProto({ name: 'W', dims: [4, 2], dataType: 1, raw: float32Bytes([1, 2, 3, 4, 5, 6, 7, 8]) });
+  const graph = [...pbBytes(1, sum), ...pbBytes(1, matmul), ...pbString(2, 'g'), ...pbBytes(5, weight), ...pbBytes(11, input)];
+  const model = await onnxParser.open(writeModel(new Uint8Array([...pbVarint(1, 8), ...pbBytes(7, graph)])), { graphFlops: true });
+  assert.deepEqual(model.flopsByTensor, { W: 16 });
+  await model.close();
+});

@@ -652,3 +652,56 @@ test('MediaPipe dense face detectors and selfie segmentation match the independe
   assert.notDeepEqual(sparseShapes, denseShapes);
   assert.equal(sparseShapes.length, 48, "46 CSR kernels and 2 dense 1x1 kernels");
 });
+
+// ---------------------------------------------------------------------------------------------
+// Hostile files: sparse shapes out of proportion to the values stored.
+// ---------------------------------------------------------------------------------------------
+
+test('a CSR tensor of 65537 x 65537 x 1 x 1 with one stored value is refused at open', async () => {
+  const spec: ModelSpec = {
+    buffers: [new Uint8Array(0), f32([2.5])],
+    tensors: [
+      {
+        name: 's',
+        type: FLOAT32,
+        shape: [65537, 65537, 1, 1],
+        buffer: 1,
+        sparsity: {
+          traversal: [0, 1, 2, 3],
+          blockMap: [],
+          dims: [{ segments: [0, 1], indices: [0] }, { segments: [0, 1], indices: [0] }, { dense: 1 }, { dense: 1 }],
+        },
+      },
+    ],
+  };
+  assert.ok(buildTflite(spec).length < 600);
+  await assertRejects(spec, /tensor 's': its dense shape \[65537, 65537, 1, 1\] has 4295098369 elements but the file stores 1 value/);
+});
+
+test('a CSR matrix of 3 x 2147483647 with one stored value is refused; one within the allowance densifies', async () => {
+  const csr = (columns: number): ModelSpec => ({
+    buffers: [new Uint8Array(0), f32([2.5])],
+    tensors: [
+      {
+        name: 's',
+        type: FLOAT32,
+        shape: [3, columns],
+        buffer: 1,
+        sparsity: { traversal: [0, 1], blockMap: [], dims: [{ dense: 3 }, { segments: [0, 1, 1, 1], indices: [7] }] },
+      },
+    ],
+  });
+  await assertRejects(csr(2147483647), /dense shape \[3, 2147483647\] has 6442450941 elements but the file stores 1 value/);
+  // 3 x 349525 = 1048575 elements: inside the 2^20 always allowed.
+  const model = await openModel(csr(349525));
+  let count = 0;
+  let sum = 0;
+  let at = -1;
+  for await (const chunk of model.tensors[0]!.chunks()) {
+    for (let i = 0; i < chunk.length; i++) if (chunk[i] !== 0) at = count + i;
+    for (const v of chunk) sum += v;
+    count += chunk.length;
+  }
+  assert.deepEqual([count, sum, at], [3 * 349525, 2.5, 7]);
+  await model.close();
+});
