@@ -650,10 +650,23 @@ function isDefaultDomain(domain: string): boolean {
   return domain === '' || domain === 'ai.onnx';
 }
 
-/** The weights found so far, by listed name, and the next `#k` suffix to try for each repeated name. */
+/** Renamed copies of one name that each get a warning; the rest are counted in one. */
+const RENAME_WARNINGS_PER_NAME = 10;
+
+/** The weights found so far, by listed name, and for each repeated name the next `#k` suffix to try and its renamed copies. */
 interface CollectedWeights {
   byName: Map<string, TensorSource>;
   nextSuffix: Map<string, number>;
+  renamedCopies: Map<string, number>;
+}
+
+/** One warning for the renamed copies of each name beyond the first RENAME_WARNINGS_PER_NAME. */
+function summarizeRenames(collected: CollectedWeights, warnings: string[]): void {
+  for (const [name, copies] of collected.renamedCopies) {
+    if (copies > RENAME_WARNINGS_PER_NAME) {
+      warnings.push(`tensor name '${name}' appears ${copies + 1} times; ${copies - RENAME_WARNINGS_PER_NAME} more copies are listed as '${name}#k' without a warning each`);
+    }
+  }
 }
 
 async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: string, out: CollectedWeights): Promise<void> {
@@ -666,7 +679,11 @@ async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: str
       while (out.byName.has(`${source.name}#${k}`)) k++;
       out.nextSuffix.set(source.name, k + 1);
       name = `${source.name}#${k}`;
-      ctx.warnings.push(`tensor name '${source.name}' appears more than once; the copy in ${scope || 'the main graph'} is listed as '${name}'`);
+      const copies = (out.renamedCopies.get(source.name) ?? 0) + 1;
+      out.renamedCopies.set(source.name, copies);
+      if (copies <= RENAME_WARNINGS_PER_NAME) {
+        ctx.warnings.push(`tensor name '${source.name}' appears more than once; the copy in ${scope || 'the main graph'} is listed as '${name}'`);
+      }
       source = { ...source, name };
     }
     out.byName.set(name, source);
@@ -730,8 +747,9 @@ export const onnxParser: WeightFormatParser = {
       const model = await scanOnnxModel(reader);
       if (!model.graph) throw new WeightFileError(file, 'invalid ONNX model: ModelProto has no graph');
       const ctx: BuildContext = { model: reader, external, warnings: [] };
-      const collected: CollectedWeights = { byName: new Map(), nextSuffix: new Map() };
+      const collected: CollectedWeights = { byName: new Map(), nextSuffix: new Map(), renamedCopies: new Map() };
       await collectWeights(ctx, model.graph, '', collected);
+      summarizeRenames(collected, ctx.warnings);
       const weights = collected.byName;
       const tensors = [...weights.values()];
       const metadata: Record<string, string> = {};

@@ -419,6 +419,10 @@ test('100,000 initializers with the same name are listed under distinct names in
   assert.equal(new Set(model.tensors.map((t) => t.name)).size, copies);
   assert.deepEqual(model.tensors.slice(0, 3).map((t) => t.name), ['w', 'w#2', 'w#3']);
   assert.equal(model.tensors[copies - 1]!.name, `w#${copies}`);
+  // Ten renamed copies are named in a warning each, the other 99,989 in one.
+  assert.equal(model.warnings.length, 11);
+  assert.match(model.warnings[9]!, /listed as 'w#11'/);
+  assert.equal(model.warnings[10], "tensor name 'w' appears 100000 times; 99989 more copies are listed as 'w#k' without a warning each");
   await model.close();
 });
 
