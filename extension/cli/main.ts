@@ -2,6 +2,8 @@
  * `deep-accel`: the command-line face of the same code the extension runs.
  *   deep-accel winograd | sparsity | prune | bench | conv [options]   (--help on each)
  */
+import { setFlagsFromString } from 'node:v8';
+import { supportsRelaxedSimd } from '../core/bench/machine';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 
 interface Subcommand {
@@ -60,7 +62,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
+const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
+
+/**
+ * Lets the engine pick its relaxed-SIMD build (fused multiply-add), which Node 20 validates only
+ * behind a V8 flag while VS Code's Electron has it on. V8's flags belong to the process, so set
+ * before the first engine compile they hold in every worker thread too. A user who passes
+ * `--no-experimental-wasm-relaxed-simd` to node (or in NODE_OPTIONS) keeps the SIMD128 build.
+ * Returns whether relaxed SIMD now validates.
+ */
+export function enableRelaxedSimd(nodeOptions = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)]): boolean {
+  if (supportsRelaxedSimd()) return true;
+  if (nodeOptions.some((option) => option.replace(/_/g, '-') === `--no-${RELAXED_SIMD_FLAG.slice(2)}`)) return false;
+  setFlagsFromString(RELAXED_SIMD_FLAG);
+  return supportsRelaxedSimd();
+}
+
 if (require.main === module) {
+  enableRelaxedSimd();
   const io: CliIo = { out: (text) => process.stdout.write(text), err: (text) => process.stderr.write(text) };
   void runCli(process.argv.slice(2), io).then((code) => {
     process.exitCode = code;
