@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { PackageManager, listFiles } from '@vscode/vsce';
 import { REPO_ROOT } from '../paths';
+// @ts-expect-error: a plain ES module of the build scripts, without type declarations
+import { readmeForPackage } from '../../scripts/package.mjs';
 
 /** What `npm run package` puts in the .vsix, as vsce itself lists it (package.json, .vscodeignore). */
 async function packagedFiles(): Promise<Set<string>> {
@@ -18,16 +20,29 @@ function readmeImages(markdown: string): string[] {
   return [...markdownImages, ...htmlImages];
 }
 
-test("the README's images are in the .vsix at the paths the README links (it is the extension's page in VS Code)", async () => {
-  const files = await packagedFiles();
-  const images = readmeImages(readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8'));
-  assert.ok(images.length > 0, 'the README shows no image');
-  for (const image of images) {
-    if (/^https:\/\//.test(image)) continue;
-    assert.doesNotMatch(image, /^[a-z]+:/i, `${image}: only https links or files in the package resolve on the extension page`);
-    const packaged = path.posix.normalize(image.replace(/^\.\//, ''));
-    assert.ok(files.has(packaged), `${image} is linked from README.md but not packaged (.vscodeignore)`);
-  }
+test("the packaged README carries every image the README shows, as data: URLs (the extension page in VS Code loads only https: and data: images)", async () => {
+  const markdown = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+  const local = readmeImages(markdown).filter((image) => !/^(https|data):/.test(image));
+  assert.ok(local.length > 0, 'the README shows no image of its own');
+  const packaged = readmeForPackage(markdown, REPO_ROOT);
+  const images = readmeImages(packaged);
+  assert.equal(images.length, readmeImages(markdown).length);
+  const inlined = images.filter((image) => image.startsWith('data:'));
+  assert.equal(inlined.length, local.length);
+  inlined.forEach((image, i) => {
+    const [, type, base64] = /^data:(image\/[a-z]+);base64,([A-Za-z0-9+/=]+)$/.exec(image) ?? [];
+    assert.equal(type, 'image/png', local[i]);
+    assert.ok(Buffer.from(base64, 'base64').equals(readFileSync(path.join(REPO_ROOT, local[i]))), `${local[i]}: the inlined bytes differ from the file`);
+  });
+  // The text around the images is unchanged.
+  let next = 0;
+  assert.equal(packaged.replace(/data:image\/png;base64,[A-Za-z0-9+/=]+/g, () => local[next++]), markdown);
+  // Nothing the page could not show is let through.
+  assert.throws(() => readmeForPackage('![x](media/missing.png)', REPO_ROOT), /image media\/missing\.png: media\/missing\.png does not exist/);
+  assert.throws(() => readmeForPackage('![x](media/icon.svg)', REPO_ROOT), /image media\/icon\.svg: VS Code's extension page shows PNG, JPEG, GIF or WebP images only/);
+  assert.throws(() => readmeForPackage('![x](http://example.com/a.png)', REPO_ROOT), /only https: images/);
+  // The screenshots are not packaged a second time as files.
+  assert.deepEqual([...(await packagedFiles())].filter((file) => file.startsWith('media/screenshots/')), []);
 });
 
 test('the extension has a 128x128 PNG icon, packaged', async () => {
