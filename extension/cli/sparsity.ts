@@ -104,7 +104,12 @@ export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [
   --block RxC     block shape for block sparsity over the [O, I*R*S] view (default 4x4)
   --winograd M    also report zeros of 3x3 kernels in the F(M, 3) Winograd domain (G g G^T)
   --nm N:M,...    per N:M pattern (e.g. 1:4,2:4,4:8): the share of groups of M input channels with
-                  >= M-N zeros, and the share of sum |w| that N:M magnitude pruning keeps`;
+                  >= M-N zeros, and the share of sum |w| that N:M magnitude pruning keeps
+
+2:4 % is the share of groups of 4 consecutive input channels holding at least 2 zeros (NVIDIA
+ASP's m4n2_1d pattern). When the input channels are not a multiple of 4 (or of M for --nm), the
+last group is padded with zeros, as ASP pads it, so a short group needs fewer zeros of its own
+to comply.`;
 
 export const sparsityCommand: CliCommand = async (argv, io) => {
   const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd', '--nm'], switches: ['--json', '--histogram', '--help'] });

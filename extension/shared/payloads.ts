@@ -231,6 +231,10 @@ export interface TensorStats extends TensorHeader {
   histogram?: Histogram;
 }
 
+/** What the 2:4 share counts, and the padding it assumes: the footnote of every sparsity table. */
+export const NM24_NOTE =
+  '2:4 = share of groups of 4 consecutive input channels with at least 2 zeros (NVIDIA ASP, m4n2_1d); when the input channels are not a multiple of 4, the last group is padded with zeros, as ASP pads it, and the padding counts towards its 2 zeros.';
+
 export interface SparsityTotals {
   numel: number;
   zeros: number;

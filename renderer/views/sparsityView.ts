@@ -1,4 +1,4 @@
-import type { Histogram, SparsityReport, TensorStats } from '../../extension/shared/payloads';
+import { type Histogram, NM24_NOTE, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes } from '../../extension/shared/format';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
@@ -163,7 +163,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     header,
     h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
     byType ? section('By layer type', byType) : null,
-    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table),
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table, report.tensors.some((t) => t.nm24 !== undefined) ? h('p', { class: 'da-note' }, NM24_NOTE) : null),
     masks,
     winogradSection,
     report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,

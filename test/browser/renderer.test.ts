@@ -83,6 +83,7 @@ test('sparsity output shows totals, a sortable and filterable tensor table, and 
   // The per-tensor chart's bars use the theme's --vscode-charts-blue (#3794ff).
   assert.ok((await canvasColourCount(page, '#sparsity canvas[data-chart^="Sparsity per tensor"]', [0x37, 0x94, 0xff])) > 200);
   assert.match((await page.textContent('#sparsity .da-warnings')) ?? '', /conv1\.weight_mask/);
+  assert.match((await page.textContent('#sparsity .da-note')) ?? '', /last group is padded with zeros, as ASP pads it/);
   await screenshot('sparsity');
 });
 

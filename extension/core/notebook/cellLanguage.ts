@@ -118,7 +118,8 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
   {
     name: 'sparsity',
     usage: 'sparsity <file> [threshold=0] [nm=2:4,4:8]',
-    description: 'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity.',
+    description:
+      'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity. 2:4 counts groups of 4 input channels with at least 2 zeros (NVIDIA ASP); a last group short of 4 (or M) channels is padded with zeros, as ASP does.',
     options: [
       { name: 'threshold', description: 'A weight counts as zero when |w| <= threshold.' },
       { name: 'winograd', description: 'Also count zeros of 3x3 kernels after the F(m,3) filter transform G g Gᵀ (m from 1 to 8).' },

@@ -3,7 +3,7 @@
  * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
  */
 import { formatBytes } from '../../shared/format';
-import type { PruneReport, SparsityReport, TensorStats, WinogradSparsityReport } from '../../shared/payloads';
+import { NM24_NOTE, type PruneReport, type SparsityReport, type TensorStats, type WinogradSparsityReport } from '../../shared/payloads';
 
 export function percent(share: number | undefined, digits = 2): string {
   return share === undefined ? '-' : `${(share * 100).toFixed(digits)}`;
@@ -64,7 +64,8 @@ export function formatSparsityReport(report: SparsityReport): string {
   rows.push(['Total', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
   const parts = [`${report.file} (${report.format}, ${formatBytes(report.fileBytes)}, threshold ${report.threshold})`, '', renderTable(header, rows)];
   const blockSize = report.tensors.find((t) => t.block)?.block?.size;
-  if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view; 2:4 % = groups of 4 input channels with >= 2 zeros (NVIDIA ASP).`);
+  if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view.`);
+  if (report.tensors.some((t) => t.nm24 !== undefined)) parts.push(NM24_NOTE);
   const nmTable = formatNmTable(report);
   if (nmTable) parts.push('', nmTable);
   if (report.byLayerType && Object.keys(report.byLayerType).length > 0) {

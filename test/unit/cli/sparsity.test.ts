@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
 import * as path from 'node:path';
+import { test } from 'node:test';
 import { runCli } from '../../../extension/cli/main';
+import { writeSafetensors } from '../../../extension/core/formats/safetensors';
+import type { SparsityReport } from '../../../extension/shared/payloads';
+import { tempDir } from '../core/formats/weightFileHelpers';
 
 const NM_FIXTURE = path.join(__dirname, '../../fixtures/sparsity/nm_patterns.npz');
+const dir = tempDir('cli-sparsity');
 
 async function cli(...argv: string[]) {
   let out = '';
@@ -35,4 +39,20 @@ test('sparsity --nm with a bad pattern is a usage error naming the flag', async 
     assert.equal(code, 2, bad);
     assert.match(err, /--nm: /, bad);
   }
+});
+
+test('the 2:4 share pads a short last group of input channels with zeros, and the table and --help say so', async () => {
+  const file = path.join(dir, 'six-inputs.safetensors');
+  // Rows of 6 input channels: groups [0..3] and [4, 5, pad, pad]. Row 0: [0,0,1,1 | 1,1] complies in
+  // its first group (2 zeros) and, with two zeros of padding, in its second; row 1: [1,1,1,0 | 1,1]
+  // fails the first (1 zero) and passes the padded second. 3 of 4 groups comply.
+  await writeSafetensors(file, [{ name: 'fc.weight', dtype: 'F32', shape: [2, 6], data: [0, 0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1] }]);
+  const json = await cli('sparsity', file, '--json');
+  assert.equal(json.code, 0);
+  assert.equal((JSON.parse(json.out) as SparsityReport).tensors[0]!.nm24, 3 / 4);
+  const table = await cli('sparsity', file);
+  assert.match(table.out, /fc\.weight .* 75\.00 /);
+  assert.match(table.out, /last group is padded with zeros, as ASP pads it/);
+  const help = await cli('sparsity', '--help');
+  assert.match(help.out, /last group is padded\s+with zeros, as ASP pads it/);
 });
