@@ -176,19 +176,40 @@ interface FoundTensor {
   tensor: TensorRef;
 }
 
-function findTensors(root: unknown, file: string): FoundTensor[] {
-  const found: FoundTensor[] = [];
-  const visiting = new Set<unknown>();
+interface FoundTensors {
+  tensors: FoundTensor[];
+  /** References met to an object already reached by another path (memo GETs of a shared object). */
+  repeatedReferences: number;
+  /** One such reference, as [its path, the name the object was first reached by]. */
+  example?: [string, string];
+}
+
+/**
+ * Every tensor reachable from `root`, each once, named by the first path that reaches it. Pickles
+ * share objects through the memo, so the object graph is a DAG whose number of paths can grow
+ * exponentially with its size (or a single tensor can be referenced a million times): each object is
+ * walked once and later references are only counted, which keeps the walk linear in the pickle.
+ */
+function findTensors(root: unknown, file: string): FoundTensors {
+  const result: FoundTensors = { tensors: [], repeatedReferences: 0 };
+  const firstName = new Map<object, string>();
   const walk = (value: unknown, names: string[], depth: number): void => {
     if (value === null || typeof value !== 'object') return;
     if (depth > MAX_OBJECT_DEPTH) throw new WeightFileError(file, `the pickled object nests deeper than ${MAX_OBJECT_DEPTH} levels`);
-    if (value instanceof TensorRef) {
-      found.push({ name: names.length > 0 ? names.join('.') : 'tensor', tensor: value });
+    const name = names.length > 0 ? names.join('.') : 'tensor';
+    const first = firstName.get(value);
+    if (first !== undefined) {
+      result.repeatedReferences++;
+      result.example ??= [name, first];
       return;
     }
-    if (visiting.has(value)) return;
-    visiting.add(value);
+    firstName.set(value, name);
+    if (value instanceof TensorRef) {
+      result.tensors.push({ name, tensor: value });
+      return;
+    }
     const child = (key: unknown, item: unknown) => {
+      if (item === null || typeof item !== 'object') return;
       const label = typeof key === 'string' || typeof key === 'number' || typeof key === 'bigint' ? String(key) : key instanceof PyTuple ? key.items.map(String).join('_') : '?';
       walk(item, TRANSPARENT_KEYS.has(label) ? names : [...names, label], depth + 1);
     };
@@ -206,10 +227,9 @@ function findTensors(root: unknown, file: string): FoundTensor[] {
       value.items.forEach((item, index) => child(index, item));
       for (const [key, item] of value.dictItems) child(key, item);
     }
-    visiting.delete(value);
   };
   walk(root, [], 0);
-  return found;
+  return result;
 }
 
 async function openTorch(file: string): Promise<OpenedWeightFile> {
@@ -255,7 +275,14 @@ async function openTorch(file: string): Promise<OpenedWeightFile> {
 
     const tensors: TensorSource[] = [];
     const names = new Map<string, number>();
-    for (const { name: baseName, tensor } of findTensors(value, file)) {
+    const found = findTensors(value, file);
+    if (found.example) {
+      const [again, first] = found.example;
+      warnings.push(
+        `${found.repeatedReferences} reference${found.repeatedReferences === 1 ? '' : 's'} in the pickle lead to an object already reached by another path (e.g. "${again}" is "${first}"); each tensor is counted once, under the first name`,
+      );
+    }
+    for (const { name: baseName, tensor } of found.tensors) {
       const repeat = names.get(baseName) ?? 0;
       names.set(baseName, repeat + 1);
       const name = repeat === 0 ? baseName : `${baseName}#${repeat}`;

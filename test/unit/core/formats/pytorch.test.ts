@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../../extension/core/formats/index';
 import { PickleError, PyDict, PyOpaque, PyTuple, unpickle } from '../../../../extension/core/formats/pickle';
 import { WeightFileError } from '../../../../extension/core/formats/types';
+import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
 import { Pickler, ascii, buildZip, concat, le32, tempDir, valuesByName } from './weightFileHelpers';
 import { fixture } from '../../../paths';
 
@@ -199,4 +200,35 @@ test('pytorch_model.bin.index.json shards are read through the weight_map', asyn
   assert.equal(opened.format, 'pytorch');
   assert.deepEqual(await valuesByName(opened), { 'a.weight': [1.5], 'b.weight': [-2.5] });
   await opened.close();
+});
+
+test('objects shared through the memo are walked once: a doubling DAG and a tensor referenced 200,000 times', async () => {
+  // level 0 = a tensor; level i = [level i-1, level i-1] (both memo GETs): 2^levels paths to the tensor.
+  const dag = (levels: number): Uint8Array => {
+    const p = new Pickler().proto(2).op(0x7d).str('model');
+    p.tensor('FloatStorage', '0', 4, 0, [4], [1]).put().op(0x30); // memo 0, popped
+    for (let level = 1; level <= levels; level++) p.op(0x5d).put().mark().get(level - 1).get(level - 1).op(0x65).op(0x30);
+    return p.get(levels).op(0x73).stop();
+  };
+  const storage = { 0: le32([1, 0, -2, 0]) };
+  for (const levels of [20, 60]) {
+    const opened = await openWeightFile(write(`dag${levels}.pt`, torchZip(dag(levels), storage)));
+    assert.deepEqual(opened.tensors.map((t) => t.name), ['model' + '.0'.repeat(levels)]);
+    assert.equal(opened.tensors[0].numel, 4);
+    // Each level's second GET (and nothing else) meets an object already walked.
+    assert.match(opened.warnings.join('\n'), new RegExp(`^${levels} references in the pickle lead to an object already reached by another path`));
+    await opened.close();
+  }
+  // {'model': [t, t, t, ...]}: one tensor, 200,000 references to it.
+  const refs = 200_000;
+  const p = new Pickler().proto(2).op(0x7d).str('model').op(0x5d).mark();
+  p.tensor('FloatStorage', '0', 4, 0, [4], [1]).put();
+  for (let i = 1; i < refs; i++) p.get(0);
+  const many = await openWeightFile(write('many.pt', torchZip(p.op(0x65).op(0x73).stop(), storage)));
+  assert.deepEqual(many.tensors.map((t) => t.name), ['model.0']);
+  assert.match(many.warnings[0], /^199999 references in the pickle lead to an object already reached by another path \(e\.g\. "model\.1" is "model\.0"\)/);
+  const report = await scanOpenedWeightFile(many);
+  assert.equal(report.total.numel, 4);
+  assert.equal(report.total.zeros, 2);
+  await many.close();
 });
