@@ -72,10 +72,21 @@ export function planDarknetTensors(sections: CfgSection[], cfgFile: string): Pla
     if (value < 1 || value > 1 << 24) throw new WeightFileError(cfgFile, `${where(section)}: ${key}=${value} is out of range`);
     return value;
   };
-  let current: Dims = { c: int(net, 'channels', 3), h: int(net, 'height', 0), w: int(net, 'width', 0) };
+  const extent = (section: CfgSection, key: string): number => {
+    const value = int(section, key, 0);
+    if (value < 0 || value > 1 << 24) throw new WeightFileError(cfgFile, `${where(section)}: ${key}=${value} is out of range`);
+    return value;
+  };
+  // Height and width may stay 0 (unknown) until a [connected] layer needs them.
+  let current: Dims = { c: positive(net, 'channels', 3), h: extent(net, 'height'), w: extent(net, 'width') };
   const outputs: Dims[] = [];
   const planned: PlannedTensor[] = [];
-  const add = (name: string, shape: number[]) => {
+  const add = (section: CfgSection, name: string, shape: number[]) => {
+    // Channel counts come from arithmetic over the cfg (route groups, reorg): a layer can be left
+    // with none, and a tensor with a dimension below 1 is no tensor the file could hold.
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 1)) {
+      throw new WeightFileError(cfgFile, `${where(section)}: ${name} would have shape [${shape.join(', ')}]; every dimension must be at least 1`);
+    }
     const numel = shape.reduce((a, b) => a * b, 1);
     if (!Number.isSafeInteger(numel)) throw new WeightFileError(cfgFile, `${name}: shape [${shape.join(', ')}] is too large`);
     planned.push({ name, shape, numel });
@@ -102,13 +113,13 @@ export function planDarknetTensors(sections: CfgSection[], cfgFile: string): Pla
         const dilation = positive(section, 'dilation', 1);
         const padding = int(section, 'pad', 0) ? Math.floor(size / 2) : int(section, 'padding', 0);
         if (current.c % groups !== 0) throw new WeightFileError(cfgFile, `${where(section)}: ${current.c} input channels are not divisible by groups=${groups}`);
-        add(`${prefix}.conv.bias`, [filters]);
+        add(section, `${prefix}.conv.bias`, [filters]);
         if (int(section, 'batch_normalize', 0)) {
-          add(`${prefix}.bn.scale`, [filters]);
-          add(`${prefix}.bn.running_mean`, [filters]);
-          add(`${prefix}.bn.running_var`, [filters]);
+          add(section, `${prefix}.bn.scale`, [filters]);
+          add(section, `${prefix}.bn.running_mean`, [filters]);
+          add(section, `${prefix}.bn.running_var`, [filters]);
         }
-        add(`${prefix}.conv.weight`, [filters, current.c / groups, size, size]);
+        add(section, `${prefix}.conv.weight`, [filters, current.c / groups, size, size]);
         const span = (size - 1) * dilation + 1;
         current = {
           c: filters,
@@ -120,21 +131,21 @@ export function planDarknetTensors(sections: CfgSection[], cfgFile: string): Pla
       case 'connected': {
         const outputsCount = positive(section, 'output', 1);
         const inputs = current.c * current.h * current.w;
-        if (inputs < 1) throw new WeightFileError(cfgFile, `${where(section)}: input size is ${current.c}x${current.h}x${current.w}; set height/width/channels in [net]`);
-        add(`${prefix}.fc.bias`, [outputsCount]);
-        add(`${prefix}.fc.weight`, [outputsCount, inputs]);
+        if (current.c < 1 || current.h < 1 || current.w < 1) throw new WeightFileError(cfgFile, `${where(section)}: input size is ${current.c}x${current.h}x${current.w}; set height/width/channels in [net]`);
+        add(section, `${prefix}.fc.bias`, [outputsCount]);
+        add(section, `${prefix}.fc.weight`, [outputsCount, inputs]);
         if (int(section, 'batch_normalize', 0)) {
-          add(`${prefix}.bn.scale`, [outputsCount]);
-          add(`${prefix}.bn.running_mean`, [outputsCount]);
-          add(`${prefix}.bn.running_var`, [outputsCount]);
+          add(section, `${prefix}.bn.scale`, [outputsCount]);
+          add(section, `${prefix}.bn.running_mean`, [outputsCount]);
+          add(section, `${prefix}.bn.running_var`, [outputsCount]);
         }
         current = { c: outputsCount, h: 1, w: 1 };
         break;
       }
       case 'batchnorm':
-        add(`${prefix}.bn.scale`, [current.c]);
-        add(`${prefix}.bn.running_mean`, [current.c]);
-        add(`${prefix}.bn.running_var`, [current.c]);
+        add(section, `${prefix}.bn.scale`, [current.c]);
+        add(section, `${prefix}.bn.running_mean`, [current.c]);
+        add(section, `${prefix}.bn.running_var`, [current.c]);
         break;
       case 'maxpool':
       case 'max': {

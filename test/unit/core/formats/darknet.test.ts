@@ -147,3 +147,27 @@ test('cfg and file disagreements are named errors', async () => {
   await rejects(badCfg('junk', '[net]\nthis is not an option\n'), /line 2: expected \[section\] or key=value/);
   await rejects(badCfg('nan', '[net]\n[convolutional]\nfilters=many\n'), /filters=many is not an integer/);
 });
+
+test('a cfg that leaves a layer with fewer than one channel is refused, not read as a negative-size tensor', async () => {
+  // channels=-1 and a 1x1 conv of 4 filters: bias 4 + weight 4*(-1) = 0 floats, so a header-only
+  // file matched the byte count and a -4-element tensor was handed to the statistics.
+  const weights = path.join(dir, 'negative.weights');
+  writeFileSync(weights, header(0, 2, 0));
+  const cases: [string, string, RegExp][] = [
+    ['minus', '[net]\nchannels=-1\n[convolutional]\nfilters=4\nsize=1\n', /\[net\] at line 1: channels=-1 is out of range/],
+    ['zero', '[net]\nchannels=0\n[convolutional]\nfilters=4\nsize=1\n', /\[net\] at line 1: channels=0 is out of range/],
+    // reorg reverse with stride 4 divides 3 channels by 16: none left for the next conv.
+    ['reorg', '[net]\nchannels=3\n[reorg]\nstride=4\nreverse=1\n[convolutional]\nfilters=4\nsize=1\n', /\[convolutional\] at line 6: layer1\.conv\.weight would have shape \[4, 0, 1, 1\]/],
+    ['height', '[net]\nchannels=3\nheight=-2\nwidth=-2\n[connected]\noutput=2\n', /height=-2 is out of range/],
+  ];
+  for (const [name, text, pattern] of cases) {
+    const cfg = path.join(dir, `${name}-negative.cfg`);
+    writeFileSync(cfg, text);
+    await assert.rejects(openWeightFile(weights, { companion: cfg }), (e: unknown) => {
+      assert.ok(e instanceof WeightFileError, String(e));
+      assert.equal(e.file, cfg);
+      assert.match(e.message, pattern);
+      return true;
+    });
+  }
+});
