@@ -4,6 +4,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { supportsRelaxedSimd } from '../core/bench/machine';
+import { OptionError } from '../core/optionError';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 
 interface Subcommand {
@@ -50,7 +51,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await (await sub.load())(rest, io);
   } catch (error) {
-    if (error instanceof CliUsageError) {
+    if (error instanceof CliUsageError || error instanceof OptionError) {
       io.err(`deep-accel ${name}: ${error.message}\n`);
       return 2;
     }

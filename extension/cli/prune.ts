@@ -47,7 +47,7 @@ export const pruneCommand: CliCommand = async (argv, io) => {
   const options: PruneOptions = { sparsity, method: method as PruneMethod, profile: profile as PruneProfile };
   if (size) options.inputSize = { height: size[0], width: size[1] };
   if (tokens !== undefined) options.tokens = tokens;
-  return reportingFileErrors(io, async () => {
+  return reportingFileErrors(io, file, async () => {
     const report = out ? await pruneToSafetensors(file, out, options) : await pruneWhatIf(file, options);
     io.out(args.switches.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatPruneReport(report));
     return report.export && !report.export.verified ? 1 : 0;

@@ -5,6 +5,7 @@
  * the file and the problem; they are printed as `deep-accel: <file>: <problem>` with exit status 2.
  */
 import { WeightFileError, openWeightFile } from '../core/formats/index';
+import { OptionError } from '../core/optionError';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { scanOpenedWeightFile } from '../core/sparsity/scan';
@@ -82,8 +83,13 @@ export function singleFile(args: ParsedArgs, usage: string): string {
   return args.positional[0]!;
 }
 
-/** Runs `body`, turning parser errors into `deep-accel: <file>: <problem>` and exit status 2. */
-export async function reportingFileErrors(io: CliIo, body: () => Promise<number>): Promise<number> {
+/**
+ * Runs `body`, which reads `file`. A parser's WeightFileError prints as `deep-accel: <file>: <problem>`
+ * with exit status 2; a mistake in the options (OptionError) is a usage error; any other failure
+ * while reading is still the file's problem (an internal limit or a bug met on this input), so it
+ * is reported against the file, also with exit status 2, never as a usage error.
+ */
+export async function reportingFileErrors(io: CliIo, file: string, body: () => Promise<number>): Promise<number> {
   try {
     return await body();
   } catch (error) {
@@ -91,8 +97,11 @@ export async function reportingFileErrors(io: CliIo, body: () => Promise<number>
       io.err(`deep-accel: ${error.message}\n`);
       return 2;
     }
-    if (error instanceof RangeError) throw new CliUsageError(error.message);
-    throw error;
+    if (error instanceof OptionError) throw new CliUsageError(error.message);
+    if (error instanceof CliUsageError || !(error instanceof Error)) throw error;
+    io.err(`deep-accel: ${file}: could not be read: ${error.name === 'Error' ? '' : `${error.name}: `}${error.message}\n`);
+    if (process.env.DEEP_ACCEL_DEBUG) io.err(`${error.stack}\n`);
+    return 2;
   }
 }
 
@@ -128,7 +137,7 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
     throw new CliUsageError(`--nm: ${(error as Error).message}`);
   }
   const winogradM = numberFlag(args, '--winograd', (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'an output tile size m from 1 to 8');
-  return reportingFileErrors(io, async () => {
+  return reportingFileErrors(io, file, async () => {
     const opened = await openWeightFile(file);
     try {
       const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm } : {}) });

@@ -35,6 +35,7 @@ import type { FloatChunk } from '../formats/types';
 import { isPrunable, layerTypeOf, weightViewOf } from './layout';
 import { zipChunks } from './masks';
 import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';
+import { OptionError } from '../optionError';
 
 export const SENSITIVITY_MAX_SPARSITY = 0.95;
 const CHUNK_ELEMENTS = 1 << 20;
@@ -68,20 +69,20 @@ export interface PrunePlan {
 export function checkPruneOptions(options: PruneOptions): Required<Pick<PruneOptions, 'sparsity' | 'method' | 'profile'>> {
   const { sparsity } = options;
   if (typeof sparsity !== 'number' || !Number.isFinite(sparsity) || sparsity < 0 || sparsity >= 1) {
-    throw new RangeError(`sparsity must be a number in [0, 1), got ${String(sparsity)}`);
+    throw new OptionError(`sparsity must be a number in [0, 1), got ${String(sparsity)}`);
   }
   const method = options.method ?? 'magnitude';
-  if (method !== 'magnitude' && method !== 'filter-l1') throw new RangeError(`method must be magnitude or filter-l1, got ${String(method)}`);
+  if (method !== 'magnitude' && method !== 'filter-l1') throw new OptionError(`method must be magnitude or filter-l1, got ${String(method)}`);
   const profile = options.profile ?? 'uniform';
-  if (profile !== 'uniform' && profile !== 'sensitivity') throw new RangeError(`profile must be uniform or sensitivity, got ${String(profile)}`);
+  if (profile !== 'uniform' && profile !== 'sensitivity') throw new OptionError(`profile must be uniform or sensitivity, got ${String(profile)}`);
   if (options.inputSize) {
     const { height, width } = options.inputSize;
     if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
-      throw new RangeError(`input size must be two positive integers, got ${height}x${width}`);
+      throw new OptionError(`input size must be two positive integers, got ${height}x${width}`);
     }
   }
   if (options.tokens !== undefined && !(Number.isInteger(options.tokens) && options.tokens > 0)) {
-    throw new RangeError(`tokens must be a positive integer, got ${options.tokens}`);
+    throw new OptionError(`tokens must be a positive integer, got ${options.tokens}`);
   }
   return { sparsity, method, profile };
 }
@@ -314,11 +315,11 @@ export async function pruneToSafetensors(input: string, out: string, options: Pr
   const outResolved = path.resolve(out);
   const outReal = await fs.realpath(outResolved).catch(() => outResolved);
   if (outReal === inputReal || outResolved === path.resolve(input) || (await sameFile(inputReal, outReal))) {
-    throw new RangeError(`--out ${out} is the input file itself; choose another path (the original is never modified)`);
+    throw new OptionError(`--out ${out} is the input file itself; choose another path (the original is never modified)`);
   }
   const outDir = path.dirname(outResolved);
   await fs.access(outDir, fsConstants.W_OK).catch(() => {
-    throw new RangeError(`--out ${out}: the folder ${outDir} does not exist or is not writable`);
+    throw new OptionError(`--out ${out}: the folder ${outDir} does not exist or is not writable`);
   });
 
   const opened = await openWeightFile(input, { signal: options.signal, graphFlops: true });

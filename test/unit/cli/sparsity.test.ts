@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { CliUsageError } from '../../../extension/cli/io';
 import { runCli } from '../../../extension/cli/main';
+import { reportingFileErrors } from '../../../extension/cli/sparsity';
 import { writeSafetensors } from '../../../extension/core/formats/safetensors';
+import { OptionError } from '../../../extension/core/optionError';
 import type { SparsityReport } from '../../../extension/shared/payloads';
 import { tempDir } from '../core/formats/weightFileHelpers';
 
@@ -55,4 +59,31 @@ test('the 2:4 share pads a short last group of input channels with zeros, and th
   assert.match(table.out, /last group is padded with zeros, as ASP pads it/);
   const help = await cli('sparsity', '--help');
   assert.match(help.out, /last group is padded\s+with zeros, as ASP pads it/);
+});
+
+test('a failure while reading the file names the file (exit 2); only option mistakes are usage errors', async () => {
+  const lines: string[] = [];
+  const io = { out: () => {}, err: (text: string) => void lines.push(text) };
+  // What a parser bug or an engine limit met on hostile input looks like: a raw RangeError.
+  const code = await reportingFileErrors(io, 'model.bin', async () => {
+    throw new RangeError('Invalid typed array length: -1');
+  });
+  assert.equal(code, 2);
+  assert.deepEqual(lines, ['deep-accel: model.bin: could not be read: RangeError: Invalid typed array length: -1\n']);
+  await assert.rejects(
+    reportingFileErrors(io, 'model.bin', async () => {
+      throw new OptionError('--out model.bin is the input file itself');
+    }),
+    (e: unknown) => e instanceof CliUsageError && e.message === '--out model.bin is the input file itself',
+  );
+
+  const missing = path.join(dir, 'missing.safetensors');
+  const gone = await cli('sparsity', missing);
+  assert.equal(gone.code, 2);
+  assert.ok(gone.err.startsWith(`deep-accel: ${missing}: `), gone.err);
+  const weights = path.join(dir, 'w.npy');
+  writeFileSync(weights, readFileSync(path.join(__dirname, '../../fixtures/numpy/c_f4.npy')));
+  const same = await cli('prune', weights, '--sparsity', '0.5', '--out', weights);
+  assert.equal(same.code, 2);
+  assert.match(same.err, /^deep-accel prune: --out .* is the input file itself/);
 });
