@@ -92,6 +92,36 @@ interface DatasetInfo {
   shape: number[];
   numel: number;
   elementBytes: number;
+  /** Set when no value of the dataset can be stored in the file: each element is this fill value. */
+  fill?: number;
+}
+
+/** DEFLATE's best ratio (a 258-byte match in about two bits): no gzip filter packs data tighter. */
+const MAX_DEFLATE_RATIO = 1032;
+
+type StorageVerdict = { fill: true } | { fill: false } | { refuse: string };
+
+/**
+ * Whether the file can hold a dataset's values at all. HDF5 stores nothing for a dataset that was
+ * never written (its reads return the fill value), so a few hundred bytes can declare 10^12
+ * elements. h5wasm does not expose the allocated storage size, so it is bounded from the file's
+ * size: contiguous data that would not fit in the file, or chunks without filters of which not
+ * even one fits, cannot be stored, and every element is the fill value. A dataset larger than the
+ * file could hold even at DEFLATE's limit but possibly partly stored is refused: reading it would
+ * generate more values than any file of this size backs.
+ */
+function storageVerdict(metadata: { chunks: number[] | null }, filters: unknown[], numel: number, elementBytes: number, hdf5Bytes: number): StorageVerdict {
+  const declared = numel * elementBytes;
+  if (declared <= hdf5Bytes) return { fill: false };
+  if (metadata.chunks === null) return { fill: true };
+  const chunkBytes = metadata.chunks.reduce((a, b) => a * b, elementBytes);
+  if (filters.length === 0 && chunkBytes > hdf5Bytes) return { fill: true };
+  if (declared > hdf5Bytes * MAX_DEFLATE_RATIO) {
+    return {
+      refuse: `declares ${numel} elements (${declared} bytes), more than ${MAX_DEFLATE_RATIO} times the file's ${hdf5Bytes} bytes (the most DEFLATE can compress); its unwritten chunks would be fill values that no stored data backs`,
+    };
+  }
+  return { fill: false };
 }
 
 /**
@@ -143,6 +173,14 @@ function datasetSource(
     async *chunks(options) {
       const limit = chunkLimit(reportedFile, options);
       if (numel === 0) return;
+      if (info.fill !== undefined) {
+        const out = (needsFloat64(info.dtype) ? new Float64Array(Math.min(limit, numel)) : new Float32Array(Math.min(limit, numel))).fill(info.fill);
+        for (let start = 0; start < numel; start += out.length) {
+          options?.signal?.throwIfAborted();
+          yield out.subarray(0, Math.min(out.length, numel - start));
+        }
+        return;
+      }
       const rank = shape.length;
       // Split at the first axis whose trailing block fits the chunk: pieces are row-major runs.
       const inner = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
@@ -179,6 +217,7 @@ function datasetSource(
     },
   };
   if (layout) source.layout = layout;
+  if (info.fill !== undefined) source.constant = info.fill;
   return source;
 }
 
@@ -208,6 +247,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     await settings.cleanup?.();
     throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
   }
+  const hdf5Bytes = statSync(fsPath).size;
   const { h5, module } = await loadH5wasm();
   let h5file: H5File | undefined;
   let failure = 'it returned no file';
@@ -283,6 +323,15 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
           const counted = checkedNumel(metadata.shape);
           if ('error' in counted) throw new WeightFileError(reportedFile, `dataset '${name}': ${counted.error}`);
           const info: DatasetInfo = { path, dtype, shape: metadata.shape.slice(), numel: counted.numel, elementBytes: metadata.size };
+          const verdict = storageVerdict(metadata, entity.filters, info.numel, info.elementBytes, hdf5Bytes);
+          if ('refuse' in verdict) throw new WeightFileError(reportedFile, `dataset '${name}' ${verdict.refuse}`);
+          if (verdict.fill) {
+            // Any element reads back as the fill value; the first one is enough.
+            const first = new Float64Array(1);
+            decodeInto(readChunkBytes(module, openFile, reportedFile, info, info.shape.map(() => 0), info.shape.map(() => 1)), dtype, first);
+            info.fill = first[0]!;
+            warnings.push(`dataset '${name}' has no stored data: its ${info.numel} elements are all the fill value ${info.fill}`);
+          }
           const layout = isKeras && info.shape.length === 4 ? keras4dLayout(path) : undefined;
           tensors.push(datasetSource(module, openFile, reportedFile, info, name, layout, () => open));
         } else if (entity instanceof h5.ExternalLink) {

@@ -44,6 +44,12 @@ export interface TensorSource extends TensorHeader {
    * map axes through this. Absent means OIHW (or not a conv kernel).
    */
   layout?: TensorLayout;
+  /**
+   * Every element has this value and nothing is stored for it (an HDF5 dataset never written holds
+   * only its fill value). `chunks()` still yields the values; statistics of a large one are computed
+   * in closed form instead of streaming it.
+   */
+  constant?: number;
 }
 
 export interface OpenedWeightFile {

@@ -127,6 +127,22 @@ export class ValueAccumulator {
     this.histogram?.add(values, n, zeroMask);
   }
 
+  /** Adds `count` copies of `value` at once (a constant tensor), as `add` would for them one by one. */
+  addRepeated(value: number, count: number): void {
+    if (count === 0) return;
+    const one = new ValueAccumulator(this.threshold, this.histogram?.emptyLike());
+    one.add(Float64Array.of(value), 1, new Uint8Array(1));
+    this.zeros += one.zeros * count;
+    this.nan += one.nan * count;
+    this.min = Math.min(this.min, one.min);
+    this.max = Math.max(this.max, one.max);
+    if (one.count > 0) {
+      this.addCompensated(one.sum * count, one.absSum * count);
+      this.mergeMoments(count, one.runningMean, 0);
+    }
+    if (this.histogram && one.histogram) this.histogram.addScaled(one.histogram, count);
+  }
+
   private sumIgnoringNaN(values: FloatChunk, n: number): { sum: number; abs: number; nan: number; min: number; max: number } {
     let min = Infinity;
     let max = -Infinity;
@@ -314,6 +330,23 @@ export class MagnitudeHistogram {
     this.zeros += counts[bins + 2]!;
     this.nan += counts[bins + 3]!;
     counts.fill(0);
+  }
+
+  /** A histogram with the same edges and no counts. */
+  emptyLike(): MagnitudeHistogram {
+    const bins = this.counts.length;
+    const low = this.log10Edges[0]!;
+    const high = this.log10Edges[bins]!;
+    return new MagnitudeHistogram(low, high, Math.round(bins / (high - low)));
+  }
+
+  /** Adds `times` copies of `other`'s counts (same edges). */
+  addScaled(other: MagnitudeHistogram, times: number): void {
+    for (let b = 0; b < this.counts.length; b++) this.counts[b]! += other.counts[b]! * times;
+    this.below += other.below * times;
+    this.above += other.above * times;
+    this.zeros += other.zeros * times;
+    this.nan += other.nan * times;
   }
 
   toJSON(): Histogram {

@@ -17,6 +17,12 @@ import { StructureTracker } from './structure';
 
 /** Elements per chunk asked of the parsers: 8 MB of float32, large enough to amortise each read. */
 export const SCAN_CHUNK_ELEMENTS = 1 << 21;
+/**
+ * A constant tensor (TensorSource.constant) above this many elements is summarised in closed form;
+ * below it, it is streamed like any other so that every statistic, the structured ones included, is
+ * computed the usual way.
+ */
+export const CONSTANT_STREAM_LIMIT = 1 << 24;
 export const DEFAULT_BLOCK_SIZE: [number, number] = [4, 4];
 
 export interface TensorStatsOptions {
@@ -143,10 +149,11 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
 }
 
 /** Statistics of one tensor, and the raw N:M counts the model totals add up. */
-async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scratch: MaskBuffer): Promise<{ stats: TensorStats; nm: NmCounts[] }> {
+async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scratch: MaskBuffer): Promise<{ stats: TensorStats; nm: NmCounts[]; note?: string }> {
   const threshold = checkThreshold(options.threshold);
   const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
   const values = new ValueAccumulator(threshold, histogram);
+  if (tensor.constant !== undefined && tensor.numel > CONSTANT_STREAM_LIMIT) return constantTensorStats(tensor, tensor.constant, values, histogram, options);
   const view = weightViewOf(tensor, options.format);
   const structure = view && tensor.numel > 0 ? new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE) : undefined;
   // With fewer than M input channels every group is mostly padding: such patterns are left out.
@@ -192,6 +199,40 @@ async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scr
   }
   if (histogram) stats.histogram = histogram.toJSON();
   return { stats, nm: nmCounts };
+}
+
+/**
+ * Statistics of a tensor whose every element is `value`, without generating them: the value
+ * statistics (and histogram) in closed form. The structured ones (filters, blocks, N:M) are left
+ * out, and the returned note says so.
+ */
+function constantTensorStats(
+  tensor: TensorSource,
+  value: number,
+  values: ValueAccumulator,
+  histogram: MagnitudeHistogram | undefined,
+  options: TensorStatsOptions,
+): { stats: TensorStats; nm: NmCounts[]; note: string } {
+  values.addRepeated(value, tensor.numel);
+  options.onChunk?.(tensor.numel);
+  const summary = values.summary();
+  const stats: TensorStats = {
+    name: tensor.name,
+    dtype: tensor.dtype,
+    shape: tensor.shape.slice(),
+    numel: tensor.numel,
+    zeros: summary.zeros,
+    sparsity: summary.zeros / tensor.numel,
+    layerType: layerTypeOf(tensor),
+    mean: summary.mean,
+    std: summary.std,
+    min: summary.min,
+    max: summary.max,
+    absMean: summary.absMean,
+  };
+  if (histogram) stats.histogram = histogram.toJSON();
+  const note = `"${tensor.name}" stores no values: all ${tensor.numel} elements are ${value}; its statistics are computed from that value, without structured (filter, block, N:M) figures`;
+  return { stats, nm: [], note };
 }
 
 type StructuredFields = Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24' | 'nm24Full' | 'block'>;
@@ -266,12 +307,13 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   const nmTotal = new NmTotals();
   const nmByLayerType = new Map<LayerType, NmTotals>();
   let merged: Histogram | undefined;
+  const notes: string[] = [];
   const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
     for (const tensor of opened.tensors) {
       options.signal?.throwIfAborted();
       report(`scanning ${tensor.name}`, true);
-      const { stats, nm } = await scanTensor(
+      const { stats, nm, note } = await scanTensor(
         tensor,
         {
           ...options,
@@ -286,6 +328,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
         scratch,
       );
       tensors.push(stats);
+      if (note) notes.push(note);
       addTotals(total, stats.numel, stats.zeros);
       const type = stats.layerType ?? 'other';
       addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
@@ -310,7 +353,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     tensors,
     total,
     byLayerType: byLayerType as Record<string, SparsityTotals>,
-    warnings: opened.warnings.slice(),
+    warnings: [...opened.warnings, ...notes],
   };
   if (merged) result.thresholdCurve = thresholdCurveOf(merged, total.numel, threshold);
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hdf5Parser } from '../../../../extension/core/formats/hdf5';
 import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../../extension/core/formats/types';
+import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
 import { fixture } from '../../../paths';
 
 // Fixtures written by h5py: test/fixtures/hdf5/make_fixtures.py.
@@ -138,4 +139,45 @@ test('bad input: not HDF5, truncated, missing, closed', async () => {
   const f64 = byName(model, 'f64');
   await model.close();
   await assert.rejects(valuesOf(f64), /already closed/);
+});
+
+test('datasets never written hold their fill value: 10^12 elements are summarised in closed form, not read', { timeout: 60_000 }, async () => {
+  // fill_values.h5 (4 KB, make_fixtures.py): stored [1, 0, -2]; small 40x30 of -2; huge_chunked
+  // 10^6 x 10^6 float32 of 0 (default fill); huge_contiguous 10^6 x 10^6 float64 of 0.5.
+  const file = join(FIXTURES, 'fill_values.h5');
+  const model = await hdf5Parser.open(file);
+  try {
+    assert.deepEqual(model.tensors.map((t) => [t.name, t.numel, t.constant]), [
+      ['huge_chunked', 1e12, 0],
+      ['huge_contiguous', 1e12, 0.5],
+      ['small', 1200, -2],
+      ['stored', 3, undefined],
+    ]);
+    assert.deepEqual(await valuesOf(byName(model, 'small'), 500), new Array(1200).fill(-2));
+    assert.deepEqual(await valuesOf(byName(model, 'stored')), [1, 0, -2]);
+    assert.ok(model.warnings.includes("dataset 'huge_chunked' has no stored data: its 1000000000000 elements are all the fill value 0"), model.warnings.join('\n'));
+    const report = await scanOpenedWeightFile(model, { histogram: true });
+    const stats = (name: string) => report.tensors.find((t) => t.name === name)!;
+    assert.deepEqual([stats('huge_chunked').zeros, stats('huge_chunked').sparsity, stats('huge_chunked').mean, stats('huge_chunked').std], [1e12, 1, 0, 0]);
+    const contiguous = stats('huge_contiguous');
+    assert.deepEqual([contiguous.zeros, contiguous.mean, contiguous.std, contiguous.min, contiguous.max, contiguous.absMean], [0, 0.5, 0, 0.5, 0.5, 0.5]);
+    // 0.5 lies in the histogram bin (10^-0.4, 10^-0.3]: all 10^12 elements there.
+    const bin = contiguous.histogram!.log10Edges.findIndex((edge, i, edges) => 10 ** edge < 0.5 && 0.5 <= 10 ** edges[i + 1]!);
+    assert.equal(contiguous.histogram!.counts[bin], 1e12);
+    assert.equal(contiguous.histogram!.counts.reduce((a, b) => a + b, 0), 1e12);
+    // The small constant is streamed: its structured figures are there as for any tensor.
+    assert.deepEqual([stats('small').mean, stats('small').zeros, stats('small').rows], [-2, 0, 0]);
+    assert.deepEqual([report.total.numel, report.total.zeros], [2e12 + 1203, 1e12 + 1]);
+    assert.ok(report.warnings.some((w) => /^"huge_contiguous" stores no values: all 1000000000000 elements are 0\.5/.test(w)), report.warnings.join('\n'));
+  } finally {
+    await model.close();
+  }
+  // Gzip chunks could hold some values, but not 10^12 of them in 1.4 KB: refused with the sizes.
+  const gzip = join(FIXTURES, 'fill_gzip_huge.h5');
+  await assert.rejects(hdf5Parser.open(gzip), (error: unknown) => {
+    assert.ok(error instanceof WeightFileError, String(error));
+    assert.equal(error.file, gzip);
+    assert.match(error.message, /dataset 'w' declares 1000000000000 elements \(4000000000000 bytes\), more than 1032 times the file's 1400 bytes/);
+    return true;
+  });
 });
