@@ -167,14 +167,14 @@ interface AttributeObject {
   floats?: number[];
 }
 
-async function scanAttribute(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedAttribute> {
+async function scanAttribute(pb: ProtobufReader, start: number, end: number, what: string, depth: number, allNodes: boolean): Promise<ScannedAttribute> {
   const parts: Uint8Array[] = [];
   const attribute: ScannedAttribute = { name: '', type: 0, ints: [], floats: [], tensors: [], graphs: [] };
   for await (const f of pb.fields(start, end, what)) {
     if (f.wire === WIRE_LEN && f.field === F.attribute.t) attribute.t = await scanTensor(pb, f.start, f.end, `${what} tensor`);
-    else if (f.wire === WIRE_LEN && f.field === F.attribute.g) attribute.g = await scanGraph(pb, f.start, f.end, `${what} graph`, depth + 1);
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.g) attribute.g = await scanGraph(pb, f.start, f.end, `${what} graph`, depth + 1, allNodes);
     else if (f.wire === WIRE_LEN && f.field === F.attribute.tensors) attribute.tensors.push(await scanTensor(pb, f.start, f.end, `${what} tensors`));
-    else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(pb, f.start, f.end, `${what} graphs`, depth + 1));
+    else if (f.wire === WIRE_LEN && f.field === F.attribute.graphs) attribute.graphs.push(await scanGraph(pb, f.start, f.end, `${what} graphs`, depth + 1, allNodes));
     else if (f.wire === WIRE_LEN && f.field === F.attribute.sparseTensor) {
       attribute.sparseTensor = await scanSparseTensor(pb, f.start, f.end, `${what} sparse_tensor`);
     } else if ([1, 2, 3, 4, 7, 8, 9, 20, 21].includes(f.field)) parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
@@ -198,11 +198,11 @@ interface NodeObject {
   domain?: string;
 }
 
-async function scanNode(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedNode> {
+async function scanNode(pb: ProtobufReader, start: number, end: number, what: string, depth: number, allNodes: boolean): Promise<ScannedNode> {
   const parts: Uint8Array[] = [];
   const attributes: ScannedAttribute[] = [];
   for await (const f of pb.fields(start, end, what)) {
-    if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(pb, f.start, f.end, `${what} attribute`, depth));
+    if (f.field === F.node.attribute && f.wire === WIRE_LEN) attributes.push(await scanAttribute(pb, f.start, f.end, `${what} attribute`, depth, allNodes));
     else if ([1, 2, 3, 4, 7].includes(f.field)) parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
   }
   const object = pb.decode<NodeObject>(OnnxTypes.node, parts, what);
@@ -232,15 +232,29 @@ async function scanValueInfo(pb: ProtobufReader, f: WireField, what: string): Pr
   return info;
 }
 
-async function scanGraph(pb: ProtobufReader, start: number, end: number, what: string, depth: number): Promise<ScannedGraph> {
+/** Whether a node can hold weights: a Constant of the default domain, or a node with subgraphs. */
+function holdsWeights(node: ScannedNode): boolean {
+  return (node.opType === 'Constant' && isDefaultDomain(node.domain)) || node.attributes.some((a) => a.g !== undefined || a.graphs.length > 0);
+}
+
+async function scanGraph(pb: ProtobufReader, start: number, end: number, what: string, depth: number, allNodes: boolean): Promise<ScannedGraph> {
   if (depth > MAX_NESTING) pb.fail(`${what} nests subgraphs more than ${MAX_NESTING} deep`);
   const graph: ScannedGraph = { name: '', nodes: [], initializers: [], sparseInitializers: [], inputs: [], outputs: [], valueInfo: [] };
+  let nodesSeen = 0;
   for await (const f of pb.fields(start, end, what)) {
     if (f.wire !== WIRE_LEN) continue;
     switch (f.field) {
       case F.graph.node:
-        graph.nodes.push(await scanNode(pb, f.start, f.end, `${what} node ${graph.nodes.length}`, depth));
+      {
+        const index = nodesSeen++;
+        const node = await scanNode(pb, f.start, f.end, `${what} node ${index}`, depth, allNodes);
+        // Without shape propagation only nodes that hold weights are kept, and with it only nodes
+        // with an input or an output: a file of millions of empty NodeProtos (2 bytes each) would
+        // otherwise hold millions of objects.
+        const kept = holdsWeights(node) || (allNodes && (node.input.length > 0 || node.output.length > 0));
+        if (kept) graph.nodes.push(index === graph.nodes.length ? node : { ...node, index });
         break;
+      }
       case F.graph.initializer:
         graph.initializers.push(await scanTensor(pb, f.start, f.end, `${what} initializer ${graph.initializers.length}`));
         break;
@@ -281,15 +295,20 @@ export interface ScannedModel {
   graph?: ScannedGraph;
 }
 
-/** Scans a whole ModelProto held by `source`, without reading tensor payloads. */
-export async function scanOnnxModel(source: ByteSource): Promise<ScannedModel> {
+/**
+ * Scans a whole ModelProto held by `source`, without reading tensor payloads. Graphs keep the
+ * nodes that hold weights (Constant nodes and nodes with subgraphs) and, with `allNodes`, every node
+ * with an input or an output (what shape propagation follows).
+ */
+export async function scanOnnxModel(source: ByteSource, options: { allNodes?: boolean } = {}): Promise<ScannedModel> {
+  const allNodes = options.allNodes ?? true;
   const pb = new ProtobufReader(source, 'ONNX protobuf');
   const parts: Uint8Array[] = [];
   let graph: ScannedGraph | undefined;
   for await (const f of pb.fields(0, source.size, 'ModelProto')) {
     if (f.field === F.model.graph && f.wire === WIRE_LEN) {
       if (graph) pb.fail('ModelProto has two graphs');
-      graph = await scanGraph(pb, f.start, f.end, 'graph', 0);
+      graph = await scanGraph(pb, f.start, f.end, 'graph', 0, allNodes);
     } else if ([1, 2, 3, 4, 5, 8, 14].includes(f.field)) {
       parts.push(pb.residentBytes(f.tagStart, f.end) ?? (await pb.bytes(f.tagStart, f.end)));
     }
@@ -694,7 +713,7 @@ async function collectWeights(ctx: BuildContext, graph: ScannedGraph, scope: str
     add(await sparseSource(ctx, sparse, name));
   }
   for (const [index, node] of graph.nodes.entries()) {
-    const nodeLabel = node.name || `${node.opType}_${index}`;
+    const nodeLabel = node.name || `${node.opType}_${node.index ?? index}`;
     if (node.opType === 'Constant' && isDefaultDomain(node.domain)) {
       const outputName = node.output[0] || `${scope}${nodeLabel}`;
       for (const attribute of node.attributes) {
@@ -744,7 +763,7 @@ export const onnxParser: WeightFormatParser = {
     const external = new ExternalFiles(file);
     try {
       if (reader.size === 0) throw new WeightFileError(file, 'the file is empty');
-      const model = await scanOnnxModel(reader);
+      const model = await scanOnnxModel(reader, { allNodes: options?.graphFlops ?? false });
       if (!model.graph) throw new WeightFileError(file, 'invalid ONNX model: ModelProto has no graph');
       const ctx: BuildContext = { model: reader, external, warnings: [] };
       const collected: CollectedWeights = { byName: new Map(), nextSuffix: new Map(), renamedCopies: new Map() };

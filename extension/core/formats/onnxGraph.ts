@@ -53,6 +53,8 @@ export interface ScannedNode {
   input: string[];
   output: string[];
   attributes: ScannedAttribute[];
+  /** Position among the graph's nodes, when nodes before it were left out of `ScannedGraph.nodes`. */
+  index?: number;
 }
 
 export interface ValueInfo {

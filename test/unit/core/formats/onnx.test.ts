@@ -449,3 +449,23 @@ test('a Sum with 200,000 inputs propagates its shape without overflowing the sta
   assert.deepEqual(model.flopsByTensor, { W: 16 });
   await model.close();
 });
+
+test('listing keeps only the nodes that hold weights; an unnamed Constant keeps its position in its name', async () => {
+  // 1000 empty NodeProtos (2 bytes each), then an unnamed Constant without an output name.
+  const constant = [...pbString(4, 'Constant'), ...pbBytes(5, [...pbString(1, 'value'), ...pbVarint(20, 4), ...pbBytes(5, tensorProto({ name: '', dims: [2], dataType: 1, raw: float32Bytes([3, 0]) }))])];
+  const nodes: Bytes[] = [...Array.from({ length: 1000 }, (): Bytes => []), constant];
+  const bytes = modelProto([], nodes);
+  const listed = await scanOnnxModel(new MemorySource('m.onnx', bytes), { allNodes: false });
+  assert.equal(listed.graph!.nodes.length, 1);
+  assert.equal(listed.graph!.nodes[0]!.index, 1000);
+  // For shape propagation nodes with an input or output are kept too; empty ones follow nothing.
+  const withRelu = modelProto([], [...nodes, [...pbString(1, 'x'), ...pbString(2, 'y'), ...pbString(4, 'Relu')]]);
+  assert.deepEqual((await scanOnnxModel(new MemorySource('m.onnx', withRelu))).graph!.nodes.map((n) => [n.opType, n.index]), [
+    ['Constant', 1000],
+    ['Relu', 1001],
+  ]);
+  const model = await onnxParser.open(writeModel(bytes));
+  assert.deepEqual(model.tensors.map((t) => t.name), ['Constant_1000']);
+  assert.deepEqual(await valuesOf(model.tensors[0]!), [3, 0]);
+  await model.close();
+});
