@@ -191,14 +191,24 @@ export class FlatTable {
     return dataView(await this.reader.pages.bytes(vector.start, byteLength, `${this.what} vector`));
   }
 
-  /** The tables a vector of offsets (field `index`) refers to. */
+  /**
+   * The tables a vector of offsets (field `index`) refers to. Entries pointing at one table share
+   * one FlatTable (read and counted once); callers compare `position` to tell repeats apart.
+   */
   async tables(index: number, what: string): Promise<FlatTable[]> {
     const vector = await this.vector(index, 4);
     if (!vector) return [];
     const view = await this.elements(vector, 4);
     const out: FlatTable[] = [];
+    const byPosition = new Map<number, FlatTable>();
     for (let i = 0; i < vector.length; i++) {
-      out.push(await FlatTable.at(this.reader, vector.start + 4 * i + view.getUint32(4 * i, true), `${what} ${i}`));
+      const position = vector.start + 4 * i + view.getUint32(4 * i, true);
+      let table = byPosition.get(position);
+      if (!table) {
+        table = await FlatTable.at(this.reader, position, `${what} ${i}`);
+        byPosition.set(position, table);
+      }
+      out.push(table);
     }
     return out;
   }

@@ -291,10 +291,25 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
   const flops: Record<string, number> = {};
   for (const [subgraphIndex, subgraph] of subgraphs.entries()) {
     const tensorTables = await subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`);
+    // FlatBuffer offsets may point many entries of the tensor list at one table: each table is
+    // read and listed once (its first index), so a small file cannot list a tensor a million times.
+    const firstIndexAt = new Map<number, number>();
     const shapes: Int32Array[] = [];
-    for (const tensor of tensorTables) shapes.push(await tensor.int32s(0));
+    let repeated = 0;
+    for (const [index, tensor] of tensorTables.entries()) {
+      const first = firstIndexAt.get(tensor.position);
+      if (first === undefined) {
+        firstIndexAt.set(tensor.position, index);
+        shapes.push(await tensor.int32s(0));
+      } else {
+        shapes.push(shapes[first]!);
+        repeated++;
+      }
+    }
+    if (repeated > 0) warnings.push(`SubGraph ${subgraphIndex}: ${repeated} entries of its tensor list point at a tensor table listed before; each table is listed once`);
     const { layouts, macs } = await analyseOperators(subgraph, subgraphIndex, opcodes, shapes);
     for (const [index, tensor] of tensorTables.entries()) {
+      if (firstIndexAt.get(tensor.position) !== index) continue;
       const bufferIndex = await tensor.uint32(2, 0);
       // Buffer 0 is the schema's empty sentinel; activations point there or at another empty buffer.
       if (bufferIndex === 0) continue;

@@ -705,3 +705,45 @@ test('a CSR matrix of 3 x 2147483647 with one stored value is refused; one withi
   assert.deepEqual([count, sum, at], [3 * 349525, 2.5, 7]);
   await model.close();
 });
+
+test('a tensor list whose 200,000 entries all point at one tensor table lists that tensor once', { timeout: 60_000 }, async () => {
+  const entries = 200_000;
+  const b = new flatbuffers.Builder(1 << 20);
+  const name = b.createString('t');
+  const shape = int32Vector(b, [1]);
+  b.startObject(7);
+  b.addFieldOffset(0, shape, 0);
+  b.addFieldInt8(1, FLOAT32, 0);
+  b.addFieldInt32(2, 1, 0);
+  b.addFieldOffset(3, name, 0);
+  const tensor = b.endObject();
+  b.startVector(4, entries, 4);
+  for (let i = 0; i < entries; i++) b.addOffset(tensor);
+  const tensorList = b.endVector();
+  b.startObject(5);
+  b.addFieldOffset(0, tensorList, 0);
+  const subgraph = b.endObject();
+  const vectorOf = (offsets: number[]): number => {
+    b.startVector(4, offsets.length, 4);
+    for (let i = offsets.length - 1; i >= 0; i--) b.addOffset(offsets[i]!);
+    return b.endVector();
+  };
+  const data = b.createByteVector(f32([1.5]));
+  b.startObject(3);
+  const empty = b.endObject();
+  b.startObject(3);
+  b.addFieldOffset(0, data, 0);
+  const buffer = b.endObject();
+  const buffers = vectorOf([empty, buffer]);
+  const subgraphs = vectorOf([subgraph]);
+  b.startObject(8);
+  b.addFieldInt32(0, 3, 0);
+  b.addFieldOffset(2, subgraphs, 0);
+  b.addFieldOffset(4, buffers, 0);
+  b.finish(b.endObject(), 'TFL3');
+  const model = await tfliteParser.open(writeModel(b.asUint8Array().slice()));
+  assert.deepEqual(model.tensors.map((t) => t.name), ['t']);
+  assert.deepEqual(await valuesOf(model.tensors[0]!), [1.5]);
+  assert.deepEqual(model.warnings, [`SubGraph 0: ${entries - 1} entries of its tensor list point at a tensor table listed before; each table is listed once`]);
+  await model.close();
+});
