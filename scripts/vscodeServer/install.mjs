@@ -234,7 +234,7 @@ export function ensureCodeServer({ force = false, quiet = false } = {}) {
   fs.mkdirSync(logsDir(), { recursive: true });
   const logFile = path.join(logsDir(), `code-server-${CODE_SERVER_VERSION}-install.log`);
   fs.writeFileSync(logFile, `code-server ${CODE_SERVER_VERSION} into ${dir}, ${new Date().toISOString()}\n`);
-  log(`Installing VS Code's server (code-server ${CODE_SERVER_VERSION}) into ${dir}: first use only, about a minute. npm's output: ${logFile}`);
+  log(`Installing VS Code's server (code-server ${CODE_SERVER_VERSION}) into ${dir}: first use only, a few minutes (it compiles native modules). npm's output: ${logFile}`);
   // Build in a private staging folder and rename at the end, so an interrupted run never leaves
   // a half-built cache that looks complete, and two concurrent installs cannot mix their files.
   const staging = `${dir}.partial-${process.pid}`;
