@@ -27,7 +27,8 @@ Options:
   --finite                 use only finite points (no point at infinity): needs M+R-1 points
   --fractions-in G|A|B     which matrix takes the Lagrange denominators (default G, as wincnn)
   --search                 search points that minimise the error in --precision (under a minute)
-  --precision P            fp32 (default), fp16 or bf16: the search objective
+  --precision P            fp32 (default), fp16 or bf16: the precision of interest, whose error --search
+                           minimises and whose row is marked * in the error table (all are measured)
   --export FORMAT          c, numpy, ts, latex, markdown or json (comma-separated for several)
   --layer C,K,H,W          cost of a stride-1 layer: C in, K out channels, H x W output
   --trials N               random tiles per precision for the error table (default: ~8000 outputs; 0 skips)
@@ -183,7 +184,7 @@ export function formatWinogradResult(result: WinogradResult): string {
     const first = result.error[0]!;
     parts.push(
       '',
-      `Error against fp64 direct correlation (${first.trials} random tiles, uniform [-1,1), seed ${first.seed}):`,
+      `Error against fp64 direct correlation (${first.trials} random tiles, uniform [-1,1), seed ${first.seed}; * --precision ${result.precision}):`,
       table(
         ['precision', 'mean abs', 'x direct', 'max abs', 'x direct', 'max |transform|'],
         result.error.map((e) => {
@@ -191,7 +192,7 @@ export function formatWinogradResult(result: WinogradResult): string {
           const overflow = e.meanAbs === Number.MAX_VALUE;
           const show = (value: number, text: string): string => (overflow || value === Number.MAX_VALUE ? 'overflow' : text);
           return [
-            e.precision + (e.nonFiniteOutputs ? ` (${e.nonFiniteOutputs} outputs overflowed)` : ''),
+            e.precision + (e.precision === result.precision ? ' *' : '') + (e.nonFiniteOutputs ? ` (${e.nonFiniteOutputs} outputs overflowed)` : ''),
             show(e.meanAbs, e.meanAbs.toExponential(3)),
             show(e.meanMultiple, e.meanMultiple.toFixed(2)),
             show(e.maxAbs, e.maxAbs.toExponential(3)),

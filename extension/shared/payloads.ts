@@ -139,6 +139,11 @@ export interface WinogradResult {
   transformOps: WinogradCost['transformOps'];
   cost: WinogradCost;
   error: WinogradErrorMeasurement[];
+  /**
+   * The precision of interest (the request's, fp32 by default): the one whose error a point search
+   * minimises and whose row the error table highlights. The table measures every precision.
+   */
+  precision: Precision;
   search?: WinogradSearchSummary;
   /** The same error measurement for neighbouring tile sizes F(m', r), when asked for (compareTileSizes). */
   errorByTile?: WinogradTileError[];

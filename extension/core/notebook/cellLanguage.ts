@@ -109,7 +109,7 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
     options: [
       { name: 'points', description: 'Finite interpolation points: integers and fractions, comma-separated.' },
       { name: 'in', values: ['G', 'A', 'B'], description: 'Which matrix absorbs the fractions (wincnn puts them in G).' },
-      { name: 'precision', values: ['fp32', 'fp16', 'bf16'], description: 'Precision for the error measurement and the point search.' },
+      { name: 'precision', values: ['fp32', 'fp16', 'bf16'], description: 'The precision of interest: the point search minimises its error, and its row is highlighted in the error table (fp32, fp16 and bf16 are all measured).' },
       { name: 'search', description: 'Search for interpolation points with a lower measured error.' },
       { name: 'finite', description: 'Use only finite points (no point at infinity).' },
       { name: 'layer', description: 'A layer C,K,H,W to cost: the arithmetic reduction with the filter transform amortised over the image and the input transform over K.' },

@@ -142,6 +142,7 @@ export function generateWinograd(request: WinogradRequest): WinogradResult {
     transformOps: cost.transformOps,
     cost,
     error,
+    precision: request.precision ?? 'fp32',
   };
   if (rectangular) {
     result.n = second.m;

@@ -42,6 +42,18 @@ test('human-readable output: aligned matrices, verdict, cost and error tables', 
   assert.match(out, /fp16\s+\d\.\d{3}e-\d+\s+\d+\.\d\d/);
 });
 
+test('--precision is the precision of interest: every precision is measured, its row is marked *, and --json says which', async () => {
+  const { out } = await run(['--m', '2', '--r', '3', '--trials', '20', '--precision', 'bf16']);
+  assert.match(out, /seed \d+; \* --precision bf16\):/);
+  assert.match(out, /\n {2}bf16 \*\s+\d\.\d{3}e-\d+/);
+  assert.match(out, /\n {2}fp16\s+\d\.\d{3}e-\d+/);
+  assert.doesNotMatch(out, /fp16 \*|fp32 \*/);
+  const json = JSON.parse((await run(['--m', '2', '--r', '3', '--trials', '20', '--precision', 'bf16', '--json'])).out) as WinogradResult;
+  assert.equal(json.precision, 'bf16');
+  assert.deepEqual(json.error.map((e) => e.precision), ['fp32', 'fp16', 'bf16']);
+  assert.equal((JSON.parse((await run(['--m', '2', '--r', '3', '--trials', '0', '--json'])).out) as WinogradResult).precision, 'fp32');
+});
+
 test('--export prints the exported text; --fractions-in, --finite, --n/--s reach the generator', async () => {
   const c = await run(['--m', '2', '--r', '3', '--export', 'c', '--trials', '0']);
   assert.ok(c.out.includes('static void winograd_f2x2_3x3_input_transform(const float *d, float *v)'));
