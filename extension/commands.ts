@@ -28,7 +28,7 @@ import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
 import { reportError, type Services } from './services';
-import { BENCH_SUITES, CONV_ALGORITHMS, EXPORT_FORMATS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
+import { BENCH_SUITES, CONV_ALGORITHMS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
 import { type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
@@ -100,7 +100,7 @@ async function askWinogradRequest(services: Services, search: boolean): Promise<
 async function winogradCommand(services: Services, search: boolean, args?: WinogradRequest): Promise<WinogradResult | undefined> {
   const request = args ?? (await askWinogradRequest(services, search));
   if (!request) return undefined;
-  const full: WinogradRequest = { compareTileSizes: true, ...request, search: request.search ?? search, exports: request.exports ?? [...EXPORT_FORMATS] };
+  const full: WinogradRequest = { compareTileSizes: true, ...request, search: request.search ?? search };
   const title = `F(${full.m}, ${full.r})`;
   try {
     const result = await services.runWithProgress(full.search ? `Searching points for ${title}` : `Generating ${title}`, 'winograd', full);

@@ -11,7 +11,11 @@ import { registerCellLanguage } from './notebookLanguage';
 import { DeepAccelNotebookSerializer, NOTEBOOK_TYPE } from './notebookSerializer';
 import { Services } from './services';
 import { WeightFileCache } from './weightFileCache';
+import { registerRendererMessaging } from './webviewMessages';
 import { WeightInspectorProvider } from './weightInspector';
+
+/** The notebook renderer of package.json (contributes.notebookRenderer). */
+const RENDERER_ID = 'deep-accel-renderer';
 
 /** What activate() returns: the live services, for integration tests and other extensions. */
 export interface DeepAccelApi {
@@ -32,6 +36,7 @@ export function activate(context: vscode.ExtensionContext): DeepAccelApi {
     registerCellLanguage(),
     WeightInspectorProvider.register(services, cache),
     registerHovers(services, cache),
+    registerRendererMessaging(RENDERER_ID),
     decorations,
     vscode.window.registerFileDecorationProvider(decorations),
   );

@@ -29,7 +29,7 @@ export class ResultsPanel {
         if (this.lastPayload) void this.post({ type: 'show', payload: this.lastPayload });
         return;
       }
-      await handleCommonMessage(message);
+      await handleCommonMessage(message, (reply) => this.panel.webview.postMessage(reply));
     });
     panel.onDidDispose(() => {
       ResultsPanel.panels.delete(key);

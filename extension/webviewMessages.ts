@@ -1,9 +1,11 @@
 /**
- * Handling of the messages every Deep Accel webview may send (copy, export), shared by the results
- * panel and the weight inspector.
+ * Handling of the messages every Deep Accel webview may send (copy, export, a Winograd export's
+ * text), shared by the results panel and the weight inspector; the notebook renderer's export
+ * requests arrive through renderer messaging and are answered the same way.
  */
 import * as vscode from 'vscode';
-import type { WebviewToHostMessage } from './shared/webviewProtocol';
+import { exportWinograd } from './core/winograd';
+import type { HostToRendererMessage, RendererToHostMessage, WebviewToHostMessage } from './shared/webviewProtocol';
 
 const FILTERS: Record<string, Record<string, string[]>> = {
   json: { JSON: ['json'] },
@@ -15,9 +17,21 @@ const FILTERS: Record<string, Record<string, string[]>> = {
   markdown: { Markdown: ['md'] },
 };
 
-/** Returns true when the message was one of the common kinds and has been handled. */
-export async function handleCommonMessage(message: WebviewToHostMessage): Promise<boolean> {
+/** The reply to an export request: the text, or why there is none. */
+function winogradExportReply(message: RendererToHostMessage): HostToRendererMessage {
+  try {
+    return { type: 'winogradExport', requestId: message.requestId, format: message.format, text: exportWinograd(message.result, message.format) };
+  } catch (error) {
+    return { type: 'error', requestId: message.requestId, message: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Returns true when the message was one of the common kinds and has been handled; `reply` answers the view that sent it. */
+export async function handleCommonMessage(message: WebviewToHostMessage, reply: (message: HostToRendererMessage) => Thenable<unknown>): Promise<boolean> {
   switch (message.type) {
+    case 'winogradExport':
+      await reply(winogradExportReply(message));
+      return true;
     case 'copy':
       await vscode.env.clipboard.writeText(message.text);
       void vscode.window.setStatusBarMessage('Deep Accel: copied to the clipboard', 2000);
@@ -38,4 +52,13 @@ export async function handleCommonMessage(message: WebviewToHostMessage): Promis
     default:
       return false;
   }
+}
+
+/** Answers the notebook renderer's export requests (in Deep Accel and Jupyter notebooks alike). */
+export function registerRendererMessaging(rendererId: string): vscode.Disposable {
+  const messaging = vscode.notebooks.createRendererMessaging(rendererId);
+  return messaging.onDidReceiveMessage(({ editor, message }) => {
+    const request = message as RendererToHostMessage;
+    if (request?.type === 'winogradExport') void messaging.postMessage(winogradExportReply(request), editor);
+  });
 }

@@ -70,7 +70,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
         }
         return;
       }
-      await handleCommonMessage(message);
+      await handleCommonMessage(message, post);
     });
   }
 }

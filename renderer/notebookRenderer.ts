@@ -4,10 +4,12 @@
  * kernel produced it. It runs in the notebook's output webview and imports only view code and types.
  */
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
+import type { HostToRendererMessage, RendererToHostMessage } from '../extension/shared/webviewProtocol';
 import { payloadKindOfMime, type TaggedPayload } from '../extension/shared/payloads';
 import css from './styles.css';
 import type { ViewHost } from './views';
 import { renderFailure, renderPayload } from './views';
+import { HostRequests } from './views/hostRequests';
 import { validatePayload } from './views/validate';
 
 function ensureStyles(element: HTMLElement): void {
@@ -22,27 +24,41 @@ function ensureStyles(element: HTMLElement): void {
   }
 }
 
-function viewHost(): ViewHost {
+/**
+ * What the views may ask of a notebook output. Exports are made by the extension through renderer
+ * messaging (VS Code only offers it where the extension host runs; elsewhere there are no export
+ * tabs unless the payload carries its own).
+ */
+function viewHost(context: RendererContext<unknown>): ViewHost {
   const copy = (text: string) => void navigator.clipboard?.writeText(text);
-  return { copyText: copy, exportText: (_format, text) => copy(text) };
+  const host: ViewHost = { copyText: copy, exportText: (_format, text) => copy(text) };
+  if (context.postMessage && context.onDidReceiveMessage) {
+    const requests = new HostRequests((message: RendererToHostMessage) => void context.postMessage!(message));
+    context.onDidReceiveMessage((message) => requests.settle(message as HostToRendererMessage));
+    host.exportWinograd = (result, format) => requests.exportWinograd(result, format);
+  }
+  return host;
 }
 
-export const activate: ActivationFunction = (_context: RendererContext<unknown>) => ({
-  renderOutputItem(outputItem: OutputItem, element: HTMLElement) {
-    ensureStyles(element);
-    const kind = payloadKindOfMime(outputItem.mime);
-    let view: HTMLElement;
-    try {
-      if (!kind) throw new Error(`unknown MIME type ${outputItem.mime}`);
-      const data: unknown = outputItem.json();
-      validatePayload(kind, data);
-      view = renderPayload({ kind, data } as TaggedPayload, viewHost());
-    } catch (error) {
-      view = renderFailure(error instanceof Error ? error.message : String(error));
-    }
-    element.replaceChildren(view);
-  },
-  disposeOutputItem() {
-    // Charts are garbage-collected with their canvases; nothing else holds resources.
-  },
-});
+export const activate: ActivationFunction = (context: RendererContext<unknown>) => {
+  const host = viewHost(context);
+  return {
+    renderOutputItem(outputItem: OutputItem, element: HTMLElement) {
+      ensureStyles(element);
+      const kind = payloadKindOfMime(outputItem.mime);
+      let view: HTMLElement;
+      try {
+        if (!kind) throw new Error(`unknown MIME type ${outputItem.mime}`);
+        const data: unknown = outputItem.json();
+        validatePayload(kind, data);
+        view = renderPayload({ kind, data } as TaggedPayload, host);
+      } catch (error) {
+        view = renderFailure(error instanceof Error ? error.message : String(error));
+      }
+      element.replaceChildren(view);
+    },
+    disposeOutputItem() {
+      // Charts are garbage-collected with their canvases; nothing else holds resources.
+    },
+  };
+};

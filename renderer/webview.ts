@@ -8,6 +8,7 @@ import type { WeightFileSummary } from '../extension/shared/payloads';
 import { renderFailure, renderPayload, type ViewHost } from './views';
 import { formatBytes } from '../extension/shared/format';
 import { formatCount, h } from './views/dom';
+import { HostRequests } from './views/hostRequests';
 import { sortableTable } from './views/table';
 
 interface VsCodeApi {
@@ -28,14 +29,16 @@ const preview = h('div', { class: 'da-preview' });
 root.append(progressBar, status, content, preview);
 
 // Replies carry the id of their request; only the answer to the latest preview request is drawn.
-let nextRequestId = 1;
+// Previews and exports take their ids from one counter, so an error for one never settles the other.
+const requests = new HostRequests((message) => vscode.postMessage(message));
 let latestPreviewRequest = 0;
 
 const host: ViewHost = {
+  exportWinograd: (result, format) => requests.exportWinograd(result, format),
   copyText: (text) => vscode.postMessage({ type: 'copy', text }),
   exportText: (format, text, suggestedName) => vscode.postMessage({ type: 'export', format, text, suggestedName }),
   previewTensor: (name) => {
-    latestPreviewRequest = nextRequestId++;
+    latestPreviewRequest = requests.newId();
     vscode.postMessage({ type: 'previewTensor', requestId: latestPreviewRequest, name, count: 64 });
   },
 };
@@ -58,6 +61,8 @@ function showSummary(summary: WeightFileSummary): void {
 
 window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) => {
   const message = event.data;
+  // Replies to a view's own requests (exports) go back to the view that asked.
+  if (requests.settle(message)) return;
   switch (message.type) {
     case 'show':
       try {

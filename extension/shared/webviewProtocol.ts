@@ -1,9 +1,36 @@
 /**
  * Messages between the extension host and its webviews (the results panel and the Weight
- * Inspector). Requests that expect a reply carry a `requestId`, and the reply repeats it, so a
- * late answer to an earlier request is never shown as the answer to a later one.
+ * Inspector), and between the host and the notebook renderer (through VS Code's renderer
+ * messaging: the export requests only). Requests that expect a reply carry a `requestId`, and the
+ * reply repeats it, so a late answer to an earlier request is never shown as the answer to a
+ * later one.
  */
-import type { ExportFormat, TaggedPayload, WeightFileSummary } from './payloads';
+import type { ExportFormat, TaggedPayload, WeightFileSummary, WinogradResult } from './payloads';
+
+/**
+ * Export text is made on demand by the host (core's exporter), not stored in the payload: a saved
+ * notebook keeps the matrices only, and the view asks for C, NumPy, ... when a tab is opened.
+ */
+export interface WinogradExportRequest {
+  type: 'winogradExport';
+  requestId: number;
+  format: ExportFormat;
+  result: WinogradResult;
+}
+
+export interface WinogradExportReply {
+  type: 'winogradExport';
+  requestId: number;
+  format: ExportFormat;
+  text: string;
+}
+
+/** The failure of a request, by its id. */
+export interface RequestFailed {
+  type: 'error';
+  requestId: number;
+  message: string;
+}
 
 /** Host to webview. */
 export type HostToWebviewMessage =
@@ -13,7 +40,8 @@ export type HostToWebviewMessage =
   | { type: 'error'; message: string; requestId?: number }
   | { type: 'weightSummary'; summary: WeightFileSummary }
   /** The reply to `previewTensor` with the same `requestId`. */
-  | { type: 'tensorPreview'; requestId: number; name: string; values: number[]; total: number };
+  | { type: 'tensorPreview'; requestId: number; name: string; values: number[]; total: number }
+  | WinogradExportReply;
 
 /** Webview to host. */
 export type WebviewToHostMessage =
@@ -21,4 +49,8 @@ export type WebviewToHostMessage =
   | { type: 'copy'; text: string }
   | { type: 'export'; format: 'json' | 'csv' | ExportFormat; text: string; suggestedName: string }
   | { type: 'previewTensor'; requestId: number; name: string; count: number }
-  | { type: 'compareRuns' };
+  | WinogradExportRequest;
+
+/** What the notebook renderer sends the host, and what it gets back. */
+export type RendererToHostMessage = WinogradExportRequest;
+export type HostToRendererMessage = WinogradExportReply | RequestFailed;

@@ -1,4 +1,4 @@
-import type { ExportFormat } from '../../extension/shared/payloads';
+import type { ExportFormat, WinogradResult } from '../../extension/shared/payloads';
 
 /** What a view may ask of whoever hosts it (the notebook renderer or a webview). */
 export interface ViewHost {
@@ -6,6 +6,8 @@ export interface ViewHost {
   copyText(text: string): void;
   /** Offers a file for saving; in the notebook renderer this falls back to copying. */
   exportText(format: 'json' | 'csv' | ExportFormat, text: string, suggestedName: string): void;
+  /** The text of one Winograd export, made by the host on demand (absent where no host answers). */
+  exportWinograd?(result: WinogradResult, format: ExportFormat): Promise<string>;
   /** Asks for a preview of a tensor's first values (weight inspector only). */
   previewTensor?(name: string): void;
 }

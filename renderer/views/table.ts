@@ -14,7 +14,7 @@ export interface Column<Row> {
   numeric?: boolean;
 }
 
-export interface TableOptions {
+export interface TableOptions<Row = unknown> {
   pageSize?: number;
   filterPlaceholder?: string;
   className?: string;
@@ -22,13 +22,15 @@ export interface TableOptions {
   alwaysFilter?: boolean;
   /** Names the scrolling region for screen readers (default "Table"). */
   label?: string;
+  /** Rows to highlight (for example the precision the user chose): given a row, true to highlight it. */
+  highlight?(row: Row): boolean;
 }
 
 /**
  * A sortable, filterable, paged table. Rows stay in memory (they are summaries, not tensor data),
  * but only one page is in the DOM, so models with tens of thousands of tensors stay fast.
  */
-export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options: TableOptions = {}): HTMLElement {
+export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options: TableOptions<Row> = {}): HTMLElement {
   const pageSize = options.pageSize ?? 100;
   let sortKey: string | undefined;
   let descending = false;
@@ -68,7 +70,7 @@ export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options:
     const slice = all.slice(page * pageSize, (page + 1) * pageSize);
     tbody.replaceChildren(
       ...slice.map((row) =>
-        h('tr', {}, columns.map((c) => h('td', { class: c.numeric ? 'num' : undefined, title: c.cellTitle?.(row) }, c.format ? c.format(row) : String(c.value(row) ?? '')))),
+        h('tr', options.highlight?.(row) ? { class: 'da-highlight', 'aria-current': 'true' } : {}, columns.map((c) => h('td', { class: c.numeric ? 'num' : undefined, title: c.cellTitle?.(row) }, c.format ? c.format(row) : String(c.value(row) ?? '')))),
       ),
     );
     status.textContent = `${all.length === 0 ? 0 : page * pageSize + 1}–${page * pageSize + slice.length} of ${all.length}`;

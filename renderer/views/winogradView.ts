@@ -1,4 +1,4 @@
-import type { ExportFormat, WinogradResult } from '../../extension/shared/payloads';
+import { EXPORT_FORMATS, type ExportFormat, type WinogradResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatNumber, h, matrixView, section } from './dom';
 import type { ViewHost } from './host';
@@ -62,6 +62,8 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
       : null,
   );
 
+  // Older payloads carry no precision: fp32 was the default then too.
+  const chosen = result.precision ?? 'fp32';
   const errorTable = sortableTable(result.error, [
     { key: 'precision', title: 'Precision', value: (e) => e.precision },
     { key: 'meanAbs', title: 'Mean |err|', value: (e) => e.meanAbs, format: (e) => formatNumber(e.meanAbs), numeric: true },
@@ -69,13 +71,16 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
     { key: 'maxAbs', title: 'Max |err|', value: (e) => e.maxAbs, format: (e) => formatNumber(e.maxAbs), numeric: true },
     { key: 'maxMultiple', title: '× direct (max)', value: (e) => e.maxMultiple, format: (e) => formatNumber(e.maxMultiple), numeric: true },
     { key: 'maxTransformMagnitude', title: 'Max transform |v|', value: (e) => e.maxTransformMagnitude, format: (e) => formatNumber(e.maxTransformMagnitude), numeric: true },
-  ]);
+  ], { highlight: (e) => e.precision === chosen, label: 'Error per precision' });
+  const chosenNote = result.error.some((e) => e.precision === chosen)
+    ? h('p', { class: 'da-note', 'data-precision': chosen }, `Highlighted: ${chosen}, the precision of interest${result.search ? ', whose error the point search minimised' : ''}. Every precision is measured.`)
+    : null;
   const errorChart =
     result.error.length > 0
       ? chartBox('Error as a multiple of direct convolution', {
           type: 'bar',
           data: {
-            labels: result.error.map((e) => e.precision),
+            labels: result.error.map((e) => (e.precision === chosen ? `${e.precision} ◀` : e.precision)),
             datasets: [
               { label: 'mean |err| × direct', data: result.error.map((e) => e.meanMultiple), backgroundColor: seriesColor(0) },
               { label: 'max |err| × direct', data: result.error.map((e) => e.maxMultiple), backgroundColor: seriesColor(1) },
@@ -104,7 +109,7 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
         options: { scales: { y: { type: 'logarithmic', title: { display: true, text: '× direct error (log), default points' } } } },
       })
     : null;
-  const error = section('Numerical error (2-D tile vs fp64 direct)', errorTable, h('div', { class: 'da-charts' }, errorChart, tileChart));
+  const error = section('Numerical error (2-D tile vs fp64 direct)', chosenNote, errorTable, h('div', { class: 'da-charts' }, errorChart, tileChart));
 
   const search = result.search
     ? section(
@@ -119,30 +124,75 @@ export function renderWinograd(result: WinogradResult, host: ViewHost): HTMLElem
       )
     : null;
 
-  const exports = result.exports ? exportsView(result.exports, host, title(result)) : null;
+  const exports = result.exports || host.exportWinograd ? exportsView(result, host) : null;
   return h('div', { class: 'da-view da-winograd' }, header, matrices, second, verification, cost, error, search, exports);
 }
 
-function exportsView(exportsByFormat: Partial<Record<ExportFormat, string>>, host: ViewHost, name: string): HTMLElement {
-  const formats = Object.keys(exportsByFormat) as ExportFormat[];
-  const code = h('pre', { class: 'da-code' });
+/** The default file name of an export: "winograd-F4-3.h", "winograd-F4x2-3x3.py". */
+export function exportFileName(result: WinogradResult, format: ExportFormat): string {
+  const extension: Record<ExportFormat, string> = { c: 'h', numpy: 'py', ts: 'ts', latex: 'tex', markdown: 'md', json: 'json' };
+  const rectangular = result.n !== undefined || result.s !== undefined;
+  const size = rectangular ? `F${result.m}x${result.n ?? result.m}-${result.r}x${result.s ?? result.r}` : `F${result.m}-${result.r}`;
+  return `winograd-${size}.${extension[format]}`;
+}
+
+/**
+ * Tabs of export formats. The text is not in the payload (a saved notebook would carry every
+ * format): a tab asks the host for it when first opened, and keeps it. A payload that does carry
+ * exports (the CLI's `--export ... --json`) is shown as it is.
+ */
+function exportsView(result: WinogradResult, host: ViewHost): HTMLElement {
+  const known = new Map<ExportFormat, string>(Object.entries(result.exports ?? {}) as [ExportFormat, string][]);
+  const formats = host.exportWinograd ? [...EXPORT_FORMATS] : [...known.keys()];
+  const code = h('pre', { class: 'da-code', 'aria-live': 'polite' });
+  const status = h('p', { class: 'da-status', role: 'status' });
   const tabs = h('div', { class: 'da-tabs', role: 'tablist' });
-  let current = formats[0];
+  const copy = h('button', { type: 'button', class: 'da-button da-copy' }, 'Copy');
+  const save = h('button', { type: 'button', class: 'da-button' }, 'Save…');
+  let current = formats[0]!;
+  const textOf = async (format: ExportFormat): Promise<string> => {
+    const cached = known.get(format);
+    if (cached !== undefined) return cached;
+    const text = await host.exportWinograd!(result, format);
+    known.set(format, text);
+    return text;
+  };
   const show = (format: ExportFormat) => {
     current = format;
-    code.textContent = exportsByFormat[format] ?? '';
     for (const tab of Array.from(tabs.children)) tab.setAttribute('aria-selected', String(tab.getAttribute('data-format') === format));
+    const ready = known.has(format);
+    code.textContent = ready ? known.get(format)! : '';
+    status.textContent = ready ? '' : `Making the ${EXPORT_LABELS[format]} export…`;
+    status.classList.remove('da-error');
+    copy.disabled = save.disabled = !ready;
+    if (ready) return;
+    textOf(format).then(
+      (text) => {
+        if (current !== format) return;
+        code.textContent = text;
+        status.textContent = '';
+        copy.disabled = save.disabled = false;
+      },
+      (error: unknown) => {
+        if (current !== format) return;
+        status.textContent = `The ${EXPORT_LABELS[format]} export failed: ${error instanceof Error ? error.message : String(error)}`;
+        status.classList.add('da-error');
+      },
+    );
   };
   for (const format of formats) {
     const tab = h('button', { type: 'button', role: 'tab', class: 'da-tab', 'data-format': format }, EXPORT_LABELS[format]);
     tab.addEventListener('click', () => show(format));
     tabs.append(tab);
   }
-  const copy = h('button', { type: 'button', class: 'da-button da-copy' }, 'Copy');
-  copy.addEventListener('click', () => host.copyText(exportsByFormat[current] ?? ''));
-  const save = h('button', { type: 'button', class: 'da-button' }, 'Save…');
-  const extension: Record<ExportFormat, string> = { c: 'h', numpy: 'py', ts: 'ts', latex: 'tex', markdown: 'md', json: 'json' };
-  save.addEventListener('click', () => host.exportText(current, exportsByFormat[current] ?? '', `winograd-${name.replace(/[^\w]+/g, '_')}.${extension[current]}`));
+  copy.addEventListener('click', () => {
+    const text = known.get(current);
+    if (text !== undefined) host.copyText(text);
+  });
+  save.addEventListener('click', () => {
+    const text = known.get(current);
+    if (text !== undefined) host.exportText(current, text, exportFileName(result, current));
+  });
   show(current);
-  return section('Export', h('div', { class: 'da-toolbar' }, tabs, copy, save), code);
+  return section('Export', h('div', { class: 'da-toolbar' }, tabs, copy, save), status, code);
 }

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
-import { generateWinograd } from '../../extension/core/winograd';
+import { exportWinograd, generateWinograd } from '../../extension/core/winograd';
 import { errorByTileSize } from '../../extension/core/winograd/compareTiles';
 import { helpPayload } from '../../extension/core/notebook/cellLanguage';
 import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/payloads';
+import type { HostToRendererMessage, WinogradExportRequest } from '../../extension/shared/webviewProtocol';
 import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, columnCells, startBrowserSession } from './harness';
 
@@ -63,6 +64,50 @@ test('winograd output shows the exact matrices, the verdict, the cost and an err
   await page.click('#winograd .da-tab[data-format="latex"]');
   assert.match((await page.textContent('#winograd .da-code')) ?? '', /\\begin\{bmatrix\}/);
   await screenshot('winograd');
+});
+
+const postedByRenderer = () => page.evaluate(() => (window as unknown as { postedByRenderer: WinogradExportRequest[] }).postedByRenderer);
+const replyToRenderer = async (message: HostToRendererMessage) => {
+  await page.evaluate((m) => (window as unknown as { replyToRenderer(m: unknown): void }).replyToRenderer(m), message);
+  await page.waitForTimeout(100);
+};
+
+test('a saved winograd output carries no exports: a tab asks the extension for its text, matched by requestId', async () => {
+  const { exports: _exports, ...saved } = winograd;
+  void _exports;
+  saved.precision = 'fp16';
+  await render('winograd', saved, 'winograd-on-demand');
+  const scope = '#winograd-on-demand';
+  assert.deepEqual(await page.$$eval(`${scope} .da-tab`, (tabs) => tabs.map((tab) => tab.getAttribute('data-format'))), ['c', 'numpy', 'ts', 'latex', 'markdown', 'json']);
+  const [request] = await postedByRenderer();
+  assert.equal(request?.type, 'winogradExport');
+  assert.equal(request.format, 'c');
+  assert.equal(request.result.exports, undefined);
+  assert.deepEqual(request.result.G, saved.G);
+  assert.match((await page.textContent(`${scope} .da-status`)) ?? '', /Making the C export/);
+  assert.equal(await page.isDisabled(`${scope} .da-copy`), true, 'nothing to copy yet');
+  // A reply to another request is not taken for this one.
+  await replyToRenderer({ type: 'winogradExport', requestId: request.requestId + 100, format: 'c', text: 'stale' });
+  assert.equal(await page.textContent(`${scope} .da-code`), '');
+  const c = exportWinograd(saved, 'c');
+  await replyToRenderer({ type: 'winogradExport', requestId: request.requestId, format: 'c', text: c });
+  assert.equal(await page.textContent(`${scope} .da-code`), c);
+  assert.equal(await page.isDisabled(`${scope} .da-copy`), false);
+  // The next tab is another request; a failure is said in the view, in place of the code.
+  await page.click(`${scope} .da-tab[data-format="latex"]`);
+  const latex = (await postedByRenderer()).at(-1)!;
+  assert.equal(latex.format, 'latex');
+  assert.notEqual(latex.requestId, request.requestId);
+  await replyToRenderer({ type: 'error', requestId: latex.requestId, message: 'no exporter' });
+  assert.match((await page.textContent(`${scope} .da-status`)) ?? '', /The LaTeX export failed: no exporter/);
+  // Back on C: the text is kept, no new request.
+  const count = (await postedByRenderer()).length;
+  await page.click(`${scope} .da-tab[data-format="c"]`);
+  assert.equal(await page.textContent(`${scope} .da-code`), c);
+  assert.equal((await postedByRenderer()).length, count);
+  // The chosen precision's row is the highlighted one, and the note says why.
+  assert.deepEqual(await page.$$eval(`${scope} tr.da-highlight td:first-child`, (tds) => tds.map((td) => td.textContent)), ['fp16']);
+  assert.match((await page.textContent(`${scope} .da-note[data-precision]`)) ?? '', /fp16, the precision of interest/);
 });
 
 test('sparsity output shows totals, a sortable and filterable tensor table, and three charts', async () => {

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../../extension/shared/webviewProtocol';
+import { exportWinograd, generateWinograd } from '../../extension/core/winograd';
 import { BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasInkShare, startBrowserSession } from './harness';
 
@@ -83,6 +84,19 @@ test('export buttons post the report as JSON and CSV to the host', async () => {
 test('an error from the host is shown as an alert', async () => {
   await send({ type: 'error', message: '/m/bad.onnx: invalid protobuf at byte 12' });
   assert.equal(await page.textContent('.da-status [role="alert"]'), '/m/bad.onnx: invalid protobuf at byte 12');
+});
+
+test('a winograd panel asks the host for an export, and Save offers it as winograd-F4-3.h', async () => {
+  const result = generateWinograd({ m: 4, r: 3, errorTrials: 20 });
+  await send({ type: 'show', payload: { kind: 'winograd', data: result } });
+  const request = (await posted()).at(-1) as { type: string; requestId: number; format: string };
+  assert.equal(request.type, 'winogradExport');
+  assert.equal(request.format, 'c');
+  const text = exportWinograd(result, 'c');
+  await send({ type: 'winogradExport', requestId: request.requestId, format: 'c', text });
+  assert.equal(await page.textContent('#content .da-code'), text);
+  await page.click('#content .da-toolbar button:has-text("Save…")');
+  assert.deepEqual((await posted()).at(-1), { type: 'export', format: 'c', text, suggestedName: 'winograd-F4-3.h' });
 });
 
 test('nothing violated the Content-Security-Policy and no errors were logged', async () => {

@@ -52,9 +52,10 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
         search: command.search,
         layer: command.layer,
         compareTileSizes: true,
-        exports: ['c', 'numpy', 'ts', 'latex', 'markdown', 'json'] as const,
       };
-      const data = await context.runner.run('winograd', { ...request, exports: [...request.exports] }, options);
+      // No exports in the output: they would be saved with the notebook (six formats, ~55 KiB per
+      // cell); the renderer asks the extension for one when its tab is opened.
+      const data = await context.runner.run('winograd', request, options);
       return { kind: 'winograd', data };
     }
     case 'sparsity': {
