@@ -1,0 +1,149 @@
+/**
+ * The fuzz sandbox: a child process (caseRunner.ts, through tsx) that runs one case at a time, with
+ * a V8 heap limit, a watchdog on the clock and a watch on its resident memory. A case that outlives
+ * the watchdog is a hang, one whose process grows past the memory limit a memory blow-up; both kill
+ * the child, which is started again for the next case. A child that dies on its own (V8 out of
+ * memory, a fault, an uncaught error) is a crash.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import type { CaseReply, CaseRequest } from './caseRunner';
+
+export type CaseClass = 'clean' | 'parsed' | 'crash' | 'hang' | 'memory';
+export const CASE_CLASSES: readonly CaseClass[] = ['clean', 'parsed', 'crash', 'hang', 'memory'];
+
+export interface CaseOutcome {
+  class: CaseClass;
+  message: string;
+  stack?: string;
+  ms: number;
+  /** Highest resident set seen while the case ran (sampled), in bytes. */
+  peakRss: number;
+}
+
+export interface SandboxOptions {
+  /** Watchdog per case (default 10 s). */
+  timeoutMs?: number;
+  /** Resident memory above which a case is a memory blow-up (default 500 MB). */
+  rssLimitBytes?: number;
+  /** V8 old-space limit of the child, in MB (default 768: above the RSS limit, so RSS decides first). */
+  heapLimitMb?: number;
+}
+
+const RUNNER = path.join(__dirname, 'caseRunner.ts');
+const RSS_SAMPLE_MS = 25;
+
+function rssOf(pid: number): number {
+  try {
+    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+export class Sandbox {
+  private child?: ChildProcess;
+  private ready?: Promise<void>;
+  private nextId = 1;
+  private stderrTail = '';
+  readonly timeoutMs: number;
+  readonly rssLimitBytes: number;
+  private readonly heapLimitMb: number;
+
+  constructor(options: SandboxOptions = {}) {
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.rssLimitBytes = options.rssLimitBytes ?? 500 * 1024 * 1024;
+    this.heapLimitMb = options.heapLimitMb ?? 768;
+  }
+
+  private start(): Promise<void> {
+    const child = fork(RUNNER, [], {
+      // tsx's CommonJS hook only: its ESM hook would also transpile h5wasm's 10 MB module, which
+      // alone leaves the process at about 900 MB resident (the built extension loads it as is).
+      execArgv: ['--require', 'tsx/cjs', `--max-old-space-size=${this.heapLimitMb}`],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+      env: { ...process.env, NODE_OPTIONS: '' },
+    });
+    this.child = child;
+    this.stderrTail = '';
+    child.stderr!.on('data', (data: Buffer) => {
+      // HDF5 prints its error stack itself; keep only the end, for crash reports.
+      this.stderrTail = (this.stderrTail + data.toString()).slice(-2000);
+    });
+    this.ready = new Promise((resolve, reject) => {
+      const onMessage = (message: unknown) => {
+        if ((message as { ready?: boolean }).ready) {
+          child.off('message', onMessage);
+          child.off('exit', onExit);
+          resolve();
+        }
+      };
+      const onExit = (code: number | null) => reject(new Error(`the fuzz case runner exited (${code}) before it was ready: ${this.stderrTail}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+    return this.ready;
+  }
+
+  private kill(): void {
+    const child = this.child;
+    this.child = undefined;
+    this.ready = undefined;
+    if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+
+  /** Runs one case: the files are already in `dir`; `entry` is the file the scan opens. */
+  async run(request: Omit<CaseRequest, 'id'>): Promise<CaseOutcome> {
+    if (!this.child) await this.start();
+    else await this.ready;
+    const child = this.child!;
+    const id = this.nextId++;
+    const started = performance.now();
+    let peakRss = 0;
+    return new Promise<CaseOutcome>((resolve) => {
+      let settled = false;
+      const finish = (outcome: Omit<CaseOutcome, 'ms' | 'peakRss'>, kill: boolean) => {
+        if (settled) return;
+        settled = true;
+        clearInterval(sampler);
+        clearTimeout(watchdog);
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        if (kill) this.kill();
+        resolve({ ...outcome, ms: performance.now() - started, peakRss });
+      };
+      const sampler = setInterval(() => {
+        const rss = rssOf(child.pid!);
+        if (rss > peakRss) peakRss = rss;
+        if (rss > this.rssLimitBytes) finish({ class: 'memory', message: `resident memory reached ${Math.round(rss / 1048576)} MB` }, true);
+      }, RSS_SAMPLE_MS);
+      const watchdog = setTimeout(() => finish({ class: 'hang', message: `no answer within ${this.timeoutMs} ms` }, true), this.timeoutMs);
+      const onMessage = (message: CaseReply) => {
+        if (message.id !== id) return;
+        finish({ class: message.end, message: message.message, ...(message.stack ? { stack: message.stack } : {}) }, false);
+      };
+      const onExit = (code: number | null, signal: string | null) => {
+        this.child = undefined;
+        this.ready = undefined;
+        const outOfMemory = /heap out of memory|Allocation failed/i.test(this.stderrTail);
+        finish(
+          {
+            class: outOfMemory ? 'memory' : 'crash',
+            message: `the case runner died (${signal ?? `exit ${code}`})${outOfMemory ? ': V8 heap out of memory' : ''}`,
+            stack: this.stderrTail.split('\n').filter((l) => !l.startsWith('HDF5-DIAG') && !/^\s+#\d+/.test(l)).slice(-12).join('\n'),
+          },
+          false,
+        );
+      };
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+      child.send({ ...request, id } satisfies CaseRequest);
+    });
+  }
+
+  close(): void {
+    this.kill();
+  }
+}
