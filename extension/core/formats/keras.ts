@@ -18,6 +18,14 @@ import { WeightFileError } from './types';
 import { isZip, ZipArchive, zipEntryNamesInHead } from './zip';
 
 export const KERAS_WEIGHTS_ENTRY = 'model.weights.h5';
+/**
+ * Most bytes a deflated weights entry may put in the temporary folder: its compressed size times
+ * this ratio, or TEMP_FLOOR_BYTES when that is more. Real weights deflate by a few times at most
+ * (heavily pruned ones by tens); a small archive that inflates to gigabytes is a bomb, and it would
+ * fill the disk before HDF5 saw a byte. A stored entry writes no more than the archive holds.
+ */
+export const MAX_TEMP_INFLATION = 64;
+export const TEMP_FLOOR_BYTES = 256 * 1024 * 1024;
 const KERAS_MARKER_ENTRIES = [KERAS_WEIGHTS_ENTRY, 'metadata.json', 'config.json'];
 
 async function extractEntry(archive: ZipArchive, entryName: string, target: string, signal?: AbortSignal): Promise<void> {
@@ -59,6 +67,13 @@ export const kerasParser: WeightFormatParser = {
         throw new WeightFileError(
           file,
           `not a Keras 3 archive with weights: no ${KERAS_WEIGHTS_ENTRY} among its ${names.length} entries${hint}${names.some((n) => KERAS_MARKER_ENTRIES.includes(n)) ? '' : `; entries: ${names.slice(0, 8).join(', ')}`}`,
+        );
+      }
+      const tempLimit = Math.max(TEMP_FLOOR_BYTES, entry.compressedSize * MAX_TEMP_INFLATION);
+      if (entry.uncompressedSize > tempLimit) {
+        throw new WeightFileError(
+          file,
+          `${KERAS_WEIGHTS_ENTRY} inflates from ${entry.compressedSize} to ${entry.uncompressedSize} bytes, more than the ${tempLimit} bytes allowed in the temporary folder (${MAX_TEMP_INFLATION}x its compressed size, at least ${TEMP_FLOOR_BYTES}); if the archive is genuine, unzip it and open ${KERAS_WEIGHTS_ENTRY} directly`,
         );
       }
       folder = await mkdtemp(path.join(tmpdir(), 'deep-accel-keras-'));

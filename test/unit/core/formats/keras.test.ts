@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { kerasParser } from '../../../../extension/core/formats/keras';
 import { WeightFileError, type TensorSource } from '../../../../extension/core/formats/types';
 import { fixture } from '../../../paths';
+import { ascii, buildZip, deflatedZeros } from './weightFileHelpers';
 
 // Fixtures written by h5py + zipfile: test/fixtures/hdf5/make_fixtures.py.
 const FIXTURES = fixture('hdf5');
@@ -79,4 +80,19 @@ test('bad input: archive without weights, truncated archive, corrupt weights ent
   writeFileSync(corruptPath, corrupt);
   await assertFails(corruptPath, /model.weights.h5: not an HDF5 file/);
   assert.deepEqual(kerasTempFolders(), before, 'no extraction left behind after failures');
+});
+
+test('a .keras bomb (300 MiB of zeros in a 300 KB archive) is refused before anything is written to temp', async () => {
+  const bomb = deflatedZeros(300);
+  const path = join(workDir, 'bomb.keras');
+  writeFileSync(path, buildZip([{ name: 'metadata.json', data: ascii('{}') }, { name: 'model.weights.h5', data: new Uint8Array(0), deflated: bomb }]));
+  assert.ok(readFileSync(path).length < 400_000);
+  const before = kerasTempFolders();
+  await assert.rejects(kerasParser.open(path), (error: unknown) => {
+    assert.ok(error instanceof WeightFileError, String(error));
+    assert.equal(error.file, path);
+    assert.match(error.message, new RegExp(`model\\.weights\\.h5 inflates from ${bomb.body.length} to 314572800 bytes, more than the 268435456 bytes allowed in the temporary folder`));
+    return true;
+  });
+  assert.deepEqual(kerasTempFolders(), before, 'no temporary folder left behind');
 });

@@ -1,4 +1,4 @@
-import { crc32, deflateRawSync } from 'node:zlib';
+import { constants, crc32, deflateRawSync } from 'node:zlib';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -46,6 +46,26 @@ export interface ZipInput {
   deflate?: boolean;
   /** Override the sizes written in the central directory (to build malformed archives). */
   declaredSize?: number;
+  /** Already deflated content (`data` is then ignored): its raw deflate body, size and CRC-32. */
+  deflated?: { body: Uint8Array; size: number; crc: number };
+}
+
+/**
+ * `count` MiB of zero bytes as a raw deflate stream, built without holding them: one fully flushed
+ * (self-contained) block of 1 MiB of zeros repeated, then an empty final block.
+ */
+export function deflatedZeros(mebibytes: number): { body: Uint8Array; size: number; crc: number } {
+  const zeros = Buffer.alloc(1 << 20);
+  const block = deflateRawSync(zeros, { finishFlush: constants.Z_FULL_FLUSH });
+  const final = deflateRawSync(Buffer.alloc(0));
+  const body = new Uint8Array(block.length * mebibytes + final.length);
+  let crc = 0;
+  for (let i = 0; i < mebibytes; i++) {
+    body.set(block, i * block.length);
+    crc = crc32(zeros, crc);
+  }
+  body.set(final, block.length * mebibytes);
+  return { body, size: mebibytes << 20, crc };
 }
 
 /**
@@ -59,14 +79,15 @@ export function buildZip(entries: ZipInput[], options: { zip64?: boolean } = {})
   let offset = 0;
   for (const entry of entries) {
     const name = ascii(entry.name);
-    const body = entry.deflate ? new Uint8Array(deflateRawSync(entry.data)) : entry.data;
-    const crc = crc32(entry.data);
-    const size = entry.declaredSize ?? entry.data.length;
+    const deflate = entry.deflate || entry.deflated !== undefined;
+    const body = entry.deflated ? entry.deflated.body : entry.deflate ? new Uint8Array(deflateRawSync(entry.data)) : entry.data;
+    const crc = entry.deflated ? entry.deflated.crc : crc32(entry.data);
+    const size = entry.declaredSize ?? entry.deflated?.size ?? entry.data.length;
     const local = new Uint8Array(30 + name.length);
     const lv = new DataView(local.buffer);
     lv.setUint32(0, 0x04034b50, true);
     lv.setUint16(4, 20, true);
-    lv.setUint16(8, entry.deflate ? 8 : 0, true);
+    lv.setUint16(8, deflate ? 8 : 0, true);
     lv.setUint32(14, crc, true);
     lv.setUint32(18, body.length, true);
     lv.setUint32(22, size, true);
@@ -78,7 +99,7 @@ export function buildZip(entries: ZipInput[], options: { zip64?: boolean } = {})
     cv.setUint32(0, 0x02014b50, true);
     cv.setUint16(4, 20, true);
     cv.setUint16(6, 20, true);
-    cv.setUint16(10, entry.deflate ? 8 : 0, true);
+    cv.setUint16(10, deflate ? 8 : 0, true);
     cv.setUint32(16, crc, true);
     cv.setUint32(20, body.length, true);
     cv.setUint32(24, size, true);
