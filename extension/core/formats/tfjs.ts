@@ -77,8 +77,12 @@ interface ManifestWeight {
   quantization?: { dtype: string; scale?: number; min?: number };
 }
 
-const PLAIN_DTYPES: Record<string, DType> = { float32: 'float32', int32: 'int32', bool: 'bool', uint8: 'uint8' };
-const QUANTISED_DTYPES: Record<string, DType> = { uint8: 'uint8', uint16: 'uint16', float16: 'float16' };
+/** Names looked up from the manifest: maps without a prototype, so "constructor" or "toString" find nothing. */
+function nameTable(entries: Record<string, DType>): Readonly<Record<string, DType | undefined>> {
+  return Object.freeze(Object.assign(Object.create(null) as Record<string, DType | undefined>, entries));
+}
+const PLAIN_DTYPES = nameTable({ float32: 'float32', int32: 'int32', bool: 'bool', uint8: 'uint8' });
+const QUANTISED_DTYPES = nameTable({ uint8: 'uint8', uint16: 'uint16', float16: 'float16' });
 
 function layoutOf(name: string, shape: number[]): TensorLayout | undefined {
   if (shape.length !== 4) return undefined;

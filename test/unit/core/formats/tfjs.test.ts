@@ -96,6 +96,11 @@ test('missing, truncated and escaping shards and bad manifests are named errors'
   await check(model(path.join(root, 'scale'), w([{ name: 'q', shape: [1], dtype: 'float32', quantization: { dtype: 'uint8' } }])), /needs numeric scale and min/);
   await check(model(path.join(root, 'neg'), w([{ name: 'n', shape: [-3], dtype: 'float32' }])), /negative dimension/);
   await check(model(path.join(root, 'nomanifest'), {}), /no "weightsManifest" list/);
+  // Names of Object.prototype's properties are no dtypes.
+  for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+    await check(model(path.join(root, `proto-${name}`), w([{ name: 'p', shape: [1], dtype: name }])), new RegExp(`unknown dtype "${name}"`));
+    await check(model(path.join(root, `protoq-${name}`), w([{ name: 'q', shape: [1], dtype: 'float32', quantization: { dtype: name, scale: 1, min: 0 } }])), new RegExp(`unknown quantization dtype "${name}"`));
+  }
   await check(model(path.join(root, 'strings'), w([{ name: 's', shape: [1000], dtype: 'string' }])), /shards \(group2-shard1of1\.bin\): cannot skip \d+ bytes; only 8 remain/);
 });
 
