@@ -281,6 +281,7 @@ async function openDarknet(file: string, options?: OpenOptions): Promise<OpenedW
       tensors,
       warnings: [],
       metadata: { version: `${major}.${minor}.${revision}`, seen: String(seen), cfg: cfgFile },
+      companions: [cfgFile],
       close: () => reader.close(),
     };
   } catch (error) {

@@ -103,5 +103,6 @@ export async function openShardedIndex(
     await closeAll();
     throw error;
   }
-  return { file: indexFile, format, fileBytes, tensors, warnings, metadata, close: closeAll };
+  const companions = opened.flatMap((shard) => [shard.file, ...(shard.companions ?? [])]);
+  return { file: indexFile, format, fileBytes, tensors, warnings, metadata, companions, close: closeAll };
 }

@@ -141,6 +141,7 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
   const warnings: string[] = [];
   let fileBytes = 0;
   let shardCount = 0;
+  const companions: string[] = [];
   const closeAll = async () => {
     await Promise.all(groups.map((group) => group.close()));
   };
@@ -167,6 +168,7 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
         } catch (error) {
           throw new WeightFileError(file, `${where}: weight shard ${shardPath} cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
         }
+        companions.push(resolved);
         shards.push({ file: resolved, size });
       }
       const source = new ConcatenatedShards(file, shards);
@@ -235,7 +237,7 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
     await closeAll();
     throw error;
   }
-  return { file, format: 'tfjs', fileBytes, tensors, warnings, close: closeAll };
+  return { file, format: 'tfjs', fileBytes, tensors, warnings, companions, close: closeAll };
 }
 
 export const tfjsParser: WeightFormatParser = {

@@ -66,6 +66,11 @@ export interface OpenedWeightFile {
   flopsByTensor?: Record<string, number>;
   /** Free-form header metadata (safetensors `__metadata__`, GGUF key-values rendered as text). */
   metadata?: Record<string, string>;
+  /**
+   * Files other than `file` that the model is read from (shards, the Darknet .cfg, TF.js .bin
+   * files), so that nothing written for the model (prune's output) can land on one of them.
+   */
+  companions?: string[];
   /** Release file handles. */
   close(): Promise<void>;
 }

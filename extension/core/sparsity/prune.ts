@@ -323,6 +323,13 @@ export async function pruneToSafetensors(input: string, out: string, options: Pr
   });
 
   const opened = await openWeightFile(input, { signal: options.signal, graphFlops: true });
+  for (const companion of opened.companions ?? []) {
+    const companionReal = await fs.realpath(companion).catch(() => path.resolve(companion));
+    if (outReal === companionReal || (await sameFile(companionReal, outReal))) {
+      await opened.close();
+      throw new OptionError(`--out ${out} is ${companion}, a file the model is read from; choose another path (the model's files are never modified)`);
+    }
+  }
   let report: PruneReport;
   const temporary = path.join(outDir, `.${path.basename(outResolved)}.${process.pid}.partial`);
   try {

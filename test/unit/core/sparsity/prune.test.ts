@@ -7,6 +7,7 @@ import { readAllValues } from '../../../../extension/core/formats/source';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
 import { magnitudeCut, MagnitudePruner } from '../../../../extension/core/sparsity/select';
 import { profileSparsities, pruneToSafetensors, pruneWhatIf, SENSITIVITY_MAX_SPARSITY } from '../../../../extension/core/sparsity/prune';
+import { OptionError } from '../../../../extension/core/optionError';
 import { tempDir } from '../formats/weightFileHelpers';
 import { memoryTensor, random } from './helpers';
 
@@ -195,4 +196,45 @@ test('FLOPs come from the graph when the parser provides them', async () => {
   assert.equal(plan.flops, 1000);
   assert.equal(plan.flopsRemoved, 250);
   assert.deepEqual([report.total.flops, report.total.flopsRemoved], [1000, 250]);
+});
+
+test('OUT naming a file the model is read from (a shard, a TF.js .bin, a Darknet .cfg; links too) is refused and the file kept', async () => {
+  const dir = tempDir('prune-companions');
+  const shard = (name: string, values: number[]) =>
+    writeSafetensors(path.join(dir, name), [{ name: name.startsWith('model-00001') ? 'a.weight' : 'b.weight', dtype: 'F32', shape: [2, 2], data: Float32Array.from(values) }]);
+  await shard('model-00001-of-00002.safetensors', [1, 0, 2, 0]);
+  await shard('model-00002-of-00002.safetensors', [0, 3, 0, 4]);
+  const index = path.join(dir, 'model.safetensors.index.json');
+  writeFileSync(index, JSON.stringify({ metadata: {}, weight_map: { 'a.weight': 'model-00001-of-00002.safetensors', 'b.weight': 'model-00002-of-00002.safetensors' } }));
+  symlinkSync(path.join(dir, 'model-00001-of-00002.safetensors'), path.join(dir, 'shard-link.safetensors'));
+  linkSync(path.join(dir, 'model-00002-of-00002.safetensors'), path.join(dir, 'shard-hard.safetensors'));
+
+  const bin = path.join(dir, 'group1-shard1of1.bin');
+  writeFileSync(bin, new Uint8Array(Float32Array.from([1, 0, -1, 0]).buffer));
+  const tfjs = path.join(dir, 'model.json');
+  writeFileSync(tfjs, JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'dense/kernel', shape: [2, 2], dtype: 'float32' }] }] }));
+
+  const cfg = path.join(dir, 'net.cfg');
+  writeFileSync(cfg, '[net]\nchannels=2\n[convolutional]\nfilters=2\nsize=1\n');
+  const weights = path.join(dir, 'net.weights');
+  const header = new Uint8Array(20);
+  header[4] = 2;
+  writeFileSync(weights, Buffer.concat([header, Buffer.from(Float32Array.from([0, 1, 1, 0, 0, 2]).buffer)]));
+
+  const cases: [string, string][] = [
+    [index, path.join(dir, 'model-00002-of-00002.safetensors')],
+    [index, path.join(dir, 'shard-link.safetensors')],
+    [index, path.join(dir, 'shard-hard.safetensors')],
+    [tfjs, bin],
+    [weights, cfg],
+  ];
+  for (const [model, out] of cases) {
+    const before = readFileSync(out);
+    await assert.rejects(pruneToSafetensors(model, out, { sparsity: 0.5 }), (e: unknown) => {
+      assert.ok(e instanceof OptionError, String(e));
+      assert.match(e.message, /is .*, a file the model is read from; choose another path/);
+      return true;
+    }, out);
+    assert.deepEqual(readFileSync(out), before, `${out} unchanged`);
+  }
 });
