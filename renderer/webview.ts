@@ -10,7 +10,6 @@ import { formatBytes } from '../extension/shared/format';
 import { formatCount, h } from './views/dom';
 import { HostRequests } from './views/hostRequests';
 import { sortableTable } from './views/table';
-import { tensorPreviewView } from './views/tensorPreview';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHostMessage): void;
@@ -29,17 +28,18 @@ const content = h('div', { id: 'content' });
 const preview = h('div', { class: 'da-preview' });
 root.append(progressBar, status, content, preview);
 
-// Requests that expect a reply (exports, tensor pages, heat-map slices) carry ids from one counter;
-// each reply settles the request with its id.
+// Replies carry the id of their request; only the answer to the latest preview request is drawn.
+// Previews and exports take their ids from one counter, so an error for one never settles the other.
 const requests = new HostRequests((message) => vscode.postMessage(message));
+let latestPreviewRequest = 0;
 
 const host: ViewHost = {
   exportWinograd: (result, format) => requests.exportWinograd(result, format),
   copyText: (text) => vscode.postMessage({ type: 'copy', text }),
   exportText: (format, text, suggestedName) => vscode.postMessage({ type: 'export', format, text, suggestedName }),
   previewTensor: (name) => {
-    preview.replaceChildren(tensorPreviewView(name, undefined, requests));
-    preview.scrollIntoView({ block: 'nearest' });
+    latestPreviewRequest = requests.newId();
+    vscode.postMessage({ type: 'previewTensor', requestId: latestPreviewRequest, name, count: 64 });
   },
 };
 
@@ -79,13 +79,20 @@ window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) =
       progressBar.style.width = message.fraction === undefined ? '0' : `${Math.round(message.fraction * 100)}%`;
       break;
     case 'error':
-      // An error for a request nobody waits for any more.
-      if (message.requestId !== undefined) break;
+      if (message.requestId !== undefined && message.requestId !== latestPreviewRequest) break;
       status.replaceChildren(h('span', { class: 'da-error', role: 'alert' }, message.message));
       progressBar.style.width = '0';
       break;
     case 'weightSummary':
       showSummary(message.summary);
+      break;
+    case 'tensorPreview':
+      if (message.requestId !== latestPreviewRequest) break;
+      preview.replaceChildren(
+        h('h3', {}, `${message.name}: first ${message.values.length} of ${formatCount(message.total)} values`),
+        message.values.map((v) => v.toPrecision(6)).join('  '),
+      );
+      preview.scrollIntoView({ block: 'nearest' });
       break;
   }
 });

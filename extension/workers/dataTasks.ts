@@ -6,7 +6,6 @@ import { openWeightFile } from '../core/formats';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
-import { tensorSlice } from '../core/sparsity/tensorSlice';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
 import { errorByTileSize } from '../core/winograd/compareTiles';
@@ -59,6 +58,4 @@ export const pruneTask: TaskHandler<'prune'> = (args, context) => {
 
 export const summaryTask: TaskHandler<'summary'> = (args, context) => summarizeWeightFile(args.file, { signal: context.signal });
 
-export const tensorPreviewTask: TaskHandler<'tensorPreview'> = (args, context) => previewTensor(args.file, args.name, args.count, { offset: args.offset, signal: context.signal });
-
-export const tensorSliceTask: TaskHandler<'tensorSlice'> = (args, context) => tensorSlice(args.file, args.name, args.slice, { signal: context.signal });
+export const tensorPreviewTask: TaskHandler<'tensorPreview'> = (args, context) => previewTensor(args.file, args.name, args.count, { signal: context.signal });
