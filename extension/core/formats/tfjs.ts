@@ -90,23 +90,40 @@ function layoutOf(name: string, shape: number[]): TensorLayout | undefined {
   return /transpose/i.test(name) ? 'HWOI' : 'HWIO';
 }
 
-/** An affine-dequantised tensor: value = q * scale + min, as tf.io.decodeWeights computes it. */
-function affineTensor(name: string, shape: number[], numel: number, source: ByteSource, byteOffset: number, stored: DType, scale: number, min: number): TensorSource {
+/**
+ * An affine-dequantised tensor: value = q * scale + min, as tf.io.decodeWeights computes it, which
+ * rounds the result to the nearest integer (Math.round, stored in an Int32Array) when the weight's
+ * own dtype is int32.
+ */
+function affineTensor(
+  name: string,
+  shape: number[],
+  numel: number,
+  source: ByteSource,
+  byteOffset: number,
+  stored: DType,
+  quantization: { scale: number; min: number; original: 'float32' | 'int32' },
+): TensorSource {
   const size = itemSize(stored);
+  const { scale, min } = quantization;
+  const integer = quantization.original === 'int32';
   const tensor: TensorSource = {
     name,
-    dtype: `${stored} (quantized)`,
+    dtype: integer ? `int32 (${stored}-quantized)` : `${stored} (quantized)`,
     shape,
     numel,
     async *chunks(options) {
       const limit = chunkLimit(source.file, options);
-      const out = new Float32Array(Math.min(limit, numel));
+      // Integers keep all 32 bits in float64; float32 weights round as tfjs's Float32Array does.
+      const out = integer ? new Float64Array(Math.min(limit, numel)) : new Float32Array(Math.min(limit, numel));
       for (let done = 0; done < numel; ) {
         options?.signal?.throwIfAborted();
         const count = Math.min(limit, numel - done);
         const bytes = await source.read(byteOffset + done * size, count * size, `tensor "${name}"`);
         decodeInto(bytes, stored, out, true);
-        for (let i = 0; i < count; i++) out[i] = out[i] * scale + min;
+        // `| 0` is the ToInt32 of tfjs's Int32Array store: -0 becomes 0, out-of-range values wrap.
+        if (integer) for (let i = 0; i < count; i++) out[i] = Math.round(out[i] * scale + min) | 0;
+        else for (let i = 0; i < count; i++) out[i] = out[i] * scale + min;
         yield out.subarray(0, count);
         done += count;
       }
@@ -206,6 +223,12 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
         if (quantization) {
           const stored = QUANTISED_DTYPES[quantization.dtype];
           if (!stored) throw new WeightFileError(file, `${label}: unknown quantization dtype ${JSON.stringify(quantization.dtype)}`);
+          // tf.io.decodeWeights dequantises float32 weights (uint8, uint16 or float16) and int32 ones
+          // (uint8 or uint16) and refuses every other pairing, so a model holding one does not load.
+          const original = weight.dtype;
+          if (original !== 'float32' && !(original === 'int32' && stored !== 'float16')) {
+            throw new WeightFileError(file, `${label}: ${JSON.stringify(original)} weights cannot be ${stored}-quantized (TensorFlow.js dequantizes float32 weights, and int32 ones stored as uint8 or uint16)`);
+          }
           byteLength = numel * itemSize(stored);
           checkFits(byteLength);
           if (stored === 'float16') {
@@ -216,7 +239,7 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
             if (typeof scale !== 'number' || typeof min !== 'number' || !Number.isFinite(scale) || !Number.isFinite(min)) {
               throw new WeightFileError(file, `${label}: ${stored} quantization needs numeric scale and min`);
             }
-            tensors.push(affineTensor(name, shape, numel, source, offset, stored, scale, min));
+            tensors.push(affineTensor(name, shape, numel, source, offset, stored, { scale, min, original }));
           }
         } else if (weight.dtype === 'complex64') {
           byteLength = numel * 8;

@@ -133,3 +133,40 @@ test('a real TF.js model (face-api tiny face detector, uint8-quantised) matches 
   assert.equal(opened.tensors.find((t) => t.name === 'conv0/filters')?.layout, 'HWIO');
   await opened.close();
 });
+
+test('int32 weights stored uint8/uint16-quantised are rounded as tfjs-core decodeWeights rounds them; pairings tfjs refuses are refused', async () => {
+  // tfjs-core's own decoder is the reference; its tensors need a backend (the dev dependency's wasm one).
+  const tf = await import('@tensorflow/tfjs-core');
+  const { setWasmPaths } = await import('@tensorflow/tfjs-backend-wasm');
+  setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), path.sep));
+  await tf.setBackend('wasm');
+  await tf.ready();
+  // min -3.0196 with scale 0.0987: q * scale + min is never an integer for these q.
+  const q8 = new Uint8Array([0, 1, 5, 30, 31, 128, 255, 7]);
+  const q16 = new Uint8Array(new Uint16Array([0, 3, 1000, 65535]).buffer);
+  const specs = [
+    { name: 'int8q', shape: [2, 4], dtype: 'int32' as const, quantization: { dtype: 'uint8' as const, scale: 0.0987, min: -3.0196 } },
+    { name: 'int16q', shape: [4], dtype: 'int32' as const, quantization: { dtype: 'uint16' as const, scale: 0.0123, min: -3.0196 } },
+    { name: 'float8q', shape: [8], dtype: 'float32' as const, quantization: { dtype: 'uint8' as const, scale: 0.0987, min: -3.0196 } },
+  ];
+  const dir = path.join(root, 'int-quantised');
+  mkdirSync(dir, { recursive: true });
+  const shard = concat(q8, q16, q8);
+  writeFileSync(path.join(dir, 'group1-shard1of1.bin'), shard);
+  const file = path.join(dir, 'model.json');
+  writeFileSync(file, JSON.stringify({ format: 'graph-model', modelTopology: {}, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: specs }] }));
+  const reference = tf.io.decodeWeights(shard.slice().buffer, specs);
+  const opened = await openWeightFile(file);
+  try {
+    const values = await valuesByName(opened);
+    for (const spec of specs) assert.deepEqual(values[spec.name], Array.from(await reference[spec.name]!.data()), spec.name);
+    assert.equal(Math.min(...values.int8q!), -3, 'tfjs gives -3 where the unrounded value is -3.0196');
+    assert.deepEqual(opened.tensors.map((t) => t.dtype), ['int32 (uint8-quantized)', 'int32 (uint16-quantized)', 'uint8 (quantized)']);
+  } finally {
+    await opened.close();
+  }
+  for (const [dtype, stored] of [['int32', 'float16'], ['bool', 'uint8']]) {
+    const bad = model(path.join(root, `refused-${dtype}`), [{ paths: ['group2-shard1of1.bin'], weights: [{ name: 'x', shape: [1], dtype, quantization: { dtype: stored, scale: 1, min: 0 } }] }]);
+    await assert.rejects(openWeightFile(bad), new RegExp(`"${dtype}" weights cannot be ${stored}-quantized`));
+  }
+});
