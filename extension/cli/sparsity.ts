@@ -1,5 +1,5 @@
 /**
- * deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M]
+ * deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M] [--nm N:M,...] [--layout L]
  *
  * Prints the per-tensor sparsity table (or the SparsityReport JSON with --json). Parser errors name
  * the file and the problem; they are printed as `deep-accel: <file>: <problem>` with exit status 2.
@@ -7,6 +7,7 @@
 import { WeightFileError, openWeightFile } from '../core/formats/index';
 import { OptionError } from '../core/optionError';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
+import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../core/sparsity/layout';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { scanOpenedWeightFile } from '../core/sparsity/scan';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
@@ -106,6 +107,7 @@ export async function reportingFileErrors(io: CliIo, file: string, body: () => P
 }
 
 export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [--json] [--histogram] [--block RxC] [--winograd M] [--nm N:M,...]
+                                [--layout L]
 
   --threshold T   count |w| <= T as zero (default 0)
   --json          print the SparsityReport JSON
@@ -114,6 +116,15 @@ export const SPARSITY_USAGE = `Usage: deep-accel sparsity FILE [--threshold T] [
   --winograd M    also report zeros of 3x3 kernels in the F(M, 3) Winograd domain (G g G^T)
   --nm N:M,...    per N:M pattern (e.g. 1:4,2:4,4:8): the share of groups of M input channels with
                   >= M-N zeros, and the share of sum |w| that N:M magnitude pruning keeps
+  --layout L      the axis order to read weights in, overriding what the file suggests: one of
+                  ${CHOSEN_LAYOUTS.join(', ')} for every tensor (a kernel order implies its matrix
+                  order: OIHW -> OI, HWIO -> IO), or NAME=L per tensor (* matches any run), e.g.
+                  conv1.weight=OIHW,fc.*=OI
+
+The Layout column says how each tensor's axes were read, and in brackets what that rests on when
+the format does not fix it: keras (the file's Keras attributes), name (weight: [O, I, H, W];
+kernel: [H, W, I, O]), shape (the small kernel dimensions at one end), assumed (no evidence: the
+format's usual order) or override (--layout).
 
 2:4 % is the share of groups of 4 consecutive input channels holding at least 2 zeros (NVIDIA
 ASP's m4n2_1d pattern). When the input channels are not a multiple of 4 (or of M for --nm), the
@@ -121,7 +132,7 @@ last group is padded with zeros, as ASP pads it, so a short group needs fewer ze
 to comply.`;
 
 export const sparsityCommand: CliCommand = async (argv, io) => {
-  const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd', '--nm'], switches: ['--json', '--histogram', '--help'] });
+  const args = parseFlags(argv, { values: ['--threshold', '--block', '--winograd', '--nm', '--layout'], switches: ['--json', '--histogram', '--help'] });
   if (args.switches.has('--help')) {
     io.out(`${SPARSITY_USAGE}\n`);
     return 0;
@@ -136,11 +147,18 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
   } catch (error) {
     throw new CliUsageError(`--nm: ${(error as Error).message}`);
   }
+  const layoutText = args.values.get('--layout');
+  let layout;
+  try {
+    layout = layoutText === undefined ? undefined : parseLayoutOverride(layoutText);
+  } catch (error) {
+    throw new CliUsageError(`--layout: ${(error as Error).message}`);
+  }
   const winogradM = numberFlag(args, '--winograd', (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'an output tile size m from 1 to 8');
   return reportingFileErrors(io, file, async () => {
     const opened = await openWeightFile(file);
     try {
-      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm } : {}) });
+      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm } : {}), ...(layout ? { layout } : {}) });
       const winograd = winogradM === undefined ? undefined : await winogradDomainSparsity(opened, winogradM);
       if (args.switches.has('--json')) {
         if (winograd) report.winogradDomain = winograd;

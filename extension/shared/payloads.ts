@@ -226,6 +226,12 @@ export interface TensorStats extends TensorHeader {
   layerType?: LayerType;
   /** Axis order the structured statistics assumed for this tensor (e.g. 'OIHW', 'HWIO', 'OI', 'IO'). */
   layout?: string;
+  /**
+   * What the layout rests on: 'format' (the format fixes it), 'keras' (the file's Keras attributes),
+   * 'name' (a `weight` or `kernel` name), 'shape' (the small kernel dimensions at one end),
+   * 'assumed' (no evidence: the format's usual order) or 'override' (the user's --layout / layout=).
+   */
+  layoutBasis?: LayoutBasis;
   /** Share of all-zero blocks for the block size given. */
   block?: { size: [number, number]; sparsity: number };
   mean: number;
@@ -237,6 +243,18 @@ export interface TensorStats extends TensorHeader {
 }
 
 /** What the 2:4 share counts, and the padding it assumes: the footnote of every sparsity table. */
+export type LayoutBasis = 'format' | 'keras' | 'name' | 'shape' | 'assumed' | 'override';
+
+/** A tensor's layout as the tables show it: 'OIHW', or 'OIHW (name)' when the format did not fix it. */
+export function layoutLabel(t: Pick<TensorStats, 'layout' | 'layoutBasis'>): string | undefined {
+  if (!t.layout) return undefined;
+  return t.layoutBasis && t.layoutBasis !== 'format' ? `${t.layout} (${t.layoutBasis})` : t.layout;
+}
+
+/** What the Layout column says and how to change it: the footnote under every sparsity table. */
+export const LAYOUT_NOTE =
+  'Layout = the axis order filters, channels, kernels, rows, cols, 2:4 and blocks read each tensor in; in brackets what it rests on when the format does not fix it (keras attributes, name, shape, assumed = no evidence, override); change it with --layout / layout= (e.g. OIHW, or conv1.weight=OIHW,fc.weight=OI).';
+
 export const NM24_NOTE =
   '2:4 = share of groups of 4 consecutive input channels with at least 2 zeros (NVIDIA ASP, m4n2_1d); when the input channels are not a multiple of 4, the last group is padded with zeros, as ASP pads it, and the padding counts towards its 2 zeros.';
 

@@ -62,6 +62,8 @@ export interface SparsityRequest {
   winograd?: number;
   /** N:M patterns ("2:4") whose compliance and retained magnitude each 2-D and 4-D weight reports. */
   nm?: string[];
+  /** The user's tensor layouts, as `--layout` takes them ("OIHW", "conv1.weight=OIHW,fc.*=OI"). */
+  layout?: string;
 }
 
 /** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */

@@ -3,6 +3,7 @@
  * typed worker protocol to the pure modules under core/.
  */
 import { openWeightFile } from '../core/formats';
+import { parseLayoutOverride } from '../core/sparsity/layout';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
@@ -30,6 +31,7 @@ export const sparsityTask: TaskHandler<'sparsity'> = async (args, context) => {
       histogram: args.histogram ?? true,
       blockSize: args.blockSize,
       ...(args.nm ? { nm: parseNmPatterns(args.nm) } : {}),
+      ...(args.layout ? { layout: parseLayoutOverride(args.layout) } : {}),
       signal: context.signal,
       // The Winograd-domain pass reads the 3x3 kernels again: give it the last tenth of the bar.
       onProgress: (fraction, message) => context.progress(args.winograd ? fraction * 0.9 : fraction, message),

@@ -1,4 +1,4 @@
-import { type Histogram, NM24_NOTE, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
+import { type Histogram, LAYOUT_NOTE, NM24_NOTE, layoutLabel, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes } from '../../extension/shared/format';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
@@ -12,6 +12,7 @@ export const TENSOR_COLUMNS: Column<TensorStats>[] = [
   { key: 'name', title: 'Tensor', value: (t) => t.name },
   { key: 'dtype', title: 'dtype', value: (t) => t.dtype },
   { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
+  { key: 'layout', title: 'Layout', value: (t) => layoutLabel(t) },
   { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
   { key: 'sparsity', title: 'Sparsity', value: (t) => t.sparsity, format: (t) => formatPercent(t.sparsity), numeric: true },
   { key: 'filters', title: 'Filters', value: (t) => t.filters, format: (t) => formatPercent(t.filters), numeric: true },
@@ -28,7 +29,7 @@ export const TENSOR_COLUMNS: Column<TensorStats>[] = [
 ];
 
 /** The table's order: the name, the figures people come for, then dtype and value statistics; unlisted columns follow. */
-const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
+const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'layout', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
 const tableRank = (key: string) => (TABLE_ORDER.includes(key) ? TABLE_ORDER.indexOf(key) : TABLE_ORDER.length);
 
 /** Sums the per-tensor log-magnitude histograms that share bin edges into one model histogram. */
@@ -163,7 +164,10 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     header,
     h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
     byType ? section('By layer type', byType) : null,
-    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table, report.tensors.some((t) => t.nm24 !== undefined) ? h('p', { class: 'da-note' }, NM24_NOTE) : null),
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table,
+      report.tensors.some((t) => t.layout) ? h('p', { class: 'da-note', 'data-layout-note': '' }, LAYOUT_NOTE) : null,
+      report.tensors.some((t) => t.nm24 !== undefined) ? h('p', { class: 'da-note' }, NM24_NOTE) : null,
+    ),
     masks,
     winogradSection,
     report.warnings.length ? section('Notes', h('ul', { class: 'da-warnings' }, report.warnings.map((w) => h('li', {}, w)))) : null,

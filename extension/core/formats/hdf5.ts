@@ -22,7 +22,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { checkedNumel, type DType, decodeInto, needsFloat64 } from './dtypes';
 import { chunkLimit } from './source';
-import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
+import type { LayoutBasis, OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 
 type H5Wasm = typeof import('h5wasm/node');
@@ -151,8 +151,31 @@ function readHyperslab(module: H5Module, fileId: bigint, info: DatasetInfo, offs
   }
 }
 
-function keras4dLayout(path: string): TensorLayout {
-  return /transpose/i.test(path) ? 'HWOI' : 'HWIO';
+/** Kernel heights and widths: a 4-D shape with two of these at one end and not the other says where they are. */
+const KERNEL_EXTENT_LIMIT = 11;
+
+/**
+ * The stored axis order of a 2-D or 4-D dataset, and what it rests on. HDF5 itself says nothing:
+ * Keras files (their root attributes) and `kernel` names are channels-last ([H, W, I, O] / [I, O],
+ * transposed convolutions [H, W, O, I]); `weight` names are PyTorch's [O, I, H, W] / [O, I]; a
+ * 4-D shape whose last two dimensions are the small kernel and whose first two are not is OIHW,
+ * and the reverse HWIO. Without any of these, the Keras order is assumed (and said so).
+ */
+export function hdf5LayoutOf(path: string, shape: readonly number[], isKeras: boolean): { layout: TensorLayout; basis: LayoutBasis } | undefined {
+  const rank = shape.length;
+  if (rank !== 2 && rank !== 4) return undefined;
+  const channelsLast = (basis: LayoutBasis) => ({ layout: rank === 2 ? ('IO' as const) : /transpose/i.test(path) ? ('HWOI' as const) : ('HWIO' as const), basis });
+  if (isKeras) return channelsLast('keras');
+  const leaf = (path.split(/[/.]/).pop() ?? '').replace(/:\d+$/, '');
+  if (/kernel$/i.test(leaf)) return channelsLast('name');
+  if (/^weights?$/i.test(leaf)) return { layout: rank === 2 ? 'OI' : 'OIHW', basis: 'name' };
+  if (rank === 4) {
+    const small = (a: number, b: number) => a <= KERNEL_EXTENT_LIMIT && b <= KERNEL_EXTENT_LIMIT;
+    const [a, b, c, d] = shape as [number, number, number, number];
+    if (small(c, d) && !small(a, b)) return { layout: 'OIHW', basis: 'shape' };
+    if (small(a, b) && !small(c, d)) return { layout: /transpose/i.test(path) ? 'HWOI' : 'HWIO', basis: 'shape' };
+  }
+  return channelsLast('assumed');
 }
 
 function datasetSource(
@@ -161,7 +184,7 @@ function datasetSource(
   reportedFile: string,
   info: DatasetInfo,
   name: string,
-  layout: TensorLayout | undefined,
+  layout: { layout: TensorLayout; basis: LayoutBasis } | undefined,
   isOpen: () => boolean,
 ): TensorSource {
   const { shape, numel } = info;
@@ -216,7 +239,10 @@ function datasetSource(
       }
     },
   };
-  if (layout) source.layout = layout;
+  if (layout) {
+    source.layout = layout.layout;
+    source.layoutBasis = layout.basis;
+  }
   if (info.fill !== undefined) source.constant = info.fill;
   return source;
 }
@@ -332,8 +358,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
             info.fill = first[0]!;
             warnings.push(`dataset '${name}' has no stored data: its ${info.numel} elements are all the fill value ${info.fill}`);
           }
-          const layout = isKeras && info.shape.length === 4 ? keras4dLayout(path) : undefined;
-          tensors.push(datasetSource(module, openFile, reportedFile, info, name, layout, () => open));
+          tensors.push(datasetSource(module, openFile, reportedFile, info, name, hdf5LayoutOf(path, info.shape, isKeras), () => open));
         } else if (entity instanceof h5.ExternalLink) {
           warnings.push(`'${path.slice(1)}' is an external link to ${entity.filename}; not followed`);
         }

@@ -5,7 +5,9 @@
  * are decoded lazily, in bounded chunks, so a multi-GB checkpoint never sits in memory: the
  * statistics walk `chunks()` and keep running sums. Parsers never import `vscode`.
  */
-import type { TensorHeader, WeightFormat } from '../../shared/payloads';
+import type { LayoutBasis, TensorHeader, WeightFormat } from '../../shared/payloads';
+
+export type { LayoutBasis };
 
 /** Thrown for any malformed or unsupported input; the message names the file and the problem. */
 export class WeightFileError extends Error {
@@ -22,7 +24,10 @@ export class WeightFileError extends Error {
  * Axis order of a stored 4-D convolution kernel: O = output channels, I = input channels (or the
  * depth multiplier of a depthwise kernel), H/W = kernel rows/columns.
  */
-export type TensorLayout = 'OIHW' | 'HWIO' | 'OHWI' | 'IHWO' | 'HWOI' | 'IOHW';
+export type TensorLayout = 'OIHW' | 'HWIO' | 'OHWI' | 'IHWO' | 'HWOI' | 'IOHW' | MatrixLayout;
+
+/** Axis order of a stored 2-D weight: [O, I] (PyTorch, ONNX Linear) or [I, O] (Keras Dense). */
+export type MatrixLayout = 'OI' | 'IO';
 
 /** A run of decoded values, as `TensorSource.chunks()` yields them. */
 export type FloatChunk = Float32Array | Float64Array;
@@ -41,7 +46,7 @@ export interface TensorSource extends TensorHeader {
   /**
    * For 4-D kernels stored in an order other than PyTorch's [K,C,R,S] (TF.js, Keras and TFLite keep
    * HWIO or OHWI): the stored axis order. `chunks()` still yields the values as stored; statistics
-   * map axes through this. Absent means OIHW (or not a conv kernel).
+   * map axes through this. Absent means the format's convention (OIHW / OI for most).
    */
   layout?: TensorLayout;
   /**
@@ -50,6 +55,8 @@ export interface TensorSource extends TensorHeader {
    * in closed form instead of streaming it.
    */
   constant?: number;
+  /** What `layout` rests on, when the parser inferred it rather than read it from the format. */
+  layoutBasis?: LayoutBasis;
 }
 
 export interface OpenedWeightFile {

@@ -11,6 +11,7 @@
  */
 import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvShape, type FractionsIn, type HelpPayload, type Precision, type PruneMethod, type PruneProfile } from '../../shared/payloads';
 import { parseConvShape } from '../bench/layers';
+import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../sparsity/layout';
 import { parseNmPatterns } from '../sparsity/nmPattern';
 
 export interface WinogradCellCommand {
@@ -34,6 +35,8 @@ export interface SparsityCellCommand {
   winograd?: number;
   /** N:M patterns to report ("2:4"). */
   nm?: string[];
+  /** The user's tensor layouts ("OIHW", "conv1.weight=OIHW,fc.*=OI"), checked by parseLayoutOverride. */
+  layout?: string;
 }
 
 export interface PruneCellCommand {
@@ -117,13 +120,17 @@ export const CELL_COMMANDS: readonly CommandDoc[] = [
   },
   {
     name: 'sparsity',
-    usage: 'sparsity <file> [threshold=0] [nm=2:4,4:8]',
+    usage: 'sparsity <file> [threshold=0] [nm=2:4,4:8] [layout=OIHW]',
     description:
       'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity. 2:4 counts groups of 4 input channels with at least 2 zeros (NVIDIA ASP); a last group short of 4 (or M) channels is padded with zeros, as ASP does.',
     options: [
       { name: 'threshold', description: 'A weight counts as zero when |w| <= threshold.' },
       { name: 'winograd', description: 'Also count zeros of 3x3 kernels after the F(m,3) filter transform G g Gᵀ (m from 1 to 8).' },
       { name: 'nm', description: 'N:M patterns such as 1:4,2:4,4:8: per 2-D and 4-D weight, the share of groups of M input channels with at least M-N zeros and the share of Σ|w| that N:M pruning keeps.' },
+      {
+        name: 'layout',
+        description: `The axis order to read weights in, overriding what the file suggests (the Layout column says what each tensor was read as, and why): ${CHOSEN_LAYOUTS.join(', ')} for every tensor, or NAME=L per tensor, e.g. layout=conv1.weight=OIHW,fc.*=OI.`,
+      },
     ],
   },
   {
@@ -268,7 +275,15 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       } catch (error) {
         throw new CellSyntaxError(line, `nm: ${(error as Error).message}`);
       }
-      return { ...base, command: 'sparsity', file: positional[0], threshold, ...(winograd === undefined ? {} : { winograd }), ...(nm ? { nm } : {}) };
+      const layout = options.get('layout');
+      if (layout !== undefined) {
+        try {
+          parseLayoutOverride(layout);
+        } catch (error) {
+          throw new CellSyntaxError(line, `layout: ${(error as Error).message}`);
+        }
+      }
+      return { ...base, command: 'sparsity', file: positional[0], threshold, ...(winograd === undefined ? {} : { winograd }), ...(nm ? { nm } : {}), ...(layout === undefined ? {} : { layout }) };
     }
     case 'prune': {
       if (positional.length !== 1) throw new CellSyntaxError(line, 'prune needs exactly one file path (quote paths with spaces)');

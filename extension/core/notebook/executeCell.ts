@@ -60,7 +60,7 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     }
     case 'sparsity': {
       const file = resolveCellPath(command.file, context.searchFolders);
-      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd, nm: command.nm }, options);
+      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd, nm: command.nm, layout: command.layout }, options);
       return { kind: 'sparsity', data };
     }
     case 'prune': {

@@ -3,7 +3,7 @@
  * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
  */
 import { formatBytes } from '../../shared/format';
-import { NM24_NOTE, type PruneReport, type SparsityReport, type TensorStats, type WinogradSparsityReport } from '../../shared/payloads';
+import { LAYOUT_NOTE, NM24_NOTE, layoutLabel, type PruneReport, type SparsityReport, type TensorStats, type WinogradSparsityReport } from '../../shared/payloads';
 
 export function percent(share: number | undefined, digits = 2): string {
   return share === undefined ? '-' : `${(share * 100).toFixed(digits)}`;
@@ -48,10 +48,11 @@ export function shortName(name: string, width = 64): string {
 }
 
 export function formatSparsityReport(report: SparsityReport): string {
-  const header = ['Name', 'Shape', 'Numel', 'Sparsity %', 'Filt/Row %', 'Chan/Col %', 'Kernel %', '2:4 %', 'Block %', 'Mean', 'Std', 'AbsMean'];
+  const header = ['Name', 'Shape', 'Layout', 'Numel', 'Sparsity %', 'Filt/Row %', 'Chan/Col %', 'Kernel %', '2:4 %', 'Block %', 'Mean', 'Std', 'AbsMean'];
   const rows = report.tensors.map((t) => [
     shortName(t.name),
     `[${t.shape.join(', ')}]`,
+    layoutLabel(t) ?? '',
     String(t.numel),
     percent(t.sparsity),
     ...structuredCells(t),
@@ -61,8 +62,9 @@ export function formatSparsityReport(report: SparsityReport): string {
     compactNumber(t.std),
     compactNumber(t.absMean),
   ]);
-  rows.push(['Total', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
-  const parts = [`${report.file} (${report.format}, ${formatBytes(report.fileBytes)}, threshold ${report.threshold})`, '', renderTable(header, rows)];
+  rows.push(['Total', '', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
+  const parts = [`${report.file} (${report.format}, ${formatBytes(report.fileBytes)}, threshold ${report.threshold})`, '', renderTable(header, rows, 3)];
+  if (report.tensors.some((t) => t.layout)) parts.push(LAYOUT_NOTE);
   const blockSize = report.tensors.find((t) => t.block)?.block?.size;
   if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view.`);
   if (report.tensors.some((t) => t.nm24 !== undefined)) parts.push(NM24_NOTE);

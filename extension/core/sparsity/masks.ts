@@ -108,7 +108,7 @@ export function effectiveMaskedTensor(pair: PruningMaskPair): TensorSource {
     dtype: orig.dtype,
     shape: orig.shape.slice(),
     numel: orig.numel,
-    ...(orig.layout ? { layout: orig.layout } : {}),
+    ...(orig.layout ? { layout: orig.layout, ...(orig.layoutBasis ? { layoutBasis: orig.layoutBasis } : {}) } : {}),
     async *chunks(options) {
       const limit = options?.maxChunkElements ?? 1 << 20;
       // float32 * float32 is exact in float64, so the product never rounds.

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../formats/types';
 import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
-import { type WeightView, layerTypeOf, weightViewOf } from './layout';
+import { type LayoutOverride, type WeightView, applyLayoutOverride, layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
 import { type NmCounts, NmTracker, retainedShare } from './nmGroups';
 import type { NmPattern } from './nmPattern';
@@ -124,6 +124,11 @@ export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChun
   skipMasks?: boolean;
   /** Always go through the parser's chunks() (the direct float32 path is an optimisation only). */
   noDirectRead?: boolean;
+  /**
+   * The user's tensor layouts (parseLayoutOverride), set on the opened file's tensors before the
+   * scan, so that later passes over the same opened file (Winograd domain) read them too.
+   */
+  layout?: LayoutOverride;
 }
 
 export function checkThreshold(threshold: number | undefined): number {
@@ -184,7 +189,8 @@ async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scr
     zeros: summary.zeros,
     sparsity: tensor.numel === 0 ? 0 : summary.zeros / tensor.numel,
     layerType: layerTypeOf(tensor),
-    ...(view && structure ? { layout: view.layout } : {}),
+    // A layout the statistics cannot use (a transposed convolution's HWOI) is still shown.
+    ...(view && structure ? { layout: view.layout, layoutBasis: view.basis } : tensor.layout ? { layout: tensor.layout, layoutBasis: tensor.layoutBasis ?? 'format' } : {}),
     ...structured,
     mean: summary.mean,
     std: summary.std,
@@ -290,6 +296,7 @@ class NmTotals {
 /** Scans a file already opened (the caller closes it). */
 export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: ScanOptions = {}): Promise<SparsityReport> {
   const threshold = checkThreshold(options.threshold);
+  if (options.layout) applyLayoutOverride(opened, options.layout);
   const totalElements = opened.tensors.reduce((sum, t) => sum + t.numel, 0);
   const scratch = new MaskBuffer();
   let done = 0;

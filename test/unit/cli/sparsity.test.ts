@@ -87,3 +87,28 @@ test('a failure while reading the file names the file (exit 2); only option mist
   assert.equal(same.code, 2);
   assert.match(same.err, /^deep-accel prune: --out .* is the input file itself/);
 });
+
+test('sparsity shows each tensor layout and what it rests on; --layout overrides it, a bad one is a usage error', async () => {
+  // h5py wrote it (test/fixtures/hdf5/make_fixtures.py): conv1.weight is PyTorch's [16, 8, 3, 3]
+  // with filters 0-3 and input channel 7 zero (numpy: 25 / 12.5 / 34.375 %).
+  const file = path.join(__dirname, '../../fixtures/hdf5/layout_evidence.h5');
+  const table = await cli('sparsity', file);
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, /^Name +Shape +Layout +Numel/m);
+  assert.match(table.out, /^conv1\.weight +\[16, 8, 3, 3\] +OIHW \(name\) +1152 +.* 25\.00 +12\.50 +34\.38 /m);
+  assert.match(table.out, /^fc\.weight +\[10, 32\] +OI \(name\) +320 +.* 20\.00 +12\.50 +- /m);
+  assert.match(table.out, /^square +\[3, 3, 3, 3\] +HWIO \(assumed\) /m);
+  assert.match(table.out, /Layout = the axis order .* change it with --layout/);
+  const overridden = await cli('sparsity', file, '--layout', 'conv1.weight=HWIO', '--json');
+  assert.equal(overridden.code, 0, overridden.err);
+  const conv = (JSON.parse(overridden.out) as SparsityReport).tensors.find((t) => t.name === 'conv1.weight')!;
+  assert.deepEqual([conv.layout, conv.layoutBasis, conv.filters], ['HWIO', 'override', 0]);
+  const bad = await cli('sparsity', file, '--layout', 'NCHW');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--layout: unknown layout 'NCHW'/);
+  const missing = await cli('sparsity', file, '--layout', 'conv9.weight=OIHW');
+  assert.equal(missing.code, 2);
+  assert.match(missing.err, /layout_evidence\.h5: layout: no 2-D or 4-D tensor named "conv9\.weight"/);
+  const help = await cli('sparsity', '--help');
+  assert.match(help.out, /--layout L/);
+});

@@ -36,13 +36,13 @@ test('Keras 2 model.save() file: layer weights, HWIO/HWOI layouts, optimizer sta
   const model = await hdf5Parser.open(join(FIXTURES, 'keras2_model.h5'));
   assert.equal(model.format, 'hdf5');
   assert.deepEqual(
-    model.tensors.map((t) => [t.name, t.dtype, t.shape, t.layout]),
+    model.tensors.map((t) => [t.name, t.dtype, t.shape, t.layout, t.layoutBasis]),
     [
-      ['model_weights/conv2d/conv2d/bias:0', 'float32', [4], undefined],
-      ['model_weights/conv2d/conv2d/kernel:0', 'float32', [3, 3, 2, 4], 'HWIO'],
-      ['model_weights/conv2d_transpose/conv2d_transpose/kernel:0', 'float32', [2, 2, 3, 2], 'HWOI'],
-      ['model_weights/dense/dense/bias:0', 'float32', [3], undefined],
-      ['model_weights/dense/dense/kernel:0', 'float16', [4, 3], undefined],
+      ['model_weights/conv2d/conv2d/bias:0', 'float32', [4], undefined, undefined],
+      ['model_weights/conv2d/conv2d/kernel:0', 'float32', [3, 3, 2, 4], 'HWIO', 'keras'],
+      ['model_weights/conv2d_transpose/conv2d_transpose/kernel:0', 'float32', [2, 2, 3, 2], 'HWOI', 'keras'],
+      ['model_weights/dense/dense/bias:0', 'float32', [3], undefined, undefined],
+      ['model_weights/dense/dense/kernel:0', 'float16', [4, 3], 'IO', 'keras'],
     ],
   );
   // Output channel 0 (last axis) of the conv kernel was zeroed.
@@ -75,7 +75,8 @@ test('plain HDF5: every numeric type, big-endian data, gzip+shuffle chunks, scal
   for (const [name, [dtype, shape, values]] of Object.entries(expected)) {
     const tensor = byName(model, name);
     assert.deepEqual([tensor.dtype, tensor.shape, tensor.numel], [dtype, shape, values.length], name);
-    assert.equal(tensor.layout, undefined, 'not a Keras file: no layout claimed');
+    if (shape.length === 2) assert.deepEqual([tensor.layout, tensor.layoutBasis], ['IO', 'assumed'], `${name}: no evidence, the Keras order is assumed and said so`);
+    else assert.equal(tensor.layout, undefined, `${name}: neither a matrix nor a kernel`);
     assert.deepEqual(await valuesOf(tensor), values, name);
     // Chunk bounds smaller than a row, than a plane, and odd sizes all give the same row-major values.
     for (const bound of [1, 3, 6, 21]) assert.deepEqual(await valuesOf(tensor, bound), values, `${name} in chunks of ${bound}`);

@@ -36,7 +36,7 @@ test('.keras archives (stored and deflated): weights from model.weights.h5, temp
       [
         ['layers/conv2d/vars/0', [3, 3, 1, 2], 'HWIO'],
         ['layers/conv2d/vars/1', [2], undefined],
-        ['layers/dense/vars/0', [2, 2], undefined],
+        ['layers/dense/vars/0', [2, 2], 'IO'],
       ],
     );
     assert.deepEqual(await valuesOf(model.tensors[0]!), ramp(18));

@@ -76,7 +76,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['help\nsparsity', /line 2: sparsity needs exactly one file path/],
     ['sparsity x.onnx threshold=-1', /threshold must be a number >= 0, got '-1'/],
     ['sparsity x.onnx threshold=abc', /threshold must be a number >= 0/],
-    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd, nm\)/],
+    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd, nm, layout\)/],
     ['sparsity x.onnx winograd=9', /winograd must be between 1 and 8, got 9/],
     ['prune x.onnx', /prune needs sparsity=S/],
     ['prune x.onnx sparsity=1', /sparsity must be a number with 0 <= s < 1, got '1'/],
@@ -123,4 +123,10 @@ test('sparsity cells take N:M patterns and refuse bad ones with the line', () =>
   const [command] = parseCell('sparsity x.safetensors nm=1:4,2:4,4:8');
   assert.deepEqual(command, { line: 0, text: 'sparsity x.safetensors nm=1:4,2:4,4:8', command: 'sparsity', file: 'x.safetensors', threshold: 0, nm: ['1:4', '2:4', '4:8'] });
   assert.throws(() => parseCell('\nsparsity x.safetensors nm=4:2'), /line 2: nm: an N:M pattern needs integers 1 <= N < M/);
+});
+
+test('sparsity cells take layout= (file-wide or NAME=L per tensor) and refuse a bad one with the line', () => {
+  const [command] = parseCell('sparsity x.h5 layout=conv1.weight=OIHW,fc.*=OI');
+  assert.deepEqual(command, { line: 0, text: 'sparsity x.h5 layout=conv1.weight=OIHW,fc.*=OI', command: 'sparsity', file: 'x.h5', threshold: 0, layout: 'conv1.weight=OIHW,fc.*=OI' });
+  assert.throws(() => parseCell('\nsparsity x.h5 layout=NCHW'), /line 2: layout: unknown layout 'NCHW' \(choose OIHW, OHWI, HWIO, OI, IO\)/);
 });
