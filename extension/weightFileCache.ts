@@ -17,7 +17,7 @@ export interface TaskRunner {
 }
 
 /** What a scan was asked for besides the file: one cached report per distinct choice. */
-export type ScanChoices = Pick<SparsityRequest, 'threshold' | 'nm'>;
+export type ScanChoices = Pick<SparsityRequest, 'threshold' | 'nm' | 'layout'>;
 
 /** The settings a full scan (inspector, Inspect Model Sparsity) uses: threshold and N:M patterns. */
 export function inspectorScanChoices(config: { get<T>(section: string, fallback: T): T }): ScanChoices {
@@ -32,7 +32,7 @@ export function inspectorScanChoices(config: { get<T>(section: string, fallback:
 }
 
 function reportKey(file: string, scan: ScanChoices): string {
-  return `${scan.threshold ?? 0}|${(scan.nm ?? []).join(',')}|${file}`;
+  return `${scan.threshold ?? 0}|${(scan.nm ?? []).join(',')}|${scan.layout ?? ''}|${file}`;
 }
 
 interface Entry<T> {

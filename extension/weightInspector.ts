@@ -40,11 +40,13 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
     panel.onDidDispose(() => abort.abort());
     const post = (message: HostToWebviewMessage) => panel.webview.postMessage(message);
 
+    // The picker's choice for this panel; '' reads each tensor as the file suggests.
+    let layout = '';
     const load = async () => {
       try {
         await post({ type: 'progress', message: 'Reading headers…' });
         await post({ type: 'weightSummary', summary: await this.cache.summary(file) });
-        const report = await this.cache.report(file, inspectorScanChoices(this.services.config), {
+        const report = await this.cache.report(file, { ...inspectorScanChoices(this.services.config), ...(layout ? { layout } : {}) }, {
           signal: abort.signal,
           onProgress: (fraction, message) => void post({ type: 'progress', fraction, message: message ?? `Scanning… ${Math.round(fraction * 100)}%` }),
         });
@@ -59,6 +61,10 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
 
     panel.webview.onDidReceiveMessage(async (message: WebviewToHostMessage) => {
       if (message.type === 'ready') return void load();
+      if (message.type === 'chooseLayout') {
+        layout = message.layout;
+        return void load();
+      }
       if (message.type === 'previewTensor') {
         try {
           const values = await this.services.run('tensorPreview', { file, name: message.name, count: message.count });

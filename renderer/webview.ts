@@ -41,6 +41,7 @@ const host: ViewHost = {
     latestPreviewRequest = requests.newId();
     vscode.postMessage({ type: 'previewTensor', requestId: latestPreviewRequest, name, count: 64 });
   },
+  chooseLayout: (layout) => vscode.postMessage({ type: 'chooseLayout', layout }),
 };
 
 function showSummary(summary: WeightFileSummary): void {

@@ -275,6 +275,8 @@ export interface SparsityReport {
   threshold: number;
   /** The N:M patterns asked for, in order ("2:4", "4:8"); each tensor's nm and retained use them. */
   nmPatterns?: string[];
+  /** The user's layouts the scan read tensors in (`--layout`, `layout=`, the inspector's picker). */
+  layoutOverride?: string;
   tensors: TensorStats[];
   total: SparsityTotals;
   byLayerType?: Record<string, SparsityTotals>;

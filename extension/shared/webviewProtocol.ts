@@ -49,6 +49,8 @@ export type WebviewToHostMessage =
   | { type: 'copy'; text: string }
   | { type: 'export'; format: 'json' | 'csv' | ExportFormat; text: string; suggestedName: string }
   | { type: 'previewTensor'; requestId: number; name: string; count: number }
+  /** Scan again reading every kernel in `layout` ('' = as the file suggests); weight inspector only. */
+  | { type: 'chooseLayout'; layout: string }
   | WinogradExportRequest;
 
 /** What the notebook renderer sends the host, and what it gets back. */

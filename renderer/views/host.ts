@@ -10,4 +10,6 @@ export interface ViewHost {
   exportWinograd?(result: WinogradResult, format: ExportFormat): Promise<string>;
   /** Asks for a preview of a tensor's first values (weight inspector only). */
   previewTensor?(name: string): void;
+  /** Scans again with every tensor read in `layout` ('' = as the file suggests); weight inspector only. */
+  chooseLayout?(layout: string): void;
 }

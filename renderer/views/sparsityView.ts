@@ -32,6 +32,22 @@ export const TENSOR_COLUMNS: Column<TensorStats>[] = [
 const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'layout', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
 const tableRank = (key: string) => (TABLE_ORDER.includes(key) ? TABLE_ORDER.indexOf(key) : TABLE_ORDER.length);
 
+/** The layouts the inspector offers: each reads every 4-D kernel so, and every matrix in the order it implies. */
+const PICKABLE_LAYOUTS: [string, string][] = [
+  ['', 'as the file suggests'],
+  ['OIHW', 'OIHW / OI (PyTorch, ONNX)'],
+  ['HWIO', 'HWIO / IO (Keras, TF.js)'],
+  ['OHWI', 'OHWI / OI (TFLite)'],
+];
+
+function layoutSelect(report: SparsityReport, choose: (layout: string) => void): HTMLElement {
+  const current = report.layoutOverride ?? '';
+  const options = PICKABLE_LAYOUTS.some(([value]) => value === current) ? PICKABLE_LAYOUTS : [...PICKABLE_LAYOUTS, [current, current] as [string, string]];
+  const select = h('select', { class: 'da-select', 'data-layout-picker': '', 'aria-label': 'Read weights in layout' }, options.map(([value, label]) => h('option', { value, selected: value === current }, label)));
+  select.addEventListener('change', () => choose(select.value));
+  return h('label', { class: 'da-field' }, 'Layout ', select);
+}
+
 /** Sums the per-tensor log-magnitude histograms that share bin edges into one model histogram. */
 export function modelHistogram(tensors: TensorStats[]): Histogram | undefined {
   const first = tensors.find((t) => t.histogram)?.histogram;
@@ -128,6 +144,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
   const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
   exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), `${fileName}.sparsity.json`));
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
+  const layoutPicker = host.chooseLayout && report.tensors.some((t) => t.layout) ? layoutSelect(report, host.chooseLayout) : null;
   exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.tensors, TENSOR_COLUMNS), `${fileName}.sparsity.csv`));
 
   const winograd = report.winogradDomain;
@@ -164,9 +181,9 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     header,
     h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
     byType ? section('By layer type', byType) : null,
-    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), hint, table,
-      report.tensors.some((t) => t.layout) ? h('p', { class: 'da-note', 'data-layout-note': '' }, LAYOUT_NOTE) : null,
+    section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv, layoutPicker), hint, table,
       report.tensors.some((t) => t.nm24 !== undefined) ? h('p', { class: 'da-note' }, NM24_NOTE) : null,
+      report.tensors.some((t) => t.layout) ? h('p', { class: 'da-note', 'data-layout-note': '' }, LAYOUT_NOTE) : null,
     ),
     masks,
     winogradSection,

@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Page } from 'playwright-core';
+import type { TensorStats } from '../../extension/shared/payloads';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../../extension/shared/webviewProtocol';
 import { exportWinograd, generateWinograd } from '../../extension/core/winograd';
 import { BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
-import { ARTIFACTS, type BrowserSession, canvasInkShare, startBrowserSession } from './harness';
+import { ARTIFACTS, type BrowserSession, canvasInkShare, columnCells, startBrowserSession } from './harness';
 
 let session: BrowserSession;
 let page: Page & { problems: string[] };
@@ -60,6 +61,26 @@ test('double-clicking a tensor asks the host for a preview, and the preview is d
   assert.doesNotMatch((await page.textContent('.da-preview')) ?? '', /conv2\.weight/);
   await send({ type: 'tensorPreview', requestId: request.requestId, name: 'conv1.weight', values: [0.5, -0.25, 0], total: 1152 });
   assert.match((await page.textContent('.da-preview')) ?? '', /conv1\.weight: first 3 of 1152 values\s*0\.500000\s+-0\.250000\s+0\.00000/);
+});
+
+test('weight inspector: each tensor says its layout and what it rests on, and the layout picker asks the host to scan again', async () => {
+  const [conv1, conv2, fc] = SPARSITY_REPORT.tensors as [TensorStats, TensorStats, TensorStats];
+  const tensors = [
+    { ...conv1, layout: 'OIHW', layoutBasis: 'name' as const },
+    { ...conv2, layout: 'HWIO', layoutBasis: 'assumed' as const },
+    { ...fc, layout: 'OI', layoutBasis: 'format' as const },
+  ];
+  await send({ type: 'show', payload: { kind: 'sparsity', data: { ...SPARSITY_REPORT, format: 'hdf5', tensors } } });
+  assert.deepEqual(await columnCells(page, '#content section:nth-of-type(2)', 'layout'), ['OIHW (name)', 'HWIO (assumed)', 'OI']);
+  assert.match((await page.textContent('#content [data-layout-note]')) ?? '', /assumed = no evidence/);
+  assert.equal(await page.$eval('#content [data-layout-picker]', (select) => (select as HTMLSelectElement).value), '', 'as the file suggests');
+  await page.selectOption('#content [data-layout-picker]', 'HWIO');
+  assert.deepEqual((await posted()).at(-1), { type: 'chooseLayout', layout: 'HWIO' });
+  // The host's next report says which override it read: the picker shows it.
+  await send({ type: 'show', payload: { kind: 'sparsity', data: { ...SPARSITY_REPORT, layoutOverride: 'HWIO', tensors: tensors.map((t) => ({ ...t, layout: t.shape.length === 4 ? 'HWIO' : 'IO', layoutBasis: 'override' as const })) } } });
+  assert.equal(await page.$eval('#content [data-layout-picker]', (select) => (select as HTMLSelectElement).value), 'HWIO');
+  assert.deepEqual(await columnCells(page, '#content section:nth-of-type(2)', 'layout'), ['HWIO (override)', 'HWIO (override)', 'IO (override)']);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'webview-weight-inspector-layout.png'), fullPage: true });
 });
 
 test('export buttons post the report as JSON and CSV to the host', async () => {

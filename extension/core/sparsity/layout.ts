@@ -91,6 +91,8 @@ export const CHOSEN_LAYOUTS: readonly string[] = [...Object.keys(CHOSEN_CONV_LAY
  * characters), which win over the file-wide ones.
  */
 export interface LayoutOverride {
+  /** As the user wrote it, for reports to repeat. */
+  text: string;
   conv?: TensorLayout;
   matrix?: 'OI' | 'IO';
   byName: { pattern: string; match: RegExp; layout: TensorLayout }[];
@@ -101,7 +103,7 @@ export interface LayoutOverride {
  * RangeError saying what is wrong.
  */
 export function parseLayoutOverride(text: string): LayoutOverride {
-  const override: LayoutOverride = { byName: [] };
+  const override: LayoutOverride = { text: text.trim(), byName: [] };
   const entries = text.split(',').map((e) => e.trim());
   if (entries.some((e) => e === '')) throw new RangeError(`expected LAYOUT or NAME=LAYOUT entries separated by commas, got '${text}'`);
   for (const entry of entries) {

@@ -357,6 +357,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     fileBytes: opened.fileBytes,
     threshold,
     ...(patterns.length > 0 ? { nmPatterns: patterns.map((p) => p.name) } : {}),
+    ...(options.layout ? { layoutOverride: options.layout.text } : {}),
     tensors,
     total,
     byLayerType: byLayerType as Record<string, SparsityTotals>,
