@@ -251,6 +251,13 @@ export function layoutLabel(t: Pick<TensorStats, 'layout' | 'layoutBasis'>): str
   return t.layoutBasis && t.layoutBasis !== 'format' ? `${t.layout} (${t.layoutBasis})` : t.layout;
 }
 
+/** How the totals of a checkpoint with pruning masks are counted, for the note under its totals. */
+export function maskedTotalsNote(total: Pick<SparsityTotals, 'maskedParameters'>): string | undefined {
+  const n = total.maskedParameters;
+  if (!n) return undefined;
+  return `Total = the effective model: ${n} masked parameter${n === 1 ? '' : 's'} counted once each as orig × mask (what the pruned model computes with); their stored orig and mask tensors, listed above, are not counted again.`;
+}
+
 /** What the Layout column says and how to change it: the footnote under every sparsity table. */
 export const LAYOUT_NOTE =
   'Layout = the axis order filters, channels, kernels, rows, cols, 2:4 and blocks read each tensor in; in brackets what it rests on when the format does not fix it (keras attributes, name, shape, assumed = no evidence, override); change it with --layout / layout= (e.g. OIHW, or conv1.weight=OIHW,fc.weight=OI).';
@@ -266,6 +273,11 @@ export interface SparsityTotals {
   nm?: Record<string, number>;
   /** Over the same tensors: sum |w| N:M pruning keeps over sum |w|, per pattern. */
   retained?: Record<string, number>;
+  /**
+   * In the model totals of a checkpoint with pruning masks: how many masked parameters were counted
+   * once each, as orig * mask (the model's effective weights), their orig and mask tensors not.
+   */
+  maskedParameters?: number;
 }
 
 export interface SparsityReport {

@@ -1,4 +1,4 @@
-import { type Histogram, LAYOUT_NOTE, NM24_NOTE, layoutLabel, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
+import { type Histogram, LAYOUT_NOTE, NM24_NOTE, layoutLabel, maskedTotalsNote, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes } from '../../extension/shared/format';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
@@ -76,6 +76,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
       h('strong', { 'data-total-sparsity': String(report.total.sparsity) }, `${formatPercent(report.total.sparsity)} sparse`),
       report.threshold > 0 ? ` (|w| ≤ ${report.threshold})` : '',
     ),
+    report.total.maskedParameters ? h('p', { class: 'da-note', 'data-masked-totals': '' }, maskedTotalsNote(report.total)) : null,
   );
 
   const layers = report.tensors.length > MAX_LAYER_BARS ? [...report.tensors].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_BARS) : report.tensors;

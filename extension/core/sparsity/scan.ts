@@ -293,6 +293,29 @@ class NmTotals {
   }
 }
 
+/** The model's totals, per layer type, and its merged magnitude histogram, over the tensors counted. */
+function totalsOf(counted: readonly { stats: TensorStats; nm: NmCounts[] }[], patterns: readonly NmPattern[]) {
+  const total: SparsityTotals = { numel: 0, zeros: 0, sparsity: 0 };
+  const byLayerType: Partial<Record<LayerType, SparsityTotals>> = {};
+  const nmTotal = new NmTotals();
+  const nmByLayerType = new Map<LayerType, NmTotals>();
+  let histogram: Histogram | undefined;
+  for (const { stats, nm } of counted) {
+    addTotals(total, stats.numel, stats.zeros);
+    const type = stats.layerType ?? 'other';
+    addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
+    nmTotal.add(nm);
+    if (nm.length > 0) {
+      if (!nmByLayerType.has(type)) nmByLayerType.set(type, new NmTotals());
+      nmByLayerType.get(type)!.add(nm);
+    }
+    if (stats.histogram) histogram = histogram ? mergeHistograms(histogram, stats.histogram) : stats.histogram;
+  }
+  nmTotal.writeInto(total, patterns);
+  for (const [type, sums] of nmByLayerType) sums.writeInto(byLayerType[type]!, patterns);
+  return { total, byLayerType: byLayerType as Record<string, SparsityTotals>, histogram };
+}
+
 /** Scans a file already opened (the caller closes it). */
 export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: ScanOptions = {}): Promise<SparsityReport> {
   const threshold = checkThreshold(options.threshold);
@@ -308,19 +331,16 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     options.onProgress(totalElements === 0 ? 1 : done / totalElements, message);
   };
   const tensors: TensorStats[] = [];
-  const total: SparsityTotals = { numel: 0, zeros: 0, sparsity: 0 };
-  const byLayerType: Partial<Record<LayerType, SparsityTotals>> = {};
+  /** What the totals add up: every tensor, except that a masked parameter counts once, as orig * mask. */
+  const counted = new Map<string, { stats: TensorStats; nm: NmCounts[] }>();
   const patterns = options.nm ?? [];
-  const nmTotal = new NmTotals();
-  const nmByLayerType = new Map<LayerType, NmTotals>();
-  let merged: Histogram | undefined;
   const notes: string[] = [];
   const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
     for (const tensor of opened.tensors) {
       options.signal?.throwIfAborted();
       report(`scanning ${tensor.name}`, true);
-      const { stats, nm, note } = await scanTensor(
+      const scanned = await scanTensor(
         tensor,
         {
           ...options,
@@ -334,23 +354,49 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
         },
         scratch,
       );
-      tensors.push(stats);
-      if (note) notes.push(note);
-      addTotals(total, stats.numel, stats.zeros);
-      const type = stats.layerType ?? 'other';
-      addTotals((byLayerType[type] ??= { numel: 0, zeros: 0, sparsity: 0 }), stats.numel, stats.zeros);
-      nmTotal.add(nm);
-      if (nm.length > 0) {
-        if (!nmByLayerType.has(type)) nmByLayerType.set(type, new NmTotals());
-        nmByLayerType.get(type)!.add(nm);
-      }
-      if (stats.histogram) merged = merged ? mergeHistograms(merged, stats.histogram) : stats.histogram;
+      tensors.push(scanned.stats);
+      if (scanned.note) notes.push(scanned.note);
+      counted.set(tensor.name, scanned);
     }
   } finally {
     await directReader?.close();
   }
-  nmTotal.writeInto(total, patterns);
-  for (const [type, sums] of nmByLayerType) sums.writeInto(byLayerType[type]!, patterns);
+  const warnings = opened.warnings.slice();
+  let masks: SparsityReport['masks'];
+  if (!options.skipMasks) {
+    const { pairs, problems } = findPruningMasks(opened.tensors);
+    warnings.push(...problems);
+    if (pairs.length > 0) {
+      const byName = new Map(tensors.map((t) => [t.name, t]));
+      masks = [];
+      for (const pair of pairs) {
+        options.signal?.throwIfAborted();
+        report(`effective sparsity of ${pair.parameter}`, true);
+        const effective = await scanTensor(effectiveMaskedTensor(pair), { ...options, threshold, format: opened.format }, scratch);
+        const maskStats = byName.get(pair.mask.name);
+        const info: NonNullable<SparsityReport['masks']>[number] = {
+          parameter: pair.parameter,
+          kind: pair.kind,
+          orig: pair.orig.name,
+          mask: pair.mask.name,
+          numel: effective.stats.numel,
+          maskSparsity: maskStats?.sparsity ?? 0,
+          effectiveSparsity: effective.stats.sparsity,
+        };
+        if (effective.stats.nm24 !== undefined) info.effectiveNm24 = effective.stats.nm24;
+        masks.push(info);
+        // The model computes with orig * mask: that, not the two stored tensors, is what it holds.
+        counted.delete(pair.orig.name);
+        counted.delete(pair.mask.name);
+        counted.set(`${pair.parameter}\0effective`, effective);
+      }
+      warnings.push(
+        `${pairs.length} pruning mask${pairs.length === 1 ? '' : 's'} found (${[...new Set(pairs.map((p) => p.kind))].join(', ')}); effective sparsity of orig * mask reported under masks, and the totals count each masked parameter once, as orig * mask`,
+      );
+    }
+  }
+  const { total, byLayerType, histogram } = totalsOf([...counted.values()], patterns);
+  if (masks) total.maskedParameters = masks.length;
   const result: SparsityReport = {
     file: opened.file,
     format: opened.format,
@@ -360,39 +406,11 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     ...(options.layout ? { layoutOverride: options.layout.text } : {}),
     tensors,
     total,
-    byLayerType: byLayerType as Record<string, SparsityTotals>,
-    warnings: [...opened.warnings, ...notes],
+    byLayerType,
+    warnings: [...warnings, ...notes],
   };
-  if (merged) result.thresholdCurve = thresholdCurveOf(merged, total.numel, threshold);
-
-  if (!options.skipMasks) {
-    const { pairs, problems } = findPruningMasks(opened.tensors);
-    result.warnings.push(...problems);
-    if (pairs.length > 0) {
-      const byName = new Map(tensors.map((t) => [t.name, t]));
-      result.masks = [];
-      for (const pair of pairs) {
-        options.signal?.throwIfAborted();
-        report(`effective sparsity of ${pair.parameter}`, true);
-        const effective = await computeTensorStats(effectiveMaskedTensor(pair), { ...options, histogram: false, threshold, format: opened.format }, scratch);
-        const maskStats = byName.get(pair.mask.name);
-        const info: NonNullable<SparsityReport['masks']>[number] = {
-          parameter: pair.parameter,
-          kind: pair.kind,
-          orig: pair.orig.name,
-          mask: pair.mask.name,
-          numel: effective.numel,
-          maskSparsity: maskStats?.sparsity ?? 0,
-          effectiveSparsity: effective.sparsity,
-        };
-        if (effective.nm24 !== undefined) info.effectiveNm24 = effective.nm24;
-        result.masks.push(info);
-      }
-      result.warnings.push(
-        `${pairs.length} pruning mask${pairs.length === 1 ? '' : 's'} found (${[...new Set(pairs.map((p) => p.kind))].join(', ')}); effective sparsity of orig * mask reported under masks`,
-      );
-    }
-  }
+  if (histogram) result.thresholdCurve = thresholdCurveOf(histogram, total.numel, threshold);
+  if (masks) result.masks = masks;
   done = totalElements;
   report('done', true);
   return result;

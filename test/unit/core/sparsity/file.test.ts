@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
 import { previewTensor, scanWeightFile, summarizeWeightFile } from '../../../../extension/core/sparsity/scan';
@@ -11,9 +11,27 @@ import { pruneCommand } from '../../../../extension/cli/prune';
 import { CliUsageError } from '../../../../extension/cli/io';
 import type { SparsityReport } from '../../../../extension/shared/payloads';
 import { tempDir } from '../formats/weightFileHelpers';
+import { fixture } from '../../../paths';
 import { memoryTensor, random } from './helpers';
 
 const dir = tempDir('sparsity-file');
+
+test('a torch.nn.utils.prune checkpoint: the totals are the effective model, as torch counts it after prune.remove', async () => {
+  // Written by torch (test/fixtures/pytorch/make_pruned_fixture.py), with torch's own counts.
+  const file = fixture('pytorch', 'pruned_masks.pt');
+  const expected = JSON.parse(readFileSync(fixture('pytorch', 'pruned_masks.expected.json'), 'utf8')) as { stored: string[]; naive: { numel: number; zeros: number }; effective: { numel: number; zeros: number } };
+  const report = await scanWeightFile(file);
+  assert.deepEqual(report.tensors.map((t) => t.name).sort(), expected.stored, 'every stored tensor keeps its own row');
+  assert.deepEqual(
+    [report.total.numel, report.total.zeros, report.total.sparsity, report.total.maskedParameters],
+    [expected.effective.numel, expected.effective.zeros, expected.effective.zeros / expected.effective.numel, 2],
+  );
+  assert.notEqual(report.total.numel, expected.naive.numel, 'not the count over every stored tensor');
+  const table = capture();
+  assert.equal(await sparsityCommand([file], table.io), 0);
+  assert.match(table.out(), new RegExp(`^Total +${expected.effective.numel} +${((100 * expected.effective.zeros) / expected.effective.numel).toFixed(2)}$`, 'm'));
+  assert.match(table.out(), /Total = the effective model: 2 masked parameters counted once each as orig × mask/);
+});
 
 async function maskedModel(): Promise<string> {
   const file = path.join(dir, 'masked.safetensors');
@@ -39,9 +57,11 @@ test('scanWeightFile on a written safetensors file: totals, layer types, masks a
   const report = await scanWeightFile(file, { histogram: true, onProgress: (f) => progress.push(f) });
   assert.equal(report.format, 'safetensors');
   assert.equal(report.tensors.length, 5);
-  assert.deepEqual(report.total, { numel: 35, zeros: 1 + 4 + 0 + 4 + 2, sparsity: 11 / 35 });
+  // The effective model: conv.weight = orig*mask (5 zeros of 8), fc.weight*mma = [1,2,0,0,0,6,0,8]
+  // (4 of 8), bn.running_mean (2 of 3); the stored _orig, _mask and _mma_mask are not counted again.
+  assert.deepEqual(report.total, { numel: 19, zeros: 5 + 4 + 2, sparsity: 11 / 19, maskedParameters: 2 });
   assert.equal(report.byLayerType?.norm?.zeros, 2);
-  assert.equal(report.byLayerType?.linear?.numel, 32);
+  assert.deepEqual(report.byLayerType?.linear, { numel: 16, zeros: 9, sparsity: 9 / 16 });
   assert.equal(progress.at(-1), 1);
   assert.deepEqual(
     report.masks?.map((m) => [m.parameter, m.kind, m.maskSparsity, m.effectiveSparsity]),
@@ -60,13 +80,13 @@ test('scanWeightFile on a written safetensors file: totals, layer types, masks a
   // |w| = 1 lies in the bin that ends at log10 = 0 (bins are closed on the right).
   const end0 = hist.log10Edges.findIndex((e) => Math.abs(e) < 1e-12);
   assert.equal(hist.counts[end0 - 1], 1);
-  // Curve: at threshold 1, every |w| <= 1: conv 0 and 1, all 8 of the mask, fc 1, all 8 of mma,
-  // all 3 of bn: 22 of 35.
+  // Curve over the effective model: at threshold 1, every |w| <= 1: conv [1,0,0,0,5,6,0,0] 6,
+  // fc [1,2,0,0,0,6,0,8] 5, all 3 of bn: 14 of 19.
   const curve = report.thresholdCurve!;
   const at1 = curve.thresholds.findIndex((t) => t === 1);
-  assert.equal(curve.sparsity[at1], (2 + 8 + 1 + 8 + 3) / 35);
+  assert.equal(curve.sparsity[at1], (6 + 5 + 3) / 19);
   const at01 = curve.thresholds.findIndex((t) => Math.abs(t - 0.1) < 1e-15);
-  assert.equal(curve.sparsity[at01], 11 / 35);
+  assert.equal(curve.sparsity[at01], 11 / 19);
 });
 
 test('summarizeWeightFile reads headers only', async () => {
@@ -138,11 +158,11 @@ test('sparsity CLI: JSON contract, table, and errors', async () => {
   for (const key of ['name', 'dtype', 'shape', 'numel', 'zeros', 'sparsity', 'rows', 'cols', 'nm24', 'mean', 'std', 'min', 'max', 'absMean']) {
     assert.ok(key in fc, `missing ${key}`);
   }
-  assert.deepEqual(Object.keys(report.total), ['numel', 'zeros', 'sparsity']);
+  assert.deepEqual(Object.keys(report.total), ['numel', 'zeros', 'sparsity', 'maskedParameters']);
 
   const table = capture();
   assert.equal(await sparsityCommand([file, '--winograd', '2'], table.io), 0);
-  assert.match(table.out(), /conv\.weight_orig\s+\[2, 4\]\s+8\s+12\.50/);
+  assert.match(table.out(), /conv\.weight_orig\s+\[2, 4\]\s+OI\s+8\s+12\.50/);
   assert.match(table.out(), /Masked parameter/);
   const withWinograd = capture();
   assert.equal(await sparsityCommand([file, '--json', '--winograd', '4'], withWinograd.io), 0);
