@@ -258,6 +258,15 @@ export function maskedTotalsNote(total: Pick<SparsityTotals, 'maskedParameters'>
   return `Total = the effective model: ${n} masked parameter${n === 1 ? '' : 's'} counted once each as orig × mask (what the pruned model computes with); their stored orig and mask tensors, listed above, are not counted again.`;
 }
 
+/** What the totals leave out (undecodable tensors), for the line under them. */
+export function leftOutNote(report: Pick<SparsityReport, 'leftOut' | 'total'>): string | undefined {
+  const leftOut = report.leftOut;
+  if (!leftOut || leftOut.length === 0) return undefined;
+  const numel = leftOut.reduce((sum, t) => sum + t.numel, 0);
+  const reasons = [...new Set(leftOut.map((t) => t.reason))].join('; ');
+  return `Left out: ${leftOut.length} tensor${leftOut.length === 1 ? '' : 's'} of ${numel} elements (${reasons}); the totals cover ${report.total.numel} of ${report.total.numel + numel} elements.`;
+}
+
 /** What the Layout column says and how to change it: the footnote under every sparsity table. */
 export const LAYOUT_NOTE =
   'Layout = the axis order filters, channels, kernels, rows, cols, 2:4 and blocks read each tensor in; in brackets what it rests on when the format does not fix it (keras attributes, name, shape, assumed = no evidence, override); change it with --layout / layout= (e.g. OIHW, or conv1.weight=OIHW,fc.weight=OI).';
@@ -278,6 +287,16 @@ export interface SparsityTotals {
    * once each, as orig * mask (the model's effective weights), their orig and mask tensors not.
    */
   maskedParameters?: number;
+  /** Weight tensors the file holds that could not be decoded, so these totals leave them out. */
+  leftOut?: { tensors: number; numel: number };
+}
+
+/** A weight tensor of the file that no statistic covers, and why. */
+export interface LeftOutTensor {
+  name: string;
+  shape: number[];
+  numel: number;
+  reason: string;
 }
 
 export interface SparsityReport {
@@ -290,6 +309,8 @@ export interface SparsityReport {
   /** The user's layouts the scan read tensors in (`--layout`, `layout=`, the inspector's picker). */
   layoutOverride?: string;
   tensors: TensorStats[];
+  /** Weight tensors of the file left out of every figure (not decodable), with the reason. */
+  leftOut?: LeftOutTensor[];
   total: SparsityTotals;
   byLayerType?: Record<string, SparsityTotals>;
   /** Share of elements that would be zero at each threshold (curve of sparsity against threshold). */

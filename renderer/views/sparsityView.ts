@@ -1,4 +1,4 @@
-import { type Histogram, LAYOUT_NOTE, NM24_NOTE, layoutLabel, maskedTotalsNote, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
+import { type Histogram, LAYOUT_NOTE, NM24_NOTE, layoutLabel, leftOutNote, maskedTotalsNote, type SparsityReport, type TensorStats } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatBytes } from '../../extension/shared/format';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
@@ -77,6 +77,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
       report.threshold > 0 ? ` (|w| ≤ ${report.threshold})` : '',
     ),
     report.total.maskedParameters ? h('p', { class: 'da-note', 'data-masked-totals': '' }, maskedTotalsNote(report.total)) : null,
+    report.leftOut?.length ? h('p', { class: 'da-note', 'data-left-out': '' }, leftOutNote(report)) : null,
   );
 
   const layers = report.tensors.length > MAX_LAYER_BARS ? [...report.tensors].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_BARS) : report.tensors;

@@ -4,13 +4,14 @@
  * type, offset), then aligned tensor data.
  *
  * The header is read field by field through a bounded cursor with limits on every count and length.
- * F32/F16/BF16/F64, the integer types and the Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K..Q8_K block
- * quantisations are decoded; the IQ and ternary types are listed in warnings and left out.
+ * F32/F16/BF16/F64, the integer types, the Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q2_K..Q8_K block
+ * quantisations, IQ4_NL, IQ4_XS and the ternary TQ1_0/TQ2_0 are decoded; the other IQ types (lattice
+ * codebooks) are listed in `leftOut` with the elements they hold, so totals can say what they miss.
  */
 import { checkedNumel, float16FromBits } from './dtypes';
 import { type ByteSource, BoundedReader, ByteCursor } from './reader';
 import { chunkLimit, contiguousTensor } from './source';
-import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
+import { type LeftOutTensor, type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 
 export const MAX_GGUF_TENSORS = 1_000_000;
 export const MAX_GGUF_KEYS = 1_000_000;
@@ -42,12 +43,16 @@ export const GGML_TYPES: Record<number, GgmlType> = {
   13: { name: 'Q5_K', blockElements: 256, blockBytes: 176 },
   14: { name: 'Q6_K', blockElements: 256, blockBytes: 210 },
   15: { name: 'Q8_K', blockElements: 256, blockBytes: 292 },
+  20: { name: 'IQ4_NL', blockElements: 32, blockBytes: 18 },
+  23: { name: 'IQ4_XS', blockElements: 256, blockBytes: 136 },
   24: { name: 'I8', blockElements: 1, blockBytes: 1 },
   25: { name: 'I16', blockElements: 1, blockBytes: 2 },
   26: { name: 'I32', blockElements: 1, blockBytes: 4 },
   27: { name: 'I64', blockElements: 1, blockBytes: 8 },
   28: { name: 'F64', blockElements: 1, blockBytes: 8 },
   30: { name: 'BF16', blockElements: 1, blockBytes: 2 },
+  34: { name: 'TQ1_0', blockElements: 256, blockBytes: 54 },
+  35: { name: 'TQ2_0', blockElements: 256, blockBytes: 66 },
 };
 
 /** Names of ggml types whose layout we do not decode (nor size), for the warning text. */
@@ -56,13 +61,9 @@ const OTHER_GGML_TYPE_NAMES: Record<number, string> = {
   17: 'IQ2_XS',
   18: 'IQ3_XXS',
   19: 'IQ1_S',
-  20: 'IQ4_NL',
   21: 'IQ3_S',
   22: 'IQ2_S',
-  23: 'IQ4_XS',
   29: 'IQ1_M',
-  34: 'TQ1_0',
-  35: 'TQ2_0',
   39: 'MXFP4',
 };
 
@@ -166,7 +167,63 @@ function scaleMinK4(bytes: Uint8Array, scales: number, j: number): [number, numb
   ];
 }
 
+/** The 16 non-uniform levels of IQ4_NL and IQ4_XS (ggml's kvalues_iq4nl). */
+const IQ4_LEVELS = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/** 16 bytes of IQ4 nibbles at `qs`, 32 elements: low nibbles first, then high, each level * scale. */
+function iq4Nibbles(bytes: Uint8Array, qs: number, scale: number, out: Float32Array, base: number): void {
+  for (let j = 0; j < 16; j++) {
+    const q = bytes[qs + j];
+    out[base + j] = scale * IQ4_LEVELS[q & 0x0f];
+    out[base + j + 16] = scale * IQ4_LEVELS[q >> 4];
+  }
+}
+
+/**
+ * The base-3 digit a TQ1_0 byte holds at position n: the byte is a fixed-point fraction of 3^5, so
+ * multiplying by 3^n (mod 256) shifts digit n to the top, and (q * 3) >> 8 reads it (0, 1 or 2).
+ */
+function ternaryDigit(byte: number, power: number): number {
+  return (((byte * power) & 0xff) * 3) >> 8;
+}
+
+const POWERS_OF_3 = [1, 3, 9, 27, 81];
+
 const BLOCK_DECODERS: Record<string, BlockDecoder> = {
+  // d (f16), 16 bytes of nibbles indexing IQ4_LEVELS.
+  IQ4_NL(bytes, at, out, base) {
+    iq4Nibbles(bytes, at + 2, half(bytes, at), out, base);
+  },
+  // d (f16), scales_h (u16: 2 high bits per 32-element sub-block), scales_l (4 bytes: 4 low bits
+  // each), 128 bytes of nibbles; sub-block scale d * (6-bit scale - 32).
+  IQ4_XS(bytes, at, out, base) {
+    const d = half(bytes, at);
+    const high = bytes[at + 2] | (bytes[at + 3] << 8);
+    for (let s = 0; s < 8; s++) {
+      const low = (bytes[at + 4 + (s >> 1)] >> (4 * (s & 1))) & 0x0f;
+      const scale = low | (((high >> (2 * s)) & 3) << 4);
+      iq4Nibbles(bytes, at + 8 + 16 * s, f(d * (scale - 32)), out, base + 32 * s);
+    }
+  },
+  // 48 bytes of 5 ternary digits each, 4 bytes of 4 digits each, then d (f16); value (digit - 1) d.
+  // Bytes 0..31 give elements 32 n + m (digit n of byte m), bytes 32..47 elements 160 + 16 n + m,
+  // the 4 qh bytes elements 240 + 4 n + j.
+  TQ1_0(bytes, at, out, base) {
+    const d = half(bytes, at + 52);
+    let o = base;
+    for (let n = 0; n < 5; n++) for (let m = 0; m < 32; m++) out[o++] = (ternaryDigit(bytes[at + m], POWERS_OF_3[n]) - 1) * d;
+    for (let n = 0; n < 5; n++) for (let m = 0; m < 16; m++) out[o++] = (ternaryDigit(bytes[at + 32 + m], POWERS_OF_3[n]) - 1) * d;
+    for (let n = 0; n < 4; n++) for (let j = 0; j < 4; j++) out[o++] = (ternaryDigit(bytes[at + 48 + j], POWERS_OF_3[n]) - 1) * d;
+  },
+  // 64 bytes of four 2-bit values each, then d (f16); value (q - 1) d. Byte 32 h + m holds
+  // elements 128 h + 32 l + m in its bits 2l..2l+1.
+  TQ2_0(bytes, at, out, base) {
+    const d = half(bytes, at + 64);
+    let o = base;
+    for (let h = 0; h < 2; h++) {
+      for (let l = 0; l < 4; l++) for (let m = 0; m < 32; m++) out[o++] = (((bytes[at + 32 * h + m] >> (2 * l)) & 3) - 1) * d;
+    }
+  },
   // d (f16), 32 x int8.
   Q8_0(bytes, at, out, base) {
     const d = half(bytes, at);
@@ -392,6 +449,7 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
 
     const tensors: TensorSource[] = [];
     const warnings: string[] = [];
+    const leftOut: LeftOutTensor[] = [];
     const placed: { name: string; begin: number; end: number }[] = [];
     for (const info of infos) {
       // ggml lists the fastest-varying dimension first; row-major shape is the reverse.
@@ -401,7 +459,9 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
       const ggml = GGML_TYPES[info.type];
       if (!ggml) {
         const known = OTHER_GGML_TYPE_NAMES[info.type];
-        warnings.push(`tensor "${info.name}" has ggml type ${known ?? `#${info.type}`}, which is not decoded; skipped`);
+        const typeName = known ?? `#${info.type}`;
+        warnings.push(`tensor "${info.name}" has ggml type ${typeName}, which is not decoded; skipped`);
+        leftOut.push({ name: info.name, shape, numel: counted.numel, reason: `ggml type ${typeName} is not decoded` });
         continue;
       }
       if ((info.dims[0] ?? 1) % ggml.blockElements !== 0) {
@@ -432,6 +492,7 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
         tensors.push(quantisedTensor(info.name, ggml, shape, counted.numel, reader, byteOffset));
       } else {
         warnings.push(`tensor "${info.name}" has ggml type ${ggml.name}, which is not decoded; skipped`);
+        leftOut.push({ name: info.name, shape, numel: counted.numel, reason: `ggml type ${ggml.name} is not decoded` });
       }
     }
     placed.sort((a, b) => a.begin - b.begin);
@@ -440,7 +501,7 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
         throw new WeightFileError(file, `tensors "${placed[i - 1].name}" and "${placed[i].name}" overlap`);
       }
     }
-    return { file, format: 'gguf', fileBytes: reader.size, tensors, warnings, metadata, close: () => reader.close() };
+    return { file, format: 'gguf', fileBytes: reader.size, tensors, warnings, ...(leftOut.length > 0 ? { leftOut } : {}), metadata, close: () => reader.close() };
   } catch (error) {
     await reader.close();
     throw error;

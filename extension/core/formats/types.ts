@@ -5,9 +5,9 @@
  * are decoded lazily, in bounded chunks, so a multi-GB checkpoint never sits in memory: the
  * statistics walk `chunks()` and keep running sums. Parsers never import `vscode`.
  */
-import type { LayoutBasis, TensorHeader, WeightFormat } from '../../shared/payloads';
+import type { LayoutBasis, LeftOutTensor, TensorHeader, WeightFormat } from '../../shared/payloads';
 
-export type { LayoutBasis };
+export type { LayoutBasis, LeftOutTensor };
 
 /** Thrown for any malformed or unsupported input; the message names the file and the problem. */
 export class WeightFileError extends Error {
@@ -66,6 +66,8 @@ export interface OpenedWeightFile {
   tensors: TensorSource[];
   /** Non-fatal findings: skipped pickle globals, masks, ignored non-weight entries. */
   warnings: string[];
+  /** Weight tensors the file holds but the parser cannot decode (not in `tensors`). */
+  leftOut?: LeftOutTensor[];
   /**
    * FLOPs per weight tensor, from the graph: ONNX gives them when opened with `graphFlops` (they
    * need shape propagation through the whole graph); TFLite always (its shapes are stored).

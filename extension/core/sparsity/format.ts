@@ -3,7 +3,7 @@
  * one row per tensor with its shape, size, fine-grained and structured sparsity and its moments.
  */
 import { formatBytes } from '../../shared/format';
-import { LAYOUT_NOTE, NM24_NOTE, layoutLabel, maskedTotalsNote, type PruneReport, type SparsityReport, type TensorStats, type WinogradSparsityReport } from '../../shared/payloads';
+import { LAYOUT_NOTE, NM24_NOTE, layoutLabel, leftOutNote, maskedTotalsNote, type PruneReport, type SparsityReport, type TensorStats, type WinogradSparsityReport } from '../../shared/payloads';
 
 export function percent(share: number | undefined, digits = 2): string {
   return share === undefined ? '-' : `${(share * 100).toFixed(digits)}`;
@@ -64,6 +64,8 @@ export function formatSparsityReport(report: SparsityReport): string {
   ]);
   rows.push(['Total', '', '', String(report.total.numel), percent(report.total.sparsity), '', '', '', '', '', '', '', '']);
   const parts = [`${report.file} (${report.format}, ${formatBytes(report.fileBytes)}, threshold ${report.threshold})`, '', renderTable(header, rows, 3)];
+  const leftOut = leftOutNote(report);
+  if (leftOut) parts.push(leftOut);
   const maskedNote = maskedTotalsNote(report.total);
   if (maskedNote) parts.push(maskedNote);
   if (report.tensors.some((t) => t.layout)) parts.push(LAYOUT_NOTE);

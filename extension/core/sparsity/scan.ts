@@ -397,6 +397,8 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   }
   const { total, byLayerType, histogram } = totalsOf([...counted.values()], patterns);
   if (masks) total.maskedParameters = masks.length;
+  const leftOut = opened.leftOut ?? [];
+  if (leftOut.length > 0) total.leftOut = { tensors: leftOut.length, numel: leftOut.reduce((sum, t) => sum + t.numel, 0) };
   const result: SparsityReport = {
     file: opened.file,
     format: opened.format,
@@ -405,6 +407,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     ...(patterns.length > 0 ? { nmPatterns: patterns.map((p) => p.name) } : {}),
     ...(options.layout ? { layoutOverride: options.layout.text } : {}),
     tensors,
+    ...(leftOut.length > 0 ? { leftOut: leftOut.map((t) => ({ ...t, shape: t.shape.slice() })) } : {}),
     total,
     byLayerType,
     warnings: [...warnings, ...notes],

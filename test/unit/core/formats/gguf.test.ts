@@ -4,6 +4,8 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../../extension/core/formats/index';
 import { WeightFileError } from '../../../../extension/core/formats/types';
+import { formatSparsityReport } from '../../../../extension/core/sparsity/format';
+import { scanWeightFile } from '../../../../extension/core/sparsity/scan';
 import { concat, ggufHeader as header, ggufTensorInfo as tensorInfo, le32, tempDir, valuesByName } from './weightFileHelpers';
 
 const dir = tempDir('gguf');
@@ -277,4 +279,93 @@ test('K-quants (Q2_K..Q8_K) and Q5_0/Q5_1 dequantise to the values their fields 
   assert.deepEqual(opened.tensors.map((t) => t.dtype), ['q4_k', 'q5_k', 'q6_k', 'q5_0', 'q5_1', 'q2_k', 'q3_k', 'q8_k']);
   assert.deepEqual(await valuesByName(opened), expected);
   await opened.close();
+});
+
+/** ggml's kvalues_iq4nl, the 16 levels IQ4_NL and IQ4_XS index. */
+const IQ4_LEVELS = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+/**
+ * One block of each type, built field by field from ggml's block layouts (ggml-common.h) and, for
+ * TQ1_0, with its quantiser's base-3 packing (digits most significant first, then ceil(q * 256 / 243));
+ * the expected values are the formulas of the format, never the decoder under test.
+ */
+function iqTqFile(): { bytes: Uint8Array; expected: Record<string, number[]> } {
+  const expected: Record<string, number[]> = {};
+  // IQ4_NL: d = 0.5 (0x3800), byte j = index(j) | index(j + 16) << 4.
+  const nlIndex = (e: number) => (e * 7 + 3) % 16;
+  const iq4nl = new Uint8Array(18);
+  iq4nl.set([0x00, 0x38]);
+  for (let j = 0; j < 16; j++) iq4nl[2 + j] = nlIndex(j) | (nlIndex(j + 16) << 4);
+  expected.iq4nl = Array.from({ length: 32 }, (_, e) => 0.5 * IQ4_LEVELS[nlIndex(e)]!);
+  // IQ4_XS: d = 0.25 (0x3400), scales_h (u16), scales_l[4], qs[128]; sub-block s has the 6-bit
+  // scale ls[s] (low 4 bits in scales_l, high 2 in scales_h), value d * (ls - 32) * level.
+  const ls = [0, 1, 31, 32, 33, 47, 63, 40];
+  const xsIndex = (s: number, e: number) => (e * 5 + s) % 16;
+  const iq4xs = new Uint8Array(136);
+  iq4xs.set([0x00, 0x34]);
+  const scalesH = ls.reduce((h, v, s) => h | ((v >> 4) << (2 * s)), 0);
+  iq4xs.set([scalesH & 0xff, scalesH >> 8], 2);
+  for (let k = 0; k < 4; k++) iq4xs[4 + k] = (ls[2 * k]! & 15) | ((ls[2 * k + 1]! & 15) << 4);
+  for (let s = 0; s < 8; s++) for (let j = 0; j < 16; j++) iq4xs[8 + 16 * s + j] = xsIndex(s, j) | (xsIndex(s, j + 16) << 4);
+  expected.iq4xs = Array.from({ length: 256 }, (_, e) => 0.25 * (ls[e >> 5]! - 32) * IQ4_LEVELS[xsIndex(e >> 5, e % 32)]!);
+  // Ternary digits t(e) in {0, 1, 2}, value (t - 1) * d.
+  const t = (e: number) => (e * e + (e >> 3)) % 3;
+  // TQ2_0: qs[64] then d = 2 (0x4000); element 128 h + 32 l + m sits in bits 2l of byte 32 h + m.
+  const tq2 = new Uint8Array(66);
+  for (let e = 0; e < 256; e++) tq2[32 * (e >> 7) + (e % 32)]! |= t(e) << (2 * ((e >> 5) & 3));
+  tq2.set([0x00, 0x40], 64);
+  expected.tq2 = Array.from({ length: 256 }, (_, e) => (t(e) - 1) * 2);
+  // TQ1_0: qs[48], qh[4], d = 0.5 (0x3800). Byte m < 32 packs elements m + 32 n (n = 0..4), byte
+  // 32 + m elements 160 + m + 16 n, qh[j] elements 240 + j + 4 n (n = 0..3, then a zero digit).
+  const pack = (digits: number[]) => Math.ceil((digits.reduce((q, d) => q * 3 + d, 0) * 256) / 243);
+  const tq1 = new Uint8Array(54);
+  for (let m = 0; m < 32; m++) tq1[m] = pack([0, 1, 2, 3, 4].map((n) => t(m + 32 * n)));
+  for (let m = 0; m < 16; m++) tq1[32 + m] = pack([0, 1, 2, 3, 4].map((n) => t(160 + m + 16 * n)));
+  for (let j = 0; j < 4; j++) tq1[48 + j] = pack([...[0, 1, 2, 3].map((n) => t(240 + j + 4 * n)), 0]);
+  tq1.set([0x00, 0x38], 52);
+  expected.tq1 = Array.from({ length: 256 }, (_, e) => (t(e) - 1) * 0.5);
+
+  const w = header(5, 0);
+  tensorInfo(w, 'iq4nl', [32], 20, 0);
+  tensorInfo(w, 'iq4xs', [256], 23, 32);
+  tensorInfo(w, 'tq1', [256], 34, 192);
+  tensorInfo(w, 'tq2', [256], 35, 256);
+  tensorInfo(w, 'iq2xxs', [256, 2], 16, 352);
+  w.pad(32);
+  const data = new Uint8Array(352 + 2 * 66);
+  data.set(iq4nl, 0);
+  data.set(iq4xs, 32);
+  data.set(tq1, 192);
+  data.set(tq2, 256);
+  return { bytes: concat(w.bytes(), data), expected };
+}
+
+test('IQ4_NL, IQ4_XS, TQ1_0 and TQ2_0 dequantise to the values their fields encode; the IQ types left are listed with their elements', async () => {
+  const { bytes, expected } = iqTqFile();
+  const opened = await openWeightFile(write('iq-tq.gguf', bytes));
+  try {
+    assert.deepEqual(opened.tensors.map((t) => t.dtype), ['iq4_nl', 'iq4_xs', 'tq1_0', 'tq2_0']);
+    const values = await valuesByName(opened);
+    // -0 and 0 are the same weight (a zero level or scale times a negative one).
+    for (const name of Object.keys(expected)) assert.deepEqual(values[name]!.map((v) => v + 0), expected[name]!.map((v) => v + 0), name);
+    // Chunks smaller than a block give the same values.
+    const small: number[] = [];
+    for await (const chunk of opened.tensors[2]!.chunks({ maxChunkElements: 7 })) small.push(...chunk);
+    assert.deepEqual(small.map((v) => v + 0), expected.tq1!.map((v) => v + 0));
+    assert.deepEqual(opened.leftOut, [{ name: 'iq2xxs', shape: [2, 256], numel: 512, reason: 'ggml type IQ2_XXS is not decoded' }]);
+    assert.deepEqual(opened.warnings, ['tensor "iq2xxs" has ggml type IQ2_XXS, which is not decoded; skipped']);
+  } finally {
+    await opened.close();
+  }
+});
+
+test('the sparsity totals of a GGUF file with undecodable tensors say how many elements they leave out', async () => {
+  const { bytes } = iqTqFile();
+  const file = write('left-out.gguf', bytes);
+  const report = await scanWeightFile(file);
+  // Decoded: 32 + 3 * 256 elements; left out: IQ2_XXS [2, 256].
+  assert.equal(report.total.numel, 800);
+  assert.deepEqual(report.total.leftOut, { tensors: 1, numel: 512 });
+  assert.deepEqual(report.leftOut?.map((t) => [t.name, t.numel]), [['iq2xxs', 512]]);
+  assert.match(formatSparsityReport(report), /^Left out: 1 tensor of 512 elements \(ggml type IQ2_XXS is not decoded\); the totals cover 800 of 1312 elements\.$/m);
 });
