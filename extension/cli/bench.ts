@@ -7,7 +7,7 @@
  */
 import * as os from 'node:os';
 import { formatBenchReport } from '../core/bench/format';
-import { isBenchSuite, parseConvShape } from '../core/bench/layers';
+import { SUITE_TABLES, isBenchSuite, parseConvShape } from '../core/bench/layers';
 import { DEFAULT_BUDGET_MS, DEFAULT_WARMUP_MS, requestedLayers, runBenchmarks } from '../core/bench/runner';
 import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvLayout } from '../shared/payloads';
 import { type BenchRequest } from '../shared/requests';
@@ -86,13 +86,20 @@ export function layoutFlag(flags: Flags): ConvLayout | undefined {
   return layout as ConvLayout | undefined;
 }
 
+/** Help lines for the layers each suite cannot run: they are reported under "skipped" in every run. */
+function suiteOmissions(): string {
+  return Object.values(SUITE_TABLES)
+    .flatMap((table) => (table.omitted ? [`                     ${table.suite} skips ${table.omitted.layers[0]}..${table.omitted.layers.at(-1)}: ${table.omitted.reason}\n`] : []))
+    .join('');
+}
+
 export const BENCH_USAGE = `Usage: deep-accel bench (--suite ${BENCH_SUITES.join('|')} [--layers a,b] | --shape N,C,H,W,K,R,S[,stride,pad]) [options]
 
 Times convolution algorithms of the WebAssembly SIMD engine and checks each against an fp64 reference.
 
   --suite NAME       a network's convolution layers (ImageNet 224x224, batch 1)
   --layers a,b       only these layers of the suite
-  --shape ...        one custom layer; stride defaults to 1, pad to 0
+${suiteOmissions()}  --shape ...        one custom layer; stride defaults to 1, pad to 0
   --algo a,b         algorithms (default: every one that applies): ${CONV_ALGORITHMS.join(', ')}
   --layout L         ${CONV_LAYOUTS.join(', ')} (default: nchw, or the algorithm's own layout
                      when it has no nchw kernel; conversions are timed apart)

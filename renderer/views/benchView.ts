@@ -111,6 +111,11 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
   exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), 'bench.json'));
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
   exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.results, BENCH_COLUMNS), 'bench.csv'));
+  // Whole layers no algorithm can run are said in plain view; algorithm/layer pairs in the details.
+  const layersLeftOut = (report.skipped ?? []).filter((s) => s.algo === 'every algorithm');
+  const leftOutNote = layersLeftOut.length
+    ? h('p', { class: 'da-note', 'data-layers-left-out': '' }, `Left out: ${layersLeftOut.length} layer${layersLeftOut.length === 1 ? '' : 's'} (${layersLeftOut.map((s) => s.layer).join(', ')}): ${[...new Set(layersLeftOut.map((s) => s.reason))].join('; ')}.`)
+    : null;
   const skipped = report.skipped?.length
     ? h('details', { class: 'da-details' }, h('summary', {}, `${report.skipped.length} algorithm/layer pairs do not apply`), h('ul', {}, report.skipped.map((s) => h('li', {}, `${s.layer} · ${s.algo}: ${s.reason}`))))
     : null;
@@ -127,7 +132,7 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
     header,
     summary,
     gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (threadCounts.length > 1 ? `${r.algo} · ${threadsLabel(r.threads)}` : r.algo)),
-    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, sortableTable(report.results, columns, { pageSize: 100, label: 'Benchmark results' })),
+    section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, leftOutNote, sortableTable(report.results, columns, { pageSize: 100, label: 'Benchmark results' })),
     skipped,
   );
 }

@@ -156,6 +156,14 @@ test('bench output shows best algorithm per layer, peer ratio, a grouped bar cha
   await screenshot('bench');
 });
 
+test('bench output says which whole layers were left out and why, outside the collapsed details', async () => {
+  const reason = 'a depthwise 3x3 convolution (groups = C); the engine implements groups = 1 only';
+  const skipped = [...(BENCH_REPORT.skipped ?? []), ...['dw1', 'dw2'].map((layer) => ({ layer, algo: 'every algorithm', reason }))];
+  await render('bench', { ...BENCH_REPORT, suite: 'mobilenet-v1', skipped }, 'bench-left-out');
+  assert.equal(await page.textContent('#bench-left-out [data-layers-left-out]'), `Left out: 2 layers (dw1, dw2): ${reason}.`);
+  assert.ok(await page.isVisible('#bench-left-out [data-layers-left-out]'));
+});
+
 test('bench chart gives the 7th and 8th algorithms colours of their own', async () => {
   const algos = ['direct', 'im2col', 'winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3', 'fft', 'strassen'];
   const results = algos.map((algo, i) => ({ ...BENCH_REPORT.results[0], algo, gflops: 100 + 10 * i, peer: undefined }));

@@ -20,8 +20,8 @@ export interface SuiteTable {
   suite: BenchSuite;
   description: string;
   layers: BenchLayer[];
-  /** Layers of the network that the table leaves out, and why. */
-  omitted?: string;
+  /** Layers of the network that no algorithm of the engine can run, and why: every run reports them as skipped. */
+  omitted?: { layers: string[]; reason: string };
 }
 
 function conv(
@@ -106,8 +106,10 @@ const VGG16: SuiteTable = {
 const MOBILENET_V1: SuiteTable = {
   suite: 'mobilenet-v1',
   description: 'MobileNet v1 1.0 (Howard et al. 2017), 224x224, batch 1: the full first conv and the pointwise 1x1 convs',
-  omitted:
-    'the 13 depthwise 3x3 layers (dw1..dw13) are grouped convolutions (groups = C) and the engine implements groups = 1 only',
+  omitted: {
+    layers: Array.from({ length: 13 }, (_, i) => `dw${i + 1}`),
+    reason: 'a depthwise 3x3 convolution (groups = C); the engine implements groups = 1 only',
+  },
   layers: [
     conv('conv1', 3, 224, 32, 3, 2, 1),
     conv('pw1', 32, 112, 64, 1, 1, 0),
@@ -137,13 +139,19 @@ export function isBenchSuite(name: string): name is BenchSuite {
 export function suiteLayers(suite: BenchSuite, names?: readonly string[]): BenchLayer[] {
   const table = SUITE_TABLES[suite];
   if (!names || names.length === 0) return table.layers.slice();
-  return names.map((name) => {
+  return names.flatMap((name) => {
     const layer = table.layers.find((candidate) => candidate.name === name);
-    if (!layer) {
-      throw new Error(`${suite} has no layer '${name}'; its layers are ${table.layers.map((l) => l.name).join(', ')}`);
-    }
-    return layer;
+    if (layer) return [layer];
+    if (table.omitted?.layers.includes(name)) return [];
+    throw new Error(`${suite} has no layer '${name}'; its layers are ${[...table.layers.map((l) => l.name), ...(table.omitted?.layers ?? [])].join(', ')}`);
   });
+}
+
+/** The suite's layers (of those named, if any) that no algorithm can run, as skipped entries. */
+export function omittedSuiteLayers(suite: BenchSuite, names?: readonly string[]): { layer: string; algo: string; reason: string }[] {
+  const omitted = SUITE_TABLES[suite].omitted;
+  if (!omitted) return [];
+  return omitted.layers.filter((layer) => !names?.length || names.includes(layer)).map((layer) => ({ layer, algo: 'every algorithm', reason: omitted.reason }));
 }
 
 /**

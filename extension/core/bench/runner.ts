@@ -12,7 +12,7 @@ import type { WorkerPool } from '../../workers/pool';
 import { applies, supportedLayouts, type ConvPlan } from '../../engine/engine';
 import { ParallelEngine, splitUnits } from '../../workers/parallelEngine';
 import { convDirectFlops, convOutputSize } from '../conv/reference';
-import { shapeLabel, suiteLayers, type BenchLayer } from './layers';
+import { omittedSuiteLayers, shapeLabel, suiteLayers, type BenchLayer } from './layers';
 import { machineInfo } from './machine';
 import { PEER_NOT_INSTALLED, findOnnxRuntime, peerField, runOnnxRuntimePeer, type PeerTiming } from './peer';
 import { timeIterations } from './stats';
@@ -124,6 +124,8 @@ export async function runBenchmarks(request: BenchRequest, pool: WorkerPool, hoo
     skipped: [],
   };
   const skipped = report.skipped as BenchSkip[];
+  // Layers of the network the engine cannot run are said, not dropped.
+  if (request.suite) skipped.push(...omittedSuiteLayers(request.suite, request.layers));
   // A missing peer is said once for the run, not as a skipped pair under every layer.
   const timePeer = !!request.peer && findOnnxRuntime() !== undefined;
   if (request.peer && !timePeer) report.peerUnavailable = PEER_NOT_INSTALLED;
