@@ -1,7 +1,8 @@
 /**
- * The Weight Inspector: a custom readonly editor for weight files (priority "option", so it never
- * replaces the default editor unasked). It shows the header summary at once, then the statistics as
- * they finish; the file is read only by the worker pool, and never modified.
+ * The Weight Inspector: a custom readonly editor for weight files, and their default editor (VS Code
+ * could only show these binary formats as bytes; "Reopen Editor With..." still offers the others). It
+ * shows the header summary at once, then the statistics as they finish, pages through a tensor's
+ * values and draws heat-maps of its slices; the file is read only by the worker pool, never modified.
  */
 import * as vscode from 'vscode';
 import type { Services } from './services';
@@ -65,12 +66,18 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
         layout = message.layout;
         return void load();
       }
-      if (message.type === 'previewTensor') {
+      if (message.type === 'previewTensor' || message.type === 'tensorSlice') {
         try {
-          const values = await this.services.run('tensorPreview', { file, name: message.name, count: message.count });
+          if (message.type === 'tensorSlice') {
+            const slice = await this.services.run('tensorSlice', { file, name: message.name, slice: message.slice, ...(layout ? { layout } : {}) });
+            await post({ type: 'tensorSlice', requestId: message.requestId, slice });
+            return;
+          }
+          const { name, offset, count } = message;
+          const values = await this.services.run('tensorPreview', { file, name, offset, count });
           const summary = await this.cache.summary(file);
-          const total = summary.tensors.find((t) => t.name === message.name)?.numel ?? values.length;
-          await post({ type: 'tensorPreview', requestId: message.requestId, name: message.name, values, total });
+          const total = summary.tensors.find((t) => t.name === name)?.numel ?? offset + values.length;
+          await post({ type: 'tensorPreview', requestId: message.requestId, name, offset, values, total });
         } catch (error) {
           await post({ type: 'error', requestId: message.requestId, message: error instanceof Error ? error.message : String(error) });
         }

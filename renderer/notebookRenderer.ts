@@ -4,7 +4,7 @@
  * kernel produced it. It runs in the notebook's output webview and imports only view code and types.
  */
 import type { ActivationFunction, OutputItem, RendererContext } from 'vscode-notebook-renderer';
-import type { HostToRendererMessage, RendererToHostMessage } from '../extension/shared/webviewProtocol';
+import type { HostToRendererMessage } from '../extension/shared/webviewProtocol';
 import { payloadKindOfMime, type TaggedPayload } from '../extension/shared/payloads';
 import css from './styles.css';
 import type { ViewHost } from './views';
@@ -33,7 +33,7 @@ function viewHost(context: RendererContext<unknown>): ViewHost {
   const copy = (text: string) => void navigator.clipboard?.writeText(text);
   const host: ViewHost = { copyText: copy, exportText: (_format, text) => copy(text) };
   if (context.postMessage && context.onDidReceiveMessage) {
-    const requests = new HostRequests((message: RendererToHostMessage) => void context.postMessage!(message));
+    const requests = new HostRequests((message) => void context.postMessage!(message));
     context.onDidReceiveMessage((message) => requests.settle(message as HostToRendererMessage));
     host.exportWinograd = (result, format) => requests.exportWinograd(result, format);
   }

@@ -10,6 +10,7 @@ import { formatBytes } from '../extension/shared/format';
 import { formatCount, h } from './views/dom';
 import { HostRequests } from './views/hostRequests';
 import { sortableTable } from './views/table';
+import { tensorPreviewView } from './views/tensorPreview';
 
 interface VsCodeApi {
   postMessage(message: WebviewToHostMessage): void;
@@ -28,18 +29,17 @@ const content = h('div', { id: 'content' });
 const preview = h('div', { class: 'da-preview' });
 root.append(progressBar, status, content, preview);
 
-// Replies carry the id of their request; only the answer to the latest preview request is drawn.
-// Previews and exports take their ids from one counter, so an error for one never settles the other.
+// Requests that expect a reply (exports, tensor pages, heat-map slices) carry ids from one counter;
+// each reply settles the request with its id.
 const requests = new HostRequests((message) => vscode.postMessage(message));
-let latestPreviewRequest = 0;
 
 const host: ViewHost = {
   exportWinograd: (result, format) => requests.exportWinograd(result, format),
   copyText: (text) => vscode.postMessage({ type: 'copy', text }),
   exportText: (format, text, suggestedName) => vscode.postMessage({ type: 'export', format, text, suggestedName }),
   previewTensor: (name) => {
-    latestPreviewRequest = requests.newId();
-    vscode.postMessage({ type: 'previewTensor', requestId: latestPreviewRequest, name, count: 64 });
+    preview.replaceChildren(tensorPreviewView(name, undefined, requests));
+    preview.scrollIntoView({ block: 'nearest' });
   },
   chooseLayout: (layout) => vscode.postMessage({ type: 'chooseLayout', layout }),
 };
@@ -80,20 +80,13 @@ window.addEventListener('message', (event: MessageEvent<HostToWebviewMessage>) =
       progressBar.style.width = message.fraction === undefined ? '0' : `${Math.round(message.fraction * 100)}%`;
       break;
     case 'error':
-      if (message.requestId !== undefined && message.requestId !== latestPreviewRequest) break;
+      // An error for a request nobody waits for any more.
+      if (message.requestId !== undefined) break;
       status.replaceChildren(h('span', { class: 'da-error', role: 'alert' }, message.message));
       progressBar.style.width = '0';
       break;
     case 'weightSummary':
       showSummary(message.summary);
-      break;
-    case 'tensorPreview':
-      if (message.requestId !== latestPreviewRequest) break;
-      preview.replaceChildren(
-        h('h3', {}, `${message.name}: first ${message.values.length} of ${formatCount(message.total)} values`),
-        message.values.map((v) => v.toPrecision(6)).join('  '),
-      );
-      preview.scrollIntoView({ block: 'nearest' });
       break;
   }
 });

@@ -431,6 +431,33 @@ export interface WeightFileSummary {
   parameters: number;
 }
 
+/** Which part of a conv or linear weight a heat-map shows: one kernel tap, a window of rows and columns. */
+export interface TensorSliceRequest {
+  /** Kernel position y * kernelWidth + x (0 for a matrix). */
+  tap: number;
+  rowOffset: number;
+  colOffset: number;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * A 2-D slice of a weight on its canonical view ([O, I, kh, kw] or [O, I], whatever the stored
+ * layout): w[rowOffset + i, colOffset + j, tap] for the output channel (row) and input channel
+ * (column), row-major, clipped to the tensor.
+ */
+export interface TensorSlice extends TensorSliceRequest {
+  name: string;
+  /** Output channels (rows) and input channels (columns) of the whole weight. */
+  outputs: number;
+  inputs: number;
+  /** Kernel height and width (1 x 1 for a matrix). */
+  kernel: [number, number];
+  /** The stored layout the values were mapped from, e.g. 'OIHW', 'HWIO', 'OI'. */
+  layout: string;
+  values: number[];
+}
+
 // ---------------------------------------------------------------------------------------------
 // Convolution benchmarks
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@
  * reply repeats it, so a late answer to an earlier request is never shown as the answer to a
  * later one.
  */
-import type { ExportFormat, TaggedPayload, WeightFileSummary, WinogradResult } from './payloads';
+import type { ExportFormat, TaggedPayload, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from './payloads';
 
 /**
  * Export text is made on demand by the host (core's exporter), not stored in the payload: a saved
@@ -39,8 +39,10 @@ export type HostToWebviewMessage =
   /** With `requestId`: the request of that id failed; without: the view's own work failed. */
   | { type: 'error'; message: string; requestId?: number }
   | { type: 'weightSummary'; summary: WeightFileSummary }
-  /** The reply to `previewTensor` with the same `requestId`. */
-  | { type: 'tensorPreview'; requestId: number; name: string; values: number[]; total: number }
+  /** The reply to `previewTensor` with the same `requestId`: `values` from `offset` of `total`. */
+  | { type: 'tensorPreview'; requestId: number; name: string; offset: number; values: number[]; total: number }
+  /** The reply to `tensorSlice` with the same `requestId`. */
+  | { type: 'tensorSlice'; requestId: number; slice: TensorSlice }
   | WinogradExportReply;
 
 /** Webview to host. */
@@ -48,7 +50,10 @@ export type WebviewToHostMessage =
   | { type: 'ready' }
   | { type: 'copy'; text: string }
   | { type: 'export'; format: 'json' | 'csv' | ExportFormat; text: string; suggestedName: string }
-  | { type: 'previewTensor'; requestId: number; name: string; count: number }
+  /** A page of a tensor's values in stored order: `count` from `offset`. */
+  | { type: 'previewTensor'; requestId: number; name: string; offset: number; count: number }
+  /** A heat-map window of one kernel tap of a conv or linear weight. */
+  | { type: 'tensorSlice'; requestId: number; name: string; slice: TensorSliceRequest }
   /** Scan again reading every kernel in `layout` ('' = as the file suggests); weight inspector only. */
   | { type: 'chooseLayout'; layout: string }
   | WinogradExportRequest;

@@ -7,6 +7,7 @@ import { parseLayoutOverride } from '../core/sparsity/layout';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../core/sparsity/scan';
+import { tensorSlice } from '../core/sparsity/tensorSlice';
 import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { generateWinograd, searchPoints } from '../core/winograd';
 import { errorByTileSize } from '../core/winograd/compareTiles';
@@ -60,4 +61,7 @@ export const pruneTask: TaskHandler<'prune'> = (args, context) => {
 
 export const summaryTask: TaskHandler<'summary'> = (args, context) => summarizeWeightFile(args.file, { signal: context.signal });
 
-export const tensorPreviewTask: TaskHandler<'tensorPreview'> = (args, context) => previewTensor(args.file, args.name, args.count, { signal: context.signal });
+export const tensorPreviewTask: TaskHandler<'tensorPreview'> = (args, context) => previewTensor(args.file, args.name, args.count, { offset: args.offset, signal: context.signal });
+
+export const tensorSliceTask: TaskHandler<'tensorSlice'> = (args, context) =>
+  tensorSlice(args.file, args.name, args.slice, { signal: context.signal, ...(args.layout ? { layout: parseLayoutOverride(args.layout) } : {}) });

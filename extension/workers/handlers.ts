@@ -86,5 +86,6 @@ export const taskHandlers: TaskHandlerRegistry = {
   sparsity: lazy(() => dataTasks().sparsityTask),
   summary: lazy(() => dataTasks().summaryTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
+  tensorSlice: lazy(() => dataTasks().tensorSliceTask),
   prune: lazy(() => dataTasks().pruneTask),
 };

@@ -4,7 +4,7 @@
  * engine runner import this module.
  */
 import type { ConvPlanDescriptor } from '../engine/engine';
-import type { BenchReport, ConvShape, PruneReport, SparsityReport, WeightFileSummary, WinogradResult } from '../shared/payloads';
+import type { BenchReport, ConvShape, PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from '../shared/payloads';
 import type { BenchRequest, PruneRequest, SparsityRequest, WinogradRequest } from '../shared/requests';
 
 /** Tasks the general worker pool runs; each maps its arguments to its result type. */
@@ -12,7 +12,8 @@ export interface WorkerTasks {
   winograd: { args: WinogradRequest; result: WinogradResult };
   sparsity: { args: SparsityRequest; result: SparsityReport };
   summary: { args: { file: string }; result: WeightFileSummary };
-  tensorPreview: { args: { file: string; name: string; count: number }; result: number[] };
+  tensorPreview: { args: { file: string; name: string; offset?: number; count: number }; result: number[] };
+  tensorSlice: { args: { file: string; name: string; slice: TensorSliceRequest; layout?: string }; result: TensorSlice };
   /**
    * Test-only: lets tests exercise traps and crashes of a worker. 'spin' never yields (only a hard
    * terminate stops it); 'progress' busy-works `steps` steps of `stepMs` ms, reporting progress and

@@ -8,7 +8,7 @@ export interface ViewHost {
   exportText(format: 'json' | 'csv' | ExportFormat, text: string, suggestedName: string): void;
   /** The text of one Winograd export, made by the host on demand (absent where no host answers). */
   exportWinograd?(result: WinogradResult, format: ExportFormat): Promise<string>;
-  /** Asks for a preview of a tensor's first values (weight inspector only). */
+  /** Shows a tensor's values and heat-map (weight inspector only). */
   previewTensor?(name: string): void;
   /** Scans again with every tensor read in `layout` ('' = as the file suggests); weight inspector only. */
   chooseLayout?(layout: string): void;

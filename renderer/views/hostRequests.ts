@@ -1,51 +1,77 @@
 /**
  * Requests from a view to its host that expect a reply (webview or notebook renderer messaging):
- * each gets the next id, and the reply with that id settles it. Replies to requests nobody waits
- * for any more are ignored.
+ * each gets the next id, and the reply with that id settles it ({ type: 'error' } rejects it).
+ * Replies to requests nobody waits for any more are ignored.
  */
-import type { ExportFormat, WinogradResult } from '../../extension/shared/payloads';
-import type { RequestFailed, WinogradExportReply, WinogradExportRequest } from '../../extension/shared/webviewProtocol';
+import type { ExportFormat, TensorSlice, TensorSliceRequest, WinogradResult } from '../../extension/shared/payloads';
+import type { HostToWebviewMessage, RequestFailed, WebviewToHostMessage, WinogradExportReply } from '../../extension/shared/webviewProtocol';
 
 /** How long a view waits for the host before saying it did not answer. */
 const REPLY_TIMEOUT_MS = 15_000;
 
+type Reply = WinogradExportReply | HostToWebviewMessage;
+/** The messages that carry a requestId, without it (HostRequests adds it). */
+type Outgoing = WebviewToHostMessage extends infer M ? (M extends { requestId: number } ? Omit<M, 'requestId'> : never) : never;
+
+/** A page of a tensor's values in stored order. */
+export interface TensorPage {
+  name: string;
+  offset: number;
+  values: number[];
+  total: number;
+}
+
 export class HostRequests {
   private nextId = 1;
-  private readonly waiting = new Map<number, { resolve(text: string): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> }>();
+  private readonly waiting = new Map<number, { resolve(reply: Reply): void; reject(error: Error): void; timer: ReturnType<typeof setTimeout> }>();
 
-  constructor(private readonly post: (message: WinogradExportRequest) => void) {}
+  /** `post` sends a request; what it may send depends on the host (the notebook renderer sends exports only). */
+  constructor(private readonly post: (message: WebviewToHostMessage) => void) {}
 
-  /** A fresh id for a request whose reply the caller matches itself (a tensor preview), so ids never repeat. */
-  newId(): number {
-    return this.nextId++;
-  }
-
-  /** Asks the host for one export of `result`. */
-  exportWinograd(result: WinogradResult, format: ExportFormat): Promise<string> {
-    const requestId = this.newId();
-    // The payload's own exports (from `deep-accel winograd --export --json`) are not sent back.
-    const { exports: _exports, ...matrices } = result;
-    void _exports;
+  private ask(message: Outgoing, timeoutMs = REPLY_TIMEOUT_MS): Promise<Reply> {
+    const requestId = this.nextId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(requestId);
-        reject(new Error('the Deep Accel extension did not answer: exports are made by the extension, so it must be installed and running'));
-      }, REPLY_TIMEOUT_MS);
+        reject(new Error('the Deep Accel extension did not answer: it must be installed and running'));
+      }, timeoutMs);
       this.waiting.set(requestId, { resolve, reject, timer });
-      this.post({ type: 'winogradExport', requestId, format, result: matrices });
+      this.post({ ...message, requestId } as WebviewToHostMessage);
     });
   }
 
-  /** Settles the request a reply answers; returns false when the message is not such a reply. */
-  settle(message: WinogradExportReply | RequestFailed | { type: string; requestId?: number }): boolean {
-    if (message.requestId === undefined) return false;
+  /** Asks the host for one export of `result`. */
+  async exportWinograd(result: WinogradResult, format: ExportFormat): Promise<string> {
+    // The payload's own exports (from `deep-accel winograd --export --json`) are not sent back.
+    const { exports: _exports, ...matrices } = result;
+    void _exports;
+    const reply = await this.ask({ type: 'winogradExport', format, result: matrices });
+    return (reply as WinogradExportReply).text;
+  }
+
+  /** `count` values of tensor `name` from `offset`, in stored order (a worker reads them; large tensors take a while). */
+  async tensorPage(name: string, offset: number, count: number): Promise<TensorPage> {
+    const reply = await this.ask({ type: 'previewTensor', name, offset, count }, 4 * REPLY_TIMEOUT_MS);
+    if (reply.type !== 'tensorPreview') throw new Error(`unexpected reply ${reply.type}`);
+    return { name: reply.name, offset: reply.offset, values: reply.values, total: reply.total };
+  }
+
+  /** A heat-map window of one kernel tap of weight `name`. */
+  async tensorSlice(name: string, slice: TensorSliceRequest): Promise<TensorSlice> {
+    const reply = await this.ask({ type: 'tensorSlice', name, slice }, 4 * REPLY_TIMEOUT_MS);
+    if (reply.type !== 'tensorSlice') throw new Error(`unexpected reply ${reply.type}`);
+    return reply.slice;
+  }
+
+  /** Settles the request a reply answers; returns false when the message answers no waiting request. */
+  settle(message: Reply | RequestFailed | { type: string; requestId?: number }): boolean {
+    if (!('requestId' in message) || message.requestId === undefined) return false;
     const pending = this.waiting.get(message.requestId);
     if (!pending) return false;
-    if (message.type === 'winogradExport') pending.resolve((message as WinogradExportReply).text);
-    else if (message.type === 'error') pending.reject(new Error((message as RequestFailed).message));
-    else return false;
     clearTimeout(pending.timer);
     this.waiting.delete(message.requestId);
+    if (message.type === 'error') pending.reject(new Error((message as RequestFailed).message));
+    else pending.resolve(message as Reply);
     return true;
   }
 }

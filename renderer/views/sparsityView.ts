@@ -137,10 +137,13 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
   // The filter box is always there in the Weight Inspector (host.previewTensor), where it is the way to find a tensor.
   const table = sortableTable(report.tensors, columns, { pageSize: 50, filterPlaceholder: 'Filter tensors', alwaysFilter: Boolean(host.previewTensor), label: 'Tensors' });
   if (host.previewTensor) {
-    table.addEventListener('dblclick', (event) => {
-      const row = (event.target as HTMLElement).closest('tr');
-      const name = row?.firstElementChild?.textContent;
-      if (name && row?.parentElement?.tagName === 'TBODY') host.previewTensor?.(name);
+    // A click on a tensor's name shows its values and heat-map below the table.
+    table.classList.add('da-previewable');
+    table.addEventListener('click', (event) => {
+      const cell = (event.target as HTMLElement).closest('td');
+      const row = cell?.parentElement;
+      const name = cell?.textContent;
+      if (name && cell === row?.firstElementChild && row?.parentElement?.tagName === 'TBODY') host.previewTensor?.(name);
     });
   }
   const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
@@ -175,7 +178,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
         ]),
       )
     : null;
-  const hint = host.previewTensor ? h('p', { class: 'da-status' }, 'Double-click a tensor to preview its first values.') : null;
+  const hint = host.previewTensor ? h('p', { class: 'da-status' }, 'Click a tensor\'s name to page through its values and see a heat-map of |w|.') : null;
 
   return h(
     'div',

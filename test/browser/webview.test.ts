@@ -10,7 +10,7 @@ import type { TensorStats } from '../../extension/shared/payloads';
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../../extension/shared/webviewProtocol';
 import { exportWinograd, generateWinograd } from '../../extension/core/winograd';
 import { BENCH_REPORT, SPARSITY_REPORT } from './fixtures';
-import { ARTIFACTS, type BrowserSession, canvasInkShare, columnCells, startBrowserSession } from './harness';
+import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, columnCells, startBrowserSession } from './harness';
 
 let session: BrowserSession;
 let page: Page & { problems: string[] };
@@ -51,16 +51,68 @@ test('weight inspector: the header summary shows at once, then the statistics re
   await page.screenshot({ path: path.join(ARTIFACTS, 'webview-weight-inspector.png'), fullPage: true });
 });
 
-test('double-clicking a tensor asks the host for a preview, and the preview is drawn', async () => {
-  await page.dblclick('#content section:nth-of-type(2) tbody tr:first-child td:first-child');
-  const request = (await posted()).at(-1) as { requestId: number };
-  assert.deepEqual(request, { type: 'previewTensor', requestId: request.requestId, name: 'conv1.weight', count: 64 });
-  assert.ok(Number.isInteger(request.requestId) && request.requestId > 0);
-  // A late reply to an earlier request is not drawn as the answer to this one.
-  await send({ type: 'tensorPreview', requestId: request.requestId - 1, name: 'conv2.weight', values: [9], total: 9 });
+test('the filter box is there however few tensors the Weight Inspector lists', async () => {
+  assert.equal(SPARSITY_REPORT.tensors.length, 3);
+  assert.equal(await page.isVisible('#content input.da-filter[placeholder="Filter tensors"]'), true);
+});
+
+test("clicking a tensor's name pages through its values and draws a |w| heat-map of one kernel tap, zeros marked", async () => {
+  const before = (await posted()).length;
+  await page.click('#content section:nth-of-type(2) tbody tr:first-child td:first-child');
+  const asked = (await posted()).slice(before) as ({ type: string; requestId: number } & Record<string, unknown>)[];
+  const slice = asked.find((m) => m.type === 'tensorSlice')!;
+  const first = asked.find((m) => m.type === 'previewTensor')!;
+  assert.deepEqual(slice, { type: 'tensorSlice', requestId: slice.requestId, name: 'conv1.weight', slice: { tap: 0, rowOffset: 0, colOffset: 0, rows: 128, cols: 128 } });
+  assert.deepEqual(first, { type: 'previewTensor', requestId: first.requestId, name: 'conv1.weight', offset: 0, count: 64 });
+  assert.notEqual(slice.requestId, first.requestId);
+  // A late reply to another request is not drawn as the answer to this one.
+  await send({ type: 'tensorPreview', requestId: first.requestId + 50, name: 'conv2.weight', offset: 0, values: [9], total: 9 });
   assert.doesNotMatch((await page.textContent('.da-preview')) ?? '', /conv2\.weight/);
-  await send({ type: 'tensorPreview', requestId: request.requestId, name: 'conv1.weight', values: [0.5, -0.25, 0], total: 1152 });
-  assert.match((await page.textContent('.da-preview')) ?? '', /conv1\.weight: first 3 of 1152 values\s*0\.500000\s+-0\.250000\s+0\.00000/);
+  const page0 = Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? 0 : i / 64));
+  await send({ type: 'tensorPreview', requestId: first.requestId, name: 'conv1.weight', offset: 0, values: page0, total: 1152 });
+  assert.match((await page.textContent('.da-tensor-values .da-note')) ?? '', /conv1\.weight: values 1–64 of 1152, in stored order/);
+  assert.match((await page.textContent('.da-values')) ?? '', /^\[ {3}0\] +0\.00000 +0\.0156250 +0\.0312500/);
+  assert.equal(await page.isDisabled('.da-preview [data-control="previous"]'), true);
+  // Next asks for the following page; the last page disables Next.
+  await page.click('.da-preview [data-control="next"]');
+  const second = (await posted()).at(-1) as { type: string; requestId: number; offset: number; count: number };
+  assert.deepEqual([second.type, second.offset, second.count], ['previewTensor', 64, 64]);
+  await page.selectOption('.da-preview [data-control="page-size"]', '1024');
+  const third = (await posted()).at(-1) as { requestId: number; offset: number; count: number };
+  assert.deepEqual([third.offset, third.count], [64, 1024]);
+  // The reply to the superseded request (second) arrives late and is not drawn.
+  await send({ type: 'tensorPreview', requestId: second.requestId, name: 'conv1.weight', offset: 64, values: [7], total: 1152 });
+  await send({ type: 'tensorPreview', requestId: third.requestId, name: 'conv1.weight', offset: 64, values: Array.from({ length: 1088 }, () => 0.5), total: 1152 });
+  assert.match((await page.textContent('.da-values')) ?? '', /^\[ {2}64\]/);
+  assert.equal(await page.isDisabled('.da-preview [data-control="next"]'), true);
+  assert.equal(await page.isDisabled('.da-preview [data-control="previous"]'), false);
+
+  // The heat-map: 16 outputs x 8 inputs of the 3x3 kernel's tap (0, 0); w = 0 on the diagonal o = i,
+  // w = 2 at (5, 3), the others within [-0.5, 0.4].
+  const values: number[] = [];
+  for (let o = 0; o < 16; o++) for (let i = 0; i < 8; i++) values.push(o === i ? 0 : o === 5 && i === 3 ? 2 : (((o * 8 + i) % 10) - 5) * 0.1 || 0.05);
+  await send({ type: 'tensorSlice', requestId: slice.requestId, slice: { name: 'conv1.weight', tap: 0, rowOffset: 0, colOffset: 0, rows: 16, cols: 8, outputs: 16, inputs: 8, kernel: [3, 3], layout: 'OIHW', values } });
+  assert.match((await page.textContent('.da-tensor-heatmap .da-note[role="status"]')) ?? '', /output channels 0–15 \(rows\) × input channels 0–7 \(columns\) at kernel position \(0, 0\) of 3×3, of 16×8; read as OIHW\. 8 of 128 exactly zero; largest \|w\| 2\./);
+  assert.equal(await page.getAttribute('.da-heatmap', 'data-zeros'), '8');
+  const cell = Number(await page.getAttribute('.da-heatmap', 'data-cell'));
+  assert.deepEqual(await page.$eval('.da-heatmap', (c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]), [8 * cell, 16 * cell]);
+  // Zeros are magenta (230, 40, 140): 8 cells; only the largest |w| is yellow.
+  assert.equal(await canvasColourCount(page, '.da-heatmap', [230, 40, 140]), 8 * cell * cell);
+  assert.equal(await canvasColourCount(page, '.da-heatmap', [250, 230, 60]), cell * cell);
+  assert.equal(await page.$$eval('.da-tensor-heatmap [data-control="tap"] option', (o) => o.length), 9);
+  // Choosing another tap asks for that slice.
+  await page.selectOption('.da-tensor-heatmap [data-control="tap"]', '4');
+  const tap = (await posted()).at(-1) as { type: string; slice: { tap: number } };
+  assert.deepEqual([tap.type, tap.slice.tap], ['tensorSlice', 4]);
+  // A tensor with no 2-D view (a bias) says so in place of the heat-map.
+  await send({ type: 'error', requestId: (tap as unknown as { requestId: number }).requestId, message: 'conv1.bias [16] is not a conv or linear weight' });
+  assert.match((await page.textContent('.da-tensor-heatmap .da-note[role="status"]')) ?? '', /No heat-map: conv1\.bias \[16\] is not a conv or linear weight/);
+  await page.selectOption('.da-tensor-heatmap [data-control="tap"]', '0');
+  const again = (await posted()).at(-1) as { type: string; requestId: number };
+  assert.equal(again.type, 'tensorSlice');
+  await send({ type: 'tensorSlice', requestId: again.requestId, slice: { name: 'conv1.weight', tap: 0, rowOffset: 0, colOffset: 0, rows: 16, cols: 8, outputs: 16, inputs: 8, kernel: [3, 3], layout: 'OIHW', values } });
+  assert.equal(await page.getAttribute('.da-heatmap', 'data-zeros'), '8');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'webview-tensor-preview.png'), fullPage: true });
 });
 
 test('weight inspector: each tensor says its layout and what it rests on, and the layout picker asks the host to scan again', async () => {

@@ -448,19 +448,28 @@ export async function summarizeWeightFile(file: string, options: { signal?: Abor
 /** Most values a preview hands back, whatever is asked: a preview is for eyes, not for analysis. */
 export const MAX_PREVIEW_VALUES = 1 << 16;
 
-/** The first `count` values of one tensor in stored order (for the tensorPreview worker task). */
-export async function previewTensor(file: string, name: string, count: number, options: { signal?: AbortSignal } = {}): Promise<number[]> {
+/**
+ * `count` values of one tensor in stored order from `offset` (for the tensorPreview worker task, which
+ * pages through a tensor). Values before `offset` are streamed past in bounded chunks, never kept.
+ */
+export async function previewTensor(file: string, name: string, count: number, options: { offset?: number; signal?: AbortSignal } = {}): Promise<number[]> {
+  const offset = options.offset ?? 0;
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`preview count must be a non-negative integer, got ${String(count)}`);
+  if (!Number.isInteger(offset) || offset < 0) throw new RangeError(`preview offset must be a non-negative integer, got ${String(offset)}`);
   const opened = await openWeightFile(file, options.signal ? { signal: options.signal } : undefined);
   try {
     const tensor = opened.tensors.find((t) => t.name === name);
     if (!tensor) throw new WeightFileError(file, `no tensor named "${name}"`);
-    const wanted = Math.min(count, tensor.numel, MAX_PREVIEW_VALUES);
+    const wanted = Math.min(count, Math.max(0, tensor.numel - offset), MAX_PREVIEW_VALUES);
     const values: number[] = [];
     if (wanted === 0) return values;
-    const chunkOptions = options.signal ? { maxChunkElements: wanted, signal: options.signal } : { maxChunkElements: wanted };
+    const chunkElements = Math.min(SCAN_CHUNK_ELEMENTS, Math.max(wanted, offset));
+    const chunkOptions = options.signal ? { maxChunkElements: chunkElements, signal: options.signal } : { maxChunkElements: chunkElements };
+    let seen = 0;
     for await (const chunk of tensor.chunks(chunkOptions)) {
-      for (let i = 0; i < chunk.length && values.length < wanted; i++) values.push(chunk[i]!);
+      const start = Math.max(0, offset - seen);
+      for (let i = start; i < chunk.length && values.length < wanted; i++) values.push(chunk[i]!);
+      seen += chunk.length;
       if (values.length >= wanted) break;
     }
     return values;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
-import { activeApi, sampleModel, TINY_CNN, workspaceRoot } from './helpers';
+import { clickInPage, pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
+import { activeApi, sampleModel, TINY_CNN, waitFor, workspaceRoot } from './helpers';
 
 function hoverText(hovers: vscode.Hover[]): string {
   return hovers.flatMap((hover) => hover.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
@@ -32,6 +32,42 @@ suite('weight files: custom editor, hovers, decorations', () => {
       await screenshotPage('custom-editor-weight-inspector');
     }
     await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+  });
+
+  test('a safetensors file opens in the Weight Inspector by default; a tensor pages through its values and draws a |w| heat-map', async function () {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    const uri = vscode.Uri.file(sampleModel());
+    // A plain open, as a click in the explorer does: no "Open With".
+    await vscode.commands.executeCommand('vscode.open', uri);
+    const tab = await waitFor('the inspector tab', () => {
+      const active = vscode.window.tabGroups.activeTabGroup.activeTab;
+      return active?.input instanceof vscode.TabInputCustom ? active : undefined;
+    });
+    assert.equal((tab.input as vscode.TabInputCustom).viewType, 'deepAccel.weightInspector');
+    if (!pageBridgeAvailable()) this.skip();
+    const view = '[data-deep-accel-view="weightInspector"]';
+    await queryPage(`${view} .da-sparsity header`, { textIncludes: '26.0% sparse', timeoutMs: 30_000 });
+    assert.ok((await queryPage(`${view} input.da-filter[placeholder="Filter tensors"]`)).length >= 1, 'the filter box is there with four tensors');
+    await clickInPage(`${view} .da-sparsity tbody td`, { textIncludes: 'conv2.weight' });
+    // The reference: conv2.weight [16, 8, 3, 3] float32 read here from the file's own header and bytes.
+    const bytes = readFileSync(sampleModel());
+    const headerLength = Number(bytes.readBigUInt64LE(0));
+    const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString('utf8')) as Record<string, { data_offsets: [number, number] }>;
+    const [begin, end] = header['conv2.weight']!.data_offsets;
+    const data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + 8 + headerLength + begin, bytes.byteOffset + 8 + headerLength + end));
+    let zeros = 0;
+    for (let o = 0; o < 16; o++) for (let i = 0; i < 8; i++) if (data[(o * 8 + i) * 9] === 0) zeros++;
+    const caption = await queryPage(`${view} .da-tensor-heatmap .da-note`, { textIncludes: 'exactly zero', timeoutMs: 30_000 });
+    assert.match(caption[0]?.text ?? '', new RegExp(`at kernel position \\(0, 0\\) of 3×3, of 16×8; read as OIHW\\. ${zeros} of 128 exactly zero`));
+    const first = await queryPage(`${view} .da-tensor-values .da-note`, { textIncludes: 'values 1–64 of 1152' });
+    assert.ok(first.length >= 1, 'the first page of 64 values');
+    const values = await queryPage(`${view} .da-values`);
+    assert.match(values[0]?.text ?? '', new RegExp(`^\\[   0\\] +${data[0]!.toPrecision(6).replace('.', '\\.')}`));
+    await clickInPage(`${view} [data-control="next"]`);
+    const second = await queryPage(`${view} .da-tensor-values .da-note`, { textIncludes: 'values 65–128 of 1152' });
+    assert.ok(second.length >= 1, 'Next shows the second page');
+    await screenshotPage('custom-editor-tensor-preview');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 
   test('a broken weight file gets a clear error naming the file, and nothing crashes', async () => {
