@@ -118,25 +118,27 @@ async function pollFrames(page, request) {
   }
 }
 
-async function clickFirst(page, request) {
-  const timeoutMs = Number.isFinite(request.timeoutMs) ? Math.max(0, request.timeoutMs) : 30_000;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    for (const frame of page.frames()) {
-      if (frame.isDetached()) continue;
-      if (request.frameUrlIncludes && !frame.url().includes(request.frameUrlIncludes)) continue;
-      const handle = await frame.$(request.selector).catch(() => null);
-      if (handle) {
-        await handle.click({ timeout: Math.max(1000, deadline - Date.now()) });
-        return { clicked: true };
-      }
-    }
-    if (Date.now() >= deadline) throw new RunnerError(`no element matches ${JSON.stringify(request.selector)} in any frame after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
+/**
+ * The first element in `frame` matching `request.selector` whose text (whitespace collapsed, as
+ * queryFrames reports it) contains `request.textIncludes` when that is given.
+ */
+async function matchingHandle(frame, request) {
+  const handles = await frame.$$(request.selector).catch(() => []);
+  for (const handle of handles) {
+    if (typeof request.textIncludes !== 'string') return handle;
+    const text = await handle.evaluate((element) => (element.textContent || '').replace(/\s+/g, ' ').trim()).catch(() => '');
+    if (text.includes(request.textIncludes)) return handle;
   }
+  return null;
 }
 
-/** The first element matching `request.selector` in any frame, waiting for it as clickFirst does. */
+async function clickFirst(page, request) {
+  const handle = await firstHandle(page, request);
+  await handle.click({ timeout: 30_000 });
+  return { clicked: true };
+}
+
+/** The first element matching `request.selector` (and `request.textIncludes`) in any frame, polling until `request.timeoutMs`. */
 async function firstHandle(page, request) {
   const timeoutMs = Number.isFinite(request.timeoutMs) ? Math.max(0, request.timeoutMs) : 30_000;
   const deadline = Date.now() + timeoutMs;
@@ -144,10 +146,10 @@ async function firstHandle(page, request) {
     for (const frame of page.frames()) {
       if (frame.isDetached()) continue;
       if (request.frameUrlIncludes && !frame.url().includes(request.frameUrlIncludes)) continue;
-      const handle = await frame.$(request.selector).catch(() => null);
+      const handle = await matchingHandle(frame, request);
       if (handle) return handle;
     }
-    if (Date.now() >= deadline) throw new RunnerError(`no element matches ${JSON.stringify(request.selector)} in any frame after ${timeoutMs} ms`);
+    if (Date.now() >= deadline) throw new RunnerError(`no element matches ${JSON.stringify(request.selector)}${typeof request.textIncludes === 'string' ? ` with text ${JSON.stringify(request.textIncludes)}` : ''} in any frame after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
 }

@@ -54,7 +54,7 @@ export async function queryPage(selector: string, options: PageQueryOptions = {}
   return matches;
 }
 
-/** Clicks the first element matching `selector` (waiting for it as queryPage does). */
+/** Clicks the first element matching `selector` (and `textIncludes`, when given), waiting for it as queryPage does. */
 export async function clickInPage(selector: string, options: Omit<PageQueryOptions, 'minCount'> = {}): Promise<void> {
   await callBridge<{ clicked: true }>('click', { selector, ...options });
 }
