@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import * as vscode from 'vscode';
-import type { BenchComparison, BenchReport, WinogradResult } from '../../../extension/shared/payloads';
+import type { BenchComparison, BenchReport, PruneReport, WinogradResult } from '../../../extension/shared/payloads';
 import { pageBridgeAvailable, queryPage, screenshotPage, typeInPage } from '../pageBridge';
-import { activeApi } from './helpers';
+import { activeApi, sampleModel } from './helpers';
 
 const INPUT = '.quick-input-widget .quick-input-box input';
 
@@ -131,5 +131,45 @@ suite('palette input, typed', () => {
     const header = await queryPage('.da-bench-compare [data-run]', { minCount: 2 });
     assert.match(header[0].text, /^A: /);
     await screenshotPage('palette-compare-panel');
+  });
+
+  test('Prune Weight File from the palette: the input size is asked for and checked as typed, so FLOPs are reported; linear layers cut rows', async () => {
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    // With the Weight Inspector active, the command prunes the file it shows (no file pick).
+    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(sampleModel()), 'deepAccel.weightInspector');
+    const pending = vscode.commands.executeCommand<PruneReport | undefined>('deepAccel.pruneWeights');
+    await expectTitle('Target sparsity for tiny-cnn.safetensors');
+    await typeInPage(INPUT, { text: '0.5', key: 'Enter' });
+    await expectTitle('Pruning method');
+    await typeInPage(INPUT, { text: 'filter-l1', key: 'Enter' });
+    await expectTitle('Per-layer profile');
+    await typeInPage(INPUT, { text: 'uniform', key: 'Enter' });
+    await expectTitle('Input size H×W');
+    await typeInPage(INPUT, { text: '32x', key: 'Enter' });
+    await expectProblem("the input size must be HxW such as 224x224, not '32x'");
+    await expectTitle('Input size H×W');
+    assert.deepEqual(await errorToasts(), [], 'no error notification for a typo');
+    await typeInPage(INPUT, { text: '32x32', key: 'Enter' });
+    await expectTitle('The original file is never modified');
+    await typeInPage(INPUT, { text: 'What-if only', key: 'Enter' });
+    const report = await pending;
+    assert.ok(report, 'the what-if ran');
+    // Hand count: 2 FLOPs per multiply-add, every conv output 32 x 32, the linear layer once:
+    // conv1 [8, 3, 3, 3] 2 * 216 * 1024, conv2 [16, 8, 3, 3] 2 * 1152 * 1024, fc [10, 64] 2 * 640.
+    assert.equal(report.total.flops, 442_368 + 2_359_296 + 1_280);
+    assert.deepEqual(report.inputSize, { height: 32, width: 32 });
+    const byName = new Map(report.tensors.map((t) => [t.name, t]));
+    const removed = (name: string, flops: number) => (flops * byName.get(name)!.filtersRemoved!) / byName.get(name)!.filters!;
+    assert.equal(report.total.flopsRemoved, removed('conv1.weight', 442_368) + removed('conv2.weight', 2_359_296) + removed('fc.weight', 1_280));
+    const header = await queryPage('.da-prune header', { textIncludes: 'of 2.80M FLOPs removed' });
+    assert.ok(header.length >= 1, 'the panel reports the FLOPs removed');
+    assert.match(header[0]!.text, /every conv output taken as 32×32/);
+    const fc = await queryPage('.da-prune tbody tr', { textIncludes: 'fc.weight' });
+    assert.match(fc[0]?.text ?? '', new RegExp(`${byName.get('fc.weight')!.filtersRemoved} of 10 rows`), 'a linear layer cuts rows');
+    const conv2 = await queryPage('.da-prune tbody tr', { textIncludes: 'conv2.weight' });
+    assert.match(conv2[0]?.text ?? '', new RegExp(`${byName.get('conv2.weight')!.filtersRemoved} of 16 filters`));
+    const legend = await queryPage('.da-prune .da-legend', { textIncludes: 'Target' });
+    assert.match(legend[0]?.text ?? '', /Target: .*After: /, 'Target and After are explained');
+    await screenshotPage('palette-prune-panel');
   });
 });
