@@ -151,3 +151,33 @@ test('sparsity and prune tables at 500 px put the figures first and keep the nam
   await prune.screenshot({ path: path.join(ARTIFACTS, 'panel-prune-500.png'), fullPage: true });
   await prune.close();
 });
+
+test('the Weight Inspector tensor preview fits a 500 px panel: values and heat-map scroll in their own boxes, the page never sideways', async () => {
+  for (const width of [500, 1400]) {
+    const page = await webviewAt(width, { type: 'show', payload: { kind: 'sparsity', data: SPARSITY_REPORT } });
+    await page.click('#content .da-previewable tbody tr:first-child td:first-child');
+    const asked = await page.evaluate(() => (window as unknown as { postedToHost: { type: string; requestId?: number }[] }).postedToHost);
+    const slice = asked.find((m) => m.type === 'tensorSlice')!;
+    const values = asked.find((m) => m.type === 'previewTensor')!;
+    // A 64 x 128 window (every cell drawn) and a page of 64 values whose lines are wider than 500 px.
+    const cells = Array.from({ length: 64 * 128 }, (_, i) => (i % 5 === 0 ? 0 : ((i % 17) - 8) / 8));
+    const replies: HostToWebviewMessage[] = [
+      { type: 'tensorSlice', requestId: slice.requestId!, slice: { name: 'conv1.weight', tap: 0, rowOffset: 0, colOffset: 0, rows: 64, cols: 128, outputs: 64, inputs: 128, kernel: [3, 3], layout: 'OIHW', values: cells } },
+      { type: 'tensorPreview', requestId: values.requestId!, name: 'conv1.weight', offset: 0, values: Array.from({ length: 64 }, (_, i) => -1234.5678 + i), total: 73_728 },
+    ];
+    for (const reply of replies) await page.evaluate((m) => window.postMessage(m, '*'), reply);
+    await page.waitForSelector('.da-preview .da-values');
+    await page.waitForTimeout(200);
+    assert.ok((await pageOverflow(page)) <= 0, `the page is no wider than the ${width} px panel`);
+    const box = await page.$eval('.da-preview .da-values', (pre) => ({ scroll: pre.scrollWidth, client: pre.clientWidth, right: pre.getBoundingClientRect().right }));
+    assert.ok(box.right <= width + 0.5, 'the values box ends inside the panel');
+    if (width === 500) assert.ok(box.scroll > box.client, 'at 500 px the value lines scroll inside their box');
+    const controls = await page.$$eval('.da-preview select, .da-preview input, .da-preview button', (elements) =>
+      elements.map((e) => e.getBoundingClientRect()).map((r) => r.right),
+    );
+    assert.ok(controls.length >= 6 && controls.every((right) => right <= width + 0.5), `every control is in view at ${width} px (right edges ${controls.map(Math.round).join(', ')})`);
+    await page.$eval('.da-preview .da-tensor-preview', (section) => section.scrollIntoView());
+    await page.screenshot({ path: path.join(ARTIFACTS, `panel-tensor-preview-${width}.png`) });
+    await page.close();
+  }
+});
