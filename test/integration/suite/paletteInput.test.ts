@@ -29,6 +29,12 @@ async function expectProblem(expected: string): Promise<void> {
   }
 }
 
+/** Waits for the quick input to ask `title`, then types `text` and presses Enter. */
+async function answer(title: string, text: string): Promise<void> {
+  await expectTitle(title);
+  await typeInPage(INPUT, { text, key: 'Enter' });
+}
+
 async function errorToasts(): Promise<string[]> {
   return (await queryPage('.notifications-toasts .notification-toast', { timeoutMs: 500 })).map((toast) => toast.text).filter((text) => /error|failed/i.test(text));
 }
@@ -41,12 +47,9 @@ suite('palette input, typed', () => {
 
   test('Generate Winograd: points are checked as typed (repeat, count for F(4,3)); the placeholder has 5 points; Enter waits for valid text', async () => {
     const pending = vscode.commands.executeCommand<WinogradResult | undefined>('deepAccel.generateWinograd');
-    await expectTitle('Output tile size m');
-    await typeInPage(INPUT, { text: '4', key: 'Enter' });
-    await expectTitle('Filter size r of F(4, r)');
-    await typeInPage(INPUT, { text: '3', key: 'Enter' });
-    await expectTitle('Interpolation points of F(4, 3)');
-    await typeInPage(INPUT, { text: 'Enter points', key: 'Enter' });
+    await answer('Output tile size m', '4');
+    await answer('Filter size r of F(4, r)', '3');
+    await answer('Interpolation points of F(4, 3)', 'Enter points');
     await expectTitle('F(4, 3): 5 distinct finite points');
     const [box] = await queryPage(INPUT);
     assert.match(box.html, /placeholder="0, 5\/8, -5\/8, 3\/2, -3\/2"/, 'the placeholder shows as many points as F(4,3) needs');
@@ -61,8 +64,7 @@ suite('palette input, typed', () => {
     await expectTitle('F(4, 3): 5 distinct finite points');
     assert.deepEqual(await errorToasts(), []);
     await typeInPage(INPUT, { text: '0, 1, -1, 2, -2', key: 'Enter' });
-    await expectTitle('Precision to highlight');
-    await typeInPage(INPUT, { text: 'fp16', key: 'Enter' });
+    await answer('Precision to highlight', 'fp16');
     const result = await pending;
     assert.ok(result, 'the command ran with the typed points');
     assert.deepEqual(result.points, ['0', '1', '-1', '2', '-2']);
@@ -75,10 +77,8 @@ suite('palette input, typed', () => {
     await settings.update('bench.budgetMs', 20, vscode.ConfigurationTarget.Global);
     try {
       const pending = vscode.commands.executeCommand<BenchReport | undefined>('deepAccel.runBenchmark');
-      await expectTitle('Layers to benchmark');
-      await typeInPage(INPUT, { text: 'Custom shape', key: 'Enter' });
-      await expectTitle('Layer shape');
-      await typeInPage(INPUT, { text: '1,8,12,12,8,3', key: 'Enter' });
+      await answer('Layers to benchmark', 'Custom shape');
+      await answer('Layer shape', '1,8,12,12,8,3');
       await expectProblem('7 or 9 integers');
       await typeInPage(INPUT, { text: '1,8,12,12,8,3,3,1,y', key: 'Enter' });
       await expectProblem("item 9 ('y')");
@@ -138,20 +138,15 @@ suite('palette input, typed', () => {
     // With the Weight Inspector active, the command prunes the file it shows (no file pick).
     await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(sampleModel()), 'deepAccel.weightInspector');
     const pending = vscode.commands.executeCommand<PruneReport | undefined>('deepAccel.pruneWeights');
-    await expectTitle('Target sparsity for tiny-cnn.safetensors');
-    await typeInPage(INPUT, { text: '0.5', key: 'Enter' });
-    await expectTitle('Pruning method');
-    await typeInPage(INPUT, { text: 'filter-l1', key: 'Enter' });
-    await expectTitle('Per-layer profile');
-    await typeInPage(INPUT, { text: 'uniform', key: 'Enter' });
-    await expectTitle('Input size H×W');
-    await typeInPage(INPUT, { text: '32x', key: 'Enter' });
+    await answer('Target sparsity for tiny-cnn.safetensors', '0.5');
+    await answer('Pruning method', 'filter-l1');
+    await answer('Per-layer profile', 'uniform');
+    await answer('Input size H×W', '32x');
     await expectProblem("the input size must be HxW such as 224x224, not '32x'");
     await expectTitle('Input size H×W');
     assert.deepEqual(await errorToasts(), [], 'no error notification for a typo');
     await typeInPage(INPUT, { text: '32x32', key: 'Enter' });
-    await expectTitle('The original file is never modified');
-    await typeInPage(INPUT, { text: 'What-if only', key: 'Enter' });
+    await answer('The original file is never modified', 'What-if only');
     const report = await pending;
     assert.ok(report, 'the what-if ran');
     // Hand count: 2 FLOPs per multiply-add, every conv output 32 x 32, the linear layer once:
