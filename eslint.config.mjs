@@ -73,11 +73,6 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { paths: [NO_VSCODE], patterns: [NODE_ONLY] }] },
   },
   {
-    // Known crossings that the request layer (core/requests) removes; listed so nothing new joins them.
-    files: ['extension/core/bench/runner.ts', 'extension/core/notebook/executeCell.ts'],
-    rules: { 'import-x/no-restricted-paths': 'off' },
-  },
-  {
     files: ['**/*.mjs', '**/*.js'],
     rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: { globals: { AbortSignal: 'readonly', performance: 'readonly', console: 'readonly', process: 'readonly', URL: 'readonly', require: 'readonly', __filename: 'readonly', __dirname: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', fetch: 'readonly', Buffer: 'readonly', TextDecoder: 'readonly', TextEncoder: 'readonly', window: 'readonly', document: 'readonly', AbortController: 'readonly', setInterval: 'readonly', clearInterval: 'readonly' } },

@@ -5,7 +5,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runBenchCommand, saveBenchRun, savedRunsFolder } from './bench';
-import { compareBenchFiles, listSavedRuns, type SavedRun } from './core/bench/saved';
+import { listSavedRuns, type SavedRun } from './core/bench/saved';
+import { runCompare } from './core/requests/compare';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import {
   convShapeProblem,
@@ -296,7 +297,7 @@ async function compareCommand(services: Services, files?: [string, string]): Pro
     chosen = [a.file, b.file];
   }
   try {
-    const comparison = await compareBenchFiles(chosen[0], chosen[1]);
+    const comparison = await runCompare({ a: chosen[0], b: chosen[1] });
     await ResultsPanel.show(services.context.extensionUri, 'Benchmark comparison', { column: vscode.ViewColumn.Active }).showPayload({ kind: 'benchCompare', data: comparison });
     return comparison;
   } catch (error) {

@@ -8,9 +8,11 @@
 import * as os from 'node:os';
 import { formatBenchReport } from '../core/bench/format';
 import { SUITE_TABLES, isBenchSuite, parseConvShape } from '../core/bench/layers';
-import { DEFAULT_BUDGET_MS, DEFAULT_WARMUP_MS, requestedLayers, runBenchmarks } from '../core/bench/runner';
+import { DEFAULT_BUDGET_MS, DEFAULT_WARMUP_MS, requestedLayers } from '../core/bench/runner';
+import { runBench } from '../core/requests/bench';
 import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, type ConvLayout } from '../shared/payloads';
 import { type BenchRequest } from '../shared/requests';
+import { PoolConvBackend } from '../workers/convBackend';
 import { WorkerPool, defaultWorkerScript } from '../workers/pool';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 
@@ -182,7 +184,7 @@ export const benchCommand: CliCommand = async (argv, io) => {
   // Enough workers for the requested threads, and all cores for the fp64 reference.
   const pool = new WorkerPool(defaultWorkerScript(), { size: Math.max(threads, os.availableParallelism?.() ?? os.cpus().length) });
   try {
-    const report = await runBenchmarks(request, pool, { onProgress: progressPrinter(io) });
+    const report = await runBench(request, { backend: new PoolConvBackend(pool, { variant: request.variant }), onProgress: progressPrinter(io) });
     io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatBenchReport(report));
     return 0;
   } finally {

@@ -7,7 +7,8 @@
  */
 import type { PruneMethod, PruneProfile } from '../shared/payloads';
 import { formatPruneReport } from '../core/sparsity/format';
-import { type PruneOptions, pruneToSafetensors, pruneWhatIf } from '../core/sparsity/prune';
+import { runPrune } from '../core/requests/weightFile';
+import type { PruneRequest } from '../shared/requests';
 import { type CliCommand, CliUsageError } from './io';
 import { numberFlag, pairFlag, parseFlags, reportingFileErrors, singleFile } from './sparsity';
 
@@ -44,11 +45,12 @@ export const pruneCommand: CliCommand = async (argv, io) => {
   if (out && dryRun) throw new CliUsageError('--dry-run writes nothing; drop --out or --dry-run');
   const size = pairFlag(args, '--input-size');
   const tokens = numberFlag(args, '--tokens', (v) => Number.isInteger(v) && v >= 1, 'a positive integer');
-  const options: PruneOptions = { sparsity, method: method as PruneMethod, profile: profile as PruneProfile };
-  if (size) options.inputSize = { height: size[0], width: size[1] };
-  if (tokens !== undefined) options.tokens = tokens;
+  const request: PruneRequest = { file, sparsity, method: method as PruneMethod, profile: profile as PruneProfile };
+  if (size) request.inputSize = { height: size[0], width: size[1] };
+  if (tokens !== undefined) request.tokens = tokens;
   return reportingFileErrors(io, file, async () => {
-    const report = out ? await pruneToSafetensors(file, out, options) : await pruneWhatIf(file, options);
+    if (out) request.out = out;
+    const report = await runPrune(request);
     io.out(args.switches.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatPruneReport(report));
     return report.export && !report.export.verified ? 1 : 0;
   });

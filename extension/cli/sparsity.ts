@@ -4,13 +4,12 @@
  * Prints the per-tensor sparsity table (or the SparsityReport JSON with --json). Parser errors name
  * the file and the problem; they are printed as `deep-accel: <file>: <problem>` with exit status 2.
  */
-import { WeightFileError, openWeightFile } from '../core/formats/index';
+import { WeightFileError } from '../core/formats/index';
 import { OptionError } from '../core/optionError';
+import { runSparsity } from '../core/requests/weightFile';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
 import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../core/sparsity/layout';
 import { parseNmPatterns } from '../core/sparsity/nmPattern';
-import { scanOpenedWeightFile } from '../core/sparsity/scan';
-import { winogradDomainSparsity } from '../core/sparsity/winogradDomain';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 
 export interface FlagSpec {
@@ -148,28 +147,20 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
     throw new CliUsageError(`--nm: ${(error as Error).message}`);
   }
   const layoutText = args.values.get('--layout');
-  let layout;
   try {
-    layout = layoutText === undefined ? undefined : parseLayoutOverride(layoutText);
+    if (layoutText !== undefined) parseLayoutOverride(layoutText);
   } catch (error) {
     throw new CliUsageError(`--layout: ${(error as Error).message}`);
   }
   const winogradM = numberFlag(args, '--winograd', (v) => Number.isInteger(v) && v >= 1 && v <= 8, 'an output tile size m from 1 to 8');
   return reportingFileErrors(io, file, async () => {
-    const opened = await openWeightFile(file);
-    try {
-      const report = await scanOpenedWeightFile(opened, { threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm } : {}), ...(layout ? { layout } : {}) });
-      const winograd = winogradM === undefined ? undefined : await winogradDomainSparsity(opened, winogradM);
-      if (args.switches.has('--json')) {
-        if (winograd) report.winogradDomain = winograd;
-        io.out(`${JSON.stringify(report, null, 2)}\n`);
-      } else {
-        io.out(formatSparsityReport(report));
-        if (winograd) io.out(`\n${formatWinogradSparsity(winograd)}`);
-      }
-      return 0;
-    } finally {
-      await opened.close();
+    const report = await runSparsity({ file, threshold, histogram: args.switches.has('--histogram'), ...(blockSize ? { blockSize } : {}), ...(nm ? { nm: nm.map((p) => p.name) } : {}), winograd: winogradM, ...(layoutText !== undefined ? { layout: layoutText } : {}) });
+    if (args.switches.has('--json')) {
+      io.out(`${JSON.stringify(report, null, 2)}\n`);
+    } else {
+      io.out(formatSparsityReport(report));
+      if (report.winogradDomain) io.out(`\n${formatWinogradSparsity(report.winogradDomain)}`);
     }
+    return 0;
   });
 };

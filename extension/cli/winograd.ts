@@ -9,7 +9,8 @@
  */
 import { EXPORT_FORMATS, type ExportFormat, type FractionsIn, type Precision, type WinogradResult } from '../shared/payloads';
 import { type WinogradRequest } from '../shared/requests';
-import { exportWinograd, generateWinograd, searchPoints } from '../core/winograd/index';
+import { exportWinograd } from '../core/winograd/index';
+import { runWinograd } from '../core/requests/winograd';
 import { type CliCommand, CliUsageError } from './io';
 
 const VALUE_FLAGS = ['--m', '--r', '--n', '--s', '--points', '--fractions-in', '--precision', '--export', '--layer', '--trials', '--seed'] as const;
@@ -223,21 +224,17 @@ export const winogradCommand: CliCommand = async (argv, io) => {
     return 0;
   }
   let result: WinogradResult;
+  let lastReport = 0;
   try {
-    if (request.search) {
-      let lastReport = 0;
-      result = await searchPoints(request, {
-        onProgress: (fraction, message) => {
-          const now = Date.now();
-          if (now - lastReport > 1000 || fraction === 1) {
-            lastReport = now;
-            io.err(`[${Math.round(fraction * 100)}%] ${message}\n`);
-          }
-        },
-      });
-    } else {
-      result = generateWinograd(request);
-    }
+    result = await runWinograd(request, {
+      onProgress: (fraction, message) => {
+        const now = Date.now();
+        if (now - lastReport > 1000 || fraction === 1) {
+          lastReport = now;
+          io.err(`[${Math.round(fraction * 100)}%] ${message}\n`);
+        }
+      },
+    });
   } catch (error) {
     // Bad points, sizes or layer: the message already names the problem.
     throw new CliUsageError(error instanceof Error ? error.message : String(error));

@@ -541,7 +541,21 @@ export interface BenchReport {
   peerUnavailable?: string;
 }
 
-/** What to benchmark: a suite (optionally some of its layers) or one custom shape. */
+/** What `deep-accel conv --json` prints: the convolution run on the user's tensors, and where it went. */
+export interface ConvResult {
+  out: string;
+  algo: ConvAlgorithm;
+  /** The engine layout it ran in; the files stay NCHW, converted around the kernel. */
+  layout: ConvLayout;
+  threads: number;
+  shape: ConvShape;
+  outputShape: [number, number, number, number];
+  ms: number;
+  /** Against the fp64 reference, when checked. */
+  maxAbsErr?: number;
+  maxRelErr?: number;
+}
+
 export interface BenchComparison {
   a: { label: string; report: BenchReport };
   b: { label: string; report: BenchReport };

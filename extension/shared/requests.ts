@@ -3,7 +3,7 @@
  * builds them from flags, notebook cells from their options, palette commands from quick picks,
  * and the workers receive them unchanged.
  */
-import type { ConvLayout, ConvShape, ExportFormat, FractionsIn, Precision, PruneMethod, PruneProfile, BenchSuite } from './payloads';
+import type { ConvAlgorithm, ConvLayout, ConvShape, ExportFormat, FractionsIn, Precision, PruneMethod, PruneProfile, BenchSuite } from './payloads';
 
 export interface BenchRequest {
   suite?: BenchSuite;
@@ -28,8 +28,6 @@ export interface BenchRequest {
   /** Force the plain SIMD128 engine even where relaxed SIMD is available. */
   variant?: 'auto' | 'simd' | 'relaxed';
 }
-
-
 
 export interface WinogradRequest {
   m: number;
@@ -74,5 +72,29 @@ export interface PruneRequest {
   profile?: PruneProfile;
   /** Conv output size assumed for FLOPs when the file has no graph. */
   inputSize?: { height: number; width: number };
+  /** Tokens per pass for linear-layer FLOPs with inputSize (default 1). */
+  tokens?: number;
   out?: string;
+}
+
+/** One convolution on the user's float32 .npy tensors: input NCHW, weight OIHW, bias [K]; output NCHW .npy. */
+export interface ConvRequest {
+  input: string;
+  weight: string;
+  bias?: string;
+  algo: ConvAlgorithm;
+  stride?: number;
+  pad?: number;
+  /** Engine layout (default: nchw where the algorithm has it, else its own); the files stay NCHW. */
+  layout?: ConvLayout;
+  threads?: number;
+  /** Also compute the fp64 reference and report the error. */
+  check?: boolean;
+  out: string;
+}
+
+/** Two saved benchmark runs, A and B. */
+export interface CompareRequest {
+  a: string;
+  b: string;
 }

@@ -1,10 +1,12 @@
 /**
  * Worker handlers of the engine tasks: run a share of a plan, compute a share of the fp64
- * reference, compare a share of an output against it, and run a whole benchmark.
+ * reference, compare a share of an output against it, and the bench and conv requests.
  */
 import * as os from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { referenceConv2d } from '../core/conv/reference';
+import type { ConvBackend } from '../core/conv/backend';
+import type { BenchRequest } from '../shared/requests';
 import type { TaskHandler } from './protocol';
 import type { WorkerBootData } from './pool';
 
@@ -12,7 +14,9 @@ import type { WorkerBootData } from './pool';
 // worker loads it on its first engine task instead of at start, so pools of workers that never run
 // the engine (and every crash replacement) start fast. `require`: see lazy() in handlers.ts.
 const parallelModule = (): typeof import('./parallelEngine') => require('./parallelEngine') as typeof import('./parallelEngine');
-const runnerModule = (): typeof import('../core/bench/runner') => require('../core/bench/runner') as typeof import('../core/bench/runner');
+const benchModule = (): typeof import('../core/requests/bench') => require('../core/requests/bench') as typeof import('../core/requests/bench');
+const convModule = (): typeof import('../core/requests/conv') => require('../core/requests/conv') as typeof import('../core/requests/conv');
+const backendModule = (): typeof import('./convBackend') => require('./convBackend') as typeof import('./convBackend');
 const poolModule = (): typeof import('./pool') => require('./pool') as typeof import('./pool');
 
 export const enginePart: TaskHandler<'enginePart'> = async (args) => {
@@ -88,19 +92,27 @@ export const convCompare: TaskHandler<'convCompare'> = async (args) => {
 };
 
 /**
- * A whole benchmark in this worker: it starts a nested pool of engine workers (of this same entry
- * script) and coordinates them, so the thread that asked, the extension host, only waits: the
- * weight packing, Winograd matrix generation and layout conversions of the plans run here too.
+ * A request that runs the engine, in this worker: it starts a nested pool of engine workers (of
+ * this same entry script) and coordinates them, so the thread that asked, the extension host, only
+ * waits: the weight packing, Winograd matrix generation and layout conversions of the plans run
+ * here too. `size` workers; the fp64 reference of a benchmark uses all cores.
  */
-export const bench: TaskHandler<'bench'> = async (args, context) => {
+async function withNestedBackend<T>(size: number, variant: BenchRequest['variant'], work: (backend: ConvBackend) => Promise<T>): Promise<T> {
   const boot = workerData as WorkerBootData;
-  const threads = args.threads ?? 1;
-  // All cores, so the fp64 reference is split across them even when the kernels use one thread.
-  const size = Math.max(threads, os.availableParallelism?.() ?? os.cpus().length);
   const pool = new (poolModule().WorkerPool)(boot.script, { size });
   try {
-    return await runnerModule().runBenchmarks(args, pool, { onProgress: context.progress, signal: context.signal });
+    return await work(new (backendModule().PoolConvBackend)(pool, { variant: variant ?? 'auto' }));
   } finally {
     await pool.dispose();
   }
-};
+}
+
+const allCores = (): number => os.availableParallelism?.() ?? os.cpus().length;
+
+export const bench: TaskHandler<'bench'> = (args, context) =>
+  withNestedBackend(Math.max(args.threads ?? 1, allCores()), args.variant, (backend) =>
+    benchModule().runBench(args, { backend, onProgress: context.progress, signal: context.signal }),
+  );
+
+export const conv: TaskHandler<'conv'> = (args, context) =>
+  withNestedBackend(args.threads ?? 1, 'auto', (backend) => convModule().runConv(args, { backend, onProgress: context.progress, signal: context.signal }));

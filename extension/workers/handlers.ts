@@ -4,7 +4,7 @@
  * handler directly on their own thread when no pool is wanted.
  */
 import type { TaskHandler, TaskHandlerRegistry, WorkerTaskKind } from './protocol';
-import { bench, convCompare, convReference, enginePart } from './engineHandlers';
+import { bench, conv, convCompare, convReference, enginePart } from './engineHandlers';
 
 /**
  * A module whose only function executes `unreachable`: (func (export "trap") unreachable).
@@ -81,11 +81,13 @@ export const taskHandlers: TaskHandlerRegistry = {
   convReference,
   convCompare,
   bench,
-  // The Winograd generator and the weight-file inspector (see dataTasks.ts).
+  conv,
+  // The request kinds that need no engine: the core request functions (see dataTasks.ts).
   winograd: lazy(() => dataTasks().winogradTask),
   sparsity: lazy(() => dataTasks().sparsityTask),
   summary: lazy(() => dataTasks().summaryTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
   tensorSlice: lazy(() => dataTasks().tensorSliceTask),
   prune: lazy(() => dataTasks().pruneTask),
+  compare: lazy(() => dataTasks().compareTask),
 };

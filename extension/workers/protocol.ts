@@ -3,17 +3,16 @@
  * arguments and result, and the envelopes that carry them. Only the pool, the workers and the
  * engine runner import this module.
  */
+import type { RequestKinds } from '../core/requests/index';
 import type { ConvPlanDescriptor } from '../engine/engine';
-import type { BenchReport, ConvShape, PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from '../shared/payloads';
-import type { BenchRequest, PruneRequest, SparsityRequest, WinogradRequest } from '../shared/requests';
+import type { ConvShape } from '../shared/payloads';
 
-/** Tasks the general worker pool runs; each maps its arguments to its result type. */
-export interface WorkerTasks {
-  winograd: { args: WinogradRequest; result: WinogradResult };
-  sparsity: { args: SparsityRequest; result: SparsityReport };
-  summary: { args: { file: string }; result: WeightFileSummary };
-  tensorPreview: { args: { file: string; name: string; offset?: number; count: number }; result: number[] };
-  tensorSlice: { args: { file: string; name: string; slice: TensorSliceRequest; layout?: string }; result: TensorSlice };
+/**
+ * Tasks the general worker pool runs; each maps its arguments to its result type. Every request
+ * kind of core/requests is a task kind (its handler is the request function); the others are the
+ * engine's own parts of a run.
+ */
+export interface WorkerTasks extends RequestKinds {
   /**
    * Test-only: lets tests exercise traps and crashes of a worker. 'spin' never yields (only a hard
    * terminate stops it); 'progress' busy-works `steps` steps of `stepMs` ms, reporting progress and
@@ -29,9 +28,6 @@ export interface WorkerTasks {
   convReference: { args: ConvReferenceRequest; result: { maxRefAbs: number } };
   /** Error of an engine output range against the shared fp64 reference. */
   convCompare: { args: ConvCompareRequest; result: { maxAbsErr: number; maxRelErr: number } };
-  /** A whole benchmark run in one worker, which starts its own pool of `threads` engine workers. */
-  bench: { args: BenchRequest; result: BenchReport };
-  prune: { args: PruneRequest; result: PruneReport };
 }
 export type WorkerTaskKind = keyof WorkerTasks;
 

@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { suiteLayers, isBenchSuite, type BenchLayer } from '../../extension/core/bench/layers';
-import { fillUniform, runBenchmarks } from '../../extension/core/bench/runner';
+import { fillUniform } from '../../extension/core/bench/runner';
+import { runBench } from '../../extension/core/requests/bench';
+import { PoolConvBackend } from '../../extension/workers/convBackend';
 import { timeIterations } from '../../extension/core/bench/stats';
 import { compareToReference, convDirectFlops, referenceConv2d } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
@@ -85,7 +87,8 @@ async function main(): Promise<void> {
   const rows: string[] = [];
   try {
     for (const layer of layers) {
-      const report = await runBenchmarks({ suite, layers: [layer.name], threads, budgetMs, peer: true }, pool, {
+      const report = await runBench({ suite, layers: [layer.name], threads, budgetMs, peer: true }, {
+        backend: new PoolConvBackend(pool),
         onProgress: (_fraction, message) => message && process.stderr.write(`${message}\n`),
       });
       const best = report.results.reduce<BenchResult | undefined>((a, b) => (!a || b.msMedian < a.msMedian ? b : a), undefined);

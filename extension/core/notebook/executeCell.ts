@@ -1,26 +1,18 @@
 /**
  * Runs the commands of a notebook cell. It knows nothing of VS Code: the work goes through a
- * TaskRunner (the worker pool in the extension), so the same code serves the notebook controller,
+ * RequestRunner (the worker pool in the extension), so the same code serves the notebook controller,
  * the tests and any other host.
  */
 import * as path from 'node:path';
 import type { BenchReport, TaggedPayload } from '../../shared/payloads';
-import type { WorkerTaskKind, WorkerTasks } from '../../workers/protocol';
-import { compareBenchFiles } from '../bench/saved';
 import { findInFolders } from '../paths';
+import { runCompare } from '../requests/compare';
+import type { RequestRunner } from '../requests/index';
 import { parseWinogradSpec } from '../winograd';
 import { type CellCommand, helpPayload } from './cellLanguage';
 
-export interface TaskRunner {
-  run<K extends WorkerTaskKind>(
-    task: K,
-    args: WorkerTasks[K]['args'],
-    options?: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void },
-  ): Promise<WorkerTasks[K]['result']>;
-}
-
 export interface CellContext {
-  runner: TaskRunner;
+  runner: RequestRunner;
   /** Folders that relative paths are resolved against, in order (the notebook's folder first). */
   searchFolders: string[];
   signal?: AbortSignal;
@@ -75,7 +67,7 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
       return { kind: 'bench', data: await context.runBench(command, options) };
     case 'compare': {
       const [a, b] = [command.a, command.b].map((file) => resolveCellPath(file, context.searchFolders));
-      return { kind: 'benchCompare', data: await compareBenchFiles(a, b) };
+      return { kind: 'benchCompare', data: await runCompare({ a, b }) };
     }
   }
 }

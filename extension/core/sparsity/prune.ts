@@ -23,19 +23,18 @@
  * that skips every pruned weight: flops * paramsRemoved / numel for magnitude, flops * removed / K
  * for whole filters.
  */
-import { promises as fs, constants as fsConstants } from 'node:fs';
 import * as os from 'node:os';
-import * as path from 'node:path';
 import type { PruneExportCheck, PruneMethod, PruneProfile, PruneReport, PrunedTensorPlan } from '../../shared/payloads';
 import { type DType, encodeValues, isDType } from '../formats/dtypes';
 import { openWeightFile } from '../formats/index';
 import { type SafetensorsDType, type SafetensorsTensorInput, SAFETENSORS_DTYPES, writeSafetensors } from '../formats/safetensors';
 import type { OpenedWeightFile, TensorSource } from '../formats/types';
 import type { FloatChunk } from '../formats/types';
+import { OptionError } from '../optionError';
+import { checkOutputPath, writeOutputFile } from '../outputFile';
 import { isPrunable, layerTypeOf, weightViewOf } from './layout';
 import { zipChunks } from './masks';
 import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';
-import { OptionError } from '../optionError';
 
 export const SENSITIVITY_MAX_SPARSITY = 0.95;
 const CHUNK_ELEMENTS = 1 << 20;
@@ -297,41 +296,26 @@ function encodeChunk(values: FloatChunk, dtype: DType): Uint8Array {
   return encodeValues(values, dtype);
 }
 
-async function sameFile(a: string, b: string): Promise<boolean> {
-  const [sa, sb] = await Promise.all([fs.stat(a).catch(() => undefined), fs.stat(b).catch(() => undefined)]);
-  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
-}
-
 /**
  * Writes a pruned copy of `input` to `out` (safetensors), then reads `out` back and checks it:
  * pruned tensors have the planned zero count, all others equal the input value for value. The
- * input is never opened for writing; OUT is refused when it is the input (same path after
- * resolving links, or the same file through a hard link). The copy is written beside OUT under a
- * temporary name and renamed into place once complete.
+ * input is never opened for writing; OUT is refused when it is the input or any other file the
+ * model is read from (shards, a TF.js .bin, a Darknet .cfg), by path after resolving links or as
+ * the same file through a hard link, and when it does not end in .safetensors. The copy is
+ * written beside OUT under a temporary name and renamed into place once complete.
  */
 export async function pruneToSafetensors(input: string, out: string, options: PruneOptions): Promise<PruneReport> {
   checkPruneOptions(options);
-  const inputReal = await fs.realpath(input).catch(() => path.resolve(input));
-  const outResolved = path.resolve(out);
-  const outReal = await fs.realpath(outResolved).catch(() => outResolved);
-  if (outReal === inputReal || outResolved === path.resolve(input) || (await sameFile(inputReal, outReal))) {
-    throw new OptionError(`--out ${out} is the input file itself; choose another path (the original is never modified)`);
-  }
-  const outDir = path.dirname(outResolved);
-  await fs.access(outDir, fsConstants.W_OK).catch(() => {
-    throw new OptionError(`--out ${out}: the folder ${outDir} does not exist or is not writable`);
-  });
 
   const opened = await openWeightFile(input, { signal: options.signal, graphFlops: true });
-  for (const companion of opened.companions ?? []) {
-    const companionReal = await fs.realpath(companion).catch(() => path.resolve(companion));
-    if (outReal === companionReal || (await sameFile(companionReal, outReal))) {
-      await opened.close();
-      throw new OptionError(`--out ${out} is ${companion}, a file the model is read from; choose another path (the model's files are never modified)`);
-    }
+  let outResolved: string;
+  try {
+    outResolved = await checkOutputPath(out, { inputs: [{ role: 'FILE', file: input }], readFrom: opened.companions, format: { name: 'safetensors', extensions: ['.safetensors'] } });
+  } catch (error) {
+    await opened.close();
+    throw error;
   }
   let report: PruneReport;
-  const temporary = path.join(outDir, `.${path.basename(outResolved)}.${process.pid}.partial`);
   try {
     const plan = await planPruning(opened, { ...options, onProgress: (f, m) => options.onProgress?.(f * 0.4, m) });
     report = plan.report;
@@ -350,11 +334,8 @@ export async function pruneToSafetensors(input: string, out: string, options: Pr
         }),
       };
     });
-    await writeSafetensors(temporary, inputs, { ...(opened.metadata ?? {}), pruned_by: 'deep-accel', prune_method: report.method, prune_sparsity: String(report.targetSparsity) });
-    await fs.rename(temporary, outResolved);
-  } catch (error) {
-    await fs.rm(temporary, { force: true });
-    throw error;
+    const metadata = { ...(opened.metadata ?? {}), pruned_by: 'deep-accel', prune_method: report.method, prune_sparsity: String(report.targetSparsity) };
+    await writeOutputFile(outResolved, (temporary) => writeSafetensors(temporary, inputs, metadata));
   } finally {
     await opened.close();
   }

@@ -1,7 +1,10 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool } from '../../../../extension/workers/pool';
-import { fillUniform, layoutChooser, requestedAlgorithms, requestedLayers, runBenchmarks } from '../../../../extension/core/bench/runner';
+import { fillUniform, requestedAlgorithms, requestedLayers } from '../../../../extension/core/bench/runner';
+import { layoutChooser } from '../../../../extension/core/conv/backend';
+import { runBench } from '../../../../extension/core/requests/bench';
+import { PoolConvBackend } from '../../../../extension/workers/convBackend';
 import { formatBenchReport, formatBenchComparison } from '../../../../extension/core/bench/format';
 import { applies, supportedLayouts } from '../../../../extension/engine/engine';
 import type { BenchReport, ConvShape } from '../../../../extension/shared/payloads';
@@ -11,6 +14,10 @@ import { WORKER_SOURCE } from '../../../paths';
 const WORKER_ENTRY = WORKER_SOURCE;
 const pool = new WorkerPool(WORKER_ENTRY, { size: 2 });
 after(() => pool.dispose());
+
+/** The benchmark request on a pool, through the pool's convolution backend. */
+const runBenchmarks = (request: Parameters<typeof runBench>[0], on: WorkerPool, hooks: Omit<Parameters<typeof runBench>[1], 'backend'> = {}) =>
+  runBench(request, { ...hooks, backend: new PoolConvBackend(on) });
 
 // Small enough to run every algorithm in milliseconds; 3x3 stride 1 so Winograd applies too.
 const SHAPE: ConvShape = { N: 1, C: 8, H: 12, W: 12, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
@@ -35,7 +42,7 @@ test('a custom shape: every applicable algorithm runs, matches the reference, th
   const report = await runBenchmarks({ shape: SHAPE, threads: 2, ...FAST }, pool, {
     onProgress: (fraction) => fractions.push(fraction),
   });
-  const layoutOf = layoutChooser({});
+  const layoutOf = layoutChooser({}, supportedLayouts);
   const applicable = CONV_ALGORITHMS.filter((algo) => applies(algo, SHAPE, layoutOf(algo)).ok);
   assert.ok(applicable.includes('im2col'));
   assert.deepEqual(report.results.map((r) => r.algo), applicable);
@@ -92,8 +99,8 @@ test('a suite with chosen layers and algorithms, another layout, and no error ch
 });
 
 test('layoutChooser: the requested layout, else nchw where supported, else the algorithm\'s own', () => {
-  assert.equal(layoutChooser({ layout: 'nhwc' })('direct'), 'nhwc');
-  const defaults = layoutChooser({});
+  assert.equal(layoutChooser({ layout: 'nhwc' }, supportedLayouts)('direct'), 'nhwc');
+  const defaults = layoutChooser({}, supportedLayouts);
   assert.equal(defaults('im2col'), 'nchw');
   for (const algo of CONV_ALGORITHMS) {
     const supported = supportedLayouts(algo);
