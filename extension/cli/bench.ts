@@ -186,6 +186,12 @@ export const benchCommand: CliCommand = async (argv, io) => {
   try {
     const report = await runBench(request, { backend: new PoolConvBackend(pool, { variant: request.variant }), onProgress: progressPrinter(io) });
     io.out(json ? JSON.stringify(report, null, 2) + '\n' : formatBenchReport(report));
+    if (report.results.length === 0) {
+      // Nothing was timed: a request that cannot run is not a success.
+      const reasons = (report.skipped ?? []).map((skip) => `  ${skip.layer} ${skip.algo}: ${skip.reason}\n`).join('');
+      io.err(`deep-accel bench: no algorithm ran\n${reasons}`);
+      return 2;
+    }
     return 0;
   } finally {
     await pool.dispose();

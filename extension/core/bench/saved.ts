@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { benchRunSummary } from '../../shared/format';
 import type { BenchComparison, BenchReport } from '../../shared/payloads';
+import { writeOutputFile } from '../outputFile';
 
 /** The folder saved runs go to under `root` (a workspace folder). */
 export function savedRunsDir(root: string): string {
@@ -15,7 +16,7 @@ export async function saveBenchReport(root: string, report: BenchReport, now: Da
   await mkdir(dir, { recursive: true });
   const stamp = (report.startedAt ?? now.toISOString()).replace(/[:.]/g, '-');
   const file = path.join(dir, `${stamp}${report.suite ? `-${report.suite}` : ''}.json`);
-  await writeFile(file, JSON.stringify(report, null, 2) + '\n');
+  await writeOutputFile(file, (temporary) => writeFile(temporary, JSON.stringify(report, null, 2) + '\n'));
   return file;
 }
 

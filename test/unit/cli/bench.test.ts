@@ -1,10 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { benchCommand, benchRequestFromArgs } from '../../../extension/cli/bench';
 import { convCommand } from '../../../extension/cli/conv';
+import { runCli } from '../../../extension/cli/main';
 import { CliUsageError, type CliIo } from '../../../extension/cli/io';
 import { referenceConv2d } from '../../../extension/core/conv/reference';
 import type { BenchReport } from '../../../extension/shared/payloads';
@@ -177,4 +178,93 @@ test('deep-accel conv: shape mismatches and missing flags are clear usage errors
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/** The whole CLI in-process, as a user runs it: exit code and both streams. */
+async function cli(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = capture();
+  const code = await runCli(argv, io);
+  return { code, out: io.stdout(), err: io.stderr() };
+}
+
+test('deep-accel conv never writes over its own input, weight or bias (also through a symbolic or hard link): exit 2, files unchanged', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    const files = { x: path.join(dir, 'x.npy'), w: path.join(dir, 'w.npy'), b: path.join(dir, 'b.npy') };
+    writeFileSync(files.x, npyBytes([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    writeFileSync(files.w, npyBytes([2, 1, 2, 2], [1, 0, 0, -1, 1, 1, 1, 1]));
+    writeFileSync(files.b, npyBytes([2], [0.5, -1]));
+    symlinkSync(files.x, path.join(dir, 'x-link.npy'));
+    linkSync(files.w, path.join(dir, 'w-hard.npy'));
+    const before = Object.fromEntries(Object.entries(files).map(([key, file]) => [key, readFileSync(file)]));
+    const cases: [string, RegExp][] = [
+      [files.x, /--out .*x\.npy is the input file itself \(--input /],
+      [files.w, /--out .*w\.npy is the input file itself \(--weight /],
+      [files.b, /--out .*b\.npy is the input file itself \(--bias /],
+      [path.join(dir, 'x-link.npy'), /x-link\.npy is the input file itself \(--input /],
+      [path.join(dir, 'w-hard.npy'), /w-hard\.npy is the input file itself \(--weight /],
+      [path.join(dir, 'sub', '..', 'x.npy'), /is the input file itself \(--input /],
+    ];
+    for (const [out, message] of cases) {
+      const { code, err } = await cli('conv', '--input', files.x, '--weight', files.w, '--bias', files.b, '--algo', 'im2col', '--out', out);
+      assert.equal(code, 2, out);
+      assert.match(err, message, out);
+    }
+    for (const [key, file] of Object.entries(files)) assert.deepEqual(readFileSync(file), before[key], file);
+    assert.deepEqual(readdirSync(dir).sort(), ['b.npy', 'w-hard.npy', 'w.npy', 'x-link.npy', 'x.npy']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv --out in a missing folder names the folder (exit 2); a written output leaves no temporary file beside it', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    writeFileSync(path.join(dir, 'x.npy'), npyBytes([1, 1, 3, 3], [1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    writeFileSync(path.join(dir, 'w.npy'), npyBytes([1, 1, 2, 2], [1, 1, 1, 1]));
+    const missing = path.join(dir, 'missing', 'dir');
+    const args = ['conv', '--input', path.join(dir, 'x.npy'), '--weight', path.join(dir, 'w.npy'), '--algo', 'im2col', '--out'];
+    const refused = await cli(...args, path.join(missing, 'y.npy'));
+    assert.equal(refused.code, 2);
+    assert.ok(refused.err.includes(`the folder ${missing} does not exist`), refused.err);
+    const notNpy = await cli(...args, path.join(dir, 'y.bin'));
+    assert.equal(notNpy.code, 2);
+    assert.match(notNpy.err, /y\.bin: the output is written as NumPy \.npy, so its name must end in \.npy/);
+    const written = await cli(...args, path.join(dir, 'y.npy'));
+    assert.equal(written.code, 0, written.err);
+    assert.deepEqual(readNpy(path.join(dir, 'y.npy')), { shape: [1, 1, 2, 2], values: [12, 16, 24, 28] });
+    assert.deepEqual(readdirSync(dir).sort(), ['w.npy', 'x.npy', 'y.npy']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv --algo direct runs on NCHW/OIHW files: the input is converted to its blocked layout and the output back', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    // C = 8 and K = 8 fill one block of 8 channels; values small integers so float32 sums are exact.
+    const shape = { N: 1, C: 8, H: 5, W: 4, K: 8, R: 3, S: 3, stride: 1, pad: 1 };
+    const x = Array.from({ length: 8 * 5 * 4 }, (_, i) => ((i * 7) % 11) - 5);
+    const w = Array.from({ length: 8 * 8 * 3 * 3 }, (_, i) => ((i * 5) % 7) - 3);
+    writeFileSync(path.join(dir, 'x.npy'), npyBytes([1, 8, 5, 4], x));
+    writeFileSync(path.join(dir, 'w.npy'), npyBytes([8, 8, 3, 3], w));
+    const { code, out, err } = await cli('conv', '--input', path.join(dir, 'x.npy'), '--weight', path.join(dir, 'w.npy'), '--algo', 'direct', '--pad', '1', '--json', '--out', path.join(dir, 'y.npy'));
+    assert.equal(code, 0, err);
+    const summary = JSON.parse(out) as { layout: string };
+    assert.notEqual(summary.layout, 'nchw');
+    const expected = referenceConv2d(Float32Array.from(x), Float32Array.from(w), undefined, shape);
+    const written = readNpy(path.join(dir, 'y.npy'));
+    assert.deepEqual(written.shape, [1, 8, 5, 4]);
+    assert.deepEqual(written.values, Array.from(expected));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel bench where no algorithm applies exits 2 and says why for each', async () => {
+  // Winograd F(2,3) needs stride 1: a stride-2 layer has nothing to run.
+  const { code, err } = await cli('bench', '--shape', '1,4,8,8,4,3,3,2,1', '--algo', 'winograd-2x3', '--budget-ms', '0', '--warmup-ms', '0');
+  assert.equal(code, 2);
+  assert.match(err, /no algorithm ran/);
+  assert.match(err, /winograd-2x3: .*stride/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
 import { previewTensor, scanWeightFile, summarizeWeightFile } from '../../../../extension/core/sparsity/scan';
@@ -201,6 +201,19 @@ test('prune CLI: writes and verifies, refuses bad flags and OUT = FILE', async (
   await assert.rejects(pruneCommand([file, '--sparsity', '1.5', '--out', out], capture().io), /--sparsity must be a number in \[0, 1\)/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5', '--method', 'random', '--out', out], capture().io), /--method must be/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5'], capture().io), /--out OUT is required/);
+});
+
+test('prune CLI: an --out whose extension is not .safetensors is refused before anything is written', async () => {
+  const file = await maskedModel();
+  for (const name of ['pruned.npy', 'pruned', 'pruned.safetensors.tmp']) {
+    const out = path.join(dir, name);
+    await assert.rejects(
+      pruneCommand([file, '--sparsity', '0.5', '--out', out], capture().io),
+      (error: Error) => error instanceof CliUsageError && error.message.includes(`--out ${out}: the output is written as safetensors, so its name must end in .safetensors`),
+      name,
+    );
+    assert.equal(existsSync(out), false, name);
+  }
 });
 
 test('the direct float32 read path gives exactly what the parser path gives', async () => {
