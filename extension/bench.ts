@@ -6,7 +6,8 @@ import * as vscode from 'vscode';
 import { saveBenchReport, savedRunsDir } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import type { Services } from './services';
-import type { BenchReport, BenchSuite, ConvLayout } from './shared/payloads';
+import { BENCH_SCHEMA, requestFields } from './core/options/commands';
+import type { BenchReport, BenchSuite } from './shared/payloads';
 import type { BenchRequest } from './shared/requests';
 
 /** The workspace folder runs are saved under (.deep-accel/bench/ inside it), if there is one on disk. */
@@ -31,11 +32,8 @@ export async function runBenchCommand(
   options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void },
 ): Promise<BenchReport> {
   const request: BenchRequest = {
+    ...(requestFields(BENCH_SCHEMA, command, 'cell') as BenchRequest),
     suite: command.suite as BenchSuite | undefined,
-    shape: command.shape,
-    layers: command.layers,
-    algos: command.algos,
-    layout: command.layout as ConvLayout | undefined,
     threads: Math.min(command.threads ?? services.threads, services.threads),
     budgetMs: command.budgetMs ?? services.config.get<number>('bench.budgetMs', 1000),
     peer: services.config.get<boolean>('bench.comparePeer', true),

@@ -1,138 +1,25 @@
 /**
- * deep-accel winograd --m 4 --r 3 [--n N --s S] [--points 0,1,-1,1/2,-1/2] [--finite]
- *                     [--fractions-in G|A|B] [--search] [--precision fp32|fp16|bf16]
- *                     [--export c|numpy|ts|latex|markdown|json] [--layer C,K,H,W]
- *                     [--trials N] [--seed N] [--json]
+ * deep-accel winograd --m 4 --r 3 [options]   (the flags: WINOGRAD_SCHEMA in core/options/commands.ts)
  *
  * Prints aligned matrices, the exact verification, the cost table and the error table; with
  * --json the WinogradResult payload (shared/payloads.ts); with --export (and no --json) the exported text only.
  */
-import { EXPORT_FORMATS, type ExportFormat, type FractionsIn, type Precision, type WinogradResult } from '../shared/payloads';
+import type { WinogradResult } from '../shared/payloads';
 import { type WinogradRequest } from '../shared/requests';
+import { WINOGRAD_SCHEMA } from '../core/options/commands';
 import { exportWinograd } from '../core/winograd/index';
 import { runWinograd } from '../core/requests/winograd';
 import { type CliCommand, CliUsageError } from './io';
+import { commandLine, commandUsage } from './options';
 
-const VALUE_FLAGS = ['--m', '--r', '--n', '--s', '--points', '--fractions-in', '--precision', '--export', '--layer', '--trials', '--seed'] as const;
-const SWITCHES = ['--search', '--finite', '--json', '--help'] as const;
-
-export const WINOGRAD_USAGE = `Usage: deep-accel winograd --m M --r R [options]
-
-Generates the exact Winograd / Toom-Cook transforms of F(M x N, R x S), proves them, costs them and
-measures their floating-point error.
-
-Options:
-  --m M, --r R             output tile and filter size (1-D: F(M,R); 2-D nesting F(MxM, RxR))
-  --n N, --s S             second dimension for rectangular F(M x N, R x S)
-  --points LIST            finite interpolation points, e.g. 0,1,-1,1/2,-1/2 (default: best published set)
-  --finite                 use only finite points (no point at infinity): needs M+R-1 points
-  --fractions-in G|A|B     which matrix takes the Lagrange denominators (default G, as wincnn)
-  --search                 search points that minimise the error in --precision (under a minute)
-  --precision P            fp32 (default), fp16 or bf16: the precision of interest, whose error --search
-                           minimises and whose row is marked * in the error table (all are measured)
-  --export FORMAT          c, numpy, ts, latex, markdown or json (comma-separated for several)
-  --layer C,K,H,W          cost of a stride-1 layer: C in, K out channels, H x W output
-  --trials N               random tiles per precision for the error table (default: ~8000 outputs; 0 skips)
-  --seed N                 seed of the error measurement (default 1)
-  --json                   print the WinogradResult JSON
-`;
-
-interface Parsed {
-  values: Map<string, string>;
-  switches: Set<string>;
-}
-
-function parseArguments(argv: readonly string[]): Parsed {
-  const parsed: Parsed = { values: new Map(), switches: new Set() };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '-h') {
-      parsed.switches.add('--help');
-      continue;
-    }
-    if (!arg.startsWith('--')) throw new CliUsageError(`unexpected argument "${arg}" (options start with --; see --help)`);
-    const eq = arg.indexOf('=');
-    const name = eq < 0 ? arg : arg.slice(0, eq);
-    if ((VALUE_FLAGS as readonly string[]).includes(name)) {
-      const value = eq < 0 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined || (eq < 0 && value.startsWith('--'))) throw new CliUsageError(`${name} needs a value`);
-      if (parsed.values.has(name)) throw new CliUsageError(`${name} given twice`);
-      parsed.values.set(name, value);
-    } else if ((SWITCHES as readonly string[]).includes(name)) {
-      if (eq >= 0) throw new CliUsageError(`${name} takes no value`);
-      parsed.switches.add(name);
-    } else {
-      throw new CliUsageError(`unknown option ${name} (see deep-accel winograd --help)`);
-    }
-  }
-  return parsed;
-}
-
-function integerFlag(parsed: Parsed, name: string, minimum: number): number | undefined {
-  const text = parsed.values.get(name);
-  if (text === undefined) return undefined;
-  if (!/^\s*[+-]?\d+\s*$/.test(text)) throw new CliUsageError(`${name} must be a whole number, got "${text}"`);
-  const value = Number(text);
-  if (value < minimum) throw new CliUsageError(`${name} must be >= ${minimum}, got ${value}`);
-  return value;
-}
+export const WINOGRAD_USAGE = commandUsage(WINOGRAD_SCHEMA);
 
 /** Turns command-line flags into a WinogradRequest; throws CliUsageError on bad flags. */
 export function requestFromArguments(argv: readonly string[]): { request: WinogradRequest; json: boolean; help: boolean } {
-  const parsed = parseArguments(argv);
-  const help = parsed.switches.has('--help');
-  if (help) return { request: { m: 1, r: 1 }, json: false, help };
-  const m = integerFlag(parsed, '--m', 1);
-  const r = integerFlag(parsed, '--r', 1);
-  if (m === undefined || r === undefined) throw new CliUsageError('--m and --r are required, e.g. --m 4 --r 3');
-  const request: WinogradRequest = { m, r };
-  const n = integerFlag(parsed, '--n', 1);
-  const s = integerFlag(parsed, '--s', 1);
-  if (n !== undefined) request.n = n;
-  if (s !== undefined) request.s = s;
-  const points = parsed.values.get('--points');
-  if (points !== undefined) {
-    request.points = points.trim() === '' ? [] : points.split(',').map((point) => point.trim());
-  }
-  if (parsed.switches.has('--finite')) request.infinity = false;
-  const fractionsIn = parsed.values.get('--fractions-in');
-  if (fractionsIn !== undefined) {
-    if (!['G', 'A', 'B'].includes(fractionsIn)) throw new CliUsageError(`--fractions-in must be G, A or B, got "${fractionsIn}"`);
-    request.fractionsIn = fractionsIn as FractionsIn;
-  }
-  const precision = parsed.values.get('--precision');
-  if (precision !== undefined) {
-    if (!['fp32', 'fp16', 'bf16'].includes(precision)) throw new CliUsageError(`--precision must be fp32, fp16 or bf16, got "${precision}"`);
-    request.precision = precision as Precision;
-  }
-  if (parsed.switches.has('--search')) request.search = true;
-  const exportText = parsed.values.get('--export');
-  if (exportText !== undefined) {
-    const formats = exportText.split(',').map((format) => format.trim());
-    for (const format of formats) {
-      if (!(EXPORT_FORMATS as readonly string[]).includes(format)) {
-        throw new CliUsageError(`--export must be one of ${EXPORT_FORMATS.join(', ')}, got "${format}"`);
-      }
-    }
-    request.exports = formats as ExportFormat[];
-  }
-  const layer = parsed.values.get('--layer');
-  if (layer !== undefined) {
-    const parts = layer.split(',').map((part) => part.trim());
-    if (parts.length !== 4 || parts.some((part) => !/^\d+$/.test(part) || Number(part) < 1)) {
-      throw new CliUsageError(`--layer must be four whole numbers >= 1 as C,K,H,W (e.g. 64,64,56,56), got "${layer}"`);
-    }
-    const [C, K, H, W] = parts.map(Number) as [number, number, number, number];
-    request.layer = { C, K, H, W };
-  }
-  const trials = integerFlag(parsed, '--trials', 0);
-  if (trials !== undefined) {
-    if (trials > 1_000_000) throw new CliUsageError(`--trials must be at most 1000000, got ${trials}`);
-    request.errorTrials = trials;
-  }
-  const seed = integerFlag(parsed, '--seed', 0);
-  if (seed !== undefined) request.seed = seed;
-  return { request, json: parsed.switches.has('--json'), help };
+  const parsed = commandLine(WINOGRAD_SCHEMA, argv);
+  if (parsed.help) return { request: { m: 1, r: 1 }, json: false, help: true };
+  if (parsed.values.m === undefined || parsed.values.r === undefined) throw new CliUsageError('--m and --r are required, e.g. --m 4 --r 3');
+  return { request: parsed.request as unknown as WinogradRequest, json: parsed.values.json === true, help: false };
 }
 
 /** Right-aligned columns, one bracketed row per line. */

@@ -5,6 +5,8 @@
  */
 import * as path from 'node:path';
 import type { BenchReport, TaggedPayload } from '../../shared/payloads';
+import type { PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
+import { PRUNE_SCHEMA, SPARSITY_SCHEMA, WINOGRAD_SCHEMA, requestFields } from '../options/commands';
 import { findInFolders } from '../paths';
 import { runCompare } from '../requests/compare';
 import type { RequestRunner } from '../requests/index';
@@ -35,13 +37,11 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     case 'help':
       return { kind: 'help', data: helpPayload() };
     case 'winograd': {
-      const request = {
+      const request: WinogradRequest = {
+        ...(requestFields(WINOGRAD_SCHEMA, command, 'cell') as Partial<WinogradRequest>),
         ...parseWinogradSpec(command.spec),
-        points: command.points,
-        fractionsIn: command.fractionsIn,
         precision: command.precision ?? context.defaultPrecision,
         infinity: !command.finite,
-        search: command.search,
         layer: command.layer,
         compareTileSizes: true,
       };
@@ -52,15 +52,16 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     }
     case 'sparsity': {
       const file = resolveCellPath(command.file, context.searchFolders);
-      const data = await context.runner.run('sparsity', { file, threshold: command.threshold, histogram: true, winograd: command.winograd, nm: command.nm, layout: command.layout }, options);
+      const request = { ...requestFields(SPARSITY_SCHEMA, command, 'cell'), file, histogram: true } as SparsityRequest;
+      const data = await context.runner.run('sparsity', request, options);
       return { kind: 'sparsity', data };
     }
     case 'prune': {
       const file = resolveCellPath(command.file, context.searchFolders);
       // A new file goes next to the notebook (the first search folder), never over the input.
       const out = command.out === undefined ? undefined : path.resolve(context.searchFolders[0] ?? path.dirname(file), command.out);
-      const { sparsity, method, profile, inputSize } = command;
-      const data = await context.runner.run('prune', { file, sparsity, method, profile, inputSize, out }, options);
+      const request = { ...requestFields(PRUNE_SCHEMA, command, 'cell'), file, out } as PruneRequest;
+      const data = await context.runner.run('prune', request, options);
       return { kind: 'prune', data };
     }
     case 'bench':

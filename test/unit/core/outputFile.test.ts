@@ -4,8 +4,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { OptionError } from '../../../extension/core/optionError';
 import { checkOutputPath, writeOutputFile } from '../../../extension/core/outputFile';
-import { RequestInputError } from '../../../extension/core/requests/errors';
 
 function withDir(body: (dir: string) => Promise<void>): Promise<void> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-output-'));
@@ -36,7 +36,7 @@ test('checkOutputPath: inputs, the format\'s extension and the folder are checke
     const input = path.join(dir, 'model.safetensors');
     writeFileSync(input, 'x');
     const check = { label: 'out=', inputs: [{ role: 'file', file: input }], format: { name: 'safetensors', extensions: ['.safetensors'] } };
-    await assert.rejects(checkOutputPath(input, check), (error: Error) => error instanceof RequestInputError && /^out= .*model\.safetensors is the input file itself \(file /.test(error.message));
+    await assert.rejects(checkOutputPath(input, check), (error: Error) => error instanceof OptionError && /^out= .*model\.safetensors is the input file itself \(file /.test(error.message));
     await assert.rejects(checkOutputPath(path.join(dir, 'p.NPY'), check), /must end in \.safetensors/);
     await assert.rejects(checkOutputPath(path.join(dir, 'nowhere', 'p.safetensors'), check), new RegExp(`the folder ${path.join(dir, 'nowhere').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} does not exist`));
     assert.equal(await checkOutputPath(path.join(dir, 'sub', '..', 'P.SafeTensors'), check), path.join(dir, 'P.SafeTensors'));
