@@ -100,3 +100,15 @@ test('help lists the language', async () => {
   assert.equal(payload.kind, 'help');
   if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
 });
+
+test('a winograd cell takes trials=N for its error table (0 skips it), as the CLI takes --trials', async () => {
+  const calls: { task: WorkerTaskKind; args: unknown }[] = [];
+  const [command] = parseCell('winograd F(2,3) trials=0');
+  const payload = await executeCellCommand(command, context(samples, calls));
+  assert.equal((calls[0].args as { errorTrials?: number }).errorTrials, 0);
+  assert.ok(payload.kind === 'winograd' && payload.data.error.length === 0, 'no error rows with 0 trials');
+  const [measured] = parseCell('winograd F(2,3) trials=50');
+  const data = await executeCellCommand(measured, context(samples));
+  assert.ok(data.kind === 'winograd' && data.data.error.length > 0 && data.data.error.every((row) => row.trials === 50));
+  assert.throws(() => parseCell('winograd F(2,3) trials=2000000'), /line 1: trials must be between 0 and 1000000, got 2000000/);
+});
