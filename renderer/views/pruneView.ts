@@ -14,6 +14,8 @@ const AFTER = 'the share of zeros this tensor has after pruning, counting the ze
 
 /** What was cut: the magnitude threshold, or the filters (rows, for a linear layer) zeroed. */
 function cutText(t: PrunedTensorPlan): string {
+  // "|w| < 0" would read as a rule that cuts something; say plainly that nothing was.
+  if (t.threshold !== undefined && t.paramsRemoved === 0) return t.zerosBefore >= t.targetSparsity * t.numel ? 'none: at target already' : 'none';
   if (t.threshold !== undefined) return `|w| < ${formatNumber(t.threshold)}`;
   if (t.filtersRemoved === undefined) return '';
   return `${t.filtersRemoved} of ${t.filters} ${t.layerType === 'linear' ? 'rows' : 'filters'}`;
