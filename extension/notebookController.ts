@@ -4,8 +4,7 @@
  * text line. A bad cell fails with an error output and the next cells still run.
  */
 import * as vscode from 'vscode';
-import { parseCell } from './core/notebook/cellLanguage';
-import { executeCellCommand, plainSummary } from './core/notebook/executeCell';
+import { type CellContext, executeCell, plainSummary } from './core/notebook/executeCell';
 import { runBenchCommand } from './bench';
 import { CELL_LANGUAGE, NOTEBOOK_TYPE } from './notebookSerializer';
 import { isCancellation, searchFoldersFor, type Services } from './services';
@@ -36,30 +35,31 @@ export class DeepAccelNotebookController implements vscode.Disposable {
     const subscription = execution.token.onCancellationRequested(() => abort.abort());
     let success = true;
     try {
-      const commands = parseCell(cell.document.getText());
-      for (const command of commands) {
-        this.services.log.info(`cell ${cell.index + 1}: ${command.text}`);
-        const payload = await executeCellCommand(command, {
-          runner: this.services,
-          searchFolders: searchFoldersFor(notebook.uri),
-          signal: abort.signal,
-          defaultPrecision: this.services.config.get('winograd.precision'),
-          runBench: (bench, options) => runBenchCommand(this.services, bench, options),
-        });
-        await execution.appendOutput(
-          new vscode.NotebookCellOutput([
-            vscode.NotebookCellOutputItem.json(payload.data, mimeTypeOf(payload.kind)),
-            vscode.NotebookCellOutputItem.text(plainSummary(payload)),
-          ]),
-        );
-      }
+      const context: CellContext = {
+        runner: this.services,
+        searchFolders: searchFoldersFor(notebook.uri),
+        signal: abort.signal,
+        defaultPrecision: this.services.config.get('winograd.precision'),
+        runBench: (bench, options) => runBenchCommand(this.services, bench, options),
+      };
+      await executeCell(cell.document.getText(), context, {
+        started: (command) => this.services.log.info(`cell ${cell.index + 1}, line ${command.line + 1}: ${command.text}`),
+        output: (payload) =>
+          execution.appendOutput(
+            new vscode.NotebookCellOutput([
+              vscode.NotebookCellOutputItem.json(payload.data, mimeTypeOf(payload.kind)),
+              vscode.NotebookCellOutputItem.text(plainSummary(payload)),
+            ]),
+          ),
+      });
     } catch (error) {
       success = false;
-      const err = error instanceof Error ? error : new Error(String(error));
-      if (isCancellation(error)) err.message = 'Cancelled.';
-      else this.services.log.warn(`cell ${cell.index + 1} failed: ${err.message}`);
-      // No stack: these are user-facing messages (bad syntax, missing file), not crashes.
-      await execution.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: err.name, message: err.message })]));
+      const message = isCancellation(error) ? 'Cancelled.' : error instanceof Error ? error.message : String(error);
+      if (!isCancellation(error)) this.services.log.warn(`cell ${cell.index + 1} failed: ${message}`);
+      // The message alone (it names the line): no class name, no stack, since these are the
+      // user's mistakes (bad syntax, a missing file), not crashes. VS Code shows a nameless error
+      // as its message.
+      await execution.appendOutput(new vscode.NotebookCellOutput([vscode.NotebookCellOutputItem.error({ name: '', message })]));
     } finally {
       subscription.dispose();
       execution.end(success, Date.now());

@@ -81,13 +81,20 @@ export type CellCommand = (
   | HelpCellCommand
 ) & { line: number; text: string };
 
-export class CellSyntaxError extends Error {
+/**
+ * What went wrong on one line of a cell, worded for the user: the message starts with the line
+ * number, `reason` is the same without it (a diagnostic sits on the line already), and `word`, when
+ * known, is the text on that line to underline.
+ */
+export class CellError extends Error {
   constructor(
+    /** Zero-based. */
     readonly line: number,
-    message: string,
+    readonly reason: string,
+    readonly word?: string,
   ) {
-    super(`line ${line + 1}: ${message}`);
-    this.name = 'CellSyntaxError';
+    super(`line ${line + 1}: ${reason}`);
+    this.name = 'CellError';
   }
 }
 
@@ -177,9 +184,9 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
     if (!entry || entry.option.kind !== (isOption ? 'value' : 'switch')) {
       const keys = known.map((candidate) => candidate.key);
       const guess = didYouMean(key, keys);
-      throw new CellSyntaxError(line, `unknown option '${key}' (known: ${keys.join(', ') || 'none'})${guess ? `; did you mean '${guess}'?` : ''}`);
+      throw new CellError(line, `unknown option '${key}' (known: ${keys.join(', ') || 'none'})${guess ? `; did you mean '${guess}'?` : ''}`, word);
     }
-    if (given.has(key)) throw new CellSyntaxError(line, `option '${key}' is given twice`);
+    if (given.has(key)) throw new CellError(line, `option '${key}' is given twice`, word);
     given.add(key);
     if (!isOption) {
       values[entry.option.name] = true;
@@ -189,7 +196,7 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
     try {
       values[entry.option.name] = entry.option.parse ? entry.option.parse(text, key) : text;
     } catch (error) {
-      if (error instanceof OptionValueError) throw new CellSyntaxError(line, cellProblemMessage(error, key));
+      if (error instanceof OptionValueError) throw new CellError(line, cellProblemMessage(error, key), word);
       throw error;
     }
   }
@@ -203,43 +210,50 @@ function parseLine(line: number, text: string): CellCommand | undefined {
   const doc = CELL_COMMANDS.find((command) => command.name === name);
   if (!doc) {
     const guess = didYouMean(name, CELL_COMMANDS.map((c) => c.name));
-    throw new CellSyntaxError(line, `unknown command '${name}'; commands are ${CELL_COMMANDS.map((c) => c.name).join(', ')}${guess ? `; did you mean '${guess}'?` : ''}`);
+    throw new CellError(line, `unknown command '${name}'; commands are ${CELL_COMMANDS.map((c) => c.name).join(', ')}${guess ? `; did you mean '${guess}'?` : ''}`, name);
   }
   const schema = schemaOf(doc.name);
   const { values, positional } = splitOptions(line, rest, schema);
   const base = { line, text: text.trim() };
+  // A word past those the command takes is most often a misspelt switch (serch for search).
+  const surplus = (expected: number, message: string): CellError => {
+    const word = positional[expected];
+    const switches = schema.options.flatMap((option) => (option.kind === 'switch' ? (cellKeyOf(option) ?? []) : []));
+    const guess = word === undefined ? undefined : didYouMean(word, switches);
+    return guess ? new CellError(line, `unknown option '${word}'; did you mean '${guess}'?`, word) : new CellError(line, message, word);
+  };
   switch (doc.name) {
     case 'winograd': {
-      if (positional.length !== 1) throw new CellSyntaxError(line, 'winograd needs exactly one spec such as F(4,3) or F(2x2,3x3)');
-      if (!/^F\s*\(/.test(positional[0])) throw new CellSyntaxError(line, `'${positional[0]}' is not a spec such as F(4,3)`);
+      if (positional.length !== 1) throw surplus(1, 'winograd needs exactly one spec such as F(4,3) or F(2x2,3x3)');
+      if (!/^F\s*\(/.test(positional[0])) throw new CellError(line, `'${positional[0]}' is not a spec such as F(4,3)`, positional[0]);
       return { layer: undefined, ...base, command: 'winograd', spec: positional[0], ...values } as CellCommand;
     }
     case 'sparsity':
-      if (positional.length !== 1) throw new CellSyntaxError(line, 'sparsity needs exactly one file path (quote paths with spaces)');
+      if (positional.length !== 1) throw surplus(1, 'sparsity needs exactly one file path (quote paths with spaces)');
       return { ...base, command: 'sparsity', file: positional[0], ...values } as CellCommand;
     case 'prune':
-      if (positional.length !== 1) throw new CellSyntaxError(line, 'prune needs exactly one file path (quote paths with spaces)');
-      if (values.sparsity === undefined) throw new CellSyntaxError(line, 'prune needs sparsity=S, a target share of zeros such as 0.5');
+      if (positional.length !== 1) throw surplus(1, 'prune needs exactly one file path (quote paths with spaces)');
+      if (values.sparsity === undefined) throw new CellError(line, 'prune needs sparsity=S, a target share of zeros such as 0.5');
       return { ...base, command: 'prune', file: positional[0], ...values } as CellCommand;
     case 'bench': {
-      if (positional.length > 1) throw new CellSyntaxError(line, `bench takes one suite, got ${positional.join(' ')}`);
+      if (positional.length > 1) throw surplus(1, `bench takes one suite, got ${positional.join(' ')}`);
       const suite = positional[0];
       if (suite !== undefined) {
         try {
           choice(BENCH_SUITES)(suite, 'suite');
         } catch (error) {
-          throw new CellSyntaxError(line, cellProblemMessage(error as OptionValueError, 'suite'));
+          throw new CellError(line, cellProblemMessage(error as OptionValueError, 'suite'), suite);
         }
       }
-      if (!suite && !values.shape) throw new CellSyntaxError(line, `bench needs a suite (${BENCH_SUITES.join(', ')}) or shape=N,C,H,W,K,R,S`);
-      if (suite && values.shape) throw new CellSyntaxError(line, 'give either a suite or shape=..., not both');
+      if (!suite && !values.shape) throw new CellError(line, `bench needs a suite (${BENCH_SUITES.join(', ')}) or shape=N,C,H,W,K,R,S`);
+      if (suite && values.shape) throw new CellError(line, 'give either a suite or shape=..., not both');
       return { ...base, command: 'bench', suite, ...values } as CellCommand;
     }
     case 'compare':
-      if (positional.length !== 2) throw new CellSyntaxError(line, 'compare needs two saved run files');
+      if (positional.length !== 2) throw surplus(2, 'compare needs two saved run files');
       return { ...base, command: 'compare', a: positional[0], b: positional[1] };
     case 'help':
-      if (positional.length > 0) throw new CellSyntaxError(line, 'help takes no arguments');
+      if (positional.length > 0) throw surplus(0, 'help takes no arguments');
       return { ...base, command: 'help' };
   }
 }
@@ -254,8 +268,38 @@ export function parseCell(source: string): CellCommand[] {
     const command = parseLine(line, text);
     if (command) commands.push(command);
   });
-  if (commands.length === 0) throw new CellSyntaxError(0, "the cell is empty; try 'help'");
+  if (commands.length === 0) throw new CellError(0, "the cell is empty; try 'help'");
   return commands;
+}
+
+export interface CellDiagnostic {
+  /** Zero-based line and the character range to mark on it. */
+  line: number;
+  start: number;
+  end: number;
+  message: string;
+}
+
+/**
+ * Every problem of a cell as it is being typed, one per bad line, from the same parser that runs
+ * it: the word at fault is marked when it is known, else the line's command. An empty cell is not
+ * a problem until it is run.
+ */
+export function cellDiagnostics(source: string): CellDiagnostic[] {
+  const diagnostics: CellDiagnostic[] = [];
+  source.split(/\r?\n/).forEach((text, line) => {
+    try {
+      parseLine(line, text);
+    } catch (error) {
+      const word = error instanceof CellError ? error.word : undefined;
+      const code = stripComment(text);
+      const at = word === undefined ? -1 : code.indexOf(word);
+      const first = /\S+/.exec(code);
+      const [start, end] = at >= 0 ? [at, at + word!.length] : first ? [first.index, code.trimEnd().length] : [0, text.length];
+      diagnostics.push({ line, start, end, message: error instanceof CellError ? error.reason : (error as Error).message });
+    }
+  });
+  return diagnostics;
 }
 
 export interface CompletionSuggestion {

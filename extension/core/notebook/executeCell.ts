@@ -3,15 +3,17 @@
  * RequestRunner (the worker pool in the extension), so the same code serves the notebook controller,
  * the tests and any other host.
  */
+import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchReport, TaggedPayload } from '../../shared/payloads';
 import type { PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
 import { PRUNE_SCHEMA, SPARSITY_SCHEMA, WINOGRAD_SCHEMA, requestFields } from '../options/commands';
+import { didYouMean } from '../options/schema';
 import { findInFolders } from '../paths';
 import { runCompare } from '../requests/compare';
 import type { RequestRunner } from '../requests/index';
 import { parseWinogradSpec } from '../winograd';
-import { type CellCommand, helpPayload } from './cellLanguage';
+import { type CellCommand, CellError, helpPayload, parseCell } from './cellLanguage';
 
 export interface CellContext {
   runner: RequestRunner;
@@ -24,11 +26,57 @@ export interface CellContext {
   defaultPrecision?: 'fp32' | 'fp16' | 'bf16';
 }
 
-/** Resolves a path written in a cell; the error names every place looked at. */
-export function resolveCellPath(file: string, folders: string[]): string {
-  const found = findInFolders(file, folders);
+/**
+ * Resolves a path written in a cell. When nothing is there, the error names each place looked at
+ * once, and the closest file name in those folders when one is a likely typo.
+ */
+export function resolveCellPath(file: string, folders: readonly string[]): string {
+  const unique = [...new Set(folders.map((folder) => path.resolve(folder)))];
+  const found = findInFolders(file, unique);
   if (found) return found;
-  throw new Error(path.isAbsolute(file) ? `${file}: no such file` : `${file}: no such file (looked in ${folders.join(', ') || 'no folder'})`);
+  const places = path.isAbsolute(file) ? [path.dirname(file)] : unique.map((folder) => path.dirname(path.resolve(folder, file)));
+  const names = [...new Set(places.flatMap((place) => filesIn(place)))];
+  const guess = didYouMean(path.basename(file), names);
+  const suggestion = guess ? `; did you mean '${path.join(path.dirname(file), guess)}'?` : '';
+  throw new Error(path.isAbsolute(file) ? `${file}: no such file${suggestion}` : `${file}: no such file (looked in ${unique.join(', ') || 'no folder'})${suggestion}`);
+}
+
+/** The names of the files in `folder` (at most the first 10,000), none when it cannot be read. */
+function filesIn(folder: string): string[] {
+  try {
+    return readdirSync(folder, { withFileTypes: true })
+      .slice(0, 10_000)
+      .filter((entry) => entry.isFile() || entry.isSymbolicLink())
+      .map((entry) => entry.name);
+  } catch {
+    return [];
+  }
+}
+
+export interface CellOutputs {
+  /** Called before each command runs. */
+  started?(command: CellCommand): void;
+  /** Each command's result, in order. */
+  output(payload: TaggedPayload, command: CellCommand): PromiseLike<void> | void;
+}
+
+/**
+ * Runs a whole cell: every line is checked before anything runs, then each command in order. A
+ * failure is a CellError whose message starts with the line it came from; a cancellation stays
+ * an AbortError.
+ */
+export async function executeCell(source: string, context: CellContext, outputs: CellOutputs): Promise<void> {
+  for (const command of parseCell(source)) {
+    outputs.started?.(command);
+    let payload: TaggedPayload;
+    try {
+      payload = await executeCellCommand(command, context);
+    } catch (error) {
+      if (error instanceof CellError || (error instanceof Error && error.name === 'AbortError')) throw error;
+      throw new CellError(command.line, error instanceof Error ? error.message : String(error));
+    }
+    await outputs.output(payload, command);
+  }
 }
 
 export async function executeCellCommand(command: CellCommand, context: CellContext): Promise<TaggedPayload> {

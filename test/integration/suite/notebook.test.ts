@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { SparsityReport, WinogradResult } from '../../../extension/shared/payloads';
@@ -95,6 +95,52 @@ suite('notebook: serializer, controller, renderer', () => {
       assert.ok(header.length >= 1, 'the sparsity output is drawn');
       await screenshotPage('notebook-errors-and-sparsity');
     }
+    await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
+  });
+
+  test('cell syntax is underlined while typing, with the message a run gives; errors name their line, no class name', async () => {
+    // A notebook saved in the workspace folder: its folder and the workspace are one search folder.
+    const file = path.join(workspaceRoot(), 'typing.deepaccel');
+    const cells = ['winograd F(4,3)\nsparsity x.onnx treshold=0.1', 'help\nsparsity models/tiny-cnn.safetensor'];
+    writeFileSync(file, JSON.stringify({ deepAccelNotebook: 1, cells: cells.map((source) => ({ kind: 'code', language: 'deep-accel', source })) }));
+    const notebook = await vscode.workspace.openNotebookDocument(vscode.Uri.file(file));
+    await vscode.window.showNotebookDocument(notebook);
+    const cell = notebook.cellAt(0);
+    const problems = () => vscode.languages.getDiagnostics(cell.document.uri);
+    const [squiggle] = await waitFor('a diagnostic on the misspelt option', () => (problems().length > 0 ? problems() : undefined));
+    assert.equal(problems().length, 1);
+    assert.deepEqual([squiggle.range.start.line, squiggle.range.start.character, squiggle.range.end.line, squiggle.range.end.character], [1, 16, 1, 28]);
+    assert.equal(squiggle.severity, vscode.DiagnosticSeverity.Error);
+    assert.match(squiggle.message, /^unknown option 'treshold' \(known: .*\); did you mean 'threshold'\?$/);
+
+    // Running the cell gives the same message, with its line and no class name.
+    await runCells(notebook, 0, 1);
+    const error = outputJson<{ name: string; message: string }>(cell, ERROR_MIME);
+    assert.equal(error?.name, '');
+    assert.equal(error?.message, `line 2: ${squiggle.message}`);
+
+    // Fixing the word clears the squiggle; a new typo on the first line gets one there.
+    const fix = new vscode.WorkspaceEdit();
+    fix.replace(cell.document.uri, squiggle.range, 'threshold=0.1');
+    assert.ok(await vscode.workspace.applyEdit(fix));
+    await waitFor('the diagnostic to clear', () => (problems().length === 0 ? true : undefined));
+    const typo = new vscode.WorkspaceEdit();
+    typo.insert(cell.document.uri, new vscode.Position(0, 15), ' serch');
+    assert.ok(await vscode.workspace.applyEdit(typo));
+    const [again] = await waitFor('a diagnostic on the new typo', () => (problems().length > 0 ? problems() : undefined));
+    assert.deepEqual([again.range.start.line, again.range.start.character, again.range.end.character], [0, 16, 21]);
+    assert.match(again.message, /did you mean 'search'\?$/);
+
+    // A missing file is a run-time error: its line, each folder once, the likely file.
+    const missing = notebook.cellAt(1);
+    await runCells(notebook, 1, 2);
+    assert.equal(missing.executionSummary?.success, false);
+    const missingError = outputJson<{ name: string; message: string }>(missing, ERROR_MIME);
+    assert.equal(missingError?.name, '');
+    assert.equal(
+      missingError?.message,
+      `line 2: models/tiny-cnn.safetensor: no such file (looked in ${workspaceRoot()}); did you mean '${path.join('models', 'tiny-cnn.safetensors')}'?`,
+    );
     await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
   });
 

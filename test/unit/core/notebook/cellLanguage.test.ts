@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CELL_COMMANDS, completionsAt, hoverDoc, parseCell, tokenize } from '../../../../extension/core/notebook/cellLanguage';
+import { CELL_COMMANDS, CellError, cellDiagnostics, completionsAt, hoverDoc, parseCell, tokenize } from '../../../../extension/core/notebook/cellLanguage';
 
 test('tokenize keeps F(...) specs and quoted paths whole', () => {
   assert.deepEqual(tokenize('winograd F(4, 3) points=0,1,-1'), ['winograd', 'F(4, 3)', 'points=0,1,-1']);
@@ -129,4 +129,53 @@ test('sparsity cells take layout= (file-wide or NAME=L per tensor) and refuse a 
   const [command] = parseCell('sparsity x.h5 layout=conv1.weight=OIHW,fc.*=OI');
   assert.deepEqual(command, { line: 0, text: 'sparsity x.h5 layout=conv1.weight=OIHW,fc.*=OI', command: 'sparsity', file: 'x.h5', threshold: 0, layout: 'conv1.weight=OIHW,fc.*=OI' });
   assert.throws(() => parseCell('\nsparsity x.h5 layout=NCHW'), /line 2: layout: unknown layout 'NCHW' \(choose OIHW, OHWI, HWIO, OI, IO\)/);
+});
+
+test('unknown commands and options suggest the closest known one', () => {
+  assert.throws(() => parseCell('sparsty x.onnx'), /line 1: unknown command 'sparsty'; commands are .*; did you mean 'sparsity'\?$/);
+  assert.throws(() => parseCell('help\nsparsity x.onnx treshold=0.1'), /line 2: unknown option 'treshold' \(known: .*\); did you mean 'threshold'\?$/);
+  assert.throws(() => parseCell('bench resnet18 thraeds=2'), /did you mean 'threads'\?$/);
+  // A bare word past the spec reads as a misspelt switch.
+  assert.throws(() => parseCell('winograd F(4,3) serch'), { message: "line 1: unknown option 'serch'; did you mean 'search'?" });
+  // Nothing close: no guess.
+  assert.throws(() => parseCell('frobnicate'), (error: Error) => !/did you mean/.test(error.message));
+});
+
+test('a refused line is a CellError: the message names the line, the reason and the word at fault come apart, no class name in either', () => {
+  assert.throws(
+    () => parseCell('help\nbench resnet18 threads=0'),
+    (error: unknown) =>
+      error instanceof CellError &&
+      error.line === 1 &&
+      error.message === 'line 2: threads must be between 1 and 256, got 0' &&
+      error.reason === 'threads must be between 1 and 256, got 0' &&
+      error.word === 'threads=0',
+  );
+});
+
+test('diagnostics: one per bad line, on the word at fault (else the command), with the message a run would give', () => {
+  const source = ['winograd F(4,3)', '  bogus x', 'sparsity m.onnx colour=red  # a comment', '', 'bench resnet18 threads=0', 'winograd F(2,3) F(4,3)', 'prune x.onnx'].join('\n');
+  const diagnostics = cellDiagnostics(source);
+  assert.deepEqual(
+    diagnostics.map(({ line, start, end }) => [line, start, end]),
+    [
+      [1, 2, 7],
+      [2, 16, 26],
+      [4, 15, 24],
+      [5, 16, 22],
+      [6, 0, 12],
+    ],
+  );
+  assert.match(diagnostics[0].message, /^unknown command 'bogus'/);
+  assert.match(diagnostics[1].message, /^unknown option 'colour'/);
+  assert.equal(diagnostics[2].message, 'threads must be between 1 and 256, got 0');
+  assert.match(diagnostics[3].message, /^winograd needs exactly one spec/);
+  assert.match(diagnostics[4].message, /^prune needs sparsity=S/);
+  // Each message is the run's own, without its "line N: " (the squiggle is on the line).
+  for (const diagnostic of diagnostics) {
+    assert.throws(() => parseCell(source.split('\n')[diagnostic.line]), { message: `line 1: ${diagnostic.message}` });
+  }
+  assert.deepEqual(cellDiagnostics('winograd F(4,3) search\n# only a comment\nsparsity "a b.onnx" nm=2:4'), []);
+  // An empty cell is refused when run, not while it is being typed.
+  assert.deepEqual(cellDiagnostics(''), []);
 });

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { parseCell } from '../../../../extension/core/notebook/cellLanguage';
-import { type CellContext, executeCellCommand, plainSummary, resolveCellPath } from '../../../../extension/core/notebook/executeCell';
+import { type CellContext, executeCell, executeCellCommand, plainSummary, resolveCellPath } from '../../../../extension/core/notebook/executeCell';
 import type { BenchReport } from '../../../../extension/shared/payloads';
 import type { WorkerTaskKind } from '../../../../extension/workers/protocol';
 import { taskHandlers } from '../../../../extension/workers/handlers';
@@ -111,4 +111,52 @@ test('a winograd cell takes trials=N for its error table (0 skips it), as the CL
   const data = await executeCellCommand(measured, context(samples));
   assert.ok(data.kind === 'winograd' && data.data.error.length > 0 && data.data.error.every((row) => row.trials === 50));
   assert.throws(() => parseCell('winograd F(2,3) trials=2000000'), /line 1: trials must be between 0 and 1000000, got 2000000/);
+});
+
+test('a missing file lists each folder once, and names the closest file there when it is a likely typo', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'deep-accel-cell-paths-'));
+  try {
+    mkdirSync(path.join(dir, 'models'));
+    writeFileSync(path.join(dir, 'models', 'tiny-cnn.safetensors'), '');
+    writeFileSync(path.join(dir, 'models', 'other.onnx'), '');
+    // The notebook's folder is also the workspace folder: looked in once.
+    assert.throws(
+      () => resolveCellPath('models/tiny-cnn.safetensor', [dir, `${dir}${path.sep}`, dir]),
+      { message: `models/tiny-cnn.safetensor: no such file (looked in ${dir}); did you mean '${path.join('models', 'tiny-cnn.safetensors')}'?` },
+    );
+    assert.throws(() => resolveCellPath(path.join(dir, 'models', 'other.onx'), []), { message: `${path.join(dir, 'models', 'other.onx')}: no such file; did you mean '${path.join(dir, 'models', 'other.onnx')}'?` });
+    // Nothing close, or no such folder: no guess.
+    assert.throws(() => resolveCellPath('models/resnet50.onnx', [dir]), { message: `models/resnet50.onnx: no such file (looked in ${dir})` });
+    assert.throws(() => resolveCellPath('nowhere/x.onnx', [dir]), { message: `nowhere/x.onnx: no such file (looked in ${dir})` });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a whole cell runs line by line; a failure while running names its line, and the outputs before it stay', async () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'deep-accel-cell-run-'));
+  try {
+    writeFileSync(path.join(dir, 'not-weights.safetensors'), 'this is not a safetensors file');
+    const outputs: string[] = [];
+    const started: number[] = [];
+    const run = (source: string) =>
+      executeCell(source, context(dir), { started: (command) => started.push(command.line), output: (payload) => void outputs.push(payload.kind) });
+    await assert.rejects(run('help\n\n# the next line names a file that is not there\nsparsity none.onnx'), {
+      name: 'CellError',
+      message: `line 4: none.onnx: no such file (looked in ${dir})`,
+    });
+    assert.deepEqual(outputs, ['help']);
+    assert.deepEqual(started, [0, 3]);
+    // A failure inside the worker task (the parser refusing the file) gets its line too.
+    await assert.rejects(run('help\nsparsity not-weights.safetensors'), (error: Error) => /^line 2: /.test(error.message) && !/WeightFileError|WorkerTaskError/.test(error.message));
+    // A syntax error anywhere stops the cell before anything runs.
+    outputs.length = 0;
+    await assert.rejects(run('help\nhelp me'), { message: 'line 2: help takes no arguments' });
+    assert.deepEqual(outputs, []);
+    // A cancellation stays a cancellation.
+    const cancelled: CellContext = { ...context(dir), runBench: async () => Promise.reject(Object.assign(new Error('stopped'), { name: 'AbortError' })) };
+    await assert.rejects(executeCell('bench resnet18', cancelled, { output: () => undefined }), { name: 'AbortError' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
