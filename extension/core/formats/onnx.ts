@@ -356,6 +356,11 @@ class ExternalFiles {
     return reader;
   }
 
+  /** Every external data file opened so far (all of them once the weights are collected). */
+  files(): string[] {
+    return [...this.readers.keys()];
+  }
+
   async close(): Promise<void> {
     for (const reader of this.readers.values()) await reader.close();
     this.readers.clear();
@@ -787,6 +792,7 @@ export const onnxParser: WeightFormatParser = {
         tensors,
         warnings: ctx.warnings,
         metadata,
+        companions: external.files(),
         async close() {
           if (closed) return;
           closed = true;

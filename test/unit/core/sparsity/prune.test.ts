@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, linkSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { openWeightFile } from '../../../../extension/core/formats/index';
 import { readAllValues } from '../../../../extension/core/formats/source';
@@ -8,6 +8,7 @@ import { writeSafetensors } from '../../../../extension/core/formats/safetensors
 import { magnitudeCut, MagnitudePruner } from '../../../../extension/core/sparsity/select';
 import { profileSparsities, pruneToSafetensors, pruneWhatIf, SENSITIVITY_MAX_SPARSITY } from '../../../../extension/core/sparsity/prune';
 import { OptionError } from '../../../../extension/core/optionError';
+import { fixture } from '../../../paths';
 import { tempDir } from '../formats/weightFileHelpers';
 import { memoryTensor, random } from './helpers';
 
@@ -198,7 +199,7 @@ test('FLOPs come from the graph when the parser provides them', async () => {
   assert.deepEqual([report.total.flops, report.total.flopsRemoved], [1000, 250]);
 });
 
-test('OUT naming a file the model is read from (a shard, a TF.js .bin, a Darknet .cfg; links too) is refused and the file kept', async () => {
+test('OUT naming a file the model is read from (a shard, a TF.js .bin, a Darknet .cfg, ONNX external data; links too) is refused and the file kept', async () => {
   const dir = tempDir('prune-companions');
   const shard = (name: string, values: number[]) =>
     writeSafetensors(path.join(dir, name), [{ name: name.startsWith('model-00001') ? 'a.weight' : 'b.weight', dtype: 'F32', shape: [2, 2], data: Float32Array.from(values) }]);
@@ -221,7 +222,13 @@ test('OUT naming a file the model is read from (a shard, a TF.js .bin, a Darknet
   header[4] = 2;
   writeFileSync(weights, Buffer.concat([header, Buffer.from(Float32Array.from([0, 1, 1, 0, 0, 2]).buffer)]));
 
+  const onnxFixture = fixture('onnx', 'external');
+  const onnxDir = path.join(dir, 'onnx');
+  mkdirSync(onnxDir);
+  for (const name of ['model.onnx', 'weights.bin']) copyFileSync(path.join(onnxFixture, name), path.join(onnxDir, name));
+
   const cases: [string, string][] = [
+    [path.join(onnxDir, 'model.onnx'), path.join(onnxDir, 'weights.bin')],
     [index, path.join(dir, 'model-00002-of-00002.safetensors')],
     [index, path.join(dir, 'shard-link.safetensors')],
     [index, path.join(dir, 'shard-hard.safetensors')],
