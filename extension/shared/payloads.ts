@@ -562,6 +562,113 @@ export interface BenchComparison {
 }
 
 // ---------------------------------------------------------------------------------------------
+// The user's model, layer by layer
+// ---------------------------------------------------------------------------------------------
+
+/** conv: one group; depthwise: one group per input channel (any multiplier); grouped: in between. */
+export const MODEL_LAYER_OPS = ['conv', 'depthwise', 'grouped', 'linear', 'convTranspose'] as const;
+export type ModelLayerOp = (typeof MODEL_LAYER_OPS)[number];
+
+/** A convolution in NCHW terms; sizes the file does not fix (and no --input gave) are null. */
+export interface ModelConvShape {
+  N: number | null;
+  C: number;
+  H: number | null;
+  W: number | null;
+  K: number;
+  R: number;
+  S: number;
+  /** Output rows and columns. */
+  P: number | null;
+  Q: number | null;
+  strides: [number, number];
+  /** Top, left, bottom, right; null when automatic padding needs the unknown input size. */
+  pads: [number, number, number, number] | null;
+  groups: number;
+  dilations: [number, number];
+}
+
+/** A matrix product: N rows (batch x tokens) of I features in, O out. */
+export interface ModelLinearShape {
+  N: number | null;
+  I: number;
+  O: number;
+}
+
+export interface ModelWinogradTile {
+  /** The engine's algorithm for it, e.g. winograd-4x3 or winograd-7x3s2. */
+  algo: string;
+  /** F(m,r) as papers write it; stride-2 tiles say so: "F(4,3) stride 2". */
+  tile: string;
+  m: number;
+  r: number;
+  /** Output tiles per image: ceil(P/m) x ceil(Q/m); null without output sizes. */
+  tiles: number | null;
+  /** Element-wise products per input/output channel pair: tiles x alpha^2 (alpha = stride*(m-1)+r). */
+  products: number | null;
+  /** Direct's multiplications over the tile's: P*Q*R*S / products, ragged tiles included. */
+  reduction: number | null;
+  /** Why this tile is not the default pick although it fits (its error is outside the default budget). */
+  outsideBudget?: string;
+}
+
+export interface ModelWinograd {
+  applicable: boolean;
+  /** Why no engine Winograd kernel fits the layer. */
+  reason?: string;
+  /** Every engine Winograd kernel for the layer's stride, with its arithmetic on this layer. */
+  tiles: ModelWinogradTile[];
+  /** The pick: the fewest products within the default accuracy budget (by arithmetic, not yet timed). */
+  chosen?: { algo: string; tile: string };
+}
+
+export interface ModelLayer {
+  /** As the file names it (ONNX node, TFLite output tensor, weight tensor without a graph). */
+  name: string;
+  /** The operator as the file spells it (Conv, CONV_2D, ...), or 'weights' when read from weight shapes alone. */
+  opType: string;
+  op: ModelLayerOp;
+  weight: string;
+  bias?: string;
+  shape: ModelConvShape | ModelLinearShape;
+  /** Weight and bias elements. */
+  params: number;
+  /** 2*N*K*(C/groups)*R*S*P*Q (transposed: 2*N*C*H*W*(K/groups)*R*S); 2*N*I*O for linear; null without sizes. */
+  flops: number | null;
+  /** What the figures that are null need: "input size". */
+  needs?: string;
+  winograd: ModelWinograd;
+}
+
+export interface ModelReport {
+  file: string;
+  format: WeightFormat;
+  /** Where layers come from: the file's graph, or the weight tensors' names and shapes alone. */
+  source: 'graph' | 'weights';
+  input: {
+    /** The graph input's name and dims as stored (symbolic ones by name). */
+    name?: string;
+    dims?: (number | string)[];
+    /** The shape used, N,C,H,W (or what the graph fixes); null when none is known. */
+    shape: number[] | null;
+    /** 'file' when the file fixes it, 'option' when given with --input. */
+    from: 'file' | 'option' | 'none';
+  };
+  layers: ModelLayer[];
+  total: {
+    layers: number;
+    /** Sums over the rows. */
+    params: number;
+    flops: number;
+    /** Layers whose FLOPs are unknown (left out of the sum). */
+    flopsUnknown: number;
+  };
+  /** What was assumed or left out, said once each. */
+  notes: string[];
+  warnings: string[];
+}
+
+// ---------------------------------------------------------------------------------------------
 // Notebook help output
 // ---------------------------------------------------------------------------------------------
 

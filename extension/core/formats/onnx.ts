@@ -27,7 +27,7 @@ import {
 } from './dtypes';
 import { F, ONNX_DATA_TYPES, OnnxTypes } from './onnxSchema';
 import { ProtobufReader, WIRE_LEN, WIRE_VARINT, type WireField, decodeVarints, int64FromHalves, uint64FromHalves } from './protobuf';
-import { inferOnnxFlops } from './onnxFlops';
+import { inferOnnxFlops, onnxGraphLayers } from './onnxFlops';
 import { BoundedReader, type ByteSource } from './reader';
 import { checkDensifiedSize, chunkLimit, contiguousTensor, readAllValues } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
@@ -768,7 +768,7 @@ export const onnxParser: WeightFormatParser = {
     const external = new ExternalFiles(file);
     try {
       if (reader.size === 0) throw new WeightFileError(file, 'the file is empty');
-      const model = await scanOnnxModel(reader, { allNodes: options?.graphFlops ?? false });
+      const model = await scanOnnxModel(reader, { allNodes: (options?.graphFlops ?? false) || options?.graphLayers !== undefined });
       if (!model.graph) throw new WeightFileError(file, 'invalid ONNX model: ModelProto has no graph');
       const ctx: BuildContext = { model: reader, external, warnings: [] };
       const collected: CollectedWeights = { byName: new Map(), nextSuffix: new Map(), renamedCopies: new Map() };
@@ -803,6 +803,13 @@ export const onnxParser: WeightFormatParser = {
       if (options?.graphFlops) {
         const flops = await inferOnnxFlops(model.graph, weights, MAX_SHAPE_CONSTANT_ELEMENTS, ctx.warnings);
         if (Object.keys(flops).length > 0) opened.flopsByTensor = flops;
+      }
+      if (options?.graphLayers) {
+        try {
+          opened.graphLayers = await onnxGraphLayers(model.graph, weights, MAX_SHAPE_CONSTANT_ELEMENTS, options.graphLayers.input);
+        } catch (error) {
+          throw error instanceof WeightFileError ? error : new WeightFileError(file, (error as Error).message);
+        }
       }
       return opened;
     } catch (error) {

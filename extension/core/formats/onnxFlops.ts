@@ -1,10 +1,11 @@
 /**
- * Static shape propagation over an ONNX graph, just far enough to count the FLOPs of the layers that
- * own weights: Conv, ConvTranspose, Gemm and MatMul with a weight input (2 FLOPs per multiply-add,
+ * Static shape propagation over an ONNX graph, just far enough to list and count the FLOPs of the
+ * layers that own weights: Conv, ConvTranspose, Gemm and MatMul with a weight input (2 FLOPs per multiply-add,
  * biases not counted). Shapes start from the graph inputs, value_info/outputs and the weights, and flow
  * through the common CNN/MLP operators; wherever a shape is unknown the node is left out of the
  * count rather than guessed. A symbolic leading (batch) dimension of a graph input counts as 1.
  */
+import { type GraphConvGeometry, type GraphInput, type GraphLayer, type GraphLayers, samePadding } from './graphLayers';
 import type { ScannedAttribute, ScannedGraph, ScannedNode, ValueInfo } from './onnxGraph';
 import { readAllValues } from './source';
 import type { TensorSource } from './types';
@@ -327,7 +328,13 @@ function macsOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSour
   }
 }
 
-function walk(graph: ScannedGraph, scope: Scope, weights: Map<string, TensorSource>, flops: Record<string, number>, assumedBatch: string[]): void {
+type NodeVisitor = (node: ScannedNode, scope: Scope, path: string) => void;
+
+/**
+ * Propagates shapes through `graph` in node order and calls `visit` on each node once its output
+ * shape is known (or known to be unknown); subgraphs get their own scope, named by `path`.
+ */
+function walk(graph: ScannedGraph, scope: Scope, weights: Map<string, TensorSource>, visit: NodeVisitor, assumedBatch: string[], path: string): void {
   seed(scope, graph.inputs, assumedBatch);
   seed(scope, graph.valueInfo, []);
   seed(scope, graph.outputs, []);
@@ -342,13 +349,29 @@ function walk(graph: ScannedGraph, scope: Scope, weights: Map<string, TensorSour
     if ((node.opType === 'Dropout' || node.opType === 'MaxPool') && node.output[1] && first && scope.shape(first)) {
       scope.shapes.set(node.output[1], scope.shape(first)!);
     }
-    const counted = macsOf(node, scope, weights);
-    if (counted && Number.isSafeInteger(counted.macs)) flops[counted.weight] = (flops[counted.weight] ?? 0) + 2 * counted.macs;
+    visit(node, scope, path);
     for (const a of node.attributes) {
-      if (a.g) walk(a.g, new Scope(scope), weights, flops, []);
-      for (const sub of a.graphs) walk(sub, new Scope(scope), weights, flops, []);
+      const sub = `${path}${node.name || node.output[0] || node.opType}/${a.name}/`;
+      if (a.g) walk(a.g, new Scope(scope), weights, visit, [], sub);
+      for (const [k, g] of a.graphs.entries()) walk(g, new Scope(scope), weights, visit, [], `${sub}${k}/`);
     }
   }
+}
+
+/** The scope of the main graph: every weight's shape, and the values of the small constants that shapes follow. */
+async function rootScope(weights: Map<string, TensorSource>, maxConstantElements: number): Promise<Scope> {
+  const root = new Scope();
+  for (const [name, tensor] of weights) {
+    root.shapes.set(name, tensor.shape);
+    if (tensor.numel <= maxConstantElements) {
+      try {
+        root.constants.set(name, Array.from(await readAllValues(tensor, maxConstantElements)));
+      } catch {
+        // A constant that cannot be read only limits shape inference; reading it for statistics reports the error.
+      }
+    }
+  }
+  return root;
 }
 
 /**
@@ -361,22 +384,143 @@ export async function inferOnnxFlops(
   maxConstantElements: number,
   warnings: string[],
 ): Promise<Record<string, number>> {
-  const root = new Scope();
-  for (const [name, tensor] of weights) {
-    root.shapes.set(name, tensor.shape);
-    if (tensor.numel <= maxConstantElements) {
-      try {
-        root.constants.set(name, Array.from(await readAllValues(tensor, maxConstantElements)));
-      } catch {
-        // A constant that cannot be read only limits shape inference; reading it for statistics reports the error.
-      }
-    }
-  }
+  const root = await rootScope(weights, maxConstantElements);
   const flops: Record<string, number> = {};
   const assumedBatch: string[] = [];
-  walk(graph, root, weights, flops, assumedBatch);
+  walk(graph, root, weights, (node, scope) => {
+    const counted = macsOf(node, scope, weights);
+    if (counted && Number.isSafeInteger(counted.macs)) flops[counted.weight] = (flops[counted.weight] ?? 0) + 2 * counted.macs;
+  }, assumedBatch, '');
   if (Object.keys(flops).length > 0 && assumedBatch.length > 0) {
     warnings.push(`FLOPs assume batch size 1 for the symbolic dimension ${assumedBatch.join(', ')}`);
   }
   return flops;
+}
+
+/** A 1-D convolution's [N, C, L] as [N, C, 1, L]; 2-D shapes unchanged; anything else unknown. */
+function asNchw(shape: Shape | undefined): number[] | undefined {
+  if (shape?.length === 4) return shape;
+  if (shape?.length === 3) return [shape[0]!, shape[1]!, 1, shape[2]!];
+  return undefined;
+}
+
+/** Strides, dilations and pads of a Conv or ConvTranspose with `spatial` (1 or 2) spatial axes, as 2-D values. */
+function convAttributes(node: ScannedNode, kernel: number[], input: number[] | undefined): Omit<GraphConvGeometry, 'C' | 'K' | 'R' | 'S' | 'groups'> {
+  const spatial = kernel.length;
+  const strides = intsAttr(node, 'strides') ?? new Array<number>(spatial).fill(1);
+  const dilations = intsAttr(node, 'dilations') ?? new Array<number>(spatial).fill(1);
+  const autoPad = stringAttr(node, 'auto_pad') ?? 'NOTSET';
+  const two = (values: number[], fill: number): [number, number] => (spatial === 1 ? [fill, values[0] ?? fill] : [values[0] ?? fill, values[1] ?? fill]);
+  const geometry = { strides: two(strides, 1), dilations: two(dilations, 1) };
+  let begin: number[] | undefined;
+  let end: number[] | undefined;
+  if (autoPad === 'VALID') {
+    begin = new Array<number>(spatial).fill(0);
+    end = begin;
+  } else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    if (node.opType !== 'Conv' || !input) return geometry;
+    const sizes = spatial === 1 ? [input[3]!] : [input[2]!, input[3]!];
+    const split = sizes.map((size, i) => samePadding(size, kernel[i]!, strides[i] ?? 1, dilations[i] ?? 1, autoPad === 'SAME_LOWER'));
+    begin = split.map((p) => p[0]);
+    end = split.map((p) => p[1]);
+  } else {
+    const pads = intsAttr(node, 'pads') ?? new Array<number>(2 * spatial).fill(0);
+    begin = pads.slice(0, spatial);
+    end = pads.slice(spatial);
+  }
+  const [top, left] = two(begin, 0);
+  const [bottom, right] = two(end, 0);
+  return { ...geometry, pads: [top, left, bottom, right] };
+}
+
+/** The layer a weight-bearing node makes, or why it makes none (undefined: not a layer with weights at all). */
+function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSource>, path: string): GraphLayer | string | undefined {
+  const name = `${path}${node.name || node.output[0] || node.opType}`;
+  const constant = (i: number): string | undefined => (node.input[i] ? weightBehind(node.input[i]!, scope, weights) : undefined);
+  const bias = (i: number): string | undefined => {
+    const b = constant(i);
+    return b && weights.get(b)!.shape.length === 1 ? b : undefined;
+  };
+  const computed = (i: number): string | undefined => {
+    const producer = node.input[i] ? scope.producer(node.input[i]!) : undefined;
+    if (!producer || !producer.input.some((input) => weightBehind(input, scope, weights))) return undefined;
+    return `${node.opType} node '${name}': its weight '${node.input[i]}' is computed by node '${producer.name || producer.output[0]}' (${producer.opType}), not stored in the file; left out`;
+  };
+  const op = node.opType;
+  if (op === 'Conv' || op === 'ConvTranspose') {
+    const weight = constant(1);
+    if (!weight) return computed(1) ?? `${op} node '${name}': its weight '${node.input[1] ?? ''}' is not a constant of the file; left out`;
+    const w = weights.get(weight)!.shape;
+    if (w.length !== 3 && w.length !== 4) return `${op} node '${name}': a ${w.length - 2}-D convolution (weight [${w.join(', ')}]); only 1-D and 2-D ones are listed`;
+    const groups = intAttr(node, 'group', 1);
+    const kernel = w.slice(2);
+    const input = asNchw(scope.shape(node.input[0]));
+    const output = asNchw(scope.shape(node.output[0]));
+    const [R, S] = kernel.length === 1 ? [1, kernel[0]!] : [kernel[0]!, kernel[1]!];
+    const [C, K] = op === 'Conv' ? [w[1]! * groups, w[0]!] : [w[0]!, w[1]! * groups];
+    return {
+      name,
+      opType: op,
+      kind: op === 'Conv' ? 'conv' : 'convTranspose',
+      weight,
+      ...(bias(2) ? { bias: bias(2) } : {}),
+      conv: { C, K, R, S, groups, ...convAttributes(node, kernel, input) },
+      ...(input ? { input } : {}),
+      ...(output ? { output } : {}),
+    };
+  }
+  if (op === 'Gemm' || op === 'MatMul') {
+    const weight = constant(1);
+    if (!weight) return constant(0) ? `${op} node '${name}': the constant is its first operand (weight times activation); left out` : computed(1);
+    const w = weights.get(weight)!.shape;
+    if (w.length !== 2) return `${op} node '${name}': its constant operand has shape [${w.join(', ')}], not a matrix; left out`;
+    const transposed = op === 'Gemm' && intAttr(node, 'transB', 0) === 1;
+    const [inFeatures, outFeatures] = transposed ? [w[1]!, w[0]!] : [w[0]!, w[1]!];
+    const x = scope.shape(node.input[0]);
+    const rows = x && x.length >= 1 ? product(x) / inFeatures : undefined;
+    const known = rows !== undefined && Number.isSafeInteger(rows) && rows > 0;
+    return {
+      name,
+      opType: op,
+      kind: 'linear',
+      weight,
+      ...(op === 'Gemm' && bias(2) ? { bias: bias(2) } : {}),
+      linear: { inFeatures, outFeatures },
+      ...(known ? { input: [rows, inFeatures], output: [rows, outFeatures] } : {}),
+    };
+  }
+  return undefined;
+}
+
+/**
+ * The layers with weights of an ONNX graph (Conv, ConvTranspose, Gemm and MatMul with a constant
+ * weight), in node order, subgraphs included, with shapes propagated from the graph's inputs.
+ * `input` replaces the first graph input's shape; a rank that does not match is an error.
+ */
+export async function onnxGraphLayers(
+  graph: ScannedGraph,
+  weights: Map<string, TensorSource>,
+  maxConstantElements: number,
+  input?: number[],
+): Promise<GraphLayers> {
+  const root = await rootScope(weights, maxConstantElements);
+  const inputs: GraphInput[] = graph.inputs.filter((info) => !weights.has(info.name)).map((info) => ({ name: info.name, dims: info.dims ?? [] }));
+  const notes: string[] = [];
+  if (input) {
+    const first = inputs[0];
+    if (!first) throw new Error('the graph has no input to give a shape to');
+    if (first.dims.length !== input.length) {
+      throw new Error(`input '${first.name}' has ${first.dims.length} dimensions [${first.dims.join(', ')}], but the given input shape [${input.join(', ')}] has ${input.length}`);
+    }
+    root.shapes.set(first.name, input);
+  }
+  const layers: GraphLayer[] = [];
+  const assumedBatch: string[] = [];
+  walk(graph, root, weights, (node, scope, path) => {
+    const layer = layerOf(node, scope, weights, path);
+    if (typeof layer === 'string') notes.push(layer);
+    else if (layer) layers.push(layer);
+  }, assumedBatch, '');
+  if (assumedBatch.length > 0) notes.unshift(`batch size 1 assumed for the symbolic dimension ${assumedBatch.join(', ')}`);
+  return { inputs, layers, notes };
 }

@@ -13,6 +13,7 @@
  * densified into row-major order.
  */
 import { FlatBufferReader, type FlatTable } from './flatbuffer';
+import { type GraphInput, type GraphLayer, type GraphLayers, samePadding } from './graphLayers';
 import { BoundedReader, type ByteSource } from './reader';
 import { checkDensifiedSize } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
@@ -109,6 +110,8 @@ export interface TfliteModelInfo {
   warnings: string[];
   /** 2 x multiply-accumulates of the CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED layers, by kernel. */
   flopsByTensor: Record<string, number>;
+  /** The CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV and FULLY_CONNECTED layers, with NCHW shapes. */
+  graphLayers: GraphLayers;
 }
 
 async function readIndexVector(file: FlatBufferReader, table: FlatTable, typeField: number, valueField: number, what: string): Promise<Int32Array | Uint16Array | Uint8Array> {
@@ -222,15 +225,17 @@ async function analyseOperators(
   subgraphIndex: number,
   opcodes: number[],
   shapes: Int32Array[],
-): Promise<{ layouts: Map<number, TensorLayout>; macs: Map<number, number> }> {
-  const operators: { code: number; inputs: number[]; outputs: number[] }[] = [];
+): Promise<{ layouts: Map<number, TensorLayout>; macs: Map<number, number>; layerOps: LayerOperator[] }> {
+  const operators: { code: number; inputs: number[]; outputs: number[]; table: FlatTable }[] = [];
   for (const op of await subgraph.tables(3, `SubGraph ${subgraphIndex} Operator`)) {
     operators.push({
       code: opcodes[await op.uint32(0, 0)] ?? -1,
       inputs: Array.from(await op.int32s(1)),
       outputs: Array.from(await op.int32s(2)),
+      table: op,
     });
   }
+  const layerOps: LayerOperator[] = [];
   const producer = new Map<number, (typeof operators)[number]>();
   for (const op of operators) for (const output of op.outputs) producer.set(output, op);
   const layouts = new Map<number, TensorLayout>();
@@ -244,14 +249,17 @@ async function analyseOperators(
     const isConv = op.code === OP_CONV_2D || op.code === OP_DEPTHWISE_CONV_2D || op.code === OP_TRANSPOSE_CONV;
     if (!isConv && op.code !== OP_FULLY_CONNECTED) continue;
     // TRANSPOSE_CONV takes (output_shape, weights, input): its kernel is input 1 like the others.
-    let kernel = op.inputs[1];
-    if (kernel === undefined || kernel < 0 || kernel >= shapes.length) continue;
-    const kernelShape = Array.from(shapes[kernel]!);
-    for (let hops = 0; hops < 4; hops++) {
-      const source = producer.get(kernel);
-      if (!source || (source.code !== OP_DEQUANTIZE && source.code !== OP_DENSIFY) || source.inputs[0] === undefined) break;
-      kernel = source.inputs[0];
-    }
+    const stored = (index: number): number => {
+      for (let hops = 0; hops < 4; hops++) {
+        const source = producer.get(index);
+        if (!source || (source.code !== OP_DEQUANTIZE && source.code !== OP_DENSIFY) || source.inputs[0] === undefined) break;
+        index = source.inputs[0];
+      }
+      return index;
+    };
+    if (op.inputs[1] === undefined || op.inputs[1] < 0 || op.inputs[1] >= shapes.length) continue;
+    const kernelShape = Array.from(shapes[op.inputs[1]]!);
+    const kernel = stored(op.inputs[1]);
     if (isConv) layouts.set(kernel, op.code === OP_DEPTHWISE_CONV_2D ? 'IHWO' : 'OHWI');
     // Conv [O,H,W,I]: each output element takes H*W*I products; depthwise [1,H,W,C*m]: H*W;
     // fully connected [O,I]: I; transposed conv [O,H,W,I]: each input element feeds O*H*W.
@@ -263,8 +271,122 @@ async function analyseOperators(
     const input = elements(op.inputs[2]);
     if (op.code === OP_TRANSPOSE_CONV && kernelShape.length === 4 && input !== undefined) count = input * kernelShape[0]! * kernelShape[1]! * kernelShape[2]!;
     if (count !== undefined && Number.isSafeInteger(count)) macs.set(kernel, (macs.get(kernel) ?? 0) + count);
+    const options = await op.table.table(4, `SubGraph ${subgraphIndex} operator options`);
+    layerOps.push({
+      code: op.code,
+      kernel,
+      kernelShape,
+      bias: ((bias) => (bias === undefined || bias < 0 ? undefined : stored(bias)))(op.code === OP_TRANSPOSE_CONV ? op.inputs[3] : op.inputs[2]),
+      input: op.code === OP_TRANSPOSE_CONV ? op.inputs[2] : op.inputs[0],
+      output: op.outputs[0],
+      options: options ? await convOptions(op.code, options) : DEFAULT_CONV_OPTIONS,
+    });
   }
-  return { layouts, macs };
+  return { layouts, macs, layerOps };
+}
+
+/** Padding, strides, dilations and depth multiplier of a convolution's builtin options (defaults for FULLY_CONNECTED). */
+interface ConvOptions {
+  valid: boolean;
+  strides: [number, number];
+  dilations: [number, number];
+}
+const DEFAULT_CONV_OPTIONS: ConvOptions = { valid: false, strides: [1, 1], dilations: [1, 1] };
+
+/**
+ * Conv2DOptions: padding 0, stride_w 1, stride_h 2, activation 3, dilation_w 4, dilation_h 5;
+ * DepthwiseConv2DOptions: padding 0, stride_w 1, stride_h 2, depth_multiplier 3, activation 4,
+ * dilation_w 5, dilation_h 6; TransposeConvOptions: padding 0, stride_w 1, stride_h 2. Padding SAME = 0, VALID = 1.
+ */
+async function convOptions(code: number, table: FlatTable): Promise<ConvOptions> {
+  if (code === OP_FULLY_CONNECTED) return DEFAULT_CONV_OPTIONS;
+  const dilationField = code === OP_DEPTHWISE_CONV_2D ? 5 : 4;
+  const dilations: [number, number] = code === OP_TRANSPOSE_CONV ? [1, 1] : [await table.int32(dilationField + 1, 1), await table.int32(dilationField, 1)];
+  return { valid: (await table.int8(0, 0)) === 1, strides: [await table.int32(2, 1), await table.int32(1, 1)], dilations };
+}
+
+/** A CONV_2D, DEPTHWISE_CONV_2D, TRANSPOSE_CONV or FULLY_CONNECTED operator, by tensor index. */
+interface LayerOperator {
+  code: number;
+  /** The stored kernel, traced back through DEQUANTIZE and DENSIFY; its shape as the operator sees it. */
+  kernel: number;
+  kernelShape: number[];
+  bias?: number;
+  input?: number;
+  output?: number;
+  options: ConvOptions;
+}
+
+const LAYER_OP_NAMES: Record<number, string> = {
+  [OP_CONV_2D]: 'CONV_2D',
+  [OP_DEPTHWISE_CONV_2D]: 'DEPTHWISE_CONV_2D',
+  [OP_TRANSPOSE_CONV]: 'TRANSPOSE_CONV',
+  [OP_FULLY_CONNECTED]: 'FULLY_CONNECTED',
+};
+
+/**
+ * The layer an operator makes, in NCHW terms (TFLite activations are NHWC), named by its output
+ * tensor as Netron names TFLite nodes; a string says why it makes none.
+ */
+function tfliteLayer(op: LayerOperator, shapes: Int32Array[], names: Map<number, string>, activationName: (index: number) => string): GraphLayer | string {
+  const opType = LAYER_OP_NAMES[op.code]!;
+  const name = op.output !== undefined && op.output >= 0 ? activationName(op.output) : `${opType}@${op.kernel}`;
+  const weight = names.get(op.kernel);
+  if (weight === undefined) return `${opType} '${name}': its weight is not a constant tensor of the file; left out`;
+  const shapeOf = (index: number | undefined): number[] | undefined => {
+    const shape = index === undefined || index < 0 ? undefined : shapes[index];
+    return shape && shape.length > 0 && shape.every((d) => d > 0) ? Array.from(shape) : undefined;
+  };
+  const bias = op.bias !== undefined && op.bias >= 0 ? names.get(op.bias) : undefined;
+  const k = op.kernelShape;
+  const x = shapeOf(op.input);
+  const y = shapeOf(op.output);
+  if (op.code === OP_FULLY_CONNECTED) {
+    if (k.length !== 2) return `${opType} '${name}': weight shape [${k.join(', ')}] is not a matrix; left out`;
+    const [outFeatures, inFeatures] = k as [number, number];
+    const rows = x ? x.reduce((a, b) => a * b, 1) / inFeatures : undefined;
+    const known = rows !== undefined && Number.isSafeInteger(rows) && rows > 0;
+    return { name, opType, kind: 'linear', weight, ...(bias ? { bias } : {}), linear: { inFeatures, outFeatures }, ...(known ? { input: [rows, inFeatures], output: [rows, outFeatures] } : {}) };
+  }
+  if (k.length !== 4) return `${opType} '${name}': weight shape [${k.join(', ')}] is not a 4-D kernel; left out`;
+  const nchw = (shape: number[] | undefined): number[] | undefined => (shape?.length === 4 ? [shape[0]!, shape[3]!, shape[1]!, shape[2]!] : undefined);
+  const input = nchw(x);
+  const output = nchw(y);
+  let C: number;
+  let K: number;
+  let groups: number;
+  if (op.code === OP_DEPTHWISE_CONV_2D) {
+    // [1, R, S, C*multiplier]: one group per input channel.
+    K = k[3]!;
+    C = input?.[1] ?? K;
+    groups = C;
+  } else if (op.code === OP_TRANSPOSE_CONV) {
+    [K, C, groups] = [k[0]!, k[3]!, 1];
+  } else {
+    // [K, R, S, C/groups]: an input with more channels than the kernel makes a grouped convolution.
+    K = k[0]!;
+    C = input?.[1] ?? k[3]!;
+    groups = C % k[3]! === 0 ? C / k[3]! : 1;
+  }
+  const [R, S] = [k[1]!, k[2]!];
+  const { strides, dilations } = op.options;
+  let pads: [number, number, number, number] | undefined;
+  if (op.options.valid) pads = [0, 0, 0, 0];
+  else if (input && op.code !== OP_TRANSPOSE_CONV) {
+    const [top, bottom] = samePadding(input[2]!, R, strides[0], dilations[0]);
+    const [left, right] = samePadding(input[3]!, S, strides[1], dilations[1]);
+    pads = [top, left, bottom, right];
+  }
+  return {
+    name,
+    opType,
+    kind: op.code === OP_TRANSPOSE_CONV ? 'convTranspose' : 'conv',
+    weight,
+    ...(bias ? { bias } : {}),
+    conv: { C, K, R, S, groups, strides, dilations, ...(pads ? { pads } : {}) },
+    ...(input ? { input } : {}),
+    ...(output ? { output } : {}),
+  };
 }
 
 /** Parses the model's tables (not its weight data) and lists every tensor that has constant data. */
@@ -289,6 +411,9 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
   const subgraphs = await model.tables(2, 'SubGraph');
   const tensors: TfliteTensorInfo[] = [];
   const flops: Record<string, number> = {};
+  const layers: GraphLayer[] = [];
+  const layerNotes: string[] = [];
+  const inputs: GraphInput[] = [];
   for (const [subgraphIndex, subgraph] of subgraphs.entries()) {
     const tensorTables = await subgraph.tables(0, `SubGraph ${subgraphIndex} Tensor`);
     // FlatBuffer offsets may point many entries of the tensor list at one table: each table is
@@ -307,7 +432,8 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
       }
     }
     if (repeated > 0) warnings.push(`SubGraph ${subgraphIndex}: ${repeated} entries of its tensor list point at a tensor table listed before; each table is listed once`);
-    const { layouts, macs } = await analyseOperators(subgraph, subgraphIndex, opcodes, shapes);
+    const { layouts, macs, layerOps } = await analyseOperators(subgraph, subgraphIndex, opcodes, shapes);
+    const listedNames = new Map<number, string>();
     for (const [index, tensor] of tensorTables.entries()) {
       if (firstIndexAt.get(tensor.position) !== index) continue;
       const bufferIndex = await tensor.uint32(2, 0);
@@ -363,11 +489,32 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
         sparsity,
         layout: shape.length === 4 ? (layouts.get(index) ?? 'OHWI') : undefined,
       });
+      listedNames.set(index, name);
       const multiplyAdds = macs.get(index);
       if (multiplyAdds !== undefined) flops[name] = (flops[name] ?? 0) + 2 * multiplyAdds;
     }
+    const activationNames = new Map<number, string>();
+    for (const op of layerOps) {
+      const output = op.output;
+      if (output === undefined || output < 0 || output >= tensorTables.length) continue;
+      activationNames.set(output, (await tensorTables[output]!.string(3)) ?? `subgraph${subgraphIndex}/tensor${output}`);
+    }
+    for (const op of layerOps) {
+      const layer = tfliteLayer(op, shapes, listedNames, (index) => activationNames.get(index) ?? `subgraph${subgraphIndex}/tensor${index}`);
+      if (typeof layer === 'string') layerNotes.push(layer);
+      else layers.push(layer);
+    }
+    if (subgraphIndex === 0) {
+      for (const index of await subgraph.int32s(1)) {
+        const table = tensorTables[index];
+        if (!table) continue;
+        const signature = await table.int32s(7);
+        const dims = Array.from(signature.length > 0 ? signature : shapes[index]!, (d) => (d < 0 ? '?' : d));
+        inputs.push({ name: (await table.string(3)) ?? `tensor${index}`, dims });
+      }
+    }
   }
-  return { version, subgraphs: subgraphs.length, tensors, warnings, flopsByTensor: flops };
+  return { version, subgraphs: subgraphs.length, tensors, warnings, flopsByTensor: flops, graphLayers: { inputs, layers, notes: layerNotes } };
 }
 
 /** Decodes `count` stored elements of `dtype` starting at element `firstElement` of `bytes` into `out`. */
@@ -559,6 +706,7 @@ export const tfliteParser: WeightFormatParser = {
       tensors: info.tensors.map((t) => makeSource(source, t)),
       warnings: info.warnings,
       ...(Object.keys(info.flopsByTensor).length > 0 ? { flopsByTensor: info.flopsByTensor } : {}),
+      ...(options?.graphLayers ? { graphLayers: info.graphLayers } : {}),
       close: () => source.close(),
     };
   },

@@ -6,6 +6,7 @@
  * statistics walk `chunks()` and keep running sums. Parsers never import `vscode`.
  */
 import type { LayoutBasis, LeftOutTensor, TensorHeader, WeightFormat } from '../../shared/payloads';
+import type { GraphLayers } from './graphLayers';
 
 export type { LayoutBasis, LeftOutTensor };
 
@@ -73,6 +74,8 @@ export interface OpenedWeightFile {
    * need shape propagation through the whole graph); TFLite always (its shapes are stored).
    */
   flopsByTensor?: Record<string, number>;
+  /** The layers with weights that the graph defines, when opened with `graphLayers` (ONNX, TFLite). */
+  graphLayers?: GraphLayers;
   /** Free-form header metadata (safetensors `__metadata__`, GGUF key-values rendered as text). */
   metadata?: Record<string, string>;
   /**
@@ -90,6 +93,11 @@ export interface OpenOptions {
   companion?: string;
   /** Propagate shapes through the model's graph for `flopsByTensor` (ONNX); off for listing and statistics. */
   graphFlops?: boolean;
+  /**
+   * List the graph's layers with weights (ONNX, TFLite) in `graphLayers`. `input` replaces the
+   * shape of the graph's first input (in the file's own axis order) before shapes are propagated.
+   */
+  graphLayers?: { input?: number[] };
 }
 
 export interface WeightFormatParser {
