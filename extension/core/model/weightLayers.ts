@@ -60,7 +60,7 @@ export function layersFromWeights(tensors: readonly TensorSource[], format: Weig
     const view = weightViewOf(tensor, format);
     if (!view) continue;
     const name = layerNameOf(tensor.name);
-    const bias = biasOf(tensor.name, view.K, byName);
+    const bias = biasOf(tensor.name, /depthwise/i.test(tensor.name) && view.layout === 'HWIO' ? view.C * view.K : view.K, byName);
     const params = tensor.numel + (bias?.numel ?? 0);
     const common = { name, opType: 'weights', weight: tensor.name, ...(bias ? { bias: bias.name } : {}), params };
     if (view.rank === 2 && tensor.shape.length === 2) {
@@ -78,20 +78,25 @@ export function layersFromWeights(tensors: readonly TensorSource[], format: Weig
     }
     // A 4-D kernel: [K, C/groups, R, S] in canonical terms.
     const [R, S] = kernelSize(tensor.shape, view.layout);
-    const perGroup = view.C;
-    let C = perGroup;
-    let groups = 1;
-    if (flow && flow.C !== perGroup) {
-      if (flow.C % perGroup === 0 && view.K % (flow.C / perGroup) === 0) {
+    // TensorFlow's depthwise kernels are [R, S, C, multiplier]: K = C * multiplier, one group per channel.
+    const depthwise = view.layout === 'HWIO' && /depthwise/i.test(tensor.name);
+    const K = depthwise ? view.C * view.K : view.K;
+    const perGroup = depthwise ? 1 : view.C;
+    let C = depthwise ? view.C : perGroup;
+    let groups = depthwise ? view.C : 1;
+    if (depthwise) {
+      if (flow && flow.C !== C) broken(name, `a depthwise kernel over ${C} channels, the layer before gives ${flow.C}`);
+    } else if (flow && flow.C !== perGroup) {
+      if (flow.C % perGroup === 0 && K % (flow.C / perGroup) === 0) {
         groups = flow.C / perGroup;
         C = flow.C;
       } else {
         broken(name, `it takes ${perGroup} input channels per group, the layer before gives ${flow.C}`);
       }
-    } else if (!flow && perGroup === 1 && view.K > 1) {
+    } else if (!flow && perGroup === 1 && K > 1) {
       // [K, 1, R, S] without a chain to tell: depthwise, one group per channel.
-      groups = view.K;
-      C = view.K;
+      groups = K;
+      C = K;
       depthwiseAssumed++;
     }
     const pads: [number, number, number, number] = [Math.floor((R - 1) / 2), Math.floor((S - 1) / 2), Math.ceil((R - 1) / 2), Math.ceil((S - 1) / 2)];
@@ -102,7 +107,7 @@ export function layersFromWeights(tensors: readonly TensorSource[], format: Weig
       C,
       H: flow?.H ?? null,
       W: flow?.W ?? null,
-      K: view.K,
+      K,
       R,
       S,
       P,
@@ -113,7 +118,7 @@ export function layersFromWeights(tensors: readonly TensorSource[], format: Weig
       dilations: [1, 1],
     };
     layers.push(modelLayer({ ...common, op: convOp(C, groups), shape }));
-    if (flow && P !== null && Q !== null) flow = { N: flow.N, C: view.K, H: P, W: Q };
+    if (flow && P !== null && Q !== null) flow = { N: flow.N, C: K, H: P, W: Q };
   }
   if (input) notes.push('no graph: strides 1 and "same" padding assumed from the given input size on');
   if (depthwiseAssumed > 0) notes.push(`${depthwiseAssumed} kernel${depthwiseAssumed === 1 ? '' : 's'} of shape [K, 1, R, S] taken as depthwise (one group per channel)`);

@@ -249,3 +249,12 @@ test('weights without a graph: layers from names and shapes, sizes only from --i
     rmSync(folder, { recursive: true, force: true });
   }
 });
+
+test('TF.js tiny face detector (no topology in the manifest): depthwise [R, S, C, 1] kernels are depthwise over C', async () => {
+  const report = await readModel(join(TEST_MODELS_DIR, 'tiny_face_detector_model-weights_manifest.json'), { input: [1, 3, 416, 416] });
+  assert.equal(report.source, 'weights');
+  assert.deepEqual(report.layers.map((l) => l.op), ['conv', ...Array.from({ length: 5 }, () => ['depthwise', 'conv']).flat(), 'conv']);
+  const dw = report.layers.find((l) => l.name === 'conv3/depthwise_filter')!;
+  assert.deepEqual([dw.shape, dw.params], [{ N: 1, C: 64, H: 416, W: 416, K: 64, R: 3, S: 3, P: 416, Q: 416, strides: [1, 1], pads: [1, 1, 1, 1], groups: 64, dilations: [1, 1] }, 576]);
+  assert.equal(dw.flops, 2 * 64 * 9 * 416 * 416);
+});
