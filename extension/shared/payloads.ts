@@ -638,6 +638,23 @@ export interface ModelLayer {
   /** What the figures that are null need: "input size". */
   needs?: string;
   winograd: ModelWinograd;
+  /** The weight's sparsity, from the sparsity scan (absent when the scan was not run). */
+  sparsity?: ModelLayerSparsity;
+}
+
+/** Zeros of a layer's weight: element-wise and structured (shares of all-zero slices), and 2:4 compliance. */
+export interface ModelLayerSparsity {
+  /** Share of zero elements. */
+  element: number;
+  /** Convolutions: all-zero filters (output channels), input channels and (k, c) kernels. */
+  filters?: number;
+  channels?: number;
+  kernels?: number;
+  /** Matrices: all-zero rows (outputs) and columns (inputs). */
+  rows?: number;
+  cols?: number;
+  /** Share of groups of 4 input channels with at least 2 zeros (NM24_NOTE). */
+  nm24?: number;
 }
 
 export interface ModelReport {
