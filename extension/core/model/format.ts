@@ -25,29 +25,29 @@ function structured(layer: ModelLayer): string {
 }
 
 export function formatModelReport(report: ModelReport): string {
-  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'MFLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd'];
+  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd'];
   const rows = report.layers.map((l, i) => [
     String(i + 1),
     shortName(l.name, 48),
     l.op,
     shapeText(l),
     String(l.params),
-    l.flops === null ? `? (${l.needs ?? 'unknown'})` : (l.flops / 1e6).toFixed(2),
+    l.flops === null ? '?' : humanCount(l.flops),
     l.sparsity ? percent(l.sparsity.element, 1) : '-',
     structured(l),
     l.sparsity ? percent(l.sparsity.nm24, 1) : '-',
     l.winograd.chosen?.tile ?? (l.winograd.applicable ? 'needs sizes' : '-'),
   ]);
   const t = report.total;
-  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${(t.flops / 1e6).toFixed(2)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '']);
+  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '']);
   const input = report.input.shape ? `input [${report.input.shape.join(', ')}] (${report.input.from === 'option' ? '--input' : 'from the file'})` : 'input size unknown';
   const lines = [
     `${report.file} (${report.format}, layers from the ${report.source === 'graph' ? 'graph' : 'weights alone'}), ${input}`,
-    `${t.layers} layers, ${humanCount(t.params)} parameters, ${humanCount(t.flops)}FLOPs (2 per multiply-add)`,
+    `${t.layers} layers, ${humanCount(t.params)} parameters, ${humanCount(t.flops)} FLOPs`,
     '',
     renderTable(header, rows, 4),
     '',
-    `Winograd: the engine's tile with the fewest products on the layer (ragged tiles counted) within the default error budget; '-' where none fits (see --json winograd.reason). ${NM24_NOTE}`,
+    `FLOPs: 2 per multiply-add; '?' needs ${report.layers.find((l) => l.flops === null)?.needs ?? 'the input size'}. Winograd: the engine's tile with the fewest products on the layer (ragged tiles counted) within the default error budget; '-' where none fits (see --json winograd.reason). ${NM24_NOTE}`,
   ];
   for (const note of report.notes) lines.push(`note: ${note}`);
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);

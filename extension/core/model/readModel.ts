@@ -50,7 +50,7 @@ export function describeModel(opened: OpenedWeightFile, input?: number[]): Model
   }
   const reportInput = inputOf(graph, input && opened.format !== 'tflite' ? input : undefined);
   const unknown = layers.filter((l) => l.flops === null).length;
-  if (unknown > 0 && reportInput.shape) {
+  if (unknown > 0 && reportInput.shape && graph) {
     // The input size is known: what is missing is a shape the propagation could not follow.
     layers = layers.map((l) => (l.flops === null ? { ...l, needs: 'shapes the graph does not fix (propagation stopped before this layer)' } : l));
     notes.push(`${unknown} layer${unknown === 1 ? '' : 's'} without FLOPs: shape propagation from the input stopped before ${unknown === 1 ? 'it' : 'them'}`);
