@@ -22,6 +22,7 @@
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { checkedNumel, type DType, decodeInto, needsFloat64 } from './dtypes';
 import { chunkLimit } from './source';
+import { attachKerasLayers } from './kerasTopology';
 import type { LayoutBasis, OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 
@@ -263,6 +264,8 @@ export interface Hdf5OpenSettings {
   /** Runs after the HDF5 file is closed (removes a temporary extraction). */
   cleanup?: () => Promise<void>;
   signal?: AbortSignal;
+  /** The model config of a Keras 2 file is read for the graph's layers (`OpenOptions.graphLayers`). */
+  options?: OpenOptions;
 }
 
 /** Opens the HDF5 file at `fsPath` and lists its numeric datasets as tensors. */
@@ -371,7 +374,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
       const value = attribute?.value;
       if (typeof value === 'string') metadata[key] = value;
     }
-    return {
+    const opened: OpenedWeightFile = {
       file: reportedFile,
       format: settings.format,
       fileBytes: settings.fileBytes,
@@ -380,6 +383,9 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
       metadata,
       close: closeAll,
     };
+    const modelConfig = openFile.attrs.model_config?.value;
+    if (typeof modelConfig === 'string') attachKerasLayers(opened, modelConfig, settings.options, 'the model_config attribute');
+    return opened;
   } catch (error) {
     await closeAll();
     if (error instanceof WeightFileError) throw error;
@@ -402,6 +408,6 @@ export const hdf5Parser: WeightFormatParser = {
     } catch {
       throw new WeightFileError(file, 'cannot open: file not found');
     }
-    return openHdf5Weights(file, { reportedFile: file, format: 'hdf5', fileBytes, signal: options?.signal });
+    return openHdf5Weights(file, { reportedFile: file, format: 'hdf5', fileBytes, signal: options?.signal, options });
   },
 };

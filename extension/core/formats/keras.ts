@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
 import { openHdf5Weights } from './hdf5';
+import { MAX_MODEL_CONFIG_BYTES, attachKerasLayers } from './kerasTopology';
 import { BoundedReader } from './reader';
 import type { OpenedWeightFile, OpenOptions, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
@@ -76,6 +77,8 @@ export const kerasParser: WeightFormatParser = {
           `${KERAS_WEIGHTS_ENTRY} inflates from ${entry.compressedSize} to ${entry.uncompressedSize} bytes, more than the ${tempLimit} bytes allowed in the temporary folder (${MAX_TEMP_INFLATION}x its compressed size, at least ${TEMP_FLOOR_BYTES}); if the archive is genuine, unzip it and open ${KERAS_WEIGHTS_ENTRY} directly`,
         );
       }
+      const configEntry = options?.graphLayers ? archive.entry('config.json') : undefined;
+      const configText = configEntry ? new TextDecoder().decode(await archive.read(configEntry, MAX_MODEL_CONFIG_BYTES)) : undefined;
       folder = await mkdtemp(path.join(tmpdir(), 'deep-accel-keras-'));
       const extracted = path.join(folder, KERAS_WEIGHTS_ENTRY);
       await extractEntry(archive, KERAS_WEIGHTS_ENTRY, extracted, options?.signal);
@@ -90,6 +93,7 @@ export const kerasParser: WeightFormatParser = {
         throw error instanceof WeightFileError ? new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`) : error;
       });
       opened.warnings.unshift(`weights read from ${KERAS_WEIGHTS_ENTRY} inside the archive`);
+      attachKerasLayers(opened, configText, options, 'config.json');
       return opened;
     } catch (error) {
       await reader.close();

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { type DType, checkedNumel, decodeInto, itemSize } from './dtypes';
 import { type ByteSource, BoundedReader, ByteCursor, checkRange } from './reader';
 import { chunkLimit, contiguousTensor } from './source';
+import { attachKerasLayers } from './kerasTopology';
 import { type OpenOptions, type OpenedWeightFile, type TensorLayout, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 
 const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
@@ -134,7 +135,7 @@ function affineTensor(
   return tensor;
 }
 
-async function openTfjs(file: string): Promise<OpenedWeightFile> {
+async function openTfjs(file: string, options?: OpenOptions): Promise<OpenedWeightFile> {
   const jsonReader = await BoundedReader.open(file);
   let model: unknown;
   try {
@@ -260,7 +261,9 @@ async function openTfjs(file: string): Promise<OpenedWeightFile> {
     await closeAll();
     throw error;
   }
-  return { file, format: 'tfjs', fileBytes, tensors, warnings, companions, close: closeAll };
+  const opened: OpenedWeightFile = { file, format: 'tfjs', fileBytes, tensors, warnings, companions, close: closeAll };
+  attachKerasLayers(opened, Array.isArray(model) ? undefined : (model as { modelTopology?: unknown } | null)?.modelTopology, options, 'modelTopology');
+  return opened;
 }
 
 export const tfjsParser: WeightFormatParser = {
@@ -274,5 +277,5 @@ export const tfjsParser: WeightFormatParser = {
     if (/"(weightsManifest|modelTopology)"\s*:/.test(text)) return true;
     return /^model\.json$/i.test(fileName);
   },
-  open: (file: string, _options?: OpenOptions) => openTfjs(file),
+  open: (file: string, options?: OpenOptions) => openTfjs(file, options),
 };
