@@ -642,20 +642,8 @@ export interface ModelLayer {
   sparsity?: ModelLayerSparsity;
 }
 
-/** Zeros of a layer's weight: element-wise and structured (shares of all-zero slices), and 2:4 compliance. */
-export interface ModelLayerSparsity {
-  /** Share of zero elements. */
-  element: number;
-  /** Convolutions: all-zero filters (output channels), input channels and (k, c) kernels. */
-  filters?: number;
-  channels?: number;
-  kernels?: number;
-  /** Matrices: all-zero rows (outputs) and columns (inputs). */
-  rows?: number;
-  cols?: number;
-  /** Share of groups of 4 input channels with at least 2 zeros (NM24_NOTE). */
-  nm24?: number;
-}
+/** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */
+export type ModelLayerSparsity = { element: number } & Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24'>;
 
 export interface ModelReport {
   file: string;
