@@ -629,6 +629,8 @@ export interface ModelLayer {
   opType: string;
   op: ModelLayerOp;
   weight: string;
+  /** The axis order the weight is read in: OIHW, OHWI, HWIO, IHWO (TFLite depthwise) for kernels, OI or IO for matrices. */
+  weightLayout: string;
   bias?: string;
   shape: ModelConvShape | ModelLinearShape;
   /** Weight and bias elements. */

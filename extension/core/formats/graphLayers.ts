@@ -29,8 +29,8 @@ export interface GraphLayer {
   bias?: string;
   /** For convolutions. */
   conv?: GraphConvGeometry;
-  /** For linear layers: features in and out. */
-  linear?: { inFeatures: number; outFeatures: number };
+  /** For linear layers: features in and out, and the weight's axis order ([out, in] is OI). */
+  linear?: { inFeatures: number; outFeatures: number; layout: 'OI' | 'IO' };
   /** Activation shapes: [N, C, H, W] for convolutions, [rows, features] for linear layers; absent when unknown. */
   input?: number[];
   output?: number[];

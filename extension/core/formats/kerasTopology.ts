@@ -230,7 +230,7 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
         kind: 'linear',
         weight: kernel.name,
         ...(bias ? { bias: bias.name } : {}),
-        linear: { inFeatures, outFeatures: units },
+        linear: { inFeatures, outFeatures: units, layout: 'IO' },
         ...(rows !== undefined ? { input: [rows, inFeatures], output: [rows, units] } : {}),
       });
       return x && [...x.slice(0, -1), units];

@@ -485,7 +485,7 @@ function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSou
       kind: 'linear',
       weight,
       ...(op === 'Gemm' && bias(2) ? { bias: bias(2) } : {}),
-      linear: { inFeatures, outFeatures },
+      linear: { inFeatures, outFeatures, layout: transposed ? 'OI' : 'IO' },
       ...(known ? { input: [rows, inFeatures], output: [rows, outFeatures] } : {}),
     };
   }

@@ -346,7 +346,7 @@ function tfliteLayer(op: LayerOperator, shapes: Int32Array[], names: Map<number,
     const [outFeatures, inFeatures] = k as [number, number];
     const rows = x ? x.reduce((a, b) => a * b, 1) / inFeatures : undefined;
     const known = rows !== undefined && Number.isSafeInteger(rows) && rows > 0;
-    return { name, opType, kind: 'linear', weight, ...(bias ? { bias } : {}), linear: { inFeatures, outFeatures }, ...(known ? { input: [rows, inFeatures], output: [rows, outFeatures] } : {}) };
+    return { name, opType, kind: 'linear', weight, ...(bias ? { bias } : {}), linear: { inFeatures, outFeatures, layout: 'OI' }, ...(known ? { input: [rows, inFeatures], output: [rows, outFeatures] } : {}) };
   }
   if (k.length !== 4) return `${opType} '${name}': weight shape [${k.join(', ')}] is not a 4-D kernel; left out`;
   const nchw = (shape: number[] | undefined): number[] | undefined => (shape?.length === 4 ? [shape[0]!, shape[3]!, shape[1]!, shape[2]!] : undefined);

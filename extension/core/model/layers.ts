@@ -6,6 +6,7 @@
  */
 import type { ModelConvShape, ModelLayer, ModelLayerOp, ModelLinearShape } from '../../shared/payloads';
 import type { GraphLayer } from '../formats/graphLayers';
+import type { TensorSource } from '../formats/types';
 import { winogradFit } from './winogradFit';
 
 /** conv, depthwise (a group per input channel) or grouped. */
@@ -42,13 +43,13 @@ export function modelLayer(fields: Omit<ModelLayer, 'flops' | 'needs' | 'winogra
   };
 }
 
-/** A graph's layer in the report's terms; `numelOf` gives a listed tensor's element count. */
-export function layerFromGraph(layer: GraphLayer, numelOf: (tensor: string) => number): ModelLayer {
-  const params = numelOf(layer.weight) + (layer.bias ? numelOf(layer.bias) : 0);
+/** A graph's layer in the report's terms; `tensorOf` gives a listed tensor's header. */
+export function layerFromGraph(layer: GraphLayer, tensorOf: (tensor: string) => Pick<TensorSource, 'numel' | 'layout'> | undefined): ModelLayer {
+  const params = (tensorOf(layer.weight)?.numel ?? 0) + (layer.bias ? (tensorOf(layer.bias)?.numel ?? 0) : 0);
   const common = { name: layer.name, opType: layer.opType, weight: layer.weight, ...(layer.bias ? { bias: layer.bias } : {}), params };
   if (layer.kind === 'linear' || !layer.conv) {
-    const { inFeatures, outFeatures } = layer.linear!;
-    return modelLayer({ ...common, op: 'linear', shape: { N: layer.input?.[0] ?? null, I: inFeatures, O: outFeatures } });
+    const { inFeatures, outFeatures, layout } = layer.linear!;
+    return modelLayer({ ...common, weightLayout: layout, op: 'linear', shape: { N: layer.input?.[0] ?? null, I: inFeatures, O: outFeatures } });
   }
   const g = layer.conv;
   const [N, , H, W] = layer.input ?? [null, null, null, null];
@@ -73,5 +74,5 @@ export function layerFromGraph(layer: GraphLayer, numelOf: (tensor: string) => n
     groups: g.groups,
     dilations: g.dilations,
   };
-  return modelLayer({ ...common, op: layer.kind === 'convTranspose' ? 'convTranspose' : convOp(g.C, g.groups), shape });
+  return modelLayer({ ...common, weightLayout: tensorOf(layer.weight)?.layout ?? 'OIHW', op: layer.kind === 'convTranspose' ? 'convTranspose' : convOp(g.C, g.groups), shape });
 }

@@ -36,11 +36,11 @@ function inputOf(graph: GraphLayers | undefined, given: number[] | undefined): M
 /** The report's layers and input for an opened file (opened with `graphLayers` for its graph). */
 export function describeModel(opened: OpenedWeightFile, input?: number[]): ModelReport {
   const graph = opened.graphLayers;
-  const numel = new Map(opened.tensors.map((t) => [t.name, t.numel]));
+  const tensors = new Map(opened.tensors.map((t) => [t.name, t]));
   const notes: string[] = [];
   let layers: ModelLayer[];
   if (graph) {
-    layers = graph.layers.map((layer) => layerFromGraph(layer, (name) => numel.get(name) ?? 0));
+    layers = graph.layers.map((layer) => layerFromGraph(layer, (name) => tensors.get(name)));
     notes.push(...graph.notes);
     if (input && opened.format === 'tflite') notes.push('TFLite stores the shape of every tensor; the given input shape is not used');
   } else {
