@@ -1,6 +1,6 @@
 /**
  * `deep-accel`: the command-line face of the same code the extension runs.
- *   deep-accel winograd | sparsity | prune | bench | conv [options]   (--help on each)
+ *   deep-accel winograd | sparsity | prune | bench | conv | model [options]   (--help on each)
  */
 import { setFlagsFromString } from 'node:v8';
 import { supportsRelaxedSimd } from '../core/bench/machine';
@@ -18,6 +18,7 @@ const SUBCOMMANDS: Record<string, Subcommand> = {
   prune: { summary: 'write a magnitude- or filter-pruned copy of a weight file (safetensors)', load: async () => (await import('./prune')).pruneCommand },
   bench: { summary: 'benchmark convolution algorithms on the WebAssembly SIMD engine', load: async () => (await import('./bench')).benchCommand },
   conv: { summary: 'run one convolution algorithm on your own .npy tensors', load: async () => (await import('./conv')).convCommand },
+  model: { summary: 'the layers of your model: shapes, parameters, FLOPs, weight sparsity and the Winograd kernels that fit', load: async () => (await import('./model')).modelCommand },
 };
 
 export function usage(): string {

@@ -642,6 +642,55 @@ export interface ModelLayer {
   winograd: ModelWinograd;
   /** The weight's sparsity, from the sparsity scan (absent when the scan was not run). */
   sparsity?: ModelLayerSparsity;
+  /** Every algorithm timed on the engine on this layer's shape, its error measured on this layer's weights. */
+  results?: ModelAlgorithmResult[];
+  /** The fastest result within the accuracy budget (--max-error-vs-direct). */
+  best?: ModelBest;
+  /** The fastest result of all, when it is outside the budget (so not `best`). */
+  fastest?: ModelBest;
+  /** Why the layer was not timed (the engine cannot run it, its sizes are unknown). */
+  notTimed?: string;
+  /** Algorithms that do not apply to the layer, each with the reason. */
+  skipped?: { algo: string; reason: string }[];
+}
+
+export interface ModelAlgorithmResult {
+  algo: string;
+  layout: string;
+  msMedian: number;
+  msMin: number;
+  /** Effective GFLOP/s: the layer's FLOPs over msMedian. */
+  gflops: number;
+  /** Max |output - fp64 reference| on this layer's real weights and random activations in [-1, 1). */
+  maxAbsErr: number;
+  /** maxAbsErr over direct convolution's on the same data. */
+  errorVsDirect: number;
+  /** The time came from the timing cache (same shape, algorithm, layout, threads and engine build). */
+  cached: boolean;
+}
+
+export interface ModelBest {
+  algo: string;
+  layout: string;
+  msMedian: number;
+  errorVsDirect: number;
+}
+
+/** How the layers were timed. */
+export interface ModelTimingInfo {
+  budgetMs: number;
+  warmupMs: number;
+  threads: number;
+  maxErrorVsDirect: number;
+  /** The engine build the times belong to (a digest of its WebAssembly), part of the cache key. */
+  engineBuild: string;
+  /** (shape, algorithm) pairs timed in this run, and those whose time came from the cache. */
+  measured: number;
+  cacheHits: number;
+  /** Where the timing cache lives; absent when none was used. */
+  cacheFile?: string;
+  /** Wall time of the timing phase. */
+  elapsedMs: number;
 }
 
 /** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */
@@ -669,7 +718,15 @@ export interface ModelReport {
     flops: number;
     /** Layers whose FLOPs are unknown (left out of the sum). */
     flopsUnknown: number;
+    /** With timings: the sum of the layers' best.msMedian, and how many layers were timed. */
+    bestMs?: number;
+    timedLayers?: number;
+    /** The share of bestMs per op (conv, depthwise, grouped, linear). */
+    bestMsByOp?: Record<string, number>;
   };
+  /** Present when the layers were timed. */
+  machine?: MachineInfo;
+  timing?: ModelTimingInfo;
   /** What was assumed or left out, said once each. */
   notes: string[];
   warnings: string[];

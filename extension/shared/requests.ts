@@ -98,3 +98,22 @@ export interface CompareRequest {
   a: string;
   b: string;
 }
+
+export interface ModelRequest {
+  file: string;
+  /** The first input's shape in the file's own axis order (N,C,H,W for ONNX, N,H,W,C for Keras). */
+  input?: number[];
+  /** Time every layer on the engine (default true where an engine is given). */
+  time?: boolean;
+  /** Algorithms to time (direct always runs: errors are measured against it); default all. */
+  algos?: string[];
+  /** Timed budget per (shape, algorithm) after the warm-up (default 200 ms). */
+  budgetMs?: number;
+  /** Warm-up per (shape, algorithm) (default: a fifth of the budget, at most 100 ms). */
+  warmupMs?: number;
+  threads?: number;
+  /** The accuracy budget of `best`: max abs error at most this multiple of direct's (default 16). */
+  maxErrorVsDirect?: number;
+  /** The folder whose .deep-accel/ keeps the timing cache (the workspace; the CLI's working folder). */
+  workspace?: string;
+}

@@ -3,9 +3,12 @@
  * pool: plans and kernels run on the pool's engine workers, the fp64 reference and the comparison
  * against it are split across every worker of the pool.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AppliesVerdict, ConvBackend, ConvPlanHandle } from '../core/conv/backend';
 import { convOutputSize } from '../core/conv/reference';
 import { applies, supportedLayouts, type ConvPlan, type EngineVariant } from '../engine/engine';
+import { engineWasmPath } from '../engine/loading';
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
 import { ParallelEngine, splitUnits } from './parallelEngine';
 import type { WorkerPool } from './pool';
@@ -22,6 +25,14 @@ export class PoolConvBackend implements ConvBackend {
 
   get variant(): EngineVariant {
     return this.parallel.engine.variant;
+  }
+
+  private buildDigest: string | undefined;
+
+  /** The first 16 hex digits of the SHA-256 of the running engine's WebAssembly, and its variant. */
+  get build(): string {
+    this.buildDigest ??= `${this.variant}-${createHash('sha256').update(readFileSync(engineWasmPath(this.variant))).digest('hex').slice(0, 16)}`;
+    return this.buildDigest;
   }
 
   get maxThreads(): number {

@@ -3,6 +3,7 @@
  * with the worker's progress and cancellation as its hooks.
  */
 import { runCompare } from '../core/requests/compare';
+import { runModel } from '../core/requests/model';
 import { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from '../core/requests/weightFile';
 import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
@@ -23,3 +24,4 @@ export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);
 export const tensorSliceTask = handler<'tensorSlice'>(runTensorSlice);
 export const compareTask = handler<'compare'>((request) => runCompare(request));
+export const modelTask = handler<'model'>(runModel);

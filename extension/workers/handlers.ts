@@ -86,6 +86,7 @@ export const taskHandlers: TaskHandlerRegistry = {
   winograd: lazy(() => dataTasks().winogradTask),
   sparsity: lazy(() => dataTasks().sparsityTask),
   summary: lazy(() => dataTasks().summaryTask),
+  model: lazy(() => dataTasks().modelTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
   tensorSlice: lazy(() => dataTasks().tensorSliceTask),
   prune: lazy(() => dataTasks().pruneTask),

@@ -31,6 +31,8 @@ export interface ConvPlanHandle {
 export interface ConvBackend {
   /** The engine build that runs: SIMD128, or relaxed SIMD where the runtime validates it. */
   readonly variant: 'simd' | 'relaxed';
+  /** What identifies the engine build (a digest of its WebAssembly), so cached timings of another build are not reused. */
+  readonly build?: string;
   /** Most threads one run may use. */
   readonly maxThreads: number;
   /** Whether `algo` computes `shape` in `layout`, and if not, why. */

@@ -24,8 +24,16 @@ function structured(layer: ModelLayer): string {
   return percent(sp.filters ?? sp.rows, 1);
 }
 
+function timingCells(layer: ModelLayer): string[] {
+  const best = layer.best;
+  if (!best) return ['-', '-', '-', '-'];
+  const gflops = layer.flops ? (layer.flops / (best.msMedian * 1e6)).toFixed(1) : '-';
+  return [`${best.algo}${layer.fastest ? '*' : ''}`, best.msMedian.toFixed(3), gflops, best.errorVsDirect.toFixed(1)];
+}
+
 export function formatModelReport(report: ModelReport): string {
-  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd'];
+  const timed = report.timing !== undefined;
+  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd', ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : [])];
   const rows = report.layers.map((l, i) => [
     String(i + 1),
     shortName(l.name, 48),
@@ -37,9 +45,10 @@ export function formatModelReport(report: ModelReport): string {
     structured(l),
     l.sparsity ? percent(l.sparsity.nm24, 1) : '-',
     l.winograd.chosen?.tile ?? (l.winograd.applicable ? 'needs sizes' : '-'),
+    ...(timed ? timingCells(l) : []),
   ]);
   const t = report.total;
-  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '']);
+  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : [])]);
   const input = report.input.shape ? `input [${report.input.shape.join(', ')}] (${report.input.from === 'option' ? '--input' : 'from the file'})` : 'input size unknown';
   const lines = [
     `${report.file} (${report.format}, layers from the ${report.source === 'graph' ? 'graph' : 'weights alone'}), ${input}`,
@@ -49,6 +58,17 @@ export function formatModelReport(report: ModelReport): string {
     '',
     `FLOPs: 2 per multiply-add; '?' needs ${report.layers.find((l) => l.flops === null)?.needs ?? 'the input size'}. Winograd: the engine's tile with the fewest products on the layer (ragged tiles counted) within the default error budget; '-' where none fits (see --json winograd.reason). ${NM24_NOTE}`,
   ];
+  if (report.timing) {
+    const g = report.timing;
+    const shares = Object.entries(t.bestMsByOp ?? {}).map(([op, ms]) => `${op} ${((100 * ms) / (t.bestMs || 1)).toFixed(1)}%`);
+    lines.push(
+      `Timed on the engine (${report.machine?.simd ?? ''}, build ${g.engineBuild}), ${g.threads} thread${g.threads === 1 ? '' : 's'}, ${g.budgetMs} ms budget and ${g.warmupMs} ms warm-up per shape and algorithm: ${g.measured} timed, ${g.cacheHits} from the cache${g.cacheFile ? ` (${g.cacheFile})` : ''}, in ${(g.elapsedMs / 1000).toFixed(1)} s.`,
+      `Best = the fastest algorithm whose max error on the layer's real weights is at most ${g.maxErrorVsDirect}x direct convolution's (Err x direct); * = a faster one lies outside that budget (--json fastest). Total best: ${(t.bestMs ?? 0).toFixed(3)} ms${shares.length ? ` (${shares.join(', ')})` : ''}.`,
+    );
+    const notTimed = new Map<string, string[]>();
+    for (const l of report.layers) if (l.notTimed) notTimed.set(l.notTimed, [...(notTimed.get(l.notTimed) ?? []), l.name]);
+    for (const [reason, names] of notTimed) lines.push(`not timed: ${names.length} layer${names.length === 1 ? '' : 's'} (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): ${reason}`);
+  }
   for (const note of report.notes) lines.push(`note: ${note}`);
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);
   return lines.join('\n');

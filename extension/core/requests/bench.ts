@@ -17,9 +17,9 @@ import { convDirectFlops } from '../conv/reference';
 import { abortError, type ComputeHooks } from './hooks';
 
 /** The relative error's denominator floor, as a share of the reference's largest magnitude. */
-const RELATIVE_FLOOR = 1e-3;
+export const RELATIVE_FLOOR = 1e-3;
 
-interface LayerData {
+export interface LayerData {
   input: Float32Array;
   weight: Float32Array;
   /** fp64 reference [N,K,P,Q] and its largest magnitude, when errors are checked. */
@@ -136,14 +136,15 @@ function makeLayerData(shape: ConvShape, seed: number): LayerData {
   return { input, weight, maxRefAbs: 0 };
 }
 
-async function benchAlgorithm(
+/** One algorithm on one layer: plan, weights, input, timed runs, error against the reference. */
+export async function benchAlgorithm(
   backend: ConvBackend,
   layer: BenchLayer,
   algo: ConvAlgorithm,
   layout: ConvLayout,
   threads: number,
   data: LayerData,
-  timing: { warmupMs: number; budgetMs: number; signal?: AbortSignal; onSample(fraction: number): void },
+  timing: { warmupMs: number; budgetMs: number; minIterations?: number; signal?: AbortSignal; onSample(fraction: number): void },
 ): Promise<BenchResult> {
   const plan = backend.plan(layer.shape, algo, layout, threads);
   try {

@@ -3,12 +3,13 @@
  * surface builds a request and calls the same function, directly (the CLI) or through the worker
  * pool (the extension, whose worker registry maps task kinds to these functions).
  */
-import type { BenchComparison, BenchReport, ConvResult, PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from '../../shared/payloads';
-import type { BenchRequest, CompareRequest, ConvRequest, PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
+import type { BenchComparison, BenchReport, ConvResult, ModelReport, PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from '../../shared/payloads';
+import type { BenchRequest, CompareRequest, ConvRequest, ModelRequest, PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
 
 export { runBench } from './bench';
 export { runCompare } from './compare';
 export { runConv } from './conv';
+export { runModel } from './model';
 export { abortError, type ComputeHooks, type RequestHooks } from './hooks';
 export { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from './weightFile';
 export { runWinograd } from './winograd';
@@ -24,6 +25,7 @@ export interface RequestKinds {
   bench: { args: BenchRequest; result: BenchReport };
   conv: { args: ConvRequest; result: ConvResult };
   compare: { args: CompareRequest; result: BenchComparison };
+  model: { args: ModelRequest; result: ModelReport };
 }
 export type RequestKind = keyof RequestKinds;
 

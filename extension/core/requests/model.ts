@@ -1,0 +1,95 @@
+/**
+ * The model report: the user's network read layer by layer (from its graph, or from its weights'
+ * names and shapes), with each layer's shape, parameters, FLOPs, weight sparsity and the engine's
+ * Winograd kernels that fit it; given an engine, every applicable algorithm timed per layer with
+ * its error on the layer's real weights, and the fastest within the accuracy budget.
+ */
+import type { ModelReport } from '../../shared/payloads';
+import type { ModelRequest } from '../../shared/requests';
+import { requestedAlgorithms } from '../bench/runner';
+import { machineInfo } from '../bench/machine';
+import type { ConvBackend } from '../conv/backend';
+import { analyzeOpenedModel } from '../model/analyze';
+import { checkInputShape, openModelFile } from '../model/readModel';
+import { DEFAULT_MAX_ERROR_VS_DIRECT, DEFAULT_MODEL_BUDGET_MS, timeModelLayers } from '../model/timing';
+import { TimingCache, weightFileIdentity } from '../model/timingCache';
+import { OptionError } from '../optionError';
+import type { RequestHooks } from './hooks';
+
+function checkRequest(request: ModelRequest, backend: ConvBackend | undefined): void {
+  if (request.input) {
+    const problem = checkInputShape(request.input);
+    if (problem) throw new OptionError(`input: ${problem}`);
+  }
+  const nonNegative = (value: number | undefined, what: string): void => {
+    if (value !== undefined && !(Number.isFinite(value) && value >= 0)) throw new OptionError(`${what} must be a non-negative number, got ${value}`);
+  };
+  nonNegative(request.budgetMs, 'budget');
+  nonNegative(request.warmupMs, 'warm-up');
+  if (request.maxErrorVsDirect !== undefined && !(request.maxErrorVsDirect >= 1)) throw new OptionError(`max-error-vs-direct must be a number >= 1, got ${request.maxErrorVsDirect}`);
+  const threads = request.threads ?? 1;
+  const max = backend?.maxThreads ?? Infinity;
+  if (!Number.isInteger(threads) || threads < 1 || threads > max) throw new OptionError(`threads must be an integer in 1..${max}, got ${threads}`);
+}
+
+export async function runModel(request: ModelRequest, hooks: RequestHooks & { backend?: ConvBackend } = {}): Promise<ModelReport> {
+  const { backend, signal } = hooks;
+  checkRequest(request, backend);
+  const time = backend !== undefined && request.time !== false;
+  const algos = time ? requestedAlgorithms({ algos: request.algos }) : undefined;
+  const opened = await openModelFile(request.file, { ...(request.input ? { input: request.input } : {}), signal });
+  try {
+    // The sparsity scan streams the weights once; timing reads each timed layer's weight again.
+    const scanShare = time ? 0.1 : 1;
+    const report = await analyzeOpenedModel(opened, {
+      ...(request.input ? { input: request.input } : {}),
+      signal,
+      onProgress: (fraction, message) => hooks.onProgress?.(fraction * scanShare, message),
+    });
+    if (!time || !backend) return report;
+    const budgetMs = request.budgetMs ?? DEFAULT_MODEL_BUDGET_MS;
+    const warmupMs = request.warmupMs ?? Math.min(100, budgetMs / 5);
+    const threads = request.threads ?? 1;
+    const maxErrorVsDirect = request.maxErrorVsDirect ?? DEFAULT_MAX_ERROR_VS_DIRECT;
+    const cache = await TimingCache.open(request.workspace ?? process.cwd());
+    if (cache.problem) report.warnings.push(cache.problem);
+    const engineBuild = backend.build ?? `${backend.variant}-unidentified`;
+    const started = performance.now();
+    const { measured, cacheHits } = await timeModelLayers(report, opened, {
+      backend,
+      engineBuild,
+      cache,
+      fileIdentity: await weightFileIdentity(request.file),
+      ...(algos ? { algos } : {}),
+      budgetMs,
+      warmupMs,
+      threads,
+      maxErrorVsDirect,
+      signal,
+      onProgress: (fraction, message) => hooks.onProgress?.(scanShare + (1 - scanShare) * fraction, message),
+    });
+    // Without a build digest a later engine could be served this build's times: nothing is kept.
+    if (backend.build) await cache.save();
+    const timed = report.layers.filter((l) => l.best);
+    const byOp: Record<string, number> = {};
+    for (const l of timed) byOp[l.op] = (byOp[l.op] ?? 0) + l.best!.msMedian;
+    report.total.bestMs = timed.reduce((sum, l) => sum + l.best!.msMedian, 0);
+    report.total.timedLayers = timed.length;
+    report.total.bestMsByOp = byOp;
+    report.machine = machineInfo(backend.variant === 'relaxed' ? 'relaxed-simd' : 'simd128');
+    report.timing = {
+      budgetMs,
+      warmupMs,
+      threads,
+      maxErrorVsDirect,
+      engineBuild,
+      measured,
+      cacheHits,
+      ...(backend.build ? { cacheFile: cache.file } : {}),
+      elapsedMs: performance.now() - started,
+    };
+    return report;
+  } finally {
+    await opened.close();
+  }
+}

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { runCli } from '../../../extension/cli/main';
+import type { ModelReport } from '../../../extension/shared/payloads';
+import { TEST_MODELS_DIR, fixture } from '../../paths';
+
+async function cli(...argv: string[]) {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, { out: (text) => (out += text), err: (text) => (err += text) });
+  return { code, out, err };
+}
+
+test('model --json: the report of a TF.js layers model, totals equal to the sums of the rows', async () => {
+  const { code, out, err } = await cli('model', fixture('keras', 'tfjs_layers.json'), '--json');
+  assert.equal(code, 0, err);
+  const report = JSON.parse(out) as ModelReport;
+  assert.equal(report.format, 'tfjs');
+  assert.deepEqual(report.layers.map((l) => [l.name, l.op, l.flops]), [
+    ['conv', 'conv', 2 * 6 * 3 * 25 * 20 * 20],
+    ['dense', 'linear', 2 * 600 * 4],
+  ]);
+  assert.equal(report.total.flops, report.layers.reduce((a, l) => a + l.flops!, 0));
+  assert.equal(report.total.params, 456 + 2404);
+  assert.match(err, /scanning conv\/kernel/, 'progress on stderr');
+});
+
+test('model prints one row per layer and a totals row; a real TFLite model lists its depthwise layers', async () => {
+  const { code, out } = await cli('model', path.join(TEST_MODELS_DIR, 'face_detection_short_range.tflite'));
+  assert.equal(code, 0);
+  assert.match(out, /^1 +conv2d +conv +3x128x128 > 24x64x64 5x5 s2 p1,1,2,2 +1824 +14\.75M /m);
+  assert.match(out, /^2 +depthwise_conv2d +depthwise +24x64x64 > 24x64x64 3x3 s1 p1 g24 +240 /m);
+  assert.match(out, /^ +total +\d+ layers /m);
+});
+
+test('model: a wrong --input is a usage error naming the flag, a shape that does not fit the graph is the file\'s error', async () => {
+  const bad = await cli('model', fixture('keras', 'keras3_functional.keras'), '--input', '1,16,x,4');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--input must be 2 to 5 whole numbers/);
+  const rank = await cli('model', fixture('keras', 'keras3_functional.keras'), '--input', '1,16,16');
+  assert.equal(rank.code, 2);
+  assert.match(rank.err, /keras3_functional\.keras: input 'image' has 4 dimensions \[\?, 16, 16, 4\], but the given input shape \[1, 16, 16\] has 3/);
+  const notModel = await cli('model', fixture('keras', 'make_model_fixtures.py'));
+  assert.equal(notModel.code, 2);
+  assert.match(notModel.err, /make_model_fixtures\.py: not a recognised weight file/);
+  const help = await cli('model', '--help');
+  assert.equal(help.code, 0);
+  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--json\]/);
+});
