@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { runCli } from '../../../extension/cli/main';
 import type { ModelReport } from '../../../extension/shared/payloads';
 import { TEST_MODELS_DIR, fixture } from '../../paths';
+
+// The timing cache goes to the working folder's .deep-accel/: a fresh one, outside the repository.
+const workspace = mkdtempSync(path.join(tmpdir(), 'deep-accel-cli-model-'));
+process.chdir(workspace);
 
 async function cli(...argv: string[]) {
   let out = '';
@@ -12,8 +18,8 @@ async function cli(...argv: string[]) {
   return { code, out, err };
 }
 
-test('model --json: the report of a TF.js layers model, totals equal to the sums of the rows', async () => {
-  const { code, out, err } = await cli('model', fixture('keras', 'tfjs_layers.json'), '--json');
+test('model --json: the report of a TF.js layers model timed on the engine, totals equal to the sums of the rows', async () => {
+  const { code, out, err } = await cli('model', fixture('keras', 'tfjs_layers.json'), '--budget-ms', '0', '--algos', 'im2col', '--json');
   assert.equal(code, 0, err);
   const report = JSON.parse(out) as ModelReport;
   assert.equal(report.format, 'tfjs');
@@ -24,10 +30,18 @@ test('model --json: the report of a TF.js layers model, totals equal to the sums
   assert.equal(report.total.flops, report.layers.reduce((a, l) => a + l.flops!, 0));
   assert.equal(report.total.params, 456 + 2404);
   assert.match(err, /scanning conv\/kernel/, 'progress on stderr');
+  assert.match(err, /conv: im2col \(nchw\)/, 'progress names the layer and the algorithm');
+  assert.deepEqual(report.layers.map((l) => l.results!.map((r) => r.algo)), [['direct', 'im2col'], ['direct', 'im2col']]);
+  assert.equal(report.total.bestMs, report.layers.reduce((a, l) => a + l.best!.msMedian, 0));
+  assert.equal(report.timing!.budgetMs, 0);
+  assert.ok(existsSync(path.join(workspace, '.deep-accel', 'model-timings.json')));
+  const table = await cli('model', fixture('keras', 'tfjs_layers.json'), '--budget-ms', '0', '--algos', 'im2col');
+  assert.match(table.out, /^1 +conv +conv +3x24x24 > 6x20x20 5x5 s1 p0 .* (direct|im2col) +\d+\.\d{3} +[\d.]+ +[\d.]+$/m);
+  assert.match(table.out, /0 timed, 4 from the cache/);
 });
 
 test('model prints one row per layer and a totals row; a real TFLite model lists its depthwise layers', async () => {
-  const { code, out } = await cli('model', path.join(TEST_MODELS_DIR, 'face_detection_short_range.tflite'));
+  const { code, out } = await cli('model', path.join(TEST_MODELS_DIR, 'face_detection_short_range.tflite'), '--no-time');
   assert.equal(code, 0);
   assert.match(out, /^1 +conv2d +conv +3x128x128 > 24x64x64 5x5 s2 p1,1,2,2 +1824 +14\.75M /m);
   assert.match(out, /^2 +depthwise_conv2d +depthwise +24x64x64 > 24x64x64 3x3 s1 p1 g24 +240 /m);
@@ -46,5 +60,8 @@ test('model: a wrong --input is a usage error naming the flag, a shape that does
   assert.match(notModel.err, /make_model_fixtures\.py: not a recognised weight file/);
   const help = await cli('model', '--help');
   assert.equal(help.code, 0);
-  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--json\]/);
+  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--algos a,b\] \[--budget-ms T\] \[--threads T\] \[--max-error-vs-direct X\] \[--no-time\] \[--json\]/);
+  const budget = await cli('model', fixture('keras', 'tfjs_layers.json'), '--max-error-vs-direct', '0.5');
+  assert.equal(budget.code, 2);
+  assert.match(budget.err, /--max-error-vs-direct must be a number >= 1, got '0.5'/);
 });

@@ -1,0 +1,105 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { layoutChooser } from '../../../../extension/core/conv/backend';
+import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
+import { engineShape } from '../../../../extension/core/model/timing';
+import { runModel } from '../../../../extension/core/requests/model';
+import { applies, supportedLayouts } from '../../../../extension/engine/engine';
+import { CONV_ALGORITHMS, type ModelReport } from '../../../../extension/shared/payloads';
+import { PoolConvBackend } from '../../../../extension/workers/convBackend';
+import { WorkerPool } from '../../../../extension/workers/pool';
+import { WORKER_SOURCE } from '../../../paths';
+
+const pool = new WorkerPool(WORKER_SOURCE, { size: 2 });
+const folder = mkdtempSync(join(tmpdir(), 'deep-accel-model-request-'));
+after(async () => {
+  await pool.dispose();
+  rmSync(folder, { recursive: true, force: true });
+});
+
+/** conv 8 -> 16 (3x3), grouped 16 -> 16 in 4 groups, linear 16 -> 10; with --input 1,8,12,12. */
+async function smallModel(): Promise<string> {
+  const file = join(folder, 'small.safetensors');
+  const values = (n: number, scale: number): number[] => Array.from({ length: n }, (_, i) => scale * Math.sin(i * 0.37));
+  await writeSafetensors(file, [
+    { name: 'a.weight', dtype: 'F32', shape: [16, 8, 3, 3], data: values(1152, 0.1) },
+    { name: 'b.weight', dtype: 'F32', shape: [16, 4, 3, 3], data: values(576, 0.1) },
+    { name: 'fc.weight', dtype: 'F32', shape: [10, 16], data: values(160, 0.2) },
+  ]);
+  return file;
+}
+
+const FAST = { budgetMs: 0, warmupMs: 0 } as const;
+
+test('every applicable algorithm timed per layer, errors against direct, best within the budget, totals the sum of the rows', async () => {
+  const file = await smallModel();
+  const workspace = join(folder, 'ws1');
+  const backend = new PoolConvBackend(pool);
+  const messages: string[] = [];
+  const report = await runModel({ file, input: [1, 8, 12, 12], workspace, ...FAST }, { backend, onProgress: (_f, m) => m && messages.push(m) });
+  const [a, b, fc] = report.layers as [ModelReport['layers'][number], ModelReport['layers'][number], ModelReport['layers'][number]];
+  const layoutOf = layoutChooser({}, supportedLayouts);
+  const shapeA = { N: 1, C: 8, H: 12, W: 12, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+  assert.deepEqual(engineShape(a), { shape: shapeA });
+  assert.deepEqual(a.results!.map((r) => r.algo), CONV_ALGORITHMS.filter((algo) => applies(algo, shapeA, layoutOf(algo)).ok));
+  assert.deepEqual(a.skipped!.map((s) => s.algo), CONV_ALGORITHMS.filter((algo) => !applies(algo, shapeA, layoutOf(algo)).ok));
+  const direct = a.results!.find((r) => r.algo === 'direct')!;
+  assert.equal(direct.errorVsDirect, 1);
+  for (const r of a.results!) {
+    assert.ok(r.msMedian > 0 && r.msMin <= r.msMedian, r.algo);
+    assert.ok(r.maxAbsErr < 1e-4, `${r.algo} ${r.maxAbsErr}`);
+    assert.equal(r.errorVsDirect, r.maxAbsErr / direct.maxAbsErr);
+    assert.equal(r.gflops, a.flops! / (r.msMedian * 1e6));
+    assert.equal(r.cached, false);
+  }
+  const within = a.results!.filter((r) => r.errorVsDirect <= 16);
+  const best = within.reduce((x, r) => (r.msMedian < x.msMedian ? r : x));
+  assert.deepEqual(a.best, { algo: best.algo, layout: best.layout, msMedian: best.msMedian, errorVsDirect: best.errorVsDirect });
+  const fastest = a.results!.reduce((x, r) => (r.msMedian < x.msMedian ? r : x));
+  assert.equal(a.fastest === undefined, fastest.algo === best.algo);
+  // The grouped layer is listed with the reason; the matrix product runs as a 1x1 convolution over its row.
+  assert.match(b.notTimed!, /grouped \(4 groups\): this engine build runs one group/);
+  assert.equal(b.results, undefined);
+  assert.deepEqual(engineShape(fc), { shape: { N: 1, C: 16, H: 1, W: 1, K: 10, R: 1, S: 1, stride: 1, pad: 0 } });
+  assert.ok(fc.best);
+  assert.equal(report.total.bestMs, a.best!.msMedian + fc.best!.msMedian);
+  assert.equal(report.total.timedLayers, 2);
+  assert.deepEqual(report.total.bestMsByOp, { conv: a.best!.msMedian, linear: fc.best!.msMedian });
+  assert.ok(messages.includes('a: fft (nchw)') || messages.some((m) => /^a: winograd-4x3 /.test(m)), messages.join('\n'));
+  assert.equal(report.timing!.measured, a.results!.length + fc.results!.length);
+  assert.equal(report.timing!.cacheHits, 0);
+  assert.match(report.timing!.engineBuild, /^(relaxed|simd)-[0-9a-f]{16}$/);
+
+  // A second report of the same model times nothing again; the times are the cached ones.
+  const again = await runModel({ file, input: [1, 8, 12, 12], workspace, ...FAST }, { backend });
+  assert.equal(again.timing!.measured, 0);
+  assert.equal(again.timing!.cacheHits, report.timing!.measured);
+  assert.deepEqual(again.layers[0]!.results!.map((r) => [r.algo, r.msMedian, r.maxAbsErr, r.cached]), a.results!.map((r) => [r.algo, r.msMedian, r.maxAbsErr, true]));
+  assert.equal(again.total.bestMs, report.total.bestMs);
+  const cache = JSON.parse(readFileSync(join(workspace, '.deep-accel', 'model-timings.json'), 'utf8'));
+  assert.ok(Object.keys(cache.timings).every((key) => key.startsWith(`${report.timing!.engineBuild}|`)));
+  // Another thread count is another key.
+  const twoThreads = await runModel({ file, input: [1, 8, 12, 12], workspace, threads: 2, algos: ['im2col'], ...FAST }, { backend });
+  assert.equal(twoThreads.timing!.measured, 4, 'direct and im2col on both timed layers');
+  assert.deepEqual(twoThreads.layers[0]!.results!.map((r) => r.algo), ['direct', 'im2col']);
+});
+
+test('cancelling stops the report; a wrong option is refused before anything runs; --no-time times nothing', async () => {
+  const file = await smallModel();
+  const backend = new PoolConvBackend(pool);
+  const controller = new AbortController();
+  const started = Date.now();
+  await assert.rejects(
+    runModel({ file, input: [1, 8, 12, 12], workspace: join(folder, 'ws2'), budgetMs: 5000 }, { backend, signal: controller.signal, onProgress: (_f, m) => m?.includes('direct') && controller.abort() }),
+    (error: Error) => error.name === 'AbortError',
+  );
+  assert.ok(Date.now() - started < 4000, 'stopped well before the 5 s budget');
+  await assert.rejects(runModel({ file, threads: 0 }, { backend }), /threads must be an integer in 1\.\.2, got 0/);
+  const untimed = await runModel({ file, input: [1, 8, 12, 12], time: false, workspace: join(folder, 'ws3') }, { backend });
+  assert.equal(untimed.timing, undefined);
+  assert.equal(untimed.layers[0]!.results, undefined);
+  assert.equal(existsSync(join(folder, 'ws3', '.deep-accel')), false);
+});
