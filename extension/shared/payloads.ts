@@ -618,8 +618,11 @@ export interface ModelWinograd {
   reason?: string;
   /** Every engine Winograd kernel for the layer's stride, with its arithmetic on this layer. */
   tiles: ModelWinogradTile[];
-  /** The pick: the fewest products within the default accuracy budget (by arithmetic, not yet timed). */
-  chosen?: { algo: string; tile: string };
+  /**
+   * The pick: the fewest products within the default accuracy budget (by arithmetic); once timed,
+   * with its max error on this layer's real weights and that error over direct convolution's.
+   */
+  chosen?: { algo: string; tile: string; maxAbsErr?: number; errorVsDirect?: number };
 }
 
 export interface ModelLayer {

@@ -157,6 +157,9 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
     const direct = results.find((r) => r.algo === 'direct');
     for (const r of results) r.errorVsDirect = direct ? (direct.maxAbsErr > 0 ? r.maxAbsErr / direct.maxAbsErr : r.maxAbsErr === 0 ? 1 : Infinity) : NaN;
     layer.results = results;
+    const chosen = layer.winograd.chosen;
+    const measuredChosen = chosen && results.find((r) => r.algo === chosen.algo);
+    if (chosen && measuredChosen) Object.assign(chosen, { maxAbsErr: measuredChosen.maxAbsErr, errorVsDirect: measuredChosen.errorVsDirect });
     const best = pick(results, (r) => r.errorVsDirect <= options.maxErrorVsDirect);
     const fastest = pick(results, () => true);
     if (best) layer.best = best;

@@ -58,6 +58,9 @@ test('every applicable algorithm timed per layer, errors against direct, best wi
   const within = a.results!.filter((r) => r.errorVsDirect <= 16);
   const best = within.reduce((x, r) => (r.msMedian < x.msMedian ? r : x));
   assert.deepEqual(a.best, { algo: best.algo, layout: best.layout, msMedian: best.msMedian, errorVsDirect: best.errorVsDirect });
+  // The Winograd tile picked by arithmetic carries its error measured on this layer's weights.
+  const chosen = a.results!.find((r) => r.algo === a.winograd.chosen!.algo)!;
+  assert.deepEqual(a.winograd.chosen, { algo: chosen.algo, tile: a.winograd.chosen!.tile, maxAbsErr: chosen.maxAbsErr, errorVsDirect: chosen.errorVsDirect });
   const fastest = a.results!.reduce((x, r) => (r.msMedian < x.msMedian ? r : x));
   assert.equal(a.fastest === undefined, fastest.algo === best.algo);
   // The grouped layer is listed with the reason; the matrix product runs as a 1x1 convolution over its row.
