@@ -655,6 +655,8 @@ export interface ModelLayer {
   notTimed?: string;
   /** Algorithms that do not apply to the layer, each with the reason. */
   skipped?: { algo: string; reason: string }[];
+  /** onnxruntime-node's median time for the same layer (the bench peer: Conv with these weights), with --peer. */
+  peerMs?: number;
 }
 
 export interface ModelAlgorithmResult {
@@ -694,6 +696,9 @@ export interface ModelTimingInfo {
   cacheFile?: string;
   /** Wall time of the timing phase. */
   elapsedMs: number;
+  /** The peer timed beside the engine (--peer), or why none was. */
+  peer?: string;
+  peerUnavailable?: string;
 }
 
 /** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */
@@ -726,6 +731,9 @@ export interface ModelReport {
     timedLayers?: number;
     /** The share of bestMs per op (conv, depthwise, grouped, linear). */
     bestMsByOp?: Record<string, number>;
+    /** With --peer: onnxruntime-node's times summed over the layers it ran, and for the whole ONNX model end to end. */
+    peerMs?: number;
+    peerModelMs?: number;
   };
   /** Present when the layers were timed. */
   machine?: MachineInfo;

@@ -114,6 +114,8 @@ export interface ModelRequest {
   threads?: number;
   /** The accuracy budget of `best`: max abs error at most this multiple of direct's (default 16). */
   maxErrorVsDirect?: number;
+  /** Time onnxruntime-node on each layer, and on the whole model when it is ONNX (default false). */
+  peer?: boolean;
   /** The folder whose .deep-accel/ keeps the timing cache (the workspace; the CLI's working folder). */
   workspace?: string;
 }

@@ -46,7 +46,7 @@ const dir = process.argv[1];
 const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
 (async () => {
   const ort = require(config.ortPath);
-  const session = await ort.InferenceSession.create(path.join(dir, 'model.onnx'), {
+  const session = await ort.InferenceSession.create(config.modelPath || path.join(dir, 'model.onnx'), {
     intraOpNumThreads: config.threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
@@ -61,7 +61,7 @@ const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')
     x = new Float32Array(count);
     for (let i = 0; i < count; i++) x[i] = Math.random() * 2 - 1;
   }
-  const feeds = { X: new ort.Tensor('float32', x, config.inputDims) };
+  const feeds = { [config.inputName || 'X']: new ort.Tensor('float32', x, config.inputDims) };
   let warmupIterations = 0;
   const warmupStart = performance.now();
   do {
@@ -118,52 +118,76 @@ export function findOnnxRuntime(resolveFrom?: string): { entry: string; version:
 
 /** Times `Conv(X, weight)` in onnxruntime-node in a child process. Throws when it is not installed or fails. */
 export async function runOnnxRuntimePeer(shape: ConvShape, weight: Float32Array, options: PeerOptions = {}): Promise<PeerTiming> {
-  const runtime = findOnnxRuntime(options.resolveFrom);
-  if (!runtime) throw new Error(PEER_NOT_INSTALLED);
-  const threads = options.threads ?? 1;
-  const warmupMs = options.warmupMs ?? 1000;
-  const budgetMs = options.budgetMs ?? 2000;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-peer-'));
   try {
+    const runtime = findOnnxRuntime(options.resolveFrom);
+    if (!runtime) throw new Error(PEER_NOT_INSTALLED);
     writeFileSync(path.join(dir, 'model.onnx'), encodeConvModel(shape, weight));
     if (options.input) {
       const expected = shape.N * shape.C * shape.H * shape.W;
       if (options.input.length !== expected) throw new Error(`peer input has ${options.input.length} values, expected ${expected}`);
       writeFileSync(path.join(dir, 'input.f32'), new Uint8Array(options.input.buffer, options.input.byteOffset, options.input.byteLength));
     }
-    writeFileSync(
-      path.join(dir, 'config.json'),
-      JSON.stringify({
-        ortPath: runtime.entry,
-        threads,
-        warmupMs,
-        budgetMs,
-        minIterations: options.minIterations ?? 3,
-        maxIterations: options.maxIterations ?? 10000,
-        inputDims: [shape.N, shape.C, shape.H, shape.W],
-        hasInput: !!options.input,
-        returnOutput: !!options.returnOutput,
-      }),
-    );
-    // Generous: a slow first session creation plus warm-up and budget, then the last run.
-    const timeoutMs = 60_000 + 3 * (warmupMs + budgetMs);
-    const stdout = await runChild(dir, timeoutMs, options.signal);
-    const report = JSON.parse(stdout) as { samples: number[]; output?: string };
-    const stats = summarizeSamples(report.samples);
-    const timing: PeerTiming = {
-      name: `onnxruntime-node ${runtime.version} (${threads} thread${threads === 1 ? '' : 's'})`,
-      ...stats,
-      gflops: convDirectFlops(shape) / (stats.msMedian * 1e6),
-      iterations: report.samples.length,
-    };
-    if (report.output !== undefined) {
-      const bytes = Buffer.from(report.output, 'base64');
-      timing.output = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    }
-    return timing;
+    return await timeInChild(dir, runtime, { inputDims: [shape.N, shape.C, shape.H, shape.W], hasInput: !!options.input }, convDirectFlops(shape), options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Times a whole ONNX model file end to end in onnxruntime-node (random input in [-1, 1) of
+ * `inputDims` fed to `inputName`), in a child process; `flops` gives the GFLOP/s figure.
+ */
+export async function runOnnxRuntimeModel(file: string, inputName: string, inputDims: number[], flops: number, options: Omit<PeerOptions, 'input' | 'returnOutput'> = {}): Promise<PeerTiming> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-peer-'));
+  try {
+    const runtime = findOnnxRuntime(options.resolveFrom);
+    if (!runtime) throw new Error(PEER_NOT_INSTALLED);
+    return await timeInChild(dir, runtime, { modelPath: path.resolve(file), inputName, inputDims, hasInput: false }, flops, options);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function timeInChild(
+  dir: string,
+  runtime: { entry: string; version: string },
+  model: { modelPath?: string; inputName?: string; inputDims: number[]; hasInput: boolean },
+  flops: number,
+  options: PeerOptions,
+): Promise<PeerTiming> {
+  const threads = options.threads ?? 1;
+  const warmupMs = options.warmupMs ?? 1000;
+  const budgetMs = options.budgetMs ?? 2000;
+  writeFileSync(
+    path.join(dir, 'config.json'),
+    JSON.stringify({
+      ortPath: runtime.entry,
+      threads,
+      warmupMs,
+      budgetMs,
+      minIterations: options.minIterations ?? 3,
+      maxIterations: options.maxIterations ?? 10000,
+      ...model,
+      returnOutput: !!options.returnOutput,
+    }),
+  );
+  // Generous: a slow first session creation plus warm-up and budget, then the last run.
+  const timeoutMs = 60_000 + 3 * (warmupMs + budgetMs);
+  const stdout = await runChild(dir, timeoutMs, options.signal);
+  const report = JSON.parse(stdout) as { samples: number[]; output?: string };
+  const stats = summarizeSamples(report.samples);
+  const timing: PeerTiming = {
+    name: `onnxruntime-node ${runtime.version} (${threads} thread${threads === 1 ? '' : 's'})`,
+    ...stats,
+    gflops: flops / (stats.msMedian * 1e6),
+    iterations: report.samples.length,
+  };
+  if (report.output !== undefined) {
+    const bytes = Buffer.from(report.output, 'base64');
+    timing.output = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  }
+  return timing;
 }
 
 function runChild(dir: string, timeoutMs: number, signal?: AbortSignal): Promise<string> {

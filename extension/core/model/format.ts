@@ -33,7 +33,8 @@ function timingCells(layer: ModelLayer): string[] {
 
 export function formatModelReport(report: ModelReport): string {
   const timed = report.timing !== undefined;
-  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd', ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : [])];
+  const peer = report.total.peerMs !== undefined;
+  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd', ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : []), ...(peer ? ['ORT ms'] : [])];
   const rows = report.layers.map((l, i) => [
     String(i + 1),
     shortName(l.name, 48),
@@ -46,9 +47,10 @@ export function formatModelReport(report: ModelReport): string {
     l.sparsity ? percent(l.sparsity.nm24, 1) : '-',
     l.winograd.chosen?.tile ?? (l.winograd.applicable ? 'needs sizes' : '-'),
     ...(timed ? timingCells(l) : []),
+    ...(peer ? [l.peerMs === undefined ? '-' : l.peerMs.toFixed(3)] : []),
   ]);
   const t = report.total;
-  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : [])]);
+  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : []), ...(peer ? [t.peerMs!.toFixed(3)] : [])]);
   const input = report.input.shape ? `input [${report.input.shape.join(', ')}] (${report.input.from === 'option' ? '--input' : 'from the file'})` : 'input size unknown';
   const lines = [
     `${report.file} (${report.format}, layers from the ${report.source === 'graph' ? 'graph' : 'weights alone'}), ${input}`,
@@ -65,6 +67,10 @@ export function formatModelReport(report: ModelReport): string {
       `Timed on the engine (${report.machine?.simd ?? ''}, build ${g.engineBuild}), ${g.threads} thread${g.threads === 1 ? '' : 's'}, ${g.budgetMs} ms budget and ${g.warmupMs} ms warm-up per shape and algorithm: ${g.measured} timed, ${g.cacheHits} from the cache${g.cacheFile ? ` (${g.cacheFile})` : ''}, in ${(g.elapsedMs / 1000).toFixed(1)} s.`,
       `Best = the fastest algorithm whose max error on the layer's real weights is at most ${g.maxErrorVsDirect}x direct convolution's (Err x direct); * = a faster one lies outside that budget (--json fastest). Total best: ${(t.bestMs ?? 0).toFixed(3)} ms${shares.length ? ` (${shares.join(', ')})` : ''}.`,
     );
+    if (g.peer) {
+      lines.push(`ORT ms: ${g.peer} on the same layer with its weights (NCHW Conv), ${t.peerMs!.toFixed(3)} ms over the layers it ran${t.peerModelMs !== undefined ? `; the whole model end to end: ${t.peerModelMs.toFixed(3)} ms` : ''}.`);
+    }
+    if (g.peerUnavailable) lines.push(g.peerUnavailable);
     const notTimed = new Map<string, string[]>();
     for (const l of report.layers) if (l.notTimed) notTimed.set(l.notTimed, [...(notTimed.get(l.notTimed) ?? []), l.name]);
     for (const [reason, names] of notTimed) lines.push(`not timed: ${names.length} layer${names.length === 1 ? '' : 's'} (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): ${reason}`);

@@ -7,6 +7,7 @@
  * errors by weight file and layer too, so nothing is measured twice.
  */
 import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvShape, type ModelAlgorithmResult, type ModelBest, type ModelLayer, type ModelReport } from '../../shared/payloads';
+import { runOnnxRuntimePeer } from '../bench/peer';
 import { fillUniform, sharedFloats } from '../bench/runner';
 import { layoutChooser, type ConvBackend } from '../conv/backend';
 import type { OpenedWeightFile } from '../formats/types';
@@ -33,6 +34,8 @@ export interface ModelTimingOptions {
   threads: number;
   maxErrorVsDirect: number;
   seed?: number;
+  /** Time onnxruntime-node on each layer too (its version is part of the cache key). */
+  peer?: { version: string };
   signal?: AbortSignal;
   onProgress?(fraction: number, message: string): void;
 }
@@ -95,7 +98,8 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       time: timingKey(options.engineBuild, shape, algo, layout, threads),
       error: `${options.fileIdentity}|${layer.name}|${timingKey(options.engineBuild, shape, algo, layout, 1)}|seed${options.seed ?? 1}`,
     }));
-    const needsEngine = keys.some((k) => !cache.timing(k.time) || cache.error(k.error) === undefined);
+    const peerKey = options.peer ? timingKey(`onnxruntime-node-${options.peer.version}`, shape, 'Conv', 'nchw', threads) : undefined;
+    const needsEngine = keys.some((k) => !cache.timing(k.time) || cache.error(k.error) === undefined) || (peerKey !== undefined && !cache.timing(peerKey));
     let data: LayerData | undefined;
     if (needsEngine) {
       const tensor = tensors.get(layer.weight);
@@ -153,6 +157,23 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
         cached: timeWasCached,
       });
       done++;
+    }
+    if (peerKey) {
+      let peer = cache.timing(peerKey);
+      if (peer) cacheHits++;
+      else {
+        options.onProgress?.(done / Math.max(1, totalSteps), `${layer.name}: onnxruntime-node peer`);
+        try {
+          const run = await runOnnxRuntimePeer(shape, data!.weight, { threads, budgetMs: options.budgetMs, warmupMs: options.warmupMs, signal });
+          peer = { msMedian: run.msMedian, msMin: run.msMin, msP90: run.msP90, iterations: run.iterations };
+          cache.setTiming(peerKey, peer);
+          measured++;
+        } catch (error) {
+          if (signal?.aborted || (error as Error).name === 'AbortError') throw abortError('model report');
+          layer.skipped.push({ algo: 'peer:onnxruntime-node', reason: (error as Error).message });
+        }
+      }
+      if (peer) layer.peerMs = peer.msMedian;
     }
     const direct = results.find((r) => r.algo === 'direct');
     for (const r of results) r.errorVsDirect = direct ? (direct.maxAbsErr > 0 ? r.maxAbsErr / direct.maxAbsErr : r.maxAbsErr === 0 ? 1 : Infinity) : NaN;

@@ -6,6 +6,7 @@
  */
 import type { ModelReport } from '../../shared/payloads';
 import type { ModelRequest } from '../../shared/requests';
+import { PEER_NOT_INSTALLED, findOnnxRuntime, runOnnxRuntimeModel } from '../bench/peer';
 import { requestedAlgorithms } from '../bench/runner';
 import { machineInfo } from '../bench/machine';
 import type { ConvBackend } from '../conv/backend';
@@ -54,6 +55,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
     const cache = await TimingCache.open(request.workspace ?? process.cwd());
     if (cache.problem) report.warnings.push(cache.problem);
     const engineBuild = backend.build ?? `${backend.variant}-unidentified`;
+    const runtime = request.peer ? findOnnxRuntime() : undefined;
     const started = performance.now();
     const { measured, cacheHits } = await timeModelLayers(report, opened, {
       backend,
@@ -65,9 +67,21 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       warmupMs,
       threads,
       maxErrorVsDirect,
+      ...(runtime ? { peer: { version: runtime.version } } : {}),
       signal,
       onProgress: (fraction, message) => hooks.onProgress?.(scanShare + (1 - scanShare) * fraction, message),
     });
+    let peerModelMs: number | undefined;
+    if (runtime && report.format === 'onnx' && report.input.name && report.input.shape) {
+      hooks.onProgress?.(1, 'onnxruntime-node: the whole model');
+      try {
+        const run = await runOnnxRuntimeModel(request.file, report.input.name, report.input.shape, report.total.flops, { threads, budgetMs: Math.max(budgetMs, 200), warmupMs: Math.max(warmupMs, 100), signal });
+        peerModelMs = run.msMedian;
+      } catch (error) {
+        if (signal?.aborted) throw error;
+        report.warnings.push(`onnxruntime-node could not run the whole model: ${(error as Error).message}`);
+      }
+    }
     // Without a build digest a later engine could be served this build's times: nothing is kept.
     if (backend.build) await cache.save();
     const timed = report.layers.filter((l) => l.best);
@@ -76,6 +90,9 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
     report.total.bestMs = timed.reduce((sum, l) => sum + l.best!.msMedian, 0);
     report.total.timedLayers = timed.length;
     report.total.bestMsByOp = byOp;
+    const peered = report.layers.filter((l) => l.peerMs !== undefined);
+    if (runtime) report.total.peerMs = peered.reduce((sum, l) => sum + l.peerMs!, 0);
+    if (peerModelMs !== undefined) report.total.peerModelMs = peerModelMs;
     report.machine = machineInfo(backend.variant === 'relaxed' ? 'relaxed-simd' : 'simd128');
     report.timing = {
       budgetMs,
@@ -87,6 +104,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       cacheHits,
       ...(backend.build ? { cacheFile: cache.file } : {}),
       elapsedMs: performance.now() - started,
+      ...(runtime ? { peer: `onnxruntime-node ${runtime.version} (${threads} thread${threads === 1 ? '' : 's'})` } : request.peer ? { peerUnavailable: PEER_NOT_INSTALLED } : {}),
     };
     return report;
   } finally {

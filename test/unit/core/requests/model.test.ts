@@ -11,7 +11,8 @@ import { applies, supportedLayouts } from '../../../../extension/engine/engine';
 import { CONV_ALGORITHMS, type ModelReport } from '../../../../extension/shared/payloads';
 import { PoolConvBackend } from '../../../../extension/workers/convBackend';
 import { WorkerPool } from '../../../../extension/workers/pool';
-import { WORKER_SOURCE } from '../../../paths';
+import { WORKER_SOURCE, fixture } from '../../../paths';
+import { findOnnxRuntime } from '../../../../extension/core/bench/peer';
 
 const pool = new WorkerPool(WORKER_SOURCE, { size: 2 });
 const folder = mkdtempSync(join(tmpdir(), 'deep-accel-model-request-'));
@@ -105,4 +106,20 @@ test('cancelling stops the report; a wrong option is refused before anything run
   assert.equal(untimed.timing, undefined);
   assert.equal(untimed.layers[0]!.results, undefined);
   assert.equal(existsSync(join(folder, 'ws3', '.deep-accel')), false);
+});
+
+test('--peer: onnxruntime-node on each timed layer and on the whole ONNX model end to end', { skip: findOnnxRuntime() ? false : 'onnxruntime-node is not installed' }, async () => {
+  const file = fixture('onnx', 'small_cnn.onnx');
+  const workspace = join(folder, 'ws-peer');
+  const report = await runModel({ file, input: [1, 3, 32, 32], workspace, peer: true, algos: ['im2col'], ...FAST }, { backend: new PoolConvBackend(pool) });
+  const timed = report.layers.filter((l) => l.best);
+  assert.ok(timed.length > 0);
+  for (const layer of timed) assert.ok(layer.peerMs! > 0, layer.name);
+  assert.equal(report.total.peerMs, report.layers.reduce((sum, l) => sum + (l.peerMs ?? 0), 0));
+  assert.ok(report.total.peerModelMs! > 0);
+  assert.match(report.timing!.peer!, /^onnxruntime-node \S+ \(1 thread\)$/);
+  // The peer's times are cached beside the engine's.
+  const again = await runModel({ file, input: [1, 3, 32, 32], workspace, peer: true, algos: ['im2col'], ...FAST }, { backend: new PoolConvBackend(pool) });
+  assert.equal(again.timing!.measured, 0);
+  assert.deepEqual(again.layers.map((l) => l.peerMs), report.layers.map((l) => l.peerMs));
 });
