@@ -164,7 +164,8 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       else {
         options.onProgress?.(done / Math.max(1, totalSteps), `${layer.name}: onnxruntime-node peer`);
         try {
-          const run = await runOnnxRuntimePeer(shape, data!.weight, { threads, budgetMs: options.budgetMs, warmupMs: options.warmupMs, signal });
+          // onnxruntime needs about a second of warm-up before its times settle: the peer's own default, not the engine's.
+          const run = await runOnnxRuntimePeer(shape, data!.weight, { threads, budgetMs: options.budgetMs, signal });
           peer = { msMedian: run.msMedian, msMin: run.msMin, msP90: run.msP90, iterations: run.iterations };
           cache.setTiming(peerKey, peer);
           measured++;

@@ -75,7 +75,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
     if (runtime && report.format === 'onnx' && report.input.name && report.input.shape) {
       hooks.onProgress?.(1, 'onnxruntime-node: the whole model');
       try {
-        const run = await runOnnxRuntimeModel(request.file, report.input.name, report.input.shape, report.total.flops, { threads, budgetMs: Math.max(budgetMs, 200), warmupMs: Math.max(warmupMs, 100), signal });
+        const run = await runOnnxRuntimeModel(request.file, report.input.name, report.input.shape, report.total.flops, { threads, budgetMs: Math.max(budgetMs, 1000), signal });
         peerModelMs = run.msMedian;
       } catch (error) {
         if (signal?.aborted) throw error;
