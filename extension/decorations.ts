@@ -1,7 +1,8 @@
 /**
  * Explorer decorations for weight files: a badge with the overall sparsity (percent) and a tooltip
- * with format, parameters and sparsity. Computed lazily in the worker pool, one file at a time, and
- * cached by mtime; provideFileDecoration never waits for a scan.
+ * with format, parameters and sparsity, or "!" with the reason when the file cannot be read (within
+ * the read time limit). Computed lazily in the worker pool, two files at a time, and cached by
+ * mtime; provideFileDecoration never waits for a scan.
  */
 import * as vscode from 'vscode';
 import { isWeightFileName } from './core/weightFiles';
@@ -14,13 +15,16 @@ export function sparsityBadge(sparsity: number): string {
   return String(Math.round(sparsity * 100));
 }
 
+/** Badge scans that run at once (each in a worker of the pool). */
+const BADGE_LANES = 2;
+
 export class WeightFileDecorations implements vscode.FileDecorationProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<vscode.Uri[]>();
   readonly onDidChangeFileDecorations = this.changed.event;
   private readonly ready = new Map<string, vscode.FileDecoration>();
   private readonly queue: vscode.Uri[] = [];
   private readonly queued = new Set<string>();
-  private working = false;
+  private working = 0;
   private readonly watcher: vscode.FileSystemWatcher;
 
   constructor(
@@ -44,7 +48,7 @@ export class WeightFileDecorations implements vscode.FileDecorationProvider, vsc
     if (!this.queued.has(uri.toString())) {
       this.queued.add(uri.toString());
       this.queue.push(uri);
-      void this.drain();
+      this.drain();
     }
     return undefined;
   }
@@ -62,20 +66,25 @@ export class WeightFileDecorations implements vscode.FileDecorationProvider, vsc
     return this.ready.get(uri.toString());
   }
 
-  private async drain(): Promise<void> {
-    if (this.working) return;
-    this.working = true;
-    try {
-      for (let uri = this.queue.shift(); uri; uri = this.queue.shift()) {
-        this.queued.delete(uri.toString());
-        const decoration = await this.compute(uri.fsPath);
-        if (decoration) {
-          this.ready.set(uri.toString(), decoration);
-          this.changed.fire([uri]);
-        }
+  /**
+   * Works through the queue on BADGE_LANES lanes: a file that takes its whole time limit (a hostile
+   * HDF5 file looping in its worker) holds up one lane, not every other file's badge.
+   */
+  private drain(): void {
+    while (this.working < BADGE_LANES && this.queue.length > 0) {
+      this.working++;
+      void this.lane().finally(() => this.working--);
+    }
+  }
+
+  private async lane(): Promise<void> {
+    for (let uri = this.queue.shift(); uri; uri = this.queue.shift()) {
+      this.queued.delete(uri.toString());
+      const decoration = await this.compute(uri.fsPath);
+      if (decoration) {
+        this.ready.set(uri.toString(), decoration);
+        this.changed.fire([uri]);
       }
-    } finally {
-      this.working = false;
     }
   }
 

@@ -5,8 +5,12 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { DEFAULT_READ_TIMEOUT_SECONDS, stalledReadMessage } from './core/weightFiles';
 import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
-import { WorkerPool, WorkerTaskError } from './workers/pool';
+import { type RunOptions, WorkerPool, WorkerTaskError } from './workers/pool';
+
+/** Tasks that read a weight file: each runs under the read time limit (deepAccel.weights.timeoutSeconds). */
+const WEIGHT_FILE_TASKS: ReadonlySet<WorkerTaskKind> = new Set<WorkerTaskKind>(['summary', 'sparsity', 'tensorPreview', 'prune']);
 
 export class Services implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -54,8 +58,14 @@ export class Services implements vscode.Disposable {
   ): Promise<WorkerTasks[K]['result']> {
     const started = Date.now();
     this.log.debug(`task ${task} started`, args);
+    const runOptions: RunOptions = { ...options };
+    if (WEIGHT_FILE_TASKS.has(task)) {
+      const seconds = this.config.get<number>('weights.timeoutSeconds', DEFAULT_READ_TIMEOUT_SECONDS);
+      const file = (args as { file: string }).file;
+      runOptions.stallTimeout = { ms: seconds * 1000, message: stalledReadMessage(file, seconds, 'the setting deepAccel.weights.timeoutSeconds') };
+    }
     return this.pool()
-      .run(task, args, options)
+      .run(task, args, runOptions)
       .then(
         (result) => {
           this.log.info(`task ${task} finished in ${Date.now() - started} ms`);

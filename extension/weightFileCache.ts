@@ -2,7 +2,8 @@
  * Header summaries and sparsity reports of weight files, computed in the worker pool and cached by
  * (path, size, mtime), so explorer badges, hovers and the inspector share one scan per file version.
  * A scan in flight is shared: each caller waits with its own signal, and the scan is cancelled only
- * when every caller waiting for it has cancelled (core/sharedWork.ts).
+ * when every caller waiting for it has cancelled (core/sharedWork.ts). A read that ran out of the
+ * time limit is remembered for that file version, so a hostile file costs one worker's limit once.
  */
 import { stat } from 'node:fs/promises';
 import { SharedWork, type WorkHooks } from './core/sharedWork';
@@ -10,6 +11,11 @@ import { parseNmPatterns } from './core/sparsity/nmPattern';
 import type { SparsityReport, WeightFileSummary } from './shared/payloads';
 import type { SparsityRequest } from './shared/requests';
 import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
+import { WorkerTaskError } from './workers/pool';
+
+function isTimeout(error: unknown): boolean {
+  return error instanceof WorkerTaskError && error.reason === 'timeout';
+}
 
 /** What the cache needs of the extension's services: running a task in the worker pool. */
 export interface TaskRunner {
@@ -59,8 +65,9 @@ export class WeightFileCache {
       const created: Entry<T> = { version, work };
       entry = created;
       map.set(key, created);
-      // A failed or cancelled scan is not cached, so the next caller scans again.
-      work.result.catch(() => map.get(key) === created && map.delete(key));
+      // A failed or cancelled scan is not cached, so the next caller scans again; except one that ran
+      // out of its time limit: asking again would cost another worker that long for the same answer.
+      work.result.catch((error: unknown) => !isTimeout(error) && map.get(key) === created && map.delete(key));
     }
     return entry.work.wait(hooks);
   }

@@ -39,3 +39,19 @@ export function weightFileLiteralAt(line: string, character: number): { path: st
   }
   return undefined;
 }
+
+/**
+ * How long reading a weight file may go without progress (opening it, or one piece of its data)
+ * before the worker reading it is stopped and replaced: the default of the setting
+ * deepAccel.weights.timeoutSeconds and of the CLI's --timeout. A library can loop inside
+ * WebAssembly on a corrupt file (HDF5), where no cancellation is ever looked at.
+ */
+export const DEFAULT_READ_TIMEOUT_SECONDS = 30;
+
+/** The error a stalled read reports: the file, the limit and where it is set. */
+export function stalledReadMessage(file: string, seconds: number, limitName: string): string {
+  return (
+    `${file}: reading stopped after ${seconds} s without progress (the limit is ${limitName}); the worker reading it was stopped and replaced. ` +
+    'A corrupt file can make a parsing library loop (HDF5 runs inside WebAssembly); if the file is genuine and only slow to open, raise the limit'
+  );
+}

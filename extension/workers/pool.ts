@@ -10,7 +10,13 @@
  *   (`reason: 'crashed'`) and a fresh worker takes its slot;
  * - cancellation via AbortSignal: the worker is asked to stop (a message plus a shared flag that
  *   `ctx.progress` polls synchronously); a worker that has not stopped within the grace period
- *   (a tight loop) is terminated and replaced (`reason: 'cancelled'`).
+ *   (a tight loop) is terminated and replaced (`reason: 'cancelled'`);
+ * - a stall: with `stallTimeout`, a task whose worker sends neither progress nor its answer for that
+ *   long (a library looping inside WebAssembly, where no signal is ever looked at) is ended, its
+ *   worker terminated and replaced (`reason: 'timeout'`);
+ * - a worker whose WebAssembly trapped (an abort or a fault of a library such as HDF5) answers, and
+ *   is then replaced: the trapped module's state may be inconsistent, and a later task must not
+ *   inherit it.
  */
 import { Worker } from 'node:worker_threads';
 import { existsSync } from 'node:fs';
@@ -19,7 +25,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { HostToWorkerMessage, WorkerTaskKind, WorkerTasks, WorkerToHostMessage } from './protocol';
 
-export type WorkerTaskFailure = 'failed' | 'trap' | 'crashed' | 'cancelled' | 'disposed';
+export type WorkerTaskFailure = 'failed' | 'trap' | 'crashed' | 'cancelled' | 'timeout' | 'disposed';
 
 /** Why a task did not produce its result. `reason` lets callers tell cancellation from failure. */
 export class WorkerTaskError extends Error {
@@ -36,6 +42,11 @@ export class WorkerTaskError extends Error {
 export interface RunOptions {
   onProgress?(fraction: number, message?: string): void;
   signal?: AbortSignal;
+  /**
+   * Ends the task when its worker sends no progress and no answer for `ms` milliseconds: the worker
+   * is terminated and replaced, and the task rejects with `message` (reason 'timeout').
+   */
+  stallTimeout?: { ms: number; message: string };
 }
 
 export interface WorkerPoolOptions {
@@ -68,6 +79,9 @@ interface PendingTask {
   removeAbortListener?: () => void;
   cancelTimer?: NodeJS.Timeout;
   cancelRequested: boolean;
+  stallTimer?: NodeJS.Timeout;
+  /** Set when the stall watchdog ended the task. */
+  stalled: boolean;
 }
 
 interface Slot {
@@ -147,6 +161,7 @@ export class WorkerPool {
         reject,
         options,
         cancelRequested: false,
+        stalled: false,
       };
       if (options.signal) {
         const signal = options.signal;
@@ -209,6 +224,7 @@ export class WorkerPool {
       slot.current = pending;
       Atomics.store(slot.cancelFlag, 0, 0);
       slot.worker.ref();
+      this.armStallWatchdog(slot, pending);
       const message: HostToWorkerMessage = { type: 'run', id: pending.id, task: pending.task, args: pending.args };
       try {
         slot.worker.postMessage(message);
@@ -229,6 +245,7 @@ export class WorkerPool {
     const pending = slot.current;
     if (!pending || pending.id !== message.id) return; // a late message of a task already settled
     if (message.type === 'progress') {
+      this.armStallWatchdog(slot, pending);
       if (!pending.cancelRequested) pending.options.onProgress?.(message.fraction, message.message);
       return;
     }
@@ -240,6 +257,12 @@ export class WorkerPool {
     } else {
       const reason: WorkerTaskFailure = message.trap ? 'trap' : 'failed';
       this.settle(pending, new WorkerTaskError(message.message, pending.task, reason));
+    }
+    if (message.type === 'error' && message.retire) {
+      // Replaced on exit (onExit), before it takes another task.
+      slot.terminating = true;
+      void slot.worker.terminate();
+      return;
     }
     this.dispatch();
   }
@@ -261,7 +284,9 @@ export class WorkerPool {
       return;
     }
     if (pending) {
-      if (pending.cancelRequested) {
+      if (pending.stalled) {
+        this.settle(pending, new WorkerTaskError(pending.options.stallTimeout!.message, pending.task, 'timeout'));
+      } else if (pending.cancelRequested) {
         this.settle(pending, new WorkerTaskError(`Task '${pending.task}' was cancelled (its worker did not stop within ${this.cancelGraceMs} ms and was terminated)`, pending.task, 'cancelled'));
       } else {
         const cause = slot.lastError ? `: ${slot.lastError.message}` : '';
@@ -292,6 +317,19 @@ export class WorkerPool {
     }, this.cancelGraceMs);
   }
 
+  /** (Re)starts the stall watchdog of the task running on `slot`, if it asked for one. */
+  private armStallWatchdog(slot: Slot, pending: PendingTask): void {
+    const stall = pending.options.stallTimeout;
+    if (!stall) return;
+    if (pending.stallTimer) clearTimeout(pending.stallTimer);
+    pending.stallTimer = setTimeout(() => {
+      if (slot.current !== pending) return;
+      pending.stalled = true;
+      slot.terminating = true;
+      void slot.worker.terminate();
+    }, stall.ms);
+  }
+
   private release(slot: Slot): void {
     slot.current = undefined;
     slot.worker.unref();
@@ -300,6 +338,7 @@ export class WorkerPool {
   private settle(pending: PendingTask, error: Error | undefined, value?: unknown): void {
     pending.removeAbortListener?.();
     if (pending.cancelTimer) clearTimeout(pending.cancelTimer);
+    if (pending.stallTimer) clearTimeout(pending.stallTimer);
     if (error) pending.reject(error);
     else pending.resolve(value);
   }

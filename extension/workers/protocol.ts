@@ -86,7 +86,11 @@ export type WorkerToHostMessage =
   | { type: 'ready' }
   | { type: 'progress'; id: number; fraction: number; message?: string }
   | { type: 'result'; id: number; value: unknown }
-  | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean };
+  /**
+   * `retire`: a WebAssembly module in this worker trapped (an engine kernel, HDF5 aborting), so its
+   * state may be inconsistent: the pool replaces the worker before it runs another task.
+   */
+  | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean; retire?: boolean };
 
 // Inside a worker: the function that runs one task kind.
 

@@ -40,17 +40,27 @@ async function runTask(id: number, task: WorkerTaskKind, args: unknown): Promise
   } catch (error) {
     const cancelled = controller.signal.aborted || Atomics.load(cancelFlag, 0) === id;
     if (error instanceof WebAssembly.RuntimeError) {
-      post({ type: 'error', id, trap: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
-    } else if (error instanceof Error && error.cause instanceof WebAssembly.RuntimeError) {
+      post({ type: 'error', id, trap: true, retire: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
+    } else if (error instanceof Error && error.cause instanceof WebAssembly.RuntimeError && !('file' in error)) {
       // The engine wrapper already names the kernel and its arguments; keep its message.
-      post({ type: 'error', id, trap: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
+      post({ type: 'error', id, trap: true, retire: true, cancelled, message: `WebAssembly trap in worker task '${task}': ${error.message}` });
     } else {
+      // A file error whose cause is a trap (HDF5 aborting inside WebAssembly) keeps its message,
+      // which names the file, but the worker is still replaced.
       const message = error instanceof Error ? error.message : String(error);
-      post({ type: 'error', id, cancelled, message });
+      post({ type: 'error', id, cancelled, message, ...(trappedWithin(error) ? { retire: true } : {}) });
     }
   } finally {
     controllers.delete(id);
   }
+}
+
+/** Whether a WebAssembly trap lies anywhere in the error's cause chain. */
+function trappedWithin(error: unknown): boolean {
+  for (let at = error, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) {
+    if (at instanceof WebAssembly.RuntimeError) return true;
+  }
+  return false;
 }
 
 port.on('message', (message: HostToWorkerMessage) => {

@@ -95,10 +95,54 @@ interface DatasetInfo {
   elementBytes: number;
   /** Set when no value of the dataset can be stored in the file: each element is this fill value. */
   fill?: number;
+  /** See hdf5HeapLimitBytes. */
+  heapLimitBytes: number;
 }
 
 /** DEFLATE's best ratio (a 258-byte match in about two bits): no gzip filter packs data tighter. */
 const MAX_DEFLATE_RATIO = 1032;
+
+/** Least room HDF5's WebAssembly heap is given, whatever the file's size. */
+export const HDF5_HEAP_FLOOR_BYTES = 256 * 1024 * 1024;
+/** Heap room per byte of the file, above the floor. */
+const HDF5_HEAP_PER_FILE_BYTE = 4;
+/** WebAssembly's 32-bit memory cannot grow past this; h5wasm is built with it as its maximum. */
+const WASM_MEMORY_MAX_BYTES = 2 ** 31;
+const WASM_PAGE_BYTES = 65536;
+
+/**
+ * How far HDF5's heap may grow while it reads a file of `hdf5Bytes`: a corrupt structure can make the
+ * library allocate in a loop (a local-heap free list that points back at itself grows the heap to
+ * 2 GiB in about 13 s before malloc fails), and that memory belongs to the whole process, the
+ * extension host's included. Real files need a chunk, its compressed copy and a read window (at
+ * most 8 MiB): far less than this.
+ */
+export function hdf5HeapLimitBytes(hdf5Bytes: number): number {
+  return Math.min(WASM_MEMORY_MAX_BYTES, HDF5_HEAP_FLOOR_BYTES + HDF5_HEAP_PER_FILE_BYTE * hdf5Bytes);
+}
+
+/**
+ * Runs `work` (synchronous calls into h5wasm) with HDF5's WebAssembly memory unable to grow past
+ * `limitBytes`: a refused grow makes HDF5's malloc fail, which the library reports as an error
+ * instead of taking the process's memory. h5wasm keeps its Memory object to itself, so the grow of
+ * the one memory whose buffer is its heap is refused, for the duration of the call only (other
+ * WebAssembly memories, such as the engine's, grow as before).
+ */
+function withHeapLimit<T>(module: H5Module, limitBytes: number, work: () => T): T {
+  const prototype = WebAssembly.Memory.prototype;
+  const grow = prototype.grow;
+  prototype.grow = function limitedGrow(this: WebAssembly.Memory, pages: number): number {
+    if (this.buffer === module.HEAPU8.buffer && this.buffer.byteLength + pages * WASM_PAGE_BYTES > limitBytes) {
+      throw new RangeError(`HDF5 heap limit of ${limitBytes} bytes reached`);
+    }
+    return grow.call(this, pages);
+  };
+  try {
+    return work();
+  } finally {
+    prototype.grow = grow;
+  }
+}
 
 type StorageVerdict = { fill: true } | { fill: false } | { refuse: string };
 
@@ -250,9 +294,9 @@ function datasetSource(
 
 function readChunkBytes(module: H5Module, h5file: H5File, reportedFile: string, info: DatasetInfo, offset: number[], count: number[]): Uint8Array {
   try {
-    return readHyperslab(module, h5file.file_id, info, offset, count);
+    return withHeapLimit(module, info.heapLimitBytes, () => readHyperslab(module, h5file.file_id, info, offset, count));
   } catch (error) {
-    throw new WeightFileError(reportedFile, `dataset '${info.path}': HDF5 could not read its data (${(error as Error).message}); the file is truncated or corrupt`);
+    throw new WeightFileError(reportedFile, `dataset '${info.path}': HDF5 could not read its data (${(error as Error).message}); the file is truncated or corrupt`, { cause: error });
   }
 }
 
@@ -277,119 +321,124 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
   }
   const hdf5Bytes = statSync(fsPath).size;
+  const heapLimitBytes = hdf5HeapLimitBytes(hdf5Bytes);
   const { h5, module } = await loadH5wasm();
   let h5file: H5File | undefined;
   let failure = 'it returned no file';
+  let cause: unknown;
   try {
-    h5file = new h5.File(fsPath, 'r');
+    h5file = withHeapLimit(module, heapLimitBytes, () => new h5.File(fsPath, 'r'));
   } catch (error) {
     failure = (error as Error).message;
+    cause = error;
   }
   // h5wasm reports a failed H5Fopen as a negative file id rather than an exception.
   if (!h5file || !(h5file.file_id > 0n)) {
     await settings.cleanup?.();
-    throw new WeightFileError(reportedFile, `HDF5 could not open the file (${failure}); it is truncated or corrupt`);
+    throw new WeightFileError(reportedFile, `HDF5 could not open the file (${failure}); it is truncated or corrupt`, { cause });
   }
   const openFile: H5File = h5file;
   let open = true;
   const closeAll = async (): Promise<void> => {
     if (!open) return;
     open = false;
-    openFile.close();
+    withHeapLimit(module, heapLimitBytes, () => openFile.close());
     await settings.cleanup?.();
   };
   try {
-    const warnings: string[] = [];
-    const rootAttributes = Object.keys(openFile.attrs);
-    const rootKeys = openFile.keys();
-    const isKeras =
-      settings.format === 'keras' ||
-      rootAttributes.includes('keras_version') ||
-      rootAttributes.includes('layer_names') ||
-      rootKeys.includes('model_weights');
-    const tensors: TensorSource[] = [];
-    const visit = (groupPath: string, depth: number): void => {
-      if (depth > MAX_GROUP_DEPTH) {
-        warnings.push(`group '${groupPath}' is nested more than ${MAX_GROUP_DEPTH} deep (a link cycle?); not descended`);
-        return;
+    const structure = withHeapLimit(module, heapLimitBytes, () => {
+      const warnings: string[] = [];
+      const rootAttributes = Object.keys(openFile.attrs);
+      const rootKeys = openFile.keys();
+      const isKeras =
+        settings.format === 'keras' ||
+        rootAttributes.includes('keras_version') ||
+        rootAttributes.includes('layer_names') ||
+        rootKeys.includes('model_weights');
+      const tensors: TensorSource[] = [];
+      const visit = (groupPath: string, depth: number): void => {
+        if (depth > MAX_GROUP_DEPTH) {
+          warnings.push(`group '${groupPath}' is nested more than ${MAX_GROUP_DEPTH} deep (a link cycle?); not descended`);
+          return;
+        }
+        const group = groupPath === '/' ? openFile : openFile.get(groupPath);
+        if (!(group instanceof h5.Group)) return;
+        for (const key of group.keys()) {
+          settings.signal?.throwIfAborted();
+          const path = groupPath === '/' ? `/${key}` : `${groupPath}/${key}`;
+          if (isKeras && path === '/optimizer_weights') {
+            warnings.push('optimizer_weights (training state, not model weights) skipped');
+            continue;
+          }
+          // Soft links name objects found under their own path too: following them would count the
+          // same weights twice (and could loop).
+          const softTarget = openFile.get_link(path);
+          if (softTarget) {
+            warnings.push(`'${path.slice(1)}' is a soft link to '${softTarget}'; counted at its target only`);
+            continue;
+          }
+          const entity = openFile.get(path);
+          if (entity instanceof h5.Group) visit(path, depth + 1);
+          else if (entity instanceof h5.Dataset) {
+            if (tensors.length >= MAX_DATASETS) throw new WeightFileError(reportedFile, `more than ${MAX_DATASETS} datasets`);
+            const metadata = entity.metadata;
+            const name = path.slice(1);
+            if (metadata.virtual_sources?.length) {
+              warnings.push(`dataset '${name}' is a virtual dataset mapped from other files; skipped`);
+              continue;
+            }
+            const dtype = dtypeOf(metadata.type, metadata.size, metadata.signed);
+            if (!dtype || metadata.vlen) {
+              const kind = metadata.vlen ? 'variable-length' : (H5T_CLASS_NAMES[metadata.type] ?? `class ${metadata.type}`);
+              warnings.push(`dataset '${name}' holds ${kind} values of ${metadata.size} bytes, not plain numbers; skipped`);
+              continue;
+            }
+            if (!metadata.shape) {
+              warnings.push(`dataset '${name}' has no dataspace (H5S_NULL); skipped`);
+              continue;
+            }
+            const counted = checkedNumel(metadata.shape);
+            if ('error' in counted) throw new WeightFileError(reportedFile, `dataset '${name}': ${counted.error}`);
+            const info: DatasetInfo = { path, dtype, shape: metadata.shape.slice(), numel: counted.numel, elementBytes: metadata.size, heapLimitBytes };
+            const verdict = storageVerdict(metadata, entity.filters, info.numel, info.elementBytes, hdf5Bytes);
+            if ('refuse' in verdict) throw new WeightFileError(reportedFile, `dataset '${name}' ${verdict.refuse}`);
+            if (verdict.fill) {
+              // Any element reads back as the fill value; the first one is enough.
+              const first = new Float64Array(1);
+              decodeInto(readChunkBytes(module, openFile, reportedFile, info, info.shape.map(() => 0), info.shape.map(() => 1)), dtype, first);
+              info.fill = first[0]!;
+              warnings.push(`dataset '${name}' has no stored data: its ${info.numel} elements are all the fill value ${info.fill}`);
+            }
+            tensors.push(datasetSource(module, openFile, reportedFile, info, name, hdf5LayoutOf(path, info.shape, isKeras), () => open));
+          } else if (entity instanceof h5.ExternalLink) {
+            warnings.push(`'${path.slice(1)}' is an external link to ${entity.filename}; not followed`);
+          }
+        }
+      };
+      visit('/', 0);
+      const metadata: Record<string, string> = {};
+      for (const key of ['keras_version', 'backend']) {
+        const attribute = openFile.attrs[key];
+        const value = attribute?.value;
+        if (typeof value === 'string') metadata[key] = value;
       }
-      const group = groupPath === '/' ? openFile : openFile.get(groupPath);
-      if (!(group instanceof h5.Group)) return;
-      for (const key of group.keys()) {
-        settings.signal?.throwIfAborted();
-        const path = groupPath === '/' ? `/${key}` : `${groupPath}/${key}`;
-        if (isKeras && path === '/optimizer_weights') {
-          warnings.push('optimizer_weights (training state, not model weights) skipped');
-          continue;
-        }
-        // Soft links name objects found under their own path too: following them would count the
-        // same weights twice (and could loop).
-        const softTarget = openFile.get_link(path);
-        if (softTarget) {
-          warnings.push(`'${path.slice(1)}' is a soft link to '${softTarget}'; counted at its target only`);
-          continue;
-        }
-        const entity = openFile.get(path);
-        if (entity instanceof h5.Group) visit(path, depth + 1);
-        else if (entity instanceof h5.Dataset) {
-          if (tensors.length >= MAX_DATASETS) throw new WeightFileError(reportedFile, `more than ${MAX_DATASETS} datasets`);
-          const metadata = entity.metadata;
-          const name = path.slice(1);
-          if (metadata.virtual_sources?.length) {
-            warnings.push(`dataset '${name}' is a virtual dataset mapped from other files; skipped`);
-            continue;
-          }
-          const dtype = dtypeOf(metadata.type, metadata.size, metadata.signed);
-          if (!dtype || metadata.vlen) {
-            const kind = metadata.vlen ? 'variable-length' : (H5T_CLASS_NAMES[metadata.type] ?? `class ${metadata.type}`);
-            warnings.push(`dataset '${name}' holds ${kind} values of ${metadata.size} bytes, not plain numbers; skipped`);
-            continue;
-          }
-          if (!metadata.shape) {
-            warnings.push(`dataset '${name}' has no dataspace (H5S_NULL); skipped`);
-            continue;
-          }
-          const counted = checkedNumel(metadata.shape);
-          if ('error' in counted) throw new WeightFileError(reportedFile, `dataset '${name}': ${counted.error}`);
-          const info: DatasetInfo = { path, dtype, shape: metadata.shape.slice(), numel: counted.numel, elementBytes: metadata.size };
-          const verdict = storageVerdict(metadata, entity.filters, info.numel, info.elementBytes, hdf5Bytes);
-          if ('refuse' in verdict) throw new WeightFileError(reportedFile, `dataset '${name}' ${verdict.refuse}`);
-          if (verdict.fill) {
-            // Any element reads back as the fill value; the first one is enough.
-            const first = new Float64Array(1);
-            decodeInto(readChunkBytes(module, openFile, reportedFile, info, info.shape.map(() => 0), info.shape.map(() => 1)), dtype, first);
-            info.fill = first[0]!;
-            warnings.push(`dataset '${name}' has no stored data: its ${info.numel} elements are all the fill value ${info.fill}`);
-          }
-          tensors.push(datasetSource(module, openFile, reportedFile, info, name, hdf5LayoutOf(path, info.shape, isKeras), () => open));
-        } else if (entity instanceof h5.ExternalLink) {
-          warnings.push(`'${path.slice(1)}' is an external link to ${entity.filename}; not followed`);
-        }
-      }
-    };
-    visit('/', 0);
-    const metadata: Record<string, string> = {};
-    for (const key of ['keras_version', 'backend']) {
-      const attribute = openFile.attrs[key];
-      const value = attribute?.value;
-      if (typeof value === 'string') metadata[key] = value;
-    }
+      const modelConfig = openFile.attrs.model_config?.value;
+      return { tensors, warnings, metadata, modelConfig };
+    });
+    const { modelConfig, ...read } = structure;
     const opened: OpenedWeightFile = {
       file: reportedFile,
       format: settings.format,
       fileBytes: settings.fileBytes,
-      tensors,
-      warnings,
-      metadata,
+      ...read,
       close: closeAll,
     };
-    const modelConfig = openFile.attrs.model_config?.value;
     if (typeof modelConfig === 'string') attachKerasLayers(opened, modelConfig, settings.options, 'the model_config attribute');
     return opened;
   } catch (error) {
     await closeAll();
     if (error instanceof WeightFileError) throw error;
-    throw new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`);
+    throw new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`, { cause: error });
   }
 }
 

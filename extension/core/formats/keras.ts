@@ -90,7 +90,7 @@ export const kerasParser: WeightFormatParser = {
         cleanup,
         signal: options?.signal,
       }).catch((error: unknown) => {
-        throw error instanceof WeightFileError ? new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`) : error;
+        throw error instanceof WeightFileError ? new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: ${error.problem}`, { cause: error.cause }) : error;
       });
       opened.warnings.unshift(`weights read from ${KERAS_WEIGHTS_ENTRY} inside the archive`);
       attachKerasLayers(opened, configText, options, 'config.json');
@@ -99,7 +99,7 @@ export const kerasParser: WeightFormatParser = {
       await reader.close();
       await cleanup();
       if (error instanceof WeightFileError) throw error;
-      throw new WeightFileError(file, `cannot read the Keras archive: ${(error as Error).message}`);
+      throw new WeightFileError(file, `cannot read the Keras archive: ${(error as Error).message}`, { cause: error });
     }
   },
 };

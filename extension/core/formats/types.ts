@@ -15,8 +15,10 @@ export class WeightFileError extends Error {
   constructor(
     readonly file: string,
     readonly problem: string,
+    /** The library error behind the problem (a WebAssembly trap of HDF5 tells the worker to retire). */
+    options?: { cause?: unknown },
   ) {
-    super(`${file}: ${problem}`);
+    super(`${file}: ${problem}`, options);
     this.name = 'WeightFileError';
   }
 }

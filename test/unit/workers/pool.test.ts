@@ -31,10 +31,34 @@ test('a thrown error rejects with the worker message', async () => {
   assert.equal(await pool.run('selfTest', { mode: 'ok' }), 'ok', 'the worker stays usable');
 });
 
-test('a WebAssembly trap is reported as a trap', async () => {
+test('a WebAssembly trap is reported as a trap, and the worker that trapped is replaced', async () => {
+  const startedBefore = pool.workersStarted;
   const error = await rejection(pool.run('selfTest', { mode: 'wasmTrap' }));
   assert.equal(error.reason, 'trap');
   assert.match(error.message, /WebAssembly trap in worker task 'selfTest': unreachable/);
+  // The trapped module's state may be inconsistent (HDF5 after an abort): a fresh worker takes the slot.
+  const results = await Promise.all([pool.run('selfTest', { mode: 'ok' }), pool.run('selfTest', { mode: 'ok' })]);
+  assert.deepEqual(results, ['ok', 'ok']);
+  assert.equal(pool.workersStarted, startedBefore + 1);
+});
+
+test('a task that sends no progress within its stall limit is ended and its worker replaced', async () => {
+  const startedBefore = pool.workersStarted;
+  const started = Date.now();
+  const error = await rejection(pool.run('selfTest', { mode: 'spin' }, { stallTimeout: { ms: 300, message: 'model.h5: stalled on purpose' } }));
+  assert.equal(error.reason, 'timeout');
+  assert.equal(error.message, 'model.h5: stalled on purpose');
+  assert.ok(Date.now() - started >= 300, 'not before the limit');
+  assert.equal(pool.workersStarted, startedBefore + 1);
+  assert.equal(await pool.run('selfTest', { mode: 'ok' }), 'ok', 'the pool still runs the next task');
+});
+
+test('progress keeps a task alive past its stall limit', async () => {
+  // 8 steps of 100 ms: 800 ms in all, never 250 ms without progress.
+  const startedBefore = pool.workersStarted;
+  const result = await pool.run('selfTest', { mode: 'progress', steps: 8, stepMs: 100 }, { stallTimeout: { ms: 250, message: 'stalled' } });
+  assert.equal(result, 'done 8 steps');
+  assert.equal(pool.workersStarted, startedBefore);
 });
 
 test('a worker that exits rejects its task and is replaced', async () => {
