@@ -103,7 +103,7 @@ interface DatasetInfo {
 const MAX_DEFLATE_RATIO = 1032;
 
 /** Least room HDF5's WebAssembly heap is given, whatever the file's size. */
-export const HDF5_HEAP_FLOOR_BYTES = 256 * 1024 * 1024;
+export const HDF5_HEAP_FLOOR_BYTES = 128 * 1024 * 1024;
 /** Heap room per byte of the file, above the floor. */
 const HDF5_HEAP_PER_FILE_BYTE = 4;
 /** WebAssembly's 32-bit memory cannot grow past this; h5wasm is built with it as its maximum. */
@@ -121,6 +121,12 @@ export function hdf5HeapLimitBytes(hdf5Bytes: number): number {
   return Math.min(WASM_MEMORY_MAX_BYTES, HDF5_HEAP_FLOOR_BYTES + HDF5_HEAP_PER_FILE_BYTE * hdf5Bytes);
 }
 
+class HeapLimitReached extends Error {
+  constructor(limitBytes: number) {
+    super(`the HDF5 library needed more than its ${limitBytes}-byte heap limit (128 MiB plus 4 bytes per byte of the file): a corrupt structure makes it allocate in a loop`);
+  }
+}
+
 /**
  * Runs `work` (synchronous calls into h5wasm) with HDF5's WebAssembly memory unable to grow past
  * `limitBytes`: a refused grow makes HDF5's malloc fail, which the library reports as an error
@@ -128,20 +134,30 @@ export function hdf5HeapLimitBytes(hdf5Bytes: number): number {
  * the one memory whose buffer is its heap is refused, for the duration of the call only (other
  * WebAssembly memories, such as the engine's, grow as before).
  */
-function withHeapLimit<T>(module: H5Module, limitBytes: number, work: () => T): T {
+function withHeapLimit<T>(module: H5Module, limitBytes: number, work: () => T, discard?: (value: T) => void): T {
   const prototype = WebAssembly.Memory.prototype;
   const grow = prototype.grow;
+  let refused = false;
   prototype.grow = function limitedGrow(this: WebAssembly.Memory, pages: number): number {
     if (this.buffer === module.HEAPU8.buffer && this.buffer.byteLength + pages * WASM_PAGE_BYTES > limitBytes) {
+      refused = true;
       throw new RangeError(`HDF5 heap limit of ${limitBytes} bytes reached`);
     }
     return grow.call(this, pages);
   };
+  let result: T;
   try {
-    return work();
+    result = work();
   } finally {
     prototype.grow = grow;
   }
+  // HDF5 may swallow a failed allocation and carry on with less (a group read as empty): whatever it
+  // returned is not the file's content.
+  if (refused) {
+    discard?.(result);
+    throw new HeapLimitReached(limitBytes);
+  }
+  return result;
 }
 
 type StorageVerdict = { fill: true } | { fill: false } | { refuse: string };
@@ -327,7 +343,12 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
   let failure = 'it returned no file';
   let cause: unknown;
   try {
-    h5file = withHeapLimit(module, heapLimitBytes, () => new h5.File(fsPath, 'r'));
+    h5file = withHeapLimit(
+      module,
+      heapLimitBytes,
+      () => new h5.File(fsPath, 'r'),
+      (file) => file.close(),
+    );
   } catch (error) {
     failure = (error as Error).message;
     cause = error;
@@ -342,7 +363,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
   const closeAll = async (): Promise<void> => {
     if (!open) return;
     open = false;
-    withHeapLimit(module, heapLimitBytes, () => openFile.close());
+    openFile.close();
     await settings.cleanup?.();
   };
   try {

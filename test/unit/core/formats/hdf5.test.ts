@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hdf5Parser } from '../../../../extension/core/formats/hdf5';
+import { hdf5HeapLimitBytes, hdf5Parser } from '../../../../extension/core/formats/hdf5';
 import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../../extension/core/formats/types';
 import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
 import { fixture } from '../../../paths';
@@ -181,4 +181,32 @@ test('datasets never written hold their fill value: 10^12 elements are summarise
     assert.match(error.message, /dataset 'w' declares 1000000000000 elements \(4000000000000 bytes\), more than 1032 times the file's 1400 bytes/);
     return true;
   });
+});
+
+test('a local-heap free list that points back at itself is refused within the HDF5 heap limit', { timeout: 120_000 }, async () => {
+  // fill_values.h5's root group keeps its link names in a local heap ("HEAP" at 680: data segment at
+  // 712, free list head at 56). The free block there ends the list with next = 1 (H5HL_FREE_NULL);
+  // one changed byte (next = 56) makes the list a cycle, and HDF5 allocates a node per lap: before
+  // the limit its heap grew to the 2 GiB WebAssembly maximum (2.1 GB resident, 13 s).
+  const bytes = readFileSync(join(FIXTURES, 'fill_values.h5'));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  assert.equal(new TextDecoder().decode(bytes.subarray(680, 684)), 'HEAP');
+  const [dataAt, freeHead] = [Number(view.getBigUint64(680 + 24, true)), Number(view.getBigUint64(680 + 16, true))];
+  assert.deepEqual([dataAt, freeHead, view.getBigUint64(dataAt + freeHead, true)], [712, 56, 1n]);
+  bytes[dataAt + freeHead] = freeHead;
+  const file = join(workDir, 'free_list_cycle.h5');
+  writeFileSync(file, bytes);
+  await assert.rejects(hdf5Parser.open(file), (error: unknown) => {
+    assert.ok(error instanceof WeightFileError, String(error));
+    assert.equal(error.file, file);
+    assert.match(error.message, /needed more than its \d+-byte heap limit .*allocate in a loop/);
+    return true;
+  });
+  const h5 = await import('h5wasm/node');
+  const module = await h5.ready;
+  assert.ok(module.HEAPU8.length <= hdf5HeapLimitBytes(bytes.length), `HDF5 heap ${module.HEAPU8.length} bytes`);
+  // The same library instance still reads a good file afterwards.
+  const good = await hdf5Parser.open(join(FIXTURES, 'generic.h5'));
+  assert.ok(good.tensors.length > 0);
+  await good.close();
 });
