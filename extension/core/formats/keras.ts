@@ -16,17 +16,9 @@ import { MAX_MODEL_CONFIG_BYTES, attachKerasLayers } from './kerasTopology';
 import { BoundedReader } from './reader';
 import type { OpenedWeightFile, OpenOptions, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
-import { isZip, ZipArchive, zipEntryNamesInHead } from './zip';
+import { isZip, MAX_TEMP_INFLATION, TEMP_FLOOR_BYTES, ZipArchive, zipEntryNamesInHead } from './zip';
 
 export const KERAS_WEIGHTS_ENTRY = 'model.weights.h5';
-/**
- * Most bytes a deflated weights entry may put in the temporary folder: its compressed size times
- * this ratio, or TEMP_FLOOR_BYTES when that is more. Real weights deflate by a few times at most
- * (heavily pruned ones by tens); a small archive that inflates to gigabytes is a bomb, and it would
- * fill the disk before HDF5 saw a byte. A stored entry writes no more than the archive holds.
- */
-export const MAX_TEMP_INFLATION = 64;
-export const TEMP_FLOOR_BYTES = 256 * 1024 * 1024;
 const KERAS_MARKER_ENTRIES = [KERAS_WEIGHTS_ENTRY, 'metadata.json', 'config.json'];
 
 async function extractEntry(archive: ZipArchive, entryName: string, target: string, signal?: AbortSignal): Promise<void> {

@@ -289,8 +289,9 @@ async function npyHeaderOfDeflated(archive: ZipArchive, entry: ZipEntry): Promis
 
 async function openNpz(file: string): Promise<OpenedWeightFile> {
   const reader = await BoundedReader.open(file);
+  let archive: ZipArchive | undefined;
   try {
-    const archive = await ZipArchive.open(reader);
+    archive = await ZipArchive.open(reader);
     const tensors: TensorSource[] = [];
     const warnings: string[] = [];
     for (const entry of archive.entries) {
@@ -308,30 +309,24 @@ async function openNpz(file: string): Promise<OpenedWeightFile> {
       }
       const header = await npyHeaderOfDeflated(archive, entry);
       if (header.fortranOrder) {
-        // Row-major order from a Fortran array needs random access: inflate into (bounded) memory on demand.
-        tensors.push(lazyFortranTensor(name, header, archive, entry));
+        // Row-major order from a Fortran array needs random access: the entry is inflated once into a
+        // temporary file on first read (memory stays at a read window).
+        tensors.push(npyTensor(name, header, await archive.randomAccess(entry)));
       } else {
         tensors.push(streamedNpyTensor(name, header, archive, entry));
       }
     }
-    return { file, format: 'npz', fileBytes: reader.size, tensors, warnings, close: () => reader.close() };
+    const opened = archive;
+    const close = async (): Promise<void> => {
+      await opened.close();
+      await reader.close();
+    };
+    return { file, format: 'npz', fileBytes: reader.size, tensors, warnings, close };
   } catch (error) {
+    await archive?.close();
     await reader.close();
     throw error;
   }
-}
-
-function lazyFortranTensor(name: string, header: NpyHeader, archive: ZipArchive, entry: ZipEntry): TensorSource {
-  return {
-    name,
-    dtype: header.dtype,
-    shape: header.shape,
-    numel: header.numel,
-    async *chunks(options) {
-      const bytes = await archive.read(entry);
-      yield* npyTensor(name, header, new MemorySource(archive.file, bytes)).chunks(options);
-    },
-  };
 }
 
 export const npyParser: WeightFormatParser = {

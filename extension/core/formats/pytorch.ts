@@ -13,7 +13,7 @@ import { type DType, checkedNumel, itemSize } from './dtypes';
 import { PickleError, type PickleCallable, PyDict, PyGlobal, PyOpaque, PyTuple, unpickle } from './pickle';
 import { BoundedReader } from './reader';
 import { looksLikeShardIndex, openShardedIndex, shardFormatOf } from './sharded';
-import { stridedTensor } from './source';
+import { isRowMajor, stridedTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 import { ZipArchive, isZip, zipEntryNamesInHead } from './zip';
 
@@ -234,6 +234,7 @@ function findTensors(root: unknown, file: string): FoundTensors {
 
 async function openTorch(file: string): Promise<OpenedWeightFile> {
   const reader = await BoundedReader.open(file);
+  let archive: ZipArchive | undefined;
   try {
     const head = await reader.head(64);
     if (isLegacyTorchFile(head)) {
@@ -243,7 +244,7 @@ async function openTorch(file: string): Promise<OpenedWeightFile> {
       );
     }
     if (!isZip(head)) throw new WeightFileError(file, 'not a PyTorch zip checkpoint (no zip header)');
-    const archive = await ZipArchive.open(reader);
+    archive = await ZipArchive.open(reader);
     const pickleEntry = archive.entries.find((entry) => /^([^/]+\/)?data\.pkl$/.test(entry.name));
     if (!pickleEntry) throw new WeightFileError(file, 'zip archive has no data.pkl; not a PyTorch checkpoint');
     const root = pickleEntry.name.slice(0, -'data.pkl'.length);
@@ -299,7 +300,9 @@ async function openTorch(file: string): Promise<OpenedWeightFile> {
           `tensor "${name}": storage ${entryName} holds ${entry.uncompressedSize} bytes but its header says ${tensor.storage.numel} ${tensor.storage.dtype} elements (${storageBytes} bytes)`,
         );
       }
-      const source = await archive.randomAccess(entry);
+      // A row-major tensor is read front to back: a deflated storage is inflated as it is read, once
+      // per pass. Any other view needs random access: inflated once into a temporary file.
+      const source = isRowMajor(tensor.shape, tensor.strides) ? await archive.streamingSource(entry) : await archive.randomAccess(entry);
       tensors.push(
         stridedTensor({
           name,
@@ -316,8 +319,14 @@ async function openTorch(file: string): Promise<OpenedWeightFile> {
       );
     }
     if (tensors.length === 0) warnings.push('no tensors found in the pickled object');
-    return { file, format: 'pytorch', fileBytes: reader.size, tensors, warnings, close: () => reader.close() };
+    const opened = archive;
+    const close = async (): Promise<void> => {
+      await opened.close();
+      await reader.close();
+    };
+    return { file, format: 'pytorch', fileBytes: reader.size, tensors, warnings, close };
   } catch (error) {
+    await archive?.close();
     await reader.close();
     throw error;
   }

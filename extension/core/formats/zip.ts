@@ -6,9 +6,14 @@
  * checked against limits and the compression ratio deflate can reach, entries may not overlap, and
  * inflation stops as soon as it passes the declared size.
  */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import * as zlib from 'node:zlib';
-import { type ByteSource, ByteSlice, MemorySource, readChunks } from './reader';
+import { BoundedReader, type ByteSource, ByteSlice, checkRange, readChunks } from './reader';
 import { WeightFileError } from './types';
 
 const EOCD_SIGNATURE = 0x06054b50;
@@ -22,8 +27,16 @@ const MAX_COMMENT_BYTES = 0xffff;
 export const MAX_CENTRAL_DIRECTORY_BYTES = 128 * 1024 * 1024;
 /** Deflate cannot expand more than ~1032:1; anything claiming more is malformed or a bomb. */
 export const MAX_DEFLATE_RATIO = 1100;
-/** Entries inflated into memory (for random access) may not exceed this. */
+/** Entries read whole into memory (pickles, small headers) may not exceed this. */
 export const MAX_IN_MEMORY_ENTRY_BYTES = 256 * 1024 * 1024;
+/**
+ * Most bytes the temporary copies of deflated entries (inflated once for random access, or for a
+ * library that needs a real file) may hold: this many times the archive's size, or TEMP_FLOOR_BYTES
+ * when that is more. Real weights deflate by a few times at most (heavily pruned ones by tens); a
+ * small archive that inflates to gigabytes is a bomb, and it would fill the disk.
+ */
+export const MAX_TEMP_INFLATION = 64;
+export const TEMP_FLOOR_BYTES = 256 * 1024 * 1024;
 
 export const METHOD_STORED = 0;
 export const METHOD_DEFLATED = 8;
@@ -286,30 +299,149 @@ export class ZipArchive {
   }
 
   /**
-   * Random access to the entry: a slice of the archive when stored, else the entry inflated into
-   * memory (bounded by `maxInMemoryBytes`).
+   * The entry as a source read front to back (a row-major tensor): a slice of the archive when
+   * stored; else inflated as it is read, keeping only the piece in hand, so each pass over the entry
+   * inflates it once and memory stays at a read window whatever the entry inflates to. A read before
+   * the position reached starts the inflation again (a second pass).
    */
-  async randomAccess(entry: ZipEntry, maxInMemoryBytes = MAX_IN_MEMORY_ENTRY_BYTES): Promise<ByteSource> {
+  async streamingSource(entry: ZipEntry): Promise<ByteSource> {
+    this.checkMethod(entry);
+    if (entry.method === METHOD_STORED) return new ByteSlice(this.source, await this.dataOffset(entry), entry.uncompressedSize);
+    const source = new InflatingSource(this, entry);
+    this.streams.add(source);
+    return source;
+  }
+
+  /**
+   * Random access to the entry: a slice of the archive when stored; else the entry inflated once into
+   * a private temporary file (on first read), which every later read of it shares and close() deletes.
+   * Memory stays at a read window; what the temporary folder receives is counted against
+   * `tempLimitBytes` over the whole archive.
+   */
+  async randomAccess(entry: ZipEntry): Promise<ByteSource> {
     this.checkMethod(entry);
     if (entry.method === METHOD_STORED) {
       return new ByteSlice(this.source, await this.dataOffset(entry), entry.uncompressedSize);
     }
-    if (entry.uncompressedSize > maxInMemoryBytes) {
-      ZipArchive.fail(this.source, `compressed entry "${entry.name}" holds ${entry.uncompressedSize} bytes, more than the ${maxInMemoryBytes} that may be inflated into memory for random access`);
-    }
-    // Inflated on first read, and only the most recently used entry is kept: tensors are read one after another.
     return {
       file: this.source.file,
       size: entry.uncompressedSize,
       read: async (offset, length, what = 'read') => {
-        if (this.inflated?.entry !== entry) {
-          this.inflated = undefined;
-          this.inflated = { entry, bytes: await this.read(entry, maxInMemoryBytes) };
+        checkRange({ file: this.source.file, size: entry.uncompressedSize }, offset, length, what);
+        this.checkOpen(entry, what);
+        let copy = this.inflatedCopies.get(entry);
+        if (!copy) {
+          copy = this.inflateToTemp(entry);
+          this.inflatedCopies.set(entry, copy);
         }
-        return new MemorySource(this.source.file, this.inflated.bytes).read(offset, length, what);
+        return (await copy).read(offset, length, what);
       },
     };
   }
 
-  private inflated?: { entry: ZipEntry; bytes: Uint8Array };
+  /** Most bytes all temporary copies of this archive's entries may hold together. */
+  get tempLimitBytes(): number {
+    return Math.max(TEMP_FLOOR_BYTES, this.source.size * MAX_TEMP_INFLATION);
+  }
+
+  private async inflateToTemp(entry: ZipEntry): Promise<BoundedReader> {
+    if (this.tempBytes + entry.uncompressedSize > this.tempLimitBytes) {
+      ZipArchive.fail(
+        this.source,
+        `entry "${entry.name}" would bring the temporary copies of its entries to ${this.tempBytes + entry.uncompressedSize} bytes, more than the ${this.tempLimitBytes} allowed (${MAX_TEMP_INFLATION}x the archive, at least ${TEMP_FLOOR_BYTES})`,
+      );
+    }
+    this.tempBytes += entry.uncompressedSize;
+    this.tempFolder ??= mkdtemp(path.join(tmpdir(), 'deep-accel-zip-'));
+    const target = path.join(await this.tempFolder, `entry-${this.inflatedCopies.size}`);
+    const output = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+    try {
+      for await (const chunk of this.chunks(entry, undefined, 1 << 20, true)) {
+        if (!output.write(chunk)) await once(output, 'drain');
+      }
+    } finally {
+      output.end();
+      await once(output, 'close');
+    }
+    return BoundedReader.open(target);
+  }
+
+  /** Ends the inflating streams and deletes the temporary copies; the archive's own source stays open. */
+  /** Refuses to inflate anything once the archive is closed (its temporary copies are gone). */
+  checkOpen(entry: ZipEntry, what: string): void {
+    if (this.closed) throw new WeightFileError(this.source.file, `${what} of entry "${entry.name}": the file was already closed`);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const stream of this.streams) await stream.close();
+    this.streams.clear();
+    const copies = [...this.inflatedCopies.values()];
+    this.inflatedCopies.clear();
+    for (const copy of copies) await copy.then((reader) => reader.close()).catch(() => undefined);
+    const folder = this.tempFolder;
+    this.tempFolder = undefined;
+    if (folder) await rm(await folder, { recursive: true, force: true });
+  }
+
+  private readonly streams = new Set<InflatingSource>();
+  private readonly inflatedCopies = new Map<ZipEntry, Promise<BoundedReader>>();
+  private tempFolder?: Promise<string>;
+  private tempBytes = 0;
+  private closed = false;
+}
+
+/** A deflated entry read forward through one inflating stream (ZipArchive.streamingSource). */
+class InflatingSource implements ByteSource {
+  readonly file: string;
+  readonly size: number;
+  private stream?: AsyncGenerator<Uint8Array>;
+  /** The piece in hand and the entry offset of its first byte. */
+  private piece: Uint8Array = new Uint8Array(0);
+  private pieceStart = 0;
+  /** Times the inflation started (passes over the entry). */
+  inflations = 0;
+
+  constructor(
+    private readonly archive: ZipArchive,
+    private readonly entry: ZipEntry,
+  ) {
+    this.file = archive.file;
+    this.size = entry.uncompressedSize;
+  }
+
+  private async next(what: string): Promise<void> {
+    if (!this.stream) {
+      this.archive.checkOpen(this.entry, what);
+      this.stream = this.archive.chunks(this.entry, undefined, 1 << 20, true);
+      this.inflations++;
+    }
+    const { value, done } = await this.stream.next();
+    if (done) throw new WeightFileError(this.file, `entry "${this.entry.name}" ended before its declared ${this.size} bytes`);
+    this.pieceStart += this.piece.length;
+    this.piece = value;
+  }
+
+  async read(offset: number, length: number, what = 'read'): Promise<Uint8Array> {
+    checkRange(this, offset, length, what);
+    if (offset < this.pieceStart) await this.close();
+    while (this.pieceStart + this.piece.length <= offset && length > 0) await this.next(what);
+    const out = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      if (this.pieceStart + this.piece.length <= offset + filled) await this.next(what);
+      const from = offset + filled - this.pieceStart;
+      const take = Math.min(this.piece.length - from, length - filled);
+      out.set(this.piece.subarray(from, from + take), filled);
+      filled += take;
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.stream?.return(undefined);
+    this.stream = undefined;
+    this.piece = new Uint8Array(0);
+    this.pieceStart = 0;
+  }
 }

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { detectFormat, openWeightFile } from '../../../../extension/core/formats/index';
 import { readNpyFloat32, writeNpy } from '../../../../extension/core/formats/npy';
 import { WeightFileError } from '../../../../extension/core/formats/types';
-import { ascii, buildZip, concat, le32, tempDir, valuesByName } from './weightFileHelpers';
+import { ascii, buildZip, concat, deflatedZeros, le32, tempDir, valuesByName } from './weightFileHelpers';
 import { fixture } from '../../../paths';
 
 const dir = tempDir('npy');
@@ -207,4 +207,35 @@ test('files written by real numpy (np.save, np.savez, np.savez_compressed) read 
   const { shape, data } = await readNpyFloat32(path.join(FIXTURES, 'f_f8be.npy'));
   assert.deepEqual(shape, [2, 3, 4]);
   assert.deepEqual(Array.from(data), NUMPY_EXPECTED.f_f8be.values);
+});
+
+test('a deflated Fortran-order npz entry is inflated once into a temporary file, not into memory, and deleted on close', { timeout: 300_000 }, async () => {
+  // 250 MiB of float32 zeros in Fortran order (a 250 KB archive): row-major reading needs random
+  // access, which held the whole entry in memory (459 MB resident for 224 MiB).
+  const [rows, cols] = [1024, (250 << 20) / 4 / 1024];
+  let dict = `{'descr': '<f4', 'fortran_order': True, 'shape': (${rows}, ${cols}), }`;
+  dict += ' '.repeat(63 - ((10 + dict.length) % 64));
+  const header = npyBytes(dict, new Uint8Array(0));
+  assert.equal(header.length % 64, 0);
+  const file = write('fortran_big.npz', buildZip([{ name: 'w.npy', data: new Uint8Array(0), deflated: deflatedZeros(250, header) }]));
+  const temp = mkdtempSync(path.join(dir, 'tmp-'));
+  const previous = process.env.TMPDIR;
+  process.env.TMPDIR = temp;
+  try {
+    const opened = await openWeightFile(file);
+    const [tensor] = opened.tensors;
+    assert.deepEqual([tensor!.name, tensor!.shape], ['w', [rows, cols]]);
+    let [count, zeros] = [0, 0];
+    for await (const chunk of tensor!.chunks({ maxChunkElements: 1 << 24 })) {
+      count += chunk.length;
+      for (const value of chunk) if (value === 0) zeros++;
+    }
+    assert.deepEqual([count, zeros], [rows * cols, rows * cols]);
+    assert.equal(readdirSync(temp).length, 1, 'one temporary folder while open');
+    await opened.close();
+    assert.deepEqual(readdirSync(temp), [], 'deleted on close');
+  } finally {
+    if (previous === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = previous;
+  }
 });

@@ -6,7 +6,7 @@ import { detectFormat, openWeightFile } from '../../../../extension/core/formats
 import { PickleError, PyDict, PyOpaque, PyTuple, unpickle } from '../../../../extension/core/formats/pickle';
 import { WeightFileError } from '../../../../extension/core/formats/types';
 import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
-import { Pickler, ascii, buildZip, concat, le32, tempDir, valuesByName } from './weightFileHelpers';
+import { Pickler, ascii, buildZip, concat, deflatedZeros, le32, tempDir, valuesByName } from './weightFileHelpers';
 import { fixture } from '../../../paths';
 
 const dir = tempDir('pytorch');
@@ -231,4 +231,38 @@ test('objects shared through the memo are walked once: a doubling DAG and a tens
   assert.equal(report.total.numel, 4);
   assert.equal(report.total.zeros, 2);
   await many.close();
+});
+
+test('an orig/mask pair in deflated storages larger than memory allows is streamed, each storage inflated once per pass', { timeout: 300_000 }, async () => {
+  // Two 260 MiB deflated storages of zeros (a 540 KB file) paired as torch.nn.utils.prune leaves
+  // them. Inflated into memory for random access they were refused (over 256 MiB each), and under
+  // that limit the scan of orig * mask inflated each of them again for every chunk it read.
+  const mebibytes = 260;
+  const numel = (mebibytes << 20) / 4;
+  const pickle = new Pickler().proto(2).global('collections', 'OrderedDict').emptyTuple().reduce().put().mark();
+  pickle.str('fc.weight_orig').tensor('FloatStorage', '0', numel, 0, [1024, numel / 1024], [numel / 1024, 1]);
+  pickle.str('fc.weight_mask').tensor('FloatStorage', '1', numel, 0, [1024, numel / 1024], [numel / 1024, 1]);
+  pickle.op(0x75);
+  const zeros = deflatedZeros(mebibytes);
+  const file = write(
+    'big_pruned.pt',
+    buildZip([
+      { name: 'model/data.pkl', data: pickle.stop() },
+      { name: 'model/data/0', data: new Uint8Array(0), deflated: zeros },
+      { name: 'model/data/1', data: new Uint8Array(0), deflated: zeros },
+      { name: 'model/version', data: ascii('3\n') },
+    ]),
+  );
+  const opened = await openWeightFile(file);
+  try {
+    const report = await scanOpenedWeightFile(opened, { threshold: 0, maxChunkElements: 1 << 22 });
+    assert.deepEqual(report.tensors.map((t) => [t.name, t.numel, t.zeros]), [
+      ['fc.weight_orig', numel, numel],
+      ['fc.weight_mask', numel, numel],
+    ]);
+    assert.deepEqual(report.masks?.map((m) => [m.parameter, m.numel, m.effectiveSparsity]), [['fc.weight', numel, 1]]);
+    assert.deepEqual([report.total.numel, report.total.zeros], [numel, numel]);
+  } finally {
+    await opened.close();
+  }
 });

@@ -51,21 +51,24 @@ export interface ZipInput {
 }
 
 /**
- * `count` MiB of zero bytes as a raw deflate stream, built without holding them: one fully flushed
- * (self-contained) block of 1 MiB of zeros repeated, then an empty final block.
+ * `prefix` (an .npy header, say) then `count` MiB of zero bytes as a raw deflate stream, built
+ * without holding them: the prefix fully flushed, one fully flushed (self-contained) block of 1 MiB
+ * of zeros repeated, then an empty final block.
  */
-export function deflatedZeros(mebibytes: number): { body: Uint8Array; size: number; crc: number } {
+export function deflatedZeros(mebibytes: number, prefix: Uint8Array = new Uint8Array(0)): { body: Uint8Array; size: number; crc: number } {
   const zeros = Buffer.alloc(1 << 20);
+  const head = prefix.length > 0 ? deflateRawSync(prefix, { finishFlush: constants.Z_FULL_FLUSH }) : new Uint8Array(0);
   const block = deflateRawSync(zeros, { finishFlush: constants.Z_FULL_FLUSH });
   const final = deflateRawSync(Buffer.alloc(0));
-  const body = new Uint8Array(block.length * mebibytes + final.length);
-  let crc = 0;
+  const body = new Uint8Array(head.length + block.length * mebibytes + final.length);
+  body.set(head, 0);
+  let crc = prefix.length > 0 ? crc32(prefix) : 0;
   for (let i = 0; i < mebibytes; i++) {
-    body.set(block, i * block.length);
+    body.set(block, head.length + i * block.length);
     crc = crc32(zeros, crc);
   }
-  body.set(final, block.length * mebibytes);
-  return { body, size: mebibytes << 20, crc };
+  body.set(final, head.length + block.length * mebibytes);
+  return { body, size: prefix.length + mebibytes * (1 << 20), crc };
 }
 
 /**
