@@ -10,7 +10,7 @@ import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
 import { type RunOptions, WorkerPool, WorkerTaskError } from './workers/pool';
 
 /** Tasks that read a weight file: each runs under the read time limit (deepAccel.weights.timeoutSeconds). */
-const WEIGHT_FILE_TASKS: ReadonlySet<WorkerTaskKind> = new Set<WorkerTaskKind>(['summary', 'sparsity', 'tensorPreview', 'prune']);
+const WEIGHT_FILE_TASKS: ReadonlySet<WorkerTaskKind> = new Set<WorkerTaskKind>(['summary', 'sparsity', 'tensorPreview', 'tensorSlice', 'prune']);
 
 export class Services implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;

@@ -11,6 +11,7 @@ import { runSparsity } from '../core/requests/weightFile';
 import type { SparsityRequest } from '../shared/requests';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
+import { needsWatchedRead, readInWatchedWorker } from './watchedRead';
 import { commandLine, commandUsage } from './options';
 
 export function singleFile(positionals: readonly string[], usage: string): string {
@@ -52,7 +53,10 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
   }
   const file = singleFile(parsed.positionals, SPARSITY_USAGE);
   return reportingFileErrors(io, file, async () => {
-    const report = await runSparsity({ ...parsed.request, file } as SparsityRequest);
+    const request = { ...parsed.request, file } as SparsityRequest;
+    // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: read it in a worker.
+    const timeout = parsed.values.timeout as number | undefined;
+    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('sparsity', request, timeout) : await runSparsity(request);
     if (parsed.values.json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);
     } else {

@@ -51,7 +51,7 @@ export const DEFAULT_READ_TIMEOUT_SECONDS = 30;
 /** The error a stalled read reports: the file, the limit and where it is set. */
 export function stalledReadMessage(file: string, seconds: number, limitName: string): string {
   return (
-    `${file}: reading stopped after ${seconds} s without progress (the limit is ${limitName}); the worker reading it was stopped and replaced. ` +
+    `${file}: reading stopped after ${seconds} s without progress (the limit is ${limitName}); the worker reading it was stopped. ` +
     'A corrupt file can make a parsing library loop (HDF5 runs inside WebAssembly); if the file is genuine and only slow to open, raise the limit'
   );
 }

@@ -33,6 +33,8 @@ export class WorkerTaskError extends Error {
     message: string,
     readonly task: WorkerTaskKind,
     readonly reason: WorkerTaskFailure,
+    /** The name of the error the handler threw (reason 'failed'), e.g. 'WeightFileError'. */
+    readonly errorName?: string,
   ) {
     super(message);
     this.name = reason === 'cancelled' ? 'AbortError' : 'WorkerTaskError';
@@ -256,7 +258,7 @@ export class WorkerPool {
       this.settle(pending, new WorkerTaskError(`Task '${pending.task}' was cancelled`, pending.task, 'cancelled'));
     } else {
       const reason: WorkerTaskFailure = message.trap ? 'trap' : 'failed';
-      this.settle(pending, new WorkerTaskError(message.message, pending.task, reason));
+      this.settle(pending, new WorkerTaskError(message.message, pending.task, reason, message.errorName));
     }
     if (message.type === 'error' && message.retire) {
       // Replaced on exit (onExit), before it takes another task.

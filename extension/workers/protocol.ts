@@ -90,7 +90,7 @@ export type WorkerToHostMessage =
    * `retire`: a WebAssembly module in this worker trapped (an engine kernel, HDF5 aborting), so its
    * state may be inconsistent: the pool replaces the worker before it runs another task.
    */
-  | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean; retire?: boolean };
+  | { type: 'error'; id: number; message: string; cancelled?: boolean; trap?: boolean; retire?: boolean; errorName?: string };
 
 // Inside a worker: the function that runs one task kind.
 

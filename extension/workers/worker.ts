@@ -48,7 +48,8 @@ async function runTask(id: number, task: WorkerTaskKind, args: unknown): Promise
       // A file error whose cause is a trap (HDF5 aborting inside WebAssembly) keeps its message,
       // which names the file, but the worker is still replaced.
       const message = error instanceof Error ? error.message : String(error);
-      post({ type: 'error', id, cancelled, message, ...(trappedWithin(error) ? { retire: true } : {}) });
+      const errorName = error instanceof Error ? error.name : undefined;
+      post({ type: 'error', id, cancelled, message, ...(errorName ? { errorName } : {}), ...(trappedWithin(error) ? { retire: true } : {}) });
     }
   } finally {
     controllers.delete(id);

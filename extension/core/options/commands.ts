@@ -7,12 +7,29 @@ import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, EXPORT_FORMATS } from '../
 import { SUITE_TABLES, parseConvShape } from '../bench/layers';
 import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../sparsity/layout';
 import { parseNmPatterns } from '../sparsity/nmPattern';
+import { DEFAULT_READ_TIMEOUT_SECONDS } from '../weightFiles';
 import { type CommandSchema, OptionValueError, cellKeyOf, choice, flagOf, integer, list, number, pair, text } from './schema';
 
 const PRECISIONS = ['fp32', 'fp16', 'bf16'] as const;
 const MAX_DIMENSION = 1 << 20;
 
 const json = { name: 'json', kind: 'switch', cellKey: false, toRequest: false, help: 'print the JSON payload instead of the table' } as const;
+
+/**
+ * The CLI's read time limit (cells run in the extension, under deepAccel.weights.timeoutSeconds). Only
+ * HDF5 and .keras files need it: their parser runs a library in WebAssembly that a corrupt file can
+ * make loop, so the CLI reads them in a worker it stops after this long without progress.
+ */
+const readTimeout = {
+  name: 'timeout',
+  kind: 'value',
+  cellKey: false,
+  toRequest: false,
+  parse: number('be a number of seconds > 0', (value) => value > 0),
+  placeholder: 'S',
+  defaultText: String(DEFAULT_READ_TIMEOUT_SECONDS),
+  help: 'HDF5 and .keras files are read in a worker that is stopped when it makes no progress for S seconds (a corrupt file can make the HDF5 library loop inside WebAssembly); the file is then reported as unreadable (exit 2)',
+} as const;
 
 /** C,K,H,W of a layer to cost. */
 const parseLayer = text((value) => {
@@ -117,6 +134,7 @@ export const SPARSITY_SCHEMA: CommandSchema = {
       help: 'the axis order to read weights in, overriding what the file suggests: one layout for every tensor (a kernel order implies its matrix order: OIHW -> OI, HWIO -> IO), or NAME=L per tensor (* matches any run), e.g. conv1.weight=OIHW,fc.*=OI',
       cellHelp: `The axis order to read weights in, overriding what the file suggests (the Layout column says what each tensor was read as, and why): ${CHOSEN_LAYOUTS.join(', ')} for every tensor, or NAME=L per tensor, e.g. layout=conv1.weight=OIHW,fc.*=OI.`,
     },
+    readTimeout,
     json,
   ],
 };

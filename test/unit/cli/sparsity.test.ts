@@ -112,3 +112,24 @@ test('sparsity shows each tensor layout and what it rests on; --layout overrides
   const help = await cli('sparsity', '--help');
   assert.match(help.out, /--layout L/);
 });
+
+test('sparsity reads HDF5 in a watched worker: the same report as on the CLI thread, and a read past --timeout is a file error', { timeout: 300_000 }, async () => {
+  const file = path.join(__dirname, '../../fixtures/hdf5/generic.h5');
+  const watched = await cli('sparsity', file, '--json', '--histogram');
+  assert.equal(watched.code, 0, watched.err);
+  // The same scan on this thread (the worker's report crossed a structured clone).
+  const { openWeightFile } = await import('../../../extension/core/formats/index');
+  const { scanOpenedWeightFile } = await import('../../../extension/core/sparsity/scan');
+  const opened = await openWeightFile(file);
+  const direct = await scanOpenedWeightFile(opened, { threshold: 0, histogram: true }).finally(() => opened.close());
+  assert.deepEqual(JSON.parse(watched.out), JSON.parse(JSON.stringify(direct)));
+  // A limit no worker can meet (it must load the HDF5 library first): the read is stopped, the
+  // file named, exit 2, no hang.
+  const stalled = await cli('sparsity', file, '--timeout', '0.001');
+  assert.equal(stalled.code, 2);
+  assert.equal(stalled.out, '');
+  assert.match(stalled.err, /^deep-accel: .*generic\.h5: reading stopped after 0\.001 s without progress \(the limit is --timeout\); the worker reading it was stopped\. /);
+  const bad = await cli('sparsity', file, '--timeout', '0');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--timeout must be a number of seconds > 0, got '0'/);
+});
