@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { clickInPage, pageBridgeAvailable, queryPage, screenshotPage } from '../pageBridge';
-import { activeApi, sampleModel, TINY_CNN, waitFor, workspaceRoot } from './helpers';
+import { activeApi, EXTENSION_ID, sampleModel, TINY_CNN, waitFor, workspaceRoot } from './helpers';
 
 function hoverText(hovers: vscode.Hover[]): string {
   return hovers.flatMap((hover) => hover.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
@@ -130,5 +130,33 @@ suite('weight files: custom editor, hovers, decorations', () => {
     assert.ok(decoration, 'a decoration was computed');
     assert.equal(decoration.badge, String(Math.round((TINY_CNN.zeros / TINY_CNN.numel) * 100)));
     assert.match(decoration.tooltip ?? '', /safetensors, 4 tensors, 2,018 parameters, 26\.0% sparse/);
+  });
+
+  test('a hostile HDF5 file gets a "!" badge with the reason, and other files are badged meanwhile', async () => {
+    const api = await activeApi();
+    // The corpus case: one byte makes the root group's local-heap free list a cycle, and HDF5
+    // allocates until its heap limit (it used to take 2 GiB of the extension host's memory).
+    const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+    const hostile = path.join(workspaceRoot(), 'models', 'hostile.h5');
+    copyFileSync(path.join(root, 'test', 'fuzz', 'corpus', 'hdf5', 'crafted-heap-free-list-cycle', 'files', 'model.h5'), hostile);
+    const other = path.join(workspaceRoot(), 'models', 'tiny-copy.safetensors');
+    copyFileSync(sampleModel(), other);
+    const order: string[] = [];
+    const listener = api.decorations.onDidChangeFileDecorations((uris) => {
+      for (const uri of [uris].flat()) order.push(path.basename(uri.fsPath));
+    });
+    try {
+      api.decorations.provideFileDecoration(vscode.Uri.file(hostile));
+      const badge = await api.decorations.whenDecorated(vscode.Uri.file(other));
+      assert.equal(badge?.badge, String(Math.round((TINY_CNN.zeros / TINY_CNN.numel) * 100)));
+      const warning = await api.decorations.whenDecorated(vscode.Uri.file(hostile), 60_000);
+      assert.equal(warning?.badge, '!');
+      assert.match(warning?.tooltip ?? '', /could not read this file: .*hostile\.h5: HDF5 structure could not be read \(the HDF5 library needed more than its \d+-byte heap limit/);
+      assert.deepEqual(order.filter((name) => name === 'hostile.h5' || name === 'tiny-copy.safetensors'), ['tiny-copy.safetensors', 'hostile.h5'], 'the other file did not wait for the hostile one');
+      // The pool survived: the Weight Inspector's next read works.
+      assert.equal((await api.cache.summary(sampleModel())).parameters, TINY_CNN.numel);
+    } finally {
+      listener.dispose();
+    }
   });
 });
