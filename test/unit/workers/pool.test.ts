@@ -37,9 +37,11 @@ test('a WebAssembly trap is reported as a trap, and the worker that trapped is r
   assert.equal(error.reason, 'trap');
   assert.match(error.message, /WebAssembly trap in worker task 'selfTest': unreachable/);
   // The trapped module's state may be inconsistent (HDF5 after an abort): a fresh worker takes the slot.
+  for (const deadline = Date.now() + 10_000; pool.workersStarted === startedBefore && Date.now() < deadline; ) await new Promise((resolve) => setTimeout(resolve, 20));
+  assert.equal(pool.workersStarted, startedBefore + 1);
   const results = await Promise.all([pool.run('selfTest', { mode: 'ok' }), pool.run('selfTest', { mode: 'ok' })]);
   assert.deepEqual(results, ['ok', 'ok']);
-  assert.equal(pool.workersStarted, startedBefore + 1);
+  assert.equal(pool.workersStarted, startedBefore + 1, 'only the worker that trapped was replaced');
 });
 
 test('a task that sends no progress within its stall limit is ended and its worker replaced', async () => {
