@@ -56,10 +56,10 @@ test('a task that sends no progress within its stall limit is ended and its work
 });
 
 test('progress keeps a task alive past its stall limit', async () => {
-  // 8 steps of 100 ms: 800 ms in all, never 250 ms without progress.
+  // 15 steps of 100 ms: 1.5 s in all, longer than the limit, but never a second without progress.
   const startedBefore = pool.workersStarted;
-  const result = await pool.run('selfTest', { mode: 'progress', steps: 8, stepMs: 100 }, { stallTimeout: { ms: 250, message: 'stalled' } });
-  assert.equal(result, 'done 8 steps');
+  const result = await pool.run('selfTest', { mode: 'progress', steps: 15, stepMs: 100 }, { stallTimeout: { ms: 1000, message: 'stalled' } });
+  assert.equal(result, 'done 15 steps');
   assert.equal(pool.workersStarted, startedBefore);
 });
 
