@@ -5,6 +5,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { runBenchCommand, saveBenchRun, savedRunsFolder } from './bench';
+import { CONV_SHAPE_SYNTAX } from './core/bench/layers';
 import { listSavedRuns, type SavedRun } from './core/bench/saved';
 import { runCompare } from './core/requests/compare';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
@@ -234,9 +235,9 @@ async function askBench(services: Services): Promise<BenchCellCommand | undefine
   let command: BenchCellCommand = { command: 'bench', suite };
   if (suite === custom) {
     const text = await askText({
-      title: 'Layer shape: N,C,H,W,K,R,S[,stride,pad]',
+      title: `Layer shape: ${CONV_SHAPE_SYNTAX}`,
       value: '1,64,56,56,64,3,3,1,1',
-      prompt: 'batch, input channels, height, width, output channels, kernel height and width; stride 1 and pad 0 unless given',
+      prompt: 'batch, input channels, height, width, output channels, kernel height and width; stride 1, pad 0, groups 1 and dilation 1 unless given',
       problem: convShapeProblem,
     });
     if (text === undefined) return undefined;

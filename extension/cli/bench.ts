@@ -1,11 +1,12 @@
 /**
- * deep-accel bench (--suite NAME [--layers a,b] | --shape N,C,H,W,K,R,S[,stride,pad]) [options]
+ * deep-accel bench (--suite NAME [--layers a,b] | --shape N,C,H,W,K,R,S[,stride,pad[,groups[,dilation]]]) [options]
  * (the flags: BENCH_SCHEMA in core/options/commands.ts)
  *
  * Prints a benchdnn-like table, or the BenchReport JSON with --json; progress goes to stderr.
  */
 import * as os from 'node:os';
 import { formatBenchReport } from '../core/bench/format';
+import { CONV_SHAPE_SYNTAX } from '../core/bench/layers';
 import { requestedLayers } from '../core/bench/runner';
 import { BENCH_SCHEMA } from '../core/options/commands';
 import { runBench } from '../core/requests/bench';
@@ -24,7 +25,7 @@ export function benchRequestFromArgs(argv: readonly string[]): { request: BenchR
   if (parsed.help) return { request: {}, json: false, help: true };
   const request = parsed.request as BenchRequest;
   if (request.suite !== undefined && request.shape !== undefined) throw new CliUsageError('give either --suite or --shape, not both');
-  if (request.suite === undefined && request.shape === undefined) throw new CliUsageError(`give --suite (${BENCH_SUITES.join(', ')}) or --shape N,C,H,W,K,R,S[,stride,pad]`);
+  if (request.suite === undefined && request.shape === undefined) throw new CliUsageError(`give --suite (${BENCH_SUITES.join(', ')}) or --shape ${CONV_SHAPE_SYNTAX}`);
   if (request.layers && !request.suite) throw new CliUsageError('--layers selects layers of a --suite');
   try {
     requestedLayers(request); // unknown --layers names are a usage error, reported before any worker starts

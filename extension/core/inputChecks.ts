@@ -93,7 +93,7 @@ export function pointsPlaceholder(m: number, r: number, infinity = true): string
   return defaultPointsFor(checkSize(m, r), infinity).join(', ');
 }
 
-/** N,C,H,W,K,R,S[,stride,pad] as the benchmark takes it. */
+/** N,C,H,W,K,R,S[,stride,pad[,groups[,dilation]]] as the benchmark takes it. */
 export function convShapeProblem(text: string): InputProblem {
   return problemOf(() => parseConvShape(text, 'shape'));
 }

@@ -2,7 +2,7 @@
  * The algorithms this engine build implements: each one's planner, layouts and applicability. The
  * single place that says whether an algorithm can run a shape, and why not.
  */
-import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
+import { type ConvAlgorithm, type ConvLayout, type ConvShape, convPads, isPlainConv } from '../shared/payloads';
 import { validateConvShape } from '../core/conv/reference';
 import { directSpec } from './direct';
 import { fftSpec } from './fft';
@@ -10,6 +10,16 @@ import { im2colSpec } from './im2col';
 import type { AlgorithmSpec } from './planner';
 import { strassenSpec } from './strassen';
 import { winogradSpec } from './winograd';
+
+/** What a shape asks beyond a plain convolution, for refusals. */
+function describeGeometry(shape: ConvShape): string {
+  const parts: string[] = [];
+  if ((shape.groups ?? 1) !== 1) parts.push(`groups ${shape.groups}`);
+  if ((shape.dilation ?? 1) !== 1) parts.push(`dilation ${shape.dilation}`);
+  const pads = convPads(shape);
+  if (!pads.every((value) => value === pads[0])) parts.push(`pads ${pads.join(',')} (top, left, bottom, right)`);
+  return `got ${parts.join(', ')}`;
+}
 
 export type AppliesResult = { ok: true } | { ok: false; reason: string };
 
@@ -40,6 +50,9 @@ export function applies(algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayou
   }
   if (!spec.layouts.includes(layout)) {
     return { ok: false, reason: `${algo} supports layouts ${spec.layouts.join(', ')}, not ${layout}` };
+  }
+  if (!spec.general && !isPlainConv(shape)) {
+    return { ok: false, reason: `${algo} runs only one group, dilation 1 and equal pads on all sides (${describeGeometry(shape)}); direct and im2col run every shape` };
   }
   const reason = spec.applies?.(shape);
   return reason === undefined ? { ok: true } : { ok: false, reason };

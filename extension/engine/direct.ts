@@ -1,12 +1,14 @@
 /**
  * Planner of the register-blocked direct kernels (assembly/direct.ts, generated/directKernels.ts) on
- * the blocked layouts nchw4c, nchw8c and nchw16c: any kernel size, stride and padding. Setup packs W
+ * the blocked layouts nchw4c, nchw8c and nchw16c: any kernel size, stride and padding, one group and
+ * no dilation (grouped and dilated shapes run planGrouped's kernel). Setup packs W
  * as [K/8][C/Bi][R][S][Bi][8] (Bi from directInputBlock(C), independent of the layout). Unit =
  * (image, block of output rows). Scratch: the block's input rows in blocks of Bi channels, zero-padded
  * left and right (at most ~2 MiB; more units when larger).
  */
-import { convDirectFlops, convOutputSize } from '../core/conv/reference';
-import { type AlgorithmSpec, blockOfLayout, ceilDiv, chunking, minUnitsPerImageFor } from './planner';
+import type { ConvLayout, ConvShape } from '../shared/payloads';
+import { convDirectFlops, convGeometry, convOutputSize } from '../core/conv/reference';
+import { type AlgorithmPlan, type AlgorithmSpec, blockOfLayout, ceilDiv, chunking, minUnitsPerImageFor } from './planner';
 
 const DIRECT_LAYOUTS = ['nchw4c', 'nchw8c', 'nchw16c'] as const;
 
@@ -25,9 +27,44 @@ export function directInputBlock(C: number): number {
   return best;
 }
 
+/**
+ * The grouped/dilated kernel (assembly/grouped.ts): four output channels per v128, weights packed as
+ * [K/4][C/groups][R][S][4] with zero lanes past K. Unit = (image, output-channel quad, block of output
+ * rows); no scratch.
+ */
+function planGrouped(shape: ConvShape, layout: ConvLayout, threads: number): AlgorithmPlan {
+  const { N, C, K, R, S } = shape;
+  const { groups } = convGeometry(shape);
+  const { P } = convOutputSize(shape);
+  const Cg = C / groups;
+  const quads = ceilDiv(K, 4);
+  const rows = chunking(P, 1, P, ceilDiv(minUnitsPerImageFor(threads, N), quads));
+  return {
+    kernel: 'convDirectGrouped',
+    units: N * quads * rows.chunks,
+    unit: `(image, 4-output-channel quad, ${rows.chunk}-output-row block)`,
+    slots: { x0: blockOfLayout(layout), rowChunk: rows.chunk, rowChunks: rows.chunks },
+    scratchBytes: 0,
+    weightBytes: quads * Cg * R * S * 16,
+    realFlops: convDirectFlops(shape),
+    packWeights: (w, packed) => {
+      const RS = R * S;
+      for (let k = 0; k < K; k++) {
+        const kq = Math.floor(k / 4);
+        for (let ci = 0; ci < Cg; ci++) {
+          for (let rs = 0; rs < RS; rs++) packed[((kq * Cg + ci) * RS + rs) * 4 + (k % 4)] = w[(k * Cg + ci) * RS + rs];
+        }
+      }
+    },
+  };
+}
+
 export const directSpec: AlgorithmSpec = {
   layouts: DIRECT_LAYOUTS,
+  general: true,
   plan: (shape, layout, threads, engine) => {
+    const geometry = convGeometry(shape);
+    if (geometry.groups !== 1 || geometry.dilation !== 1) return planGrouped(shape, layout, threads);
     const { N, C, H, K, R, S, stride } = shape;
     const { P, Q } = convOutputSize(shape);
     const B = blockOfLayout(layout);

@@ -18,16 +18,16 @@
  *     `descriptor.scratchBytes` (from `plan.allocateScratch(threads)`); wait for all before the next phase;
  *  3. `plan.readOutput()` (converts back to NCHW and copies out).
  *
- * Algorithms (all fp32, cross-correlation, groups = 1; every plan has one phase today, but callers
+ * Algorithms (all fp32, cross-correlation; every plan has one phase today, but callers
  * must loop over `descriptor.phases`): one planner file each beside this one (im2col.ts, direct.ts,
  * winograd.ts, fft.ts, strassen.ts), each saying what its setup packs, what one unit of work is and
  * what scratch a caller needs; algorithms.ts lists them and says which applies to a shape.
  * `plan.realFlops` counts what the algorithm computes (transforms, padding, Strassen additions);
- * `plan.directFlops` = 2 N K C R S P Q, the numerator of effective GFLOP/s; `plan.workspaceBytes(t)`
+ * `plan.directFlops` = 2 N K (C/groups) R S P Q, the numerator of effective GFLOP/s; `plan.workspaceBytes(t)`
  * counts packed weights, layout copies and t scratch areas.
  */
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
-import { convDirectFlops, convOutputSize } from '../core/conv/reference';
+import { convDirectFlops, convGeometry, convOutputSize } from '../core/conv/reference';
 import { ALGORITHMS, applies } from './algorithms';
 import { ALIGN, Arena, RESERVED_LOW_BYTES } from './arena';
 import { ENGINE_MAX_PAGES, type EngineVariant, WASM_PAGE_BYTES, createEngineMemory, loadEngineModule } from './loading';
@@ -154,7 +154,11 @@ export class Engine implements PlannerEngine {
 }
 
 function describeShape(s: ConvShape): string {
-  return `N${s.N} C${s.C} ${s.H}x${s.W} K${s.K} ${s.R}x${s.S}/s${s.stride}p${s.pad}`;
+  const g = convGeometry(s);
+  const pads = [g.padTop, g.padLeft, g.padBottom, g.padRight];
+  const padText = pads.every((value) => value === pads[0]) ? `p${pads[0]}` : `pads ${pads.join(',')}`;
+  const extra = (g.groups === 1 ? '' : ` groups ${g.groups}`) + (g.dilation === 1 ? '' : ` dilation ${g.dilation}`);
+  return `N${s.N} C${s.C} ${s.H}x${s.W} K${s.K} ${s.R}x${s.S}/s${s.stride}${padText}${extra}`;
 }
 
 /** Bytes one tensor of the layout takes (blocked layouts pad channels to the block). */
@@ -221,8 +225,10 @@ export class ConvPlan {
       this.weightsPtr = arena.alloc(algoPlan.weightBytes, 'packed weights', true);
       this.biasPtr = hasBias ? arena.alloc(roundUp(K, 16) * 4, 'bias', true) : 0;
       const slots = new Int32Array(engine.memory.buffer, planPtr, PLAN_BLOCK_BYTES / 4);
+      const geometry = convGeometry(shape);
       const values: Record<string, number> = {
-        N, C, H: shape.H, W: shape.W, K, R: shape.R, S: shape.S, stride: shape.stride, pad: shape.pad, P, Q,
+        N, C, H: shape.H, W: shape.W, K, R: shape.R, S: shape.S, stride: shape.stride, pad: geometry.padTop, P, Q,
+        groups: geometry.groups, dilation: geometry.dilation, padLeft: geometry.padLeft,
         input: this.inputPtr, output: this.outputPtr, weights: this.weightsPtr, bias: this.biasPtr,
         ...algoPlan.slots,
       };
@@ -253,12 +259,15 @@ export class ConvPlan {
     if (this.released) throw new Error('engine: plan used after release()');
   }
 
-  /** Packs / transforms OIHW weights and copies the bias: the once-per-plan setup. */
+  /** Packs / transforms [K, C/groups, R, S] weights and copies the bias: the once-per-plan setup. */
   setWeights(weights: Float32Array, bias?: Float32Array): void {
     this.assertLive();
     const { K, C, R, S } = this.shape;
-    if (weights.length !== K * C * R * S) {
-      throw new Error(`engine: weights have ${weights.length} elements, expected K*C*R*S = ${K * C * R * S}`);
+    const { groups } = convGeometry(this.shape);
+    const Cg = C / groups;
+    if (weights.length !== K * Cg * R * S) {
+      const dims = groups === 1 ? 'K*C*R*S' : `K*(C/groups)*R*S = ${K}*${Cg}*${R}*${S}`;
+      throw new Error(`engine: weights have ${weights.length} elements, expected ${dims} = ${K * Cg * R * S}`);
     }
     if (bias !== undefined) {
       if (this.biasPtr === 0) throw new Error('engine: plan was made with bias: false');

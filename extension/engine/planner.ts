@@ -46,6 +46,8 @@ export interface AlgorithmPlan {
 
 export interface AlgorithmSpec {
   layouts: readonly ConvLayout[];
+  /** Runs groups, dilation and asymmetric pads (else applies() refuses such shapes for it). */
+  general?: boolean;
   applies?: (shape: ConvShape) => string | undefined;
   plan: (shape: ConvShape, layout: ConvLayout, threads: number, engine: PlannerEngine, options: PlanOptions) => AlgorithmPlan;
 }

@@ -3,7 +3,7 @@
  * tooltips): sizes in binary units (KiB, MiB), thread counts, the names of custom layers and the
  * one-line summary of a saved benchmark run. Browser-safe: it imports only payload types.
  */
-import type { BenchReport, ConvShape } from './payloads';
+import { type BenchReport, type ConvShape, convPads } from './payloads';
 
 /** Bytes in binary units, one decimal above 1 KiB: "512 B", "13.7 KiB", "1.5 GiB". */
 export function formatBytes(bytes: number): string {
@@ -22,7 +22,11 @@ export function formatBytes(bytes: number): string {
  * layers so, and the views use it to tell when a layer's name already says its shape.
  */
 export function convShapeLabel(shape: ConvShape): string {
-  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}p${shape.pad}`;
+  const pads = convPads(shape);
+  const padText = pads.every((value) => value === pads[0]) ? `p${pads[0]}` : `p${pads.join('.')}`;
+  const groups = (shape.groups ?? 1) === 1 ? '' : `-g${shape.groups}`;
+  const dilation = (shape.dilation ?? 1) === 1 ? '' : `-d${shape.dilation}`;
+  return `${shape.N}x${shape.C}x${shape.H}x${shape.W}-k${shape.K}-${shape.R}x${shape.S}-s${shape.stride}${padText}${groups}${dilation}`;
 }
 
 export function threadsLabel(threads: number): string {

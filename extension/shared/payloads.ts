@@ -491,7 +491,25 @@ export interface ConvShape {
   R: number;
   S: number;
   stride: number;
+  /** Zero padding on all four sides; `pads`, when given, replaces it. */
   pad: number;
+  /** Channel groups (default 1): weights are [K, C/groups, R, S]; groups = C is depthwise. */
+  groups?: number;
+  /** Spacing between kernel taps (default 1), on both axes. */
+  dilation?: number;
+  /** Asymmetric zero padding as ONNX orders it: top, left, bottom, right (default `pad` on all sides). */
+  pads?: [number, number, number, number];
+}
+
+/** The padding of a shape as top, left, bottom, right. */
+export function convPads(shape: ConvShape): [number, number, number, number] {
+  return shape.pads ?? [shape.pad, shape.pad, shape.pad, shape.pad];
+}
+
+/** Whether a shape uses only what every algorithm runs: one group, no dilation, equal pads. */
+export function isPlainConv(shape: ConvShape): boolean {
+  const [top, left, bottom, right] = convPads(shape);
+  return (shape.groups ?? 1) === 1 && (shape.dilation ?? 1) === 1 && top === left && left === bottom && bottom === right;
 }
 
 export interface MachineInfo {
@@ -511,7 +529,7 @@ export interface BenchResult {
   msMin: number;
   msMedian: number;
   msP90: number;
-  /** Effective GFLOP/s: 2*N*K*C*R*S*P*Q / t, the direct count, for every algorithm. */
+  /** Effective GFLOP/s: 2*N*K*(C/groups)*R*S*P*Q / t, the direct count, for every algorithm. */
   gflops: number;
   /** Floating-point operations the algorithm really performs. */
   realFlops?: number;

@@ -85,6 +85,12 @@ export interface ConvRequest {
   algo: ConvAlgorithm;
   stride?: number;
   pad?: number;
+  /** Padding top, left, bottom, right (ONNX order), instead of pad. */
+  pads?: [number, number, number, number];
+  /** Channel groups (default 1): the weight is [K, C/groups, R, S]. */
+  groups?: number;
+  /** Spacing between kernel taps (default 1). */
+  dilation?: number;
   /** Engine layout (default: nchw where the algorithm has it, else its own); the files stay NCHW. */
   layout?: ConvLayout;
   threads?: number;

@@ -51,10 +51,9 @@ export const convReference: TaskHandler<'convReference'> = async (args) => {
     throw new Error(`convReference: channel range [${kBegin}, ${kEnd}) is outside [0, ${K})`);
   }
   const input = new Float32Array(args.input, 0, N * C * H * W);
-  const CRS = C * R * S;
-  const weight = new Float32Array(args.weight, kBegin * CRS * 4, (kEnd - kBegin) * CRS);
-  const bias = args.bias ? new Float32Array(args.bias, kBegin * 4, kEnd - kBegin) : undefined;
-  const part = referenceConv2d(input, weight, bias, { ...shape, K: kEnd - kBegin });
+  const weight = new Float32Array(args.weight, 0, K * (C / (shape.groups ?? 1)) * R * S);
+  const bias = args.bias ? new Float32Array(args.bias, 0, K) : undefined;
+  const part = referenceConv2d(input, weight, bias, shape, { begin: kBegin, end: kEnd });
   const PQ = part.length / (N * (kEnd - kBegin));
   const reference = new Float64Array(args.reference);
   if (reference.length !== N * K * PQ) {

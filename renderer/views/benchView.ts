@@ -5,7 +5,9 @@ import { formatNumber, h, section } from './dom';
 import type { ViewHost } from './host';
 import { type Column, sortableTable, toCsv } from './table';
 
-const shapeText = (r: BenchResult) => `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pad}`;
+const shapeText = (r: BenchResult) =>
+  `${r.shape.N},${r.shape.C},${r.shape.H},${r.shape.W}→${r.shape.K},${r.shape.R}×${r.shape.S}/${r.shape.stride},${r.shape.pads?.join('.') ?? r.shape.pad}` +
+  `${(r.shape.groups ?? 1) === 1 ? '' : ` g${r.shape.groups}`}${(r.shape.dilation ?? 1) === 1 ? '' : ` d${r.shape.dilation}`}`;
 
 
 /** Every column, in the order of the CSV export (a stable order for programs reading it). */

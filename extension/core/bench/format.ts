@@ -55,7 +55,7 @@ export function formatBenchReport(report: BenchReport): string {
   const peerName = report.results.find((result) => result.peer)?.peer?.name;
   if (peerName) lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)`);
   if (report.peerUnavailable) lines.push('', `peer: ${report.peerUnavailable}`);
-  lines.push('GFLOP/s = 2*N*K*C*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
+  lines.push('GFLOP/s = 2*N*K*(C/groups)*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
   const skipped = report.skipped ?? [];
   if (skipped.length) {
     // One line per (algorithm, reason), with the layers it concerns.

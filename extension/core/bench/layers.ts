@@ -154,21 +154,26 @@ export function omittedSuiteLayers(suite: BenchSuite, names?: readonly string[])
   return omitted.layers.filter((layer) => !names?.length || names.includes(layer)).map((layer) => ({ layer, algo: 'every algorithm', reason: omitted.reason }));
 }
 
+/** The custom-layer syntax of every surface (CLI --shape, notebook cell, palette). */
+export const CONV_SHAPE_SYNTAX = 'N,C,H,W,K,R,S[,stride,pad[,groups[,dilation]]]';
+
 /**
- * Parses `N,C,H,W,K,R,S[,stride,pad]` (stride defaults to 1, pad to 0). `what` names the source
- * (e.g. "--shape") in error messages.
+ * Parses `N,C,H,W,K,R,S[,stride,pad[,groups[,dilation]]]` (stride defaults to 1, pad to 0, groups
+ * and dilation to 1). `what` names the source (e.g. "--shape") in error messages.
  */
 export function parseConvShape(text: string, what = 'shape'): ConvShape {
   const parts = text.split(',').map((part) => part.trim());
-  if (parts.length !== 7 && parts.length !== 9) {
-    throw new Error(`${what} must be N,C,H,W,K,R,S or N,C,H,W,K,R,S,stride,pad (7 or 9 integers), got '${text}'`);
+  if (![7, 9, 10, 11].includes(parts.length)) {
+    throw new Error(`${what} must be ${CONV_SHAPE_SYNTAX} (7, 9, 10 or 11 integers), got '${text}'`);
   }
   const values = parts.map((part, index) => {
     if (!/^\d+$/.test(part)) throw new Error(`${what}: item ${index + 1} ('${part}') of '${text}' is not a non-negative integer`);
     return Number(part);
   });
-  const [N, C, H, W, K, R, S, stride = 1, pad = 0] = values;
-  const shape: ConvShape = { N, C, H, W, K, R, S, stride, pad };
+  const [N, C, H, W, K, R, S, stride = 1, pad = 0, groups = 1, dilation = 1] = values;
+  const shape: ConvShape = {
+    N, C, H, W, K, R, S, stride, pad, ...(groups !== 1 ? { groups } : {}), ...(dilation !== 1 ? { dilation } : {}),
+  };
   validateConvShape(shape, what);
   return shape;
 }

@@ -4,6 +4,7 @@
  * onnx.proto3) keeps the peer benchmark free of a schema dependency.
  */
 import type { ConvShape } from '../../shared/payloads';
+import { convGeometry, convOutputSize } from '../conv/reference';
 
 class ProtoWriter {
   private readonly bytes: number[] = [];
@@ -93,13 +94,15 @@ function intsAttribute(node: ProtoWriter, name: string, values: number[]): void 
 
 /** The ONNX model bytes (IR version 8, opset 13); input "X" [N,C,H,W], output "Y" [N,K,P,Q]. */
 export function encodeConvModel(shape: ConvShape, weight: Float32Array, bias?: Float32Array): Uint8Array {
-  const { N, C, H, W, K, R, S, stride, pad } = shape;
-  if (weight.length !== K * C * R * S) {
-    throw new Error(`encodeConvModel: weight has ${weight.length} values, expected K*C*R*S = ${K * C * R * S}`);
+  const { N, C, H, W, K, R, S, stride } = shape;
+  const { groups, dilation, padTop, padLeft, padBottom, padRight } = convGeometry(shape);
+  const Cg = C / groups;
+  if (weight.length !== K * Cg * R * S) {
+    const dims = groups === 1 ? 'K*C*R*S' : 'K*(C/groups)*R*S';
+    throw new Error(`encodeConvModel: weight has ${weight.length} values, expected ${dims} = ${K * Cg * R * S}`);
   }
   if (bias && bias.length !== K) throw new Error(`encodeConvModel: bias has ${bias.length} values, expected K = ${K}`);
-  const P = Math.floor((H + 2 * pad - R) / stride) + 1;
-  const Q = Math.floor((W + 2 * pad - S) / stride) + 1;
+  const { P, Q } = convOutputSize(shape);
   const model = new ProtoWriter();
   model.int(1, 8); // ir_version
   model.string(2, 'deep-accel');
@@ -110,12 +113,13 @@ export function encodeConvModel(shape: ConvShape, weight: Float32Array, bias?: F
       node.string(2, 'Y').string(3, 'conv').string(4, 'Conv');
       intsAttribute(node, 'kernel_shape', [R, S]);
       intsAttribute(node, 'strides', [stride, stride]);
-      intsAttribute(node, 'pads', [pad, pad, pad, pad]);
-      intsAttribute(node, 'dilations', [1, 1]);
-      node.message(5, (attribute) => attribute.string(1, 'group').int(3, 1).int(20, ATTRIBUTE_INT));
+      // ONNX orders pads as all starts, then all ends: top, left, bottom, right.
+      intsAttribute(node, 'pads', [padTop, padLeft, padBottom, padRight]);
+      intsAttribute(node, 'dilations', [dilation, dilation]);
+      node.message(5, (attribute) => attribute.string(1, 'group').int(3, groups).int(20, ATTRIBUTE_INT));
     });
     graph.string(2, 'conv');
-    initializer(graph, 'W', [K, C, R, S], weight);
+    initializer(graph, 'W', [K, Cg, R, S], weight);
     if (bias) initializer(graph, 'B', [K], bias);
     tensorValueInfo(graph, 11, 'X', [N, C, H, W]);
     tensorValueInfo(graph, 12, 'Y', [N, K, P, Q]);

@@ -4,7 +4,7 @@
  * the `help` cell follow from the entry.
  */
 import { BENCH_SUITES, CONV_ALGORITHMS, CONV_LAYOUTS, EXPORT_FORMATS } from '../../shared/payloads';
-import { SUITE_TABLES, parseConvShape } from '../bench/layers';
+import { CONV_SHAPE_SYNTAX, SUITE_TABLES, parseConvShape } from '../bench/layers';
 import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../sparsity/layout';
 import { parseNmPatterns } from '../sparsity/nmPattern';
 import { DEFAULT_READ_TIMEOUT_SECONDS } from '../weightFiles';
@@ -42,6 +42,15 @@ const parseLayer = text((value) => {
     return n;
   });
   return { C, K, H, W };
+});
+
+/** Padding top,left,bottom,right: four whole numbers >= 0. */
+const parsePads = text((value) => {
+  const parts = value.split(',').map((part) => part.trim());
+  if (parts.length !== 4 || parts.some((part) => !/^\d+$/.test(part))) {
+    throw new OptionValueError({ kind: 'expected', must: 'be four non-negative integers top,left,bottom,right', cellMust: 'be t,l,b,r' }, value);
+  }
+  return parts.map(Number) as [number, number, number, number];
 });
 
 export const WINOGRAD_SCHEMA: CommandSchema = {
@@ -171,8 +180,8 @@ export const PRUNE_SCHEMA: CommandSchema = {
 export const BENCH_SCHEMA: CommandSchema = {
   name: 'bench',
   summary: 'benchmark convolution algorithms on the WebAssembly SIMD engine',
-  cliSynopsis: `(--suite ${BENCH_SUITES.join('|')} [--layers a,b] | --shape N,C,H,W,K,R,S[,stride,pad]) [options]`,
-  cellSynopsis: `bench <${BENCH_SUITES.join('|')}> | shape=N,C,H,W,K,R,S[,stride,pad] [algos=a,b] [layout=nchw] [threads=T] [layers=name,...] [budget=ms]`,
+  cliSynopsis: `(--suite ${BENCH_SUITES.join('|')} [--layers a,b] | --shape ${CONV_SHAPE_SYNTAX}) [options]`,
+  cellSynopsis: `bench <${BENCH_SUITES.join('|')}> | shape=${CONV_SHAPE_SYNTAX} [algos=a,b] [layout=nchw] [threads=T] [layers=name,...] [budget=ms]`,
   description: 'Benchmark convolution algorithms on the WebAssembly SIMD engine, each checked against an fp64 reference.',
   notes: Object.values(SUITE_TABLES)
     .flatMap((table) => (table.omitted ? [`${table.suite} skips ${table.omitted.layers[0]}..${table.omitted.layers.at(-1)}: ${table.omitted.reason}; every run lists them under skipped.`] : []))
@@ -180,7 +189,7 @@ export const BENCH_SCHEMA: CommandSchema = {
   options: [
     { name: 'suite', kind: 'value', cellKey: false, parse: choice(BENCH_SUITES), values: BENCH_SUITES, placeholder: 'NAME', help: "a network's convolution layers (ImageNet 224x224, batch 1); in cells, the word after bench" },
     { name: 'layers', kind: 'value', parse: list(text()), placeholder: 'a,b', help: 'Only these layers of the suite, by name.' },
-    { name: 'shape', kind: 'value', parse: text((value, label) => parseConvShape(value, label)), placeholder: 'N,C,H,W,K,R,S[,stride,pad]', help: 'A custom layer: N,C,H,W,K,R,S[,stride,pad] (stride 1 and pad 0 by default).' },
+    { name: 'shape', kind: 'value', parse: text((value, label) => parseConvShape(value, label)), placeholder: CONV_SHAPE_SYNTAX, help: `A custom layer: ${CONV_SHAPE_SYNTAX} (stride 1, pad 0, groups 1 and dilation 1 by default; groups = C is depthwise).` },
     { name: 'algos', kind: 'value', flag: '--algo', parse: list(choice(CONV_ALGORITHMS, 'algorithm')), values: CONV_ALGORITHMS, placeholder: 'a,b', help: 'Algorithms to run (default: every one that applies).' },
     { name: 'layout', kind: 'value', parse: choice(CONV_LAYOUTS), values: CONV_LAYOUTS, placeholder: 'L', help: "Tensor layout (default: nchw, or the algorithm's own layout when it has no nchw kernel; conversions are timed apart)." },
     { name: 'threads', kind: 'value', parse: integer({ min: 1, max: 256 }), placeholder: 'T', help: 'Engine worker threads.', defaultText: '1 in the CLI, the number of cores in cells' },
@@ -196,16 +205,19 @@ export const BENCH_SCHEMA: CommandSchema = {
 export const CONV_SCHEMA: CommandSchema = {
   name: 'conv',
   summary: 'run one convolution algorithm on your own .npy tensors',
-  cliSynopsis: '--input x.npy --weight w.npy [--bias b.npy] --algo A [--stride s] [--pad p] --out y.npy',
+  cliSynopsis: '--input x.npy --weight w.npy [--bias b.npy] --algo A [--stride s] [--pad p | --pads t,l,b,r] [--groups G] [--dilation D] --out y.npy',
   cellSynopsis: '',
   description: 'Runs one convolution algorithm of the engine on your tensors and writes the result.',
   options: [
     { name: 'input', kind: 'value', cellKey: false, placeholder: 'x.npy', help: 'input, NCHW [N,C,H,W] (any numeric dtype, computed in float32)' },
-    { name: 'weight', kind: 'value', cellKey: false, placeholder: 'w.npy', help: 'weights, OIHW [K,C,R,S]' },
+    { name: 'weight', kind: 'value', cellKey: false, placeholder: 'w.npy', help: 'weights, OIHW [K,C/groups,R,S]' },
     { name: 'bias', kind: 'value', cellKey: false, placeholder: 'b.npy', help: 'optional bias [K]' },
     { name: 'algo', kind: 'value', cellKey: false, parse: choice(CONV_ALGORITHMS), values: CONV_ALGORITHMS, placeholder: 'A', help: 'the algorithm' },
     { name: 'stride', kind: 'value', cellKey: false, parse: integer({ min: 1 }), placeholder: 's', help: 'stride of both axes', defaultText: '1' },
     { name: 'pad', kind: 'value', cellKey: false, parse: integer({ min: 0 }), placeholder: 'p', help: 'zero padding on all four sides', defaultText: '0' },
+    { name: 'pads', kind: 'value', cellKey: false, parse: parsePads, placeholder: 't,l,b,r', help: 'zero padding top, left, bottom, right (ONNX order), instead of --pad' },
+    { name: 'groups', kind: 'value', cellKey: false, parse: integer({ min: 1 }), placeholder: 'G', help: 'channel groups; G = C with K = C x M is depthwise with multiplier M', defaultText: '1' },
+    { name: 'dilation', kind: 'value', cellKey: false, parse: integer({ min: 1 }), placeholder: 'D', help: 'spacing between kernel taps on both axes', defaultText: '1' },
     { name: 'layout', kind: 'value', cellKey: false, parse: choice(CONV_LAYOUTS), values: CONV_LAYOUTS, placeholder: 'L', help: "engine layout (default: nchw where the algorithm has it, else its own); the files stay NCHW" },
     { name: 'threads', kind: 'value', cellKey: false, parse: integer({ min: 1, max: 256 }), placeholder: 'T', help: 'engine worker threads', defaultText: '1' },
     { name: 'check', kind: 'switch', cellKey: false, help: 'also compute the fp64 reference and print the error' },

@@ -129,9 +129,10 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
 
 function makeLayerData(shape: ConvShape, seed: number): LayerData {
   const input = fillUniform(sharedFloats(shape.N * shape.C * shape.H * shape.W), seed * 2 + 1);
-  // Weights scaled by 1/sqrt(C*R*S), as a trained layer's are (He initialisation), so outputs stay O(1).
-  const weight = fillUniform(sharedFloats(shape.K * shape.C * shape.R * shape.S), seed * 2 + 2);
-  const scale = 1 / Math.sqrt(shape.C * shape.R * shape.S);
+  // Weights scaled by 1/sqrt(fan-in), as a trained layer's are (He initialisation), so outputs stay O(1).
+  const fanIn = (shape.C / (shape.groups ?? 1)) * shape.R * shape.S;
+  const weight = fillUniform(sharedFloats(shape.K * fanIn), seed * 2 + 2);
+  const scale = 1 / Math.sqrt(fanIn);
   for (let i = 0; i < weight.length; i++) weight[i] *= scale;
   return { input, weight, maxRefAbs: 0 };
 }

@@ -1,6 +1,6 @@
 /**
  * The conv request: one engine algorithm on the user's own tensors. Input NCHW [N,C,H,W], weight
- * OIHW [K,C,R,S] and bias [K] are read as float32 from .npy; the NCHW output [N,K,P,Q] is written as
+ * OIHW [K,C/groups,R,S] and bias [K] are read as float32 from .npy; the NCHW output [N,K,P,Q] is written as
  * float32 .npy. An algorithm whose kernels use a blocked layout gets its input converted to that
  * layout and its output converted back, so any algorithm runs on NCHW files.
  */
@@ -28,6 +28,10 @@ export async function runConv(request: ConvRequest, hooks: ComputeHooks): Promis
   const { backend } = hooks;
   const stride = request.stride ?? 1;
   const pad = request.pad ?? 0;
+  const { pads } = request;
+  if (pads !== undefined && request.pad !== undefined) throw new OptionError('give either --pad or --pads, not both');
+  const groups = request.groups ?? 1;
+  const dilation = request.dilation ?? 1;
   const threads = request.threads ?? 1;
   const inputs = [
     { role: '--input', file: request.input },
@@ -37,11 +41,12 @@ export async function runConv(request: ConvRequest, hooks: ComputeHooks): Promis
   const out = await checkOutputPath(request.out, { inputs, format: { name: 'NumPy .npy', extensions: ['.npy'] } });
 
   const input = await readTensor(request.input, '--input', 4, '[N,C,H,W]');
-  const weight = await readTensor(request.weight, '--weight', 4, '[K,C,R,S]');
+  const weight = await readTensor(request.weight, '--weight', 4, '[K,C/groups,R,S]');
   const [N, C, H, W] = input.shape;
   const [K, weightC, R, S] = weight.shape;
-  if (weightC !== C) {
-    throw new OptionError(`--weight ${request.weight}: shape [${weight.shape.join(', ')}] has ${weightC} input channels, but --input ${request.input} [${input.shape.join(', ')}] has C = ${C}`);
+  if (weightC * groups !== C) {
+    const needed = groups === 1 ? `has C = ${C}` : `with --groups ${groups} needs C/groups = ${C % groups === 0 ? C / groups : `${C}/${groups} (not an integer)`}`;
+    throw new OptionError(`--weight ${request.weight}: shape [${weight.shape.join(', ')}] has ${weightC} input channels, but --input ${request.input} [${input.shape.join(', ')}] ${needed}`);
   }
   let bias: Float32Array | undefined;
   if (request.bias !== undefined) {
@@ -49,7 +54,10 @@ export async function runConv(request: ConvRequest, hooks: ComputeHooks): Promis
     if (tensor.shape[0] !== K) throw new OptionError(`--bias ${request.bias}: has ${tensor.shape[0]} values, expected K = ${K} (from --weight ${request.weight})`);
     bias = tensor.data;
   }
-  const shape: ConvShape = { N, C, H, W, K, R, S, stride, pad };
+  const shape: ConvShape = {
+    N, C, H, W, K, R, S, stride, pad: pads?.[0] ?? pad,
+    ...(groups !== 1 ? { groups } : {}), ...(dilation !== 1 ? { dilation } : {}), ...(pads ? { pads } : {}),
+  };
   try {
     validateConvShape(shape, 'convolution');
   } catch (error) {

@@ -1,4 +1,5 @@
-// Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding.
+// Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding
+// (top, left, bottom, right), one group, no dilation (grouped.ts runs the rest).
 // Work unit = (image n, block of output rows); units write disjoint outputs. A unit first copies the
 // input rows its output rows read into scratch as [CBi][rows][Wp][Bi]: zero-padded left and right to
 // Wp = (Q-1)*stride + S columns, so that every output pixel runs the generated kernels without column
@@ -9,7 +10,7 @@
 // zero-padded channels) it computes its rows; the group's weights are reused from cache across them.
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
-  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1,
+  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1, P_PAD_LEFT,
 } from './params';
 import { directRows4, directRows8, directRows16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS } from './generated/directKernels';
 
@@ -54,7 +55,9 @@ function copyPaddedRows(
 
 export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
-  const R = param(plan, P_R), S = param(plan, P_S), stride = param(plan, P_STRIDE), pad = param(plan, P_PAD);
+  const R = param(plan, P_R), S = param(plan, P_S), stride = param(plan, P_STRIDE);
+  // Top and left padding; bottom and right follow from P and Q.
+  const padTop = param(plan, P_PAD), padLeft = param(plan, P_PAD_LEFT);
   const P = param(plan, P_P), Q = param(plan, P_Q);
   const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
@@ -78,9 +81,9 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
     const p0 = (u - n * rowChunks) * rowChunk;
     const p1 = min(P, p0 + rowChunk);
     // Input rows the unit's output rows read, clipped to the image.
-    const yStart = max(0, p0 * stride - pad);
-    const yEnd = max(yStart, min(H, (p1 - 1) * stride - pad + R));
-    copyPaddedRows(input + <usize>n * imageIn, CB, H, W, B, Bi, CBi, yStart, yEnd, pad, Wp, scratch);
+    const yStart = max(0, p0 * stride - padTop);
+    const yEnd = max(yStart, min(H, (p1 - 1) * stride - padTop + R));
+    copyPaddedRows(input + <usize>n * imageIn, CB, H, W, B, Bi, CBi, yStart, yEnd, padLeft, Wp, scratch);
     const cbBytes = <usize>(yEnd - yStart) * rowBytes;
     for (let g = 0; g < groups; g++) {
       const k0 = g * KO;
@@ -96,12 +99,12 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
       const joinRows = stride <= 2 && Q >= DIRECT_PIXELS;
       let p = p0;
       while (p < p1) {
-        const y = p * stride - pad;
+        const y = p * stride - padTop;
         const rLo = max(0, -y);
         const rHi = min(R, H - y);
         let rows = 1;
         while (joinRows && p + rows < p1) {
-          const yNext = (p + rows) * stride - pad;
+          const yNext = (p + rows) * stride - padTop;
           if (max(0, -yNext) != rLo || min(R, H - yNext) != rHi) break;
           rows++;
         }

@@ -4,11 +4,14 @@
 //   built straight into B panels (im2col and packing fused), one depth block at a time, in scratch.
 // NHWC: out[n] (PQ x K) = col (PQ x RSC) * W^T (RSC x K). col rows are pixels, packed as A panels in
 //   scratch; W^T is pre-packed as B panels by the host; depth order (r, s, c) keeps c contiguous.
-// Work unit = (image n, column chunk, row chunk) of the output matrix; units write disjoint outputs.
+// Groups: each group is its own GEMM (K/groups output channels over (C/groups) R S depth rows of its
+// input channels), with weights packed per group. Dilation spaces the taps that im2col gathers; the
+// top and left pads place them (bottom and right follow from P and Q).
+// Work unit = (image n, group, column chunk, row chunk) of the output matrix; units write disjoint outputs.
 import { MR, NR, INIT_LOAD, INIT_ZERO, INIT_ROW_BIAS, INIT_COL_BIAS, gemmBlock } from './gemm';
 import {
   param, paramPtr, P_N, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT,
-  P_WEIGHTS, P_BIAS, P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC,
+  P_WEIGHTS, P_BIAS, P_COL_CHUNK, P_COL_CHUNKS, P_ROW_CHUNK, P_ROW_CHUNKS, P_KC, P_GROUPS, P_DILATION, P_PAD_LEFT,
 } from './params';
 
 /** Bytes of scratch reserved for a partial micro tile at the start of every scratch area. */
@@ -20,7 +23,7 @@ export const TILE_TMP_BYTES: usize = 256;
  * output (p, q) of each panel's first pixel as i32 pairs (see panelOriginsOf).
  */
 export function packIm2colNchw(
-  img: usize, H: i32, W: i32, R: i32, S: i32, stride: i32, pad: i32, Q: i32,
+  img: usize, H: i32, W: i32, R: i32, S: i32, stride: i32, padTop: i32, padLeft: i32, dilation: i32, Q: i32,
   k0: i32, kc: i32, col0: i32, ncols: i32, dst: usize, panelOrigins: usize,
 ): void {
   const RS = R * S;
@@ -41,13 +44,13 @@ export function packIm2colNchw(
       let q = load<i32>(panelOrigins + (<usize>j << 3), 4);
       if (count == NR && q + NR <= Q) {
         // The common case first: all NR pixels on one output row, reading one input row.
-        const y = p * stride - pad + r;
+        const y = p * stride - padTop + r * dilation;
         if (y < 0 || y >= H) {
           v128.store(d, f32x4.splat(0));
           v128.store(d, f32x4.splat(0), 16);
           continue;
         }
-        const x = q * stride - pad + s;
+        const x = q * stride - padLeft + s * dilation;
         const src = plane + (<usize>(y * W + x) << 2);
         if (x >= 0 && stride == 1 && x + NR <= W) {
           v128.store(d, v128.load(src));
@@ -73,8 +76,8 @@ export function packIm2colNchw(
       let t = 0;
       while (t < count) {
         const n = min(count - t, Q - q);
-        const y = p * stride - pad + r;
-        const x = q * stride - pad + s;
+        const y = p * stride - padTop + r * dilation;
+        const x = q * stride - padLeft + s * dilation;
         const dt = d + (<usize>t << 2);
         if (y < 0 || y >= H) {
           for (let e = 0; e < n; e++) store<f32>(dt + (<usize>e << 2), 0);
@@ -101,15 +104,17 @@ export function packIm2colNchw(
 
 /**
  * im2col of output pixels [pix0, pix0 + npix) and depth rows [k0, k0 + kc) of one NHWC image into A
- * panels [ceil(npix/MR)][kc][MR] at dst. Depth index k = (r * S + s) * C + c.
+ * panels [ceil(npix/MR)][kc][MR] at dst. Depth index k = (r * S + s) * Cg + c over the Cg channels
+ * starting at channel c0 of each C-channel pixel.
  */
 export function packIm2colNhwc(
-  img: usize, C: i32, H: i32, W: i32, S: i32, stride: i32, pad: i32, Q: i32,
+  img: usize, C: i32, c0Group: i32, Cg: i32, H: i32, W: i32, S: i32, stride: i32, padTop: i32, padLeft: i32,
+  dilation: i32, Q: i32,
   k0: i32, kc: i32, pix0: i32, npix: i32, dst: usize,
 ): void {
   const panels = (npix + MR - 1) / MR;
-  const rs0 = k0 / C;
-  const c0 = k0 - rs0 * C;
+  const rs0 = k0 / Cg;
+  const c0 = k0 - rs0 * Cg;
   const r0 = rs0 / S;
   const s0 = rs0 - r0 * S;
   for (let j = 0; j < panels; j++) {
@@ -127,11 +132,11 @@ export function packIm2colNhwc(
       let c = c0;
       let kk = 0;
       while (kk < kc) {
-        const run = min(C - c, kc - kk);
-        const y = p * stride - pad + r;
-        const x = q * stride - pad + s;
+        const run = min(Cg - c, kc - kk);
+        const y = p * stride - padTop + r * dilation;
+        const x = q * stride - padLeft + s * dilation;
         if (y >= 0 && y < H && x >= 0 && x < W) {
-          let src = img + (<usize>((y * W + x) * C + c) << 2);
+          let src = img + (<usize>((y * W + x) * C + c0Group + c) << 2);
           for (let t = 0; t < run; t++) { store<f32>(d, load<f32>(src)); d += MR << 2; src += 4; }
         } else {
           for (let t = 0; t < run; t++) { store<f32>(d, 0); d += MR << 2; }
@@ -165,33 +170,40 @@ export function convIm2colNchw(plan: usize, unitBegin: i32, unitEnd: i32, scratc
   const colChunk = param(plan, P_COL_CHUNK), colChunks = param(plan, P_COL_CHUNKS);
   const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
   const kcBlock = param(plan, P_KC);
+  const groups = param(plan, P_GROUPS), dilation = param(plan, P_DILATION), padLeft = param(plan, P_PAD_LEFT);
+  const Cg = C / groups, Kg = K / groups;
   const PQ = P * Q;
-  const depth = C * R * S;
-  const Kpad = (K + MR - 1) / MR * MR;
+  const depth = Cg * R * S;
+  const Kpad = (Kg + MR - 1) / MR * MR;
   const tmp = scratch;
   const packed = scratch + TILE_TMP_BYTES;
+  const perImage = groups * colChunks * rowChunks;
   for (let u = unitBegin; u < unitEnd; u++) {
-    const n = u / (colChunks * rowChunks);
-    const rest = u - n * colChunks * rowChunks;
+    const n = u / perImage;
+    let rest = u - n * perImage;
+    const g = rest / (colChunks * rowChunks);
+    rest -= g * colChunks * rowChunks;
     const cc = rest / rowChunks;
     const rc = rest - cc * rowChunks;
     const col0 = cc * colChunk;
     const ncols = min(colChunk, PQ - col0);
     const m0 = rc * rowChunk;
-    const mrows = min(rowChunk, K - m0);
-    const img = input + (<usize>n * C * H * W << 2);
-    const out = output + (<usize>((n * K + m0) * PQ + col0) << 2);
+    const mrows = min(rowChunk, Kg - m0);
+    const img = input + (<usize>(n * C + g * Cg) * H * W << 2);
+    const kOut = g * Kg + m0;
+    const out = output + (<usize>((n * K + kOut) * PQ + col0) << 2);
+    const groupWeights = weights + (<usize>g * Kpad * depth << 2);
     const origins = packed + (<usize>kcBlock * ((colChunk + NR - 1) / NR * NR) << 2);
     panelOriginsOf(col0, ncols, Q, origins);
     for (let k0 = 0; k0 < depth; k0 += kcBlock) {
       const kc = min(kcBlock, depth - k0);
-      packIm2colNchw(img, H, W, R, S, stride, pad, Q, k0, kc, col0, ncols, packed, origins);
+      packIm2colNchw(img, H, W, R, S, stride, pad, padLeft, dilation, Q, k0, kc, col0, ncols, packed, origins);
       const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_ROW_BIAS : INIT_ZERO;
       // Weights are depth-block-major: block k0 holds all row panels of kc depth rows.
       gemmBlock(
-        weights + (<usize>(k0 * Kpad + (m0 / MR) * kc * MR) << 2), <usize>kc * MR * 4,
+        groupWeights + (<usize>(k0 * Kpad + (m0 / MR) * kc * MR) << 2), <usize>kc * MR * 4,
         packed, <usize>kc * NR * 4, kc,
-        out, PQ, mrows, ncols, init, bias + (<usize>m0 << 2), tmp,
+        out, PQ, mrows, ncols, init, bias + (<usize>kOut << 2), tmp,
       );
     }
   }
@@ -207,30 +219,37 @@ export function convIm2colNhwc(plan: usize, unitBegin: i32, unitEnd: i32, scratc
   const colChunk = param(plan, P_COL_CHUNK), colChunks = param(plan, P_COL_CHUNKS);
   const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
   const kcBlock = param(plan, P_KC);
+  const groups = param(plan, P_GROUPS), dilation = param(plan, P_DILATION), padLeft = param(plan, P_PAD_LEFT);
+  const Cg = C / groups, Kg = K / groups;
   const PQ = P * Q;
-  const depth = C * R * S;
-  const Kpad = (K + NR - 1) / NR * NR;
+  const depth = Cg * R * S;
+  const Kpad = (Kg + NR - 1) / NR * NR;
   const tmp = scratch;
   const packed = scratch + TILE_TMP_BYTES;
+  const perImage = groups * colChunks * rowChunks;
   for (let u = unitBegin; u < unitEnd; u++) {
-    const n = u / (colChunks * rowChunks);
-    const rest = u - n * colChunks * rowChunks;
+    const n = u / perImage;
+    let rest = u - n * perImage;
+    const g = rest / (colChunks * rowChunks);
+    rest -= g * colChunks * rowChunks;
     const cc = rest / rowChunks;
     const rc = rest - cc * rowChunks;
     const ko0 = cc * colChunk;
-    const nko = min(colChunk, K - ko0);
+    const nko = min(colChunk, Kg - ko0);
     const pix0 = rc * rowChunk;
     const npix = min(rowChunk, PQ - pix0);
     const img = input + (<usize>n * C * H * W << 2);
-    const out = output + (<usize>((n * PQ + pix0) * K + ko0) << 2);
+    const kOut = g * Kg + ko0;
+    const out = output + (<usize>((n * PQ + pix0) * K + kOut) << 2);
+    const groupWeights = weights + (<usize>g * Kpad * depth << 2);
     for (let k0 = 0; k0 < depth; k0 += kcBlock) {
       const kc = min(kcBlock, depth - k0);
-      packIm2colNhwc(img, C, H, W, S, stride, pad, Q, k0, kc, pix0, npix, packed);
+      packIm2colNhwc(img, C, g * Cg, Cg, H, W, S, stride, pad, padLeft, dilation, Q, k0, kc, pix0, npix, packed);
       const init = k0 > 0 ? INIT_LOAD : bias != 0 ? INIT_COL_BIAS : INIT_ZERO;
       gemmBlock(
         packed, <usize>kc * MR * 4,
-        weights + (<usize>(k0 * Kpad + (ko0 / NR) * kc * NR) << 2), <usize>kc * NR * 4, kc,
-        out, K, npix, nko, init, bias + (<usize>ko0 << 2), tmp,
+        groupWeights + (<usize>(k0 * Kpad + (ko0 / NR) * kc * NR) << 2), <usize>kc * NR * 4, kc,
+        out, K, npix, nko, init, bias + (<usize>kOut << 2), tmp,
       );
     }
   }

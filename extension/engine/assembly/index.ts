@@ -14,6 +14,7 @@ export {
   WINOGRAD7_INPUT_FLOPS, WINOGRAD7_OUTPUT_FLOPS, WINOGRAD7S2_INPUT_FLOPS, WINOGRAD7S2_OUTPUT_FLOPS,
 } from './generated/winogradTransforms';
 export { convDirectBlocked } from './direct';
+export { convDirectGrouped } from './grouped';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
 export { convStrassen, strassenWorkspaceBytes } from './strassen';
 export { DIRECT_OUT_CHANNELS } from './generated/directKernels';

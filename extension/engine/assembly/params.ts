@@ -1,6 +1,6 @@
 // The plan block: a 32-slot i32 record the host writes into shared memory once per plan. Every kernel
 // entry point takes (plan, unitBegin, unitEnd, scratch), so a worker needs nothing but the plan's
-// address to run its share. Slot numbers are mirrored in engine.ts (PLAN_SLOT); keep them in sync.
+// address to run its share. Slot numbers are mirrored in planDescriptor.ts (PLAN_SLOT); keep them in sync.
 export const P_N: i32 = 0;
 export const P_C: i32 = 1;
 export const P_H: i32 = 2;
@@ -31,6 +31,12 @@ export const P_X4: i32 = 24;
 export const P_X5: i32 = 25;
 export const P_X6: i32 = 26;
 export const P_X7: i32 = 27;
+/** Channel groups (1 = dense convolution). */
+export const P_GROUPS: i32 = 28;
+/** Spacing between kernel taps. */
+export const P_DILATION: i32 = 29;
+/** Left padding; P_PAD holds the top padding (bottom and right follow from P and Q). */
+export const P_PAD_LEFT: i32 = 30;
 
 // @ts-ignore: decorator
 @inline export function param(plan: usize, slot: i32): i32 {

@@ -38,7 +38,7 @@ export interface ConvCase {
 
 export function makeCase(shape: ConvShape, seed: number): ConvCase {
   const input = seededValues(shape.N * shape.C * shape.H * shape.W, seed);
-  const weights = seededValues(shape.K * shape.C * shape.R * shape.S, seed + 1);
+  const weights = seededValues(shape.K * (shape.C / (shape.groups ?? 1)) * shape.R * shape.S, seed + 1);
   const bias = seededValues(shape.K, seed + 2);
   const reference = referenceConv2d(input, weights, bias, shape);
   const magnitude = referenceConv2d(input.map(Math.abs), weights.map(Math.abs), bias.map(Math.abs), shape);

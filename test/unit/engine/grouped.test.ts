@@ -1,0 +1,131 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ConvLayout, ConvShape } from '../../../extension/shared/payloads';
+import { Engine, applies, convolve } from '../../../extension/engine/engine';
+import { convDirectFlops, convOutputSize, referenceConv2d, validateConvShape } from '../../../extension/core/conv/reference';
+import { REPO_ROOT } from '../../paths';
+import { FP32_UNIT_ROUNDOFF, ensureEngineBuilt } from './helpers';
+
+ensureEngineBuilt();
+
+/** Cases computed by PyTorch in float64 (test/fixtures/conv/make_fixtures.py). */
+interface TorchCase {
+  name: string;
+  shape: ConvShape;
+  outputShape: number[];
+  input: number[];
+  weight: number[];
+  bias: number[];
+  output: number[];
+  magnitude: number[];
+}
+const fixture = JSON.parse(readFileSync(join(REPO_ROOT, 'test', 'fixtures', 'conv', 'grouped.json'), 'utf8')) as {
+  cases: TorchCase[];
+};
+
+const RUNS: { algo: 'im2col' | 'direct'; layout: ConvLayout }[] = [
+  { algo: 'im2col', layout: 'nchw' },
+  { algo: 'im2col', layout: 'nhwc' },
+  { algo: 'direct', layout: 'nchw4c' },
+  { algo: 'direct', layout: 'nchw8c' },
+  { algo: 'direct', layout: 'nchw16c' },
+];
+
+/** Largest |actual - torch| in units of fp32 roundoff times the output's magnitude (sum |x||w| + |b|). */
+function roundoffUnits(actual: ArrayLike<number>, c: TorchCase): number {
+  let worst = 0;
+  for (let i = 0; i < c.output.length; i++) {
+    const units = Math.abs(actual[i] - c.output[i]) / (FP32_UNIT_ROUNDOFF * c.magnitude[i]);
+    if (!(units <= worst)) worst = units;
+  }
+  return worst;
+}
+
+describe('grouped, depthwise, dilated and asymmetrically padded convolution against PyTorch float64', () => {
+  test('the fixture covers every shape class', () => {
+    const shapes = fixture.cases.map((c) => c.shape);
+    for (const groups of [2, 4]) assert.ok(shapes.some((s) => s.groups === groups), `groups ${groups}`);
+    assert.ok(shapes.some((s) => s.groups === s.C && s.K === s.C), 'depthwise');
+    assert.ok(shapes.some((s) => s.groups === s.C && s.K === 2 * s.C), 'multiplier 2');
+    for (const dilation of [2, 3]) assert.ok(shapes.some((s) => s.dilation === dilation), `dilation ${dilation}`);
+    for (const stride of [3, 4]) assert.ok(shapes.some((s) => s.stride === stride), `stride ${stride}`);
+    assert.ok(shapes.some((s) => s.pads !== undefined && new Set(s.pads).size > 1), 'asymmetric pads');
+    assert.ok(shapes.some((s) => s.N === 2), 'batch 2');
+  });
+
+  for (const c of fixture.cases) {
+    test(`${c.name}: output size, FLOPs and the fp64 reference agree with torch`, () => {
+      const { P, Q } = convOutputSize(c.shape);
+      assert.deepEqual([c.shape.N, c.shape.K, P, Q], c.outputShape);
+      const groups = c.shape.groups ?? 1;
+      assert.equal(convDirectFlops(c.shape), 2 * c.shape.N * c.shape.K * (c.shape.C / groups) * c.shape.R * c.shape.S * P * Q);
+      const ours = referenceConv2d(Float64Array.from(c.input), Float64Array.from(c.weight), Float64Array.from(c.bias), c.shape);
+      for (let i = 0; i < ours.length; i++) {
+        assert.ok(Math.abs(ours[i] - c.output[i]) <= 1e-12 * c.magnitude[i], `${c.name}[${i}]: ${ours[i]} vs ${c.output[i]}`);
+      }
+    });
+
+    for (const { algo, layout } of RUNS) {
+      test(`${c.name}: ${algo} ${layout} within fp32 summation error`, () => {
+        const engine = Engine.create();
+        const out = convolve(engine, algo, layout, c.shape, Float32Array.from(c.input), Float32Array.from(c.weight), Float32Array.from(c.bias));
+        const depth = (c.shape.C / (c.shape.groups ?? 1)) * c.shape.R * c.shape.S;
+        const units = roundoffUnits(out, c);
+        // Recursive summation of `depth` products: at most ~depth roundoff units, + 2 for bias and rounding.
+        assert.ok(units <= depth + 2, `${c.name} ${algo} ${layout}: ${units.toFixed(2)} roundoff units (bound ${depth + 2})`);
+      });
+    }
+  }
+
+  test('a grouped plan split in two halves (as two threads run it) gives the whole result', () => {
+    const c = fixture.cases.find((candidate) => candidate.name === 'dilation3Depthwise')!;
+    const engine = Engine.create();
+    for (const { algo, layout } of RUNS) {
+      const plan = engine.plan(c.shape, algo, layout, { threads: 2 });
+      plan.setWeights(Float32Array.from(c.weight), Float32Array.from(c.bias));
+      plan.setInput(Float32Array.from(c.input));
+      const [first, second] = plan.allocateScratch(2);
+      const units = plan.descriptor.phases[0].units;
+      assert.ok(units >= 4, `${algo} ${layout}: ${units} units`);
+      plan.runPart(0, Math.floor(units / 2), units, second);
+      plan.runPart(0, 0, Math.floor(units / 2), first);
+      const units32 = roundoffUnits(plan.readOutput(), c);
+      assert.ok(units32 <= 3 * 3 + 2, `${algo} ${layout}: ${units32} roundoff units`);
+      plan.release();
+    }
+  });
+});
+
+describe('shapes the other algorithms do not run are refused with the reason', () => {
+  const base: ConvShape = { N: 1, C: 8, H: 14, W: 14, K: 8, R: 3, S: 3, stride: 1, pad: 1 };
+  const cases: [string, ConvShape, RegExp][] = [
+    ['winograd-4x3', { ...base, groups: 8 }, /winograd-4x3 runs only one group, dilation 1 and equal pads on all sides \(got groups 8\); direct and im2col run every shape/],
+    ['fft', { ...base, dilation: 2, pad: 2 }, /fft runs only one group, dilation 1 and equal pads .*\(got dilation 2\)/],
+    ['strassen', { ...base, pads: [0, 0, 1, 1] }, /strassen runs only .*\(got pads 0,0,1,1 \(top, left, bottom, right\)\)/],
+  ];
+  for (const [algo, shape, reason] of cases) {
+    test(algo, () => {
+      const verdict = applies(algo as 'fft', shape, 'nchw');
+      assert.equal(verdict.ok, false);
+      assert.match((verdict as { reason: string }).reason, reason);
+      assert.throws(() => Engine.create().plan(shape, algo as 'fft', 'nchw'), reason);
+    });
+  }
+
+  test('invalid geometry names the problem', () => {
+    assert.throws(() => validateConvShape({ ...base, groups: 3 }), /groups 3 must divide both C = 8 and K = 8/);
+    assert.throws(() => validateConvShape({ ...base, groups: 0 }), /shape\.groups must be a positive integer, got 0/);
+    assert.throws(() => validateConvShape({ ...base, H: 4, pad: 0, dilation: 3 }), /kernel 3x3 dilated by 3 \(7x7\) is larger than the padded input 4x14/);
+    assert.throws(() => validateConvShape({ ...base, pads: [1, 1, -1, 1] }), /shape\.pads must be four non-negative integers/);
+  });
+
+  test('weights of the wrong length name the grouped dimensions', () => {
+    const shape = { ...base, groups: 4 };
+    assert.throws(
+      () => convolve(Engine.create(), 'im2col', 'nchw', shape, new Float32Array(8 * 14 * 14), new Float32Array(8 * 8 * 9)),
+      /weights have 576 elements, expected K\*\(C\/groups\)\*R\*S = 8\*2\*3\*3 = 144/,
+    );
+  });
+});
