@@ -169,7 +169,7 @@ test('deep-accel conv: shape mismatches and missing flags are clear usage errors
       error instanceof CliUsageError && error.message.includes(`--weight ${wFile}`) && /has 5 input channels, but --input .* has C = 2/.test(error.message),
     );
     writeFileSync(wFile, npyBytes([3, 2, 3], new Array(18).fill(1)));
-    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'im2col', '--out', path.join(dir, 'y.npy')]), /--weight .*w\.npy: expected a 4-D array \[K,C,R,S\], got shape \[3, 2, 3\]/);
+    await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'im2col', '--out', path.join(dir, 'y.npy')]), /--weight .*w\.npy: expected a 4-D array \[K,C\/groups,R,S\], got shape \[3, 2, 3\]/);
     await assert.rejects(run(['--input', xFile, '--algo', 'im2col', '--out', 'y.npy']), /--weight is required/);
     await assert.rejects(run(['--input', xFile, '--weight', wFile, '--algo', 'magic', '--out', 'y.npy']), /--algo must be one of direct, im2col/);
     writeFileSync(wFile, npyBytes([3, 2, 5, 5], new Array(150).fill(1)));
@@ -267,4 +267,61 @@ test('deep-accel bench where no algorithm applies exits 2 and says why for each'
   assert.equal(code, 2);
   assert.match(err, /no algorithm ran/);
   assert.match(err, /winograd-2x3: .*stride/);
+});
+
+test('deep-accel conv: --groups and --dilation (hand-derived depthwise result) and --pads checked against the reference', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    // Two channels 1..9 and 10..18; depthwise 2x2 filters dilated by 2 read the corners of the 3x3 image:
+    // channel 0 all ones: 1 + 3 + 7 + 9 = 20; channel 1 [[1, 0], [0, -1]]: 10 - 18 = -8.
+    const xFile = path.join(dir, 'x.npy');
+    const wFile = path.join(dir, 'w.npy');
+    writeFileSync(xFile, npyBytes([1, 2, 3, 3], Array.from({ length: 18 }, (_, i) => i + 1)));
+    writeFileSync(wFile, npyBytes([2, 1, 2, 2], [1, 1, 1, 1, 1, 0, 0, -1]));
+    const out = path.join(dir, 'y.npy');
+    for (const [algo, layout] of [['direct', 'nchw4c'], ['im2col', 'nchw'], ['im2col', 'nhwc']]) {
+      const io = capture();
+      const argv = ['--input', xFile, '--weight', wFile, '--algo', algo, '--layout', layout, '--groups', '2', '--dilation', '2', '--out', out];
+      assert.equal(await convCommand(argv, io), 0);
+      assert.deepEqual(readNpy(out), { shape: [1, 2, 1, 1], values: [20, -8] }, `${algo} ${layout}`);
+    }
+    // Asymmetric pads (TensorFlow's SAME for a 2x2 kernel at stride 2): P = floor((3 + 0 + 1 - 2) / 2) + 1 = 2.
+    writeFileSync(wFile, npyBytes([2, 2, 2, 2], Array.from({ length: 16 }, (_, i) => ((i * 7) % 5) - 2)));
+    const io = capture();
+    const argv = ['--input', xFile, '--weight', wFile, '--algo', 'direct', '--layout', 'nchw8c', '--stride', '2', '--pads', '0,0,1,1', '--check', '--json', '--out', out];
+    assert.equal(await convCommand(argv, io), 0);
+    const summary = JSON.parse(io.stdout()) as { outputShape: number[]; maxAbsErr: number };
+    assert.deepEqual(summary.outputShape, [1, 2, 2, 2]);
+    assert.ok(summary.maxAbsErr < 1e-4, `max abs error ${summary.maxAbsErr}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv: wrong groups, pads and algorithms for a grouped shape are usage errors naming the problem', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    const xFile = path.join(dir, 'x.npy');
+    const wFile = path.join(dir, 'w.npy');
+    writeFileSync(xFile, npyBytes([1, 4, 6, 6], new Array(144).fill(1)));
+    writeFileSync(wFile, npyBytes([4, 1, 3, 3], new Array(36).fill(1)));
+    const out = path.join(dir, 'y.npy');
+    const run = (extra: string[]): Promise<number> => convCommand(['--input', xFile, '--weight', wFile, '--out', out, ...extra], capture());
+    await assert.rejects(run(['--algo', 'im2col', '--groups', '2']), /has 1 input channels, but --input .* with --groups 2 needs C\/groups = 2/);
+    await assert.rejects(run(['--algo', 'im2col', '--groups', '3']), /with --groups 3 needs C\/groups = 4\/3 \(not an integer\)/);
+    await assert.rejects(run(['--algo', 'im2col', '--groups', '4', '--pads', '1,1,1']), /--pads must be four non-negative integers top,left,bottom,right, got '1,1,1'/);
+    await assert.rejects(run(['--algo', 'im2col', '--groups', '4', '--pads', '1,1,1,1', '--pad', '1']), /give either --pad or --pads, not both/);
+    await assert.rejects(run(['--algo', 'winograd-4x3', '--groups', '4', '--pad', '1']), (error: Error) =>
+      error instanceof CliUsageError && /--algo winograd-4x3 cannot run this convolution in nchw: winograd-4x3 runs only one group.*\(got groups 4\)/.test(error.message),
+    );
+    await assert.rejects(run(['--algo', 'im2col', '--groups', '4', '--dilation', '4']), /kernel 3x3 dilated by 4 \(9x9\) is larger than the padded input 6x6/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench --shape reads groups and dilation', () => {
+  const { request } = benchRequestFromArgs(['--shape', '1,32,28,28,32,3,3,1,2,32,2']);
+  assert.deepEqual(request.shape, { N: 1, C: 32, H: 28, W: 28, K: 32, R: 3, S: 3, stride: 1, pad: 2, groups: 32, dilation: 2 });
+  assert.throws(() => benchRequestFromArgs(['--shape', '1,32,28,28,32,3,3,1,1,3']), /groups 3 must divide both C = 32 and K = 32/);
 });
