@@ -64,10 +64,12 @@ test('the points placeholder has as many points as the size needs, and is accept
   }
 });
 
-test('benchmark shapes: 7 or 9 integers and a kernel that fits the padded input', () => {
+test('benchmark shapes: 7, 9, 10 or 11 integers and a kernel that fits the padded input', () => {
   assert.equal(convShapeProblem('1,64,56,56,64,3,3,1,1'), undefined);
   assert.deepEqual(parseConvShapeText('1, 16, 14, 14, 32, 3, 3'), { N: 1, C: 16, H: 14, W: 14, K: 32, R: 3, S: 3, stride: 1, pad: 0 });
-  assert.match(convShapeProblem('1,64,56,56,64,3') ?? '', /7 or 9 integers/);
+  assert.deepEqual(parseConvShapeText('1,32,112,112,32,3,3,1,1,32'), { N: 1, C: 32, H: 112, W: 112, K: 32, R: 3, S: 3, stride: 1, pad: 1, groups: 32 });
+  assert.deepEqual(parseConvShapeText('1,8,33,33,8,3,3,1,6,1,6'), { N: 1, C: 8, H: 33, W: 33, K: 8, R: 3, S: 3, stride: 1, pad: 6, dilation: 6 });
+  assert.match(convShapeProblem('1,64,56,56,64,3') ?? '', /7, 9, 10 or 11 integers/);
   assert.match(convShapeProblem('1,64,56,56,64,3,3,1,x') ?? '', /item 9 \('x'\)/);
   assert.match(convShapeProblem('1,64,2,2,64,3,3,1,0') ?? '', /kernel 3x3 is larger than the padded input 2x2/);
   assert.match(convShapeProblem('1,0,56,56,64,3,3') ?? '', /shape\.C must be a positive integer/);
