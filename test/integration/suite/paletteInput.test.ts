@@ -79,7 +79,7 @@ suite('palette input, typed', () => {
       const pending = vscode.commands.executeCommand<BenchReport | undefined>('deepAccel.runBenchmark');
       await answer('Layers to benchmark', 'Custom shape');
       await answer('Layer shape', '1,8,12,12,8,3');
-      await expectProblem('7 or 9 integers');
+      await expectProblem('7, 9, 10 or 11 integers');
       await typeInPage(INPUT, { text: '1,8,12,12,8,3,3,1,y', key: 'Enter' });
       await expectProblem("item 9 ('y')");
       await expectTitle('Layer shape');
