@@ -103,23 +103,34 @@ const VGG16: SuiteTable = {
   ],
 };
 
+/** A depthwise 3x3 convolution (groups = C, channel multiplier 1) with padding 1. */
+function depthwise3x3(name: string, C: number, HW: number, stride: number, count = 1): BenchLayer {
+  return { name, shape: { N: 1, C, H: HW, W: HW, K: C, R: 3, S: 3, stride, pad: 1, groups: C }, count };
+}
+
 const MOBILENET_V1: SuiteTable = {
   suite: 'mobilenet-v1',
-  description: 'MobileNet v1 1.0 (Howard et al. 2017), 224x224, batch 1: the full first conv and the pointwise 1x1 convs',
-  omitted: {
-    layers: Array.from({ length: 13 }, (_, i) => `dw${i + 1}`),
-    reason: 'a depthwise 3x3 convolution (groups = C); the engine implements groups = 1 only',
-  },
+  description:
+    'MobileNet v1 1.0 (Howard et al. 2017, Table 1), 224x224, batch 1: the full first conv, the 13 depthwise 3x3 convs (groups = C, pad 1) and the 13 pointwise 1x1 convs in network order',
   layers: [
     conv('conv1', 3, 224, 32, 3, 2, 1),
+    depthwise3x3('dw1', 32, 112, 1),
     conv('pw1', 32, 112, 64, 1, 1, 0),
+    depthwise3x3('dw2', 64, 112, 2),
     conv('pw2', 64, 56, 128, 1, 1, 0),
+    depthwise3x3('dw3', 128, 56, 1),
     conv('pw3', 128, 56, 128, 1, 1, 0),
+    depthwise3x3('dw4', 128, 56, 2),
     conv('pw4', 128, 28, 256, 1, 1, 0),
+    depthwise3x3('dw5', 256, 28, 1),
     conv('pw5', 256, 28, 256, 1, 1, 0),
+    depthwise3x3('dw6', 256, 28, 2),
     conv('pw6', 256, 14, 512, 1, 1, 0),
+    depthwise3x3('dw7_11', 512, 14, 1, 5),
     conv('pw7_11', 512, 14, 512, 1, 1, 0, 5),
+    depthwise3x3('dw12', 512, 14, 2),
     conv('pw12', 512, 7, 1024, 1, 1, 0),
+    depthwise3x3('dw13', 1024, 7, 1),
     conv('pw13', 1024, 7, 1024, 1, 1, 0),
   ],
 };

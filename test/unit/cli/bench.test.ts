@@ -95,20 +95,19 @@ test('deep-accel bench --json prints a BenchReport with every documented field',
   assert.match(table.stdout(), /1x4x10x10-k8-1x1-s1p0\s+im2col\s+nchw\s+1\s/);
 });
 
-test('bench --suite mobilenet-v1: the depthwise layers no algorithm runs are listed as skipped with the reason, in JSON, the table and --help', async () => {
+test('bench --suite mobilenet-v1: the depthwise layers run in direct and im2col against fp64; Winograd is skipped with the reason', async () => {
   const io = capture();
-  // pw1 runs (a 1x1 conv); dw2 is depthwise: no algorithm of the engine runs groups = C.
-  const code = await benchCommand(['--suite', 'mobilenet-v1', '--layers', 'pw1,dw2', '--algo', 'im2col', '--budget-ms', '0', '--warmup-ms', '0', '--no-check', '--json'], io);
+  const code = await benchCommand(['--suite', 'mobilenet-v1', '--layers', 'pw1,dw2', '--algo', 'im2col,direct,winograd-4x3', '--budget-ms', '0', '--warmup-ms', '0', '--json'], io);
   assert.equal(code, 0, io.stderr());
   const report = JSON.parse(io.stdout()) as BenchReport;
-  assert.deepEqual(report.results.map((r) => r.layer), ['pw1']);
-  assert.deepEqual(report.skipped, [{ layer: 'dw2', algo: 'every algorithm', reason: 'a depthwise 3x3 convolution (groups = C); the engine implements groups = 1 only' }]);
-  const all = capture();
-  await benchCommand(['--suite', 'mobilenet-v1', '--layers', 'dw1,dw13', '--budget-ms', '0', '--warmup-ms', '0'], all);
-  assert.match(all.stdout(), /every algorithm: a depthwise 3x3 convolution \(groups = C\); the engine implements groups = 1 only \(2 layers: dw1, dw13\)/);
+  assert.deepEqual(report.results.map((r) => `${r.layer} ${r.algo}`), ['pw1 im2col', 'pw1 direct', 'dw2 im2col', 'dw2 direct']);
+  for (const result of report.results) assert.ok(result.maxAbsErr !== undefined && result.maxAbsErr < 1e-5, `${result.layer} ${result.algo}: ${result.maxAbsErr}`);
+  assert.deepEqual(report.results[2].shape, { N: 1, C: 64, H: 112, W: 112, K: 64, R: 3, S: 3, stride: 2, pad: 1, groups: 64 });
+  const dw2Skip = report.skipped?.find((s) => s.layer === 'dw2' && s.algo === 'winograd-4x3');
+  assert.match(dw2Skip?.reason ?? '', /groups 64/);
   const help = capture();
   assert.equal(await benchCommand(['--help'], help), 0);
-  assert.match(help.stdout(), /mobilenet-v1 skips dw1\.\.dw13: a depthwise 3x3 convolution/);
+  assert.doesNotMatch(help.stdout(), /mobilenet-v1 skips/);
 });
 
 test('deep-accel conv: .npy in, hand-computed .npy out', async () => {

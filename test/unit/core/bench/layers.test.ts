@@ -28,16 +28,20 @@ test('whole networks: layer counts and total multiply-adds match the published f
   assert.equal(count('resnet18'), 20); // 17 convs on the main path + 3 downsample shortcuts
   assert.equal(count('resnet50'), 53); // 49 + 4 shortcuts
   assert.equal(count('vgg16'), 13);
-  assert.equal(count('mobilenet-v1'), 14); // conv1 + 13 pointwise
+  assert.equal(count('mobilenet-v1'), 27); // conv1 + 13 depthwise + 13 pointwise
   const macs = (suite: keyof typeof SUITE_TABLES): number =>
     SUITE_TABLES[suite].layers.reduce((sum, layer) => sum + (layer.count * convDirectFlops(layer.shape)) / 2, 0);
   // VGG-16's 13 convs: 15.35 GMACs (the 15.5 G usually quoted adds the FC layers' 0.12 G).
   assert.equal(macs('vgg16'), 15_346_630_656);
   // ResNet-18 convs: 1.814 GMACs (1.82 G quoted, with the FC layer's 0.5 M).
   assert.equal(macs('resnet18'), 1_813_561_344);
-  // MobileNet v1 without depthwise: conv1 10,838,016 + pointwise 539,492,352 (hand sum of the 13
-  // 1x1 layers); the 569 M usually quoted adds the depthwise 17.3 M and the FC layer's 1.0 M.
-  assert.equal(macs('mobilenet-v1'), 550_330_368);
+  // MobileNet v1: conv1 10,838,016 + depthwise 17,385,984 + pointwise 539,492,352 (hand sums of
+  // C*9*P*Q and C*K*P*Q); with the FC layer's 1,024,000 that is the paper's 569 M mult-adds, and
+  // depthwise is its 3.06% (Howard et al. 2017, Table 2).
+  assert.equal(macs('mobilenet-v1'), 567_716_352);
+  const depthwise = SUITE_TABLES['mobilenet-v1'].layers.filter((layer) => layer.name.startsWith('dw'));
+  assert.equal(depthwise.reduce((sum, layer) => sum + (layer.count * convDirectFlops(layer.shape)) / 2, 0), 17_385_984);
+  assert.ok(Math.abs((17_385_984 / (567_716_352 + 1_024_000)) * 100 - 3.06) < 0.01);
 });
 
 test('every suite layer has a valid shape with integer output size', () => {
@@ -50,8 +54,21 @@ test('every suite layer has a valid shape with integer output size', () => {
       assert.equal(P, Math.floor((layer.shape.H + 2 * layer.shape.pad - layer.shape.R) / layer.shape.stride) + 1);
     }
   }
-  assert.deepEqual(SUITE_TABLES['mobilenet-v1'].omitted?.layers, ['dw1', 'dw2', 'dw3', 'dw4', 'dw5', 'dw6', 'dw7', 'dw8', 'dw9', 'dw10', 'dw11', 'dw12', 'dw13']);
-  assert.match(SUITE_TABLES['mobilenet-v1'].omitted?.reason ?? '', /depthwise.*groups/);
+});
+
+test('MobileNet v1 depthwise layers: output sizes of the paper\'s Table 1, one group per channel', () => {
+  const outputs: Record<string, [number, number]> = {
+    dw1: [32, 112], dw2: [64, 56], dw3: [128, 56], dw4: [128, 28], dw5: [256, 28], dw6: [256, 14],
+    dw7_11: [512, 14], dw12: [512, 7], dw13: [1024, 7],
+  };
+  const layers = suiteLayers('mobilenet-v1', Object.keys(outputs));
+  for (const layer of layers) {
+    const [channels, side] = outputs[layer.name];
+    assert.equal(layer.shape.K, channels, layer.name);
+    assert.equal(layer.shape.groups, layer.shape.C, layer.name);
+    assert.deepEqual(convOutputSize(layer.shape), { P: side, Q: side }, layer.name);
+  }
+  assert.equal(SUITE_TABLES['mobilenet-v1'].omitted, undefined);
 });
 
 test('parseConvShape: defaults, full form and errors naming the argument', () => {
