@@ -49,11 +49,17 @@ export function engineShape(layer: ModelLayer): { shape: ConvShape } | { reason:
   }
   if (layer.op === 'convTranspose') return { reason: 'a transposed convolution: listed, not timed (the engine does not run it)' };
   if (s.N === null || s.H === null || s.W === null || s.pads === null || s.P === null) return { reason: 'needs the input size (give --input)' };
-  if (s.groups !== 1) return { reason: `${layer.op} (${s.groups} groups): this engine build runs one group` };
-  if (s.dilations[0] !== 1 || s.dilations[1] !== 1) return { reason: `dilation ${s.dilations.join('x')}: this engine build runs dilation 1` };
+  if (s.dilations[0] !== s.dilations[1]) return { reason: `dilations ${s.dilations.join('x')}: this engine build runs equal dilations` };
   if (s.strides[0] !== s.strides[1]) return { reason: `strides ${s.strides.join('x')}: this engine build runs equal strides` };
-  if (new Set(s.pads).size !== 1) return { reason: `padding ${s.pads.join(',')} (top, left, bottom, right): this engine build pads all sides equally` };
-  return { shape: { N: s.N, C: s.C, H: s.H, W: s.W, K: s.K, R: s.R, S: s.S, stride: s.strides[0], pad: s.pads[0] } };
+  const pads = s.pads as [number, number, number, number];
+  return {
+    shape: {
+      N: s.N, C: s.C, H: s.H, W: s.W, K: s.K, R: s.R, S: s.S, stride: s.strides[0], pad: pads[0],
+      ...(s.groups !== 1 ? { groups: s.groups } : {}),
+      ...(s.dilations[0] !== 1 ? { dilation: s.dilations[0] } : {}),
+      ...(new Set(pads).size !== 1 ? { pads } : {}),
+    },
+  };
 }
 
 function pick(results: ModelAlgorithmResult[], accept: (r: ModelAlgorithmResult) => boolean): ModelBest | undefined {
@@ -108,7 +114,7 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
         continue;
       }
       options.onProgress?.(done / Math.max(1, totalSteps), `${layer.name}: weights and fp64 reference`);
-      const weight = await readLayerWeight(layer, tensor, sharedFloats(shape.K * shape.C * shape.R * shape.S), signal);
+      const weight = await readLayerWeight(layer, tensor, sharedFloats((shape.K * shape.C * shape.R * shape.S) / (shape.groups ?? 1)), signal);
       const input = fillUniform(sharedFloats(shape.N * shape.C * shape.H * shape.W), (options.seed ?? 1) * 7919 + index);
       data = { input, weight, maxRefAbs: 0 };
       Object.assign(data, await backend.reference(shape, input, weight, { signal }));

@@ -64,16 +64,19 @@ test('every applicable algorithm timed per layer, errors against direct, best wi
   assert.deepEqual(a.winograd.chosen, { algo: chosen.algo, tile: a.winograd.chosen!.tile, maxAbsErr: chosen.maxAbsErr, errorVsDirect: chosen.errorVsDirect });
   const fastest = a.results!.reduce((x, r) => (r.msMedian < x.msMedian ? r : x));
   assert.equal(a.fastest === undefined, fastest.algo === best.algo);
-  // The grouped layer is listed with the reason; the matrix product runs as a 1x1 convolution over its row.
-  assert.match(b.notTimed!, /grouped \(4 groups\): this engine build runs one group/);
-  assert.equal(b.results, undefined);
+  // The grouped layer runs as a grouped convolution (direct and im2col); the matrix product as a 1x1 convolution over its row.
+  const shapeB = { N: 1, C: 16, H: 12, W: 12, K: 16, R: 3, S: 3, stride: 1, pad: 1, groups: 4 };
+  assert.deepEqual(engineShape(b), { shape: shapeB });
+  assert.deepEqual(b.results!.map((r) => r.algo), CONV_ALGORITHMS.filter((algo) => applies(algo, shapeB, layoutOf(algo)).ok));
+  assert.ok(b.results!.every((r) => r.maxAbsErr < 1e-4), 'the grouped layer against its fp64 reference');
+  assert.ok(b.best);
   assert.deepEqual(engineShape(fc), { shape: { N: 1, C: 16, H: 1, W: 1, K: 10, R: 1, S: 1, stride: 1, pad: 0 } });
   assert.ok(fc.best);
-  assert.equal(report.total.bestMs, a.best!.msMedian + fc.best!.msMedian);
-  assert.equal(report.total.timedLayers, 2);
-  assert.deepEqual(report.total.bestMsByOp, { conv: a.best!.msMedian, linear: fc.best!.msMedian });
+  assert.equal(report.total.bestMs, a.best!.msMedian + b.best!.msMedian + fc.best!.msMedian);
+  assert.equal(report.total.timedLayers, 3);
+  assert.deepEqual(report.total.bestMsByOp, { conv: a.best!.msMedian, grouped: b.best!.msMedian, linear: fc.best!.msMedian });
   assert.ok(messages.includes('a: fft (nchw)') || messages.some((m) => /^a: winograd-4x3 /.test(m)), messages.join('\n'));
-  assert.equal(report.timing!.measured, a.results!.length + fc.results!.length);
+  assert.equal(report.timing!.measured, a.results!.length + b.results!.length + fc.results!.length);
   assert.equal(report.timing!.cacheHits, 0);
   assert.match(report.timing!.engineBuild, /^(relaxed|simd)-[0-9a-f]{16}$/);
 
@@ -87,7 +90,7 @@ test('every applicable algorithm timed per layer, errors against direct, best wi
   assert.ok(Object.keys(cache.timings).every((key) => key.startsWith(`${report.timing!.engineBuild}|`)));
   // Another thread count is another key.
   const twoThreads = await runModel({ file, input: [1, 8, 12, 12], workspace, threads: 2, algos: ['im2col'], ...FAST }, { backend });
-  assert.equal(twoThreads.timing!.measured, 4, 'direct and im2col on both timed layers');
+  assert.equal(twoThreads.timing!.measured, 6, 'direct and im2col on the three timed layers');
   assert.deepEqual(twoThreads.layers[0]!.results!.map((r) => r.algo), ['direct', 'im2col']);
 });
 
