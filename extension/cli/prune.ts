@@ -1,10 +1,11 @@
 /**
  * deep-accel prune FILE --sparsity S --out OUT [options]   (the flags: PRUNE_SCHEMA in core/options/commands.ts)
+ * deep-accel prune FILE --nm N:M [--masks] --out OUT [options]
  *
  * Writes a pruned safetensors copy (never touching FILE) and verifies it by reading it back; with
  * --dry-run only reports what pruning would remove.
  */
-import { PRUNE_SCHEMA } from '../core/options/commands';
+import { PRUNE_SCHEMA, optionCombinationProblem } from '../core/options/commands';
 import { runPrune } from '../core/requests/weightFile';
 import { formatPruneReport } from '../core/sparsity/format';
 import type { PruneRequest } from '../shared/requests';
@@ -21,7 +22,8 @@ export const pruneCommand: CliCommand = async (argv, io) => {
     return 0;
   }
   const file = singleFile(parsed.positionals, PRUNE_USAGE);
-  if (parsed.values.sparsity === undefined) throw new CliUsageError(`--sparsity is required\n${PRUNE_USAGE}`);
+  const problem = optionCombinationProblem(PRUNE_SCHEMA, parsed.values, 'cli');
+  if (problem) throw new CliUsageError(parsed.values.sparsity === undefined && parsed.values.nm === undefined ? `${problem}\n${PRUNE_USAGE}` : problem);
   const dryRun = parsed.values.dryRun === true;
   if (parsed.values.out === undefined && !dryRun) throw new CliUsageError('--out OUT is required (or --dry-run to only report)');
   if (parsed.values.out !== undefined && dryRun) throw new CliUsageError('--dry-run writes nothing; drop --out or --dry-run');

@@ -234,6 +234,11 @@ export interface TensorStats extends TensorHeader {
   layoutBasis?: LayoutBasis;
   /** Share of all-zero blocks for the block size given. */
   block?: { size: [number, number]; sparsity: number };
+  /**
+   * Quantised storage: how stored integers map to values and which stored value counts as zero
+   * (the zero point, which decodes to exactly 0).
+   */
+  quantization?: string;
   mean: number;
   std: number;
   min: number;
@@ -342,7 +347,8 @@ export interface PruningMaskInfo {
   effectiveNm24?: number;
 }
 
-export type PruneMethod = 'magnitude' | 'filter-l1';
+/** magnitude: smallest |w| per tensor; filter-l1: whole filters by L1 norm; nm: the N largest |w| of every M input channels. */
+export type PruneMethod = 'magnitude' | 'filter-l1' | 'nm';
 export type PruneProfile = 'uniform' | 'sensitivity';
 
 export interface PrunedTensorPlan {
@@ -362,6 +368,10 @@ export interface PrunedTensorPlan {
   filters?: number;
   /** Parameters that become zero and were not zero before. */
   paramsRemoved: number;
+  /** nm: the share of sum |w| the pruned tensor keeps. */
+  retained?: number;
+  /** nm with masks: the name of the mask tensor written beside the unchanged weight. */
+  mask?: string;
   /** Dense multiply-add FLOPs (2 per MAC) of the layer, when known, and those a sparse kernel would skip. */
   flops?: number;
   flopsRemoved?: number;
@@ -373,6 +383,9 @@ export interface PruneReport {
   method: PruneMethod;
   profile: PruneProfile;
   targetSparsity: number;
+  /** method nm: the pattern ("2:4"), and whether the copy holds masks beside unchanged weights. */
+  pattern?: string;
+  masks?: boolean;
   tensors: PrunedTensorPlan[];
   total: {
     parameters: number;
@@ -382,6 +395,8 @@ export interface PruneReport {
     prunableSparsityAfter: number;
     /** Zeros over the whole model after pruning, divided by its size. */
     modelSparsityAfter: number;
+    /** nm: sum |w| kept over sum |w| of the pruned tensors. */
+    retained?: number;
     flops?: number;
     flopsRemoved?: number;
   };

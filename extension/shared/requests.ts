@@ -75,6 +75,10 @@ export interface PruneRequest {
   /** Tokens per pass for linear-layer FLOPs with inputSize (default 1). */
   tokens?: number;
   out?: string;
+  /** method nm: the N:M pattern ("2:4"); sparsity is then 1 - N/M. */
+  nm?: string;
+  /** method nm with out: write ASP masks beside the unchanged weights instead of pruned weights. */
+  masks?: boolean;
 }
 
 /** One convolution on the user's float32 .npy tensors: input NCHW, weight OIHW, bias [K]; output NCHW .npy. */

@@ -368,6 +368,27 @@ const BLOCK_DECODERS: Record<string, BlockDecoder> = {
   },
 };
 
+/**
+ * Which stored quant decodes to zero, per block type, said beside the zero count. Symmetric types
+ * have a zero point (the quant that decodes to exactly 0); types with a per-block minimum have none.
+ */
+const ZERO_OF_BLOCK_TYPE: Record<string, string> = {
+  Q8_0: 'd * q: a stored q of 0 counts as zero',
+  Q4_0: '(q - 8) * d: a stored q of 8 (the zero point) counts as zero',
+  Q5_0: '(q - 16) * d: a stored q of 16 (the zero point) counts as zero',
+  Q8_K: 'd * q: a stored q of 0 counts as zero',
+  Q6_K: 'd * scale * (q - 32): a stored q of 32 (the zero point) counts as zero',
+  Q3_K: 'd * scale * q with a signed 3-bit q: a q of 0 counts as zero',
+};
+const MIN_OFFSET_TYPES = new Set(['Q4_1', 'Q5_1', 'Q4_K', 'Q5_K', 'Q2_K']);
+
+export function ggufZeroRule(type: string): string {
+  const rule = ZERO_OF_BLOCK_TYPE[type];
+  if (rule) return `${type} blocks, value ${rule}`;
+  if (MIN_OFFSET_TYPES.has(type)) return `${type} blocks, value d * q + m (a per-block minimum, no zero point): only values that decode to exactly 0 count as zero`;
+  return `${type} blocks: only values that decode to exactly 0 count as zero`;
+}
+
 /** A block-quantised tensor, dequantised a whole number of blocks at a time. */
 function quantisedTensor(name: string, type: GgmlType, shape: number[], numel: number, source: ByteSource, byteOffset: number): TensorSource {
   const decode = BLOCK_DECODERS[type.name];
@@ -377,6 +398,7 @@ function quantisedTensor(name: string, type: GgmlType, shape: number[], numel: n
     dtype: type.name.toLowerCase(),
     shape,
     numel,
+    quantization: ggufZeroRule(type.name),
     byteOffset,
     byteLength: (numel / blockElements) * blockBytes,
     async *chunks(options) {

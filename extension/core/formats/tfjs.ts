@@ -92,9 +92,23 @@ function layoutOf(name: string, shape: number[]): TensorLayout | undefined {
 }
 
 /**
+/**
+ * The stored level that stands for 0. tfjs-converter nudges min and scale so that zero is one of the
+ * levels when the range spans it, so -min / scale is an integer up to rounding; undefined when no
+ * level is zero.
+ */
+export function affineZeroLevel(stored: DType, scale: number, min: number): number | undefined {
+  const top = stored === 'uint8' ? 255 : 65535;
+  if (!(scale > 0)) return undefined;
+  const level = Math.round(-min / scale);
+  return level >= 0 && level <= top && Math.abs(level * scale + min) <= scale * 1e-3 ? level : undefined;
+}
+
+/**
  * An affine-dequantised tensor: value = q * scale + min, as tf.io.decodeWeights computes it, which
  * rounds the result to the nearest integer (Math.round, stored in an Int32Array) when the weight's
- * own dtype is int32.
+ * own dtype is int32, except that the zero level decodes to exactly 0 (in floating point
+ * q * scale + min may miss it by an ulp).
  */
 function affineTensor(
   name: string,
@@ -108,11 +122,16 @@ function affineTensor(
   const size = itemSize(stored);
   const { scale, min } = quantization;
   const integer = quantization.original === 'int32';
+  const zero = affineZeroLevel(stored, scale, min);
   const tensor: TensorSource = {
     name,
     dtype: integer ? `int32 (${stored}-quantized)` : `${stored} (quantized)`,
     shape,
     numel,
+    quantization:
+      zero === undefined
+        ? `${stored} affine (q * ${scale} + ${min}): no level is 0, so no stored value counts as zero`
+        : `${stored} affine (q * ${scale} + ${min}): zero point ${zero}, a stored ${zero} counts as zero`,
     async *chunks(options) {
       const limit = chunkLimit(source.file, options);
       // Integers keep all 32 bits in float64; float32 weights round as tfjs's Float32Array does.
@@ -124,7 +143,7 @@ function affineTensor(
         decodeInto(bytes, stored, out, true);
         // `| 0` is the ToInt32 of tfjs's Int32Array store: -0 becomes 0, out-of-range values wrap.
         if (integer) for (let i = 0; i < count; i++) out[i] = Math.round(out[i] * scale + min) | 0;
-        else for (let i = 0; i < count; i++) out[i] = out[i] * scale + min;
+        else for (let i = 0; i < count; i++) out[i] = out[i] === zero ? 0 : out[i] * scale + min;
         yield out.subarray(0, count);
         done += count;
       }

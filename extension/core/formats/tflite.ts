@@ -612,6 +612,17 @@ function abortIfAsked(signal: AbortSignal | undefined, path: string): void {
   if (signal?.aborted) throw new WeightFileError(path, 'reading was cancelled');
 }
 
+/** How a quantised tensor maps stored integers to values, and which stored value counts as zero. */
+export function tfliteZeroRule(dtype: string, q: Quantization, shape: number[]): string {
+  if (q.scale.length === 1) {
+    const zero = q.zeroPoint[0] ?? 0;
+    return `${dtype} affine ((q - ${zero}) * ${q.scale[0]}): zero point ${zero}, a stored ${zero} counts as zero`;
+  }
+  const zeros = [...new Set(q.scale.map((_, c) => q.zeroPoint[c] ?? 0))];
+  const points = zeros.length === 1 ? `zero point ${zeros[0]} in every channel` : `${zeros.length} distinct zero points`;
+  return `${dtype} per-channel affine along axis ${q.axis} (${shape[q.axis] ?? q.scale.length} scales, ${points}): a stored value equal to its channel's zero point counts as zero`;
+}
+
 function makeSource(file: ByteSource, info: TfliteTensorInfo): TensorSource {
   const numel = info.shape.reduce((a, b) => a * b, 1);
   const wide = info.dtype === 'float64' || info.dtype === 'int64' || info.dtype === 'uint64' || info.dtype === 'int32' || info.dtype === 'uint32';
@@ -624,6 +635,7 @@ function makeSource(file: ByteSource, info: TfliteTensorInfo): TensorSource {
     byteOffset: info.byteOffset,
     byteLength: info.byteLength,
     ...(info.layout ? { layout: info.layout } : {}),
+    ...(quantization ? { quantization: tfliteZeroRule(info.dtype, quantization, info.shape) } : {}),
     async *chunks(options) {
       const maxChunk = Math.max(1, Math.floor(options?.maxChunkElements ?? DEFAULT_CHUNK_ELEMENTS));
       const signal = options?.signal;

@@ -43,6 +43,12 @@ export interface TensorSource extends TensorHeader {
    * the consumer's loop body returns, so copy what must outlive it.
    */
   chunks(options?: { maxChunkElements?: number; signal?: AbortSignal }): AsyncIterable<FloatChunk>;
+  /**
+   * Quantised storage: how stored integers map to values and which of them is zero, said to the
+   * user beside the zero count. The decoder turns a stored value equal to the zero point into
+   * exactly 0, so the zero count counts those.
+   */
+  quantization?: string;
   /** Where the raw bytes lie in the file, when they lie in one contiguous run. */
   byteOffset?: number;
   byteLength?: number;

@@ -12,7 +12,7 @@
  * message naming the line.
  */
 import { BENCH_SUITES, type ConvShape, type FractionsIn, type HelpPayload, type Precision, type PruneMethod, type PruneProfile } from '../../shared/payloads';
-import { CELL_SCHEMAS } from '../options/commands';
+import { CELL_SCHEMAS, optionCombinationProblem } from '../options/commands';
 import { type CommandSchema, OptionValueError, cellKeyOf, cellProblemMessage, choice, didYouMean } from '../options/schema';
 
 export interface WinogradCellCommand {
@@ -43,12 +43,17 @@ export interface SparsityCellCommand {
 export interface PruneCellCommand {
   command: 'prune';
   file: string;
-  sparsity: number;
+  /** Absent with nm=, whose pattern sets the sparsity. */
+  sparsity?: number;
   method?: PruneMethod;
   profile?: PruneProfile;
   /** Where to write the pruned safetensors copy; without it the cell is a what-if. */
   out?: string;
   inputSize?: { height: number; width: number };
+  /** N:M pruning to this pattern ("2:4") instead of a target sparsity. */
+  nm?: string;
+  /** With nm and out: ASP masks beside the unchanged weights. */
+  masks?: boolean;
 }
 
 export interface BenchCellCommand {
@@ -229,12 +234,12 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       return { layer: undefined, ...base, command: 'winograd', spec: positional[0], ...values } as CellCommand;
     }
     case 'sparsity':
-      if (positional.length !== 1) throw surplus(1, 'sparsity needs exactly one file path (quote paths with spaces)');
-      return { ...base, command: 'sparsity', file: positional[0], ...values } as CellCommand;
-    case 'prune':
-      if (positional.length !== 1) throw surplus(1, 'prune needs exactly one file path (quote paths with spaces)');
-      if (values.sparsity === undefined) throw new CellError(line, 'prune needs sparsity=S, a target share of zeros such as 0.5');
-      return { ...base, command: 'prune', file: positional[0], ...values } as CellCommand;
+    case 'prune': {
+      if (positional.length !== 1) throw surplus(1, `${doc.name} needs exactly one file path (quote paths with spaces)`);
+      const problem = optionCombinationProblem(schema, values, 'cell');
+      if (problem) throw new CellError(line, problem);
+      return { ...base, command: doc.name, file: positional[0], ...values } as CellCommand;
+    }
     case 'bench': {
       if (positional.length > 1) throw surplus(1, `bench takes one suite, got ${positional.join(' ')}`);
       const suite = positional[0];

@@ -148,13 +148,25 @@ export const SPARSITY_SCHEMA: CommandSchema = {
   ],
 };
 
+/** One N:M pattern such as 2:4, as its name. */
+const onePattern = text((value, label) => {
+  let patterns;
+  try {
+    patterns = parseNmPatterns(value);
+  } catch (error) {
+    throw new Error(`${label}: ${(error as Error).message}`);
+  }
+  if (patterns.length !== 1) throw new Error(`${label} takes one pattern such as 2:4, got '${value}'`);
+  return patterns[0]!.name;
+});
+
 export const PRUNE_SCHEMA: CommandSchema = {
   name: 'prune',
-  summary: 'write a magnitude- or filter-pruned copy of a weight file (safetensors)',
-  cliSynopsis: 'FILE --sparsity S --out OUT [options]',
-  cellSynopsis: 'prune <file> sparsity=0.5 [method=magnitude|filter-l1] [profile=uniform|sensitivity] [input=HxW] [out=pruned.safetensors]',
+  summary: 'write a magnitude-, filter- or N:M-pruned copy of a weight file (safetensors)',
+  cliSynopsis: 'FILE --sparsity S --out OUT [options]\n       deep-accel prune FILE --nm N:M [--masks] --out OUT [options]',
+  cellSynopsis: 'prune <file> sparsity=0.5 [method=magnitude|filter-l1] [profile=uniform|sensitivity] [input=HxW] [out=pruned.safetensors] | nm=2:4 [masks] [out=...]',
   description:
-    'Pruning what-if: what magnitude or filter (L1) pruning to a target sparsity removes; with out=, writes a pruned safetensors copy and checks it by reading it back. The original is never modified.',
+    'Pruning what-if: what magnitude, filter (L1) or N:M pruning removes; with out=, writes a pruned safetensors copy and checks it by reading it back. The original is never modified.',
   options: [
     { name: 'sparsity', kind: 'value', parse: number('be a number in [0, 1)', (v) => v >= 0 && v < 1, 'be a number with 0 <= s < 1'), placeholder: 'S', help: 'Target share of zeros in conv and linear weights, 0 <= s < 1.' },
     { name: 'method', kind: 'value', parse: choice(['magnitude', 'filter-l1'] as const), values: ['magnitude', 'filter-l1'], placeholder: 'M', help: 'Smallest |w| per tensor, or whole filters ranked by L1 norm.', defaultText: 'magnitude' },
@@ -171,6 +183,20 @@ export const PRUNE_SCHEMA: CommandSchema = {
       help: 'Conv output size HxW for FLOP counts when the file has no graph (linear layers: per token).',
     },
     { name: 'tokens', kind: 'value', cellKey: false, parse: integer({ min: 1 }), placeholder: 'N', help: 'tokens per pass for linear-layer FLOPs with --input-size', defaultText: '1' },
+    {
+      name: 'nm',
+      kind: 'value',
+      parse: onePattern,
+      placeholder: 'N:M',
+      toRequest: (nm) => ({ nm, method: 'nm', sparsity: 0 }),
+      help: 'N:M pruning instead of a target sparsity: keep the N largest |w| of every M consecutive input channels (e.g. 2:4) in every conv and linear weight with at least M input channels; the sparsity is then 1 - N/M.',
+    },
+    {
+      name: 'masks',
+      kind: 'switch',
+      toRequest: (masks) => (masks ? { masks: true } : {}),
+      help: 'With nm and out: write the weights unchanged and NVIDIA ASP masks beside them ("a.__weight_mma_mask", bool, 1 = kept) instead of pruned weights.',
+    },
     { name: 'out', kind: 'value', placeholder: 'OUT', help: 'Write the pruned copy here (safetensors, never the input file).', cellHelp: 'Write the pruned copy here (safetensors), relative to the notebook.' },
     { name: 'dryRun', kind: 'switch', cellKey: false, toRequest: false, help: 'report what would be pruned; write nothing' },
     json,
@@ -295,4 +321,34 @@ export function requestFields(schema: CommandSchema, given: object, surface: 'cl
     Object.assign(fields, option.toRequest ? option.toRequest(value as never) : { [option.name]: value });
   }
   return fields;
+}
+
+/** An option as a surface spells it in messages: `--nm N:M` on the CLI, `nm=N:M` (or `masks`, a switch) in cells. */
+export function optionLabel(schema: CommandSchema, name: string, surface: 'cli' | 'cell'): string {
+  const option = schema.options.find((o) => o.name === name);
+  if (!option) return name;
+  const value = option.kind === 'value' ? (option.placeholder ?? 'V') : '';
+  if (surface === 'cli') return `${flagOf(option) ?? name}${value ? ` ${value}` : ''}`;
+  const key = cellKeyOf(option) ?? name;
+  return option.kind === 'value' ? `${key}=${value}` : key;
+}
+
+/**
+ * What a command refuses in a combination of options given in `values` (by option name), on every
+ * surface, worded with the surface's spelling of the options; undefined when it is fine.
+ */
+export function optionCombinationProblem(schema: CommandSchema, given: object, surface: 'cli' | 'cell'): string | undefined {
+  const values = given as Record<string, unknown>;
+  const label = (name: string): string => optionLabel(schema, name, surface);
+  if (schema.name !== 'prune') return undefined;
+  if (values.nm !== undefined) {
+    for (const name of ['sparsity', 'method', 'profile']) {
+      if (values[name] !== undefined) return `${label('nm')} sets the method and the sparsity (1 - N/M in every layer): drop ${label(name)}`;
+    }
+  } else {
+    if (values.masks === true) return `${label('masks')} goes with ${label('nm')}`;
+    if (values.sparsity === undefined) return `prune needs ${label('sparsity')}, a target share of zeros such as 0.5, or ${label('nm')}`;
+  }
+  if (values.masks === true && values.out === undefined) return `${label('masks')} describes the copy ${label('out')} writes: give ${label('out')}`;
+  return undefined;
 }

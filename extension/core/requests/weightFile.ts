@@ -43,6 +43,8 @@ export function runPrune(request: PruneRequest, hooks: RequestHooks = {}): Promi
     profile: request.profile,
     inputSize: request.inputSize,
     tokens: request.tokens,
+    nm: request.nm,
+    masks: request.masks,
     signal: hooks.signal,
     onProgress: (fraction: number, message: string) => hooks.onProgress?.(fraction, message),
   };

@@ -72,6 +72,8 @@ export function formatSparsityReport(report: SparsityReport): string {
   const blockSize = report.tensors.find((t) => t.block)?.block?.size;
   if (blockSize) parts.push(`Block % = all-zero ${blockSize[0]}x${blockSize[1]} blocks of the [O, I*R*S] view.`);
   if (report.tensors.some((t) => t.nm24 !== undefined)) parts.push(NM24_NOTE);
+  const quantised = formatQuantisedNote(report.tensors);
+  if (quantised) parts.push('', quantised);
   const nmTable = formatNmTable(report);
   if (nmTable) parts.push('', nmTable);
   if (report.byLayerType && Object.keys(report.byLayerType).length > 0) {
@@ -95,6 +97,19 @@ export function formatSparsityReport(report: SparsityReport): string {
   }
   if (report.warnings.length > 0) parts.push('', ...report.warnings.map((w) => `warning: ${w}`));
   return parts.join('\n') + '\n';
+}
+
+/** Most quantised tensors whose zero rule the table lists by name; --json gives every one. */
+const QUANTISED_NOTE_LINES = 6;
+
+/** Which stored value of each quantised tensor counted as zero (the zero point, decoded to exactly 0). */
+function formatQuantisedNote(tensors: readonly TensorStats[]): string | undefined {
+  const quantised = tensors.filter((t) => t.quantization !== undefined);
+  if (quantised.length === 0) return undefined;
+  const lines = [`Quantised tensors (${quantised.length}): the stored value that decodes to exactly 0 (the zero point) counts as zero:`];
+  for (const t of quantised.slice(0, QUANTISED_NOTE_LINES)) lines.push(`  ${shortName(t.name)}: ${t.quantization}`);
+  if (quantised.length > QUANTISED_NOTE_LINES) lines.push(`  ... and ${quantised.length - QUANTISED_NOTE_LINES} more (--json gives each tensor's quantization)`);
+  return lines.join('\n');
 }
 
 /**
@@ -126,18 +141,22 @@ export function formatPruneReport(report: PruneReport): string {
     percent(p.zerosBefore / p.numel),
     percent(p.sparsityAfter),
     String(p.paramsRemoved),
-    p.filters !== undefined ? `${p.filtersRemoved}/${p.filters}` : compactNumber(p.threshold ?? 0),
+    p.filters !== undefined ? `${p.filtersRemoved}/${p.filters}` : p.retained !== undefined ? `kept ${percent(p.retained)}% |w|` : compactNumber(p.threshold ?? 0),
     p.flopsRemoved !== undefined ? humanCount(Math.round(p.flopsRemoved)) : '-',
   ]);
   const t = report.total;
   const lines = [
-    `${report.file}: ${report.method} pruning, ${report.profile} profile, target ${percent(report.targetSparsity)}%`,
+    report.pattern
+      ? `${report.file}: ${report.pattern} pruning (the ${report.pattern.split(':')[0]} largest |w| of every ${report.pattern.split(':')[1]} input channels), target ${percent(report.targetSparsity)}%`
+      : `${report.file}: ${report.method} pruning, ${report.profile} profile, target ${percent(report.targetSparsity)}%`,
     '',
     renderTable(header, rows),
     '',
     `Parameters removed: ${humanCount(t.paramsRemoved)} of ${humanCount(t.parameters)} (prunable ${humanCount(t.prunableParameters)})`,
     `Sparsity after: ${percent(t.prunableSparsityAfter)}% of prunable weights, ${percent(t.modelSparsityAfter)}% of the model`,
   ];
+  if (t.retained !== undefined) lines.push(`Magnitude kept: ${percent(t.retained)}% of sum |w| over the pruned weights`);
+  if (report.masks) lines.push('The copy holds the weights unchanged and an NVIDIA ASP mask beside each pruned one (bool, 1 = kept).');
   if (t.flops !== undefined) {
     const source = report.flopsSource === 'graph' ? 'from the graph' : `assuming every conv output is ${report.inputSize ? `${report.inputSize.height}x${report.inputSize.width}` : 'the given input size'}`;
     lines.push(`FLOPs removed: ${humanCount(Math.round(t.flopsRemoved ?? 0))} of ${humanCount(Math.round(t.flops))} (${percent((t.flopsRemoved ?? 0) / t.flops)}%, ${source})`);

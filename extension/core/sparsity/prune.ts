@@ -9,6 +9,10 @@
  * filter-l1: each prunable tensor loses round(s_i * K) whole output filters (rows of a matrix), those
  *   with the smallest L1 norm (ties: lower index first), as torch.nn.utils.prune.ln_structured(n=1,
  *   dim=0) ranks them.
+ * nm: each prunable tensor with at least M input channels keeps the N largest |w| of every group of
+ *   M consecutive input channels (see nmPrune.ts); the target is 1 - N/M, the profile uniform. The
+ *   copy holds either the pruned weights or, with `masks`, the weights unchanged beside ASP-style
+ *   masks ("a.__weight_mma_mask", bool, 1 = kept) that the scan reads back as orig * mask.
  *
  * Profiles, over the prunable tensors in file order (i = 0 .. L-1):
  *   uniform:     s_i = s for every tensor.
@@ -32,8 +36,11 @@ import type { OpenedWeightFile, TensorSource } from '../formats/types';
 import type { FloatChunk } from '../formats/types';
 import { OptionError } from '../optionError';
 import { checkOutputPath, writeOutputFile } from '../outputFile';
-import { isPrunable, layerTypeOf, weightViewOf } from './layout';
-import { zipChunks } from './masks';
+import { type WeightView, isPrunable, layerTypeOf, weightViewOf } from './layout';
+import { effectiveMaskedTensor, zipChunks } from './masks';
+import { retainedShare } from './nmGroups';
+import { NmPruner } from './nmPrune';
+import { type NmPattern, parseNmPatterns } from './nmPattern';
 import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';
 
 export const SENSITIVITY_MAX_SPARSITY = 0.95;
@@ -48,6 +55,10 @@ export interface PruneOptions {
   inputSize?: { height: number; width: number };
   /** Tokens per forward pass for linear layers when FLOPs come from inputSize; default 1. */
   tokens?: number;
+  /** method nm: the pattern, "2:4". */
+  nm?: string;
+  /** method nm with an output: write the weights unchanged and ASP masks beside them. */
+  masks?: boolean;
   signal?: AbortSignal;
   onProgress?: (fraction: number, message: string) => void;
 }
@@ -58,6 +69,7 @@ interface TensorAction {
   cut?: MagnitudeCut;
   /** Sorted indices of the filters to zero. */
   removedFilters?: Uint8Array;
+  nm?: { view: WeightView; pattern: NmPattern; kept: number; magnitude: number };
 }
 
 export interface PrunePlan {
@@ -65,15 +77,24 @@ export interface PrunePlan {
   actions: Map<string, TensorAction>;
 }
 
-export function checkPruneOptions(options: PruneOptions): Required<Pick<PruneOptions, 'sparsity' | 'method' | 'profile'>> {
-  const { sparsity } = options;
+export function checkPruneOptions(options: PruneOptions): Required<Pick<PruneOptions, 'sparsity' | 'method' | 'profile'>> & { pattern?: NmPattern } {
+  const method = options.method ?? 'magnitude';
+  if (method !== 'magnitude' && method !== 'filter-l1' && method !== 'nm') throw new OptionError(`method must be magnitude, filter-l1 or nm, got ${String(method)}`);
+  let pattern: NmPattern | undefined;
+  if (method === 'nm') {
+    const patterns = parseNmPatterns(options.nm ?? '');
+    if (patterns.length !== 1) throw new OptionError(`N:M pruning needs one pattern such as 2:4, got '${options.nm ?? ''}'`);
+    pattern = patterns[0]!;
+  } else if (options.nm !== undefined || options.masks) {
+    throw new OptionError('an N:M pattern and masks go with method nm');
+  }
+  const sparsity = pattern ? 1 - pattern.n / pattern.m : options.sparsity;
   if (typeof sparsity !== 'number' || !Number.isFinite(sparsity) || sparsity < 0 || sparsity >= 1) {
     throw new OptionError(`sparsity must be a number in [0, 1), got ${String(sparsity)}`);
   }
-  const method = options.method ?? 'magnitude';
-  if (method !== 'magnitude' && method !== 'filter-l1') throw new OptionError(`method must be magnitude or filter-l1, got ${String(method)}`);
   const profile = options.profile ?? 'uniform';
   if (profile !== 'uniform' && profile !== 'sensitivity') throw new OptionError(`profile must be uniform or sensitivity, got ${String(profile)}`);
+  if (pattern && profile !== 'uniform') throw new OptionError('N:M pruning keeps N of every M in every layer: the profile is uniform');
   if (options.inputSize) {
     const { height, width } = options.inputSize;
     if (!(Number.isInteger(height) && Number.isInteger(width) && height > 0 && width > 0)) {
@@ -83,7 +104,7 @@ export function checkPruneOptions(options: PruneOptions): Required<Pick<PruneOpt
   if (options.tokens !== undefined && !(Number.isInteger(options.tokens) && options.tokens > 0)) {
     throw new OptionError(`tokens must be a positive integer, got ${options.tokens}`);
   }
-  return { sparsity, method, profile };
+  return pattern ? { sparsity, method, profile, pattern } : { sparsity, method, profile };
 }
 
 /**
@@ -141,6 +162,36 @@ async function filterNorms(tensor: TensorSource, opened: OpenedWeightFile, signa
   return { l1, zeros, perFilter };
 }
 
+/** Where NVIDIA ASP keeps the mask of a parameter: "a.weight" -> "a.__weight_mma_mask". */
+export function aspMaskName(parameter: string): string {
+  const cut = parameter.lastIndexOf('.');
+  return `${parameter.slice(0, cut + 1)}__${parameter.slice(cut + 1)}_mma_mask`;
+}
+
+/** Zeros before and after N:M pruning, and the magnitude kept of the total. */
+async function nmPruneCounts(tensor: TensorSource, view: WeightView, pattern: NmPattern, signal?: AbortSignal) {
+  const pruner = new NmPruner(view, pattern);
+  let zerosBefore = 0;
+  let zerosAfter = 0;
+  let kept = 0;
+  let magnitude = 0;
+  for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    for (let i = 0; i < chunk.length; i++) zerosBefore += chunk[i] === 0 ? 1 : 0;
+    const { values } = pruner.push(chunk);
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!;
+      zerosAfter += v === 0 ? 1 : 0;
+      if (v === v) kept += Math.abs(v);
+    }
+    for (let i = 0; i < chunk.length; i++) {
+      const a = Math.abs(chunk[i]!);
+      if (a === a) magnitude += a;
+    }
+  }
+  if (pruner.pending !== 0) throw new Error(`tensor "${tensor.name}": the parser streamed an incomplete group of input channels`);
+  return { zerosBefore, zerosAfter, kept, magnitude };
+}
+
 async function countZeros(tensor: TensorSource, signal?: AbortSignal): Promise<number> {
   let zeros = 0;
   for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
@@ -151,9 +202,20 @@ async function countZeros(tensor: TensorSource, signal?: AbortSignal): Promise<n
 
 /** Plans pruning of an opened file: what each tensor would lose, and the savings. Reads each prunable tensor two or three times. */
 export async function planPruning(opened: OpenedWeightFile, options: PruneOptions): Promise<PrunePlan> {
-  const { sparsity, method, profile } = checkPruneOptions(options);
+  const { sparsity, method, profile, pattern } = checkPruneOptions(options);
   const warnings: string[] = [];
-  const prunable = opened.tensors.filter((t) => isPrunable(t) && (method === 'magnitude' || weightViewOf(t, opened.format)));
+  const fits = (t: TensorSource): boolean => {
+    if (method === 'magnitude') return true;
+    const view = weightViewOf(t, opened.format);
+    return view !== undefined && (!pattern || view.C >= pattern.m);
+  };
+  const prunable = opened.tensors.filter((t) => isPrunable(t) && fits(t));
+  if (pattern) {
+    const narrow = opened.tensors.filter((t) => isPrunable(t) && !fits(t));
+    if (narrow.length > 0) {
+      warnings.push(`${narrow.length} conv/linear weight${narrow.length === 1 ? '' : 's'} with fewer than ${pattern.m} input channels (or no channel axis) left dense: ${narrow.map((t) => t.name).join(', ')}`);
+    }
+  }
   const { shares, clamped } = profileSparsities(
     prunable.map((t) => t.numel),
     sparsity,
@@ -184,7 +246,18 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
     };
     const action: TensorAction = { plan };
     const flops = flopsOf(tensor, opened, options);
-    if (method === 'magnitude') {
+    if (pattern) {
+      const view = weightViewOf(tensor, opened.format)!;
+      const counts = await nmPruneCounts(tensor, view, pattern, options.signal);
+      action.nm = { view, pattern, kept: counts.kept, magnitude: counts.magnitude };
+      if (options.masks) {
+        plan.mask = aspMaskName(tensor.name);
+        if (opened.tensors.some((t) => t.name === plan.mask)) throw new RangeError(`"${tensor.name}" already has a tensor "${plan.mask}" beside it; write pruned weights instead of masks`);
+      }
+      plan.zerosBefore = counts.zerosBefore;
+      plan.zerosAfter = counts.zerosAfter;
+      plan.retained = retainedShare(counts.kept, counts.magnitude);
+    } else if (method === 'magnitude') {
       const k = Math.round(share * tensor.numel);
       plan.zerosBefore = await countZeros(tensor, options.signal);
       action.cut = await magnitudeCut(tensor, k, options.signal ? { maxChunkElements: CHUNK_ELEMENTS, signal: options.signal } : { maxChunkElements: CHUNK_ELEMENTS });
@@ -207,7 +280,7 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
     plan.paramsRemoved = plan.zerosAfter - plan.zerosBefore;
     if (flops !== undefined) {
       plan.flops = flops;
-      plan.flopsRemoved = method === 'magnitude' ? (flops * plan.paramsRemoved) / tensor.numel : (flops * plan.filtersRemoved!) / plan.filters!;
+      plan.flopsRemoved = method === 'filter-l1' ? (flops * plan.filtersRemoved!) / plan.filters! : (flops * plan.paramsRemoved) / tensor.numel;
     }
     tensors.push(plan);
     actions.set(tensor.name, action);
@@ -227,6 +300,7 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
     method,
     profile,
     targetSparsity: sparsity,
+    ...(pattern ? { pattern: pattern.name, masks: options.masks === true } : {}),
     tensors,
     total: {
       parameters,
@@ -239,6 +313,13 @@ export async function planPruning(opened: OpenedWeightFile, options: PruneOption
     ...(flopsSource === 'input-size' ? { inputSize: options.inputSize } : {}),
     warnings,
   };
+  if (pattern) {
+    const nmActions = [...actions.values()].flatMap((a) => (a.nm ? [a.nm] : []));
+    report.total.retained = retainedShare(
+      nmActions.reduce((sum, a) => sum + a.kept, 0),
+      nmActions.reduce((sum, a) => sum + a.magnitude, 0),
+    );
+  }
   const withFlops = tensors.filter((p) => p.flops !== undefined);
   if (withFlops.length > 0) {
     report.total.flops = withFlops.reduce((sum, p) => sum + p.flops!, 0);
@@ -321,20 +402,24 @@ export async function pruneToSafetensors(input: string, out: string, options: Pr
     report = plan.report;
     const totalElements = opened.tensors.reduce((sum, t) => sum + t.numel, 0);
     let written = 0;
-    const inputs: SafetensorsTensorInput[] = opened.tensors.map((tensor) => {
+    const inputs: SafetensorsTensorInput[] = opened.tensors.flatMap((tensor) => {
       const { name, dtype } = outputDType(tensor);
       const action = plan.actions.get(tensor.name);
-      return {
-        name: tensor.name,
-        dtype: name,
-        shape: tensor.shape.slice(),
-        data: () => prunedBytes(tensor, dtype, action, opened, options.signal, (n) => {
-          written += n;
-          options.onProgress?.(0.4 + (0.4 * written) / Math.max(1, totalElements), `writing ${tensor.name}`);
-        }),
+      const onElements = (n: number) => {
+        written += n;
+        options.onProgress?.(0.4 + (0.4 * written) / Math.max(1, totalElements), `writing ${tensor.name}`);
       };
+      const maskName = action?.plan.mask;
+      if (action?.nm && maskName) {
+        // The weight unchanged, its mask right after it.
+        return [
+          { name: tensor.name, dtype: name, shape: tensor.shape.slice(), data: () => prunedBytes(tensor, dtype, undefined, opened, options.signal, onElements) },
+          { name: maskName, dtype: 'BOOL', shape: tensor.shape.slice(), data: () => nmMaskBytes(tensor, action.nm!, options.signal) },
+        ];
+      }
+      return [{ name: tensor.name, dtype: name, shape: tensor.shape.slice(), data: () => prunedBytes(tensor, dtype, action, opened, options.signal, onElements) }];
     });
-    const metadata = { ...(opened.metadata ?? {}), pruned_by: 'deep-accel', prune_method: report.method, prune_sparsity: String(report.targetSparsity) };
+    const metadata = { ...(opened.metadata ?? {}), pruned_by: 'deep-accel', prune_method: report.method, prune_sparsity: String(report.targetSparsity), ...(report.pattern ? { prune_pattern: report.pattern } : {}) };
     await writeOutputFile(outResolved, (temporary) => writeSafetensors(temporary, inputs, metadata));
   } finally {
     await opened.close();
@@ -358,7 +443,15 @@ async function* prunedBytes(
     const view = weightViewOf(tensor, opened.format)!;
     filters = new FilterPruner(action.removedFilters, tensor.numel / view.K, view.order === 'PCK' || view.order === 'CK');
   }
+  const nm = action?.nm ? new NmPruner(action.nm.view, action.nm.pattern) : undefined;
   for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    if (nm) {
+      // The pruner copies: whole groups of input channels leave it, pruned.
+      const { values } = nm.push(chunk);
+      onElements(chunk.length);
+      if (values.length > 0) yield encodeChunk(values, dtype);
+      continue;
+    }
     // A copy: the parser may hand out views of data it keeps, and the input must stay as it is.
     const values = action ? chunk.slice() : chunk;
     magnitude?.apply(values);
@@ -366,6 +459,23 @@ async function* prunedBytes(
     onElements(values.length);
     yield encodeChunk(values, dtype);
   }
+}
+
+/** The keep mask of N:M pruning as safetensors BOOL bytes (1 = kept). */
+async function* nmMaskBytes(tensor: TensorSource, nm: NonNullable<TensorAction['nm']>, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
+  const pruner = new NmPruner(nm.view, nm.pattern);
+  for await (const chunk of tensor.chunks(signal ? { maxChunkElements: CHUNK_ELEMENTS, signal } : { maxChunkElements: CHUNK_ELEMENTS })) {
+    const { keep } = pruner.push(chunk);
+    if (keep.length > 0) yield keep;
+  }
+}
+
+/** Whether two tensors hold the same decoded values (Object.is: NaN equals NaN, -0 stays -0). */
+async function identicalValues(a: TensorSource, b: TensorSource): Promise<boolean> {
+  for await (const [x, y] of zipChunks(a, b, { maxChunkElements: CHUNK_ELEMENTS })) {
+    for (let i = 0; i < x.length; i++) if (!Object.is(x[i], y[i])) return false;
+  }
+  return true;
 }
 
 async function verifyPrunedCopy(input: string, out: string, report: PruneReport, options: PruneOptions): Promise<PruneExportCheck> {
@@ -387,17 +497,20 @@ async function verifyPrunedCopy(input: string, out: string, report: PruneReport,
         else check.untouchedDiffering.push(tensor.name);
         continue;
       }
-      if (plan) {
+      const mask = plan?.mask === undefined ? undefined : byName.get(plan.mask);
+      if (plan && plan.mask !== undefined) {
+        // Masks beside unchanged weights: the weight must be the input's, orig * mask the plan's.
+        const zeros = mask && mask.numel === written.numel && (await identicalValues(tensor, written))
+          ? await countZeros(effectiveMaskedTensor({ parameter: tensor.name, kind: 'asp', orig: written, mask }), options.signal)
+          : -1;
+        check.pruned.push({ name: tensor.name, expectedZeros: plan.zerosAfter, zerosReadBack: zeros });
+        if (zeros !== plan.zerosAfter) check.verified = false;
+      } else if (plan) {
         const zeros = await countZeros(written, options.signal);
         check.pruned.push({ name: tensor.name, expectedZeros: plan.zerosAfter, zerosReadBack: zeros });
         if (zeros !== plan.zerosAfter) check.verified = false;
       } else {
-        let identical = true;
-        for await (const [a, b] of zipChunks(tensor, written, { maxChunkElements: CHUNK_ELEMENTS })) {
-          // Object.is: NaN equals NaN, and -0 must stay -0.
-          for (let i = 0; i < a.length && identical; i++) identical = Object.is(a[i], b[i]);
-          if (!identical) break;
-        }
+        const identical = await identicalValues(tensor, written);
         if (identical) check.untouchedIdentical++;
         else {
           check.untouchedDiffering.push(tensor.name);

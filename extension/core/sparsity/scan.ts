@@ -192,6 +192,7 @@ async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scr
     // A layout the statistics cannot use (a transposed convolution's HWOI) is still shown.
     ...(view && structure ? { layout: view.layout, layoutBasis: view.basis } : tensor.layout ? { layout: tensor.layout, layoutBasis: tensor.layoutBasis ?? 'format' } : {}),
     ...structured,
+    ...(tensor.quantization ? { quantization: tensor.quantization } : {}),
     mean: summary.mean,
     std: summary.std,
     min: summary.min,

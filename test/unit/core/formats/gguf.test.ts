@@ -77,6 +77,15 @@ test('a GGUF v3 file: metadata, plain and block-quantised tensors', async () => 
     ['w.q41', 'q4_1', [32]],
     ['w.q6k', 'q6_k', [256]],
   ]);
+  // Which stored quant is zero, said per block type: Q4_0's zero point is 8 (element 8 above); Q4_1 has a minimum instead.
+  assert.deepEqual(opened.tensors.map((t) => t.quantization), [
+    undefined,
+    undefined,
+    'Q8_0 blocks, value d * q: a stored q of 0 counts as zero',
+    'Q4_0 blocks, value (q - 8) * d: a stored q of 8 (the zero point) counts as zero',
+    'Q4_1 blocks, value d * q + m (a per-block minimum, no zero point): only values that decode to exactly 0 count as zero',
+    'Q6_K blocks, value d * scale * (q - 32): a stored q of 32 (the zero point) counts as zero',
+  ]);
   assert.deepEqual(opened.warnings, ['tensor "w.iq2" has ggml type IQ2_XXS, which is not decoded; skipped']);
   const values = await valuesByName(opened);
   assert.deepEqual(values['w.f32'], [1, 2, 3, 4, 5, 6]);

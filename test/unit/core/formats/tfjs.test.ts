@@ -6,6 +6,8 @@ import { detectFormat, openWeightFile } from '../../../../extension/core/formats
 import { WeightFileError } from '../../../../extension/core/formats/types';
 import { ascii, concat, le32, tempDir, valuesByName } from './weightFileHelpers';
 import { TEST_MODELS_DIR } from '../../../paths';
+import { scanWeightFile } from '../../../../extension/core/sparsity/scan';
+import { formatSparsityReport } from '../../../../extension/core/sparsity/format';
 
 const root = tempDir('tfjs');
 
@@ -169,4 +171,32 @@ test('int32 weights stored uint8/uint16-quantised are rounded as tfjs-core decod
     const bad = model(path.join(root, `refused-${dtype}`), [{ paths: ['group2-shard1of1.bin'], weights: [{ name: 'x', shape: [1], dtype, quantization: { dtype: stored, scale: 1, min: 0 } }] }]);
     await assert.rejects(openWeightFile(bad), new RegExp(`"${dtype}" weights cannot be ${stored}-quantized`));
   }
+});
+
+test('affine uint8: the zero point decodes to exactly 0 where q * scale + min misses it, and says so', async () => {
+  // scale 0.1, min -0.3: level 3 is zero, but 3 * 0.1 + -0.3 is 5.55e-17 in floating point.
+  const dir = path.join(root, 'zero-point');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, 'q.bin'), new Uint8Array([3, 4, 0, 3, 255]));
+  writeFileSync(path.join(dir, 'none.bin'), new Uint8Array([0, 1]));
+  const manifest = [
+    { paths: ['q.bin'], weights: [{ name: 'q', shape: [5], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.1, min: -0.3 } }] },
+    { paths: ['none.bin'], weights: [{ name: 'positive', shape: [2], dtype: 'float32', quantization: { dtype: 'uint8', scale: 0.5, min: 1 } }] },
+  ];
+  const file = path.join(dir, 'model.json');
+  writeFileSync(file, JSON.stringify({ format: 'layers-model', modelTopology: {}, weightsManifest: manifest }));
+  const opened = await openWeightFile(file);
+  try {
+    const values = await valuesByName(opened);
+    assert.deepEqual(values.q, [0, Math.fround(4 * 0.1 - 0.3), Math.fround(-0.3), 0, Math.fround(255 * 0.1 - 0.3)]);
+    assert.deepEqual(values.positive, [1, 1.5]);
+    assert.equal(opened.tensors[0]!.quantization, 'uint8 affine (q * 0.1 + -0.3): zero point 3, a stored 3 counts as zero');
+    assert.match(opened.tensors[1]!.quantization!, /no level is 0, so no stored value counts as zero/);
+  } finally {
+    await opened.close();
+  }
+  const report = await scanWeightFile(file);
+  assert.deepEqual(report.tensors.map((t) => [t.name, t.zeros]), [['q', 2], ['positive', 0]]);
+  assert.match(report.tensors[0]!.quantization!, /zero point 3/);
+  assert.match(formatSparsityReport(report), /Quantised tensors \(2\): the stored value that decodes to exactly 0 \(the zero point\) counts as zero:\n {2}q: uint8 affine \(q \* 0\.1 \+ -0\.3\): zero point 3/);
 });

@@ -247,6 +247,8 @@ test('int8 per-axis dequantisation along quantized_dimension 0', async () => {
   });
   assert.equal(model.tensors[0]!.dtype, 'int8');
   assert.deepEqual(await valuesOf(model.tensors[0]!), [1, 0, 0, 2]);
+  // q = 1 in channel 0 and q = -2 in channel 1 are their zero points: exactly 0.
+  assert.equal(model.tensors[0]!.quantization, 'int8 per-channel affine along axis 0 (2 scales, 2 distinct zero points): a stored value equal to its channel\'s zero point counts as zero');
   await model.close();
 });
 
@@ -266,6 +268,7 @@ test('uint8 per-tensor dequantisation: scale 0.125, zero point 128', async () =>
     tensors: [{ name: 'q', type: UINT8, shape: [4], buffer: 1, quant: { scale: [0.125], zeroPoint: [128] } }],
   });
   assert.deepEqual(await valuesOf(model.tensors[0]!), [0, 1, -1, -16]);
+  assert.equal(model.tensors[0]!.quantization, 'uint8 affine ((q - 128) * 0.125): zero point 128, a stored 128 counts as zero');
   await model.close();
 });
 

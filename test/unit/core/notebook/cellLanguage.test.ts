@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { PRUNE_SCHEMA, requestFields } from '../../../../extension/core/options/commands';
 import { test } from 'node:test';
 import { CELL_COMMANDS, CellError, cellDiagnostics, completionsAt, hoverDoc, parseCell, tokenize } from '../../../../extension/core/notebook/cellLanguage';
 
@@ -178,4 +179,16 @@ test('diagnostics: one per bad line, on the word at fault (else the command), wi
   assert.deepEqual(cellDiagnostics('winograd F(4,3) search\n# only a comment\nsparsity "a b.onnx" nm=2:4'), []);
   // An empty cell is refused when run, not while it is being typed.
   assert.deepEqual(cellDiagnostics(''), []);
+});
+
+test('prune cells take nm= instead of sparsity=, and masks with nm= and out=', () => {
+  const [what, copy] = parseCell('prune x.safetensors nm=2:4\nprune x.safetensors nm=4:8 masks out=y.safetensors');
+  assert.deepEqual({ ...what, line: undefined, text: undefined }, { line: undefined, text: undefined, command: 'prune', file: 'x.safetensors', nm: '2:4' });
+  assert.deepEqual(requestFields(PRUNE_SCHEMA, what!, 'cell'), { nm: '2:4', method: 'nm', sparsity: 0 });
+  assert.deepEqual(requestFields(PRUNE_SCHEMA, copy!, 'cell'), { nm: '4:8', method: 'nm', sparsity: 0, masks: true, out: 'y.safetensors' });
+  assert.throws(() => parseCell('prune x.safetensors nm=2:4 sparsity=0.5'), /line 1: nm=N:M sets the method and the sparsity .*drop sparsity=S/);
+  assert.throws(() => parseCell('prune x.safetensors nm=2:4 masks'), /masks describes the copy out=OUT writes: give out=OUT/);
+  assert.throws(() => parseCell('prune x.safetensors sparsity=0.5 masks out=y.safetensors'), /masks goes with nm=N:M/);
+  assert.throws(() => parseCell('prune x.safetensors nm=2:4,4:8'), /nm takes one pattern such as 2:4/);
+  assert.throws(() => parseCell('prune x.safetensors'), /needs sparsity=S, .* or nm=N:M/);
 });

@@ -197,7 +197,7 @@ test('prune CLI: writes and verifies, refuses bad flags and OUT = FILE', async (
   assert.equal(await pruneCommand([file, '--sparsity=0.25', '--method', 'filter-l1', '--dry-run'], text.io), 0);
   assert.match(text.out(), /filter-l1 pruning, uniform profile, target 25\.00%/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5', '--out', file], capture().io), /is the input file itself/);
-  await assert.rejects(pruneCommand([file, '--out', out], capture().io), /--sparsity is required/);
+  await assert.rejects(pruneCommand([file, '--out', out], capture().io), /prune needs --sparsity S, a target share of zeros such as 0.5, or --nm N:M/);
   await assert.rejects(pruneCommand([file, '--sparsity', '1.5', '--out', out], capture().io), /--sparsity must be a number in \[0, 1\)/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5', '--method', 'random', '--out', out], capture().io), /--method must be/);
   await assert.rejects(pruneCommand([file, '--sparsity', '0.5'], capture().io), /--out OUT is required/);
