@@ -8,6 +8,7 @@
 import { stat } from 'node:fs/promises';
 import { SharedWork, type WorkHooks } from './core/sharedWork';
 import { parseNmPatterns } from './core/sparsity/nmPattern';
+import { DEFAULT_PERMUTE_SECONDS } from './core/sparsity/scan';
 import type { SparsityReport, WeightFileSummary } from './shared/payloads';
 import type { SparsityRequest } from './shared/requests';
 import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
@@ -23,9 +24,9 @@ export interface TaskRunner {
 }
 
 /** What a scan was asked for besides the file: one cached report per distinct choice. */
-export type ScanChoices = Pick<SparsityRequest, 'threshold' | 'nm' | 'layout'>;
+export type ScanChoices = Pick<SparsityRequest, 'threshold' | 'nm' | 'layout' | 'permute' | 'permuteSeconds'>;
 
-/** The settings a full scan (inspector, Inspect Model Sparsity) uses: threshold and N:M patterns. */
+/** The settings a full scan (inspector, Inspect Model Sparsity) uses: threshold, N:M patterns, channel permutation. */
 export function inspectorScanChoices(config: { get<T>(section: string, fallback: T): T }): ScanChoices {
   const threshold = config.get<number>('sparsity.threshold', 0);
   let nm: string[];
@@ -34,11 +35,27 @@ export function inspectorScanChoices(config: { get<T>(section: string, fallback:
   } catch (error) {
     throw new RangeError(`setting deepAccel.sparsity.nm: ${(error as Error).message}`);
   }
-  return nm.length > 0 ? { threshold, nm } : { threshold };
+  const permuteText = config.get<string>('sparsity.permute', '').trim();
+  let permute: string | undefined;
+  try {
+    const patterns = parseNmPatterns(permuteText);
+    if (patterns.length > 1) throw new RangeError(`one pattern such as 2:4, or empty for none; got '${permuteText}'`);
+    permute = patterns[0]?.name;
+  } catch (error) {
+    throw new RangeError(`setting deepAccel.sparsity.permute: ${(error as Error).message}`);
+  }
+  const choices: ScanChoices = { threshold };
+  if (permute && !nm.includes(permute)) nm.push(permute);
+  if (nm.length > 0) choices.nm = nm;
+  if (permute) {
+    choices.permute = permute;
+    choices.permuteSeconds = config.get<number>('sparsity.permuteSeconds', DEFAULT_PERMUTE_SECONDS);
+  }
+  return choices;
 }
 
 function reportKey(file: string, scan: ScanChoices): string {
-  return `${scan.threshold ?? 0}|${(scan.nm ?? []).join(',')}|${scan.layout ?? ''}|${file}`;
+  return `${scan.threshold ?? 0}|${(scan.nm ?? []).join(',')}|${scan.layout ?? ''}|${scan.permute ?? ''}:${scan.permuteSeconds ?? ''}|${file}`;
 }
 
 interface Entry<T> {

@@ -6,7 +6,7 @@
  */
 import { WeightFileError } from '../core/formats/index';
 import { OptionError } from '../core/optionError';
-import { SPARSITY_SCHEMA } from '../core/options/commands';
+import { SPARSITY_SCHEMA, optionCombinationProblem } from '../core/options/commands';
 import { runSparsity } from '../core/requests/weightFile';
 import type { SparsityRequest } from '../shared/requests';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
@@ -52,6 +52,8 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
     return 0;
   }
   const file = singleFile(parsed.positionals, SPARSITY_USAGE);
+  const problem = optionCombinationProblem(SPARSITY_SCHEMA, parsed.values, 'cli');
+  if (problem) throw new CliUsageError(problem);
   return reportingFileErrors(io, file, async () => {
     const request = { ...parsed.request, file } as SparsityRequest;
     // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: read it in a worker.

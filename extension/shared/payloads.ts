@@ -234,6 +234,8 @@ export interface TensorStats extends TensorHeader {
   layoutBasis?: LayoutBasis;
   /** Share of all-zero blocks for the block size given. */
   block?: { size: [number, number]; sparsity: number };
+  /** With a permutation search: the input-channel order found and what N:M pruning keeps before and after it. */
+  permutation?: ChannelPermutation;
   /**
    * Quantised storage: how stored integers map to values and which stored value counts as zero
    * (the zero point, which decodes to exactly 0).
@@ -279,6 +281,28 @@ export const LAYOUT_NOTE =
 export const NM24_NOTE =
   '2:4 = share of groups of 4 consecutive input channels with at least 2 zeros (NVIDIA ASP, m4n2_1d); when the input channels are not a multiple of 4, the last group is padded with zeros, as ASP pads it, and the padding counts towards its 2 zeros.';
 
+/**
+ * An order of a weight's input channels for N:M pruning. Applying it (and the same order to the
+ * output channels of the layer that feeds this one) leaves the network's function unchanged.
+ */
+export interface ChannelPermutation {
+  /** The N:M pattern ("2:4"). */
+  pattern: string;
+  /** Share of sum |w| that N:M magnitude pruning keeps in the stored order and in `order`. */
+  retainedBefore: number;
+  retainedAfter: number;
+  /** order[i] is the stored input channel that goes to position i. */
+  order: number[];
+  /** Every value pruning removes in `order` is 0: the weight is exactly N:M once permuted. */
+  perfect: boolean;
+  /** Every order was tried (at most 3 groups of M channels): none keeps more. */
+  exhaustive: boolean;
+  /** The time bound stopped the search: another machine (or budget) may find a better order. */
+  budgetExhausted: boolean;
+  /** Time the search took, in milliseconds. */
+  ms: number;
+}
+
 export interface SparsityTotals {
   numel: number;
   zeros: number;
@@ -294,6 +318,8 @@ export interface SparsityTotals {
   maskedParameters?: number;
   /** Weight tensors the file holds that could not be decoded, so these totals leave them out. */
   leftOut?: { tensors: number; numel: number };
+  /** Over the permuted tensors: sum |w| kept before and after their permutations. */
+  permutation?: { pattern: string; tensors: number; retainedBefore: number; retainedAfter: number };
 }
 
 /** A weight tensor of the file that no statistic covers, and why. */
@@ -313,6 +339,8 @@ export interface SparsityReport {
   nmPatterns?: string[];
   /** The user's layouts the scan read tensors in (`--layout`, `layout=`, the inspector's picker). */
   layoutOverride?: string;
+  /** The channel permutation search asked for: its pattern and time bound per weight. */
+  permute?: { pattern: string; secondsPerTensor: number };
   tensors: TensorStats[];
   /** Weight tensors of the file left out of every figure (not decodable), with the reason. */
   leftOut?: LeftOutTensor[];

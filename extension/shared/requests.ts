@@ -62,6 +62,10 @@ export interface SparsityRequest {
   nm?: string[];
   /** The user's tensor layouts, as `--layout` takes them ("OIHW", "conv1.weight=OIHW,fc.*=OI"). */
   layout?: string;
+  /** Search an input-channel order per conv/linear weight for this N:M pattern ("2:4"). */
+  permute?: string;
+  /** Time bound of that search per weight, in seconds (default 10). */
+  permuteSeconds?: number;
 }
 
 /** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */

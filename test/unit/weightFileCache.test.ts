@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { after, test } from 'node:test';
 import type { SparsityReport } from '../../extension/shared/payloads';
-import { type TaskRunner, WeightFileCache } from '../../extension/weightFileCache';
+import { type TaskRunner, WeightFileCache, inspectorScanChoices } from '../../extension/weightFileCache';
 
 const folder = mkdtempSync(path.join(tmpdir(), 'deep-accel-cache-'));
 after(() => rmSync(folder, { recursive: true, force: true }));
@@ -123,4 +123,31 @@ test('a new file version starts a new scan; a failed scan is not cached', async 
   assert.equal(scans.length, 3, 'a changed file is scanned again');
   scans[2]!.finish(REPORT);
   await third;
+});
+
+test('the inspector scan takes the permutation setting: its pattern joins the N:M patterns, its time bound goes with it', () => {
+  const config = (values: Record<string, unknown>) => ({ get: <T>(section: string, fallback: T): T => (section in values ? (values[section] as T) : fallback) });
+  assert.deepEqual(inspectorScanChoices(config({})), { threshold: 0, nm: ['2:4'] });
+  assert.deepEqual(inspectorScanChoices(config({ 'sparsity.permute': ' 2:4 ' })), { threshold: 0, nm: ['2:4'], permute: '2:4', permuteSeconds: 10 });
+  assert.deepEqual(inspectorScanChoices(config({ 'sparsity.nm': '4:8', 'sparsity.permute': '2:4', 'sparsity.permuteSeconds': 3 })), {
+    threshold: 0,
+    nm: ['4:8', '2:4'],
+    permute: '2:4',
+    permuteSeconds: 3,
+  });
+  assert.throws(() => inspectorScanChoices(config({ 'sparsity.permute': '2:4,4:8' })), /deepAccel\.sparsity\.permute: one pattern/);
+});
+
+test('a scan with a permutation search is cached apart from one without', async () => {
+  const { runner, scans } = controlledRunner();
+  const cache = new WeightFileCache(runner);
+  const file = path.join(folder, 'permute.safetensors');
+  writeFileSync(file, 'x');
+  const plain = cache.report(file, { threshold: 0, nm: ['2:4'] });
+  const permuted = cache.report(file, { threshold: 0, nm: ['2:4'], permute: '2:4', permuteSeconds: 10 });
+  while (scans.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+  scans[0]!.finish({ file } as SparsityReport);
+  scans[1]!.finish({ file, permute: { pattern: '2:4', secondsPerTensor: 10 } } as SparsityReport);
+  assert.equal((await plain).permute, undefined);
+  assert.equal((await permuted).permute?.pattern, '2:4');
 });

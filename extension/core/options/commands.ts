@@ -8,6 +8,7 @@ import { CONV_SHAPE_SYNTAX, SUITE_TABLES, parseConvShape } from '../bench/layers
 import { CHOSEN_LAYOUTS, parseLayoutOverride } from '../sparsity/layout';
 import { parseNmPatterns } from '../sparsity/nmPattern';
 import { DEFAULT_READ_TIMEOUT_SECONDS } from '../weightFiles';
+import { DEFAULT_PERMUTE_SECONDS } from '../sparsity/scan';
 import { type CommandSchema, OptionValueError, cellKeyOf, choice, flagOf, integer, list, number, pair, text } from './schema';
 
 const PRECISIONS = ['fp32', 'fp16', 'bf16'] as const;
@@ -93,11 +94,23 @@ export const WINOGRAD_SCHEMA: CommandSchema = {
   ],
 };
 
+/** One N:M pattern such as 2:4, as its name. */
+const onePattern = text((value, label) => {
+  let patterns;
+  try {
+    patterns = parseNmPatterns(value);
+  } catch (error) {
+    throw new Error(`${label}: ${(error as Error).message}`);
+  }
+  if (patterns.length !== 1) throw new Error(`${label} takes one pattern such as 2:4, got '${value}'`);
+  return patterns[0]!.name;
+});
+
 export const SPARSITY_SCHEMA: CommandSchema = {
   name: 'sparsity',
   summary: 'per-tensor and structured sparsity of a weight file',
   cliSynopsis: 'FILE [options]',
-  cellSynopsis: 'sparsity <file> [threshold=0] [nm=2:4,4:8] [layout=OIHW]',
+  cellSynopsis: 'sparsity <file> [threshold=0] [nm=2:4,4:8] [layout=OIHW] [permute=2:4 [seconds=10]]',
   description:
     'Inspect a weight file (safetensors, ONNX, PyTorch, NumPy, HDF5, TFLite, GGUF, Darknet, TF.js): per-layer and structured sparsity. 2:4 counts groups of 4 input channels with at least 2 zeros (NVIDIA ASP); a last group short of 4 (or M) channels is padded with zeros, as ASP does.',
   notes:
@@ -144,21 +157,25 @@ export const SPARSITY_SCHEMA: CommandSchema = {
       cellHelp: `The axis order to read weights in, overriding what the file suggests (the Layout column says what each tensor was read as, and why): ${CHOSEN_LAYOUTS.join(', ')} for every tensor, or NAME=L per tensor, e.g. layout=conv1.weight=OIHW,fc.*=OI.`,
     },
     readTimeout,
+    {
+      name: 'permute',
+      kind: 'value',
+      parse: onePattern,
+      placeholder: 'N:M',
+      help: "Search an order of each conv/linear weight's input channels that maximises what this N:M pattern's pruning keeps (e.g. 2:4); the previous layer's output channels follow the same order.",
+    },
+    {
+      name: 'permuteSeconds',
+      kind: 'value',
+      cellKey: 'seconds',
+      parse: number('be a number of seconds in (0, 86400]', (v) => v > 0 && v <= 86400),
+      placeholder: 'S',
+      help: 'Time bound of the permutation search per weight, in seconds.',
+      defaultText: String(DEFAULT_PERMUTE_SECONDS),
+    },
     json,
   ],
 };
-
-/** One N:M pattern such as 2:4, as its name. */
-const onePattern = text((value, label) => {
-  let patterns;
-  try {
-    patterns = parseNmPatterns(value);
-  } catch (error) {
-    throw new Error(`${label}: ${(error as Error).message}`);
-  }
-  if (patterns.length !== 1) throw new Error(`${label} takes one pattern such as 2:4, got '${value}'`);
-  return patterns[0]!.name;
-});
 
 export const PRUNE_SCHEMA: CommandSchema = {
   name: 'prune',
@@ -340,6 +357,10 @@ export function optionLabel(schema: CommandSchema, name: string, surface: 'cli' 
 export function optionCombinationProblem(schema: CommandSchema, given: object, surface: 'cli' | 'cell'): string | undefined {
   const values = given as Record<string, unknown>;
   const label = (name: string): string => optionLabel(schema, name, surface);
+  if (schema.name === 'sparsity') {
+    if (values.permuteSeconds !== undefined && values.permute === undefined) return `${label('permuteSeconds')} goes with ${label('permute')}`;
+    return undefined;
+  }
   if (schema.name !== 'prune') return undefined;
   if (values.nm !== undefined) {
     for (const name of ['sparsity', 'method', 'profile']) {

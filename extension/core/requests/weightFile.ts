@@ -6,12 +6,19 @@ import type { PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, Weig
 import type { PruneRequest, SparsityRequest } from '../../shared/requests';
 import { openWeightFile } from '../formats/index';
 import { parseLayoutOverride } from '../sparsity/layout';
-import { parseNmPatterns } from '../sparsity/nmPattern';
+import { type NmPattern, parseNmPatterns } from '../sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../sparsity/scan';
 import { tensorSlice } from '../sparsity/tensorSlice';
 import { winogradDomainSparsity } from '../sparsity/winogradDomain';
+import { OptionError } from '../optionError';
 import type { RequestHooks } from './hooks';
+
+function onePattern(text: string): NmPattern {
+  const patterns = parseNmPatterns(text);
+  if (patterns.length !== 1) throw new OptionError(`the permutation search takes one N:M pattern such as 2:4, got '${text}'`);
+  return patterns[0]!;
+}
 
 export async function runSparsity(request: SparsityRequest, hooks: RequestHooks = {}): Promise<SparsityReport> {
   const opened = await openWeightFile(request.file, hooks.signal ? { signal: hooks.signal } : undefined);
@@ -22,6 +29,7 @@ export async function runSparsity(request: SparsityRequest, hooks: RequestHooks 
       ...(request.blockSize ? { blockSize: request.blockSize } : {}),
       ...(request.nm ? { nm: parseNmPatterns(request.nm) } : {}),
       ...(request.layout ? { layout: parseLayoutOverride(request.layout) } : {}),
+      ...(request.permute ? { permute: { pattern: onePattern(request.permute), seconds: request.permuteSeconds } } : {}),
       signal: hooks.signal,
       // The Winograd-domain pass reads the 3x3 kernels again: it gets the last tenth of the bar.
       onProgress: (fraction, message) => hooks.onProgress?.(request.winograd !== undefined ? fraction * 0.9 : fraction, message),

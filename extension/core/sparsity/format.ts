@@ -76,6 +76,8 @@ export function formatSparsityReport(report: SparsityReport): string {
   if (quantised) parts.push('', quantised);
   const nmTable = formatNmTable(report);
   if (nmTable) parts.push('', nmTable);
+  const permutationTable = formatPermutationTable(report);
+  if (permutationTable) parts.push('', permutationTable);
   if (report.byLayerType && Object.keys(report.byLayerType).length > 0) {
     parts.push('', renderTable(['Layer type', 'Numel', 'Sparsity %'], Object.entries(report.byLayerType).map(([type, t]) => [type, String(t.numel), percent(t.sparsity)]), 1));
   }
@@ -129,6 +131,26 @@ function formatNmTable(report: SparsityReport): string | undefined {
     renderTable(header, rows),
     'N:M % = groups of M consecutive input channels with >= M-N zeros (a short last group zero-padded, as NVIDIA ASP pads it); ' +
       'Kept N:M % = share of sum |w| that keeping the N largest |w| of each group would keep.',
+  ].join('\n');
+}
+
+/** Per permuted weight, what N:M pruning keeps in the stored order and in the order found. */
+function formatPermutationTable(report: SparsityReport): string | undefined {
+  const tensors = report.tensors.filter((t) => t.permutation !== undefined);
+  if (!report.permute || tensors.length === 0) return undefined;
+  const { pattern, secondsPerTensor } = report.permute;
+  const outcome = (p: NonNullable<SparsityReport['tensors'][number]['permutation']>) =>
+    p.perfect ? `perfect ${pattern}` : p.exhaustive ? 'best order' : p.budgetExhausted ? 'time bound hit' : 'settled';
+  const rows = tensors.map((t) => {
+    const p = t.permutation!;
+    return [shortName(t.name), percent(p.retainedBefore), percent(p.retainedAfter), outcome(p), (p.ms / 1000).toFixed(2)];
+  });
+  const total = report.total.permutation;
+  if (total) rows.push(['Total', percent(total.retainedBefore), percent(total.retainedAfter), `${total.tensors} permuted`, '']);
+  return [
+    renderTable(['Name', `Kept ${pattern} before %`, `Kept ${pattern} after %`, 'Search', 'Seconds'], rows, 1),
+    `Kept after % = share of sum |w| that ${pattern} pruning keeps once the input channels take the order found (--json gives it; ` +
+      `permute the previous layer's output channels the same way). At most ${secondsPerTensor} s per weight.`,
   ].join('\n');
 }
 

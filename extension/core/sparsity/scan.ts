@@ -9,11 +9,12 @@ import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../formats/types';
 import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
-import { type LayoutOverride, type WeightView, applyLayoutOverride, layerTypeOf, weightViewOf } from './layout';
+import { type LayoutOverride, type WeightView, applyLayoutOverride, isPrunable, layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
 import { type NmCounts, NmTracker, retainedShare } from './nmGroups';
 import type { NmPattern } from './nmPattern';
 import { StructureTracker } from './structure';
+import { permuteWeight, whyNotPermuted } from './permute';
 
 /** Elements per chunk asked of the parsers: 8 MB of float32, large enough to amortise each read. */
 export const SCAN_CHUNK_ELEMENTS = 1 << 21;
@@ -117,7 +118,15 @@ export class DirectFloat32Reader {
   }
 }
 
+/** Default time bound of the channel permutation search, per weight. */
+export const DEFAULT_PERMUTE_SECONDS = 10;
+
 export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChunk' | 'directReader'> {
+  /**
+   * Search an input-channel order of every conv and linear weight that maximises what this N:M
+   * pattern's pruning keeps (see permute.ts), each search bounded by `seconds`.
+   */
+  permute?: { pattern: NmPattern; seconds?: number };
   /** Fraction of elements scanned so far, and what is being scanned. */
   onProgress?: (fraction: number, message: string) => void;
   /** Skip the effective-sparsity pass over pruning masks. */
@@ -129,6 +138,14 @@ export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChun
    * scan, so that later passes over the same opened file (Winograd domain) read them too.
    */
   layout?: LayoutOverride;
+}
+
+export function checkPermuteSeconds(seconds: number | undefined): number {
+  const s = seconds ?? DEFAULT_PERMUTE_SECONDS;
+  if (typeof s !== 'number' || !Number.isFinite(s) || s <= 0 || s > 86400) {
+    throw new RangeError(`the permutation time bound must be a number of seconds in (0, 86400], got ${String(seconds)}`);
+  }
+  return s;
 }
 
 export function checkThreshold(threshold: number | undefined): number {
@@ -334,8 +351,13 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   const tensors: TensorStats[] = [];
   /** What the totals add up: every tensor, except that a masked parameter counts once, as orig * mask. */
   const counted = new Map<string, { stats: TensorStats; nm: NmCounts[] }>();
-  const patterns = options.nm ?? [];
+  // The permutation's pattern is reported like those asked for: its retained share is the "before".
+  const asked = options.nm ?? [];
+  const patterns = options.permute && !asked.some((p) => p.name === options.permute!.pattern.name) ? [...asked, options.permute.pattern] : asked;
   const notes: string[] = [];
+  const permute = options.permute ? { pattern: options.permute.pattern, seconds: checkPermuteSeconds(options.permute.seconds) } : undefined;
+  const permuted = { tensors: 0, kept: 0, keptAfter: 0, magnitude: 0 };
+  const notPermuted = new Map<string, string[]>();
   const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
     for (const tensor of opened.tensors) {
@@ -345,6 +367,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
         tensor,
         {
           ...options,
+          nm: patterns,
           threshold,
           format: opened.format,
           ...(directReader ? { directReader } : {}),
@@ -355,6 +378,25 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
         },
         scratch,
       );
+      if (permute && isPrunable(tensor)) {
+        const view = weightViewOf(tensor, opened.format);
+        const why = whyNotPermuted(view, tensor.numel, permute.pattern);
+        if (why) notPermuted.set(why, [...(notPermuted.get(why) ?? []), tensor.name]);
+        else {
+          report(`permuting the input channels of ${tensor.name}`, true);
+          const found = await permuteWeight(tensor, view!, permute.pattern, {
+            budgetMs: permute.seconds * 1000,
+            ...(options.signal ? { signal: options.signal } : {}),
+            onProgress: (_, retained) => report(`permuting the input channels of ${tensor.name}: ${(retained * 100).toFixed(2)}% of |w| kept`, true),
+          });
+          const { magnitude, pattern, retainedBefore, retainedAfter, order, perfect, exhaustive, budgetExhausted, ms } = found;
+          scanned.stats.permutation = { pattern, retainedBefore, retainedAfter, order, perfect, exhaustive, budgetExhausted, ms };
+          permuted.tensors++;
+          permuted.magnitude += magnitude;
+          permuted.kept += magnitude * found.retainedBefore;
+          permuted.keptAfter += magnitude * found.retainedAfter;
+        }
+      }
       tensors.push(scanned.stats);
       if (scanned.note) notes.push(scanned.note);
       counted.set(tensor.name, scanned);
@@ -373,7 +415,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
       for (const pair of pairs) {
         options.signal?.throwIfAborted();
         report(`effective sparsity of ${pair.parameter}`, true);
-        const effective = await scanTensor(effectiveMaskedTensor(pair), { ...options, threshold, format: opened.format }, scratch);
+        const effective = await scanTensor(effectiveMaskedTensor(pair), { ...options, nm: patterns, threshold, format: opened.format }, scratch);
         const maskStats = byName.get(pair.mask.name);
         const info: NonNullable<SparsityReport['masks']>[number] = {
           parameter: pair.parameter,
@@ -398,6 +440,19 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   }
   const { total, byLayerType, histogram } = totalsOf([...counted.values()], patterns);
   if (masks) total.maskedParameters = masks.length;
+  if (permute && permuted.tensors > 0) {
+    total.permutation = {
+      pattern: permute.pattern.name,
+      tensors: permuted.tensors,
+      retainedBefore: retainedShare(permuted.kept, permuted.magnitude),
+      retainedAfter: retainedShare(permuted.keptAfter, permuted.magnitude),
+    };
+  }
+  for (const [why, names] of notPermuted) {
+    notes.push(`${names.length} conv/linear weight${names.length === 1 ? '' : 's'} not permuted for ${permute!.pattern.name}, ${why}: ${names.join(', ')}`);
+  }
+  const cutShort = tensors.filter((t) => t.permutation?.budgetExhausted).map((t) => t.name);
+  if (cutShort.length > 0) notes.push(`the permutation search ran out of its ${permute!.seconds} s on ${cutShort.join(', ')}: a longer bound may keep more`);
   const leftOut = opened.leftOut ?? [];
   if (leftOut.length > 0) total.leftOut = { tensors: leftOut.length, numel: leftOut.reduce((sum, t) => sum + t.numel, 0) };
   const result: SparsityReport = {
@@ -407,6 +462,7 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
     threshold,
     ...(patterns.length > 0 ? { nmPatterns: patterns.map((p) => p.name) } : {}),
     ...(options.layout ? { layoutOverride: options.layout.text } : {}),
+    ...(permute ? { permute: { pattern: permute.pattern.name, secondsPerTensor: permute.seconds } } : {}),
     tensors,
     ...(leftOut.length > 0 ? { leftOut: leftOut.map((t) => ({ ...t, shape: t.shape.slice() })) } : {}),
     total,

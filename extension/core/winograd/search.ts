@@ -23,6 +23,7 @@ import { buildAlgorithms, generateWinograd } from './generate';
 import { ONE, type Rational, formatRational, parseRational } from './rational';
 import { defaultPointsFor } from './points';
 import { Fraction } from 'mathjs';
+import { mulberry32 } from '../random';
 
 export interface SearchOptions {
   onProgress?(fraction: number, message: string): void;
@@ -58,17 +59,8 @@ function magnitudePool(): Rational[] {
   return pool.sort((a, b) => a.compare(b));
 }
 
-/** Deterministic PRNG for sampling combinations (mulberry32). */
-function sampler(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic PRNG for sampling combinations. */
+const sampler = mulberry32;
 
 function combinations(size: number, choose: number, limit: number, seed: number): number[][] {
   const total = binomial(size, choose);

@@ -9,6 +9,8 @@ import { writeSafetensors } from '../../../extension/core/formats/safetensors';
 import { OptionError } from '../../../extension/core/optionError';
 import type { SparsityReport } from '../../../extension/shared/payloads';
 import { tempDir } from '../core/formats/weightFileHelpers';
+import { openWeightFile } from '../../../extension/core/formats/index';
+import { readAllValues } from '../../../extension/core/formats/source';
 
 const NM_FIXTURE = path.join(__dirname, '../../fixtures/sparsity/nm_patterns.npz');
 const dir = tempDir('cli-sparsity');
@@ -132,4 +134,60 @@ test('sparsity reads HDF5 in a watched worker: the same report as on the CLI thr
   const bad = await cli('sparsity', file, '--timeout', '0');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--timeout must be a number of seconds > 0, got '0'/);
+});
+
+const PERMUTE_FIXTURE = path.join(__dirname, '../../fixtures/sparsity/permute_planted.npz');
+
+test('sparsity --permute 2:4 finds perfect orders for weights that have one, in JSON and in the table', async () => {
+  const expected = JSON.parse(readFileSync(path.join(__dirname, '../../fixtures/sparsity/permute_planted.expected.json'), 'utf8'));
+  const json = await cli('sparsity', PERMUTE_FIXTURE, '--permute', '2:4', '--permute-seconds', '60', '--json');
+  assert.equal(json.code, 0, json.err);
+  const report = JSON.parse(json.out);
+  assert.deepEqual(report.permute, { pattern: '2:4', secondsPerTensor: 60 });
+  assert.deepEqual(report.nmPatterns, ['2:4'], '--permute reports its pattern too');
+  const opened = await openWeightFile(PERMUTE_FIXTURE);
+  try {
+    for (const name of ['conv.weight', 'fc.weight']) {
+      const stats = report.tensors.find((t: { name: string }) => t.name === name);
+      const p = stats.permutation;
+      assert.equal(p.pattern, '2:4');
+      assert.ok(Math.abs(p.retainedBefore - expected[name]) < 1e-9, `${name}: before ${p.retainedBefore} vs numpy ${expected[name]}`);
+      assert.ok(Math.abs(p.retainedBefore - stats.retained['2:4']) < 1e-9, 'before = the scan\'s kept share');
+      assert.equal(p.retainedAfter, 1);
+      assert.equal(p.perfect, true);
+      // In the order found every group of 4 channels holds 2 zeros at every (k, r, s).
+      const values = await readAllValues(opened.tensors.find((t) => t.name === name)!);
+      const [K, C] = stats.shape;
+      const P = stats.numel / (K * C);
+      for (let k = 0; k < K; k++) for (let q = 0; q < P; q++) for (let g = 0; g < C; g += 4) {
+        const zeros = p.order.slice(g, g + 4).filter((c: number) => values[(k * C + c) * P + q] === 0).length;
+        assert.ok(zeros >= 2, `${name} k=${k} p=${q} group ${g / 4}`);
+      }
+    }
+  } finally {
+    await opened.close();
+  }
+  const dense = report.tensors.find((t: { name: string }) => t.name === 'dense.weight').permutation;
+  assert.ok(Math.abs(dense.retainedBefore - expected['dense.weight']) < 1e-9);
+  assert.ok(dense.retainedAfter > dense.retainedBefore && !dense.perfect);
+  assert.equal(report.tensors.find((t: { name: string }) => t.name === 'odd.weight').permutation, undefined);
+  assert.match(report.warnings.join('\n'), /1 conv\/linear weight not permuted for 2:4, input channels not a multiple of 4: odd\.weight/);
+  assert.equal(report.total.permutation.tensors, 3);
+  const table = await cli('sparsity', PERMUTE_FIXTURE, '--permute', '2:4');
+  assert.equal(table.code, 0, table.err);
+  assert.match(table.out, /^Name +Kept 2:4 before % +Kept 2:4 after % +Search +Seconds$/m);
+  assert.match(table.out, new RegExp(`^conv\\.weight +${(expected['conv.weight'] * 100).toFixed(2)} +100\\.00 +perfect 2:4 +\\d+\\.\\d\\d$`, 'm'));
+});
+
+test('sparsity --permute refuses what it cannot do, naming the flag', async () => {
+  for (const [argv, message] of [
+    [['--permute', '2:4,4:8'], /--permute takes one pattern such as 2:4/],
+    [['--permute', '5:4'], /--permute: an N:M pattern needs integers/],
+    [['--permute-seconds', '5'], /--permute-seconds S goes with --permute N:M/],
+    [['--permute', '2:4', '--permute-seconds', '0'], /--permute-seconds must be a number of seconds/],
+  ] as const) {
+    const { code, err } = await cli('sparsity', PERMUTE_FIXTURE, ...argv);
+    assert.equal(code, 2, argv.join(' '));
+    assert.match(err, message, argv.join(' '));
+  }
 });

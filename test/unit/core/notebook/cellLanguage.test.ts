@@ -77,7 +77,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['help\nsparsity', /line 2: sparsity needs exactly one file path/],
     ['sparsity x.onnx threshold=-1', /threshold must be a number >= 0, got '-1'/],
     ['sparsity x.onnx threshold=abc', /threshold must be a number >= 0/],
-    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd, nm, layout\)/],
+    ['sparsity x.onnx colour=red', /unknown option 'colour' \(known: threshold, winograd, nm, layout, permute, seconds\)/],
     ['sparsity x.onnx winograd=9', /winograd must be between 1 and 8, got 9/],
     ['prune x.onnx', /prune needs sparsity=S/],
     ['prune x.onnx sparsity=1', /sparsity must be a number with 0 <= s < 1, got '1'/],
@@ -191,4 +191,21 @@ test('prune cells take nm= instead of sparsity=, and masks with nm= and out=', (
   assert.throws(() => parseCell('prune x.safetensors sparsity=0.5 masks out=y.safetensors'), /masks goes with nm=N:M/);
   assert.throws(() => parseCell('prune x.safetensors nm=2:4,4:8'), /nm takes one pattern such as 2:4/);
   assert.throws(() => parseCell('prune x.safetensors'), /needs sparsity=S, .* or nm=N:M/);
+});
+
+test('sparsity cells take permute=N:M with seconds= (the scan adds the pattern to the N:M patterns)', () => {
+  const [command] = parseCell('sparsity x.safetensors nm=4:8 permute=2:4 seconds=2.5');
+  assert.deepEqual(command, {
+    line: 0,
+    text: 'sparsity x.safetensors nm=4:8 permute=2:4 seconds=2.5',
+    command: 'sparsity',
+    file: 'x.safetensors',
+    threshold: 0,
+    nm: ['4:8'],
+    permute: '2:4',
+    permuteSeconds: 2.5,
+  });
+  assert.throws(() => parseCell('sparsity x.safetensors permute=2:4,4:8'), /line 1: permute takes one pattern such as 2:4/);
+  assert.throws(() => parseCell('sparsity x.safetensors seconds=3'), /seconds=S goes with permute=N:M/);
+  assert.throws(() => parseCell('sparsity x.safetensors permute=2:4 seconds=0'), /seconds must be a number of seconds in \(0, 86400\]/);
 });
