@@ -10,7 +10,7 @@ const MAX_LAYER_BARS = 60;
 
 export const TENSOR_COLUMNS: Column<TensorStats>[] = [
   { key: 'name', title: 'Tensor', value: (t) => t.name },
-  { key: 'dtype', title: 'dtype', value: (t) => t.dtype },
+  { key: 'dtype', title: 'dtype', value: (t) => t.dtype, cellTitle: (t) => t.quantization },
   { key: 'shape', title: 'Shape', value: (t) => t.shape.join('×') },
   { key: 'layout', title: 'Layout', value: (t) => layoutLabel(t) },
   { key: 'numel', title: 'Params', value: (t) => t.numel, format: (t) => formatCount(t.numel), numeric: true },
@@ -28,9 +28,47 @@ export const TENSOR_COLUMNS: Column<TensorStats>[] = [
   { key: 'absMean', title: 'Abs mean', value: (t) => t.absMean, format: (t) => formatNumber(t.absMean), numeric: true },
 ];
 
+/**
+ * The columns of the scan's choices: per N:M pattern asked for, the share of compliant groups and
+ * the share of sum |w| pruning keeps; with a permutation search, that share before and after it.
+ */
+export function choiceColumns(report: SparsityReport): Column<TensorStats>[] {
+  const columns: Column<TensorStats>[] = [];
+  for (const p of report.nmPatterns ?? []) {
+    const [n, m] = p.split(':');
+    columns.push(
+      { key: `nm:${p}`, title: p, value: (t) => t.nm?.[p], format: (t) => formatPercent(t.nm?.[p]), numeric: true, description: `Groups of ${m} consecutive input channels with at least ${Number(m) - Number(n)} zeros` },
+      { key: `kept:${p}`, title: `Kept ${p}`, value: (t) => t.retained?.[p], format: (t) => formatPercent(t.retained?.[p]), numeric: true, description: `Share of Σ|w| that keeping the ${n} largest |w| of each group would keep` },
+    );
+  }
+  const permute = report.permute?.pattern;
+  if (permute) {
+    columns.push({
+      key: 'permuted',
+      title: `Kept ${permute} permuted`,
+      value: (t) => t.permutation?.retainedAfter,
+      format: (t) => (t.permutation ? `${formatPercent(t.permutation.retainedAfter)}${t.permutation.perfect ? ' ✓' : ''}` : ''),
+      cellTitle: (t) => permutationNote(t),
+      numeric: true,
+      description: `Share of Σ|w| that ${permute} pruning keeps once the input channels take the order the search found (✓: every pruned value is 0)`,
+    });
+  }
+  return columns;
+}
+
+function permutationNote(t: TensorStats): string | undefined {
+  const p = t.permutation;
+  if (!p) return undefined;
+  const how = p.perfect ? 'a perfect order' : p.exhaustive ? 'the best of every order' : p.budgetExhausted ? 'cut short by the time bound' : 'settled';
+  return `${formatPercent(p.retainedBefore)} → ${formatPercent(p.retainedAfter)} kept (${how}, ${(p.ms / 1000).toFixed(2)} s)`;
+}
+
 /** The table's order: the name, the figures people come for, then dtype and value statistics; unlisted columns follow. */
-const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'layout', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
-const tableRank = (key: string) => (TABLE_ORDER.includes(key) ? TABLE_ORDER.indexOf(key) : TABLE_ORDER.length);
+const TABLE_ORDER = ['name', 'sparsity', 'numel', 'shape', 'layout', 'filters', 'channels', 'kernels', 'rows', 'cols', 'nm24', 'choices', 'dtype', 'mean', 'std', 'min', 'max', 'absMean'];
+const tableRank = (key: string) => {
+  const at = TABLE_ORDER.indexOf(/^(nm|kept):|^permuted$/.test(key) ? 'choices' : key);
+  return at >= 0 ? at : TABLE_ORDER.length;
+};
 
 /** The layouts the inspector offers: each reads every 4-D kernel so, and every matrix in the order it implies. */
 const PICKABLE_LAYOUTS: [string, string][] = [
@@ -75,6 +113,13 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
       `${report.format} · ${formatBytes(report.fileBytes)} · ${report.tensors.length} tensors · ${formatCount(report.total.numel)} parameters · `,
       h('strong', { 'data-total-sparsity': String(report.total.sparsity) }, `${formatPercent(report.total.sparsity)} sparse`),
       report.threshold > 0 ? ` (|w| ≤ ${report.threshold})` : '',
+      report.total.permutation
+        ? h(
+            'span',
+            { 'data-permutation-total': String(report.total.permutation.retainedAfter) },
+            ` · ${report.total.permutation.pattern} keeps ${formatPercent(report.total.permutation.retainedBefore)} of Σ|w|, ${formatPercent(report.total.permutation.retainedAfter)} with the channels permuted`,
+          )
+        : '',
     ),
     report.total.maskedParameters ? h('p', { class: 'da-note', 'data-masked-totals': '' }, maskedTotalsNote(report.total)) : null,
     report.leftOut?.length ? h('p', { class: 'da-note', 'data-left-out': '' }, leftOutNote(report)) : null,
@@ -93,6 +138,26 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     },
   });
 
+  const permuted = report.tensors.filter((t) => t.permutation);
+  const permutedBars = permuted.length > MAX_LAYER_BARS ? [...permuted].sort((a, b) => b.numel - a.numel).slice(0, MAX_LAYER_BARS) : permuted;
+  const permutationChart = report.permute && permuted.length > 0
+    ? chartBox(`What ${report.permute.pattern} pruning keeps, per layer: before and after the channel permutation${permuted.length > MAX_LAYER_BARS ? ` (largest ${MAX_LAYER_BARS})` : ''}`, {
+        type: 'bar',
+        data: {
+          labels: permutedBars.map((t) => t.name),
+          datasets: [
+            { label: 'kept before %', data: permutedBars.map((t) => t.permutation!.retainedBefore * 100), backgroundColor: seriesColor(0) },
+            { label: 'kept after permutation %', data: permutedBars.map((t) => t.permutation!.retainedAfter * 100), backgroundColor: seriesColor(1) },
+          ],
+        },
+        options: {
+          scales: {
+            y: { min: Math.max(0, Math.floor(Math.min(...permutedBars.map((t) => t.permutation!.retainedBefore * 100)) / 10) * 10 - 10), max: 100, title: { display: true, text: `Σ|w| kept by ${report.permute.pattern} %` } },
+            x: { ticks: { display: permutedBars.length <= 24 } },
+          },
+        },
+      })
+    : null;
   const histogram = modelHistogram(report.tensors);
   // Show the occupied range of bins (plus one on each side), not decades where no weight lies.
   const occupied = histogram ? histogram.counts.flatMap((count, i) => (count > 0 ? [i] : [])) : [];
@@ -133,7 +198,10 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     : null;
 
   // Hide columns that no tensor has (e.g. rows/cols in a conv-only model).
-  const columns = TENSOR_COLUMNS.filter((c) => report.tensors.some((t) => c.value(t) !== undefined)).sort((a, b) => tableRank(a.key) - tableRank(b.key));
+  // A 2:4 pattern column says what the fixed 2:4 column says: show one of them.
+  const fixed = report.nmPatterns?.includes('2:4') ? TENSOR_COLUMNS.filter((c) => c.key !== 'nm24') : TENSOR_COLUMNS;
+  const allColumns = [...fixed, ...choiceColumns(report)];
+  const columns = allColumns.filter((c) => report.tensors.some((t) => c.value(t) !== undefined)).sort((a, b) => tableRank(a.key) - tableRank(b.key));
   // The filter box is always there in the Weight Inspector (host.previewTensor), where it is the way to find a tensor.
   const table = sortableTable(report.tensors, columns, { pageSize: 50, filterPlaceholder: 'Filter tensors', alwaysFilter: Boolean(host.previewTensor), label: 'Tensors' });
   if (host.previewTensor) {
@@ -150,7 +218,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
   exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), `${fileName}.sparsity.json`));
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
   const layoutPicker = host.chooseLayout && report.tensors.some((t) => t.layout) ? layoutSelect(report, host.chooseLayout) : null;
-  exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.tensors, TENSOR_COLUMNS), `${fileName}.sparsity.csv`));
+  exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(report.tensors, allColumns), `${fileName}.sparsity.csv`));
 
   const winograd = report.winogradDomain;
   const winogradSection = winograd
@@ -184,7 +252,7 @@ export function renderSparsity(report: SparsityReport, host: ViewHost): HTMLElem
     'div',
     { class: 'da-view da-sparsity' },
     header,
-    h('div', { class: 'da-charts' }, layerChart, histogramChart, curveChart),
+    h('div', { class: 'da-charts' }, layerChart, permutationChart, histogramChart, curveChart),
     byType ? section('By layer type', byType) : null,
     section('Tensors', h('div', { class: 'da-toolbar' }, exportJson, exportCsv, layoutPicker), hint, table,
       report.tensors.some((t) => t.nm24 !== undefined) ? h('p', { class: 'da-note' }, NM24_NOTE) : null,

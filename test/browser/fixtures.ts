@@ -36,6 +36,20 @@ export const SPARSITY_REPORT: SparsityReport = {
   warnings: ['found pruning mask conv1.weight_mask'],
 };
 
+/** The same file scanned with --nm 2:4,4:8 --permute 2:4: N:M columns and the permutation's before and after. */
+export const SPARSITY_NM_REPORT: SparsityReport = {
+  ...SPARSITY_REPORT,
+  nmPatterns: ['2:4', '4:8'],
+  permute: { pattern: '2:4', secondsPerTensor: 10 },
+  tensors: SPARSITY_REPORT.tensors.map((t, i) => ({
+    ...t,
+    nm: { '2:4': [0.75, 0.5, 0.25][i]!, '4:8': [0.625, 0.375, 0.125][i]! },
+    retained: { '2:4': [0.9, 0.8, 0.7][i]!, '4:8': [0.95, 0.85, 0.75][i]! },
+    permutation: { pattern: '2:4', retainedBefore: [0.9, 0.8, 0.7][i]!, retainedAfter: [1, 0.875, 0.75][i]!, order: [], perfect: i === 0, exhaustive: false, budgetExhausted: i === 2, ms: 1250 },
+  })),
+  total: { ...SPARSITY_REPORT.total, permutation: { pattern: '2:4', tensors: 3, retainedBefore: 0.8, retainedAfter: 0.875 } },
+};
+
 const machine = { cpu: 'Test CPU', cores: 2, simd: 'simd128' as const, node: 'v20', platform: 'linux x64' };
 const shape = { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, stride: 1, pad: 1 };
 const result = (algo: string, gflops: number, peer?: number) => ({

@@ -11,7 +11,7 @@ import { errorByTileSize } from '../../extension/core/winograd/compareTiles';
 import { helpPayload } from '../../extension/core/notebook/cellLanguage';
 import { mimeTypeOf, PAYLOAD_KINDS, type PayloadKind, type WinogradResult } from '../../extension/shared/payloads';
 import type { HostToRendererMessage, WinogradExportRequest } from '../../extension/shared/webviewProtocol';
-import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_REPORT } from './fixtures';
+import { BENCH_COMPARISON, BENCH_REPORT, PRUNE_REPORT, SPARSITY_NM_REPORT, SPARSITY_REPORT } from './fixtures';
 import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, columnCells, startBrowserSession } from './harness';
 
 let session: BrowserSession;
@@ -130,6 +130,23 @@ test('sparsity output shows totals, a sortable and filterable tensor table, and 
   assert.match((await page.textContent('#sparsity .da-warnings')) ?? '', /conv1\.weight_mask/);
   assert.match((await page.textContent('#sparsity .da-note')) ?? '', /last group is padded with zeros, as ASP pads it/);
   await screenshot('sparsity');
+});
+
+test('sparsity output with N:M patterns and a permutation: a column per pattern, kept before and after, and a before/after chart', async () => {
+  await render('sparsity', SPARSITY_NM_REPORT, 'sparsityNm');
+  const table = '#sparsityNm section:nth-of-type(2)';
+  assert.deepEqual(await columnCells(page, table, 'nm:2:4'), ['75.0%', '50.0%', '25.0%']);
+  const keys = await page.$$eval(`${table} thead th`, (ths) => ths.map((th) => th.getAttribute('data-key')));
+  assert.ok(!keys.includes('nm24'), 'one 2:4 column, not two');
+  assert.deepEqual(await columnCells(page, table, 'kept:4:8'), ['95.0%', '85.0%', '75.0%']);
+  assert.deepEqual(await columnCells(page, table, 'permuted'), ['100.0% ✓', '87.5%', '75.0%']);
+  assert.match((await page.getAttribute(`${table} td[title*="cut short"]`, 'title')) ?? '', /70\.0% → 75\.0% kept \(cut short by the time bound, 1\.25 s\)/);
+  assert.equal(await page.getAttribute('#sparsityNm [data-permutation-total]', 'data-permutation-total'), '0.875');
+  assert.match((await page.textContent('#sparsityNm header')) ?? '', /2:4 keeps 80\.0% of Σ\|w\|, 87\.5% with the channels permuted/);
+  const chart = '#sparsityNm canvas[data-chart^="What 2:4 pruning keeps, per layer"]';
+  assert.ok((await canvasColourCount(page, chart, [0x37, 0x94, 0xff])) > 100, 'kept-before bars');
+  assert.ok((await canvasColourCount(page, chart, [0xd1, 0x86, 0x16])) > 100, 'kept-after bars');
+  await screenshot('sparsityNm');
 });
 
 test('bench output shows best algorithm per layer, peer ratio, a grouped bar chart and skipped pairs', async () => {
