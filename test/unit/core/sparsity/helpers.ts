@@ -32,16 +32,7 @@ export function memoryTensor(
 }
 
 /** A deterministic pseudo-random generator (mulberry32) so failures reproduce. */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as random } from '../../../../extension/core/random';
 
 /** Float32-representable values so that float32 and float64 paths see the same numbers. */
 export function f32(values: number[]): number[] {
