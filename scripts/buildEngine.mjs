@@ -49,7 +49,7 @@ function run(command, args) {
 
 // Step 1: code generation from the Winograd generator.
 const codegenScript = join(root, 'scripts', 'engineCodegen.ts');
-const generatedFiles = [join(generatedDir, 'winogradTransforms.ts'), join(generatedDir, 'directKernels.ts')];
+const generatedFiles = ['winogradTransforms.ts', 'directKernels.ts', 'depthwiseKernels.ts'].map((name) => join(generatedDir, name));
 const codegenInputs = [codegenScript, join(root, 'extension', 'core', 'winograd')];
 if (existsSync(codegenScript) && isStale(generatedFiles, codegenInputs)) {
   log('generating Winograd transform kernels from generateMatrices()');

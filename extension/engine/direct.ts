@@ -1,7 +1,7 @@
 /**
  * Planner of the register-blocked direct kernels (assembly/direct.ts, generated/directKernels.ts) on
  * the blocked layouts nchw4c, nchw8c and nchw16c: any kernel size, stride and padding, one group and
- * no dilation (grouped and dilated shapes run planGrouped's kernel). Setup packs W
+ * no dilation (grouped and dilated shapes run planGrouped's kernels: depthwise 3x3 its own). Setup packs W
  * as [K/8][C/Bi][R][S][Bi][8] (Bi from directInputBlock(C), independent of the layout). Unit =
  * (image, block of output rows). Scratch: the block's input rows in blocks of Bi channels, zero-padded
  * left and right (at most ~2 MiB; more units when larger).
@@ -32,7 +32,7 @@ export function directInputBlock(C: number): number {
  * [K/4][C/groups][R][S][4] with zero lanes past K. Unit = (image, output-channel quad, block of output
  * rows); no scratch.
  */
-function planGrouped(shape: ConvShape, layout: ConvLayout, threads: number): AlgorithmPlan {
+function planGrouped(shape: ConvShape, layout: ConvLayout, threads: number, kernel = 'convDirectGrouped'): AlgorithmPlan {
   const { N, C, K, R, S } = shape;
   const { groups } = convGeometry(shape);
   const { P } = convOutputSize(shape);
@@ -40,7 +40,7 @@ function planGrouped(shape: ConvShape, layout: ConvLayout, threads: number): Alg
   const quads = ceilDiv(K, 4);
   const rows = chunking(P, 1, P, ceilDiv(minUnitsPerImageFor(threads, N), quads));
   return {
-    kernel: 'convDirectGrouped',
+    kernel,
     units: N * quads * rows.chunks,
     unit: `(image, 4-output-channel quad, ${rows.chunk}-output-row block)`,
     slots: { x0: blockOfLayout(layout), rowChunk: rows.chunk, rowChunks: rows.chunks },
@@ -59,11 +59,21 @@ function planGrouped(shape: ConvShape, layout: ConvLayout, threads: number): Alg
   };
 }
 
+/**
+ * Shapes the depthwise kernel (assembly/depthwise.ts) runs: groups = C = K (multiplier 1), 3x3,
+ * dilation 1, stride 1 or 2. Same weight packing and units as the grouped kernel.
+ */
+export function isDepthwise3x3(shape: ConvShape): boolean {
+  const { groups, dilation } = convGeometry(shape);
+  return groups === shape.C && shape.K === shape.C && shape.R === 3 && shape.S === 3 && dilation === 1 && shape.stride <= 2;
+}
+
 export const directSpec: AlgorithmSpec = {
   layouts: DIRECT_LAYOUTS,
   general: true,
   plan: (shape, layout, threads, engine) => {
     const geometry = convGeometry(shape);
+    if (isDepthwise3x3(shape)) return planGrouped(shape, layout, threads, 'convDepthwise3x3');
     if (geometry.groups !== 1 || geometry.dilation !== 1) return planGrouped(shape, layout, threads);
     const { N, C, H, K, R, S, stride } = shape;
     const { P, Q } = convOutputSize(shape);

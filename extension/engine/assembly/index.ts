@@ -15,6 +15,7 @@ export {
 } from './generated/winogradTransforms';
 export { convDirectBlocked } from './direct';
 export { convDirectGrouped } from './grouped';
+export { convDepthwise3x3 } from './depthwise';
 export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
 export { convStrassen, strassenWorkspaceBytes } from './strassen';
 export { DIRECT_OUT_CHANNELS } from './generated/directKernels';

@@ -53,6 +53,11 @@ describe('grouped, depthwise, dilated and asymmetrically padded convolution agai
     for (const stride of [3, 4]) assert.ok(shapes.some((s) => s.stride === stride), `stride ${stride}`);
     assert.ok(shapes.some((s) => s.pads !== undefined && new Set(s.pads).size > 1), 'asymmetric pads');
     assert.ok(shapes.some((s) => s.N === 2), 'batch 2');
+    const depthwise3x3 = shapes.filter((s) => s.groups === s.C && s.K === s.C && s.R === 3 && s.S === 3 && (s.dilation ?? 1) === 1);
+    for (const stride of [1, 2]) {
+      assert.ok(depthwise3x3.some((s) => s.stride === stride && s.W >= 33), `depthwise 3x3 stride ${stride} over several register tiles`);
+      assert.ok(depthwise3x3.some((s) => s.stride === stride && s.W <= 14), `depthwise 3x3 stride ${stride} on rows narrower than a tile and its edges`);
+    }
   });
 
   for (const c of fixture.cases) {
@@ -96,6 +101,23 @@ describe('grouped, depthwise, dilated and asymmetrically padded convolution agai
       plan.release();
     }
   });
+});
+
+test('depthwise 3x3 (multiplier 1, stride 1 or 2) runs the depthwise kernel; other grouped shapes the grouped one', () => {
+  const engine = Engine.create();
+  const kernelOf = (shape: ConvShape): string => {
+    const plan = engine.plan(shape, 'direct', 'nchw4c');
+    const { kernel } = plan.descriptor.phases[0];
+    plan.release();
+    return kernel;
+  };
+  const depthwise: ConvShape = { N: 1, C: 8, H: 9, W: 9, K: 8, R: 3, S: 3, stride: 1, pad: 1, groups: 8 };
+  assert.equal(kernelOf(depthwise), 'convDepthwise3x3');
+  assert.equal(kernelOf({ ...depthwise, stride: 2 }), 'convDepthwise3x3');
+  assert.equal(kernelOf({ ...depthwise, stride: 3 }), 'convDirectGrouped');
+  assert.equal(kernelOf({ ...depthwise, K: 16 }), 'convDirectGrouped');
+  assert.equal(kernelOf({ ...depthwise, dilation: 2, pad: 2 }), 'convDirectGrouped');
+  assert.equal(kernelOf({ ...depthwise, groups: 1 }), 'convDirectBlocked');
 });
 
 describe('shapes the other algorithms do not run are refused with the reason', () => {
