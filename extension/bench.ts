@@ -7,6 +7,7 @@ import { saveBenchReport, savedRunsDir } from './core/bench/saved';
 import type { BenchCellCommand } from './core/notebook/cellLanguage';
 import type { Services } from './services';
 import { BENCH_SCHEMA, requestFields } from './core/options/commands';
+import { DEFAULT_MAX_ERROR_VS_DIRECT } from './shared/format';
 import type { BenchReport, BenchSuite } from './shared/payloads';
 import type { BenchRequest } from './shared/requests';
 
@@ -37,6 +38,7 @@ export async function runBenchCommand(
     threads: Math.min(command.threads ?? services.threads, services.threads),
     budgetMs: command.budgetMs ?? services.config.get<number>('bench.budgetMs', 1000),
     peer: services.config.get<boolean>('bench.comparePeer', true),
+    maxErrorVsDirect: command.maxErrorVsDirect ?? services.config.get<number>('bench.maxErrorVsDirect', DEFAULT_MAX_ERROR_VS_DIRECT),
   };
   services.log.info(`benchmark: ${JSON.stringify(request)}`);
   // The whole run (plans, weight packing, Winograd constants, timing) happens in a worker that

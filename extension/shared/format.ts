@@ -3,7 +3,7 @@
  * tooltips): sizes in binary units (KiB, MiB), thread counts, the names of custom layers and the
  * one-line summary of a saved benchmark run. Browser-safe: it imports only payload types.
  */
-import { type BenchReport, type ConvShape, convPads } from './payloads';
+import { type BenchBest, type BenchReport, type BenchResult, type ConvShape, convPads } from './payloads';
 
 /** Bytes in binary units, one decimal above 1 KiB: "512 B", "13.7 KiB", "1.5 GiB". */
 export function formatBytes(bytes: number): string {
@@ -50,3 +50,26 @@ export function benchRunSummary(report: BenchReport): { date: string; machine: s
   };
 }
 
+
+/** The accuracy budget when a request or setting gives none: the F(6,3) class production libraries ship. */
+export const DEFAULT_MAX_ERROR_VS_DIRECT = 16;
+
+/**
+ * Per layer and thread count, in the order the results came: the fastest result (highest effective
+ * GFLOP/s, the same as the lowest median time on one layer), and the fastest whose errorVsDirect is at most `maxErrorVsDirect` (none when errors were not
+ * checked). The runner stores it in the report; views of older reports compute it here.
+ */
+export function bestPerLayer(results: readonly BenchResult[], maxErrorVsDirect = DEFAULT_MAX_ERROR_VS_DIRECT): BenchBest[] {
+  const pick = (r: BenchResult): BenchBest['fastest'] => ({ algo: r.algo, layout: r.layout, msMedian: r.msMedian, errorVsDirect: r.errorVsDirect });
+  const best = new Map<string, BenchBest>();
+  for (const result of results) {
+    const key = `${result.layer}\u0000${result.threads}`;
+    const entry = best.get(key) ?? { layer: result.layer, threads: result.threads, fastest: pick(result) };
+    const faster = (than: BenchBest['fastest']): boolean => result.gflops > (results.find((r) => r.layer === result.layer && r.threads === result.threads && r.algo === than.algo && r.layout === than.layout)?.gflops ?? -Infinity);
+    if (faster(entry.fastest)) entry.fastest = pick(result);
+    const within = result.errorVsDirect !== undefined && result.errorVsDirect <= maxErrorVsDirect;
+    if (within && (!entry.withinBudget || faster(entry.withinBudget))) entry.withinBudget = pick(result);
+    best.set(key, entry);
+  }
+  return [...best.values()];
+}

@@ -580,6 +580,11 @@ export interface BenchResult {
   layoutMs?: number;
   maxAbsErr: number;
   maxRelErr: number;
+  /**
+   * maxAbsErr over direct convolution's max abs error on the same data (direct's error floored at
+   * one fp32 rounding of the reference's largest magnitude); absent when errors were not checked.
+   */
+  errorVsDirect?: number;
   workspaceBytes: number;
   iterations?: number;
   /** A peer (onnxruntime-node) timed on the same layer, when installed. */
@@ -592,12 +597,24 @@ export interface BenchSkip {
   reason: string;
 }
 
+/** Per layer (and thread count): the fastest result, and the fastest whose errorVsDirect is within the budget. */
+export interface BenchBest {
+  layer: string;
+  threads: number;
+  fastest: { algo: string; layout: string; msMedian: number; errorVsDirect?: number };
+  /** Absent when no result of the layer is within the budget (or errors were not checked). */
+  withinBudget?: { algo: string; layout: string; msMedian: number; errorVsDirect?: number };
+}
+
 export interface BenchReport {
   machine: MachineInfo;
   startedAt?: string;
   suite?: string;
   results: BenchResult[];
   skipped?: BenchSkip[];
+  /** The accuracy budget "best" is chosen within: the largest errorVsDirect allowed. */
+  maxErrorVsDirect?: number;
+  best?: BenchBest[];
   /** Why the requested peer was not timed on any layer (not installed), and how to install it: said once per run. */
   peerUnavailable?: string;
 }

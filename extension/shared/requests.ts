@@ -25,6 +25,8 @@ export interface BenchRequest {
   checkErrors?: boolean;
   /** Seed of the random input and weights (default 1). */
   seed?: number;
+  /** The accuracy budget of "best": the largest errorVsDirect allowed (default 16). */
+  maxErrorVsDirect?: number;
   /** Force the plain SIMD128 engine even where relaxed SIMD is available. */
   variant?: 'auto' | 'simd' | 'relaxed';
 }

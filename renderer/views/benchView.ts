@@ -1,4 +1,4 @@
-import { benchRunSummary, convShapeLabel, formatBytes, threadsLabel } from '../../extension/shared/format';
+import { DEFAULT_MAX_ERROR_VS_DIRECT, benchRunSummary, bestPerLayer, convShapeLabel, formatBytes, threadsLabel } from '../../extension/shared/format';
 import type { BenchComparison, BenchReport, BenchResult } from '../../extension/shared/payloads';
 import { chartBox, seriesColor } from './charts';
 import { formatNumber, h, section } from './dom';
@@ -22,6 +22,7 @@ export const BENCH_COLUMNS: Column<BenchResult>[] = [
   { key: 'msP90', title: 'ms p90', value: (r) => r.msP90, format: (r) => formatNumber(r.msP90), numeric: true },
   { key: 'gflops', title: 'GFLOP/s', value: (r) => r.gflops, format: (r) => formatNumber(r.gflops), numeric: true, description: 'Effective GFLOP/s: the direct count 2·N·K·C·R·S·P·Q over the median time, for every algorithm' },
   { key: 'maxAbsErr', title: 'max |err|', value: (r) => r.maxAbsErr, format: (r) => formatNumber(r.maxAbsErr), numeric: true },
+  { key: 'errorVsDirect', title: '× direct err', value: (r) => r.errorVsDirect, format: (r) => (r.errorVsDirect === undefined ? '' : formatNumber(r.errorVsDirect)), numeric: true, description: 'Max abs error over direct convolution’s on the same data' },
   { key: 'maxRelErr', title: 'max rel err', value: (r) => r.maxRelErr, format: (r) => formatNumber(r.maxRelErr), numeric: true, description: 'Largest error against the fp64 reference, relative to the output magnitude' },
   { key: 'workspaceBytes', title: 'Workspace', value: (r) => r.workspaceBytes, format: (r) => formatBytes(r.workspaceBytes), numeric: true },
   { key: 'peerName', title: 'Peer', value: (r) => r.peer?.name },
@@ -33,7 +34,7 @@ export const BENCH_COLUMNS: Column<BenchResult>[] = [
  * The table's column order: the name, then the figures people come for (speed, time, the peer's
  * ratio, the error), then the details. Columns not listed (new ones) follow in BENCH_COLUMNS order.
  */
-const TABLE_ORDER = ['layer', 'algo', 'gflops', 'msMedian', 'ratio', 'peer', 'peerName', 'maxRelErr', 'msMin', 'msP90', 'maxAbsErr', 'threads', 'layout', 'workspaceBytes', 'shape'];
+const TABLE_ORDER = ['layer', 'algo', 'gflops', 'msMedian', 'ratio', 'peer', 'peerName', 'errorVsDirect', 'maxRelErr', 'msMin', 'msP90', 'maxAbsErr', 'threads', 'layout', 'workspaceBytes', 'shape'];
 
 export function benchTableColumns(results: BenchResult[]): Column<BenchResult>[] {
   const peerNames = unique(results.flatMap((r) => (r.peer ? [r.peer.name] : [])));
@@ -93,22 +94,41 @@ function machineLine(report: BenchReport): string {
 
 export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
   const threadCounts = unique(report.results.map((r) => r.threads)).sort((a, b) => a - b);
-  const best = new Map<string, BenchResult>();
-  for (const result of report.results) {
-    const current = best.get(result.layer);
-    if (!current || result.gflops > current.gflops) best.set(result.layer, result);
-  }
+  const budget = report.maxErrorVsDirect ?? DEFAULT_MAX_ERROR_VS_DIRECT;
+  const best = report.best ?? bestPerLayer(report.results, budget);
+  const resultOf = (layer: string, threads: number, pick: { algo: string; layout: string }): BenchResult | undefined =>
+    report.results.find((r) => r.layer === layer && r.threads === threads && r.algo === pick.algo && r.layout === pick.layout);
   const header = h(
     'header',
     { class: 'da-header' },
     h('h2', {}, `Convolution benchmark${report.suite ? `: ${report.suite}` : ''}`),
     h('p', { class: 'da-subtitle' }, machineLine(report), threadCounts.length ? ` · ${threadCounts.map(threadsLabel).join(', ')}` : '', report.startedAt ? ` · ${report.startedAt}` : ''),
   );
+  // Per layer: the fastest within the accuracy budget, and the fastest of all when that is another
+  // algorithm (F(7,3) is never called best under the default budget without saying so). Reports
+  // saved before errors were related to direct's have only the fastest.
+  const checked = report.results.some((r) => r.errorVsDirect !== undefined);
+  const pickText = (r: BenchResult | undefined): string =>
+    r ? `${r.algo} ${formatNumber(r.gflops)} GFLOP/s${r.errorVsDirect === undefined ? '' : `, ${formatNumber(r.errorVsDirect)}× direct's error`}${r.peer ? ` (${formatNumber(r.gflops / r.peer.gflops)}× ${r.peer.name})` : ''}` : '';
   const summary = h(
     'ul',
     { class: 'da-best' },
-    [...best.values()].map((r) => h('li', {}, h('strong', {}, r.layer), `: ${r.algo} ${formatNumber(r.gflops)} GFLOP/s`, r.peer ? ` (${formatNumber(r.gflops / r.peer.gflops)}× ${r.peer.name})` : '')),
+    best.map((entry) => {
+      const fastest = resultOf(entry.layer, entry.threads, entry.fastest);
+      if (!checked) return h('li', {}, h('strong', {}, entry.layer), `: ${pickText(fastest)}`);
+      const within = entry.withinBudget && resultOf(entry.layer, entry.threads, entry.withinBudget);
+      return h(
+        'li',
+        {},
+        h('strong', {}, entry.layer),
+        within ? `: ${pickText(within)}` : `: none within ${formatNumber(budget)}× direct's error`,
+        within === fastest ? '' : h('span', { class: 'da-fastest' }, `; fastest: ${pickText(fastest)}${within ? `, over the ${formatNumber(budget)}× budget` : ''}`),
+      );
+    }),
   );
+  const budgetNote = checked
+    ? h('p', { class: 'da-budget' }, `Best = the fastest within ${formatNumber(budget)}× direct convolution's max error on the same data (setting deepAccel.bench.maxErrorVsDirect).`)
+    : null;
   const exportJson = h('button', { type: 'button', class: 'da-button' }, 'Export JSON');
   exportJson.addEventListener('click', () => host.exportText('json', JSON.stringify(report, null, 2), 'bench.json'));
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
@@ -133,6 +153,7 @@ export function renderBench(report: BenchReport, host: ViewHost): HTMLElement {
     { class: 'da-view da-bench' },
     header,
     summary,
+    budgetNote,
     gflopsChart('Effective GFLOP/s per algorithm and layer', report.results, (r) => (threadCounts.length > 1 ? `${r.algo} · ${threadsLabel(r.threads)}` : r.algo)),
     section('Results', h('div', { class: 'da-toolbar' }, exportJson, exportCsv), peerNote, leftOutNote, sortableTable(report.results, columns, { pageSize: 100, label: 'Benchmark results' })),
     skipped,

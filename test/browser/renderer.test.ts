@@ -173,6 +173,23 @@ test('bench output shows best algorithm per layer, peer ratio, a grouped bar cha
   await screenshot('bench');
 });
 
+test('bench output names the fastest within the error budget, and the fastest when it is over the budget', async () => {
+  const [im2col, winograd, conv3] = BENCH_REPORT.results;
+  const results = [
+    { ...im2col, errorVsDirect: 1.2 },
+    { ...winograd, algo: 'winograd-7x3', errorVsDirect: 47 },
+    { ...conv3, errorVsDirect: 1 },
+  ];
+  await render('bench', { ...BENCH_REPORT, results, maxErrorVsDirect: 16, best: undefined }, 'bench-budget');
+  const best = await page.$$eval('#bench-budget .da-best li', (items) => items.map((li) => li.textContent));
+  assert.deepEqual(best, [
+    "conv2_x: im2col 40 GFLOP/s, 1.2× direct's error (0.211× onnxruntime-node); fastest: winograd-7x3 120 GFLOP/s, 47× direct's error (0.632× onnxruntime-node), over the 16× budget",
+    "conv3_x: im2col 42 GFLOP/s, 1× direct's error",
+  ]);
+  assert.match((await page.textContent('#bench-budget .da-budget')) ?? '', /fastest within 16× direct convolution's max error .*deepAccel\.bench\.maxErrorVsDirect/);
+  assert.deepEqual(await columnCells(page, '#bench-budget', 'errorVsDirect'), ['1.2', '47', '1']);
+});
+
 test('bench output says which whole layers were left out and why, outside the collapsed details', async () => {
   const reason = 'a depthwise 3x3 convolution (groups = C); the engine implements groups = 1 only';
   const skipped = [...(BENCH_REPORT.skipped ?? []), ...['dw1', 'dw2'].map((layer) => ({ layer, algo: 'every algorithm', reason }))];

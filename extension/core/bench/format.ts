@@ -1,5 +1,5 @@
 /** Human-readable benchmark tables (benchdnn-like), for the CLI and plain-text outputs. */
-import { formatBytes } from '../../shared/format';
+import { DEFAULT_MAX_ERROR_VS_DIRECT, bestPerLayer, formatBytes } from '../../shared/format';
 import type { BenchComparison, BenchReport, BenchResult } from '../../shared/payloads';
 
 function fixed(value: number | undefined, digits: number): string {
@@ -35,7 +35,7 @@ export function formatBenchReport(report: BenchReport): string {
   lines.push('');
   // The peer's columns only when it ran on some layer.
   const withPeer = report.results.some((result) => result.peer);
-  const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'max rel err', 'workspace'];
+  const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'err/direct', 'max rel err', 'workspace'];
   if (withPeer) header.push('peer ms', 'vs peer');
   const rows = report.results.map((result) => [
     result.layer,
@@ -47,6 +47,7 @@ export function formatBenchReport(report: BenchReport): string {
     fixed(result.msP90, 3),
     fixed(result.gflops, 2),
     scientific(result.maxAbsErr),
+    result.errorVsDirect === undefined || !Number.isFinite(result.errorVsDirect) ? '-' : `${fixed(result.errorVsDirect, 1)}x`,
     scientific(result.maxRelErr),
     formatBytes(result.workspaceBytes),
     ...(withPeer ? [fixed(result.peer?.msMedian, 3), result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-'] : []),
@@ -56,6 +57,7 @@ export function formatBenchReport(report: BenchReport): string {
   if (peerName) lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)`);
   if (report.peerUnavailable) lines.push('', `peer: ${report.peerUnavailable}`);
   lines.push('GFLOP/s = 2*N*K*(C/groups)*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
+  lines.push(...bestLines(report));
   const skipped = report.skipped ?? [];
   if (skipped.length) {
     // One line per (algorithm, reason), with the layers it concerns.
@@ -68,6 +70,32 @@ export function formatBenchReport(report: BenchReport): string {
     for (const [key, layers] of groups) lines.push(`  ${key} (${layers.length === 1 ? layers[0] : `${layers.length} layers: ${layers.join(', ')}`})`);
   }
   return lines.join('\n') + '\n';
+}
+
+/**
+ * Per layer: the fastest algorithm and the fastest within the accuracy budget, which differ when
+ * the fastest is less accurate than the budget allows (F(7,3) under the default 16x).
+ */
+function bestLines(report: BenchReport): string[] {
+  if (!report.results.length) return [];
+  const budget = report.maxErrorVsDirect ?? DEFAULT_MAX_ERROR_VS_DIRECT;
+  const best = report.best ?? bestPerLayer(report.results, budget);
+  const multiThread = new Set(best.map((b) => b.threads)).size > 1;
+  const describe = (pick: { algo: string; msMedian: number; errorVsDirect?: number }): string =>
+    `${pick.algo} ${fixed(pick.msMedian, 3)} ms${pick.errorVsDirect === undefined ? '' : `, ${fixed(pick.errorVsDirect, 1)}x direct's error`}`;
+  const lines = ['', `best per layer (the fastest within max error ${budget}x direct's; --max-error-vs-direct):`];
+  for (const entry of best) {
+    const name = `${entry.layer}${multiThread ? ` (${entry.threads} thr)` : ''}`;
+    const within = entry.withinBudget;
+    if (within && within.algo === entry.fastest.algo && within.layout === entry.fastest.layout) {
+      lines.push(`  ${name}: ${describe(within)} (also the fastest)`);
+    } else if (within) {
+      lines.push(`  ${name}: ${describe(within)}; fastest: ${describe(entry.fastest)}, over the budget`);
+    } else {
+      lines.push(`  ${name}: none within the budget${entry.fastest.errorVsDirect === undefined ? ' (errors not checked)' : ''}; fastest: ${describe(entry.fastest)}`);
+    }
+  }
+  return lines;
 }
 
 /** Side by side: median times of the (layer, algo, layout, threads) rows the two runs share. */

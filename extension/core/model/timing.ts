@@ -18,8 +18,8 @@ import { readLayerWeight } from './layerWeights';
 import { type TimingCache, timingKey } from './timingCache';
 
 export const DEFAULT_MODEL_BUDGET_MS = 200;
-/** The F(6,3) class that production libraries ship: F(6,3) measures 9-13x direct's max error here. */
-export const DEFAULT_MAX_ERROR_VS_DIRECT = 16;
+/** The accuracy budget of the bench request too: the F(6,3) class (9-13x direct's max error here). */
+export { DEFAULT_MAX_ERROR_VS_DIRECT } from '../../shared/format';
 
 export interface ModelTimingOptions {
   backend: ConvBackend;

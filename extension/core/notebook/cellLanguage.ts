@@ -65,6 +65,7 @@ export interface BenchCellCommand {
   threads?: number;
   layers?: string[];
   budgetMs?: number;
+  maxErrorVsDirect?: number;
 }
 
 export interface CompareCellCommand {

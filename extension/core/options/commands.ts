@@ -241,6 +241,15 @@ export const BENCH_SCHEMA: CommandSchema = {
     { name: 'peer', kind: 'switch', cellKey: false, default: false, help: 'also time onnxruntime-node (optional dependency) on each layer' },
     { name: 'noCheck', kind: 'switch', cellKey: false, default: false, toRequest: (noCheck) => ({ checkErrors: !noCheck }), help: 'skip the fp64 reference check (errors print as -)' },
     { name: 'seed', kind: 'value', cellKey: false, parse: integer({ min: 0 }), placeholder: 'S', help: 'seed of the random input and weights', defaultText: '1' },
+    {
+      name: 'maxErrorVsDirect',
+      kind: 'value',
+      cellKey: 'maxError',
+      parse: number('be a positive number', (v) => v > 0),
+      placeholder: 'X',
+      help: "The accuracy budget: \"best\" per layer is the fastest algorithm whose max abs error is at most X times direct convolution's on the same data (F(6,3) measures 9-13x, F(7,3) 40-54x); the fastest of all is shown too.",
+      defaultText: '16 in the CLI, the deepAccel.bench.maxErrorVsDirect setting in cells',
+    },
     json,
   ],
 };

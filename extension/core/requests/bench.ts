@@ -14,6 +14,7 @@ import { PEER_NOT_INSTALLED, findOnnxRuntime, peerField, runOnnxRuntimePeer, typ
 import { timeIterations } from '../bench/stats';
 import { layoutChooser, type ConvBackend } from '../conv/backend';
 import { convDirectFlops } from '../conv/reference';
+import { DEFAULT_MAX_ERROR_VS_DIRECT, bestPerLayer } from '../../shared/format';
 import { abortError, type ComputeHooks } from './hooks';
 
 /** The relative error's denominator floor, as a share of the reference's largest magnitude. */
@@ -42,6 +43,10 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
   if (!(budgetMs >= 0 && Number.isFinite(budgetMs))) throw new Error(`budget must be a non-negative number of ms, got ${budgetMs}`);
   const checkErrors = request.checkErrors ?? true;
   const seed = request.seed ?? 1;
+  const maxErrorVsDirect = request.maxErrorVsDirect ?? DEFAULT_MAX_ERROR_VS_DIRECT;
+  if (!(maxErrorVsDirect > 0 && Number.isFinite(maxErrorVsDirect))) {
+    throw new Error(`the accuracy budget (max error vs direct) must be a positive number, got ${maxErrorVsDirect}`);
+  }
   const { signal, onProgress } = hooks;
 
   const report: BenchReport = {
@@ -50,6 +55,7 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
     suite: request.suite,
     results: [],
     skipped: [],
+    maxErrorVsDirect,
   };
   const skipped = report.skipped as BenchSkip[];
   // Layers of the network the engine cannot run are said, not dropped.
@@ -100,6 +106,7 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
       doneSteps++;
     }
 
+    const layerResults: BenchResult[] = [];
     for (const algo of runnable[layerIndex]) {
       if (signal?.aborted) throw abortError('benchmark');
       const layout = layoutOf(algo);
@@ -114,6 +121,7 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
         });
         if (peer) result.peer = peerField(peer);
         report.results.push(result);
+        layerResults.push(result);
       } catch (error) {
         // One algorithm failing (out of engine memory, a kernel trap) must not lose the rest of a
         // suite: it is listed with the reason; only a cancellation ends the run.
@@ -122,9 +130,31 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
       }
       doneSteps++;
     }
+    if (data.reference && layerResults.length > 0) {
+      const directError = layerResults.find((r) => r.algo === 'direct')?.maxAbsErr ?? (await directMaxAbsErr(backend, layer, threads, data, signal));
+      // Floored at one fp32 rounding of the largest output, so an exact direct result divides by no zero.
+      const floor = Math.max(directError, data.maxRefAbs * 2 ** -24, Number.MIN_VALUE);
+      for (const result of layerResults) result.errorVsDirect = result.maxAbsErr / floor;
+    }
   }
+  report.best = bestPerLayer(report.results, maxErrorVsDirect);
   onProgress?.(1, 'done');
   return report;
+}
+
+/** Direct convolution's max abs error on the layer's data (run once, untimed) when direct was not benchmarked. */
+async function directMaxAbsErr(backend: ConvBackend, layer: BenchLayer, threads: number, data: LayerData, signal?: AbortSignal): Promise<number> {
+  const plan = backend.plan(layer.shape, 'direct', backend.supportedLayouts('direct')[0], threads);
+  try {
+    plan.setWeights(data.weight);
+    plan.setInput(data.input);
+    await backend.run(plan, threads, { signal });
+    plan.convertOutput();
+    const reference = data.reference as Float64Array;
+    return (await backend.compare(plan, reference, data.maxRefAbs * RELATIVE_FLOOR, threads, { signal })).maxAbsErr;
+  } finally {
+    plan.release();
+  }
 }
 
 function makeLayerData(shape: ConvShape, seed: number): LayerData {

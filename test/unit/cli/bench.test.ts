@@ -324,3 +324,22 @@ test('bench --shape reads groups and dilation', () => {
   assert.deepEqual(request.shape, { N: 1, C: 32, H: 28, W: 28, K: 32, R: 3, S: 3, stride: 1, pad: 2, groups: 32, dilation: 2 });
   assert.throws(() => benchRequestFromArgs(['--shape', '1,32,28,28,32,3,3,1,1,3']), /groups 3 must divide both C = 32 and K = 32/);
 });
+
+test('bench --max-error-vs-direct X: the budget in JSON and the best-per-layer lines; a budget that is not a positive number is a usage error', async () => {
+  const io = capture();
+  const argv = ['--shape', '1,16,10,10,16,3,3,1,1', '--algo', 'direct,winograd-7x3', '--budget-ms', '0', '--warmup-ms', '0'];
+  assert.equal(await benchCommand([...argv, '--max-error-vs-direct', '2', '--json'], io), 0, io.stderr());
+  const report = JSON.parse(io.stdout()) as BenchReport;
+  assert.equal(report.maxErrorVsDirect, 2);
+  assert.equal(report.results.find((r) => r.algo === 'direct')?.errorVsDirect, 1);
+  assert.ok((report.results.find((r) => r.algo === 'winograd-7x3')?.errorVsDirect ?? 0) > 2);
+  assert.equal(report.best?.[0].withinBudget?.algo, 'direct');
+  const table = capture();
+  assert.equal(await benchCommand([...argv, '--max-error-vs-direct', '2'], table), 0);
+  assert.match(table.stdout(), /best per layer \(the fastest within max error 2x direct's/);
+  assert.match(table.stdout(), /1x16x10x10-k16-3x3-s1p1: direct [\d.]+ ms, 1\.0x direct's error/);
+  for (const bad of ['0', '-1', 'x']) assert.throws(() => benchRequestFromArgs([...argv, '--max-error-vs-direct', bad]), CliUsageError, bad);
+  const help = capture();
+  assert.equal(await benchCommand(['--help'], help), 0);
+  assert.match(help.stdout(), /--max-error-vs-direct X/);
+});

@@ -167,3 +167,40 @@ test('an algorithm that fails is listed as skipped with the cause, and the run g
     { layer: '1x8x12x12-k16-3x3-s1p1', algo: 'winograd-2x3', reason: 'failed: engine: kernel winograd trapped: unreachable' },
   ]);
 });
+
+test('errorVsDirect relates each result to direct convolution on the same data; "best" is the fastest within the budget', async () => {
+  const algos = ['direct', 'im2col', 'winograd-4x3', 'winograd-7x3'];
+  const report = await runBenchmarks({ shape: { ...SHAPE, C: 32, K: 32 }, algos, ...FAST, maxErrorVsDirect: 4 }, pool);
+  assert.equal(report.maxErrorVsDirect, 4);
+  const byAlgo = new Map(report.results.map((r) => [r.algo, r]));
+  const direct = byAlgo.get('direct');
+  assert.ok(direct && direct.maxAbsErr > 0);
+  for (const r of report.results) assert.equal(r.errorVsDirect, r.maxAbsErr / direct.maxAbsErr, r.algo);
+  // F(7,3) rounds through far larger transform entries than F(4,3), which rounds more than direct.
+  assert.ok((byAlgo.get('winograd-7x3')?.errorVsDirect ?? 0) > (byAlgo.get('winograd-4x3')?.errorVsDirect ?? Infinity));
+  assert.ok((byAlgo.get('winograd-7x3')?.errorVsDirect ?? 0) > 4, 'F(7,3) is over a 4x budget');
+  // The picks, recomputed from the results by the rule.
+  const fastest = [...report.results].sort((a, b) => a.msMedian - b.msMedian)[0];
+  const within = report.results.filter((r) => (r.errorVsDirect ?? Infinity) <= 4).sort((a, b) => a.msMedian - b.msMedian)[0];
+  assert.equal(report.best?.length, 1);
+  assert.equal(report.best?.[0].fastest.algo, fastest.algo);
+  assert.equal(report.best?.[0].withinBudget?.algo, within.algo);
+  assert.notEqual(within.algo, 'winograd-7x3');
+  const table = formatBenchReport(report);
+  assert.match(table, /best per layer \(the fastest within max error 4x direct's; --max-error-vs-direct\):/);
+  assert.match(table, /err\/direct/);
+});
+
+test('errorVsDirect without direct among the algorithms: direct runs once, untimed, for its error', async () => {
+  const report = await runBenchmarks({ shape: SHAPE, algos: ['im2col', 'winograd-7x3'], ...FAST }, pool);
+  assert.deepEqual(report.results.map((r) => r.algo), ['im2col', 'winograd-7x3']);
+  const withDirect = await runBenchmarks({ shape: SHAPE, algos: ['direct'], ...FAST }, pool);
+  const directError = withDirect.results[0].maxAbsErr;
+  // Same seed, same data: the same direct error divides both.
+  for (const r of report.results) assert.ok(Math.abs((r.errorVsDirect ?? NaN) - r.maxAbsErr / directError) < 1e-12 * (r.errorVsDirect ?? 1), r.algo);
+  assert.equal(report.maxErrorVsDirect, 16);
+  const unchecked = await runBenchmarks({ shape: SHAPE, algos: ['im2col'], ...FAST, checkErrors: false }, pool);
+  assert.equal(unchecked.results[0].errorVsDirect, undefined);
+  assert.equal(unchecked.best?.[0].withinBudget, undefined);
+  await assert.rejects(runBenchmarks({ shape: SHAPE, algos: ['im2col'], ...FAST, maxErrorVsDirect: 0 }, pool), /accuracy budget .* must be a positive number, got 0/);
+});

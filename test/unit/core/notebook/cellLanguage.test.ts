@@ -209,3 +209,9 @@ test('sparsity cells take permute=N:M with seconds= (the scan adds the pattern t
   assert.throws(() => parseCell('sparsity x.safetensors seconds=3'), /seconds=S goes with permute=N:M/);
   assert.throws(() => parseCell('sparsity x.safetensors permute=2:4 seconds=0'), /seconds must be a number of seconds in \(0, 86400\]/);
 });
+
+test('bench cells take maxError=X, the accuracy budget of "best"', () => {
+  const [cell] = parseCell('bench mobilenet-v1 layers=dw3 maxError=4');
+  assert.equal((cell as { maxErrorVsDirect?: number }).maxErrorVsDirect, 4);
+  assert.throws(() => parseCell('bench mobilenet-v1 maxError=0'), /line 1: maxError must be a positive number, got '0'/);
+});
