@@ -25,7 +25,7 @@ export async function runSparsity(request: SparsityRequest, hooks: RequestHooks 
   try {
     const report = await scanOpenedWeightFile(opened, {
       threshold: request.threshold,
-      histogram: request.histogram ?? true,
+      histogram: request.histogram ?? false,
       ...(request.blockSize ? { blockSize: request.blockSize } : {}),
       ...(request.nm ? { nm: parseNmPatterns(request.nm) } : {}),
       ...(request.layout ? { layout: parseLayoutOverride(request.layout) } : {}),

@@ -39,6 +39,15 @@ test('sparsity --nm reports each pattern per tensor and for the model, in JSON a
   assert.doesNotMatch(table.out.split('Kept 2:4 %')[1]!, /^narrow/m, 'three channels: no row in the N:M table');
 });
 
+test('histograms and the threshold curve only with --histogram, as the help says', async () => {
+  const plain = JSON.parse((await cli('sparsity', NM_FIXTURE, '--json')).out) as SparsityReport;
+  assert.ok(plain.tensors.every((t) => t.histogram === undefined), 'no histogram without --histogram');
+  assert.equal(plain.thresholdCurve, undefined);
+  const asked = JSON.parse((await cli('sparsity', NM_FIXTURE, '--json', '--histogram')).out) as SparsityReport;
+  assert.ok(asked.tensors.every((t) => t.histogram !== undefined), 'a histogram per tensor with --histogram');
+  assert.ok(asked.thresholdCurve, 'the threshold curve with --histogram');
+});
+
 test('sparsity --nm with a bad pattern is a usage error naming the flag', async () => {
   for (const bad of ['4:4', '2-4', '1:64']) {
     const { code, err } = await cli('sparsity', NM_FIXTURE, '--nm', bad);
