@@ -8,6 +8,7 @@
 //
 // The register block is MR x NR = 4 x 8 floats: 8 f32x4 accumulators, 2 B vectors and 1 broadcast
 // A value stay within x64's 16 vector registers.
+import { storeTransposed } from './layout';
 import { madd } from './simd';
 
 export const MR: i32 = 4;
@@ -127,18 +128,8 @@ export const INIT_COL_BIAS: i32 = 3;
     b += 32;
   }
   // Columns -> rows of C.
-  let t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
-  let t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
-  v128.store(c, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(c + ldcBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-  v128.store(c + 2 * ldcBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-  v128.store(c + 3 * ldcBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
-  t0 = v128.shuffle<f32>(y0, y1, 0, 4, 1, 5); t1 = v128.shuffle<f32>(y0, y1, 2, 6, 3, 7);
-  t2 = v128.shuffle<f32>(y2, y3, 0, 4, 1, 5); t3 = v128.shuffle<f32>(y2, y3, 2, 6, 3, 7);
-  v128.store(c + 4 * ldcBytes, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
-  v128.store(c + 5 * ldcBytes, v128.shuffle<f32>(t0, t2, 2, 3, 6, 7));
-  v128.store(c + 6 * ldcBytes, v128.shuffle<f32>(t1, t3, 0, 1, 4, 5));
-  v128.store(c + 7 * ldcBytes, v128.shuffle<f32>(t1, t3, 2, 3, 6, 7));
+  storeTransposed(x0, x1, x2, x3, c, ldcBytes);
+  storeTransposed(y0, y1, y2, y3, c + 4 * ldcBytes, ldcBytes);
 }
 
 /**

@@ -32,7 +32,7 @@ export function nhwcToNchw(src: usize, dst: usize, C: i32, HW: i32, n0: i32, n1:
 
 /** Stores the 4x4 transpose of rows x0..x3 (lanes = pixels) as four vectors `stride` bytes apart. */
 // @ts-ignore: decorator
-@inline function storeTransposed(x0: v128, x1: v128, x2: v128, x3: v128, d: usize, stride: usize): void {
+@inline export function storeTransposed(x0: v128, x1: v128, x2: v128, x3: v128, d: usize, stride: usize): void {
   const t0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), t1 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7);
   const t2 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5), t3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
   v128.store(d, v128.shuffle<f32>(t0, t2, 0, 1, 4, 5));
