@@ -77,7 +77,63 @@ export function parseCommandLine(schema: CommandSchema, argv: readonly string[],
   return parsed;
 }
 
-/** The --help text: synopsis, description, and one line per flag with its placeholder, help and default. */
+/** Help text is read in terminals: 80 columns, the width man pages and `--help` of GNU tools keep to. */
+const HELP_COLUMNS = 80;
+/** Narrower than this, a flag's help starts on the line below the flag instead of beside it. */
+const MIN_HELP_COLUMN = 32;
+
+/** Breaks text into lines of at most `width` characters at spaces; a word longer than the width keeps a line of its own. */
+export function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line ? `${line} ${word}` : word;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** The synopsis breaks only between top-level words, so `[--pad p | --pads t,l,b,r]` stays on one line; continuation lines are indented past the command name. */
+function wrapSynopsis(name: string, synopsis: string): string[] {
+  const prefix = `Usage: deep-accel ${name} `;
+  const indent = ' '.repeat(prefix.length);
+  return synopsis.split('\n').flatMap((form, index) => {
+    const words: string[] = [];
+    let depth = 0;
+    let word = '';
+    for (const char of index === 0 ? form : form.replace(new RegExp(`^\\s*deep-accel ${name} `), '')) {
+      if (char === '[' || char === '(') depth++;
+      if (char === ']' || char === ')') depth--;
+      if (char === ' ' && depth === 0) {
+        if (word) words.push(word);
+        word = '';
+      } else {
+        word += char;
+      }
+    }
+    if (word) words.push(word);
+    const lines = [''];
+    for (const next of words) {
+      const current = lines[lines.length - 1];
+      if (current && prefix.length + current.length + 1 + next.length > HELP_COLUMNS) lines.push(next);
+      else lines[lines.length - 1] = current ? `${current} ${next}` : next;
+    }
+    const lead = index === 0 ? prefix : `${' '.repeat('Usage: '.length)}deep-accel ${name} `;
+    return lines.map((line, i) => `${i === 0 ? lead : indent}${line}`);
+  });
+}
+
+/** Paragraphs are separated by blank lines; the line breaks inside one are reflowed. */
+function wrapParagraphs(text: string, width: number): string[] {
+  return text.split(/\n\s*\n/).flatMap((paragraph, index) => [...(index > 0 ? [''] : []), ...wrapWords(paragraph, width)]);
+}
+
+/** The --help text: synopsis, description, and one entry per flag with its placeholder, help and default, wrapped at 80 columns. */
 export function commandUsage(schema: CommandSchema): string {
   const rows = cliOptions(schema)
     .filter(({ option }) => option !== HELP)
@@ -88,13 +144,21 @@ export function commandUsage(schema: CommandSchema): string {
       return [left, `${option.help}${values}${fallback}`] as const;
     });
   const width = Math.max(...rows.map(([left]) => left.length)) + 2;
+  const helpColumn = 2 + width;
+  const flagLines = rows.flatMap(([left, help]) => {
+    if (HELP_COLUMNS - helpColumn < MIN_HELP_COLUMN) {
+      return [`  ${left}`, ...wrapWords(help, HELP_COLUMNS - 6).map((line) => `      ${line}`)];
+    }
+    const [first, ...rest] = wrapWords(help, HELP_COLUMNS - helpColumn);
+    return [`  ${left.padEnd(width)}${first ?? ''}`.trimEnd(), ...rest.map((line) => `${' '.repeat(helpColumn)}${line}`)];
+  });
   return [
-    `Usage: deep-accel ${schema.name} ${schema.cliSynopsis}`,
+    ...wrapSynopsis(schema.name, schema.cliSynopsis),
     '',
-    ...(schema.description ? [schema.description, ''] : []),
+    ...(schema.description ? [...wrapParagraphs(schema.description, HELP_COLUMNS), ''] : []),
     'Options:',
-    ...rows.map(([left, help]) => `  ${left.padEnd(width)}${help}`),
-    ...(schema.notes ? ['', schema.notes] : []),
+    ...flagLines,
+    ...(schema.notes ? ['', ...wrapParagraphs(schema.notes, HELP_COLUMNS)] : []),
     '',
   ].join('\n');
 }

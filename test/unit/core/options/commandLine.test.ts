@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { UsageProblem, commandUsage, parseCommandLine } from '../../../../extension/core/options/commandLine';
-import { BENCH_SCHEMA, CELL_SCHEMAS, requestFields } from '../../../../extension/core/options/commands';
+import { BENCH_SCHEMA, CELL_SCHEMAS, CONV_SCHEMA, MODEL_SCHEMA, PRUNE_SCHEMA, SPARSITY_SCHEMA, WINOGRAD_SCHEMA, requestFields } from '../../../../extension/core/options/commands';
 import { type CommandSchema, cellKeyOf, choice, didYouMean, flagOf, integer, list, number } from '../../../../extension/core/options/schema';
 import { CELL_COMMANDS, completionsAt } from '../../../../extension/core/notebook/cellLanguage';
 
@@ -72,6 +72,39 @@ test('--help is written from the schema: placeholder, help, values and default o
       '',
     ].join('\n'),
   );
+});
+
+test('--help wraps at 80 columns: long help continues under its own column, long synopses break between words', () => {
+  const long: CommandSchema = {
+    ...SCHEMA,
+    cliSynopsis: 'FILE --first-flag VALUE [--second-flag V | --third-flag W] [--fourth] [--fifth-long-flag X] [options]',
+    description: 'One sentence that is long enough to need two lines when it is wrapped at eighty columns of text.\n\nA second paragraph.',
+    options: [{ name: 'tileSize', kind: 'value', placeholder: 'M', help: 'the tile size of the transform, counted in outputs along each of the two axes of the image', defaultText: '4' }],
+  };
+  assert.equal(
+    commandUsage(long),
+    [
+      'Usage: deep-accel demo FILE --first-flag VALUE',
+      '                       [--second-flag V | --third-flag W] [--fourth]',
+      '                       [--fifth-long-flag X] [options]',
+      '',
+      'One sentence that is long enough to need two lines when it is wrapped at eighty',
+      'columns of text.',
+      '',
+      'A second paragraph.',
+      '',
+      'Options:',
+      '  --tile-size M  the tile size of the transform, counted in outputs along each',
+      '                 of the two axes of the image [default: 4]',
+      '',
+    ].join('\n'),
+  );
+  for (const schema of [WINOGRAD_SCHEMA, SPARSITY_SCHEMA, PRUNE_SCHEMA, BENCH_SCHEMA, CONV_SCHEMA, MODEL_SCHEMA]) {
+    const usage = commandUsage(schema);
+    const tooLong = usage.split('\n').filter((line) => line.length > 80);
+    assert.deepEqual(tooLong, [], `deep-accel ${schema.name} --help`);
+    for (const option of schema.options) if (option.help) for (const word of option.help.split(/\s+/)) assert.ok(usage.includes(word), `${schema.name}: '${word}' of ${option.name}'s help`);
+  }
 });
 
 test('the cell language is the schemas: every cell key, its values and help, in completion too', () => {
