@@ -98,6 +98,8 @@ export class CellError extends Error {
     readonly line: number,
     readonly reason: string,
     readonly word?: string,
+    /** Which of the line's words (0 = the command) is at fault, when the same word appears more than once. */
+    readonly wordIndex?: number,
   ) {
     super(`line ${line + 1}: ${reason}`);
     this.name = 'CellError';
@@ -141,11 +143,20 @@ export function helpPayload(): HelpPayload {
 }
 
 /** Splits a line into words, keeping quoted strings (paths with spaces) and F(...) specs whole. */
-export function tokenize(text: string): string[] {
-  const tokens: string[] = [];
+interface WordSpan {
+  text: string;
+  /** Where the word stands on its line, quotes included. */
+  start: number;
+  end: number;
+}
+
+function wordSpans(text: string): WordSpan[] {
   const pattern = /"([^"]*)"|'([^']*)'|(F\s*\([^)]*\))|(\S+)/g;
-  for (const match of text.matchAll(pattern)) tokens.push(match[1] ?? match[2] ?? match[3] ?? match[4]);
-  return tokens;
+  return [...text.matchAll(pattern)].map((match) => ({ text: match[1] ?? match[2] ?? match[3] ?? match[4], start: match.index!, end: match.index! + match[0].length }));
+}
+
+export function tokenize(text: string): string[] {
+  return wordSpans(text).map((span) => span.text);
 }
 
 function stripComment(line: string): string {
@@ -178,7 +189,9 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
   for (const { option } of known) if (option.default !== undefined) values[option.name] = option.default;
   const given = new Set<string>();
   const positional: string[] = [];
-  for (const word of words) {
+  for (const [index, word] of words.entries()) {
+    // The command name is word 0 of the line.
+    const wordIndex = index + 1;
     const eq = word.indexOf('=');
     const isOption = eq > 0 && !word.startsWith('F(');
     const key = isOption ? word.slice(0, eq) : word;
@@ -190,9 +203,9 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
     if (!entry || entry.option.kind !== (isOption ? 'value' : 'switch')) {
       const keys = known.map((candidate) => candidate.key);
       const guess = didYouMean(key, keys);
-      throw new CellError(line, `unknown option '${key}' (known: ${keys.join(', ') || 'none'})${guess ? `; did you mean '${guess}'?` : ''}`, word);
+      throw new CellError(line, `unknown option '${key}' (known: ${keys.join(', ') || 'none'})${guess ? `; did you mean '${guess}'?` : ''}`, word, wordIndex);
     }
-    if (given.has(key)) throw new CellError(line, `option '${key}' is given twice`, word);
+    if (given.has(key)) throw new CellError(line, `option '${key}' is given twice`, word, wordIndex);
     given.add(key);
     if (!isOption) {
       values[entry.option.name] = true;
@@ -202,7 +215,7 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
     try {
       values[entry.option.name] = entry.option.parse ? entry.option.parse(text, key) : text;
     } catch (error) {
-      if (error instanceof OptionValueError) throw new CellError(line, cellProblemMessage(error, key), word);
+      if (error instanceof OptionValueError) throw new CellError(line, cellProblemMessage(error, key), word, wordIndex);
       throw error;
     }
   }
@@ -297,11 +310,11 @@ export function cellDiagnostics(source: string): CellDiagnostic[] {
     try {
       parseLine(line, text);
     } catch (error) {
-      const word = error instanceof CellError ? error.word : undefined;
       const code = stripComment(text);
-      const at = word === undefined ? -1 : code.indexOf(word);
-      const first = /\S+/.exec(code);
-      const [start, end] = at >= 0 ? [at, at + word!.length] : first ? [first.index, code.trimEnd().length] : [0, text.length];
+      const spans = wordSpans(code);
+      const fault = error instanceof CellError ? error : undefined;
+      const span = fault?.wordIndex !== undefined ? spans[fault.wordIndex] : spans.find((candidate) => candidate.text === fault?.word);
+      const [start, end] = span ? [span.start, span.end] : spans.length > 0 ? [spans[0].start, code.trimEnd().length] : [0, text.length];
       diagnostics.push({ line, start, end, message: error instanceof CellError ? error.reason : (error as Error).message });
     }
   });

@@ -181,6 +181,14 @@ test('diagnostics: one per bad line, on the word at fault (else the command), wi
   assert.deepEqual(cellDiagnostics(''), []);
 });
 
+test('diagnostics: an option given twice is marked where it is repeated, and a word only where it stands whole', () => {
+  //                        0         1         2         3
+  //                        0123456789012345678901234567890123456
+  assert.deepEqual(cellDiagnostics('bench resnet18 threads=2 threads=2').map(({ start, end }) => [start, end]), [[25, 34]]);
+  // The surplus word '4' also stands inside F(4,3): the mark is on the word itself.
+  assert.deepEqual(cellDiagnostics('winograd F(4,3) 4').map(({ start, end }) => [start, end]), [[16, 17]]);
+});
+
 test('prune cells take nm= instead of sparsity=, and masks with nm= and out=', () => {
   const [what, copy] = parseCell('prune x.safetensors nm=2:4\nprune x.safetensors nm=4:8 masks out=y.safetensors');
   assert.deepEqual({ ...what, line: undefined, text: undefined }, { line: undefined, text: undefined, command: 'prune', file: 'x.safetensors', nm: '2:4' });
