@@ -148,11 +148,18 @@ interface WordSpan {
   /** Where the word stands on its line, quotes included. */
   start: number;
   end: number;
+  /** A quoted word is a path, never an option, even when it holds '='. */
+  quoted: boolean;
 }
 
 function wordSpans(text: string): WordSpan[] {
   const pattern = /"([^"]*)"|'([^']*)'|(F\s*\([^)]*\))|(\S+)/g;
-  return [...text.matchAll(pattern)].map((match) => ({ text: match[1] ?? match[2] ?? match[3] ?? match[4], start: match.index!, end: match.index! + match[0].length }));
+  return [...text.matchAll(pattern)].map((match) => ({
+    text: match[1] ?? match[2] ?? match[3] ?? match[4],
+    start: match.index!,
+    end: match.index! + match[0].length,
+    quoted: match[1] !== undefined || match[2] !== undefined,
+  }));
 }
 
 export function tokenize(text: string): string[] {
@@ -180,7 +187,7 @@ function schemaOf(name: CellCommand['command']): CommandSchema {
  * Splits the words after the command into options (converted by the schema's parsers, keyed by
  * option name, with the schema's defaults) and positional words.
  */
-function splitOptions(line: number, words: string[], schema: CommandSchema) {
+function splitOptions(line: number, words: WordSpan[], schema: CommandSchema) {
   const known = schema.options.flatMap((option) => {
     const key = cellKeyOf(option);
     return key === undefined ? [] : [{ key, option }];
@@ -189,14 +196,14 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
   for (const { option } of known) if (option.default !== undefined) values[option.name] = option.default;
   const given = new Set<string>();
   const positional: string[] = [];
-  for (const [index, word] of words.entries()) {
+  for (const [index, { text: word, quoted }] of words.entries()) {
     // The command name is word 0 of the line.
     const wordIndex = index + 1;
     const eq = word.indexOf('=');
-    const isOption = eq > 0 && !word.startsWith('F(');
+    const isOption = !quoted && eq > 0 && !word.startsWith('F(');
     const key = isOption ? word.slice(0, eq) : word;
     const entry = known.find((candidate) => candidate.key === key);
-    if (!isOption && entry?.option.kind !== 'switch') {
+    if (quoted || (!isOption && entry?.option.kind !== 'switch')) {
       positional.push(word);
       continue;
     }
@@ -223,9 +230,9 @@ function splitOptions(line: number, words: string[], schema: CommandSchema) {
 }
 
 function parseLine(line: number, text: string): CellCommand | undefined {
-  const words = tokenize(stripComment(text));
+  const words = wordSpans(stripComment(text));
   if (words.length === 0) return undefined;
-  const [name, ...rest] = words;
+  const [{ text: name }, ...rest] = words;
   const doc = CELL_COMMANDS.find((command) => command.name === name);
   if (!doc) {
     const guess = didYouMean(name, CELL_COMMANDS.map((c) => c.name));

@@ -185,6 +185,9 @@ test('diagnostics: an option given twice is marked where it is repeated, and a w
   //                        0         1         2         3
   //                        0123456789012345678901234567890123456
   assert.deepEqual(cellDiagnostics('bench resnet18 threads=2 threads=2').map(({ start, end }) => [start, end]), [[25, 34]]);
+  // A quoted word is a path even when it holds '=' or is an option's name.
+  assert.deepEqual(cellDiagnostics('sparsity "runs/lr=0.1.onnx" nm=2:4\nwinograd "search" F(4,3)'), [{ line: 1, start: 18, end: 24, message: 'winograd needs exactly one spec such as F(4,3) or F(2x2,3x3)' }]);
+  assert.equal((parseCell('sparsity "runs/lr=0.1.onnx"')[0] as { file: string }).file, 'runs/lr=0.1.onnx');
   // The surplus word '4' also stands inside F(4,3): the mark is on the word itself.
   assert.deepEqual(cellDiagnostics('winograd F(4,3) 4').map(({ start, end }) => [start, end]), [[16, 17]]);
 });
