@@ -8,6 +8,7 @@ import { WeightFileError } from '../core/formats/index';
 import { OptionError } from '../core/optionError';
 import { SPARSITY_SCHEMA, optionCombinationProblem } from '../core/options/commands';
 import { runSparsity } from '../core/requests/weightFile';
+import { EngineScanKernel } from '../engine/scanKernel';
 import type { SparsityRequest } from '../shared/requests';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
@@ -58,7 +59,7 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
     const request = { ...parsed.request, file } as SparsityRequest;
     // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: read it in a worker.
     const timeout = parsed.values.timeout as number | undefined;
-    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('sparsity', request, timeout) : await runSparsity(request);
+    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('sparsity', request, timeout) : await runSparsity(request, { scanKernel: new EngineScanKernel() });
     if (parsed.values.json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);
     } else {

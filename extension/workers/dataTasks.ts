@@ -1,12 +1,14 @@
 /**
- * Worker handlers of the request kinds that need no engine: each is the core request function,
- * with the worker's progress and cancellation as its hooks.
+ * Worker handlers of the weight-file, Winograd and comparison request kinds: each is the core
+ * request function, with the worker's progress and cancellation as its hooks (and, for the
+ * sparsity scan, the engine's per-chunk statistics).
  */
 import { runCompare } from '../core/requests/compare';
 import { runModel } from '../core/requests/model';
 import { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from '../core/requests/weightFile';
 import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
+import { EngineScanKernel } from '../engine/scanKernel';
 import type { TaskContext, TaskHandler, WorkerTaskKind } from './protocol';
 
 export function hooksOf(context: TaskContext): RequestHooks {
@@ -18,7 +20,9 @@ function handler<K extends WorkerTaskKind>(run: (request: Parameters<TaskHandler
 }
 
 export const winogradTask = handler<'winograd'>(runWinograd);
-export const sparsityTask = handler<'sparsity'>(runSparsity);
+/** This worker thread's scan kernel, made on its first scan (a worker runs one task at a time). */
+let scanKernel: EngineScanKernel | undefined;
+export const sparsityTask: TaskHandler<'sparsity'> = (args, context) => runSparsity(args, { ...hooksOf(context), scanKernel: (scanKernel ??= new EngineScanKernel()) });
 export const pruneTask = handler<'prune'>(runPrune);
 export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);

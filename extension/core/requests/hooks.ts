@@ -1,11 +1,17 @@
 /** What every request function takes besides its request: progress, cancellation and, where needed, compute. */
 import type { ConvBackend } from '../conv/backend';
+import type { ScanKernel } from '../sparsity/scanKernel';
 
 export interface RequestHooks {
   /** Progress in 0..1 with a short message of the current step. */
   onProgress?(fraction: number, message?: string): void;
   /** Aborted when the user cancels; long work checks it between chunks. */
   signal?: AbortSignal;
+}
+
+/** Hooks of the sparsity scan: the engine's per-chunk statistics, where the surface has the engine. */
+export interface ScanHooks extends RequestHooks {
+  scanKernel?: ScanKernel;
 }
 
 /** Hooks of the requests that run convolutions: the engine and pool come in through `backend`. */

@@ -10,7 +10,7 @@ export { runBench } from './bench';
 export { runCompare } from './compare';
 export { runConv } from './conv';
 export { runModel } from './model';
-export { abortError, type ComputeHooks, type RequestHooks } from './hooks';
+export { abortError, type ComputeHooks, type RequestHooks, type ScanHooks } from './hooks';
 export { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from './weightFile';
 export { runWinograd } from './winograd';
 

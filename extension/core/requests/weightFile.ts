@@ -12,7 +12,7 @@ import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../spa
 import { tensorSlice } from '../sparsity/tensorSlice';
 import { winogradDomainSparsity } from '../sparsity/winogradDomain';
 import { OptionError } from '../optionError';
-import type { RequestHooks } from './hooks';
+import type { RequestHooks, ScanHooks } from './hooks';
 
 function onePattern(text: string): NmPattern {
   const patterns = parseNmPatterns(text);
@@ -20,7 +20,7 @@ function onePattern(text: string): NmPattern {
   return patterns[0]!;
 }
 
-export async function runSparsity(request: SparsityRequest, hooks: RequestHooks = {}): Promise<SparsityReport> {
+export async function runSparsity(request: SparsityRequest, hooks: ScanHooks = {}): Promise<SparsityReport> {
   const opened = await openWeightFile(request.file, hooks.signal ? { signal: hooks.signal } : undefined);
   try {
     const report = await scanOpenedWeightFile(opened, {
@@ -30,6 +30,7 @@ export async function runSparsity(request: SparsityRequest, hooks: RequestHooks 
       ...(request.nm ? { nm: parseNmPatterns(request.nm) } : {}),
       ...(request.layout ? { layout: parseLayoutOverride(request.layout) } : {}),
       ...(request.permute ? { permute: { pattern: onePattern(request.permute), seconds: request.permuteSeconds } } : {}),
+      ...(hooks.scanKernel ? { kernel: hooks.scanKernel } : {}),
       signal: hooks.signal,
       // The Winograd-domain pass reads the 3x3 kernels again: it gets the last tenth of the bar.
       onProgress: (fraction, message) => hooks.onProgress?.(request.winograd !== undefined ? fraction * 0.9 : fraction, message),

@@ -11,6 +11,7 @@
  */
 import type { Histogram } from '../../shared/payloads';
 import type { FloatChunk } from '../formats/types';
+import type { ChunkValueSums } from './scanKernel';
 import { MagnitudeKeys } from './select';
 
 const BLOCK = 4096;
@@ -99,16 +100,31 @@ export class ValueAccumulator {
       absC += abs >= a ? abs - ta + a : a - ta + abs;
       abs = ta;
     }
-    sd += sdC;
+    this.merge(values, n, { zeros, min: mn, max: mx, sumD: sd + sdC, sumDD: sdd, sumAbs: abs + absC }, zeroMask);
+  }
+
+  /**
+   * Adds values[0..n) whose zero mask and sums were computed elsewhere (the engine's scan kernel,
+   * see scanKernel.ts), exactly as `add` would from the same sums.
+   */
+  addSums(values: FloatChunk, n: number, sums: ChunkValueSums, zeroMask: Uint8Array, histogramCounts?: Uint32Array): void {
+    if (n > 0) this.merge(values, n, sums, zeroMask, histogramCounts);
+  }
+
+  private merge(values: FloatChunk, n: number, sums: ChunkValueSums, zeroMask: Uint8Array, histogramCounts?: Uint32Array): void {
+    const shift = values[0]!;
+    const sd = sums.sumD;
+    let mn = Math.min(this.min, sums.min);
+    let mx = Math.max(this.max, sums.max);
     let chunkSum = n * shift + sd;
-    let chunkAbs = abs + absC;
+    let chunkAbs = sums.sumAbs;
     let chunkCount = n;
     let chunkMean = shift + sd / n;
-    let chunkM2 = sdd - (sd * sd) / n;
+    let chunkM2 = sums.sumDD - (sd * sd) / n;
     if (Number.isNaN(chunkSum) || Number.isNaN(chunkM2)) {
       // Rare: a NaN (or an infinity) poisoned the sums and Math.min/max; redo the chunk without the
-      // NaNs, two-pass, so the fast loop above stays free of the test. The zero count is right as it
-      // is: NaN <= t is false.
+      // NaNs, two-pass, so the fast loop stays free of the test. The zero count is right as it is:
+      // NaN <= t is false.
       const redo = this.sumIgnoringNaN(values, n);
       chunkSum = redo.sum;
       chunkAbs = redo.abs;
@@ -119,12 +135,13 @@ export class ValueAccumulator {
       chunkMean = chunkSum / chunkCount;
       chunkM2 = sumSquaredDeviations(values, n, chunkMean);
     }
-    this.zeros += zeros;
+    this.zeros += sums.zeros;
     this.min = mn;
     this.max = mx;
     this.addCompensated(chunkSum, chunkAbs);
     if (chunkCount > 0) this.mergeMoments(chunkCount, chunkMean, Math.max(0, chunkM2));
-    this.histogram?.add(values, n, zeroMask);
+    if (histogramCounts) this.histogram?.addCategoryCounts(histogramCounts);
+    else this.histogram?.add(values, n, zeroMask);
   }
 
   /** Adds `count` copies of `value` at once (a constant tensor), as `add` would for them one by one. */
@@ -231,6 +248,12 @@ export const HISTOGRAM_BINS_PER_DECADE = 10;
  * "how many |w| <= 10^e" is exact at every edge, which makes the sparsity-against-threshold curve
  * exact at the edges rather than interpolated.
  */
+/** What MagnitudeHistogram classifies |w| with; see its prefixCategory. */
+export interface HistogramTables {
+  prefixCategory: Uint16Array;
+  categoryUpper: Float64Array;
+}
+
 export class MagnitudeHistogram {
   readonly log10Edges: number[];
   /** 10^edge as float64, the values the comparisons use. */
@@ -261,7 +284,8 @@ export class MagnitudeHistogram {
   /** Upper limit of each category: 10^e[0], 10^e[1], ..., 10^e[bins], +Infinity. */
   private categoryUpper?: Float64Array;
 
-  private tables(): { prefixCategory: Uint16Array; categoryUpper: Float64Array } {
+  /** The category tables (see prefixCategory), for a kernel that counts categories itself. */
+  tables(): HistogramTables {
     if (!this.prefixCategory || !this.categoryUpper) {
       const bins = this.counts.length;
       const upper = new Float64Array(bins + 2);
@@ -318,11 +342,14 @@ export class MagnitudeHistogram {
         counts[category + z * (zeroSlot - category)]!++;
       }
     }
-    this.flushCategories();
+    this.addCategoryCounts(counts);
   }
 
-  private flushCategories(): void {
-    const counts = this.categoryCounts!;
+  /**
+   * Adds per-category counts of one chunk (bins + 4 slots: below, the bins, above, zeros, NaN),
+   * counted with tables() as add counts them, and clears them.
+   */
+  addCategoryCounts(counts: Uint32Array): void {
     const bins = this.counts.length;
     this.below += counts[0]!;
     for (let b = 0; b < bins; b++) this.counts[b]! += counts[b + 1]!;

@@ -13,6 +13,7 @@ import { type LayoutOverride, type WeightView, applyLayoutOverride, isPrunable, 
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
 import { type NmCounts, NmTracker, retainedShare } from './nmGroups';
 import type { NmPattern } from './nmPattern';
+import type { MatrixStructureCounter, ScanKernel } from './scanKernel';
 import { StructureTracker } from './structure';
 import { permuteWeight, whyNotPermuted } from './permute';
 
@@ -42,6 +43,8 @@ export interface TensorStatsOptions {
   onChunk?: (elements: number) => void;
   /** Reads qualifying float32 tensors straight from the file (see DirectFloat32Reader). */
   directReader?: DirectFloat32Reader;
+  /** The engine's per-chunk statistics for float32 chunks (see scanKernel.ts); JavaScript without. */
+  kernel?: ScanKernel;
 }
 
 /**
@@ -52,7 +55,7 @@ export interface TensorStatsOptions {
  * Everything else goes through the parser's chunks().
  */
 export class DirectFloat32Reader {
-  private readonly buffers = [new Float32Array(0), new Float32Array(0)];
+  private readonly buffers: Float32Array[] = [new Float32Array(0), new Float32Array(0)];
 
   private constructor(
     private readonly file: string,
@@ -79,12 +82,17 @@ export class DirectFloat32Reader {
     );
   }
 
-  async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }): AsyncGenerator<Float32Array> {
+  /** With a kernel, values are read into its chunk buffers, which it then scans in place. */
+  async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }, kernel?: ScanKernel): AsyncGenerator<Float32Array> {
     const limit = Math.min(options.maxChunkElements, tensor.numel);
+    if (kernel && limit <= kernel.capacity) {
+      this.buffers[0] = kernel.chunkBuffer(0);
+      this.buffers[1] = kernel.chunkBuffer(1);
+    }
     for (let b = 0; b < 2; b++) if (this.buffers[b]!.length < limit) this.buffers[b] = new Float32Array(limit);
     const start = tensor.byteOffset!;
     const fill = async (buffer: Float32Array, first: number, count: number): Promise<void> => {
-      const bytes = new Uint8Array(buffer.buffer, 0, count * 4);
+      const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, count * 4);
       const offset = start + first * 4;
       for (let filled = 0; filled < bytes.length; ) {
         const { bytesRead } = await this.handle.read(bytes, filled, bytes.length - filled, offset + filled);
@@ -177,18 +185,44 @@ async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scr
   const values = new ValueAccumulator(threshold, histogram);
   if (tensor.constant !== undefined && tensor.numel > CONSTANT_STREAM_LIMIT) return constantTensorStats(tensor, tensor.constant, values, histogram, options);
   const view = weightViewOf(tensor, options.format);
-  const structure = view && tensor.numel > 0 ? new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE) : undefined;
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const kernel = options.kernel;
+  const counter = kernel && view?.order === 'KC' && tensor.numel > 0 ? kernel.matrixStructure(view.K, view.C, blockSize) : undefined;
+  try {
+    return await scanTensorChunks(tensor, options, scratch, { threshold, values, histogram, view, blockSize, counter });
+  } finally {
+    counter?.release();
+  }
+}
+
+async function scanTensorChunks(
+  tensor: TensorSource,
+  options: TensorStatsOptions,
+  scratch: MaskBuffer,
+  state: { threshold: number; values: ValueAccumulator; histogram: MagnitudeHistogram | undefined; view: WeightView | undefined; blockSize: [number, number]; counter: MatrixStructureCounter | undefined },
+): Promise<{ stats: TensorStats; nm: NmCounts[]; note?: string }> {
+  const { threshold, values, histogram, view, counter } = state;
+  const kernel = options.kernel;
+  const structure = view && tensor.numel > 0 ? new StructureTracker(view, state.blockSize, counter) : undefined;
   // With fewer than M input channels every group is mostly padding: such patterns are left out.
   const patterns = structure && view ? (options.nm ?? []).filter((p) => p.m <= view.C) : [];
   const nm = patterns.length > 0 ? new NmTracker(view!, patterns) : undefined;
   const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
   if (options.signal) chunkOptions.signal = options.signal;
-  const stream = options.directReader?.qualifies(tensor) ? options.directReader.chunks(tensor, chunkOptions) : tensor.chunks(chunkOptions);
+  const stream = options.directReader?.qualifies(tensor) ? options.directReader.chunks(tensor, chunkOptions, kernel) : tensor.chunks(chunkOptions);
   for await (const chunk of stream) {
     options.signal?.throwIfAborted();
     const n = chunk.length;
-    const mask = scratch.get(n);
-    values.add(chunk, n, mask);
+    let mask: Uint8Array;
+    if (kernel && chunk instanceof Float32Array && n > 0 && n <= kernel.capacity) {
+      const done = kernel.valueSums(chunk, n, threshold);
+      mask = done.mask;
+      const counts = histogram ? kernel.histogramCounts(n, histogram.tables()) : undefined;
+      values.addSums(chunk, n, done.sums, mask, counts);
+    } else {
+      mask = scratch.get(n);
+      values.add(chunk, n, mask);
+    }
     structure?.consume(mask, n);
     nm?.consume(chunk, mask, n);
     options.onChunk?.(n);

@@ -14,6 +14,7 @@
  * Values stream in stored order; each chunk boundary may fall anywhere inside a run.
  */
 import type { WeightView } from './layout';
+import type { MatrixStructureCounter } from './scanKernel';
 
 /**
  * 1 for true, 0 for false without a branch (see accumulator.ts). Local, not imported: a CommonJS
@@ -63,7 +64,10 @@ export class StructureTracker {
   private readonly blockBits: Uint8Array;
   private zeroBlocks = 0;
 
-  constructor(view: WeightView, blockSize: [number, number] = [4, 4]) {
+  /** The engine's counter of a row-major matrix (order KC), which then does all the work of consume. */
+  private readonly matrixCounter: MatrixStructureCounter | undefined;
+
+  constructor(view: WeightView, blockSize: [number, number] = [4, 4], matrixCounter?: MatrixStructureCounter) {
     this.view = view;
     const { K, C, P, order } = view;
     this.K = K;
@@ -113,7 +117,8 @@ export class StructureTracker {
     // One loop per order, each calling one segment method, bound once here: a scan meets convs and
     // matrices alike, and each loop then only ever sees its own order, so it stays inlinable.
     const loops = { KCP: this.consumeKCP, KPC: this.consumeKPC, PCK: this.consumePCK, KC: this.consumeKC, CK: this.consumeCK };
-    this.consume = loops[order].bind(this);
+    this.matrixCounter = order === 'KC' ? matrixCounter : undefined;
+    this.consume = this.matrixCounter ? this.matrixCounter.consume.bind(this.matrixCounter) : loops[order].bind(this);
   }
 
   /** Consumes mask[0..n): 1 where the element is zero. */
@@ -479,9 +484,12 @@ export class StructureTracker {
 
   summary(): StructureSummary {
     const { K, C } = this;
+    const engine = this.matrixCounter?.counts();
+    const compliantGroups = engine ? engine.compliantGroups : this.compliantGroups;
+    const groups = engine ? engine.groups : this.groups;
     const out: StructureSummary = {
-      nm24: this.groups === 0 ? 0 : this.compliantGroups / this.groups,
-      nm24Full: this.groups > 0 && this.compliantGroups === this.groups,
+      nm24: groups === 0 ? 0 : compliantGroups / groups,
+      nm24Full: groups > 0 && compliantGroups === groups,
     };
     if (this.view.order !== 'KC' && this.view.order !== 'CK') {
       const kernels = this.kernelNonzero;
@@ -500,8 +508,8 @@ export class StructureTracker {
       out.channels = countZeros(channelNonzero) / C;
       out.kernels = zeroKernels / (K * C);
     } else {
-      const rows = countZeros(this.rowNonzero) / K;
-      const cols = countZeros(this.colNonzero) / C;
+      const rows = countZeros(engine ? engine.rowNonzero : this.rowNonzero) / K;
+      const cols = countZeros(engine ? engine.colNonzero : this.colNonzero) / C;
       if (this.view.rank === 4) {
         // A 1x1 convolution: filters are rows, channels are columns, and a kernel is one element.
         out.filters = rows;
@@ -512,7 +520,7 @@ export class StructureTracker {
       }
     }
     const totalBlocks = this.blockColumns * this.blockRowsTotal;
-    let zeroBlocks = this.zeroBlocks;
+    let zeroBlocks = engine ? engine.zeroBlocks : this.zeroBlocks;
     if (this.view.order === 'PCK' || this.view.order === 'CK') {
       let nonzero = 0;
       for (let id = 0; id < totalBlocks; id++) nonzero += (this.blockBits[id >> 3]! >> (id & 7)) & 1;

@@ -20,3 +20,7 @@ export { convFft, FFT_FIXED_SCRATCH, FFT_MAX_T } from './fft';
 export { convStrassen, strassenWorkspaceBytes } from './strassen';
 export { DIRECT_OUT_CHANNELS } from './generated/directKernels';
 export { streamRead } from './probe';
+export {
+  SCAN_BLOCK, SCAN_OUT_ZEROS, SCAN_OUT_MIN, SCAN_OUT_MAX, SCAN_OUT_SUM_D, SCAN_OUT_SUM_DD, SCAN_OUT_SUM_ABS, SCAN_OUT_SLOTS,
+  SCAN_KC_STATE_BYTES, scanValuesF32, scanStructureKC, scanHistogramF32,
+} from './scanStats';
