@@ -2,7 +2,9 @@
  * Sparsity scan benchmark (records figures; nothing here is a test).
  *
  *   npx tsx scripts/bench/sparsity.ts make FILE [GiB]      write a float32 safetensors file of conv + linear layers
- *   npx tsx scripts/bench/sparsity.ts scan FILE [--histogram]  full statistics scan, prints seconds and GB/s
+ *   npx tsx scripts/bench/sparsity.ts make-matrices FILE [GiB]  16 float32 [16384, 1024] matrices per GiB, half of the values zero
+ *   npx tsx scripts/bench/sparsity.ts scan FILE [--histogram] [--engine]  full statistics scan, prints seconds and GB/s
+ *                                              (--engine: per-chunk statistics on the WebAssembly engine)
  *   npx tsx scripts/bench/sparsity.ts make-sparse FILE GB  header of a GB-sized model, data as a hole (truncate)
  *   npx tsx scripts/bench/sparsity.ts summary FILE         header-only summary, prints milliseconds
  *
@@ -13,6 +15,7 @@ import { promises as fs } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { writeSafetensors, type SafetensorsTensorInput } from '../../extension/core/formats/safetensors';
 import { scanWeightFile, summarizeWeightFile } from '../../extension/core/sparsity/scan';
+import { EngineScanKernel } from '../../extension/engine/scanKernel';
 
 const CONV: number[] = [512, 512, 3, 3];
 const LINEAR: number[] = [4096, 4096];
@@ -63,6 +66,31 @@ async function make(file: string, gib: number): Promise<void> {
   console.log(`wrote ${file}: ${specs.length} tensors, ${(stat.size / 2 ** 30).toFixed(3)} GiB`);
 }
 
+/** Values in [-1, 1) with half of them exact zeros (independently), xorshift32-generated. */
+async function* halfZeros(numel: number, seed: number): AsyncGenerator<Uint8Array> {
+  let state = seed >>> 0 || 1;
+  const chunk = 1 << 20;
+  for (let done = 0; done < numel; done += chunk) {
+    const values = new Float32Array(Math.min(chunk, numel - done));
+    for (let i = 0; i < values.length; i++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      const u = (state >>> 0) / 4294967296;
+      values[i] = u < 0.5 ? 0 : u * 4 - 3;
+    }
+    yield new Uint8Array(values.buffer);
+  }
+}
+
+async function makeMatrices(file: string, gib: number): Promise<void> {
+  const shape = [16384, 1024];
+  const inputs: SafetensorsTensorInput[] = Array.from({ length: Math.max(1, Math.round(16 * gib)) }, (_, i) => ({ name: `layers.${i}.weight`, dtype: 'F32' as const, shape, data: () => halfZeros(16384 * 1024, i + 1) }));
+  await writeSafetensors(file, inputs);
+  const stat = await fs.stat(file);
+  console.log(`wrote ${file}: ${inputs.length} tensors [16384, 1024], ${(stat.size / 2 ** 30).toFixed(3)} GiB`);
+}
+
 async function makeSparse(file: string, gb: number): Promise<void> {
   // A header describing gb GB of float32 tensors; the data region is a hole made by truncate.
   const header: Record<string, unknown> = {};
@@ -86,15 +114,17 @@ async function main(): Promise<void> {
   if (!command || !file) throw new Error('usage: sparsity.ts make|scan|make-sparse|summary FILE [size]');
   if (command === 'make') return make(file, Number(size ?? 1));
   if (command === 'make-sparse') return makeSparse(file, Number(size ?? 10));
+  if (command === 'make-matrices') return makeMatrices(file, Number(size ?? 1));
   if (command === 'scan') {
     const bytes = (await fs.stat(file)).size;
+    const kernel = process.argv.includes('--engine') ? new EngineScanKernel() : undefined;
     const start = performance.now();
     const cpu = process.cpuUsage();
-    const report = await scanWeightFile(file, { histogram: process.argv.includes('--histogram') });
+    const report = await scanWeightFile(file, { histogram: process.argv.includes('--histogram'), ...(kernel ? { kernel } : {}) });
     const seconds = (performance.now() - start) / 1000;
     const used = process.cpuUsage(cpu);
     console.log(
-      `scan: ${report.tensors.length} tensors, ${report.total.numel} values, sparsity ${report.total.sparsity.toFixed(6)}, ` +
+      `scan${kernel ? ` (engine, ${kernel.variant})` : ' (JavaScript)'}: ${report.tensors.length} tensors, ${report.total.numel} values, sparsity ${report.total.sparsity.toFixed(6)}, ` +
         `${seconds.toFixed(3)} s wall, ${((used.user + used.system) / 1e6).toFixed(3)} s CPU, ${(bytes / seconds / 1e9).toFixed(2)} GB/s`,
     );
     const first = report.tensors[0]!;
