@@ -735,6 +735,46 @@ export interface ModelLayer {
   skipped?: { algo: string; reason: string }[];
   /** onnxruntime-node's median time for the same layer (the bench peer: Conv with these weights), with --peer. */
   peerMs?: number;
+  /** What filter pruning at the report's target would buy on this layer (absent without a target or a shape). */
+  pruned?: ModelLayerPruned;
+  /** The user's .npy activations the errors were measured on, when given (otherwise random ones). */
+  activations?: string;
+}
+
+/**
+ * The layer with the report's target share of its filters (output channels, or a matrix's rows)
+ * removed, the smallest by L1 norm first (as Distiller's and torch.nn.utils.prune's ln_structured
+ * rank them), and its input channels shrunk where the layer before it was pruned and the graph
+ * feeds that layer's output straight in (through per-channel ops only).
+ */
+export interface ModelLayerPruned {
+  /** The share of filters removed that was asked for (--prune-target). */
+  target: number;
+  /** Filters kept of the layer's own; equal when its filters are not pruned (filtersReason). */
+  filtersKept: number;
+  filters: number;
+  /** Input channels (all groups) kept of the layer's; fewer when `inputFrom` was pruned. */
+  inputChannelsKept: number;
+  inputChannels: number;
+  /** The pruned layer whose output channels are this layer's input channels. */
+  inputFrom?: string;
+  /** Why the layer's own filters are kept (its output feeds an Add, is the model's output, a depthwise layer follows its input). */
+  filtersReason?: string;
+  /** Share of the weight's sum |w| in the removed filters and input channels (what the ranking gives up). */
+  l1Removed?: number;
+  shape: ModelConvShape | ModelLinearShape;
+  flops: number | null;
+  flopsRemoved: number | null;
+  /** The best algorithm of the layer, timed on the pruned shape with the kept weights (same cache). */
+  algo?: string;
+  layout?: string;
+  msMedian?: number;
+  /** best.msMedian / msMedian. */
+  speedup?: number;
+  /** The time came from the timing cache. */
+  cached?: boolean;
+  /** Why the pruned shape was not timed. */
+  notTimed?: string;
 }
 
 export interface ModelAlgorithmResult {
@@ -777,10 +817,18 @@ export interface ModelTimingInfo {
   /** The peer timed beside the engine (--peer), or why none was. */
   peer?: string;
   peerUnavailable?: string;
+  /**
+   * The activations the errors were measured on: random uniform in [-1, 1), or the user's .npy
+   * files (--activations), how many layers took one and from where.
+   */
+  activations: { source: 'random' } | { source: 'npy'; from: string; layers: number };
 }
 
 /** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */
-export type ModelLayerSparsity = { element: number } & Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24'>;
+export type ModelLayerSparsity = { element: number } & Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24'> & {
+  /** The share of the weight's sum |w| that 2:4 magnitude pruning keeps (what the 2:4 what-if gives up: 1 - this). */
+  retained24?: number;
+};
 
 export interface ModelReport {
   file: string;
@@ -812,6 +860,12 @@ export interface ModelReport {
     /** With --peer: onnxruntime-node's times summed over the layers it ran, and for the whole ONNX model end to end. */
     peerMs?: number;
     peerModelMs?: number;
+    /**
+     * With a prune target: FLOPs of the pruned layers (sum of pruned.flops over the layers with
+     * FLOPs) and what they remove; with timings, the sum of pruned.msMedian over the layers timed
+     * both ways, the sum of their best.msMedian and the ratio.
+     */
+    pruned?: { target: number; flops: number; flopsRemoved: number; msMedian?: number; bestMs?: number; speedup?: number; timedLayers?: number };
   };
   /** Present when the layers were timed. */
   machine?: MachineInfo;

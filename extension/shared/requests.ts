@@ -134,4 +134,12 @@ export interface ModelRequest {
   peer?: boolean;
   /** The folder whose .deep-accel/ keeps the timing cache (the workspace; the CLI's working folder). */
   workspace?: string;
+  /** The share of each layer's filters the pruning what-if removes, by L1 norm (default 0.5; 0: no what-if). */
+  pruneTarget?: number;
+  /** The user's activations for the errors: a folder of <layer>.npy files, or one .npy for the model's input. */
+  activations?: string;
+  /** Write the per-layer figures as a Netron attachment (.json) here. */
+  exportNetron?: string;
+  /** Write the per-layer figures as Model Explorer node data (.json) here. */
+  exportModelExplorer?: string;
 }

@@ -34,6 +34,13 @@ export interface GraphLayer {
   /** Activation shapes: [N, C, H, W] for convolutions, [rows, features] for linear layers; absent when unknown. */
   input?: number[];
   output?: number[];
+  /**
+   * Where the graph's connectivity is followed (ONNX main graphs): the layer whose output channels
+   * are this layer's input channels one to one (through per-channel ops: normalisation,
+   * activations, pooling), the layers that take this layer's output that way, and the first other
+   * use of it (an Add, a Concat, the model's output) when there is one.
+   */
+  channels?: { from?: string; to: string[]; elsewhere?: string };
 }
 
 export interface GraphInput {

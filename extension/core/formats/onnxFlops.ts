@@ -493,6 +493,65 @@ function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSou
 }
 
 /**
+ * Ops whose output channel c depends on input channel c alone (data input 0), so removing a
+ * channel before them removes the same channel after them.
+ */
+const PER_CHANNEL = new Set([
+  'Relu', 'LeakyRelu', 'PRelu', 'Sigmoid', 'Tanh', 'Clip', 'HardSigmoid', 'HardSwish', 'Elu', 'Selu', 'Celu', 'Softplus',
+  'Softsign', 'Gelu', 'Mish', 'Identity', 'Dropout', 'BatchNormalization', 'InstanceNormalization', 'MaxPool',
+  'AveragePool', 'GlobalAveragePool', 'GlobalMaxPool', 'LpPool', 'ThresholdedRelu', 'Cast',
+]);
+
+/** Whether `node` passes channels through one to one: per-channel ops, and Flatten of [N, C, 1, 1]. */
+function passesChannels(node: ScannedNode, scope: Scope): boolean {
+  if (PER_CHANNEL.has(node.opType)) return true;
+  if (node.opType !== 'Flatten' || intAttr(node, 'axis', 1) !== 1) return false;
+  const x = scope.shape(node.input[0]);
+  return x !== undefined && x.length >= 2 && x.slice(2).every((d) => d === 1);
+}
+
+/** Sets `channels` on the main graph's layers: which layer feeds each one's input channels, and where each one's output goes. */
+function followChannels(graph: ScannedGraph, scope: Scope, nodesOf: Map<ScannedNode, GraphLayer>): void {
+  const consumers = new Map<string, { node: ScannedNode; index: number }[]>();
+  for (const node of graph.nodes) {
+    for (const [index, input] of node.input.entries()) if (input) consumers.set(input, [...(consumers.get(input) ?? []), { node, index }]);
+  }
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  for (const [node, layer] of nodesOf) {
+    let from: string | undefined;
+    let value = node.input[0];
+    for (let hops = 0; value && hops < 64; hops++) {
+      const producer = scope.producers.get(value);
+      if (!producer || producer.output[0] !== value) break;
+      const source = nodesOf.get(producer);
+      if (source) {
+        from = source.name;
+        break;
+      }
+      if (!passesChannels(producer, scope)) break;
+      value = producer.input[0];
+    }
+    const to: string[] = [];
+    let elsewhere: string | undefined;
+    const pending = [node.output[0]];
+    const visited = new Set<string>();
+    while (pending.length > 0 && elsewhere === undefined) {
+      const current = pending.pop();
+      if (!current || visited.has(current)) continue;
+      visited.add(current);
+      if (outputs.has(current)) elsewhere = "the model's output";
+      for (const use of consumers.get(current) ?? []) {
+        const target = nodesOf.get(use.node);
+        if (target && use.index === 0) to.push(target.name);
+        else if (!target && use.index === 0 && passesChannels(use.node, scope)) pending.push(use.node.output[0]);
+        else elsewhere ??= `${use.node.opType} '${use.node.name || use.node.output[0]}'`;
+      }
+    }
+    layer.channels = { ...(from ? { from } : {}), to, ...(elsewhere ? { elsewhere } : {}) };
+  }
+}
+
+/**
  * The layers with weights of an ONNX graph (Conv, ConvTranspose, Gemm and MatMul with a constant
  * weight), in node order, subgraphs included, with shapes propagated from the graph's inputs.
  * `input` replaces the first graph input's shape; a rank that does not match is an error.
@@ -516,11 +575,16 @@ export async function onnxGraphLayers(
   }
   const layers: GraphLayer[] = [];
   const assumedBatch: string[] = [];
+  const mainGraphLayers = new Map<ScannedNode, GraphLayer>();
   walk(graph, root, weights, (node, scope, path) => {
     const layer = layerOf(node, scope, weights, path);
     if (typeof layer === 'string') notes.push(layer);
-    else if (layer) layers.push(layer);
+    else if (layer) {
+      layers.push(layer);
+      if (path === '') mainGraphLayers.set(node, layer);
+    }
   }, assumedBatch, '');
+  followChannels(graph, root, mainGraphLayers);
   if (assumedBatch.length > 0) notes.unshift(`batch size 1 assumed for the symbolic dimension ${assumedBatch.join(', ')}`);
   return { inputs, layers, notes };
 }

@@ -5,6 +5,7 @@
  */
 import type { ModelLayerSparsity, ModelReport, TensorStats } from '../../shared/payloads';
 import type { OpenedWeightFile } from '../formats/types';
+import { nmPattern } from '../sparsity/nmPattern';
 import { scanOpenedWeightFile } from '../sparsity/scan';
 import { describeModel, type ModelReadOptions, openModelFile } from './readModel';
 
@@ -13,6 +14,8 @@ function layerSparsity(stats: TensorStats): ModelLayerSparsity {
   for (const key of ['filters', 'channels', 'kernels', 'rows', 'cols', 'nm24'] as const) {
     if (stats[key] !== undefined) out[key] = stats[key];
   }
+  const retained = stats.retained?.['2:4'];
+  if (retained !== undefined) out.retained24 = retained;
   return out;
 }
 
@@ -28,7 +31,7 @@ export async function analyzeOpenedModel(opened: OpenedWeightFile, options: Anal
   if (tensors.length === 0) return report;
   const scan = await scanOpenedWeightFile(
     { ...opened, tensors },
-    { signal: options.signal, skipMasks: true, onProgress: (fraction, message) => options.onProgress?.(fraction, message) },
+    { signal: options.signal, skipMasks: true, nm: [nmPattern(2, 4)], onProgress: (fraction, message) => options.onProgress?.(fraction, message) },
   );
   const byName = new Map(scan.tensors.map((t) => [t.name, t]));
   for (const layer of report.layers) {

@@ -31,10 +31,27 @@ function timingCells(layer: ModelLayer): string[] {
   return [`${best.algo}${layer.fastest ? '*' : ''}`, best.msMedian.toFixed(3), gflops, best.errorVsDirect.toFixed(1)];
 }
 
+/** "32/64 > 16/32" (input channels kept/of > filters kept/of), then the pruned time and speedup when timed. */
+function prunedCells(layer: ModelLayer, timed: boolean): string[] {
+  const p = layer.pruned;
+  if (!p) return timed ? ['-', '-', '-'] : ['-', '-'];
+  const channels = `${p.inputChannelsKept === p.inputChannels ? p.inputChannels : `${p.inputChannelsKept}/${p.inputChannels}`} > ${p.filtersKept === p.filters ? p.filters : `${p.filtersKept}/${p.filters}`}`;
+  const flops = p.flops === null ? '?' : humanCount(p.flops);
+  if (!timed) return [channels, flops];
+  return [channels, flops, p.msMedian === undefined ? '-' : `${p.msMedian.toFixed(3)} (${p.speedup!.toFixed(2)}x)`];
+}
+
 export function formatModelReport(report: ModelReport): string {
   const timed = report.timing !== undefined;
   const peer = report.total.peerMs !== undefined;
-  const header = ['#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', 'Winograd', ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : []), ...(peer ? ['ORT ms'] : [])];
+  const pruned = report.total.pruned;
+  const pct = pruned ? Math.round(pruned.target * 100) : 0;
+  const header = [
+    '#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', '2:4 |w| kept %', 'Winograd',
+    ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : []),
+    ...(peer ? ['ORT ms'] : []),
+    ...(pruned ? [`Pruned ${pct}%: C > K`, 'FLOPs', ...(timed ? ['ms (speedup)'] : [])] : []),
+  ];
   const rows = report.layers.map((l, i) => [
     String(i + 1),
     shortName(l.name, 48),
@@ -45,12 +62,19 @@ export function formatModelReport(report: ModelReport): string {
     l.sparsity ? percent(l.sparsity.element, 1) : '-',
     structured(l),
     l.sparsity ? percent(l.sparsity.nm24, 1) : '-',
+    l.sparsity?.retained24 !== undefined ? percent(l.sparsity.retained24, 1) : '-',
     l.winograd.chosen?.tile ?? (l.winograd.applicable ? 'needs sizes' : '-'),
     ...(timed ? timingCells(l) : []),
     ...(peer ? [l.peerMs === undefined ? '-' : l.peerMs.toFixed(3)] : []),
+    ...(pruned ? prunedCells(l, timed) : []),
   ]);
   const t = report.total;
-  rows.push(['', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : []), ...(peer ? [t.peerMs!.toFixed(3)] : [])]);
+  rows.push([
+    '', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', '',
+    ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : []),
+    ...(peer ? [t.peerMs!.toFixed(3)] : []),
+    ...(pruned ? ['', humanCount(pruned.flops), ...(timed ? [pruned.msMedian === undefined ? '-' : `${pruned.msMedian.toFixed(3)} (${pruned.speedup!.toFixed(2)}x)`] : [])] : []),
+  ]);
   const input = report.input.shape ? `input [${report.input.shape.join(', ')}] (${report.input.from === 'option' ? '--input' : 'from the file'})` : 'input size unknown';
   const lines = [
     `${report.file} (${report.format}, layers from the ${report.source === 'graph' ? 'graph' : 'weights alone'}), ${input}`,
@@ -71,9 +95,18 @@ export function formatModelReport(report: ModelReport): string {
       lines.push(`ORT ms: ${g.peer} on the same layer with its weights (NCHW Conv), ${t.peerMs!.toFixed(3)} ms over the layers it ran${t.peerModelMs !== undefined ? `; the whole model end to end: ${t.peerModelMs.toFixed(3)} ms` : ''}.`);
     }
     if (g.peerUnavailable) lines.push(g.peerUnavailable);
+    lines.push(
+      g.activations.source === 'npy'
+        ? `Errors measured on your activations (${g.activations.from}) for ${g.activations.layers} layer${g.activations.layers === 1 ? '' : 's'}, random ones in [-1, 1) for the others.`
+        : 'Errors measured on random activations in [-1, 1) (--activations gives your own).',
+    );
     const notTimed = new Map<string, string[]>();
     for (const l of report.layers) if (l.notTimed) notTimed.set(l.notTimed, [...(notTimed.get(l.notTimed) ?? []), l.name]);
     for (const [reason, names] of notTimed) lines.push(`not timed: ${names.length} layer${names.length === 1 ? '' : 's'} (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): ${reason}`);
+  }
+  if (pruned) {
+    const time = pruned.msMedian !== undefined ? `; the ${pruned.timedLayers} layers timed both ways: ${pruned.bestMs!.toFixed(3)} ms > ${pruned.msMedian.toFixed(3)} ms (${pruned.speedup!.toFixed(2)}x), each with its best algorithm` : '';
+    lines.push(`Pruned ${pct}%: ${humanCount(pruned.flopsRemoved)} FLOPs removed (${percent(pruned.flopsRemoved / ((pruned.flops + pruned.flopsRemoved) || 1), 1)}% of the layers with sizes)${time}. 2:4 |w| kept % = the share of sum |w| that 2:4 magnitude pruning keeps.`);
   }
   for (const note of report.notes) lines.push(`note: ${note}`);
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);

@@ -13,9 +13,10 @@ import { layoutChooser, type ConvBackend } from '../conv/backend';
 import type { OpenedWeightFile } from '../formats/types';
 import { abortError } from '../requests/hooks';
 import { benchAlgorithm, type LayerData } from '../requests/bench';
+import { type ActivationSource, layerActivations } from './activations';
 import { isConvShape } from './layers';
 import { readLayerWeight } from './layerWeights';
-import { type TimingCache, timingKey } from './timingCache';
+import { type TimingCache, timingKey, weightFileIdentity } from './timingCache';
 
 export const DEFAULT_MODEL_BUDGET_MS = 200;
 /** The accuracy budget of the bench request too: the F(6,3) class (9-13x direct's max error here). */
@@ -34,6 +35,8 @@ export interface ModelTimingOptions {
   threads: number;
   maxErrorVsDirect: number;
   seed?: number;
+  /** The user's activations to measure errors on (random ones where it has none for a layer). */
+  activations?: ActivationSource;
   /** Time onnxruntime-node on each layer too (its version is part of the cache key). */
   peer?: { version: string };
   signal?: AbortSignal;
@@ -68,7 +71,7 @@ function pick(results: ModelAlgorithmResult[], accept: (r: ModelAlgorithmResult)
 }
 
 /** Fills each layer's results, best (and fastest when outside the budget), notTimed and skipped; returns the pairs measured and served by the cache. */
-export async function timeModelLayers(report: ModelReport, opened: OpenedWeightFile, options: ModelTimingOptions): Promise<{ measured: number; cacheHits: number }> {
+export async function timeModelLayers(report: ModelReport, opened: OpenedWeightFile, options: ModelTimingOptions): Promise<{ measured: number; cacheHits: number; activationLayers: number }> {
   const { backend, cache, threads, signal } = options;
   const layoutOf = layoutChooser({}, (algo) => backend.supportedLayouts(algo));
   // Direct convolution is the yardstick of every error, so it always runs.
@@ -84,6 +87,7 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
   let done = 0;
   let measured = 0;
   let cacheHits = 0;
+  let activationLayers = 0;
   for (const [index, plan] of plans.entries()) {
     const layer = plan.layer;
     if (signal?.aborted) throw abortError('model report');
@@ -98,11 +102,17 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       done += plan.runnable.length;
       continue;
     }
+    const given = options.activations ? await layerActivations(options.activations, layer, shape, index === 0) : undefined;
+    if (given) {
+      layer.activations = given.file;
+      activationLayers++;
+    }
+    const dataKey = given ? `npy:${await weightFileIdentity(given.file)}` : `seed${options.seed ?? 1}`;
     const keys = plan.runnable.map(({ algo, layout }) => ({
       algo,
       layout,
       time: timingKey(options.engineBuild, shape, algo, layout, threads),
-      error: `${options.fileIdentity}|${layer.name}|${timingKey(options.engineBuild, shape, algo, layout, 1)}|seed${options.seed ?? 1}`,
+      error: `${options.fileIdentity}|${layer.name}|${timingKey(options.engineBuild, shape, algo, layout, 1)}|${dataKey}`,
     }));
     const peerKey = options.peer ? timingKey(`onnxruntime-node-${options.peer.version}`, shape, 'Conv', 'nchw', threads) : undefined;
     const needsEngine = keys.some((k) => !cache.timing(k.time) || cache.error(k.error) === undefined) || (peerKey !== undefined && !cache.timing(peerKey));
@@ -115,7 +125,9 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       }
       options.onProgress?.(done / Math.max(1, totalSteps), `${layer.name}: weights and fp64 reference`);
       const weight = await readLayerWeight(layer, tensor, sharedFloats((shape.K * shape.C * shape.R * shape.S) / (shape.groups ?? 1)), signal);
-      const input = fillUniform(sharedFloats(shape.N * shape.C * shape.H * shape.W), (options.seed ?? 1) * 7919 + index);
+      const input = sharedFloats(shape.N * shape.C * shape.H * shape.W);
+      if (given) input.set(given.data);
+      else fillUniform(input, (options.seed ?? 1) * 7919 + index);
       data = { input, weight, maxRefAbs: 0 };
       Object.assign(data, await backend.reference(shape, input, weight, { signal }));
     }
@@ -194,5 +206,5 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
     if (fastest && (!best || fastest.algo !== best.algo || fastest.layout !== best.layout)) layer.fastest = fastest;
   }
   options.onProgress?.(1, 'timed');
-  return { measured, cacheHits };
+  return { measured, cacheHits, activationLayers };
 }

@@ -32,7 +32,9 @@ interface CacheFile {
 
 export function timingKey(engineBuild: string, shape: ConvShape, algo: string, layout: string, threads: number): string {
   const { N, C, H, W, K, R, S, stride, pad } = shape;
-  return `${engineBuild}|${algo}|${layout}|t${threads}|${[N, C, H, W, K, R, S, stride, pad].join(',')}`;
+  // Groups, dilation and uneven pads change the work: a depthwise 32 -> 32 layer is not the full one.
+  const extras = [shape.groups && shape.groups !== 1 ? `g${shape.groups}` : '', shape.dilation && shape.dilation !== 1 ? `d${shape.dilation}` : '', shape.pads ? `p${shape.pads.join(',')}` : ''].filter(Boolean);
+  return `${engineBuild}|${algo}|${layout}|t${threads}|${[N, C, H, W, K, R, S, stride, pad].join(',')}${extras.length ? `|${extras.join('|')}` : ''}`;
 }
 
 export class TimingCache {

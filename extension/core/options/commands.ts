@@ -313,7 +313,7 @@ const parseInputShape = text((value, label) => {
 export const MODEL_SCHEMA: CommandSchema = {
   name: 'model',
   summary: 'the layers of your model: shapes, parameters, FLOPs, weight sparsity and the Winograd kernels that fit',
-  cliSynopsis: 'FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--peer] [--no-time] [--json]',
+  cliSynopsis: 'FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--json]',
   cellSynopsis: 'model <file> [input=N,C,H,W] [algos=a,b] [budget=ms] [threads=T]',
   description:
     'Read a model layer by layer (ONNX, TFLite, Keras .h5/.keras and TF.js graphs; other weight files from their weights\' names and shapes): op, full shape, parameters, FLOPs, the sparsity of each weight and which of the engine\'s Winograd kernels fit. Layers are named as the file names them (as Netron shows them).',
@@ -327,6 +327,18 @@ export const MODEL_SCHEMA: CommandSchema = {
     { name: 'maxErrorVsDirect', kind: 'value', parse: number('be a number >= 1', (v) => v >= 1), placeholder: 'X', help: "The accuracy budget: a layer's best algorithm is the fastest whose max error is at most X times direct convolution's on the same data.", defaultText: '16 (the F(6,3) class)' },
     { name: 'peer', kind: 'switch', cellKey: false, default: false, help: 'also time onnxruntime-node (optional dependency) on each layer, and on the whole model when it is ONNX' },
     { name: 'noTime', kind: 'switch', cellKey: false, default: false, toRequest: (noTime) => (noTime ? { time: false } : {}), help: 'only read the layers and their sparsity; time nothing' },
+    {
+      name: 'pruneTarget',
+      kind: 'value',
+      cellKey: 'prune',
+      parse: number('be a share from 0 to 0.95 (0.5 removes half of each layer\'s filters; 0 shows no pruning)', (v) => v >= 0 && v <= 0.95),
+      placeholder: 'S',
+      defaultText: '0.5',
+      help: "The pruning what-if: remove this share of each layer's filters, smallest L1 norm first (the next layers' input channels shrink where the graph feeds them straight in), and time the pruned shape with the layer's best algorithm.",
+    },
+    { name: 'activations', kind: 'value', cellKey: false, placeholder: 'DIR', help: "Measure the errors on your activations instead of random ones: a folder of <layer name>.npy files (each the layer's input, NCHW; [rows, features] for matrix products), or one .npy file for the model's input." },
+    { name: 'exportNetron', kind: 'value', cellKey: false, placeholder: 'OUT.json', help: 'Also write the per-layer figures as a Netron attachment (open it in Netron beside the model; nodes by name).' },
+    { name: 'exportModelExplorer', kind: 'value', cellKey: false, placeholder: 'OUT.json', help: "Also write Model Explorer node data (the best time per node, or FLOPs when untimed), to load beside the model in Model Explorer." },
     json,
   ],
 };

@@ -10,7 +10,10 @@ import { PEER_NOT_INSTALLED, findOnnxRuntime, runOnnxRuntimeModel } from '../ben
 import { requestedAlgorithms } from '../bench/runner';
 import { machineInfo } from '../bench/machine';
 import type { ConvBackend } from '../conv/backend';
+import { openActivations } from '../model/activations';
 import { analyzeOpenedModel } from '../model/analyze';
+import { checkModelExports, writeModelExports } from '../model/exports';
+import { DEFAULT_PRUNE_TARGET, describePruning, timePrunedLayers } from '../model/pruneWhatIf';
 import { checkInputShape, openModelFile } from '../model/readModel';
 import { DEFAULT_MAX_ERROR_VS_DIRECT, DEFAULT_MODEL_BUDGET_MS, timeModelLayers } from '../model/timing';
 import { TimingCache, weightFileIdentity } from '../model/timingCache';
@@ -27,6 +30,7 @@ function checkRequest(request: ModelRequest, backend: ConvBackend | undefined): 
   };
   nonNegative(request.budgetMs, 'budget');
   nonNegative(request.warmupMs, 'warm-up');
+  if (request.pruneTarget !== undefined && !(request.pruneTarget >= 0 && request.pruneTarget <= 0.95)) throw new OptionError(`prune-target must be a share from 0 to 0.95, got ${request.pruneTarget}`);
   if (request.maxErrorVsDirect !== undefined && !(request.maxErrorVsDirect >= 1)) throw new OptionError(`max-error-vs-direct must be a number >= 1, got ${request.maxErrorVsDirect}`);
   const threads = request.threads ?? 1;
   const max = backend?.maxThreads ?? Infinity;
@@ -38,8 +42,12 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
   checkRequest(request, backend);
   const time = backend !== undefined && request.time !== false;
   const algos = time ? requestedAlgorithms({ algos: request.algos }) : undefined;
+  const activations = request.activations !== undefined && time ? await openActivations(request.activations) : undefined;
   const opened = await openModelFile(request.file, { ...(request.input ? { input: request.input } : {}), signal });
   try {
+    // Export paths are checked before any work: a wrong one fails at once, never after the timings.
+    const exports = await checkModelExports(request, request.file, opened.companions ?? []);
+    const pruneTarget = request.pruneTarget ?? DEFAULT_PRUNE_TARGET;
     // The sparsity scan streams the weights once; timing reads each timed layer's weight again.
     const scanShare = time ? 0.1 : 1;
     const report = await analyzeOpenedModel(opened, {
@@ -47,7 +55,13 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       signal,
       onProgress: (fraction, message) => hooks.onProgress?.(fraction * scanShare, message),
     });
-    if (!time || !backend) return report;
+    const prunePlans = pruneTarget > 0 ? describePruning(report, opened, pruneTarget) : undefined;
+    if (request.activations !== undefined && !time) report.notes.push('--activations: nothing timed, so no errors were measured on them');
+    if (!time || !backend) {
+      const written = await writeModelExports(report, exports);
+      report.notes.push(...written);
+      return report;
+    }
     const budgetMs = request.budgetMs ?? DEFAULT_MODEL_BUDGET_MS;
     const warmupMs = request.warmupMs ?? Math.min(100, budgetMs / 5);
     const threads = request.threads ?? 1;
@@ -57,7 +71,8 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
     const engineBuild = backend.build ?? `${backend.variant}-unidentified`;
     const runtime = request.peer ? findOnnxRuntime() : undefined;
     const started = performance.now();
-    const { measured, cacheHits } = await timeModelLayers(report, opened, {
+    const pruneShare = prunePlans ? 0.2 : 0;
+    const { measured, cacheHits, activationLayers } = await timeModelLayers(report, opened, {
       backend,
       engineBuild,
       cache,
@@ -68,9 +83,24 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       threads,
       maxErrorVsDirect,
       ...(runtime ? { peer: { version: runtime.version } } : {}),
+      ...(activations ? { activations } : {}),
       signal,
-      onProgress: (fraction, message) => hooks.onProgress?.(scanShare + (1 - scanShare) * fraction, message),
+      onProgress: (fraction, message) => hooks.onProgress?.(scanShare + (1 - scanShare - pruneShare) * fraction, message),
     });
+    let pruneCounts = { measured: 0, cacheHits: 0 };
+    if (prunePlans) {
+      pruneCounts = await timePrunedLayers(report, opened, prunePlans, {
+        backend,
+        engineBuild,
+        cache,
+        budgetMs,
+        warmupMs,
+        threads,
+        target: pruneTarget,
+        signal,
+        onProgress: (fraction, message) => hooks.onProgress?.(1 - pruneShare + pruneShare * fraction, message),
+      });
+    }
     let peerModelMs: number | undefined;
     if (runtime && report.format === 'onnx' && report.input.name && report.input.shape) {
       hooks.onProgress?.(1, 'onnxruntime-node: the whole model');
@@ -100,12 +130,17 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       threads,
       maxErrorVsDirect,
       engineBuild,
-      measured,
-      cacheHits,
+      measured: measured + pruneCounts.measured,
+      cacheHits: cacheHits + pruneCounts.cacheHits,
+      activations: activations ? { source: 'npy', from: activations.path, layers: activationLayers } : { source: 'random' },
       ...(backend.build ? { cacheFile: cache.file } : {}),
       elapsedMs: performance.now() - started,
       ...(runtime ? { peer: `onnxruntime-node ${runtime.version} (${threads} thread${threads === 1 ? '' : 's'})` } : request.peer ? { peerUnavailable: PEER_NOT_INSTALLED } : {}),
     };
+    if (activations && activationLayers === 0) {
+      report.warnings.push(activations.kind === 'folder' ? `--activations ${activations.path}: no <layer>.npy file matched a timed layer's name; every error used random activations` : `--activations ${activations.path}: the first layer was not timed; every error used random activations`);
+    }
+    report.notes.push(...(await writeModelExports(report, exports)));
     return report;
   } finally {
     await opened.close();
