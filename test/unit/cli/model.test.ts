@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -36,8 +36,9 @@ test('model --json: the report of a TF.js layers model timed on the engine, tota
   assert.equal(report.timing!.budgetMs, 0);
   assert.ok(existsSync(path.join(workspace, '.deep-accel', 'model-timings.json')));
   const table = await cli('model', fixture('keras', 'tfjs_layers.json'), '--budget-ms', '0', '--algos', 'im2col');
-  assert.match(table.out, /^1 +conv +conv +3x24x24 > 6x20x20 5x5 s1 p0 .* (direct|im2col) +\d+\.\d{3} +[\d.]+ +[\d.]+$/m);
-  assert.match(table.out, /0 timed, 4 from the cache/);
+  assert.match(table.out, /^1 +conv +conv +3x24x24 > 6x20x20 5x5 s1 p0 .* (direct|im2col) +\d+\.\d{3} +[\d.]+ +[\d.]+ +3 > 3\/6 +180\.00K +\d+\.\d{3} \(\d+\.\d\dx\)$/m);
+  // Two layers x (direct, im2col), and the pruned conv; the pruned dense layer keeps its shape (the model's output), so its time is its own.
+  assert.match(table.out, /0 timed, 6 from the cache/);
 });
 
 test('model prints one row per layer and a totals row; a real TFLite model lists its depthwise layers', async () => {
@@ -60,8 +61,32 @@ test('model: a wrong --input is a usage error naming the flag, a shape that does
   assert.match(notModel.err, /make_model_fixtures\.py: not a recognised weight file/);
   const help = await cli('model', '--help');
   assert.equal(help.code, 0);
-  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--algos a,b\] \[--budget-ms T\]\n +\[--threads T\] \[--max-error-vs-direct X\] \[--peer\]\n +\[--no-time\] \[--json\]/);
+  // The synopsis wraps at 80 columns: its words in order, any run of spaces and line breaks between them.
+  const synopsis = 'Usage: deep-accel model FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--json]';
+  assert.match(help.out, new RegExp(`^${synopsis.split(' ').map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+')}`));
   const budget = await cli('model', fixture('keras', 'tfjs_layers.json'), '--max-error-vs-direct', '0.5');
   assert.equal(budget.code, 2);
   assert.match(budget.err, /--max-error-vs-direct must be a number >= 1, got '0.5'/);
+});
+
+test('model --export-netron / --export-model-explorer write the files through core/outputFile; a bad path is a usage error (exit 2)', async () => {
+  const netron = path.join(workspace, 'figures.netron.json');
+  const explorer = path.join(workspace, 'figures.me.json');
+  const ok = await cli('model', fixture('onnx', 'prune_net.onnx'), '--no-time', '--export-netron', netron, '--export-model-explorer', explorer);
+  assert.equal(ok.code, 0, ok.err);
+  assert.match(ok.out, new RegExp(`note: Netron attachment: ${netron.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(\\d+ metrics`));
+  assert.match(ok.out, /note: Model Explorer node data: .*figures\.me\.json \(FLOPs of 5 nodes/);
+  assert.equal(JSON.parse(readFileSync(netron, 'utf8')).signature, 'netron:attachment');
+  const same = await cli('model', fixture('onnx', 'prune_net.onnx'), '--no-time', '--export-netron', fixture('onnx', 'prune_net.onnx'));
+  assert.equal(same.code, 2);
+  assert.match(same.err, /--export-netron .*prune_net\.onnx is the input file itself/);
+  const extension = await cli('model', fixture('onnx', 'prune_net.onnx'), '--no-time', '--export-model-explorer', path.join(workspace, 'x.csv'));
+  assert.equal(extension.code, 2);
+  assert.match(extension.err, /must end in \.json/);
+  const activations = await cli('model', fixture('onnx', 'prune_net.onnx'), '--budget-ms', '0', '--algos', 'im2col', '--activations', fixture('onnx', 'prune_net_activations_wrong'));
+  assert.equal(activations.code, 2);
+  assert.match(activations.err, /prune_net_activations_wrong\/c2\.npy: shape \[1, 8, 4, 4\] is not the input of layer 'c2'/);
+  const target = await cli('model', fixture('onnx', 'prune_net.onnx'), '--no-time', '--prune-target', '1.5');
+  assert.equal(target.code, 2);
+  assert.match(target.err, /--prune-target must be a share from 0 to 0\.95/);
 });
