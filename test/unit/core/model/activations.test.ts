@@ -1,20 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { activationFileName } from '../../../../extension/core/model/activations';
 import { runModel } from '../../../../extension/core/requests/model';
-import { PoolConvBackend } from '../../../../extension/workers/convBackend';
-import { WorkerPool } from '../../../../extension/workers/pool';
-import { WORKER_SOURCE, fixture } from '../../../paths';
+import { modelTestBench } from './helpers';
+import { fixture } from '../../../paths';
 
-const pool = new WorkerPool(WORKER_SOURCE, { size: 2 });
-const folder = mkdtempSync(join(tmpdir(), 'deep-accel-model-activations-'));
-after(async () => {
-  await pool.dispose();
-  rmSync(folder, { recursive: true, force: true });
-});
+const { backend: newBackend, folder } = modelTestBench('model-activations');
 
 const NET = fixture('onnx', 'prune_net.onnx');
 const FAST = { budgetMs: 0, warmupMs: 0, algos: ['im2col', 'winograd-4x3', 'winograd-2x3'], pruneTarget: 0 };
@@ -22,7 +14,7 @@ const FAST = { budgetMs: 0, warmupMs: 0, algos: ['im2col', 'winograd-4x3', 'wino
 // The layers have no bias: on all-zero activations (written by make_prune_net.py with numpy) every
 // algorithm's output is exactly zero, so every error is exactly 0; on random ones none is.
 test('errors are measured on the .npy activations given: zeros in, exactly zero error out, and the report says so', async () => {
-  const backend = new PoolConvBackend(pool);
+  const backend = newBackend();
   const random = await runModel({ file: NET, workspace: join(folder, 'ws'), ...FAST }, { backend });
   assert.deepEqual(random.timing!.activations, { source: 'random' });
   assert.ok(random.layers.every((l) => l.results!.every((r) => r.maxAbsErr > 0)), 'random activations give rounding errors');
@@ -46,7 +38,7 @@ test('errors are measured on the .npy activations given: zeros in, exactly zero 
 });
 
 test('an activation file of the wrong shape is an error naming the file, the layer and both shapes; a missing path too', async () => {
-  const backend = new PoolConvBackend(pool);
+  const backend = newBackend();
   const wrong = fixture('onnx', 'prune_net_activations_wrong');
   await assert.rejects(
     runModel({ file: NET, workspace: join(folder, 'ws2'), activations: wrong, ...FAST }, { backend }),

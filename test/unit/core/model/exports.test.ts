@@ -1,19 +1,12 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runModel } from '../../../../extension/core/requests/model';
-import { PoolConvBackend } from '../../../../extension/workers/convBackend';
-import { WorkerPool } from '../../../../extension/workers/pool';
-import { WORKER_SOURCE, fixture } from '../../../paths';
+import { modelTestBench } from './helpers';
+import { fixture } from '../../../paths';
 
-const pool = new WorkerPool(WORKER_SOURCE, { size: 2 });
-const folder = mkdtempSync(join(tmpdir(), 'deep-accel-model-exports-'));
-after(async () => {
-  await pool.dispose();
-  rmSync(folder, { recursive: true, force: true });
-});
+const { backend: newBackend, folder } = modelTestBench('model-exports');
 
 const NET = fixture('onnx', 'prune_net.onnx');
 /** The ONNX node names, as onnx (Python) wrote them: what Netron and Model Explorer name the nodes. */
@@ -46,7 +39,7 @@ test('Netron attachment and Model Explorer node data: every figure on the node o
   const explorer = join(folder, 'prune_net.model-explorer.json');
   const report = await runModel(
     { file: NET, workspace: join(folder, 'ws'), budgetMs: 0, warmupMs: 0, algos: ['im2col'], exportNetron: netron, exportModelExplorer: explorer },
-    { backend: new PoolConvBackend(pool) },
+    { backend: newBackend() },
   );
   const entries = netronLookup(JSON.parse(readFileSync(netron, 'utf8')));
   for (const key of entries.keys()) {

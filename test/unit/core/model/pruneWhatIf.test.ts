@@ -1,4 +1,4 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -8,18 +8,12 @@ import { filtersRemoved, keptByL1, keptWeights } from '../../../../extension/cor
 import { timingKey } from '../../../../extension/core/model/timingCache';
 import { runModel } from '../../../../extension/core/requests/model';
 import type { ModelLayer } from '../../../../extension/shared/payloads';
-import { PoolConvBackend } from '../../../../extension/workers/convBackend';
-import { WorkerPool } from '../../../../extension/workers/pool';
-import { WORKER_SOURCE, fixture } from '../../../paths';
+import { modelTestBench } from './helpers';
+import { fixture } from '../../../paths';
 
 const PYTHON = '/usr/bin/python3';
 const needsOnnx = spawnSync(PYTHON, ['-c', 'import onnx']).status === 0 ? false : `${PYTHON} with onnx (Debian python3-onnx) is not installed`;
-const pool = new WorkerPool(WORKER_SOURCE, { size: 2 });
-const folder = mkdtempSync(join(tmpdir(), 'deep-accel-prune-whatif-'));
-after(async () => {
-  await pool.dispose();
-  rmSync(folder, { recursive: true, force: true });
-});
+const { backend: newBackend, folder } = modelTestBench('prune-whatif');
 
 /** Written by test/fixtures/onnx/make_prune_net.py with numpy and onnx.shape_inference. */
 interface ExpectedRow {
@@ -93,7 +87,7 @@ test('pruned shapes and FLOPs follow the graph: the next layer loses the input c
 
 test('timed: each pruned layer runs its best algorithm on the kept weights, ranked by L1 as numpy ranks them; a second report reads the cache', async () => {
   const workspace = join(folder, 'ws-timed');
-  const backend = new PoolConvBackend(pool);
+  const backend = newBackend();
   const messages: string[] = [];
   const report = await runModel({ file: NET, workspace, budgetMs: 0, warmupMs: 0, algos: ['im2col'] }, { backend, onProgress: (_f, m) => m && messages.push(m) });
   const rows = EXPECTED.targets['0.5']!;
