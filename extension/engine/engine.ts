@@ -29,7 +29,8 @@
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
 import { convDirectFlops, convGeometry, convOutputSize } from '../core/conv/reference';
 import { ALGORITHMS, applies } from './algorithms';
-import { ALIGN, Arena, RESERVED_LOW_BYTES } from './arena';
+import { ALIGN, RESERVED_LOW_BYTES } from './arena';
+import { type EngineCreateOptions, EngineInstance } from './instance';
 import { ENGINE_MAX_PAGES, type EngineVariant, WASM_PAGE_BYTES, createEngineMemory, loadEngineModule } from './loading';
 import { type ConvPlanDescriptor, PLAN_BLOCK_BYTES, PLAN_SLOT } from './planDescriptor';
 import { type AlgorithmPlan, type AlgorithmSpec, type PlanOptions, type PlannerEngine, blockOfLayout, roundUp } from './planner';
@@ -45,84 +46,30 @@ export { PLAN_SLOT, type ConvPlanDescriptor, type PlanPhase } from './planDescri
 export type { PlanOptions } from './planner';
 export { STRASSEN_DEFAULT_CUTOFF } from './strassen';
 
-type KernelFn = (...args: number[]) => void;
+export type { EngineCreateOptions } from './instance';
 
-export interface EngineCreateOptions {
-  variant?: EngineVariant | 'auto';
-  /** Share an existing engine memory (a worker's view of the owner's memory). */
-  memory?: WebAssembly.Memory;
-  /** Directory of the .wasm files (default: {@link engineWasmDir}). */
-  wasmDir?: string;
-}
-
-export class Engine implements PlannerEngine {
+/** An engine instance that also plans and runs the convolutions. */
+export class Engine extends EngineInstance implements PlannerEngine {
   readonly MR: number;
   readonly NR: number;
   readonly tileTmpBytes: number;
-  private readonly exports: Record<string, unknown>;
-  private arenaInstance: Arena | undefined;
 
-  private constructor(
-    readonly module: WebAssembly.Module,
-    readonly memory: WebAssembly.Memory,
-    readonly variant: EngineVariant,
-  ) {
-    const instance = new WebAssembly.Instance(module, { env: { memory } });
-    this.exports = instance.exports as Record<string, unknown>;
+  protected constructor(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: EngineVariant) {
+    super(module, memory, variant);
     this.MR = this.constant('MR');
     this.NR = this.constant('NR');
     this.tileTmpBytes = this.constant('TILE_TMP_BYTES');
   }
 
   /** A new engine; with no memory given, it creates (and owns) a fresh shared memory. */
-  static create(options: EngineCreateOptions = {}): Engine {
+  static override create(options: EngineCreateOptions = {}): Engine {
     const { module, variant } = loadEngineModule(options.variant ?? 'auto', options.wasmDir);
     return new Engine(module, options.memory ?? createEngineMemory(), variant);
   }
 
   /** An engine over an already compiled module and memory (what a worker does with what it was posted). */
-  static instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: EngineVariant): Engine {
+  static override instantiate(module: WebAssembly.Module, memory: WebAssembly.Memory, variant: EngineVariant): Engine {
     return new Engine(module, memory, variant);
-  }
-
-  /** The allocator; only the thread that owns the memory may use it. */
-  get arena(): Arena {
-    this.arenaInstance ??= new Arena(this.memory);
-    return this.arenaInstance;
-  }
-
-  /** An exported constant of the module (block sizes, flop counts of generated transforms). */
-  constant(name: string): number {
-    const value = this.exports[name];
-    if (!(value instanceof WebAssembly.Global)) throw new Error(`engine: export ${name} missing`);
-    return value.value as number;
-  }
-
-  /** Calls an exported function, turning a trap into an Error naming the kernel and its arguments. */
-  call(name: string, ...args: number[]): void {
-    const fn = this.exports[name];
-    if (typeof fn !== 'function') throw new Error(`engine: no exported kernel '${name}'`);
-    try {
-      (fn as KernelFn)(...args);
-    } catch (error) {
-      if (error instanceof WebAssembly.RuntimeError) {
-        throw new Error(`engine: kernel ${name}(${args.join(', ')}) trapped: ${error.message}`, { cause: error });
-      }
-      throw error;
-    }
-  }
-
-  /** A Float32Array view of `length` floats at `ptr` (re-create after the memory grows). */
-  f32(ptr: number, length: number): Float32Array {
-    this.checkRange(ptr, length * 4, 'f32 view');
-    return new Float32Array(this.memory.buffer, ptr, length);
-  }
-
-  checkRange(ptr: number, bytes: number, what: string): void {
-    const size = this.memory.buffer.byteLength;
-    if (!Number.isSafeInteger(ptr) || ptr < 0 || ptr % 4 !== 0 || bytes < 0 || ptr + bytes > size) {
-      throw new Error(`engine: ${what} [${ptr}, ${ptr + bytes}) is outside the ${size}-byte memory`);
-    }
   }
 
   /**

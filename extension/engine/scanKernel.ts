@@ -6,7 +6,7 @@
  */
 import type { HistogramTables } from '../core/sparsity/accumulator';
 import type { ChunkValueSums, MatrixStructureCounter, MatrixStructureCounts, ScanKernel } from '../core/sparsity/scanKernel';
-import { Engine, type EngineCreateOptions } from './engine';
+import { type EngineCreateOptions, EngineInstance } from './instance';
 
 /** Elements per chunk buffer: the scan's chunk size (core/sparsity/scan.ts SCAN_CHUNK_ELEMENTS). */
 export const SCAN_KERNEL_CAPACITY = 1 << 21;
@@ -27,7 +27,7 @@ export function float32AtOrBelow(t: number): number {
 
 export class EngineScanKernel implements ScanKernel {
   readonly capacity: number;
-  private readonly engine: Engine;
+  private readonly engine: EngineInstance;
   private readonly slots: [number, number];
   private readonly maskPtr: number;
   private readonly outPtr: number;
@@ -42,7 +42,7 @@ export class EngineScanKernel implements ScanKernel {
 
   constructor(options: EngineCreateOptions & { capacity?: number } = {}) {
     this.capacity = options.capacity ?? SCAN_KERNEL_CAPACITY;
-    this.engine = Engine.create(options);
+    this.engine = EngineInstance.create(options);
     const arena = this.engine.arena;
     this.slots = [arena.alloc(this.capacity * 4, 'scan chunk'), arena.alloc(this.capacity * 4, 'scan chunk')];
     this.maskPtr = arena.alloc(this.capacity, 'scan zero mask');
@@ -145,7 +145,7 @@ class EngineMatrixCounter implements MatrixStructureCounter {
 
   constructor(
     private readonly kernel: EngineScanKernel,
-    private readonly engine: Engine,
+    private readonly engine: EngineInstance,
     stateBytes: number,
     private readonly K: number,
     private readonly C: number,
