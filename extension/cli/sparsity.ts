@@ -4,16 +4,24 @@
  * Prints the per-tensor sparsity table (or the SparsityReport JSON with --json). Parser errors name
  * the file and the problem; they are printed as `deep-accel: <file>: <problem>` with exit status 2.
  */
+import * as os from 'node:os';
 import { WeightFileError } from '../core/formats/index';
 import { OptionError } from '../core/optionError';
 import { SPARSITY_SCHEMA, optionCombinationProblem } from '../core/options/commands';
 import { runSparsity } from '../core/requests/weightFile';
 import { EngineScanKernel } from '../engine/scanKernel';
+import type { SparsityReport } from '../shared/payloads';
 import type { SparsityRequest } from '../shared/requests';
+import { PoolTensorPartScanner } from '../workers/scanParts';
 import { formatSparsityReport, formatWinogradSparsity } from '../core/sparsity/format';
 import { type CliCommand, type CliIo, CliUsageError } from './io';
 import { needsWatchedRead, readInWatchedWorker } from './watchedRead';
 import { commandLine, commandUsage } from './options';
+
+/** One worker per core, at most 8: the scan is bound by memory and disk bandwidth well before that. */
+function defaultThreads(): number {
+  return Math.min(8, Math.max(1, os.availableParallelism?.() ?? os.cpus().length));
+}
 
 export function singleFile(positionals: readonly string[], usage: string): string {
   if (positionals.length !== 1) {
@@ -44,6 +52,17 @@ export async function reportingFileErrors(io: CliIo, file: string, body: () => P
   }
 }
 
+/** The scan on this thread's engine, its tensors spread over `--threads` workers when the file is large. */
+async function scanOnThreads(request: SparsityRequest): Promise<SparsityReport> {
+  const threads = request.threads ?? defaultThreads();
+  const parts = threads > 1 ? new PoolTensorPartScanner(request, threads) : undefined;
+  try {
+    return await runSparsity(request, { scanKernel: new EngineScanKernel(), ...(parts ? { parts } : {}) });
+  } finally {
+    await parts?.dispose();
+  }
+}
+
 export const SPARSITY_USAGE = commandUsage(SPARSITY_SCHEMA);
 
 export const sparsityCommand: CliCommand = async (argv, io) => {
@@ -59,7 +78,7 @@ export const sparsityCommand: CliCommand = async (argv, io) => {
     const request = { ...parsed.request, file } as SparsityRequest;
     // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: read it in a worker.
     const timeout = parsed.values.timeout as number | undefined;
-    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('sparsity', request, timeout) : await runSparsity(request, { scanKernel: new EngineScanKernel() });
+    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('sparsity', request, timeout) : await scanOnThreads(request);
     if (parsed.values.json) {
       io.out(`${JSON.stringify(report, null, 2)}\n`);
     } else {

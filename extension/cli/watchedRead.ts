@@ -4,10 +4,10 @@
  * WebAssembly: .h5, .hdf5 and the model.weights.h5 inside .keras). Other formats are read on the
  * CLI's own thread, as before: their parsers check sizes and cancellation themselves.
  */
-import { WeightFileError, detectFormat } from '../core/formats/index';
-import { OptionError } from '../core/optionError';
+import { detectFormat } from '../core/formats/index';
 import { DEFAULT_READ_TIMEOUT_SECONDS, stalledReadMessage } from '../core/weightFiles';
-import { WorkerPool, WorkerTaskError, defaultWorkerScript } from '../workers/pool';
+import { WorkerPool, defaultWorkerScript } from '../workers/pool';
+import { errorFromWorker } from '../workers/scanParts';
 import type { WorkerTasks } from '../workers/protocol';
 
 const WATCHED_FORMATS: ReadonlySet<string> = new Set(['hdf5', 'keras']);
@@ -34,12 +34,7 @@ export async function readInWatchedWorker<K extends WeightFileTask>(
   try {
     return await pool.run(task, args, { stallTimeout: { ms: seconds * 1000, message: stalledReadMessage(file, seconds, '--timeout') } });
   } catch (error) {
-    const prefix = `${file}: `;
-    if (error instanceof WorkerTaskError && (error.reason === 'timeout' || error.errorName === 'WeightFileError') && error.message.startsWith(prefix)) {
-      throw new WeightFileError(file, error.message.slice(prefix.length));
-    }
-    if (error instanceof WorkerTaskError && error.errorName === 'OptionError') throw new OptionError(error.message);
-    throw error;
+    throw errorFromWorker(error, file);
   } finally {
     await pool.dispose();
   }

@@ -68,6 +68,8 @@ export interface SparsityRequest {
   permute?: string;
   /** Time bound of that search per weight, in seconds (default 10). */
   permuteSeconds?: number;
+  /** Worker threads the CLI spreads a large file's tensors over (default: one per core, at most 8). */
+  threads?: number;
 }
 
 /** A pruning what-if, or with `out`, a pruned safetensors copy that is read back and checked. */

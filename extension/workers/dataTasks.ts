@@ -8,8 +8,8 @@ import { runModel } from '../core/requests/model';
 import { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from '../core/requests/weightFile';
 import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
-import { EngineScanKernel } from '../engine/scanKernel';
 import type { TaskContext, TaskHandler, WorkerTaskKind } from './protocol';
+import { workerScanKernel } from './scanTasks';
 
 export function hooksOf(context: TaskContext): RequestHooks {
   return { signal: context.signal, onProgress: (fraction, message) => context.progress(fraction, message) };
@@ -20,9 +20,7 @@ function handler<K extends WorkerTaskKind>(run: (request: Parameters<TaskHandler
 }
 
 export const winogradTask = handler<'winograd'>(runWinograd);
-/** This worker thread's scan kernel, made on its first scan (a worker runs one task at a time). */
-let scanKernel: EngineScanKernel | undefined;
-export const sparsityTask: TaskHandler<'sparsity'> = (args, context) => runSparsity(args, { ...hooksOf(context), scanKernel: (scanKernel ??= new EngineScanKernel()) });
+export const sparsityTask: TaskHandler<'sparsity'> = (args, context) => runSparsity(args, { ...hooksOf(context), scanKernel: workerScanKernel() });
 export const pruneTask = handler<'prune'>(runPrune);
 export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);

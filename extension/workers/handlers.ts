@@ -74,6 +74,8 @@ function lazy<K extends WorkerTaskKind>(load: () => TaskHandler<K>): TaskHandler
 
 type DataTasks = typeof import('./dataTasks');
 const dataTasks = (): DataTasks => require('./dataTasks') as DataTasks;
+type ScanTasks = typeof import('./scanTasks');
+const scanTasks = (): ScanTasks => require('./scanTasks') as ScanTasks;
 
 export const taskHandlers: TaskHandlerRegistry = {
   selfTest,
@@ -85,6 +87,7 @@ export const taskHandlers: TaskHandlerRegistry = {
   // The request kinds that need no engine: the core request functions (see dataTasks.ts).
   winograd: lazy(() => dataTasks().winogradTask),
   sparsity: lazy(() => dataTasks().sparsityTask),
+  sparsityPart: lazy(() => scanTasks().sparsityPartTask),
   summary: lazy(() => dataTasks().summaryTask),
   model: lazy(() => dataTasks().modelTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),

@@ -121,6 +121,15 @@ export const SPARSITY_SCHEMA: CommandSchema = {
     { name: 'histogram', kind: 'switch', cellKey: false, help: 'add log10 magnitude histograms and the sparsity-against-threshold curve (cells always have them)' },
     { name: 'blockSize', kind: 'value', flag: '--block', cellKey: false, parse: pair('look like 4x4 (two positive integers)'), placeholder: 'RxC', help: 'block shape for block sparsity over the [O, I*R*S] view', defaultText: '4x4' },
     {
+      name: 'threads',
+      kind: 'value',
+      cellKey: false,
+      parse: integer({ min: 1, max: 256 }),
+      placeholder: 'T',
+      help: 'worker threads the tensors of a file of 128 MB or more are spread over (1: scan on the main thread)',
+      defaultText: 'one per core, at most 8',
+    },
+    {
       name: 'winograd',
       kind: 'value',
       parse: integer({ min: 1, max: 8 }),

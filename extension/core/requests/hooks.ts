@@ -1,6 +1,7 @@
 /** What every request function takes besides its request: progress, cancellation and, where needed, compute. */
 import type { ConvBackend } from '../conv/backend';
 import type { ScanKernel } from '../sparsity/scanKernel';
+import type { TensorPartScanner } from '../sparsity/scan';
 
 export interface RequestHooks {
   /** Progress in 0..1 with a short message of the current step. */
@@ -9,9 +10,13 @@ export interface RequestHooks {
   signal?: AbortSignal;
 }
 
-/** Hooks of the sparsity scan: the engine's per-chunk statistics, where the surface has the engine. */
+/**
+ * Hooks of the sparsity scan: the engine's per-chunk statistics, where the surface has the engine,
+ * and the worker threads that scan parts of a file, where it has a pool.
+ */
 export interface ScanHooks extends RequestHooks {
   scanKernel?: ScanKernel;
+  parts?: TensorPartScanner;
 }
 
 /** Hooks of the requests that run convolutions: the engine and pool come in through `backend`. */

@@ -6,37 +6,31 @@ import type { PruneReport, SparsityReport, TensorSlice, TensorSliceRequest, Weig
 import type { PruneRequest, SparsityRequest } from '../../shared/requests';
 import { openWeightFile } from '../formats/index';
 import { parseLayoutOverride } from '../sparsity/layout';
-import { type NmPattern, parseNmPatterns } from '../sparsity/nmPattern';
 import { pruneToSafetensors, pruneWhatIf } from '../sparsity/prune';
 import { previewTensor, scanOpenedWeightFile, summarizeWeightFile } from '../sparsity/scan';
 import { tensorSlice } from '../sparsity/tensorSlice';
-import { winogradDomainSparsity } from '../sparsity/winogradDomain';
-import { OptionError } from '../optionError';
 import type { RequestHooks, ScanHooks } from './hooks';
+import { scanOptionsOf } from './sparsityPart';
 
-function onePattern(text: string): NmPattern {
-  const patterns = parseNmPatterns(text);
-  if (patterns.length !== 1) throw new OptionError(`the permutation search takes one N:M pattern such as 2:4, got '${text}'`);
-  return patterns[0]!;
-}
+type WinogradDomain = typeof import('../sparsity/winogradDomain');
+/**
+ * The Winograd-domain pass, loaded when a scan asks for it: it brings in the Winograd generator
+ * and mathjs, about half a second of CPU to load, which a plain scan does not need. `require`, as in
+ * workers/handlers.ts: a worker run from sources has tsx's CommonJS hooks only.
+ */
+const winogradDomain = (): WinogradDomain => require('../sparsity/winogradDomain') as WinogradDomain;
 
 export async function runSparsity(request: SparsityRequest, hooks: ScanHooks = {}): Promise<SparsityReport> {
   const opened = await openWeightFile(request.file, hooks.signal ? { signal: hooks.signal } : undefined);
   try {
     const report = await scanOpenedWeightFile(opened, {
-      threshold: request.threshold,
-      histogram: request.histogram ?? false,
-      ...(request.blockSize ? { blockSize: request.blockSize } : {}),
-      ...(request.nm ? { nm: parseNmPatterns(request.nm) } : {}),
-      ...(request.layout ? { layout: parseLayoutOverride(request.layout) } : {}),
-      ...(request.permute ? { permute: { pattern: onePattern(request.permute), seconds: request.permuteSeconds } } : {}),
-      ...(hooks.scanKernel ? { kernel: hooks.scanKernel } : {}),
-      signal: hooks.signal,
+      ...scanOptionsOf(request, hooks),
+      ...(hooks.parts ? { parts: hooks.parts } : {}),
       // The Winograd-domain pass reads the 3x3 kernels again: it gets the last tenth of the bar.
       onProgress: (fraction, message) => hooks.onProgress?.(request.winograd !== undefined ? fraction * 0.9 : fraction, message),
     });
     if (request.winograd !== undefined) {
-      report.winogradDomain = await winogradDomainSparsity(opened, request.winograd, { signal: hooks.signal });
+      report.winogradDomain = await winogradDomain().winogradDomainSparsity(opened, request.winograd, { signal: hooks.signal });
       hooks.onProgress?.(1, 'Winograd-domain zeros');
     }
     return report;

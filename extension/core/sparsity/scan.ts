@@ -126,10 +126,71 @@ export class DirectFloat32Reader {
   }
 }
 
+/** One tensor's scan: its statistics, the raw N:M counts the model totals add up, and a note to show. */
+export interface ScannedTensor {
+  stats: TensorStats;
+  nm: NmCounts[];
+  note?: string;
+}
+
+/** A tensor of a part: its place in the opened file's tensor list, and its name to check it by. */
+export interface PartTensor {
+  index: number;
+  name: string;
+}
+
+/**
+ * Scans parts of the file on other threads, for a surface that has a worker pool: each part is
+ * scanned by a worker that opens the file itself and scans the tensors at the given places with the
+ * same options, so its results equal this thread's.
+ */
+export interface TensorPartScanner {
+  /** How many parts the tensors are spread over (the pool's threads). */
+  readonly threads: number;
+  /** Fewest elements the file must hold to be worth the workers' start (default PARALLEL_SCAN_MIN_ELEMENTS). */
+  readonly minElements?: number;
+  scan(tensors: PartTensor[], onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<ScannedTensor[]>;
+}
+
+/**
+ * Below this many elements (128 MB of float32) a file is scanned on the calling thread: starting
+ * workers and loading the engine in each costs a few hundred milliseconds.
+ */
+export const PARALLEL_SCAN_MIN_ELEMENTS = 1 << 25;
+
+/**
+ * Contiguous runs of tensors in file order, one per thread, of near-equal element counts: each
+ * thread then reads one stretch of the file front to back.
+ */
+export function splitIntoParts(numels: readonly number[], parts: number): number[][] {
+  const total = numels.reduce((sum, n) => sum + n, 0);
+  const out: number[][] = [];
+  let current: number[] = [];
+  /** Elements of the tensors before i, over all parts. */
+  let sum = 0;
+  const close = (): void => {
+    out.push(current);
+    current = [];
+  };
+  for (let i = 0; i < numels.length; i++) {
+    const n = numels[i]!;
+    // The part ends before this tensor when that leaves it nearer its share than taking it would.
+    const target = (total * (out.length + 1)) / parts;
+    if (current.length > 0 && out.length < parts - 1 && sum + n - target > target - sum) close();
+    current.push(i);
+    sum += n;
+    if (out.length < parts - 1 && sum >= (total * (out.length + 1)) / parts) close();
+  }
+  if (current.length > 0) close();
+  return out;
+}
+
 /** Default time bound of the channel permutation search, per weight. */
 export const DEFAULT_PERMUTE_SECONDS = 10;
 
 export interface ScanOptions extends Omit<TensorStatsOptions, 'format' | 'onChunk' | 'directReader'> {
+  /** Spreads the tensors over worker threads (see TensorPartScanner); without it, this thread scans them. */
+  parts?: TensorPartScanner;
   /**
    * Search an input-channel order of every conv and linear weight that maximises what this N:M
    * pattern's pruning keeps (see permute.ts), each search bounded by `seconds`.
@@ -179,7 +240,7 @@ export async function computeTensorStats(tensor: TensorSource, options: TensorSt
 }
 
 /** Statistics of one tensor, and the raw N:M counts the model totals add up. */
-async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scratch: MaskBuffer): Promise<{ stats: TensorStats; nm: NmCounts[]; note?: string }> {
+async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scratch: MaskBuffer): Promise<ScannedTensor> {
   const threshold = checkThreshold(options.threshold);
   const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
   const values = new ValueAccumulator(threshold, histogram);
@@ -200,7 +261,7 @@ async function scanTensorChunks(
   options: TensorStatsOptions,
   scratch: MaskBuffer,
   state: { threshold: number; values: ValueAccumulator; histogram: MagnitudeHistogram | undefined; view: WeightView | undefined; blockSize: [number, number]; counter: MatrixStructureCounter | undefined },
-): Promise<{ stats: TensorStats; nm: NmCounts[]; note?: string }> {
+): Promise<ScannedTensor> {
   const { threshold, values, histogram, view, counter } = state;
   const kernel = options.kernel;
   const structure = view && tensor.numel > 0 ? new StructureTracker(view, state.blockSize, counter) : undefined;
@@ -368,6 +429,84 @@ function totalsOf(counted: readonly { stats: TensorStats; nm: NmCounts[] }[], pa
   return { total, byLayerType: byLayerType as Record<string, SparsityTotals>, histogram };
 }
 
+/** The patterns each weight reports: those asked for and the permutation's, whose retained share is the "before". */
+function patternsOf(options: ScanOptions): readonly NmPattern[] {
+  const asked = options.nm ?? [];
+  return options.permute && !asked.some((p) => p.name === options.permute!.pattern.name) ? [...asked, options.permute.pattern] : asked;
+}
+
+/**
+ * Every tensor's scan, in file order, from parts scanned on the scanner's threads; undefined where the
+ * file is scanned on this thread (no scanner, one thread, one tensor, or too few elements to pay for
+ * the workers).
+ */
+async function scanInParts(
+  opened: OpenedWeightFile,
+  scanner: TensorPartScanner | undefined,
+  totalElements: number,
+  signal: AbortSignal | undefined,
+  onElements: (elements: number) => void,
+): Promise<ScannedTensor[] | undefined> {
+  if (!scanner || scanner.threads < 2 || opened.tensors.length < 2 || totalElements < (scanner.minElements ?? PARALLEL_SCAN_MIN_ELEMENTS)) return undefined;
+  const parts = splitIntoParts(
+    opened.tensors.map((t) => t.numel),
+    scanner.threads,
+  );
+  const results = await Promise.all(
+    parts.map(async (indices) => {
+      const numel = indices.reduce((sum, i) => sum + opened.tensors[i]!.numel, 0);
+      let reported = 0;
+      const scanned = await scanner.scan(
+        indices.map((index) => ({ index, name: opened.tensors[index]!.name })),
+        (fraction) => {
+          const now = Math.min(numel, Math.round(fraction * numel));
+          if (now > reported) onElements(now - reported);
+          reported = Math.max(reported, now);
+        },
+        signal,
+      );
+      if (scanned.length !== indices.length) throw new Error(`a scan part of ${indices.length} tensors returned ${scanned.length} results`);
+      return scanned;
+    }),
+  );
+  const out: ScannedTensor[] = [];
+  parts.forEach((indices, p) => indices.forEach((index, j) => (out[index] = results[p]![j]!)));
+  return out;
+}
+
+/**
+ * One part of a scan (see TensorPartScanner), on the worker that runs it: the tensors at the given
+ * places of the opened file, with the options the whole scan has.
+ */
+export async function scanOpenedTensors(opened: OpenedWeightFile, tensors: readonly PartTensor[], options: ScanOptions = {}): Promise<ScannedTensor[]> {
+  const threshold = checkThreshold(options.threshold);
+  if (options.layout) applyLayoutOverride(opened, options.layout);
+  const picked = tensors.map(({ index, name }) => {
+    const tensor = opened.tensors[index];
+    if (tensor?.name !== name) throw new WeightFileError(opened.file, `tensor ${index} is not "${name}" when read again: the file changed during the scan`);
+    return tensor;
+  });
+  const total = picked.reduce((sum, t) => sum + t.numel, 0);
+  const patterns = patternsOf(options);
+  const scratch = new MaskBuffer();
+  let done = 0;
+  const out: ScannedTensor[] = [];
+  const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
+  try {
+    for (const tensor of picked) {
+      options.signal?.throwIfAborted();
+      const onChunk = (n: number): void => {
+        done += n;
+        options.onProgress?.(total === 0 ? 1 : done / total, `scanning ${tensor.name}`);
+      };
+      out.push(await scanTensor(tensor, { ...options, nm: patterns, threshold, format: opened.format, ...(directReader ? { directReader } : {}), onChunk }, scratch));
+    }
+  } finally {
+    await directReader?.close();
+  }
+  return out;
+}
+
 /** Scans a file already opened (the caller closes it). */
 export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: ScanOptions = {}): Promise<SparsityReport> {
   const threshold = checkThreshold(options.threshold);
@@ -384,34 +523,40 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   };
   const tensors: TensorStats[] = [];
   /** What the totals add up: every tensor, except that a masked parameter counts once, as orig * mask. */
-  const counted = new Map<string, { stats: TensorStats; nm: NmCounts[] }>();
-  // The permutation's pattern is reported like those asked for: its retained share is the "before".
-  const asked = options.nm ?? [];
-  const patterns = options.permute && !asked.some((p) => p.name === options.permute!.pattern.name) ? [...asked, options.permute.pattern] : asked;
+  const counted = new Map<string, ScannedTensor>();
+  const patterns = patternsOf(options);
   const notes: string[] = [];
   const permute = options.permute ? { pattern: options.permute.pattern, seconds: checkPermuteSeconds(options.permute.seconds) } : undefined;
   const permuted = { tensors: 0, kept: 0, keptAfter: 0, magnitude: 0 };
   const notPermuted = new Map<string, string[]>();
-  const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
+  const inParts = await scanInParts(opened, options.parts, totalElements, options.signal, (n) => {
+    done += n;
+    report(`scanning ${opened.tensors.length} tensors on ${options.parts!.threads} threads`);
+  });
+  const directReader = options.noDirectRead || inParts ? undefined : await DirectFloat32Reader.open(opened);
   try {
-    for (const tensor of opened.tensors) {
+    for (const [index, tensor] of opened.tensors.entries()) {
       options.signal?.throwIfAborted();
-      report(`scanning ${tensor.name}`, true);
-      const scanned = await scanTensor(
-        tensor,
-        {
-          ...options,
-          nm: patterns,
-          threshold,
-          format: opened.format,
-          ...(directReader ? { directReader } : {}),
-          onChunk: (n) => {
-            done += n;
-            report(`scanning ${tensor.name}`);
+      let scanned: ScannedTensor;
+      if (inParts) scanned = inParts[index]!;
+      else {
+        report(`scanning ${tensor.name}`, true);
+        scanned = await scanTensor(
+          tensor,
+          {
+            ...options,
+            nm: patterns,
+            threshold,
+            format: opened.format,
+            ...(directReader ? { directReader } : {}),
+            onChunk: (n) => {
+              done += n;
+              report(`scanning ${tensor.name}`);
+            },
           },
-        },
-        scratch,
-      );
+          scratch,
+        );
+      }
       if (permute && isPrunable(tensor)) {
         const view = weightViewOf(tensor, opened.format);
         const why = whyNotPermuted(view, tensor.numel, permute.pattern);

@@ -200,3 +200,15 @@ test('sparsity --permute refuses what it cannot do, naming the flag', async () =
     assert.match(err, message, argv.join(' '));
   }
 });
+
+test('sparsity --threads takes a thread count from 1 to 256; a small file gives the same report on any count', async () => {
+  for (const bad of ['0', '1.5', '257', 'two']) {
+    const { code, err } = await cli('sparsity', NM_FIXTURE, '--threads', bad);
+    assert.equal(code, 2, bad);
+    assert.match(err, /--threads/, bad);
+  }
+  const one = await cli('sparsity', NM_FIXTURE, '--threads', '1', '--json');
+  const two = await cli('sparsity', NM_FIXTURE, '--threads', '2', '--json');
+  assert.equal(one.code, 0, one.err);
+  assert.equal(two.out, one.out);
+});

@@ -1,0 +1,48 @@
+/**
+ * The sparsity scan spread over worker threads: core's TensorPartScanner on a pool of its own,
+ * started when the scan hands out its first part (a small file never starts it), so each thread
+ * reads and scans one stretch of the file with its own engine instance.
+ */
+import { WeightFileError } from '../core/formats/types';
+import { OptionError } from '../core/optionError';
+import type { PartTensor, ScannedTensor, TensorPartScanner } from '../core/sparsity/scan';
+import type { SparsityRequest } from '../shared/requests';
+import { WorkerPool, WorkerTaskError, defaultWorkerScript } from './pool';
+
+/**
+ * A worker's failure as the error the same failure raises on the calling thread: a file error
+ * (or a stall, which is the file's) naming `file`, or a mistake in the options.
+ */
+export function errorFromWorker(error: unknown, file: string): unknown {
+  const prefix = `${file}: `;
+  if (error instanceof WorkerTaskError && (error.reason === 'timeout' || error.errorName === 'WeightFileError') && error.message.startsWith(prefix)) {
+    return new WeightFileError(file, error.message.slice(prefix.length));
+  }
+  if (error instanceof WorkerTaskError && error.errorName === 'OptionError') return new OptionError(error.message);
+  return error;
+}
+
+export class PoolTensorPartScanner implements TensorPartScanner {
+  private pool: WorkerPool | undefined;
+
+  constructor(
+    private readonly request: SparsityRequest,
+    readonly threads: number,
+    readonly minElements?: number,
+    private readonly workerScript = defaultWorkerScript(),
+  ) {}
+
+  async scan(tensors: PartTensor[], onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<ScannedTensor[]> {
+    this.pool ??= new WorkerPool(this.workerScript, { size: this.threads });
+    try {
+      return await this.pool.run('sparsityPart', { request: this.request, tensors }, { onProgress: (fraction) => onProgress(fraction), ...(signal ? { signal } : {}) });
+    } catch (error) {
+      throw errorFromWorker(error, this.request.file);
+    }
+  }
+
+  async dispose(): Promise<void> {
+    await this.pool?.dispose();
+    this.pool = undefined;
+  }
+}
