@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kerasParser } from '../../../../extension/core/formats/keras';
@@ -18,10 +18,16 @@ async function valuesOf(tensor: TensorSource, maxChunkElements?: number): Promis
   return values;
 }
 
-const kerasTempFolders = (): string[] => readdirSync(tmpdir()).filter((name) => name.startsWith('deep-accel-keras-'));
-
 const workDir = mkdtempSync(join(tmpdir(), 'deep-accel-kerastest-'));
 process.on('exit', () => rmSync(workDir, { recursive: true, force: true }));
+
+// The parser extracts into os.tmpdir(), which other test files and other runs on the machine use at
+// the same time: this file's process gets a temporary folder of its own (tmpdir() reads TMPDIR on
+// each call), so the counts below see only this file's extractions.
+const extractDir = join(workDir, 'tmp');
+mkdirSync(extractDir);
+process.env.TMPDIR = extractDir;
+const kerasTempFolders = (): string[] => readdirSync(extractDir).filter((name) => name.startsWith('deep-accel-keras-'));
 
 test('.keras archives (stored and deflated): weights from model.weights.h5, temp copy removed on close', async () => {
   for (const name of ['model.keras', 'model_deflated.keras']) {
