@@ -10,14 +10,14 @@
  *   --save           write each new distinct failure into test/fuzz/corpus/ (replayed by npm test)
  *
  * Prints, per target, the mutations run and how many ended as clean errors, parsed files, crashes,
- * hangs and memory blow-ups, the slowest case and the highest resident memory, and lists every
- * distinct failure (by class and message with the numbers taken out).
+ * hangs and memory blow-ups, how many cases retired their sandbox (an open trapped inside
+ * WebAssembly), the slowest case and the highest resident memory, and lists every distinct failure
+ * (by class and message with the numbers taken out).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CORPUS_DIR, type CorpusCase } from './corpus';
+import { CORPUS_DIR, type CorpusCase, caseFolder, makeWorkDir, writeCaseFolder } from './corpus';
 import { Random, fixZipCrcs, mutate } from './mutators';
 import { CASE_CLASSES, type CaseClass, type CaseOutcome, Sandbox } from './sandbox';
 import { OPEN_TWICE, TARGETS, type Seed, type Target, seedsFor } from './seeds';
@@ -75,16 +75,18 @@ interface Tally {
   peakRss: number;
   failures: Map<string, { count: number; example: string }>;
   seconds: number;
+  /** Cases after which the sandbox process was replaced because an open trapped inside WebAssembly. */
+  retired: number;
 }
 
 async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workDir: string): Promise<Tally> {
-  const tally: Tally = { counts: { clean: 0, parsed: 0, crash: 0, hang: 0, memory: 0 }, slowestMs: 0, peakRss: 0, failures: new Map(), seconds: 0 };
+  const tally: Tally = { counts: { clean: 0, parsed: 0, crash: 0, hang: 0, memory: 0 }, slowestMs: 0, peakRss: 0, failures: new Map(), seconds: 0, retired: 0 };
   const started = performance.now();
   const random = new Random(options.seed * 1_000_003 + TARGETS.indexOf(target));
   let next = 0;
   const runner = async (job: number): Promise<void> => {
     const sandbox = new Sandbox({ timeoutMs: options.timeoutMs, rssLimitBytes: options.rssMb * 1024 * 1024 });
-    const dir = path.join(workDir, `${target}-${job}`);
+    const dir = caseFolder(workDir, target, job);
     try {
       while (next < options.cases) {
         const index = next++;
@@ -101,15 +103,12 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
         }
         if (ZIP_TARGETS.has(target) && random.next() < 0.5) bytes = fixZipCrcs(new Uint8Array(bytes));
         files[chosen] = bytes;
-        rmSync(dir, { recursive: true, force: true });
-        for (const [name, content] of Object.entries(files)) {
-          mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-          writeFileSync(path.join(dir, name), content);
-        }
+        writeCaseFolder(dir, files);
         const outcome = await sandbox.run({ dir, entry: seed.entry, twice: OPEN_TWICE.has(target) });
         tally.counts[outcome.class]++;
         tally.slowestMs = Math.max(tally.slowestMs, outcome.ms);
         tally.peakRss = Math.max(tally.peakRss, outcome.peakRss);
+        if (outcome.retired) tally.retired++;
         if (outcome.class === 'crash' || outcome.class === 'hang' || outcome.class === 'memory') {
           const signature = signatureOf(target, outcome);
           const known = tally.failures.get(signature);
@@ -138,21 +137,17 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
 function saveCase(target: Target, seed: Seed, files: Record<string, Uint8Array>, entry: string, steps: string[], outcome: CaseOutcome, signature: string): void {
   const id = createHash('sha256').update(signature).digest('hex').slice(0, 12);
   const dir = path.join(CORPUS_DIR, target, id);
-  mkdirSync(dir, { recursive: true });
-  // Only what differs from the seed and what the case needs: every file of the model.
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, 'files', name)), { recursive: true });
-    writeFileSync(path.join(dir, 'files', name), content);
-  }
+  // Every file of the model, the mutated one included.
+  writeCaseFolder(path.join(dir, 'files'), files);
   const meta: CorpusCase = { target, seed: seed.name, entry: seed.entry, mutated: entry, mutations: steps, found: outcome.class, message: outcome.message.split('\n')[0]! };
   writeFileSync(path.join(dir, 'case.json'), `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const workDir = mkdtempSync(path.join(tmpdir(), 'deep-accel-fuzz-'));
+  const workDir = makeWorkDir();
   const rows: string[] = [];
-  const header = ['format', 'seeds', 'cases', ...CASE_CLASSES, 'seconds', 'slowest ms', 'peak RSS MB'];
+  const header = ['format', 'seeds', 'cases', ...CASE_CLASSES, 'retired', 'seconds', 'slowest ms', 'peak RSS MB'];
   try {
     for (const target of options.targets) {
       const seeds = await seedsFor(target);
@@ -161,7 +156,7 @@ async function main(): Promise<void> {
         continue;
       }
       const tally = await fuzzTarget(target, seeds, options, workDir);
-      rows.push([target, seeds.length, options.cases, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
+      rows.push([target, seeds.length, options.cases, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.retired, tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
       for (const [signature, { count, example }] of tally.failures) rows.push(`  ${count} x ${signature}\n      e.g. ${example}`);
     }
   } finally {

@@ -3,7 +3,8 @@
  * a V8 heap limit, a watchdog on the clock and a watch on its resident memory. A case that outlives
  * the watchdog is a hang, one whose process grows past the memory limit a memory blow-up; both kill
  * the child, which is started again for the next case. A child that dies on its own (V8 out of
- * memory, a fault, an uncaught error) is a crash.
+ * memory, a fault, an uncaught error) is a crash. A child whose case trapped inside WebAssembly
+ * (HDF5 aborting) answers and is then replaced, as the extension's pool replaces such a worker.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -20,6 +21,8 @@ export interface CaseOutcome {
   ms: number;
   /** Highest resident set seen while the case ran (sampled), in bytes. */
   peakRss: number;
+  /** An open trapped inside WebAssembly, so the process that ran it was replaced after answering. */
+  retired?: boolean;
 }
 
 export interface SandboxOptions {
@@ -122,7 +125,8 @@ export class Sandbox {
       const watchdog = setTimeout(() => finish({ class: 'hang', message: `no answer within ${this.timeoutMs} ms` }, true), this.timeoutMs);
       const onMessage = (message: CaseReply) => {
         if (message.id !== id) return;
-        finish({ class: message.end, message: message.message, ...(message.stack ? { stack: message.stack } : {}) }, false);
+        const retired = message.retire === true;
+        finish({ class: message.end, message: message.message, ...(message.stack ? { stack: message.stack } : {}), ...(retired ? { retired } : {}) }, retired);
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.child = undefined;
