@@ -58,12 +58,38 @@ export function caseFolder(workDir: string, target: Target, job: number): string
   return path.join(workDir, `${target}-${job}`);
 }
 
-/** Empties `dir` and writes `files` (relative path -> content) into it. */
-export function writeCaseFolder(dir: string, files: Readonly<Record<string, Uint8Array>>): void {
-  rmSync(dir, { recursive: true, force: true });
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-    writeFileSync(path.join(dir, name), content);
+/**
+ * The folder a case is read from. Each case's files are written into it; a file whose content is
+ * the same array as the last case's (a seed file the mutations left alone) is not written again,
+ * and files of the last case that this one lacks are removed, so the folder holds exactly the
+ * case's files. It starts empty.
+ */
+export class CaseFolder {
+  private readonly written = new Map<string, Uint8Array>();
+
+  constructor(readonly dir: string) {
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+  }
+
+  write(files: Readonly<Record<string, Uint8Array>>): void {
+    for (const name of [...this.written.keys()]) {
+      if (Object.hasOwn(files, name)) continue;
+      rmSync(path.join(this.dir, name), { force: true });
+      this.written.delete(name);
+    }
+    for (const [name, content] of Object.entries(files)) {
+      if (this.written.get(name) === content) continue;
+      const file = path.join(this.dir, name);
+      if (name.includes('/')) mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, content);
+      this.written.set(name, content);
+    }
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+    this.written.clear();
   }
 }
 

@@ -17,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CORPUS_DIR, type CorpusCase, caseFolder, makeWorkDir, writeCaseFolder } from './corpus';
+import { CORPUS_DIR, CaseFolder, type CorpusCase, caseFolder, makeWorkDir } from './corpus';
 import { Random, fixZipCrcs, mutate } from './mutators';
 import { CASE_CLASSES, type CaseClass, type CaseOutcome, Sandbox } from './sandbox';
 import { OPEN_TWICE, TARGETS, type Seed, type Target, seedsFor } from './seeds';
@@ -86,7 +86,7 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
   let next = 0;
   const runner = async (job: number): Promise<void> => {
     const sandbox = new Sandbox({ timeoutMs: options.timeoutMs, rssLimitBytes: options.rssMb * 1024 * 1024 });
-    const dir = caseFolder(workDir, target, job);
+    const folder = new CaseFolder(caseFolder(workDir, target, job));
     try {
       while (next < options.cases) {
         const index = next++;
@@ -103,8 +103,8 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
         }
         if (ZIP_TARGETS.has(target) && random.next() < 0.5) bytes = fixZipCrcs(new Uint8Array(bytes));
         files[chosen] = bytes;
-        writeCaseFolder(dir, files);
-        const outcome = await sandbox.run({ dir, entry: seed.entry, twice: OPEN_TWICE.has(target) });
+        folder.write(files);
+        const outcome = await sandbox.run({ dir: folder.dir, entry: seed.entry, twice: OPEN_TWICE.has(target) });
         tally.counts[outcome.class]++;
         tally.slowestMs = Math.max(tally.slowestMs, outcome.ms);
         tally.peakRss = Math.max(tally.peakRss, outcome.peakRss);
@@ -126,7 +126,7 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
       }
     } finally {
       sandbox.close();
-      rmSync(dir, { recursive: true, force: true });
+      folder.remove();
     }
   };
   await Promise.all(Array.from({ length: options.jobs }, (_, job) => runner(job)));
@@ -138,7 +138,7 @@ function saveCase(target: Target, seed: Seed, files: Record<string, Uint8Array>,
   const id = createHash('sha256').update(signature).digest('hex').slice(0, 12);
   const dir = path.join(CORPUS_DIR, target, id);
   // Every file of the model, the mutated one included.
-  writeCaseFolder(path.join(dir, 'files'), files);
+  new CaseFolder(path.join(dir, 'files')).write(files);
   const meta: CorpusCase = { target, seed: seed.name, entry: seed.entry, mutated: entry, mutations: steps, found: outcome.class, message: outcome.message.split('\n')[0]! };
   writeFileSync(path.join(dir, 'case.json'), `${JSON.stringify(meta, null, 2)}\n`);
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
-import { caseFolder, listCorpus, makeWorkDir, storedFiles, writeCaseFolder } from '../../fuzz/corpus';
+import { CaseFolder, caseFolder, listCorpus, makeWorkDir, storedFiles } from '../../fuzz/corpus';
 import { Sandbox } from '../../fuzz/sandbox';
 import { OPEN_TWICE } from '../../fuzz/seeds';
 
@@ -15,9 +15,9 @@ test('every case of the fuzz corpus ends in a clean error or a parsed file', { t
   const failures: string[] = [];
   try {
     for (const stored of cases) {
-      const dir = caseFolder(workDir, stored.target, 0);
-      writeCaseFolder(dir, storedFiles(stored));
-      const outcome = await sandbox.run({ dir, entry: stored.entry, twice: OPEN_TWICE.has(stored.target) });
+      const folder = new CaseFolder(caseFolder(workDir, stored.target, 0));
+      folder.write(storedFiles(stored));
+      const outcome = await sandbox.run({ dir: folder.dir, entry: stored.entry, twice: OPEN_TWICE.has(stored.target) });
       if (outcome.class !== 'clean' && outcome.class !== 'parsed') {
         failures.push(`${stored.id} (found as ${stored.found}: ${stored.message}) is now ${outcome.class}: ${outcome.message}${outcome.stack ? `\n${outcome.stack}` : ''}`);
       }
