@@ -16,6 +16,7 @@ import { looksLikeShardIndex, openShardedIndex, shardFormatOf } from './sharded'
 import { isRowMajor, stridedTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 import { ZipArchive, isZip, zipEntryNamesInHead } from './zip';
+import { ownValue } from './ownNames';
 
 /** data.pkl entries above this are refused (real ones are kilobytes to a few megabytes). */
 export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
@@ -130,7 +131,7 @@ function buildWhitelist(): { callables: Record<string, PickleCallable>; values: 
     'torch._utils._rebuild_parameter_with_state': (args) => args[0],
     'torch._tensor._rebuild_from_type_v2': (args) => {
       const [func, , inner] = args;
-      const target = func instanceof PyGlobal ? callables[func.qualifiedName] : undefined;
+      const target = func instanceof PyGlobal ? ownValue(callables, func.qualifiedName) : undefined;
       if (!target || !(inner instanceof PyTuple)) return new PyOpaque('torch._tensor._rebuild_from_type_v2', args);
       return target(inner.items);
     },
