@@ -121,7 +121,8 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
         }
         if ((index + 1) % 1000 === 0) {
           const c = tally.counts;
-          process.stderr.write(`[${target}] ${index + 1}/${options.cases}: clean ${c.clean}, parsed ${c.parsed}, crash ${c.crash}, hang ${c.hang}, memory ${c.memory}\n`);
+          const seconds = ((performance.now() - started) / 1000).toFixed(0);
+          process.stderr.write(`[${target}] ${index + 1}/${options.cases}: clean ${c.clean}, parsed ${c.parsed}, crash ${c.crash}, hang ${c.hang}, memory ${c.memory}, retired ${tally.retired}, ${seconds} s\n`);
         }
       }
     } finally {
