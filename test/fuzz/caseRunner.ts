@@ -102,6 +102,10 @@ if (process.send) {
     process.stderr.write(`unhandled rejection: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}\n`);
     process.exit(71);
   });
+  // The parent decides when this process ends: a Ctrl-C meant for the run (it reaches the whole
+  // process group) lets the case in flight finish, and a parent that is gone takes this one along.
+  process.on('SIGINT', () => {});
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (request: CaseRequest) => {
     void run(request).then(send);
   });

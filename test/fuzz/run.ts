@@ -9,6 +9,8 @@
  *   --rss MB         resident memory that counts as a blow-up (default 500)
  *   --save           write each new distinct failure into test/fuzz/corpus/ (replayed by npm test)
  *
+ * SIGINT or SIGTERM stops the run after the cases in flight; the table then covers the cases that ran.
+ *
  * Prints, per target, the mutations run and how many ended as clean errors, parsed files, crashes,
  * hangs and memory blow-ups, how many cases retired their sandbox (an open trapped inside
  * WebAssembly), the slowest case and the highest resident memory, and lists every distinct failure
@@ -63,6 +65,8 @@ function parseArgs(argv: string[]): Options {
 
 const ZIP_TARGETS = new Set<Target>(['npz', 'pytorch', 'keras']);
 
+let stopRequested = false;
+
 /** A failure's identity: its class and message with paths and numbers taken out. */
 export function signatureOf(target: Target, outcome: CaseOutcome): string {
   const firstLine = outcome.message.split('\n')[0]!.replace(/'[^']*'|"[^"]*"/g, "'_'").replace(/\d+/g, 'N');
@@ -88,7 +92,7 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
     const sandbox = new Sandbox({ timeoutMs: options.timeoutMs, rssLimitBytes: options.rssMb * 1024 * 1024 });
     const folder = new CaseFolder(caseFolder(workDir, target, job));
     try {
-      while (next < options.cases) {
+      while (next < options.cases && !stopRequested) {
         const index = next++;
         const seed = seeds[index % seeds.length]!;
         const files = { ...seed.files };
@@ -146,18 +150,22 @@ function saveCase(target: Target, seed: Seed, files: Record<string, Uint8Array>,
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  // SIGINT or SIGTERM ends the run after the cases in flight, and the table covers what ran.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopRequested = true));
   const workDir = makeWorkDir();
   const rows: string[] = [];
   const header = ['format', 'seeds', 'cases', ...CASE_CLASSES, 'retired', 'seconds', 'slowest ms', 'peak RSS MB'];
   try {
     for (const target of options.targets) {
+      if (stopRequested) break;
       const seeds = await seedsFor(target);
       if (seeds.length === 0) {
         rows.push([target, '0', 'no seeds (run node scripts/fetchTestModels.mjs)'].join('\t'));
         continue;
       }
       const tally = await fuzzTarget(target, seeds, options, workDir);
-      rows.push([target, seeds.length, options.cases, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.retired, tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
+      const ran = CASE_CLASSES.reduce((sum, c) => sum + tally.counts[c], 0);
+      rows.push([target, seeds.length, ran, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.retired, tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
       for (const [signature, { count, example }] of tally.failures) rows.push(`  ${count} x ${signature}\n      e.g. ${example}`);
     }
   } finally {
