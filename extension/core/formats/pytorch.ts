@@ -18,8 +18,12 @@ import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileE
 import { ZipArchive, isZip, zipEntryNamesInHead } from './zip';
 import { ownValue } from './ownNames';
 
-/** data.pkl entries above this are refused (real ones are kilobytes to a few megabytes). */
-export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/**
+ * data.pkl entries above this are refused before anything is inflated: real ones are kilobytes to a
+ * few megabytes (the tensors live in entries of their own), while a deflated 256 MiB of zeros fits in
+ * 256 KB and took seconds and 420 MB of memory to inflate and check.
+ */
+export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 /** Object graphs nested deeper than this are refused when searching them for tensors. */
 export const MAX_OBJECT_DEPTH = 200;
 
