@@ -60,7 +60,7 @@ test('model: a wrong --input is a usage error naming the flag, a shape that does
   assert.match(notModel.err, /make_model_fixtures\.py: not a recognised weight file/);
   const help = await cli('model', '--help');
   assert.equal(help.code, 0);
-  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--algos a,b\] \[--budget-ms T\]\n +\[--threads T\] \[--max-error-vs-direct X\] \[--peer\]\n +\[--no-time\] \[--json\]/);
+  assert.match(help.out, /^Usage: deep-accel model FILE \[--input N,C,H,W\] \[--algos a,b\] \[--budget-ms T\]\n +\[--threads T\] \[--max-error-vs-direct X\] \[--peer\]\n +\[--no-time\] \[--timeout S\] \[--json\]/);
   const budget = await cli('model', fixture('keras', 'tfjs_layers.json'), '--max-error-vs-direct', '0.5');
   assert.equal(budget.code, 2);
   assert.match(budget.err, /--max-error-vs-direct must be a number >= 1, got '0.5'/);
