@@ -3,7 +3,9 @@
  * text), shared by the results panel and the weight inspector; the notebook renderer's export
  * requests arrive through renderer messaging and are answered the same way.
  */
+import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { writeOutputFile } from './core/outputFile';
 import { exportWinograd } from './core/winograd';
 import type { HostToRendererMessage, RendererToHostMessage, WebviewToHostMessage } from './shared/webviewProtocol';
 
@@ -44,7 +46,10 @@ export async function handleCommonMessage(message: WebviewToHostMessage, reply: 
         saveLabel: 'Export',
       });
       if (target) {
-        await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(message.text));
+        // A local file is written as every output is (a temporary file renamed into place, so a
+        // failed write never leaves the chosen file half-written); other schemes through VS Code.
+        if (target.scheme === 'file') await writeOutputFile(target.fsPath, (temporary) => writeFile(temporary, message.text));
+        else await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(message.text));
         void vscode.window.showInformationMessage(`Deep Accel: exported ${vscode.workspace.asRelativePath(target)}`);
       }
       return true;

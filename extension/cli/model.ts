@@ -5,17 +5,15 @@
  * Prints the layer table (or the ModelReport JSON with --json); progress goes to stderr. Timings
  * run on the engine's worker pool; the cache lives in ./.deep-accel/.
  */
-import * as os from 'node:os';
 import { MODEL_SCHEMA } from '../core/options/commands';
 import { formatModelReport } from '../core/model/format';
-import { runModel } from '../core/requests/model';
 import type { ModelRequest } from '../shared/requests';
-import { PoolConvBackend } from '../workers/convBackend';
-import { WorkerPool, defaultWorkerScript } from '../workers/pool';
+import { runModelOnEnginePool } from '../workers/timedModel';
 import { progressPrinter } from './bench';
 import type { CliCommand } from './io';
 import { commandLine, commandUsage } from './options';
 import { reportingFileErrors, singleFile } from './sparsity';
+import { needsWatchedRead, readInWatchedWorker } from './watchedRead';
 
 export const MODEL_USAGE = commandUsage(MODEL_SCHEMA);
 
@@ -27,16 +25,14 @@ export const modelCommand: CliCommand = async (argv, io) => {
   }
   const file = singleFile(parsed.positionals, MODEL_USAGE);
   const request = { ...parsed.request, file, workspace: process.cwd() } as ModelRequest;
-  const threads = request.threads ?? 1;
-  // Enough workers for the requested threads, and all cores for the fp64 references.
-  const pool = request.time === false ? undefined : new WorkerPool(defaultWorkerScript(), { size: Math.max(threads, os.availableParallelism?.() ?? os.cpus().length) });
-  try {
-    return await reportingFileErrors(io, file, async () => {
-      const report = await runModel(request, { onProgress: progressPrinter(io), ...(pool ? { backend: new PoolConvBackend(pool) } : {}) });
-      io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatModelReport(report)}\n`);
-      return 0;
-    });
-  } finally {
-    await pool?.dispose();
-  }
+  return reportingFileErrors(io, file, async () => {
+    const onProgress = progressPrinter(io);
+    // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: the whole report (reading
+    // and timing) runs in a watched worker, which times the layers on an engine pool of its own.
+    const report = (await needsWatchedRead(file))
+      ? await readInWatchedWorker('model', request, parsed.values.timeout as number | undefined, onProgress)
+      : await runModelOnEnginePool(request, { onProgress });
+    io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatModelReport(report)}\n`);
+    return 0;
+  });
 };

@@ -12,6 +12,7 @@ import type { PruneRequest } from '../shared/requests';
 import { type CliCommand, CliUsageError } from './io';
 import { commandLine, commandUsage } from './options';
 import { reportingFileErrors, singleFile } from './sparsity';
+import { needsWatchedRead, readInWatchedWorker } from './watchedRead';
 
 export const PRUNE_USAGE = commandUsage(PRUNE_SCHEMA);
 
@@ -29,7 +30,8 @@ export const pruneCommand: CliCommand = async (argv, io) => {
   if (parsed.values.out !== undefined && dryRun) throw new CliUsageError('--dry-run writes nothing; drop --out or --dry-run');
   const request = { ...parsed.request, file } as PruneRequest;
   return reportingFileErrors(io, file, async () => {
-    const report = await runPrune(request);
+    // HDF5 runs inside WebAssembly, where only a watchdog can stop a loop: read it in a worker.
+    const report = (await needsWatchedRead(file)) ? await readInWatchedWorker('prune', request, parsed.values.timeout as number | undefined) : await runPrune(request);
     io.out(parsed.values.json ? `${JSON.stringify(report, null, 2)}\n` : formatPruneReport(report));
     return report.export && !report.export.verified ? 1 : 0;
   });

@@ -17,7 +17,7 @@ export async function needsWatchedRead(file: string): Promise<boolean> {
   return WATCHED_FORMATS.has(await detectFormat(file));
 }
 
-type WeightFileTask = 'sparsity' | 'prune';
+type WeightFileTask = 'sparsity' | 'prune' | 'model';
 
 /**
  * Runs `task` on a one-worker pool: a read that sends no progress for `seconds` ends with a file
@@ -28,11 +28,12 @@ export async function readInWatchedWorker<K extends WeightFileTask>(
   task: K,
   args: WorkerTasks[K]['args'],
   seconds = DEFAULT_READ_TIMEOUT_SECONDS,
+  onProgress?: (fraction: number, message?: string) => void,
 ): Promise<WorkerTasks[K]['result']> {
   const file = args.file;
   const pool = new WorkerPool(defaultWorkerScript(), { size: 1 });
   try {
-    return await pool.run(task, args, { stallTimeout: { ms: seconds * 1000, message: stalledReadMessage(file, seconds, '--timeout') } });
+    return await pool.run(task, args, { stallTimeout: { ms: seconds * 1000, message: stalledReadMessage(file, seconds, '--timeout') }, ...(onProgress ? { onProgress } : {}) });
   } catch (error) {
     throw errorFromWorker(error, file);
   } finally {

@@ -1,15 +1,17 @@
 /**
- * Worker handlers of the weight-file, Winograd and comparison request kinds: each is the core
- * request function, with the worker's progress and cancellation as its hooks (and, for the
- * sparsity scan, the engine's per-chunk statistics).
+ * Worker handlers of the weight-file, Winograd, comparison and model request kinds: each is the
+ * core request function, with the worker's progress and cancellation as its hooks (and, for the
+ * sparsity scan, the engine's per-chunk statistics). A model report that times its layers does so
+ * on an engine pool the handler starts (the CLI reads HDF5 and .keras models in a watched worker,
+ * timing included).
  */
 import { runCompare } from '../core/requests/compare';
-import { runModel } from '../core/requests/model';
 import { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from '../core/requests/weightFile';
 import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
 import type { TaskContext, TaskHandler, WorkerTaskKind } from './protocol';
 import { workerScanKernel } from './scanTasks';
+import { runModelOnEnginePool } from './timedModel';
 
 export function hooksOf(context: TaskContext): RequestHooks {
   return { signal: context.signal, onProgress: (fraction, message) => context.progress(fraction, message) };
@@ -26,4 +28,4 @@ export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);
 export const tensorSliceTask = handler<'tensorSlice'>(runTensorSlice);
 export const compareTask = handler<'compare'>((request) => runCompare(request));
-export const modelTask = handler<'model'>(runModel);
+export const modelTask = handler<'model'>(runModelOnEnginePool);

@@ -9,6 +9,7 @@ import type { HostToWorkerMessage, WorkerTaskKind, WorkerToHostMessage } from '.
 import { taskHandlers } from './handlers';
 import type { TaskContext, TaskHandler } from './protocol';
 import type { WorkerBootData } from './pool';
+import { trappedWithin } from '../core/wasmTrap';
 
 const port = parentPort;
 if (!port) throw new Error('extension/workers/worker.ts must be started as a worker thread by WorkerPool');
@@ -54,14 +55,6 @@ async function runTask(id: number, task: WorkerTaskKind, args: unknown): Promise
   } finally {
     controllers.delete(id);
   }
-}
-
-/** Whether a WebAssembly trap lies anywhere in the error's cause chain. */
-function trappedWithin(error: unknown): boolean {
-  for (let at = error, depth = 0; at instanceof Error && depth < 8; at = at.cause, depth++) {
-    if (at instanceof WebAssembly.RuntimeError) return true;
-  }
-  return false;
 }
 
 port.on('message', (message: HostToWorkerMessage) => {

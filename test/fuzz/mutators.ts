@@ -190,6 +190,22 @@ const zipHeader: Mutator = (bytes, random) => {
   return intFieldAt(bytes, random, record.at + field, width, `zip ${record.name} header at ${record.at}, field +${field}`);
 };
 
+const BOMB_SIZES = [1 << 20, 64 << 20, 256 << 20] as const;
+const bombs = new Map<number, Buffer>();
+
+/**
+ * The raw deflate stream of `inflated` zero bytes, made once per size: deflating 256 MiB takes about
+ * a second, which the run would otherwise pay on every zip bomb instead of spending it on parsers.
+ */
+function bombOf(inflated: number): Buffer {
+  let bomb = bombs.get(inflated);
+  if (!bomb) {
+    bomb = zlib.deflateRawSync(Buffer.alloc(inflated), { level: 9 });
+    bombs.set(inflated, bomb);
+  }
+  return bomb;
+}
+
 /**
  * A zip bomb in place of one entry: the data replaced by a deflate stream of zeros that inflates to
  * far more than the entry claims (or claims it honestly, up to 1 GiB).
@@ -205,8 +221,8 @@ const zipBomb: Mutator = (bytes, random) => {
   const compressedSize = view.getUint32(at + 18, true);
   const dataAt = at + 30 + nameLength + extraLength;
   if (dataAt > bytes.length) return intField(bytes, random, []);
-  const inflated = random.pick([1 << 20, 64 << 20, 256 << 20]);
-  const bomb = zlib.deflateRawSync(Buffer.alloc(inflated), { level: 9 });
+  const inflated = random.pick(BOMB_SIZES);
+  const bomb = bombOf(inflated);
   const claimed = random.next() < 0.5 ? inflated : Number(random.pick(INTERESTING) & 0xffffffffn);
   const out = new Uint8Array(bytes.length - Math.min(compressedSize, bytes.length - dataAt) + bomb.length);
   out.set(bytes.subarray(0, dataAt));

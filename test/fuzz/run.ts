@@ -9,15 +9,17 @@
  *   --rss MB         resident memory that counts as a blow-up (default 500)
  *   --save           write each new distinct failure into test/fuzz/corpus/ (replayed by npm test)
  *
+ * SIGINT or SIGTERM stops the run after the cases in flight; the table then covers the cases that ran.
+ *
  * Prints, per target, the mutations run and how many ended as clean errors, parsed files, crashes,
- * hangs and memory blow-ups, the slowest case and the highest resident memory, and lists every
- * distinct failure (by class and message with the numbers taken out).
+ * hangs and memory blow-ups, how many cases retired their sandbox (an open trapped inside
+ * WebAssembly), the slowest case and the highest resident memory, and lists every distinct failure
+ * (by class and message with the numbers taken out).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { CORPUS_DIR, type CorpusCase } from './corpus';
+import { CORPUS_DIR, CaseFolder, type CorpusCase, caseFolder, makeWorkDir } from './corpus';
 import { Random, fixZipCrcs, mutate } from './mutators';
 import { CASE_CLASSES, type CaseClass, type CaseOutcome, Sandbox } from './sandbox';
 import { OPEN_TWICE, TARGETS, type Seed, type Target, seedsFor } from './seeds';
@@ -63,6 +65,8 @@ function parseArgs(argv: string[]): Options {
 
 const ZIP_TARGETS = new Set<Target>(['npz', 'pytorch', 'keras']);
 
+let stopRequested = false;
+
 /** A failure's identity: its class and message with paths and numbers taken out. */
 export function signatureOf(target: Target, outcome: CaseOutcome): string {
   const firstLine = outcome.message.split('\n')[0]!.replace(/'[^']*'|"[^"]*"/g, "'_'").replace(/\d+/g, 'N');
@@ -75,18 +79,20 @@ interface Tally {
   peakRss: number;
   failures: Map<string, { count: number; example: string }>;
   seconds: number;
+  /** Cases after which the sandbox process was replaced because an open trapped inside WebAssembly. */
+  retired: number;
 }
 
 async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workDir: string): Promise<Tally> {
-  const tally: Tally = { counts: { clean: 0, parsed: 0, crash: 0, hang: 0, memory: 0 }, slowestMs: 0, peakRss: 0, failures: new Map(), seconds: 0 };
+  const tally: Tally = { counts: { clean: 0, parsed: 0, crash: 0, hang: 0, memory: 0 }, slowestMs: 0, peakRss: 0, failures: new Map(), seconds: 0, retired: 0 };
   const started = performance.now();
   const random = new Random(options.seed * 1_000_003 + TARGETS.indexOf(target));
   let next = 0;
   const runner = async (job: number): Promise<void> => {
     const sandbox = new Sandbox({ timeoutMs: options.timeoutMs, rssLimitBytes: options.rssMb * 1024 * 1024 });
-    const dir = path.join(workDir, `${target}-${job}`);
+    const folder = new CaseFolder(caseFolder(workDir, target, job));
     try {
-      while (next < options.cases) {
+      while (next < options.cases && !stopRequested) {
         const index = next++;
         const seed = seeds[index % seeds.length]!;
         const files = { ...seed.files };
@@ -101,15 +107,12 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
         }
         if (ZIP_TARGETS.has(target) && random.next() < 0.5) bytes = fixZipCrcs(new Uint8Array(bytes));
         files[chosen] = bytes;
-        rmSync(dir, { recursive: true, force: true });
-        for (const [name, content] of Object.entries(files)) {
-          mkdirSync(path.dirname(path.join(dir, name)), { recursive: true });
-          writeFileSync(path.join(dir, name), content);
-        }
-        const outcome = await sandbox.run({ dir, entry: seed.entry, twice: OPEN_TWICE.has(target) });
+        folder.write(files);
+        const outcome = await sandbox.run({ dir: folder.dir, entry: seed.entry, twice: OPEN_TWICE.has(target) });
         tally.counts[outcome.class]++;
         tally.slowestMs = Math.max(tally.slowestMs, outcome.ms);
         tally.peakRss = Math.max(tally.peakRss, outcome.peakRss);
+        if (outcome.retired) tally.retired++;
         if (outcome.class === 'crash' || outcome.class === 'hang' || outcome.class === 'memory') {
           const signature = signatureOf(target, outcome);
           const known = tally.failures.get(signature);
@@ -122,12 +125,13 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
         }
         if ((index + 1) % 1000 === 0) {
           const c = tally.counts;
-          process.stderr.write(`[${target}] ${index + 1}/${options.cases}: clean ${c.clean}, parsed ${c.parsed}, crash ${c.crash}, hang ${c.hang}, memory ${c.memory}\n`);
+          const seconds = ((performance.now() - started) / 1000).toFixed(0);
+          process.stderr.write(`[${target}] ${index + 1}/${options.cases}: clean ${c.clean}, parsed ${c.parsed}, crash ${c.crash}, hang ${c.hang}, memory ${c.memory}, retired ${tally.retired}, ${seconds} s\n`);
         }
       }
     } finally {
       sandbox.close();
-      rmSync(dir, { recursive: true, force: true });
+      folder.remove();
     }
   };
   await Promise.all(Array.from({ length: options.jobs }, (_, job) => runner(job)));
@@ -138,30 +142,30 @@ async function fuzzTarget(target: Target, seeds: Seed[], options: Options, workD
 function saveCase(target: Target, seed: Seed, files: Record<string, Uint8Array>, entry: string, steps: string[], outcome: CaseOutcome, signature: string): void {
   const id = createHash('sha256').update(signature).digest('hex').slice(0, 12);
   const dir = path.join(CORPUS_DIR, target, id);
-  mkdirSync(dir, { recursive: true });
-  // Only what differs from the seed and what the case needs: every file of the model.
-  for (const [name, content] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(dir, 'files', name)), { recursive: true });
-    writeFileSync(path.join(dir, 'files', name), content);
-  }
+  // Every file of the model, the mutated one included.
+  new CaseFolder(path.join(dir, 'files')).write(files);
   const meta: CorpusCase = { target, seed: seed.name, entry: seed.entry, mutated: entry, mutations: steps, found: outcome.class, message: outcome.message.split('\n')[0]! };
   writeFileSync(path.join(dir, 'case.json'), `${JSON.stringify(meta, null, 2)}\n`);
 }
 
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
-  const workDir = mkdtempSync(path.join(tmpdir(), 'deep-accel-fuzz-'));
+  // SIGINT or SIGTERM ends the run after the cases in flight, and the table covers what ran.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => (stopRequested = true));
+  const workDir = makeWorkDir();
   const rows: string[] = [];
-  const header = ['format', 'seeds', 'cases', ...CASE_CLASSES, 'seconds', 'slowest ms', 'peak RSS MB'];
+  const header = ['format', 'seeds', 'cases', ...CASE_CLASSES, 'retired', 'seconds', 'slowest ms', 'peak RSS MB'];
   try {
     for (const target of options.targets) {
+      if (stopRequested) break;
       const seeds = await seedsFor(target);
       if (seeds.length === 0) {
         rows.push([target, '0', 'no seeds (run node scripts/fetchTestModels.mjs)'].join('\t'));
         continue;
       }
       const tally = await fuzzTarget(target, seeds, options, workDir);
-      rows.push([target, seeds.length, options.cases, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
+      const ran = CASE_CLASSES.reduce((sum, c) => sum + tally.counts[c], 0);
+      rows.push([target, seeds.length, ran, ...CASE_CLASSES.map((c) => tally.counts[c]), tally.retired, tally.seconds.toFixed(1), Math.round(tally.slowestMs), Math.round(tally.peakRss / 1048576)].join('\t'));
       for (const [signature, { count, example }] of tally.failures) rows.push(`  ${count} x ${signature}\n      e.g. ${example}`);
     }
   } finally {

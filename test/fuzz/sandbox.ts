@@ -1,12 +1,15 @@
 /**
  * The fuzz sandbox: a child process (caseRunner.ts, through tsx) that runs one case at a time, with
- * a V8 heap limit, a watchdog on the clock and a watch on its resident memory. A case that outlives
- * the watchdog is a hang, one whose process grows past the memory limit a memory blow-up; both kill
+ * a V8 heap limit, a watchdog on its CPU time and a watch on its resident memory. A case that uses
+ * more CPU time than the watchdog allows (or ten times that of wall time, for a process that waits
+ * instead of working) is a hang, one whose process grows past the memory limit a memory blow-up; both kill
  * the child, which is started again for the next case. A child that dies on its own (V8 out of
- * memory, a fault, an uncaught error) is a crash.
+ * memory, a fault, an uncaught error) is a crash. A child whose case trapped inside WebAssembly
+ * (HDF5 aborting) answers and is then replaced, as the extension's pool replaces such a worker.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { CaseReply, CaseRequest } from './caseRunner';
 
@@ -20,10 +23,16 @@ export interface CaseOutcome {
   ms: number;
   /** Highest resident set seen while the case ran (sampled), in bytes. */
   peakRss: number;
+  /** An open trapped inside WebAssembly, so the process that ran it was replaced after answering. */
+  retired?: boolean;
 }
 
 export interface SandboxOptions {
-  /** Watchdog per case (default 10 s). */
+  /**
+   * Watchdog per case (default 10 s) on the CPU time the case's process uses: on a machine shared by
+   * many jobs the wall time of the same work varies tenfold, its CPU time hardly. The wall clock
+   * stops a case at ten times this.
+   */
   timeoutMs?: number;
   /** Resident memory above which a case is a memory blow-up (default 500 MB). */
   rssLimitBytes?: number;
@@ -33,6 +42,23 @@ export interface SandboxOptions {
 
 const RUNNER = path.join(__dirname, 'caseRunner.ts');
 const RSS_SAMPLE_MS = 25;
+/** The wall-clock backstop of the watchdog, as a multiple of its CPU time limit. */
+const WALL_TIME_FACTOR = 10;
+/** Linux reports a process's CPU time in clock ticks of 10 ms (getconf CLK_TCK = 100). */
+const MS_PER_CLOCK_TICK = 10;
+
+/** CPU time (user + system) the process has used so far, in ms; 0 once it is gone. */
+function cpuMsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces) in parentheses: utime and stime are the
+    // 12th and 13th of them.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * MS_PER_CLOCK_TICK;
+  } catch {
+    return 0;
+  }
+}
 
 function rssOf(pid: number): number {
   try {
@@ -45,6 +71,12 @@ function rssOf(pid: number): number {
 
 export class Sandbox {
   private child?: ChildProcess;
+  /**
+   * The child's temporary folder (its TMPDIR): parsers extract and inflate into it, and a child
+   * killed mid-case cannot clean up, so it is emptied whenever a child ends and removed on close.
+   * Nothing of a run lands in the machine's temporary folder, where other programs count theirs.
+   */
+  private readonly tempDir = mkdtempSync(path.join(tmpdir(), 'deep-accel-fuzz-tmp-'));
   private ready?: Promise<void>;
   private nextId = 1;
   private stderrTail = '';
@@ -64,7 +96,7 @@ export class Sandbox {
       // alone leaves the process at about 900 MB resident (the built extension loads it as is).
       execArgv: ['--require', 'tsx/cjs', `--max-old-space-size=${this.heapLimitMb}`],
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, NODE_OPTIONS: '' },
+      env: { ...process.env, NODE_OPTIONS: '', TMPDIR: this.tempDir },
     });
     this.child = child;
     this.stderrTail = '';
@@ -92,6 +124,11 @@ export class Sandbox {
     this.child = undefined;
     this.ready = undefined;
     if (child && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    this.emptyTempDir();
+  }
+
+  private emptyTempDir(): void {
+    for (const name of readdirSync(this.tempDir)) rmSync(path.join(this.tempDir, name), { recursive: true, force: true });
   }
 
   /** Runs one case: the files are already in `dir`; `entry` is the file the scan opens. */
@@ -101,6 +138,7 @@ export class Sandbox {
     const child = this.child!;
     const id = this.nextId++;
     const started = performance.now();
+    const cpuAtStart = cpuMsOf(child.pid!);
     let peakRss = 0;
     return new Promise<CaseOutcome>((resolve) => {
       let settled = false;
@@ -118,15 +156,20 @@ export class Sandbox {
         const rss = rssOf(child.pid!);
         if (rss > peakRss) peakRss = rss;
         if (rss > this.rssLimitBytes) finish({ class: 'memory', message: `resident memory reached ${Math.round(rss / 1048576)} MB` }, true);
+        const cpuMs = cpuMsOf(child.pid!) - cpuAtStart;
+        if (cpuMs > this.timeoutMs) finish({ class: 'hang', message: `no answer after ${this.timeoutMs} ms of CPU time` }, true);
       }, RSS_SAMPLE_MS);
-      const watchdog = setTimeout(() => finish({ class: 'hang', message: `no answer within ${this.timeoutMs} ms` }, true), this.timeoutMs);
+      const wallMs = this.timeoutMs * WALL_TIME_FACTOR;
+      const watchdog = setTimeout(() => finish({ class: 'hang', message: `no answer within ${wallMs} ms of wall time` }, true), wallMs);
       const onMessage = (message: CaseReply) => {
         if (message.id !== id) return;
-        finish({ class: message.end, message: message.message, ...(message.stack ? { stack: message.stack } : {}) }, false);
+        const retired = message.retire === true;
+        finish({ class: message.end, message: message.message, ...(message.stack ? { stack: message.stack } : {}), ...(retired ? { retired } : {}) }, retired);
       };
       const onExit = (code: number | null, signal: string | null) => {
         this.child = undefined;
         this.ready = undefined;
+        this.emptyTempDir();
         const outOfMemory = /heap out of memory|Allocation failed/i.test(this.stderrTail);
         finish(
           {
@@ -145,5 +188,6 @@ export class Sandbox {
 
   close(): void {
     this.kill();
+    rmSync(this.tempDir, { recursive: true, force: true });
   }
 }

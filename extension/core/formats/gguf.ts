@@ -12,6 +12,7 @@ import { checkedNumel, float16FromBits } from './dtypes';
 import { type ByteSource, BoundedReader, ByteCursor } from './reader';
 import { chunkLimit, contiguousTensor } from './source';
 import { type LeftOutTensor, type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
+import { setOwn } from './ownNames';
 
 export const MAX_GGUF_TENSORS = 1_000_000;
 export const MAX_GGUF_KEYS = 1_000_000;
@@ -439,7 +440,7 @@ async function openGguf(file: string): Promise<OpenedWeightFile> {
       const key = await readString(cursor, `key ${i}`, MAX_KEY_BYTES);
       const type = await cursor.u32();
       const { text, value } = await readValue(cursor, type, key, 0);
-      metadata[key] = text.length > 500 ? `${text.slice(0, 497)}...` : text;
+      setOwn(metadata, key, text.length > 500 ? `${text.slice(0, 497)}...` : text);
       if (key === 'general.alignment') {
         if (value === undefined || !Number.isSafeInteger(value) || value < 1 || value > 1 << 20 || (value & (value - 1)) !== 0) {
           cursor.fail(`general.alignment ${text} is not a power of two up to 2^20`);

@@ -52,7 +52,8 @@ async function loadH5wasm(): Promise<{ h5: H5Wasm; module: H5Module }> {
   return h5wasmLoading;
 }
 
-function hasSignatureAt(bytes: Uint8Array, offset: number): boolean {
+/** Whether the HDF5 superblock signature starts at `offset` of `bytes`. */
+export function hasSignatureAt(bytes: Uint8Array, offset: number): boolean {
   if (offset + HDF5_SIGNATURE.length > bytes.length) return false;
   return HDF5_SIGNATURE.every((b, i) => bytes[offset + i] === b);
 }

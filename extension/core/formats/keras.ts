@@ -11,7 +11,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { once } from 'node:events';
-import { openHdf5Weights } from './hdf5';
+import { hasSignatureAt, openHdf5Weights } from './hdf5';
 import { MAX_MODEL_CONFIG_BYTES, attachKerasLayers } from './kerasTopology';
 import { BoundedReader } from './reader';
 import type { OpenedWeightFile, OpenOptions, WeightFormatParser } from './types';
@@ -21,11 +21,23 @@ import { isZip, MAX_TEMP_INFLATION, TEMP_FLOOR_BYTES, ZipArchive, zipEntryNamesI
 export const KERAS_WEIGHTS_ENTRY = 'model.weights.h5';
 const KERAS_MARKER_ENTRIES = [KERAS_WEIGHTS_ENTRY, 'metadata.json', 'config.json'];
 
-async function extractEntry(archive: ZipArchive, entryName: string, target: string, signal?: AbortSignal): Promise<void> {
-  const entry = archive.entry(entryName)!;
+/**
+ * Streams the weights entry into `target`. Keras writes model.weights.h5 with h5py and no user block,
+ * so the HDF5 signature opens it: an entry that does not start with it is refused as soon as its
+ * first bytes are inflated, before the rest (up to the temporary folder's limit) is written out.
+ */
+async function extractWeightsEntry(archive: ZipArchive, file: string, target: string, signal?: AbortSignal): Promise<void> {
+  const entry = archive.entry(KERAS_WEIGHTS_ENTRY)!;
   const output = createWriteStream(target, { flags: 'wx', mode: 0o600 });
+  let head = new Uint8Array(0);
   try {
     for await (const chunk of archive.chunks(entry, signal)) {
+      if (head.length < 8) {
+        head = Uint8Array.from([...head, ...chunk.subarray(0, 8 - head.length)]);
+        if (head.length === 8 && !hasSignatureAt(head, 0)) {
+          throw new WeightFileError(file, `${KERAS_WEIGHTS_ENTRY}: not an HDF5 file: it does not start with the HDF5 signature (\\x89HDF\\r\\n\\x1a\\n; Keras writes it without a user block), so the rest of it was not inflated`);
+        }
+      }
       if (!output.write(chunk)) await once(output, 'drain');
     }
   } finally {
@@ -73,7 +85,7 @@ export const kerasParser: WeightFormatParser = {
       const configText = configEntry ? new TextDecoder().decode(await archive.read(configEntry, MAX_MODEL_CONFIG_BYTES)) : undefined;
       folder = await mkdtemp(path.join(tmpdir(), 'deep-accel-keras-'));
       const extracted = path.join(folder, KERAS_WEIGHTS_ENTRY);
-      await extractEntry(archive, KERAS_WEIGHTS_ENTRY, extracted, options?.signal);
+      await extractWeightsEntry(archive, file, extracted, options?.signal);
       await reader.close();
       const opened = await openHdf5Weights(extracted, {
         reportedFile: file,

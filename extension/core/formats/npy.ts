@@ -13,6 +13,7 @@ import { type ByteSource, BoundedReader, MemorySource } from './reader';
 import { chunkLimit, contiguousTensor, stridedTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 import { METHOD_STORED, ZipArchive, type ZipEntry, firstZipEntryName, isZip } from './zip';
+import { setOwn } from './ownNames';
 
 const NPY_MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
 /** Real headers are a few hundred bytes; this refuses a header length field that asks for more. */
@@ -82,7 +83,7 @@ function parsePythonLiteral(text: string, fail: (problem: string) => never): PyV
         skipSpace();
         if (text[at] !== ':') fail(`expected ':' after '${key}' in header`);
         at++;
-        result[key] = value(depth + 1);
+        setOwn(result, key, value(depth + 1));
         skipSpace();
         if (text[at] === ',') at++;
         else if (text[at] !== '}') fail('expected , or } in header dict');
@@ -149,6 +150,7 @@ export async function readNpyHeader(source: ByteSource, what = 'npy header'): Pr
   const dict = parsePythonLiteral(text, fail);
   if (typeof dict !== 'object' || dict === null || Array.isArray(dict)) return fail('header is not a dict');
   const { descr, fortran_order: fortranOrder, shape } = dict;
+  for (const [key, value] of Object.entries({ descr, fortran_order: fortranOrder, shape })) if (value === undefined) fail(`the header dict has no '${key}'`);
   if (typeof descr !== 'string') {
     return fail(`structured dtype ${JSON.stringify(descr)} is not supported; save plain numeric arrays`);
   }

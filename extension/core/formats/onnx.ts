@@ -33,6 +33,7 @@ import { checkDensifiedSize, chunkLimit, contiguousTensor, readAllValues } from 
 import type { OpenedWeightFile, OpenOptions, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 import type { ByteRange, ScannedAttribute, ScannedGraph, ScannedNode, ScannedSparseTensor, ScannedTensor, ValueInfo } from './onnxGraph';
+import { setOwn } from './ownNames';
 
 const MAX_NESTING = 64;
 /** Small constant integer tensors (Reshape targets, pads) are read at open time for shape inference. */
@@ -114,7 +115,7 @@ async function scanTensor(pb: ProtobufReader, start: number, end: number, what: 
   }
   const object = pb.decode<TensorObject>(OnnxTypes.tensor, parts, what);
   const externalData: Record<string, string> = {};
-  for (const entry of object.externalData ?? []) externalData[entry.key ?? ''] = entry.value ?? '';
+  for (const entry of object.externalData ?? []) setOwn(externalData, entry.key ?? '', entry.value ?? '');
   return {
     name: object.name ?? '',
     dims: (object.dims ?? []).map((d, i) => int64(pb, d, `${what} dims[${i}]`)),

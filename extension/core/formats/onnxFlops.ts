@@ -9,6 +9,7 @@ import { type GraphConvGeometry, type GraphInput, type GraphLayer, type GraphLay
 import type { ScannedAttribute, ScannedGraph, ScannedNode, ValueInfo } from './onnxGraph';
 import { readAllValues } from './source';
 import type { TensorSource } from './types';
+import { ownValue, setOwn } from './ownNames';
 
 type Shape = number[];
 
@@ -389,7 +390,7 @@ export async function inferOnnxFlops(
   const assumedBatch: string[] = [];
   walk(graph, root, weights, (node, scope) => {
     const counted = macsOf(node, scope, weights);
-    if (counted && Number.isSafeInteger(counted.macs)) flops[counted.weight] = (flops[counted.weight] ?? 0) + 2 * counted.macs;
+    if (counted && Number.isSafeInteger(counted.macs)) setOwn(flops, counted.weight, (ownValue(flops, counted.weight) ?? 0) + 2 * counted.macs);
   }, assumedBatch, '');
   if (Object.keys(flops).length > 0 && assumedBatch.length > 0) {
     warnings.push(`FLOPs assume batch size 1 for the symbolic dimension ${assumedBatch.join(', ')}`);

@@ -16,9 +16,14 @@ import { looksLikeShardIndex, openShardedIndex, shardFormatOf } from './sharded'
 import { isRowMajor, stridedTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
 import { ZipArchive, isZip, zipEntryNamesInHead } from './zip';
+import { ownValue } from './ownNames';
 
-/** data.pkl entries above this are refused (real ones are kilobytes to a few megabytes). */
-export const MAX_PICKLE_BYTES = 256 * 1024 * 1024;
+/**
+ * data.pkl entries above this are refused before anything is inflated: real ones are kilobytes to a
+ * few megabytes (the tensors live in entries of their own), while a deflated 256 MiB of zeros fits in
+ * 256 KB and took seconds and 420 MB of memory to inflate and check.
+ */
+export const MAX_PICKLE_BYTES = 64 * 1024 * 1024;
 /** Object graphs nested deeper than this are refused when searching them for tensors. */
 export const MAX_OBJECT_DEPTH = 200;
 
@@ -130,7 +135,7 @@ function buildWhitelist(): { callables: Record<string, PickleCallable>; values: 
     'torch._utils._rebuild_parameter_with_state': (args) => args[0],
     'torch._tensor._rebuild_from_type_v2': (args) => {
       const [func, , inner] = args;
-      const target = func instanceof PyGlobal ? callables[func.qualifiedName] : undefined;
+      const target = func instanceof PyGlobal ? ownValue(callables, func.qualifiedName) : undefined;
       if (!target || !(inner instanceof PyTuple)) return new PyOpaque('torch._tensor._rebuild_from_type_v2', args);
       return target(inner.items);
     },

@@ -9,6 +9,7 @@ import { BoundedReader } from './reader';
 import { openShardedIndex, looksLikeShardIndex, shardFormatOf } from './sharded';
 import { contiguousTensor } from './source';
 import { type OpenOptions, type OpenedWeightFile, type TensorSource, WeightFileError, type WeightFormatParser } from './types';
+import { setOwn } from './ownNames';
 
 /** The reference implementation refuses headers above 100 MB; so do we. */
 export const MAX_SAFETENSORS_HEADER_BYTES = 100_000_000;
@@ -89,7 +90,7 @@ async function openSingle(file: string): Promise<SingleFile> {
           throw new WeightFileError(file, '__metadata__ must be an object of strings');
         }
         for (const [key, value] of Object.entries(entry)) {
-          metadata[key] = typeof value === 'string' ? value : JSON.stringify(value);
+          setOwn(metadata, key, typeof value === 'string' ? value : JSON.stringify(value));
         }
         continue;
       }
@@ -235,7 +236,7 @@ export async function writeSafetensors(
     const counted = checkedNumel(tensor.shape);
     if ('error' in counted) throw new WeightFileError(file, `tensor "${tensor.name}": ${counted.error}`);
     const size = counted.numel * itemSize(SAFETENSORS_DTYPES[tensor.dtype]);
-    header[tensor.name] = { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + size] };
+    setOwn(header, tensor.name, { dtype: tensor.dtype, shape: tensor.shape, data_offsets: [offset, offset + size] });
     sizes.push(size);
     offset += size;
   }

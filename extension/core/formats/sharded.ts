@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { WeightFormat } from '../../shared/payloads';
 import { BoundedReader } from './reader';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from './types';
+import { setOwn } from './ownNames';
 
 const MAX_INDEX_BYTES = 64 * 1024 * 1024;
 const MAX_SHARDS = 10_000;
@@ -72,7 +73,7 @@ export async function openShardedIndex(
   const metadata: Record<string, string> = {};
   const indexMetadata = (index as { metadata?: unknown }).metadata;
   if (typeof indexMetadata === 'object' && indexMetadata !== null) {
-    for (const [key, value] of Object.entries(indexMetadata)) metadata[key] = typeof value === 'string' ? value : JSON.stringify(value);
+    for (const [key, value] of Object.entries(indexMetadata)) setOwn(metadata, key, typeof value === 'string' ? value : JSON.stringify(value));
   }
   let fileBytes = 0;
   try {

@@ -19,6 +19,7 @@ import { checkDensifiedSize } from './source';
 import type { OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 import { decodeInto, isDType, itemSize } from './dtypes';
+import { ownValue, setOwn } from './ownNames';
 
 const DEFAULT_CHUNK_ELEMENTS = 1 << 20;
 
@@ -491,7 +492,7 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
       });
       listedNames.set(index, name);
       const multiplyAdds = macs.get(index);
-      if (multiplyAdds !== undefined) flops[name] = (flops[name] ?? 0) + 2 * multiplyAdds;
+      if (multiplyAdds !== undefined) setOwn(flops, name, (ownValue(flops, name) ?? 0) + 2 * multiplyAdds);
     }
     const activationNames = new Map<number, string>();
     for (const op of layerOps) {

@@ -225,6 +225,7 @@ export const PRUNE_SCHEMA: CommandSchema = {
     },
     { name: 'out', kind: 'value', placeholder: 'OUT', help: 'Write the pruned copy here (safetensors, never the input file).', cellHelp: 'Write the pruned copy here (safetensors), relative to the notebook.' },
     { name: 'dryRun', kind: 'switch', cellKey: false, toRequest: false, help: 'report what would be pruned; write nothing' },
+    readTimeout,
     json,
   ],
 };
@@ -322,12 +323,12 @@ const parseInputShape = text((value, label) => {
 export const MODEL_SCHEMA: CommandSchema = {
   name: 'model',
   summary: 'the layers of your model: shapes, parameters, FLOPs, weight sparsity and the Winograd kernels that fit',
-  cliSynopsis: 'FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--json]',
+  cliSynopsis: 'FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--timeout S] [--json]',
   cellSynopsis: 'model <file> [input=N,C,H,W] [algos=a,b] [budget=ms] [threads=T]',
   description:
     'Read a model layer by layer (ONNX, TFLite, Keras .h5/.keras and TF.js graphs; other weight files from their weights\' names and shapes): op, full shape, parameters, FLOPs, the sparsity of each weight and which of the engine\'s Winograd kernels fit. Layers are named as the file names them (as Netron shows them).',
   notes:
-    "FLOPs count 2 per multiply-add: 2*N*K*(C/groups)*R*S*P*Q for a convolution, 2*N*I*O for a matrix product; the totals are the sums of the rows (the total best time: the sum of each layer's best time).\n\nEach applicable algorithm is timed per layer shape; times are cached in .deep-accel/model-timings.json by shape, algorithm, layout, threads and engine build. Its error is measured on the layer's real weights with random activations in [-1, 1) against an fp64 reference; errorVsDirect is that error over direct convolution's. Matrix products are timed as 1x1 convolutions over their rows.\n\nA layer whose sizes the file does not fix shows '?' (give --input). Without a graph, sizes follow --input through the layers in file order only while each layer takes the previous one's channels, with stride 1 and 'same' padding assumed (said in the notes).",
+    "FLOPs count 2 per multiply-add: 2*N*K*(C/groups)*R*S*P*Q for a convolution, 2*N*I*O for a matrix product; the totals are the sums of the rows (the total best time: the sum of each layer's best time).\n\nEach applicable algorithm is timed per layer shape; times are cached in .deep-accel/model-timings.json by shape, algorithm, layout, threads and engine build. Its error is measured on the layer's real weights with random activations in [-1, 1) against an fp64 reference; errorVsDirect is that error over direct convolution's. Matrix products are timed as 1x1 convolutions over their rows.\n\nA layer whose sizes the file does not fix shows '?' (give --input). Without a graph, sizes follow --input through the layers in file order only while each layer takes the previous one's channels, with stride 1 and 'same' padding assumed (said in the notes).\n\nAn HDF5 or .keras model is read and timed in a worker of its own under --timeout: each layer's timing reports progress, so only a read that stalls reaches the limit.",
   options: [
     { name: 'input', kind: 'value', parse: parseInputShape, placeholder: 'N,C,H,W', help: "The first input's shape, in the file's own axis order (N,C,H,W for ONNX, N,H,W,C for Keras and TF.js); needed when the file leaves sizes open." },
     { name: 'algos', kind: 'value', parse: list(choice(CONV_ALGORITHMS, 'algorithm')), values: CONV_ALGORITHMS, placeholder: 'a,b', help: 'Algorithms to time per layer (direct always runs: errors are measured against it; default: every one that applies).' },
@@ -348,6 +349,7 @@ export const MODEL_SCHEMA: CommandSchema = {
     { name: 'activations', kind: 'value', cellKey: false, placeholder: 'DIR', help: "Measure the errors on your activations instead of random ones: a folder of <layer name>.npy files (each the layer's input, NCHW; [rows, features] for matrix products), or one .npy file for the model's input." },
     { name: 'exportNetron', kind: 'value', cellKey: false, placeholder: 'OUT.json', help: 'Also write the per-layer figures as a Netron attachment (open it in Netron beside the model; nodes by name).' },
     { name: 'exportModelExplorer', kind: 'value', cellKey: false, placeholder: 'OUT.json', help: "Also write Model Explorer node data (the best time per node, or FLOPs when untimed), to load beside the model in Model Explorer." },
+    readTimeout,
     json,
   ],
 };

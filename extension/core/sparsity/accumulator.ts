@@ -244,16 +244,54 @@ export const HISTOGRAM_LOG10_MAX = 2;
 export const HISTOGRAM_BINS_PER_DECADE = 10;
 
 /**
- * Log-scale histogram of |w| over the nonzero elements. Bins are (10^e[i], 10^e[i+1]] so that
- * "how many |w| <= 10^e" is exact at every edge, which makes the sparsity-against-threshold curve
- * exact at the edges rather than interpolated.
+ * What MagnitudeHistogram classifies |w| with. `prefixCategory`: the category of every float32
+ * magnitude prefix (sign dropped, the top 15 bits: exponent and 7 mantissa bits), taken at the
+ * smallest value of the prefix: 0 = below, 1..bins = bin c-1, bins+1 = above. A prefix spans a
+ * factor of at most 1 + 2^-7, far less than a bin, so one comparison with the category's upper edge
+ * settles each element. `categoryUpper`: 10^e[0], 10^e[1], ..., 10^e[bins], +Infinity.
  */
-/** What MagnitudeHistogram classifies |w| with; see its prefixCategory. */
 export interface HistogramTables {
   prefixCategory: Uint16Array;
   categoryUpper: Float64Array;
 }
 
+/**
+ * The tables depend only on the edges, and building one walks all 32768 prefixes: a report keeps
+ * one histogram per tensor, so they are built once per set of edges and shared (read-only).
+ */
+const categoryTablesByEdges = new Map<string, HistogramTables>();
+/** Reports use one set of edges; a caller choosing many others only rebuilds, never accumulates. */
+const MAX_CACHED_EDGE_SETS = 8;
+
+function categoryTablesOf(edgeValues: Float64Array): HistogramTables {
+  const key = edgeValues.join(',');
+  const known = categoryTablesByEdges.get(key);
+  if (known) return known;
+  const bins = edgeValues.length - 1;
+  const upper = new Float64Array(bins + 2);
+  upper.set(edgeValues);
+  upper[bins + 1] = Infinity;
+  const table = new Uint16Array(1 << 15);
+  const bits = new Uint32Array(1);
+  const asFloat = new Float32Array(bits.buffer);
+  let category = 0;
+  for (let prefix = 0; prefix < table.length; prefix++) {
+    bits[0] = prefix << 16;
+    const lowest = asFloat[0]!;
+    while (category < bins + 1 && lowest > upper[category]!) category++;
+    table[prefix] = category;
+  }
+  const tables = { prefixCategory: table, categoryUpper: upper };
+  if (categoryTablesByEdges.size >= MAX_CACHED_EDGE_SETS) categoryTablesByEdges.clear();
+  categoryTablesByEdges.set(key, tables);
+  return tables;
+}
+
+/**
+ * Log-scale histogram of |w| over the nonzero elements. Bins are (10^e[i], 10^e[i+1]] so that
+ * "how many |w| <= 10^e" is exact at every edge, which makes the sparsity-against-threshold curve
+ * exact at the edges rather than interpolated.
+ */
 export class MagnitudeHistogram {
   readonly log10Edges: number[];
   /** 10^edge as float64, the values the comparisons use. */
@@ -274,38 +312,12 @@ export class MagnitudeHistogram {
     this.counts = new Float64Array(bins);
   }
 
-  /**
-   * Category of every float32 magnitude prefix (sign dropped, the top 15 bits: exponent and 7
-   * mantissa bits), taken at the smallest value of the prefix: 0 = below, 1..bins = bin c-1,
-   * bins+1 = above. A prefix spans a factor of at most 1 + 2^-7, far less than a bin, so one
-   * comparison with the category's upper edge settles each element. Built on first use.
-   */
-  private prefixCategory?: Uint16Array;
-  /** Upper limit of each category: 10^e[0], 10^e[1], ..., 10^e[bins], +Infinity. */
-  private categoryUpper?: Float64Array;
-
-  /** The category tables (see prefixCategory), for a kernel that counts categories itself. */
+  /** The category tables (see HistogramTables), shared by every histogram with these edges; for a kernel that counts categories itself. */
   tables(): HistogramTables {
-    if (!this.prefixCategory || !this.categoryUpper) {
-      const bins = this.counts.length;
-      const upper = new Float64Array(bins + 2);
-      upper.set(this.edgeValues);
-      upper[bins + 1] = Infinity;
-      const table = new Uint16Array(1 << 15);
-      const bits = new Uint32Array(1);
-      const asFloat = new Float32Array(bits.buffer);
-      let category = 0;
-      for (let prefix = 0; prefix < table.length; prefix++) {
-        bits[0] = prefix << 16;
-        const lowest = asFloat[0]!;
-        while (category < bins + 1 && lowest > upper[category]!) category++;
-        table[prefix] = category;
-      }
-      this.prefixCategory = table;
-      this.categoryUpper = upper;
-    }
-    return { prefixCategory: this.prefixCategory, categoryUpper: this.categoryUpper };
+    return (this.categoryTables ??= categoryTablesOf(this.edgeValues));
   }
+
+  private categoryTables?: HistogramTables;
 
   private keys = new MagnitudeKeys();
   /** Per-chunk counts by category, plus one slot for zeros and one for NaN; flushed after each chunk. */

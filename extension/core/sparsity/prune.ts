@@ -42,6 +42,7 @@ import { retainedShare } from './nmGroups';
 import { NmPruner } from './nmPrune';
 import { type NmPattern, parseNmPatterns } from './nmPattern';
 import { type MagnitudeCut, MagnitudePruner, magnitudeCut } from './select';
+import { ownValue } from '../formats/ownNames';
 
 export const SENSITIVITY_MAX_SPARSITY = 0.95;
 const CHUNK_ELEMENTS = 1 << 20;
@@ -131,7 +132,7 @@ export function profileSparsities(numels: readonly number[], target: number, pro
 }
 
 function flopsOf(tensor: TensorSource, opened: OpenedWeightFile, options: PruneOptions): number | undefined {
-  const fromGraph = opened.flopsByTensor?.[tensor.name];
+  const fromGraph = ownValue(opened.flopsByTensor, tensor.name);
   if (fromGraph !== undefined) return fromGraph;
   if (!options.inputSize) return undefined;
   const view = weightViewOf(tensor, opened.format);

@@ -62,7 +62,7 @@ test('model: a wrong --input is a usage error naming the flag, a shape that does
   const help = await cli('model', '--help');
   assert.equal(help.code, 0);
   // The synopsis wraps at 80 columns: its words in order, any run of spaces and line breaks between them.
-  const synopsis = 'Usage: deep-accel model FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--json]';
+  const synopsis = 'Usage: deep-accel model FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--timeout S] [--json]';
   assert.match(help.out, new RegExp(`^${synopsis.split(' ').map((word) => word.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\s+')}`));
   const budget = await cli('model', fixture('keras', 'tfjs_layers.json'), '--max-error-vs-direct', '0.5');
   assert.equal(budget.code, 2);
@@ -89,4 +89,24 @@ test('model --export-netron / --export-model-explorer write the files through co
   const target = await cli('model', fixture('onnx', 'prune_net.onnx'), '--no-time', '--prune-target', '1.5');
   assert.equal(target.code, 2);
   assert.match(target.err, /--prune-target must be a share from 0 to 0\.95/);
+});
+
+test('model reads and times HDF5 and .keras models in a watched worker: the same layers as on the CLI thread, and a read past --timeout is a file error', { timeout: 300_000 }, async () => {
+  const file = fixture('keras', 'keras2_sequential.h5');
+  const untimed = await cli('model', file, '--no-time', '--json');
+  assert.equal(untimed.code, 0, untimed.err);
+  const { runModel } = await import('../../../extension/core/requests/model');
+  const direct = await runModel({ file, time: false, workspace });
+  assert.deepEqual(JSON.parse(untimed.out), JSON.parse(JSON.stringify(direct)));
+  // Timed: the watched worker runs an engine pool of its own; progress still reaches stderr.
+  const timed = await cli('model', fixture('keras', 'keras3_functional.keras'), '--budget-ms', '0', '--algos', 'im2col', '--json');
+  assert.equal(timed.code, 0, timed.err);
+  const report = JSON.parse(timed.out) as ModelReport;
+  assert.ok(report.total.timedLayers! > 0, 'layers were timed');
+  assert.ok(report.layers.filter((l) => l.best).every((l) => l.results!.some((r) => r.algo === 'direct')));
+  assert.match(timed.err, /: im2col \(nchw\)/, 'progress names the layer and the algorithm');
+  const stalled = await cli('model', file, '--no-time', '--timeout', '0.001');
+  assert.equal(stalled.code, 2);
+  assert.equal(stalled.out, '');
+  assert.match(stalled.err, /^deep-accel: .*keras2_sequential\.h5: reading stopped after 0\.001 s without progress \(the limit is --timeout\); the worker reading it was stopped\. /);
 });

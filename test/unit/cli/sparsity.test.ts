@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { CliUsageError } from '../../../extension/cli/io';
@@ -7,7 +7,7 @@ import { runCli } from '../../../extension/cli/main';
 import { reportingFileErrors } from '../../../extension/cli/sparsity';
 import { writeSafetensors } from '../../../extension/core/formats/safetensors';
 import { OptionError } from '../../../extension/core/optionError';
-import type { SparsityReport } from '../../../extension/shared/payloads';
+import type { PruneReport, SparsityReport } from '../../../extension/shared/payloads';
 import { tempDir } from '../core/formats/weightFileHelpers';
 import { openWeightFile } from '../../../extension/core/formats/index';
 import { readAllValues } from '../../../extension/core/formats/source';
@@ -143,6 +143,31 @@ test('sparsity reads HDF5 in a watched worker: the same report as on the CLI thr
   const bad = await cli('sparsity', file, '--timeout', '0');
   assert.equal(bad.code, 2);
   assert.match(bad.err, /--timeout must be a number of seconds > 0, got '0'/);
+});
+
+test('prune reads HDF5 in a watched worker: the same report and file as on the CLI thread, and a read past --timeout is a file error that writes nothing', { timeout: 300_000 }, async () => {
+  const file = path.join(__dirname, '../../fixtures/hdf5/keras2_model.h5');
+  const out = path.join(dir, 'keras2_pruned.safetensors');
+  const watched = await cli('prune', file, '--sparsity', '0.5', '--out', out, '--json');
+  assert.equal(watched.code, 0, watched.err);
+  const report = JSON.parse(watched.out) as PruneReport;
+  assert.equal(report.export?.verified, true);
+  // The same request on this thread, into another file: the same report and the same bytes.
+  const { runPrune } = await import('../../../extension/core/requests/weightFile');
+  const directOut = path.join(dir, 'keras2_pruned_direct.safetensors');
+  const direct = await runPrune({ file, sparsity: 0.5, out: directOut });
+  assert.deepEqual(JSON.parse(watched.out.replaceAll(JSON.stringify(out).slice(1, -1), 'OUT')), JSON.parse(JSON.stringify(direct).replaceAll(JSON.stringify(directOut).slice(1, -1), 'OUT')));
+  assert.ok(readFileSync(out).equals(readFileSync(directOut)));
+  // A limit no worker can meet (it must load the HDF5 library first).
+  const stalledOut = path.join(dir, 'never_written.safetensors');
+  const stalled = await cli('prune', file, '--sparsity', '0.5', '--out', stalledOut, '--timeout', '0.001');
+  assert.equal(stalled.code, 2);
+  assert.equal(stalled.out, '');
+  assert.match(stalled.err, /^deep-accel: .*keras2_model\.h5: reading stopped after 0\.001 s without progress \(the limit is --timeout\); the worker reading it was stopped\. /);
+  assert.equal(existsSync(stalledOut), false);
+  const bad = await cli('prune', file, '--sparsity', '0.5', '--dry-run', '--timeout', '-1');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--timeout must be a number of seconds > 0, got '-1'/);
 });
 
 const PERMUTE_FIXTURE = path.join(__dirname, '../../fixtures/sparsity/permute_planted.npz');

@@ -151,6 +151,9 @@ test('bad .npy and .npz input gets named errors', async () => {
   await rejects(write('complex.npy', npyBytes(header('(1,)', '<c8'), le32([1, 2]))), /unsupported dtype '<c8'/);
   await rejects(write('struct.npy', npyBytes("{'descr': [('x', '<f4')], 'fortran_order': False, 'shape': (1,), }", le32([1]))), /structured dtype/);
   await rejects(write('garbage.npy', npyBytes("{'descr': '<f4', oops}", le32([1]))), /header/);
+  // Keys are the dict's own: a '__proto__' entry is an ordinary (unknown) key, never the source of
+  // 'descr' or 'shape'.
+  await rejects(write('proto.npy', npyBytes("{'__proto__': {'descr': '<f4', 'fortran_order': False, 'shape': (1,)}}", le32([1]))), /the header dict has no 'descr'/);
 
   const entry = npyBytes(header('(2,)'), le32([1, 2]));
   const archive = buildZip([{ name: 'x.npy', data: entry }]);

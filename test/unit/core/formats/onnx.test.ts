@@ -145,6 +145,18 @@ test('every data type, from its typed field and from raw_data', async () => {
   await model.close();
 });
 
+test('initializers named like Object.prototype properties get their own FLOPs, not the inherited functions', async () => {
+  // onnx wrote it (make_fixtures.py object_property_names): x [1,3,8,8] -> Conv 'constructor' [4,3,3,3]
+  // pad 1 -> [1,4,8,8]: 2*4*8*8 * 3*3*3; Conv 'toString' [2,4,1,1] -> [1,2,8,8]: 2*2*8*8 * 4; Add 'valueOf'.
+  const model = await onnxParser.open(join(FIXTURES, 'object_property_names.onnx'), { graphFlops: true });
+  try {
+    assert.deepEqual(model.flopsByTensor, { constructor: 2 * 4 * 64 * 27, toString: 2 * 2 * 64 * 4 });
+    assert.deepEqual(model.tensors.map((t) => t.name), ['constructor', 'toString', 'valueOf']);
+  } finally {
+    await model.close();
+  }
+});
+
 test('FLOPs of Conv, depthwise Conv, Gemm and MatMul by shape propagation without value_info', async () => {
   const model = await onnxParser.open(join(FIXTURES, 'small_cnn.onnx'), { graphFlops: true });
   // x [1,3,32,32] -> conv1 (3x3, pad 1) [1,8,32,32]: 2*8*32*32 * 3*3*3

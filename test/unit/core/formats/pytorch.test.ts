@@ -136,6 +136,10 @@ test('hostile pickles end with clear errors', async () => {
   await assert.rejects(openWeightFile(deepFile), (e: unknown) => e instanceof WeightFileError && e.file === deepFile && /nests deeper than 200/.test(e.message));
   const marksFile = write('marks.pt', torchZip(new Uint8Array(3000).fill(0x28), {}));
   await assert.rejects(openWeightFile(marksFile), /archive\/data\.pkl: MARKs nest deeper than 1000/);
+  // A data.pkl bomb: 64 MiB + 1 byte of zeros, deflated (about 65 KB), refused before inflating.
+  const bomb = deflatedZeros(64, new Uint8Array(1));
+  const bombFile = write('pickle_bomb.pt', buildZip([{ name: 'archive/data.pkl', data: new Uint8Array(0), deflated: bomb }, { name: 'archive/version', data: ascii('3\n') }]));
+  await assert.rejects(openWeightFile(bombFile), (e: unknown) => e instanceof WeightFileError && e.file === bombFile && /entry "archive\/data\.pkl" holds 67108865 bytes, more than the 67108864 allowed in memory/.test(e.message));
 });
 
 test('storage mismatches, missing entries and the legacy format are reported', async () => {

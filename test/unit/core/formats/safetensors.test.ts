@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { openWeightFile, detectFormat } from '../../../../extension/core/formats/index';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
 import { WeightFileError } from '../../../../extension/core/formats/types';
+import { readAllValues } from '../../../../extension/core/formats/source';
 import { ascii, concat, le32, tempDir, valuesByName } from './weightFileHelpers';
 
 const dir = tempDir('safetensors');
@@ -156,4 +157,36 @@ test('bad input gives WeightFileErrors that name the file and the problem', asyn
   assert.equal(opened.tensors.length, 0);
   assert.match(opened.warnings[0], /C64/);
   await opened.close();
+});
+
+test('names like __proto__ and constructor are ordinary names: written, read back and kept in the metadata', async () => {
+  const file = path.join(dir, 'proto_names.safetensors');
+  await writeSafetensors(
+    file,
+    [
+      { name: '__proto__', dtype: 'F32', shape: [2], data: Float32Array.from([1, 0]) },
+      { name: 'constructor', dtype: 'F32', shape: [1], data: Float32Array.from([3]) },
+    ],
+    JSON.parse('{"__proto__": "meta", "constructor": "c"}') as Record<string, string>,
+  );
+  // The header the file holds, as JSON sees it (JSON.parse keeps "__proto__" as an own key).
+  const bytes = readFileSync(file);
+  const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString('utf8'));
+  assert.deepEqual(Object.keys(header), ['__metadata__', '__proto__', 'constructor']);
+  assert.deepEqual(Object.entries(header.__metadata__), [['__proto__', 'meta'], ['constructor', 'c']]);
+  const opened = await openWeightFile(file);
+  try {
+    assert.deepEqual(await Promise.all(opened.tensors.map(async (t) => [t.name, Array.from(await readAllValues(t))])), [['__proto__', [1, 0]], ['constructor', [3]]]);
+    assert.deepEqual(Object.entries(opened.metadata ?? {}), [['__proto__', 'meta'], ['constructor', 'c']]);
+  } finally {
+    await opened.close();
+  }
+  const handMade = path.join(dir, 'proto_metadata.safetensors');
+  writeFileSync(handMade, handBuilt(JSON.parse('{"__metadata__": {"__proto__": "x", "constructor": "y"}, "t": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}'), le32([2])));
+  const read = await openWeightFile(handMade);
+  try {
+    assert.deepEqual(Object.entries(read.metadata ?? {}), [['__proto__', 'x'], ['constructor', 'y']]);
+  } finally {
+    await read.close();
+  }
 });

@@ -177,6 +177,14 @@ test('what-if reports without writing, and OUT equal to the input is refused', a
   await assert.rejects(pruneWhatIf(path.join(dir, 'bad.safetensors'), { sparsity: 0.5 }), { name: 'WeightFileError' });
 });
 
+test('graph FLOPs of tensors named like Object.prototype properties are numbers; a tensor without any has none', async () => {
+  // The ONNX fixture's Conv weights 'constructor' (13824 FLOPs) and 'toString' (1024); 'valueOf' is an Add operand.
+  const report = await pruneWhatIf(fixture('onnx', 'object_property_names.onnx'), { sparsity: 0.5 });
+  assert.equal(report.flopsSource, 'graph');
+  assert.deepEqual(report.tensors.map((t) => [t.name, t.flops]), [['constructor', 13824], ['toString', 1024], ['valueOf', undefined]]);
+  assert.equal(report.total.flops, 13824 + 1024);
+});
+
 test('FLOPs come from the graph when the parser provides them', async () => {
   const { planPruning } = await import('../../../../extension/core/sparsity/prune');
   const conv = Array.from({ length: 2 * 2 * 3 * 3 }, (_, i) => (i % 5) + 1); // no zeros

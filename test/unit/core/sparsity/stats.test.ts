@@ -208,30 +208,31 @@ test('TFLite depthwise kernels [1, H, W, C] (IHWO) read like HWIO with one input
   assert.equal(paddings.sparsity, 0.5);
 });
 
-test('magnitude histogram matches a naive classification against the edges, float32 and float64', async () => {
+test('magnitude histogram matches a naive classification against the edges, float32 and float64, whichever edges were used before in the process', async () => {
   const { MagnitudeHistogram } = await import('../../../../extension/core/sparsity/accumulator');
   const next = random(99);
   const values: number[] = [0, -0, 1, 10, 100, 1e-8, -1e2, 1e3, 1e-40, Number.NaN, Infinity, -Infinity, 1e-3, 0.5];
   for (let i = 0; i < 3000; i++) values.push((next() < 0.5 ? -1 : 1) * 10 ** (next() * 14 - 11));
   for (const float64 of [false, true]) {
     const data = float64 ? Float64Array.from(values) : Float32Array.from(values);
-    for (const threshold of [0, 1e-3]) {
-      const histogram = new MagnitudeHistogram();
+    // The category tables are shared per set of edges: other edges in between must not leak in.
+    for (const [threshold, edges] of [[0, []], [1e-3, []], [0, [-3, 1, 4]], [1e-3, []], [1e-3, [-3, 1, 4]]] as [number, number[]][]) {
+      const histogram = new MagnitudeHistogram(...edges);
       const mask = Uint8Array.from(data, (v) => (Math.abs(v) <= threshold ? 1 : 0));
       histogram.add(data.subarray(0, 1000), 1000, mask.subarray(0, 1000));
       histogram.add(data.subarray(1000), data.length - 1000, mask.subarray(1000));
-      const edges = histogram.log10Edges.map((e) => 10 ** e);
-      const expected = { zeros: 0, below: 0, above: 0, nan: 0, counts: new Array<number>(edges.length - 1).fill(0) };
+      const bounds = histogram.log10Edges.map((e) => 10 ** e);
+      const expected = { zeros: 0, below: 0, above: 0, nan: 0, counts: new Array<number>(bounds.length - 1).fill(0) };
       for (const v of data) {
         const a = Math.abs(v);
         if (a <= threshold) expected.zeros++;
         else if (Number.isNaN(a)) expected.nan++;
-        else if (a <= edges[0]!) expected.below++;
-        else if (a > edges.at(-1)!) expected.above++;
-        else expected.counts[edges.findIndex((e) => a <= e) - 1]!++;
+        else if (a <= bounds[0]!) expected.below++;
+        else if (a > bounds.at(-1)!) expected.above++;
+        else expected.counts[bounds.findIndex((e) => a <= e) - 1]!++;
       }
       const json = histogram.toJSON();
-      assert.deepEqual({ zeros: json.zeros, below: json.below, above: json.above, nan: json.nan, counts: json.counts }, expected, `float64=${float64} t=${threshold}`);
+      assert.deepEqual({ zeros: json.zeros, below: json.below, above: json.above, nan: json.nan, counts: json.counts }, expected, `float64=${float64} t=${threshold} edges=${edges}`);
     }
   }
 });
