@@ -98,9 +98,14 @@ class WeightMatcher {
     }
   }
 
-  /** The first unused tensor of `layer` with `rank` whose shape passes `fits`. */
-  take(layer: string, rank: number, fits: (shape: number[]) => boolean): TensorSource | undefined {
-    const found = (this.byLayer.get(layer) ?? []).find((t) => !this.used.has(t.name) && t.shape.length === rank && fits(t.shape));
+  /**
+   * The first unused tensor of `layer` with `rank` whose shape passes `fits`; inside a nested
+   * model, those stored under the nested models' names first (a base model may reuse an outer name).
+   */
+  take(layer: string, rank: number, fits: (shape: number[]) => boolean, scope: readonly string[] = []): TensorSource | undefined {
+    const candidates = (this.byLayer.get(layer) ?? []).filter((t) => !this.used.has(t.name) && t.shape.length === rank && fits(t.shape));
+    const inScope = scope.length > 0 ? candidates.find((t) => scope.every((s) => segmentsOf(t.name).includes(s))) : undefined;
+    const found = inScope ?? candidates[0];
     if (found) this.used.add(found.name);
     return found;
   }
@@ -111,7 +116,12 @@ interface Context {
   layers: GraphLayer[];
   notes: string[];
   stoppedClasses: Set<string>;
+  /** An input shape was given (--input): stored shapes of later inputs are not used. */
+  inputGiven: boolean;
 }
+
+/** Classes of a model nested as a layer of another (a Functional base model inside a Sequential). */
+const NESTED_MODELS = new Set(['Functional', 'Model', 'Sequential']);
 
 function windowSize(size: number, kernel: number, stride: number, dilation: number, same: boolean): { out: number; before: number; after: number } | undefined {
   if (same) {
@@ -151,13 +161,16 @@ function convLayer(ctx: Context, name: string, opType: string, config: Json, x: 
 }
 
 /** Follows one layer: records its weight layers and returns its output shape. */
-function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
+function visitLayer(ctx: Context, layer: Json, inputs: Shape[], scope: readonly string[]): Shape {
   const className = String(layer.class_name ?? '');
   const config = isObject(layer.config) ? layer.config : {};
-  const name = String(config.name ?? layer.name ?? className);
+  const own = String(config.name ?? layer.name ?? className);
+  // Inside a nested model the layer is named by its path, as the weights are stored: base/conv1.
+  const name = [...scope, own].join('/');
+  const take = (rank: number, fits: (shape: number[]) => boolean): TensorSource | undefined => ctx.weights.take(own, rank, fits, scope);
   const channelsFirst = config.data_format === 'channels_first';
   const x = inputs[0];
-  const biasFor = (K: number): TensorSource | undefined => (config.use_bias === false ? undefined : ctx.weights.take(name, 1, (s) => s[0] === K));
+  const biasFor = (K: number): TensorSource | undefined => (config.use_bias === false ? undefined : take(1, (s) => s[0] === K));
   const missing = (what: string): Shape => {
     ctx.notes.push(`${className} '${name}': no ${what} among the file's tensors; left out`);
     return undefined;
@@ -169,7 +182,7 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
       const K = positive(config.filters);
       const [R, S] = pair(config.kernel_size, 1);
       if (K === undefined) return undefined;
-      const kernel = ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && s[3] === K);
+      const kernel = take(4, (s) => s[0] === R && s[1] === S && s[3] === K);
       if (!kernel) return missing('kernel');
       const perGroup = kernel.shape[2]!;
       const C = x?.length === 4 ? x[1]! : perGroup * (positive(config.groups) ?? 1);
@@ -178,13 +191,13 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'DepthwiseConv2D':
     case 'SeparableConv2D': {
       const [R, S] = pair(config.kernel_size, 1);
-      const depthwise = ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && (x?.length !== 4 || s[2] === x[1]));
+      const depthwise = take(4, (s) => s[0] === R && s[1] === S && (x?.length !== 4 || s[2] === x[1]));
       if (!depthwise) return missing('depthwise kernel');
       const C = depthwise.shape[2]!;
       const K = C * depthwise.shape[3]!;
       if (className === 'DepthwiseConv2D') return convLayer(ctx, name, className, config, x, depthwise, K, C, C, biasFor(K));
       const filters = positive(config.filters);
-      const pointwise = ctx.weights.take(name, 4, (s) => s[0] === 1 && s[1] === 1 && s[2] === K && s[3] === filters);
+      const pointwise = take(4, (s) => s[0] === 1 && s[1] === 1 && s[2] === K && s[3] === filters);
       if (!pointwise || filters === undefined) return missing('pointwise kernel');
       const mid = convLayer(ctx, `${name} (depthwise)`, className, config, x, depthwise, K, C, C);
       return convLayer(ctx, `${name} (pointwise)`, className, { kernel_size: 1, strides: 1, padding: 'valid' }, mid, pointwise, filters, 1, K, biasFor(filters));
@@ -192,7 +205,7 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'Conv2DTranspose': {
       const K = positive(config.filters);
       const [R, S] = pair(config.kernel_size, 1);
-      const kernel = K === undefined ? undefined : ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && s[2] === K);
+      const kernel = K === undefined ? undefined : take(4, (s) => s[0] === R && s[1] === S && s[2] === K);
       if (!kernel || K === undefined) return missing('kernel');
       const strides = pair(config.strides, 1);
       const same = config.padding === 'same';
@@ -212,9 +225,9 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'Dense': {
       const units = positive(config.units);
       const I = x?.[x.length - 1];
-      const kernel = units === undefined ? undefined : ctx.weights.take(name, 2, (s) => s[1] === units && (I === undefined || s[0] === I));
+      const kernel = units === undefined ? undefined : take(2, (s) => s[1] === units && (I === undefined || s[0] === I));
       if (!kernel && units !== undefined && I !== undefined) {
-        const other = ctx.weights.take(name, 2, (s) => s[1] === units);
+        const other = take(2, (s) => s[1] === units);
         if (other) {
           ctx.notes.push(`Dense '${name}': its kernel [${other.shape.join(', ')}] does not take the ${I} features of the layer before; left out`);
           return undefined;
@@ -296,9 +309,7 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
   const model = modelConfigOf(stored);
   if (!model) return undefined;
   const list = layerList(model);
-  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set() };
-  const shapes = new Map<string, Shape>();
-  const sequential = model.class_name === 'Sequential';
+  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set(), inputGiven: input !== undefined };
   const first = list[0];
   const firstConfig = isObject(first?.config) ? first.config : {};
   const storedInput = firstConfig.batch_input_shape ?? firstConfig.batch_shape ?? (isObject(first?.build_config) ? [null, ...((first.build_config.input_shape as unknown[]) ?? []).slice(1)] : undefined);
@@ -308,26 +319,60 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
     throw new Error(`input '${inputName}' has ${dims.length} dimensions [${dims.join(', ')}], but the given input shape [${input.join(', ')}] has ${input.length}`);
   }
   const channelsFirst = firstConfig.data_format === 'channels_first';
-  let previous: Shape = fromStored(input ?? storedInput, channelsFirst);
-  for (const [index, layer] of list.entries()) {
+  followModel(ctx, model, fromStored(input ?? storedInput, channelsFirst), [], 0);
+  return { inputs: dims.length > 0 ? [{ name: inputName, dims }] : [], layers: ctx.layers, notes: ctx.notes };
+}
+
+/** The names of a Functional model's output layers (output_layers: [[name, node, tensor], ...]). */
+function outputLayersOf(model: Json): string[] {
+  const config = isObject(model.config) ? model.config : {};
+  const outputs = config.output_layers;
+  if (!Array.isArray(outputs)) return [];
+  const list = typeof outputs[0] === 'string' ? [outputs] : outputs;
+  return list.flatMap((o) => (Array.isArray(o) && typeof o[0] === 'string' ? [o[0]] : []));
+}
+
+/**
+ * Follows a model's layers from `x`, its input shape, and returns its output shape. A layer that
+ * is itself a model (a Functional base model in a Sequential) is followed through its own layers,
+ * its inputs taking the shape the outer model gives it; its layers are named base/layer.
+ */
+function followModel(ctx: Context, model: Json, x: Shape, scope: readonly string[], depth: number): Shape {
+  const sequential = model.class_name === 'Sequential';
+  const shapes = new Map<string, Shape>();
+  let previous: Shape = x;
+  for (const [index, layer] of layerList(model).entries()) {
     const config = isObject(layer.config) ? layer.config : {};
     const name = String(config.name ?? layer.name ?? `layer${index}`);
-    let inputs: Shape[];
-    const inbound = inboundOf(layer);
-    if (sequential || inbound.length === 0) {
-      inputs = [previous];
-    } else {
-      inputs = inbound.map((ref) => shapes.get(ref.name) ?? (input ? undefined : fromStored(ref.shape, config.data_format === 'channels_first')));
-    }
-    if (layer.class_name === 'InputLayer' && input && index === 0) {
-      shapes.set(name, previous);
+    const channelsFirst = config.data_format === 'channels_first';
+    if (layer.class_name === 'InputLayer') {
+      // The outermost model's input is the given or stored shape; a nested model's is what the outer model feeds it.
+      const stored = fromStored(config.batch_input_shape ?? config.batch_shape, channelsFirst);
+      let output: Shape;
+      if (scope.length > 0) output = x;
+      else if (ctx.inputGiven) output = index === 0 ? x : stored;
+      else output = stored ?? previous;
+      shapes.set(name, output);
+      previous = output;
       continue;
     }
-    const output = layer.class_name === 'InputLayer' && !input ? (fromStored(config.batch_input_shape ?? config.batch_shape, config.data_format === 'channels_first') ?? previous) : visitLayer(ctx, layer, inputs);
+    const inbound = inboundOf(layer);
+    const inputs = sequential || inbound.length === 0 ? [previous] : inbound.map((ref) => shapes.get(ref.name) ?? (ctx.inputGiven ? undefined : fromStored(ref.shape, channelsFirst)));
+    let output: Shape;
+    if (NESTED_MODELS.has(String(layer.class_name)) && layerList(layer).length > 0) {
+      if (depth >= MAX_DEPTH) {
+        ctx.notes.push(`${String(layer.class_name)} '${name}': models nested more than ${MAX_DEPTH} deep are not followed`);
+        output = undefined;
+      } else output = followModel(ctx, layer, inputs[0], [...scope, name], depth + 1);
+    } else output = visitLayer(ctx, layer, inputs, scope);
     shapes.set(name, output);
     previous = output;
   }
-  return { inputs: dims.length > 0 ? [{ name: inputName, dims }] : [], layers: ctx.layers, notes: ctx.notes };
+  if (!sequential) {
+    const outputs = outputLayersOf(model);
+    if (outputs.length > 0) return shapes.get(outputs[0]!);
+  }
+  return previous;
 }
 
 /** Most bytes of a model config read as JSON (configs of large models are a few MB). */
