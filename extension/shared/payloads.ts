@@ -821,7 +821,7 @@ export interface ModelTimingInfo {
    * The activations the errors were measured on: random uniform in [-1, 1), or the user's .npy
    * files (--activations), how many layers took one and from where.
    */
-  activations: { source: 'random' } | { source: 'npy'; from: string; layers: number };
+  activations?: { source: 'random' } | { source: 'npy'; from: string; layers: number };
 }
 
 /** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */
