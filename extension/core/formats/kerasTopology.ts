@@ -118,6 +118,29 @@ interface Context {
   stoppedClasses: Set<string>;
   /** An input shape was given (--input): stored shapes of later inputs are not used. */
   inputGiven: boolean;
+  /** Per weight layer: the layer whose channels it takes one to one, the layers that take its channels so, and its first other use. */
+  channels: Map<GraphLayer, { from?: GraphLayer; to: GraphLayer[]; elsewhere?: string }>;
+}
+
+/** Layers whose output channel c depends on input channel c alone: removing a channel before them removes it after them. */
+const PER_CHANNEL = new Set([
+  'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Dropout', 'SpatialDropout2D',
+  'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D', 'ZeroPadding2D', 'UpSampling2D', 'Rescaling', 'ActivityRegularization',
+]);
+
+/** The weight layer whose channels a value carries one to one, if any. */
+type Source = GraphLayer | undefined;
+
+function channelUse(ctx: Context, layer: GraphLayer): { from?: GraphLayer; to: GraphLayer[]; elsewhere?: string } {
+  let use = ctx.channels.get(layer);
+  if (!use) ctx.channels.set(layer, (use = { to: [] }));
+  return use;
+}
+
+/** Records that `source`'s channels reach something other than a weight layer: its filters cannot go alone. */
+function usedElsewhere(ctx: Context, source: Source, what: string): void {
+  if (source) channelUse(ctx, source).elsewhere ??= what;
 }
 
 /** Classes of a model nested as a layer of another (a Functional base model inside a Sequential). */
@@ -309,7 +332,7 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
   const model = modelConfigOf(stored);
   if (!model) return undefined;
   const list = layerList(model);
-  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set(), inputGiven: input !== undefined };
+  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set(), inputGiven: input !== undefined, channels: new Map() };
   const first = list[0];
   const firstConfig = isObject(first?.config) ? first.config : {};
   const storedInput = firstConfig.batch_input_shape ?? firstConfig.batch_shape ?? (isObject(first?.build_config) ? [null, ...((first.build_config.input_shape as unknown[]) ?? []).slice(1)] : undefined);
@@ -319,7 +342,12 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
     throw new Error(`input '${inputName}' has ${dims.length} dimensions [${dims.join(', ')}], but the given input shape [${input.join(', ')}] has ${input.length}`);
   }
   const channelsFirst = firstConfig.data_format === 'channels_first';
-  followModel(ctx, model, fromStored(input ?? storedInput, channelsFirst), [], 0);
+  const out = followModel(ctx, model, { shape: fromStored(input ?? storedInput, channelsFirst), source: undefined }, [], 0);
+  usedElsewhere(ctx, out.source, "the model's output");
+  for (const layer of ctx.layers) {
+    const use = channelUse(ctx, layer);
+    layer.channels = { ...(use.from ? { from: use.from.name } : {}), to: use.to.map((l) => l.name), ...(use.elsewhere ? { elsewhere: use.elsewhere } : {}) };
+  }
   return { inputs: dims.length > 0 ? [{ name: inputName, dims }] : [], layers: ctx.layers, notes: ctx.notes };
 }
 
@@ -332,15 +360,50 @@ function outputLayersOf(model: Json): string[] {
   return list.flatMap((o) => (Array.isArray(o) && typeof o[0] === 'string' ? [o[0]] : []));
 }
 
+/** A value between layers: its shape and the weight layer whose channels it carries. */
+interface Flow {
+  shape: Shape;
+  source: Source;
+}
+
+/** Follows one layer that is not a model: records its weight layers and how channels flow through it. */
+function followLayer(ctx: Context, layer: Json, inputs: Flow[], scope: readonly string[]): Flow {
+  const className = String(layer.class_name ?? '');
+  const config = isObject(layer.config) ? layer.config : {};
+  const before = ctx.layers.length;
+  const shape = visitLayer(ctx, layer, inputs.map((i) => i.shape), scope);
+  const added = ctx.layers.slice(before);
+  const label = `${className} '${[...scope, String(config.name ?? className)].join('/')}'`;
+  if (added.length > 0) {
+    // Each weight layer takes the one before it (a SeparableConv2D's pointwise takes its depthwise).
+    let source = inputs[0]?.source;
+    for (const [i, current] of added.entries()) {
+      if (source) {
+        channelUse(ctx, current).from = source;
+        channelUse(ctx, source).to.push(current);
+      }
+      source = current;
+      if (i > 0) continue;
+      for (const other of inputs.slice(1)) usedElsewhere(ctx, other.source, label);
+    }
+    return { shape, source };
+  }
+  const x = inputs[0]?.shape;
+  const flattensChannels = className === 'Flatten' && x !== undefined && x.slice(2).every((d) => d === 1);
+  if ((PER_CHANNEL.has(className) || flattensChannels) && inputs.length === 1) return { shape, source: inputs[0]!.source };
+  for (const input of inputs) usedElsewhere(ctx, input.source, label);
+  return { shape, source: undefined };
+}
+
 /**
- * Follows a model's layers from `x`, its input shape, and returns its output shape. A layer that
- * is itself a model (a Functional base model in a Sequential) is followed through its own layers,
- * its inputs taking the shape the outer model gives it; its layers are named base/layer.
+ * Follows a model's layers from `x`, its input, and returns its output. A layer that is itself a
+ * model (a Functional base model in a Sequential) is followed through its own layers, its inputs
+ * taking what the outer model gives it; its layers are named base/layer.
  */
-function followModel(ctx: Context, model: Json, x: Shape, scope: readonly string[], depth: number): Shape {
+function followModel(ctx: Context, model: Json, x: Flow, scope: readonly string[], depth: number): Flow {
   const sequential = model.class_name === 'Sequential';
-  const shapes = new Map<string, Shape>();
-  let previous: Shape = x;
+  const flows = new Map<string, Flow>();
+  let previous: Flow = x;
   for (const [index, layer] of layerList(model).entries()) {
     const config = isObject(layer.config) ? layer.config : {};
     const name = String(config.name ?? layer.name ?? `layer${index}`);
@@ -348,29 +411,36 @@ function followModel(ctx: Context, model: Json, x: Shape, scope: readonly string
     if (layer.class_name === 'InputLayer') {
       // The outermost model's input is the given or stored shape; a nested model's is what the outer model feeds it.
       const stored = fromStored(config.batch_input_shape ?? config.batch_shape, channelsFirst);
-      let output: Shape;
+      let output: Flow;
       if (scope.length > 0) output = x;
-      else if (ctx.inputGiven) output = index === 0 ? x : stored;
-      else output = stored ?? previous;
-      shapes.set(name, output);
+      else if (ctx.inputGiven) output = index === 0 ? x : { shape: stored, source: undefined };
+      else output = { shape: stored ?? previous.shape, source: undefined };
+      flows.set(name, output);
       previous = output;
       continue;
     }
     const inbound = inboundOf(layer);
-    const inputs = sequential || inbound.length === 0 ? [previous] : inbound.map((ref) => shapes.get(ref.name) ?? (ctx.inputGiven ? undefined : fromStored(ref.shape, channelsFirst)));
-    let output: Shape;
+    const inputs: Flow[] = sequential || inbound.length === 0
+      ? [previous]
+      : inbound.map((ref) => flows.get(ref.name) ?? { shape: ctx.inputGiven ? undefined : fromStored(ref.shape, channelsFirst), source: undefined });
+    let output: Flow;
     if (NESTED_MODELS.has(String(layer.class_name)) && layerList(layer).length > 0) {
       if (depth >= MAX_DEPTH) {
         ctx.notes.push(`${String(layer.class_name)} '${name}': models nested more than ${MAX_DEPTH} deep are not followed`);
-        output = undefined;
-      } else output = followModel(ctx, layer, inputs[0], [...scope, name], depth + 1);
-    } else output = visitLayer(ctx, layer, inputs, scope);
-    shapes.set(name, output);
+        for (const input of inputs) usedElsewhere(ctx, input.source, `${String(layer.class_name)} '${name}'`);
+        output = { shape: undefined, source: undefined };
+      } else output = followModel(ctx, layer, inputs[0]!, [...scope, name], depth + 1);
+    } else output = followLayer(ctx, layer, inputs, scope);
+    flows.set(name, output);
     previous = output;
   }
   if (!sequential) {
     const outputs = outputLayersOf(model);
-    if (outputs.length > 0) return shapes.get(outputs[0]!);
+    if (outputs.length > 0) {
+      // Channels that leave through a second output go elsewhere.
+      for (const other of outputs.slice(1)) usedElsewhere(ctx, flows.get(other)?.source, "the model's output");
+      return flows.get(outputs[0]!) ?? { shape: undefined, source: undefined };
+    }
   }
   return previous;
 }
