@@ -768,6 +768,8 @@ export interface ModelLayerPruned {
   /** The best algorithm of the layer, timed on the pruned shape with the kept weights (same cache). */
   algo?: string;
   layout?: string;
+  /** Why another algorithm than the layer's best timed the pruned shape. */
+  algoReason?: string;
   msMedian?: number;
   /** best.msMedian / msMedian. */
   speedup?: number;
