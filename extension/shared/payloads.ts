@@ -768,6 +768,8 @@ export interface ModelLayerPruned {
   /** The best algorithm of the layer, timed on the pruned shape with the kept weights (same cache). */
   algo?: string;
   layout?: string;
+  /** Why another algorithm than the layer's best timed the pruned shape. */
+  algoReason?: string;
   msMedian?: number;
   /** best.msMedian / msMedian. */
   speedup?: number;
@@ -821,7 +823,7 @@ export interface ModelTimingInfo {
    * The activations the errors were measured on: random uniform in [-1, 1), or the user's .npy
    * files (--activations), how many layers took one and from where.
    */
-  activations: { source: 'random' } | { source: 'npy'; from: string; layers: number };
+  activations?: { source: 'random' } | { source: 'npy'; from: string; layers: number };
 }
 
 /** Zeros of a layer's weight: the share of zero elements, the structured shares and 2:4 compliance of its TensorStats. */

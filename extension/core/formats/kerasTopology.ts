@@ -98,9 +98,14 @@ class WeightMatcher {
     }
   }
 
-  /** The first unused tensor of `layer` with `rank` whose shape passes `fits`. */
-  take(layer: string, rank: number, fits: (shape: number[]) => boolean): TensorSource | undefined {
-    const found = (this.byLayer.get(layer) ?? []).find((t) => !this.used.has(t.name) && t.shape.length === rank && fits(t.shape));
+  /**
+   * The first unused tensor of `layer` with `rank` whose shape passes `fits`; inside a nested
+   * model, those stored under the nested models' names first (a base model may reuse an outer name).
+   */
+  take(layer: string, rank: number, fits: (shape: number[]) => boolean, scope: readonly string[] = []): TensorSource | undefined {
+    const candidates = (this.byLayer.get(layer) ?? []).filter((t) => !this.used.has(t.name) && t.shape.length === rank && fits(t.shape));
+    const inScope = scope.length > 0 ? candidates.find((t) => scope.every((s) => segmentsOf(t.name).includes(s))) : undefined;
+    const found = inScope ?? candidates[0];
     if (found) this.used.add(found.name);
     return found;
   }
@@ -111,7 +116,35 @@ interface Context {
   layers: GraphLayer[];
   notes: string[];
   stoppedClasses: Set<string>;
+  /** An input shape was given (--input): stored shapes of later inputs are not used. */
+  inputGiven: boolean;
+  /** Per weight layer: the layer whose channels it takes one to one, the layers that take its channels so, and its first other use. */
+  channels: Map<GraphLayer, { from?: GraphLayer; to: GraphLayer[]; elsewhere?: string }>;
 }
+
+/** Layers whose output channel c depends on input channel c alone: removing a channel before them removes it after them. */
+const PER_CHANNEL = new Set([
+  'BatchNormalization', 'Activation', 'ReLU', 'LeakyReLU', 'PReLU', 'ELU', 'ThresholdedReLU', 'Dropout', 'SpatialDropout2D',
+  'GaussianNoise', 'GaussianDropout', 'AlphaDropout', 'MaxPooling2D', 'AveragePooling2D', 'GlobalAveragePooling2D',
+  'GlobalMaxPooling2D', 'ZeroPadding2D', 'UpSampling2D', 'Rescaling', 'ActivityRegularization',
+]);
+
+/** The weight layer whose channels a value carries one to one, if any. */
+type Source = GraphLayer | undefined;
+
+function channelUse(ctx: Context, layer: GraphLayer): { from?: GraphLayer; to: GraphLayer[]; elsewhere?: string } {
+  let use = ctx.channels.get(layer);
+  if (!use) ctx.channels.set(layer, (use = { to: [] }));
+  return use;
+}
+
+/** Records that `source`'s channels reach something other than a weight layer: its filters cannot go alone. */
+function usedElsewhere(ctx: Context, source: Source, what: string): void {
+  if (source) channelUse(ctx, source).elsewhere ??= what;
+}
+
+/** Classes of a model nested as a layer of another (a Functional base model inside a Sequential). */
+const NESTED_MODELS = new Set(['Functional', 'Model', 'Sequential']);
 
 function windowSize(size: number, kernel: number, stride: number, dilation: number, same: boolean): { out: number; before: number; after: number } | undefined {
   if (same) {
@@ -151,13 +184,16 @@ function convLayer(ctx: Context, name: string, opType: string, config: Json, x: 
 }
 
 /** Follows one layer: records its weight layers and returns its output shape. */
-function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
+function visitLayer(ctx: Context, layer: Json, inputs: Shape[], scope: readonly string[]): Shape {
   const className = String(layer.class_name ?? '');
   const config = isObject(layer.config) ? layer.config : {};
-  const name = String(config.name ?? layer.name ?? className);
+  const own = String(config.name ?? layer.name ?? className);
+  // Inside a nested model the layer is named by its path, as the weights are stored: base/conv1.
+  const name = [...scope, own].join('/');
+  const take = (rank: number, fits: (shape: number[]) => boolean): TensorSource | undefined => ctx.weights.take(own, rank, fits, scope);
   const channelsFirst = config.data_format === 'channels_first';
   const x = inputs[0];
-  const biasFor = (K: number): TensorSource | undefined => (config.use_bias === false ? undefined : ctx.weights.take(name, 1, (s) => s[0] === K));
+  const biasFor = (K: number): TensorSource | undefined => (config.use_bias === false ? undefined : take(1, (s) => s[0] === K));
   const missing = (what: string): Shape => {
     ctx.notes.push(`${className} '${name}': no ${what} among the file's tensors; left out`);
     return undefined;
@@ -169,7 +205,7 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
       const K = positive(config.filters);
       const [R, S] = pair(config.kernel_size, 1);
       if (K === undefined) return undefined;
-      const kernel = ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && s[3] === K);
+      const kernel = take(4, (s) => s[0] === R && s[1] === S && s[3] === K);
       if (!kernel) return missing('kernel');
       const perGroup = kernel.shape[2]!;
       const C = x?.length === 4 ? x[1]! : perGroup * (positive(config.groups) ?? 1);
@@ -178,13 +214,13 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'DepthwiseConv2D':
     case 'SeparableConv2D': {
       const [R, S] = pair(config.kernel_size, 1);
-      const depthwise = ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && (x?.length !== 4 || s[2] === x[1]));
+      const depthwise = take(4, (s) => s[0] === R && s[1] === S && (x?.length !== 4 || s[2] === x[1]));
       if (!depthwise) return missing('depthwise kernel');
       const C = depthwise.shape[2]!;
       const K = C * depthwise.shape[3]!;
       if (className === 'DepthwiseConv2D') return convLayer(ctx, name, className, config, x, depthwise, K, C, C, biasFor(K));
       const filters = positive(config.filters);
-      const pointwise = ctx.weights.take(name, 4, (s) => s[0] === 1 && s[1] === 1 && s[2] === K && s[3] === filters);
+      const pointwise = take(4, (s) => s[0] === 1 && s[1] === 1 && s[2] === K && s[3] === filters);
       if (!pointwise || filters === undefined) return missing('pointwise kernel');
       const mid = convLayer(ctx, `${name} (depthwise)`, className, config, x, depthwise, K, C, C);
       return convLayer(ctx, `${name} (pointwise)`, className, { kernel_size: 1, strides: 1, padding: 'valid' }, mid, pointwise, filters, 1, K, biasFor(filters));
@@ -192,7 +228,7 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'Conv2DTranspose': {
       const K = positive(config.filters);
       const [R, S] = pair(config.kernel_size, 1);
-      const kernel = K === undefined ? undefined : ctx.weights.take(name, 4, (s) => s[0] === R && s[1] === S && s[2] === K);
+      const kernel = K === undefined ? undefined : take(4, (s) => s[0] === R && s[1] === S && s[2] === K);
       if (!kernel || K === undefined) return missing('kernel');
       const strides = pair(config.strides, 1);
       const same = config.padding === 'same';
@@ -212,9 +248,9 @@ function visitLayer(ctx: Context, layer: Json, inputs: Shape[]): Shape {
     case 'Dense': {
       const units = positive(config.units);
       const I = x?.[x.length - 1];
-      const kernel = units === undefined ? undefined : ctx.weights.take(name, 2, (s) => s[1] === units && (I === undefined || s[0] === I));
+      const kernel = units === undefined ? undefined : take(2, (s) => s[1] === units && (I === undefined || s[0] === I));
       if (!kernel && units !== undefined && I !== undefined) {
-        const other = ctx.weights.take(name, 2, (s) => s[1] === units);
+        const other = take(2, (s) => s[1] === units);
         if (other) {
           ctx.notes.push(`Dense '${name}': its kernel [${other.shape.join(', ')}] does not take the ${I} features of the layer before; left out`);
           return undefined;
@@ -296,9 +332,7 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
   const model = modelConfigOf(stored);
   if (!model) return undefined;
   const list = layerList(model);
-  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set() };
-  const shapes = new Map<string, Shape>();
-  const sequential = model.class_name === 'Sequential';
+  const ctx: Context = { weights: new WeightMatcher(tensors), layers: [], notes: [], stoppedClasses: new Set(), inputGiven: input !== undefined, channels: new Map() };
   const first = list[0];
   const firstConfig = isObject(first?.config) ? first.config : {};
   const storedInput = firstConfig.batch_input_shape ?? firstConfig.batch_shape ?? (isObject(first?.build_config) ? [null, ...((first.build_config.input_shape as unknown[]) ?? []).slice(1)] : undefined);
@@ -308,26 +342,107 @@ export function kerasGraphLayers(stored: unknown, tensors: readonly TensorSource
     throw new Error(`input '${inputName}' has ${dims.length} dimensions [${dims.join(', ')}], but the given input shape [${input.join(', ')}] has ${input.length}`);
   }
   const channelsFirst = firstConfig.data_format === 'channels_first';
-  let previous: Shape = fromStored(input ?? storedInput, channelsFirst);
-  for (const [index, layer] of list.entries()) {
-    const config = isObject(layer.config) ? layer.config : {};
-    const name = String(config.name ?? layer.name ?? `layer${index}`);
-    let inputs: Shape[];
-    const inbound = inboundOf(layer);
-    if (sequential || inbound.length === 0) {
-      inputs = [previous];
-    } else {
-      inputs = inbound.map((ref) => shapes.get(ref.name) ?? (input ? undefined : fromStored(ref.shape, config.data_format === 'channels_first')));
-    }
-    if (layer.class_name === 'InputLayer' && input && index === 0) {
-      shapes.set(name, previous);
-      continue;
-    }
-    const output = layer.class_name === 'InputLayer' && !input ? (fromStored(config.batch_input_shape ?? config.batch_shape, config.data_format === 'channels_first') ?? previous) : visitLayer(ctx, layer, inputs);
-    shapes.set(name, output);
-    previous = output;
+  const out = followModel(ctx, model, { shape: fromStored(input ?? storedInput, channelsFirst), source: undefined }, [], 0);
+  usedElsewhere(ctx, out.source, "the model's output");
+  for (const layer of ctx.layers) {
+    const use = channelUse(ctx, layer);
+    layer.channels = { ...(use.from ? { from: use.from.name } : {}), to: use.to.map((l) => l.name), ...(use.elsewhere ? { elsewhere: use.elsewhere } : {}) };
   }
   return { inputs: dims.length > 0 ? [{ name: inputName, dims }] : [], layers: ctx.layers, notes: ctx.notes };
+}
+
+/** The names of a Functional model's output layers (output_layers: [[name, node, tensor], ...]). */
+function outputLayersOf(model: Json): string[] {
+  const config = isObject(model.config) ? model.config : {};
+  const outputs = config.output_layers;
+  if (!Array.isArray(outputs)) return [];
+  const list = typeof outputs[0] === 'string' ? [outputs] : outputs;
+  return list.flatMap((o) => (Array.isArray(o) && typeof o[0] === 'string' ? [o[0]] : []));
+}
+
+/** A value between layers: its shape and the weight layer whose channels it carries. */
+interface Flow {
+  shape: Shape;
+  source: Source;
+}
+
+/** Follows one layer that is not a model: records its weight layers and how channels flow through it. */
+function followLayer(ctx: Context, layer: Json, inputs: Flow[], scope: readonly string[]): Flow {
+  const className = String(layer.class_name ?? '');
+  const config = isObject(layer.config) ? layer.config : {};
+  const before = ctx.layers.length;
+  const shape = visitLayer(ctx, layer, inputs.map((i) => i.shape), scope);
+  const added = ctx.layers.slice(before);
+  const label = `${className} '${[...scope, String(config.name ?? className)].join('/')}'`;
+  if (added.length > 0) {
+    // Each weight layer takes the one before it (a SeparableConv2D's pointwise takes its depthwise).
+    let source = inputs[0]?.source;
+    for (const [i, current] of added.entries()) {
+      if (source) {
+        channelUse(ctx, current).from = source;
+        channelUse(ctx, source).to.push(current);
+      }
+      source = current;
+      if (i > 0) continue;
+      for (const other of inputs.slice(1)) usedElsewhere(ctx, other.source, label);
+    }
+    return { shape, source };
+  }
+  const x = inputs[0]?.shape;
+  const flattensChannels = className === 'Flatten' && x !== undefined && x.slice(2).every((d) => d === 1);
+  if ((PER_CHANNEL.has(className) || flattensChannels) && inputs.length === 1) return { shape, source: inputs[0]!.source };
+  for (const input of inputs) usedElsewhere(ctx, input.source, label);
+  return { shape, source: undefined };
+}
+
+/**
+ * Follows a model's layers from `x`, its input, and returns its output. A layer that is itself a
+ * model (a Functional base model in a Sequential) is followed through its own layers, its inputs
+ * taking what the outer model gives it; its layers are named base/layer.
+ */
+function followModel(ctx: Context, model: Json, x: Flow, scope: readonly string[], depth: number): Flow {
+  const sequential = model.class_name === 'Sequential';
+  const flows = new Map<string, Flow>();
+  let previous: Flow = x;
+  for (const [index, layer] of layerList(model).entries()) {
+    const config = isObject(layer.config) ? layer.config : {};
+    const name = String(config.name ?? layer.name ?? `layer${index}`);
+    const channelsFirst = config.data_format === 'channels_first';
+    if (layer.class_name === 'InputLayer') {
+      // The outermost model's input is the given or stored shape; a nested model's is what the outer model feeds it.
+      const stored = fromStored(config.batch_input_shape ?? config.batch_shape, channelsFirst);
+      let output: Flow;
+      if (scope.length > 0) output = x;
+      else if (ctx.inputGiven) output = index === 0 ? x : { shape: stored, source: undefined };
+      else output = { shape: stored ?? previous.shape, source: undefined };
+      flows.set(name, output);
+      previous = output;
+      continue;
+    }
+    const inbound = inboundOf(layer);
+    const inputs: Flow[] = sequential || inbound.length === 0
+      ? [previous]
+      : inbound.map((ref) => flows.get(ref.name) ?? { shape: ctx.inputGiven ? undefined : fromStored(ref.shape, channelsFirst), source: undefined });
+    let output: Flow;
+    if (NESTED_MODELS.has(String(layer.class_name)) && layerList(layer).length > 0) {
+      if (depth >= MAX_DEPTH) {
+        ctx.notes.push(`${String(layer.class_name)} '${name}': models nested more than ${MAX_DEPTH} deep are not followed`);
+        for (const input of inputs) usedElsewhere(ctx, input.source, `${String(layer.class_name)} '${name}'`);
+        output = { shape: undefined, source: undefined };
+      } else output = followModel(ctx, layer, inputs[0]!, [...scope, name], depth + 1);
+    } else output = followLayer(ctx, layer, inputs, scope);
+    flows.set(name, output);
+    previous = output;
+  }
+  if (!sequential) {
+    const outputs = outputLayersOf(model);
+    if (outputs.length > 0) {
+      // Channels that leave through a second output go elsewhere.
+      for (const other of outputs.slice(1)) usedElsewhere(ctx, flows.get(other)?.source, "the model's output");
+      return flows.get(outputs[0]!) ?? { shape: undefined, source: undefined };
+    }
+  }
+  return previous;
 }
 
 /** Most bytes of a model config read as JSON (configs of large models are a few MB). */

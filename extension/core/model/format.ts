@@ -96,7 +96,7 @@ export function formatModelReport(report: ModelReport): string {
     }
     if (g.peerUnavailable) lines.push(g.peerUnavailable);
     lines.push(
-      g.activations.source === 'npy'
+      g.activations?.source === 'npy'
         ? `Errors measured on your activations (${g.activations.from}) for ${g.activations.layers} layer${g.activations.layers === 1 ? '' : 's'}, random ones in [-1, 1) for the others.`
         : 'Errors measured on random activations in [-1, 1) (--activations gives your own).',
     );

@@ -15,7 +15,7 @@
  */
 import type { ConvShape, ModelConvShape, ModelLayer, ModelLayerPruned, ModelLinearShape, ModelReport } from '../../shared/payloads';
 import { fillUniform, sharedFloats } from '../bench/runner';
-import type { ConvBackend } from '../conv/backend';
+import { type ConvBackend, layoutChooser } from '../conv/backend';
 import type { GraphLayer } from '../formats/graphLayers';
 import type { OpenedWeightFile } from '../formats/types';
 import { benchAlgorithm } from '../requests/bench';
@@ -243,10 +243,11 @@ export async function timePrunedLayers(report: ModelReport, opened: OpenedWeight
       continue;
     }
     let { algo, layout } = layer.best;
-    if (!backend.applies(algo as never, shape.shape, layout as never).ok) {
-      pruned.notTimed = `${algo} does not run the pruned shape; timed with direct`;
+    const verdict = backend.applies(algo as never, shape.shape, layout as never);
+    if (!verdict.ok) {
+      pruned.algoReason = `${algo} does not run the pruned shape (${verdict.reason}): timed with direct`;
       algo = 'direct';
-      layout = 'nchw';
+      layout = layoutChooser({}, (a) => backend.supportedLayouts(a))('direct');
     }
     const key = timingKey(options.engineBuild, shape.shape, algo, layout, threads);
     let timing = cache.timing(key);

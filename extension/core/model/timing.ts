@@ -2,9 +2,10 @@
  * Times each layer of a model report on the engine, through the same convolution backend and the
  * same per-algorithm measurement as the bench request: every applicable algorithm, its time within
  * a budget, its error against the fp64 reference computed on this layer's real weights (random
- * activations in [-1, 1)), and the fastest within the accuracy budget. Matrix products run as 1x1
- * convolutions over their rows. Times are cached by (shape, algorithm, layout, threads, engine build),
- * errors by weight file and layer too, so nothing is measured twice.
+ * activations in [-1, 1), or the user's .npy activations where given), and the fastest within the
+ * accuracy budget. Matrix products run as 1x1 convolutions over their rows. Times are cached by
+ * (shape, algorithm, layout, threads, engine build), errors by weight file, layer and activations
+ * too, so nothing is measured twice.
  */
 import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvShape, type ModelAlgorithmResult, type ModelBest, type ModelLayer, type ModelReport } from '../../shared/payloads';
 import { runOnnxRuntimePeer } from '../bench/peer';

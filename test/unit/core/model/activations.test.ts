@@ -32,7 +32,7 @@ test('errors are measured on the .npy activations given: zeros in, exactly zero 
 
   // One .npy file is the model's input: the first layer's.
   const single = await runModel({ file: NET, workspace: join(folder, 'ws'), activations: fixture('onnx', 'prune_net_x_zeros.npy'), ...FAST }, { backend });
-  assert.equal(single.timing!.activations.source, 'npy');
+  assert.equal(single.timing!.activations!.source, 'npy');
   assert.deepEqual(single.layers.map((l) => l.activations !== undefined), [true, false, false, false, false]);
   assert.ok(single.layers[0]!.results!.every((r) => r.maxAbsErr === 0));
 });

@@ -68,3 +68,24 @@ test('TF.js layers model.json: modelTopology with Keras 2 inbound nodes', async 
     ['dense', 'linear', 'dense/kernel', 'dense/bias', 600 * 4 + 4, 2 * 600 * 4],
   ]);
 });
+
+test('Keras 2 nested model: a Functional base model inside a Sequential is read as its layers, named base/layer as its weights are stored', async () => {
+  const report = await readModel(fixture('keras', 'keras2_nested.h5'));
+  assert.deepEqual(report.layers.map((l) => [l.name, l.op, l.weight, l.params]), [
+    ['mobilenet_mini/conv1', 'conv', 'model_weights/mobilenet_mini/conv1/kernel:0', 3 * 3 * 3 * 8],
+    ['mobilenet_mini/conv_dw_1', 'depthwise', 'model_weights/mobilenet_mini/conv_dw_1/depthwise_kernel:0', 3 * 3 * 8],
+    ['mobilenet_mini/conv_pw_1', 'conv', 'model_weights/mobilenet_mini/conv_pw_1/kernel:0', 8 * 16],
+    ['predictions', 'linear', 'model_weights/predictions/predictions/kernel:0', 16 * 4 + 4],
+  ]);
+  // The base model's input takes the outer input: 3x3 stride 2 SAME on 32 gives 16; the head reads the pooled 16 channels.
+  assert.deepEqual(report.layers[0]!.shape, conv(1, 3, 32, 8, 3, 16, { strides: [2, 2], pads: [0, 0, 1, 1] }));
+  assert.deepEqual(report.layers[1]!.shape, conv(1, 8, 16, 8, 3, 16, { pads: [1, 1, 1, 1], groups: 8 }));
+  assert.deepEqual(report.layers[2]!.shape, conv(1, 8, 16, 16, 1, 16));
+  assert.deepEqual(report.layers[3]!.shape, { N: 1, I: 16, O: 4 });
+  assert.deepEqual(report.layers.map((l) => l.flops), [2 * 8 * 3 * 9 * 16 * 16, 2 * 8 * 9 * 16 * 16, 2 * 16 * 8 * 16 * 16, 2 * 16 * 4]);
+  assert.equal(report.total.flops, report.layers.reduce((a, l) => a + l.flops!, 0));
+  assert.deepEqual(report.notes, []);
+  // A given input flows into the base model too.
+  const bigger = await readModel(fixture('keras', 'keras2_nested.h5'), { input: [1, 64, 64, 3] });
+  assert.deepEqual(bigger.layers.map((l) => (l.shape as ModelConvShape).P ?? null), [32, 32, 32, null]);
+});

@@ -115,13 +115,26 @@ test('timed: each pruned layer runs its best algorithm on the kept weights, rank
   assert.deepEqual(again.layers.map((l) => [l.pruned!.msMedian, l.pruned!.cached]), report.layers.map((l) => [l.pruned!.msMedian, true]));
 });
 
-test('without connectivity (TF.js here) each layer is pruned on its own, the last kept as the model output', async () => {
-  const report = await runModel({ file: fixture('keras', 'tfjs_layers.json'), time: false });
-  const [conv, dense] = report.layers;
-  assert.deepEqual([conv!.pruned!.filtersKept, conv!.pruned!.inputChannelsKept], [3, 3]);
-  assert.match(dense!.pruned!.filtersReason!, /the last layer, taken as the model's output/);
-  assert.deepEqual([dense!.pruned!.filtersKept, dense!.pruned!.inputChannelsKept], [4, 600]);
-  assert.ok(report.notes.some((n) => /the connectivity of tfjs files is not followed/.test(n)), report.notes.join('\n'));
+test('without a graph (a torch state_dict) each layer is pruned on its own, the last kept as the model output', async () => {
+  const report = await runModel({ file: fixture('pytorch', 'state_dict_p4.pt'), input: [1, 2, 5, 5], time: false });
+  const [conv, fc] = report.layers;
+  assert.match(conv!.pruned!.filtersReason!, /depthwise: its channels follow its input, which is not pruned/);
+  assert.match(fc!.pruned!.filtersReason!, /the last layer, taken as the model's output/);
+  assert.ok(report.notes.some((n) => /the connectivity of pytorch files is not followed/.test(n)), report.notes.join('\n'));
+});
+
+test('Keras: channels followed through BatchNormalization, ReLU and global pooling, into and out of a nested base model', async () => {
+  const report = await runModel({ file: fixture('keras', 'keras2_nested.h5'), time: false });
+  assert.deepEqual(report.layers.map((l) => [l.name, l.pruned!.inputChannelsKept, l.pruned!.filtersKept, l.pruned!.inputFrom ?? null, l.pruned!.flops]), [
+    ['mobilenet_mini/conv1', 3, 4, null, (2 * 8 * 3 * 9 * 16 * 16) / 2],
+    ['mobilenet_mini/conv_dw_1', 4, 4, 'mobilenet_mini/conv1', (2 * 8 * 9 * 16 * 16) / 2],
+    ['mobilenet_mini/conv_pw_1', 4, 8, 'mobilenet_mini/conv_dw_1', (2 * 16 * 8 * 16 * 16) / 4],
+    ['predictions', 8, 4, 'mobilenet_mini/conv_pw_1', (2 * 16 * 4) / 2],
+  ]);
+  assert.equal(report.layers[3]!.pruned!.filtersReason, "its output is the model's output");
+  // TF.js layers: the conv's channels go on through a Flatten of 10x10 (features, not channels): its filters stay.
+  const tfjs = await runModel({ file: fixture('keras', 'tfjs_layers.json'), time: false });
+  assert.match(tfjs.layers[0]!.pruned!.filtersReason!, /its output also feeds Flatten 'flatten'/);
 });
 
 test('MobileNet-v1: each depthwise layer follows the pointwise layer before it, the next pointwise layer loses those channels', { skip: needsOnnx }, async () => {

@@ -258,3 +258,17 @@ test('TF.js tiny face detector (no topology in the manifest): depthwise [R, S, C
   assert.deepEqual([dw.shape, dw.params], [{ N: 1, C: 64, H: 416, W: 416, K: 64, R: 3, S: 3, P: 416, Q: 416, strides: [1, 1], pads: [1, 1, 1, 1], groups: 64, dilations: [1, 1] }, 576]);
   assert.equal(dw.flops, 2 * 64 * 9 * 416 * 416);
 });
+
+test('a torch.save state_dict (pickled in torch\'s zip layout, no graph): layers from its weights, sizes from --input, totals the sum of the rows', async () => {
+  // conv.weight [2, 1, 2, 2] over the 2 channels given: depthwise; fc.weight [3, 2] after global pooling.
+  const report = await readModel(fixture('pytorch', 'state_dict_p4.pt'), { input: [1, 2, 5, 5] });
+  assert.equal(report.source, 'weights');
+  assert.deepEqual(report.layers.map((l) => [l.name, l.op, l.weight, l.params]), [
+    ['conv', 'depthwise', 'conv.weight', 8 + 2],
+    ['fc', 'linear', 'fc.weight', 6],
+  ]);
+  // 2x2 "same": one row and column of padding after; 5x5 out. 2*N*K*(C/groups)*R*S*P*Q and 2*N*I*O.
+  assert.deepEqual(report.layers[0]!.shape, { N: 1, C: 2, H: 5, W: 5, K: 2, R: 2, S: 2, P: 5, Q: 5, strides: [1, 1], pads: [0, 0, 1, 1], groups: 2, dilations: [1, 1] });
+  assert.deepEqual(report.layers.map((l) => l.flops), [2 * 1 * 2 * 1 * 2 * 2 * 5 * 5, 2 * 1 * 2 * 3]);
+  assert.deepEqual(report.total, { layers: 2, params: 16, flops: 412, flopsUnknown: 0 });
+});
