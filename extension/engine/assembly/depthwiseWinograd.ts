@@ -70,13 +70,22 @@ export const DEPTHWISE_WINOGRAD_SCRATCH: usize = 3 * 64 * 16;
 }
 
 export function convDepthwiseWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
+  // One copy of the loops per tile size, so that m, alpha and every transform stride are constants.
+  const m = param(plan, P_X1);
+  if (m == 2) depthwiseWinogradUnits(2, plan, unitBegin, unitEnd, scratch);
+  else if (m == 4) depthwiseWinogradUnits(4, plan, unitBegin, unitEnd, scratch);
+  else depthwiseWinogradUnits(6, plan, unitBegin, unitEnd, scratch);
+}
+
+// @ts-ignore: decorator
+@inline function depthwiseWinogradUnits(m: i32, plan: usize, unitBegin: i32, unitEnd: i32, scratch: usize): void {
   const C = param(plan, P_C), H = param(plan, P_H), W = param(plan, P_W), K = param(plan, P_K);
   const padTop = param(plan, P_PAD), padLeft = param(plan, P_PAD_LEFT);
   const P = param(plan, P_P), Q = param(plan, P_Q);
   const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
   const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
-  const B = param(plan, P_X0), m = param(plan, P_X1);
+  const B = param(plan, P_X0);
   const alpha = m + 2;
   const quads = (K + 3) / 4;
   const tilesY = (P + m - 1) / m, tilesX = (Q + m - 1) / m;
