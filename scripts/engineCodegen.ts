@@ -70,9 +70,9 @@ function emitTransform1d(fnName: string, matrix: number[][], fromRegisters = fal
   if (fromRegisters) {
     // Inputs arrive as values (already in registers), e.g. straight from the patch gather.
     const params = Array.from({ length: cols }, (_, l) => `x${l}: v128`).join(', ');
-    code.push(`@inline export function ${fnName}(${params}, dst: usize, dstStep: usize): void {`);
+    code.push(`@inline function ${fnName}(${params}, dst: usize, dstStep: usize): void {`);
   } else {
-    code.push(`@inline export function ${fnName}(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {`);
+    code.push(`@inline function ${fnName}(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {`);
     for (let l = 0; l < cols; l++) {
       if (matrix.some((row) => row[l] !== 0)) code.push(`  const x${l} = v128.load(src + ${l} * srcStep);`);
     }

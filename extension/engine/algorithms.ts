@@ -54,7 +54,7 @@ export function applies(algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayou
   if (!spec.general && !isPlainConv(shape)) {
     return { ok: false, reason: `${algo} runs only one group, dilation 1 and equal pads on all sides (${describeGeometry(shape)}); direct and im2col run every shape` };
   }
-  const reason = spec.applies?.(shape, layout);
+  const reason = spec.applies?.(shape);
   return reason === undefined ? { ok: true } : { ok: false, reason };
 }
 

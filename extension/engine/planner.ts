@@ -61,7 +61,7 @@ export interface AlgorithmSpec {
   layouts: readonly ConvLayout[];
   /** Runs groups, dilation and asymmetric pads (else applies() refuses such shapes for it). */
   general?: boolean;
-  applies?: (shape: ConvShape, layout: ConvLayout) => string | undefined;
+  applies?: (shape: ConvShape) => string | undefined;
   plan: (shape: ConvShape, layout: ConvLayout, threads: number, engine: PlannerEngine, options: PlanOptions) => AlgorithmPlan;
 }
 

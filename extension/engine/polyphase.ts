@@ -120,10 +120,10 @@ export function polyphaseSpec(name: string, plain: AlgorithmSpec, decomposeStrid
       if (dilation > 1 && shape.stride > 1) {
         return `${name} runs dilation ${dilation} only at stride 1 (by polyphase decomposition), got stride ${shape.stride}; direct and im2col run every shape`;
       }
-      if (!decomposeStride && shape.stride > 1) return plain.applies?.(shape, 'nchw');
-      if (!decomposes(shape)) return plain.applies?.(shape, 'nchw');
+      if (!decomposeStride && shape.stride > 1) return plain.applies?.(shape);
+      if (!decomposes(shape)) return plain.applies?.(shape);
       const { mode, factor, inner } = phaseDecomposition(shape);
-      const reason = plain.applies?.(inner, 'nchw');
+      const reason = plain.applies?.(inner);
       if (reason === undefined || mode !== 'stride' || factor === 1) return reason;
       return `${reason} (the ${shape.R}x${shape.S} kernel at stride ${factor} splits into ${factor}x${factor} phases of ${inner.R}x${inner.S} sub-kernels)`;
     },

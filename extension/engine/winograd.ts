@@ -10,9 +10,6 @@
 import { convOutputSize } from '../core/conv/reference';
 import { generateMatrices, toNumericMatrices } from '../core/winograd/index';
 import { generateStride2Matrices } from '../core/winograd/strided';
-import type { ConvShape } from '../shared/payloads';
-import { planDepthwiseWinograd } from './depthwiseWinograd';
-import { isDepthwise3x3 } from './direct';
 import { polyphaseSpec } from './polyphase';
 import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, packPanels, roundUp } from './planner';
 
@@ -44,29 +41,8 @@ const WINOGRAD_MIN_K_CHUNK = 64;
  */
 export function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
   const plain = plainWinogradSpec(m, stride);
-  if (stride !== 1) return plain;
   // Stride 1 runs dilated and unequally padded shapes on the input's phases (polyphase.ts).
-  const name = `winograd-${m}x3`;
-  const decomposed = polyphaseSpec(name, plain, false);
-  if (m === 7) return decomposed;
-  // Depthwise 3x3 stride 1 runs per channel on the blocked layouts (depthwiseWinograd.ts).
-  const depthwise = (shape: ConvShape): boolean => isDepthwise3x3(shape) && shape.stride === 1;
-  return {
-    layouts: ['nchw', 'nchw4c', 'nchw8c', 'nchw16c'],
-    general: true,
-    applies: (shape, layout) => {
-      if (depthwise(shape)) return layout === 'nchw' ? `${name} runs depthwise 3x3 per channel on nchw4c, nchw8c or nchw16c, not nchw` : undefined;
-      if (layout !== 'nchw') return `${name} runs ${layout} only for depthwise 3x3 at stride 1 (else nchw)`;
-      return decomposed.applies?.(shape, layout);
-    },
-    plan: (shape, layout, threads, engine, options) => {
-      if (!depthwise(shape)) return decomposed.plan(shape, layout, threads, engine, options);
-      const flopsId = String(m);
-      return planDepthwiseWinograd(shape, layout, threads, m, winogradG(m, 1), engine.constant('DEPTHWISE_WINOGRAD_SCRATCH'), {
-        input: engine.constant(`WINOGRAD${flopsId}_INPUT_FLOPS`), output: engine.constant(`WINOGRAD${flopsId}_OUTPUT_FLOPS`),
-      });
-    },
-  };
+  return stride === 1 ? polyphaseSpec(`winograd-${m}x3`, plain, false) : plain;
 }
 
 function plainWinogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2): AlgorithmSpec {

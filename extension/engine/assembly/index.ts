@@ -25,4 +25,3 @@ export {
   SCAN_KC_STATE_BYTES, scanValuesF32, scanStructureKC, scanHistogramF32,
 } from './scanStats';
 export { polyphaseSplit, polyphaseInterleave } from './polyphase';
-export { convDepthwiseWinograd, DEPTHWISE_WINOGRAD_SCRATCH } from './depthwiseWinograd';

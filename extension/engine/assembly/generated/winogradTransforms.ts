@@ -9,7 +9,7 @@ import { loadPatch4 } from '../patch';
 // BT = [["1","0","-1","0"],["0","1","1","0"],["0","-1","1","0"],["0","-1","0","1"]]
 // AT = [["1","1","1","0"],["0","1","-1","1"]]
 // @ts-ignore: decorator
-@inline export function bt2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -25,7 +25,7 @@ import { loadPatch4 } from '../patch';
 }
 
 // @ts-ignore: decorator
-@inline export function at2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -42,7 +42,7 @@ export const WINOGRAD2_INPUT_FLOPS: i32 = 32;
 export const WINOGRAD2_OUTPUT_FLOPS: i32 = 24;
 
 // @ts-ignore: decorator
-@inline export function bt2r(x0: v128, x1: v128, x2: v128, x3: v128, dst: usize, dstStep: usize): void {
+@inline function bt2r(x0: v128, x1: v128, x2: v128, x3: v128, dst: usize, dstStep: usize): void {
   const y0 = f32x4.sub(x0, x2);
   v128.store(dst + 0 * dstStep, y0);
   const y1 = f32x4.add(x1, x2);
@@ -127,7 +127,7 @@ export function winogradOutput2(src: usize, srcStride: usize, tmp: usize, dst: u
 // BT = [["225/256","0","-169/64","0","1","0"],["0","-45/32","-9/4","5/8","1","0"],["0","45/32","-9/4","-5/8","1","0"],["0","-75/128","-25/64","3/2","1","0"],["0","75/128","-25/64","-3/2","1","0"],["0","225/256","0","-169/64","0","1"]]
 // AT = [["1","1","1","1","1","0"],["0","5/8","-5/8","3/2","-3/2","0"],["0","25/64","25/64","9/4","9/4","0"],["0","125/512","-125/512","27/8","-27/8","1"]]
 // @ts-ignore: decorator
-@inline export function bt4(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt4(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -149,7 +149,7 @@ export function winogradOutput2(src: usize, srcStride: usize, tmp: usize, dst: u
 }
 
 // @ts-ignore: decorator
-@inline export function at4(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at4(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -172,7 +172,7 @@ export const WINOGRAD4_INPUT_FLOPS: i32 = 264;
 export const WINOGRAD4_OUTPUT_FLOPS: i32 = 260;
 
 // @ts-ignore: decorator
-@inline export function bt4r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, dst: usize, dstStep: usize): void {
+@inline function bt4r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, dst: usize, dstStep: usize): void {
   const y0 = madd(x2, f32x4.splat(<f32>-2.640625), madd(x0, f32x4.splat(<f32>0.87890625), x4));
   v128.store(dst + 0 * dstStep, y0);
   const e1 = madd(x2, f32x4.splat(<f32>-2.25), x4);
@@ -287,7 +287,7 @@ export function winogradOutput4(src: usize, srcStride: usize, tmp: usize, dst: u
 // BT = [["1","0","-21/4","0","21/4","0","-1","0"],["0","1","1","-17/4","-17/4","1","1","0"],["0","-1","1","17/4","-17/4","-1","1","0"],["0","1/2","1/4","-5/2","-5/4","2","1","0"],["0","-1/2","1/4","5/2","-5/4","-2","1","0"],["0","2","4","-5/2","-5","1/2","1","0"],["0","-2","4","5/2","-5","-1/2","1","0"],["0","-1","0","21/4","0","-21/4","0","1"]]
 // AT = [["1","1","1","1","1","1","1","0"],["0","1","-1","2","-2","1/2","-1/2","0"],["0","1","1","4","4","1/4","1/4","0"],["0","1","-1","8","-8","1/8","-1/8","0"],["0","1","1","16","16","1/16","1/16","0"],["0","1","-1","32","-32","1/32","-1/32","1"]]
 // @ts-ignore: decorator
-@inline export function bt6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -315,7 +315,7 @@ export function winogradOutput4(src: usize, srcStride: usize, tmp: usize, dst: u
 }
 
 // @ts-ignore: decorator
-@inline export function at6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at6(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -344,7 +344,7 @@ export const WINOGRAD6_INPUT_FLOPS: i32 = 640;
 export const WINOGRAD6_OUTPUT_FLOPS: i32 = 728;
 
 // @ts-ignore: decorator
-@inline export function bt6r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, dst: usize, dstStep: usize): void {
+@inline function bt6r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, dst: usize, dstStep: usize): void {
   const y0 = f32x4.sub(madd(x4, f32x4.splat(<f32>5.25), madd(x2, f32x4.splat(<f32>-5.25), x0)), x6);
   v128.store(dst + 0 * dstStep, y0);
   const e1 = f32x4.add(madd(x4, f32x4.splat(<f32>-4.25), x2), x6);
@@ -473,7 +473,7 @@ export function winogradOutput6(src: usize, srcStride: usize, tmp: usize, dst: u
 // BT = [["6330256/9316125","6330256/1863225","-17639533/7452900","-17639533/1490580","59158381/37264500","59158381/7452900","-1/5","-1","0"],["6330256/9316125","-6330256/1863225","-17639533/7452900","17639533/1490580","59158381/37264500","-59158381/7452900","-1/5","1","0"],["-791282/3583125","-395641/1102500","20448748/3583125","5112187/551250","-670226/143325","-335113/44100","8/13","1","0"],["791282/3583125","-395641/1102500","-20448748/3583125","5112187/551250","670226/143325","-335113/44100","-8/13","1","0"],["-744736/6654375","-87616/950625","455107/146250","187397/73125","-300271/38025","-247282/38025","17/14","1","0"],["744736/6654375","-87616/950625","-455107/146250","187397/73125","300271/38025","-247282/38025","-17/14","1","0"],["-171088/3105375","-4624/207025","1292003/828100","104757/165620","-19335571/4140500","-1567749/828100","37/15","1","0"],["171088/3105375","-4624/207025","-1292003/828100","104757/165620","19335571/4140500","-1567749/828100","-37/15","1","0"],["6330256/46580625","0","-6868793/1774500","0","53907143/4436250","0","-59456497/7452900","0","1"]]
 // AT = [["1","1","1","1","1","1","1","1","0"],["1/5","-1/5","8/13","-8/13","17/14","-17/14","37/15","-37/15","0"],["1/25","1/25","64/169","64/169","289/196","289/196","1369/225","1369/225","0"],["1/125","-1/125","512/2197","-512/2197","4913/2744","-4913/2744","50653/3375","-50653/3375","0"],["1/625","1/625","4096/28561","4096/28561","83521/38416","83521/38416","1874161/50625","1874161/50625","0"],["1/3125","-1/3125","32768/371293","-32768/371293","1419857/537824","-1419857/537824","69343957/759375","-69343957/759375","0"],["1/15625","1/15625","262144/4826809","262144/4826809","24137569/7529536","24137569/7529536","2565726409/11390625","2565726409/11390625","1"]]
 // @ts-ignore: decorator
-@inline export function bt7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -504,7 +504,7 @@ export function winogradOutput6(src: usize, srcStride: usize, tmp: usize, dst: u
 }
 
 // @ts-ignore: decorator
-@inline export function at7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at7(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -536,7 +536,7 @@ export const WINOGRAD7_INPUT_FLOPS: i32 = 1224;
 export const WINOGRAD7_OUTPUT_FLOPS: i32 = 1568;
 
 // @ts-ignore: decorator
-@inline export function bt7r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, dst: usize, dstStep: usize): void {
+@inline function bt7r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, dst: usize, dstStep: usize): void {
   const e0 = madd(x6, f32x4.splat(<f32>-0.20000000298023224), madd(x4, f32x4.splat(<f32>1.5875264406204224), madd(x2, f32x4.splat(<f32>-2.3668012619018555), f32x4.mul(x0, f32x4.splat(<f32>0.6794945597648621)))));
   const o0 = f32x4.sub(madd(x5, f32x4.splat(<f32>7.9376325607299805), madd(x3, f32x4.splat(<f32>-11.834006309509277), f32x4.mul(x1, f32x4.splat(<f32>3.397472620010376)))), x7);
   v128.store(dst + 0 * dstStep, f32x4.add(e0, o0));
@@ -688,7 +688,7 @@ export function winogradOutput7(src: usize, srcStride: usize, tmp: usize, dst: u
 // BT = [["1/2","0","-1","0","-1/2","0","1","0","0"],["0","0","-1/2","0","1/2","0","1","0","0"],["0","0","1/2","0","-3/2","0","1","0","0"],["0","0","-1","0","0","0","1","0","0"],["0","0","1/2","0","-1","0","-1/2","0","1"],["0","1","0","0","0","0","0","0","0"],["0","0","0","1","0","0","0","0","0"],["0","0","0","0","0","1","0","0","0"],["0","0","0","0","0","0","0","1","0"]]
 // AT = [["1","1","1","1","0","1","0","0","0"],["0","1","-1","1/2","0","0","1","0","0"],["0","1","1","1/4","0","0","0","1","0"],["0","1","-1","1/8","1","0","0","0","1"]]
 // @ts-ignore: decorator
-@inline export function bt4s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt4s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -719,7 +719,7 @@ export function winogradOutput7(src: usize, srcStride: usize, tmp: usize, dst: u
 }
 
 // @ts-ignore: decorator
-@inline export function at4s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at4s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -745,7 +745,7 @@ export const WINOGRAD4S2_INPUT_FLOPS: i32 = 342;
 export const WINOGRAD4S2_OUTPUT_FLOPS: i32 = 221;
 
 // @ts-ignore: decorator
-@inline export function bt4s2r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, dst: usize, dstStep: usize): void {
+@inline function bt4s2r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, dst: usize, dstStep: usize): void {
   const y0 = madd(x4, f32x4.splat(<f32>-0.5), f32x4.sub(madd(x0, f32x4.splat(<f32>0.5), x6), x2));
   v128.store(dst + 0 * dstStep, y0);
   const y1 = madd(x4, f32x4.splat(<f32>0.5), madd(x2, f32x4.splat(<f32>-0.5), x6));
@@ -894,7 +894,7 @@ export function winogradOutput4s2(src: usize, srcStride: usize, tmp: usize, dst:
 // BT = [["1","0","0","0","-21/4","0","0","0","21/4","0","0","0","-1","0","0"],["0","0","1","0","1","0","-17/4","0","-17/4","0","1","0","1","0","0"],["0","0","-1","0","1","0","17/4","0","-17/4","0","-1","0","1","0","0"],["0","0","1/2","0","1/4","0","-5/2","0","-5/4","0","2","0","1","0","0"],["0","0","-1/2","0","1/4","0","5/2","0","-5/4","0","-2","0","1","0","0"],["0","0","2","0","4","0","-5/2","0","-5","0","1/2","0","1","0","0"],["0","0","-2","0","4","0","5/2","0","-5","0","-1/2","0","1","0","0"],["0","0","-1","0","0","0","21/4","0","0","0","-21/4","0","0","0","1"],["0","1","0","0","0","0","0","0","0","0","0","0","0","0","0"],["0","0","0","1","0","0","0","0","0","0","0","0","0","0","0"],["0","0","0","0","0","1","0","0","0","0","0","0","0","0","0"],["0","0","0","0","0","0","0","1","0","0","0","0","0","0","0"],["0","0","0","0","0","0","0","0","0","1","0","0","0","0","0"],["0","0","0","0","0","0","0","0","0","0","0","1","0","0","0"],["0","0","0","0","0","0","0","0","0","0","0","0","0","1","0"]]
 // AT = [["1","1","1","1","1","1","1","0","1","0","0","0","0","0","0"],["0","1","-1","2","-2","1/2","-1/2","0","0","1","0","0","0","0","0"],["0","1","1","4","4","1/4","1/4","0","0","0","1","0","0","0","0"],["0","1","-1","8","-8","1/8","-1/8","0","0","0","0","1","0","0","0"],["0","1","1","16","16","1/16","1/16","0","0","0","0","0","1","0","0"],["0","1","-1","32","-32","1/32","-1/32","0","0","0","0","0","0","1","0"],["0","1","1","64","64","1/64","1/64","1","0","0","0","0","0","0","1"]]
 // @ts-ignore: decorator
-@inline export function bt7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function bt7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -943,7 +943,7 @@ export function winogradOutput4s2(src: usize, srcStride: usize, tmp: usize, dst:
 }
 
 // @ts-ignore: decorator
-@inline export function at7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+@inline function at7s2(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
   const x0 = v128.load(src + 0 * srcStep);
   const x1 = v128.load(src + 1 * srcStep);
   const x2 = v128.load(src + 2 * srcStep);
@@ -981,7 +981,7 @@ export const WINOGRAD7S2_INPUT_FLOPS: i32 = 1200;
 export const WINOGRAD7S2_OUTPUT_FLOPS: i32 = 1496;
 
 // @ts-ignore: decorator
-@inline export function bt7s2r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, x9: v128, x10: v128, x11: v128, x12: v128, x13: v128, x14: v128, dst: usize, dstStep: usize): void {
+@inline function bt7s2r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, x7: v128, x8: v128, x9: v128, x10: v128, x11: v128, x12: v128, x13: v128, x14: v128, dst: usize, dstStep: usize): void {
   const y0 = f32x4.sub(madd(x8, f32x4.splat(<f32>5.25), madd(x4, f32x4.splat(<f32>-5.25), x0)), x12);
   v128.store(dst + 0 * dstStep, y0);
   const e1 = f32x4.add(madd(x8, f32x4.splat(<f32>-4.25), x4), x12);
