@@ -18,13 +18,13 @@
  *     `descriptor.scratchBytes` (from `plan.allocateScratch(threads)`); wait for all before the next phase;
  *  3. `plan.readOutput()` (converts back to NCHW and copies out).
  *
- * Algorithms (all fp32, cross-correlation; every plan has one phase today, but callers
- * must loop over `descriptor.phases`): one planner file each beside this one (im2col.ts, direct.ts,
- * winograd.ts, fft.ts, strassen.ts), each saying what its setup packs, what one unit of work is and
+ * Algorithms (all fp32, cross-correlation; callers must loop over `descriptor.phases`: decomposed
+ * plans, polyphase.ts, run a split, another algorithm's kernel and an interleave): one planner file
+ * each beside this one (im2col.ts, direct.ts, winograd.ts, fft.ts, strassen.ts), each saying what its setup packs, what one unit of work is and
  * what scratch a caller needs; algorithms.ts lists them and says which applies to a shape.
  * `plan.realFlops` counts what the algorithm computes (transforms, padding, Strassen additions);
  * `plan.directFlops` = 2 N K (C/groups) R S P Q, the numerator of effective GFLOP/s; `plan.workspaceBytes(t)`
- * counts packed weights, layout copies and t scratch areas.
+ * counts packed weights, layout copies, the buffers of decomposed plans and t scratch areas.
  */
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../shared/payloads';
 import { convDirectFlops, convGeometry, convOutputSize } from '../core/conv/reference';
@@ -32,7 +32,7 @@ import { ALGORITHMS, applies } from './algorithms';
 import { ALIGN, RESERVED_LOW_BYTES } from './arena';
 import { type EngineCreateOptions, EngineInstance } from './instance';
 import { ENGINE_MAX_PAGES, type EngineVariant, WASM_PAGE_BYTES, createEngineMemory, loadEngineModule } from './loading';
-import { type ConvPlanDescriptor, PLAN_BLOCK_BYTES, PLAN_SLOT } from './planDescriptor';
+import { type ConvPlanDescriptor, PLAN_BLOCK_BYTES, PLAN_SLOT, type PlanPhase } from './planDescriptor';
 import { type AlgorithmPlan, type AlgorithmSpec, type PlanOptions, type PlannerEngine, blockOfLayout, roundUp } from './planner';
 
 export { applies, supportedLayouts, type AppliesResult } from './algorithms';
@@ -82,9 +82,10 @@ export class Engine extends EngineInstance implements PlannerEngine {
     if (!Number.isInteger(begin) || !Number.isInteger(end) || begin < 0 || end > phase.units || begin > end) {
       throw new Error(`engine: unit range [${begin}, ${end}) is outside [0, ${phase.units}) of ${phase.kernel}`);
     }
-    this.checkRange(descriptor.planPtr, PLAN_BLOCK_BYTES, 'plan block');
+    const planPtr = phase.planPtr ?? descriptor.planPtr;
+    this.checkRange(planPtr, PLAN_BLOCK_BYTES, 'plan block');
     this.checkRange(scratchPtr, descriptor.scratchBytes, 'scratch area');
-    if (begin < end) this.call(phase.kernel, descriptor.planPtr, begin, end, scratchPtr);
+    if (begin < end) this.call(phase.kernel, planPtr, begin, end, scratchPtr);
   }
 
   /**
@@ -106,6 +107,20 @@ function describeShape(s: ConvShape): string {
   const padText = pads.every((value) => value === pads[0]) ? `p${pads[0]}` : `pads ${pads.join(',')}`;
   const extra = (g.groups === 1 ? '' : ` groups ${g.groups}`) + (g.dilation === 1 ? '' : ` dilation ${g.dilation}`);
   return `N${s.N} C${s.C} ${s.H}x${s.W} K${s.K} ${s.R}x${s.S}/s${s.stride}${padText}${extra}`;
+}
+
+/** Fills a plan block: the shape's geometry, output size P x Q, then the given slots. */
+function writePlanBlock(
+  engine: Engine, ptr: number, shape: ConvShape, P: number, Q: number, extra: Partial<Record<keyof typeof PLAN_SLOT, number>>,
+): void {
+  const slots = new Int32Array(engine.memory.buffer, ptr, PLAN_BLOCK_BYTES / 4);
+  const geometry = convGeometry(shape);
+  const values: Partial<Record<keyof typeof PLAN_SLOT, number>> = {
+    N: shape.N, C: shape.C, H: shape.H, W: shape.W, K: shape.K, R: shape.R, S: shape.S, stride: shape.stride,
+    pad: geometry.padTop, P, Q, groups: geometry.groups, dilation: geometry.dilation, padLeft: geometry.padLeft,
+    ...extra,
+  };
+  for (const [name, value] of Object.entries(values)) slots[PLAN_SLOT[name as keyof typeof PLAN_SLOT]] = value ?? 0;
 }
 
 /** Bytes one tensor of the layout takes (blocked layouts pad channels to the block). */
@@ -156,8 +171,10 @@ export class ConvPlan {
     this.realFlops = algoPlan.realFlops;
     this.strassenLevels = algoPlan.levels;
     this.directFlops = convDirectFlops(shape);
+    const buffers = algoPlan.buffers ?? [];
     const needed =
       N * C * H * W * 4 + N * K * P * Q * 4 + algoPlan.weightBytes + algoPlan.scratchBytes +
+      buffers.reduce((sum, buffer) => sum + buffer.bytes, 0) +
       (layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, layout) + tensorBytes(N, K, P * Q, layout));
     const limit = ENGINE_MAX_PAGES * WASM_PAGE_BYTES;
     if (needed > limit - arena.used - RESERVED_LOW_BYTES) {
@@ -171,19 +188,29 @@ export class ConvPlan {
       this.outputPtr = layout === 'nchw' ? this.nchwOutputPtr : arena.alloc(tensorBytes(N, K, P * Q, layout), 'output in layout', true);
       this.weightsPtr = arena.alloc(algoPlan.weightBytes, 'packed weights', true);
       this.biasPtr = hasBias ? arena.alloc(roundUp(K, 16) * 4, 'bias', true) : 0;
-      const slots = new Int32Array(engine.memory.buffer, planPtr, PLAN_BLOCK_BYTES / 4);
-      const geometry = convGeometry(shape);
-      const values: Record<string, number> = {
-        N, C, H: shape.H, W: shape.W, K, R: shape.R, S: shape.S, stride: shape.stride, pad: geometry.padTop, P, Q,
-        groups: geometry.groups, dilation: geometry.dilation, padLeft: geometry.padLeft,
-        input: this.inputPtr, output: this.outputPtr, weights: this.weightsPtr, bias: this.biasPtr,
-        ...algoPlan.slots,
-      };
-      for (const [name, value] of Object.entries(values)) slots[PLAN_SLOT[name as keyof typeof PLAN_SLOT]] = value;
+      const bufferSlots: Partial<Record<keyof typeof PLAN_SLOT, number>> = {};
+      for (const buffer of buffers) bufferSlots[buffer.slot] = arena.alloc(buffer.bytes, buffer.what);
+      const pointers = { weights: this.weightsPtr, bias: this.biasPtr };
+      writePlanBlock(engine, planPtr, shape, P, Q, {
+        input: this.inputPtr, output: this.outputPtr, ...pointers, ...algoPlan.slots, ...bufferSlots,
+      });
+      const phases: PlanPhase[] = [{ kernel: algoPlan.kernel, units: algoPlan.units, unit: algoPlan.unit }];
+      const { inner } = algoPlan;
+      const innerPtr = inner ? arena.alloc(PLAN_BLOCK_BYTES, 'inner plan block', true) : 0;
+      if (inner) {
+        const output = inner.outputSlot ? bufferSlots[inner.outputSlot] : this.outputPtr;
+        writePlanBlock(engine, innerPtr, inner.shape, inner.P, inner.Q, {
+          input: bufferSlots[inner.inputSlot], output, ...pointers, ...inner.plan.slots,
+        });
+      }
+      for (const later of algoPlan.laterPhases ?? []) {
+        const { kernel, units, unit } = later;
+        phases.push(later.inner ? { kernel, units, unit, planPtr: innerPtr } : { kernel, units, unit });
+      }
       this.descriptor = {
         algo, layout, shape: { ...shape }, P, Q, planPtr,
         scratchBytes: roundUp(algoPlan.scratchBytes, ALIGN),
-        phases: [{ kernel: algoPlan.kernel, units: algoPlan.units, unit: algoPlan.unit }],
+        phases,
       };
     } catch (error) {
       arena.release(this.arenaMark);
@@ -193,13 +220,14 @@ export class ConvPlan {
 
   /**
    * Bytes of engine memory the algorithm needs beyond the NCHW input and output: packed weights, the
-   * layout copies and `threads` scratch areas.
+   * layout copies, a decomposed plan's phase buffers and `threads` scratch areas.
    */
   workspaceBytes(threads = 1): number {
     const { N, C, H, W, K } = this.shape;
     const layoutCopies =
       this.layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, this.layout) + tensorBytes(N, K, this.P * this.Q, this.layout);
-    return this.algoPlan.weightBytes + layoutCopies + threads * this.descriptor.scratchBytes;
+    const buffers = (this.algoPlan.buffers ?? []).reduce((sum, buffer) => sum + buffer.bytes, 0);
+    return this.algoPlan.weightBytes + layoutCopies + buffers + threads * this.descriptor.scratchBytes;
   }
 
   private assertLive(): void {

@@ -1,11 +1,13 @@
 /**
- * Planner of the tiled FFT convolution (assembly/fft.ts), on NCHW, stride 1, kernels up to 16 x 16.
+ * Planner of the tiled FFT convolution (assembly/fft.ts), on NCHW, stride 1, kernels up to 16 x 16;
+ * other strides, dilation and unequal pads run it on the input's phases (polyphase.ts).
  * Setup computes the filters' T x (T/2+1) spectra in fp64; the per-bin complex products run as real
  * GEMMs. Unit = (image, chunk of tiles, output-channel chunk). Scratch: bins (2C + 2 chunk K) TB
  * floats.
  */
 import type { ConvShape } from '../shared/payloads';
 import { convOutputSize } from '../core/conv/reference';
+import { polyphaseSpec } from './polyphase';
 import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, packPanels, roundUp } from './planner';
 
 /** Smallest FFT tile edge for a kernel: the smallest power of two >= 2 max(R, S), at least 8. */
@@ -46,10 +48,10 @@ function fftTileSize(shape: ConvShape): number {
   return best;
 }
 
-export const fftSpec: AlgorithmSpec = {
+/** The tiled FFT on what it runs itself: stride 1, one group, no dilation, equal pads. */
+const stride1FftSpec: AlgorithmSpec = {
   layouts: ['nchw'],
   applies: (shape) => {
-    if (shape.stride !== 1) return `fft needs stride 1, got stride ${shape.stride}`;
     const T = fftMinTileSize(shape);
     if (T > FFT_MAX_TILE) return `fft supports kernels up to 16x16, got ${shape.R}x${shape.S}`;
     const bytes = fftWeightBytes(shape, T, 4);
@@ -140,3 +142,5 @@ export const fftSpec: AlgorithmSpec = {
   },
 };
 
+/** fft on every stride up to 4, dilation and unequal pads, by polyphase decomposition (polyphase.ts). */
+export const fftSpec = polyphaseSpec('fft', stride1FftSpec, true);

@@ -24,6 +24,8 @@ export interface PlanPhase {
   units: number;
   /** What one unit is, for logs and docs. */
   unit: string;
+  /** The plan block this phase's kernel reads, when not the descriptor's (a decomposed plan's inner stage). */
+  planPtr?: number;
 }
 
 /** Everything a worker needs to run its share of a plan. Plain data: structured-clone safe. */

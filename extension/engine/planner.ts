@@ -42,6 +42,19 @@ export interface AlgorithmPlan {
   weightKernel?: string;
   /** Strassen recursion levels chosen (strassen only). */
   levels?: number;
+  /** Engine-memory buffers the phases share, each one's address written to its slot of this plan. */
+  buffers?: { slot: keyof typeof PLAN_SLOT; bytes: number; what: string }[];
+  /**
+   * Another algorithm's plan run over one of the buffers (polyphase.ts): it gets a plan block of its
+   * own for `shape` with output size P x Q, reading the buffer in `inputSlot` and writing the buffer in
+   * `outputSlot` (or this plan's output); it shares this plan's packed weights, bias and scratch.
+   */
+  inner?: {
+    shape: ConvShape; P: number; Q: number; plan: AlgorithmPlan;
+    inputSlot: keyof typeof PLAN_SLOT; outputSlot?: keyof typeof PLAN_SLOT;
+  };
+  /** Phases after the first (kernel, units, unit above); `inner: true` runs the inner plan's kernel on its block. */
+  laterPhases?: { kernel: string; units: number; unit: string; inner?: boolean }[];
 }
 
 export interface AlgorithmSpec {

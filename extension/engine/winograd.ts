@@ -1,7 +1,8 @@
 /**
  * Planner of the Winograd kernels (assembly/winograd.ts), on NCHW: winograd-2x3/4x3/6x3/7x3 (F(m x m,
  * 3 x 3), stride 1) and winograd-4x3s2/7x3s2 (3 x 3 stride 2, alpha = 2m + 1 = 9 or 15, from F(m, 2):
- * core/winograd/strided.ts). The input and output transforms are generated code; setup computes
+ * core/winograd/strided.ts); stride-1 variants run dilation and unequal pads on the input's phases
+ * (polyphase.ts). The input and output transforms are generated code; setup computes
  * U = G g G^T here in fp64, with G from the same generator, packed per (xi, nu). Unit = (image, chunk
  * of TB output tiles, output-channel chunk). Scratch: alpha^2 (C + chunk K) TB floats (the chunk's
  * transformed input and GEMM output).
@@ -9,6 +10,7 @@
 import { convOutputSize } from '../core/conv/reference';
 import { generateMatrices, toNumericMatrices } from '../core/winograd/index';
 import { generateStride2Matrices } from '../core/winograd/strided';
+import { polyphaseSpec } from './polyphase';
 import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, packPanels, roundUp } from './planner';
 
 const winogradGCache = new Map<string, number[][]>();
@@ -38,6 +40,12 @@ const WINOGRAD_MIN_K_CHUNK = 64;
  * (alpha = 2m + 1: 9 for m = 4, 15 for m = 7; see extension/core/winograd/strided.ts).
  */
 export function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
+  const plain = plainWinogradSpec(m, stride);
+  // Stride 1 runs dilated and unequally padded shapes on the input's phases (polyphase.ts).
+  return stride === 1 ? polyphaseSpec(`winograd-${m}x3`, plain, false) : plain;
+}
+
+function plainWinogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2): AlgorithmSpec {
   const alpha = stride === 1 ? m + 2 : 2 * m + 1;
   const name = stride === 1 ? `winograd-${m}x3` : `winograd-${m}x3s2`;
   const flopsId = stride === 1 ? `${m}` : `${m}S2`;

@@ -6,15 +6,17 @@
  * the same moment of a shared machine; the table quotes medians over the rounds. Alongside: the
  * engine's NCHW <-> nchw{B}c conversion (the peers' times include whatever layout work they do),
  * the bytes a layer must move (input, output, weights) and the rate the kernel moved them at.
- *   node --experimental-wasm-relaxed-simd --import tsx scripts/bench/depthwise.ts [--rounds 5] [--budget-ms 300] [--layers dw1,dw3] [--layout nchw4c]
+ *   node --experimental-wasm-relaxed-simd --import tsx scripts/bench/depthwise.ts [--rounds 5] [--budget-ms 300] [--layers dw1,dw3] [--layout nchw4c] [--also winograd-2x3,winograd-4x3]
+ * --also times other engine algorithms on the same data in each round (where they apply), in columns of
+ * their own: median ms and the median per-round ratio of their time to the depthwise kernel's.
  */
 import { runOnnxRuntimePeer } from '../../extension/core/bench/peer';
 import { suiteLayers } from '../../extension/core/bench/layers';
 import { fillUniform } from '../../extension/core/bench/runner';
 import { timeIterations } from '../../extension/core/bench/stats';
 import { compareToReference, convDirectFlops, convOutputSize, referenceConv2d } from '../../extension/core/conv/reference';
-import { Engine, type EngineVariant } from '../../extension/engine/engine';
-import type { ConvLayout, ConvShape } from '../../extension/shared/payloads';
+import { Engine, type EngineVariant, applies } from '../../extension/engine/engine';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../extension/shared/payloads';
 import { argValue } from './common';
 import { startTfjsWasm, timeTfjs } from './tfjsPeer';
 
@@ -23,6 +25,7 @@ const budgetMs = Number(argValue('--budget-ms') ?? '300');
 const layout = (argValue('--layout') ?? 'nchw4c') as ConvLayout;
 const variant = (argValue('--variant') ?? 'auto') as EngineVariant | 'auto';
 const names = argValue('--layers')?.split(',');
+const also = (argValue('--also')?.split(',') ?? []) as ConvAlgorithm[];
 const layers = suiteLayers('mobilenet-v1', names).filter((layer) => (layer.shape.groups ?? 1) === layer.shape.C);
 
 const median = (values: number[]): number => {
@@ -38,6 +41,8 @@ function layerBytes(shape: ConvShape): number {
 
 interface Round {
   engineMs: number;
+  /** Median ms of each --also algorithm that applies. */
+  alsoMs: Partial<Record<ConvAlgorithm, number>>;
   layoutMs: number;
   ortMs?: number;
   tfjsMs?: number;
@@ -60,7 +65,7 @@ async function main(): Promise<void> {
       const entry = results.get(layer.name) ?? { rounds: [], engineErr: 0 };
       results.set(layer.name, entry);
       const plan = engine.plan(layer.shape, 'direct', layout);
-      const sample: Round = { engineMs: 0, layoutMs: 0 };
+      const sample: Round = { engineMs: 0, layoutMs: 0, alsoMs: {} };
       try {
         plan.setWeights(weight);
         plan.writeInput(input);
@@ -70,6 +75,18 @@ async function main(): Promise<void> {
         entry.engineErr = Math.max(entry.engineErr, compareToReference(plan.readOutput(), reference).maxAbsErr);
       } finally {
         plan.release();
+      }
+      for (const algo of also) {
+        if (!applies(algo, layer.shape, layout).ok) continue;
+        const other = engine.plan(layer.shape, algo, layout);
+        try {
+          other.setWeights(weight);
+          other.setInput(input);
+          sample.alsoMs[algo] = (await timeIterations(() => other.run(), timing)).msMedian;
+          entry.engineErr = Math.max(entry.engineErr, compareToReference(other.readOutput(), reference).maxAbsErr);
+        } finally {
+          other.release();
+        }
       }
       if (ortMissing === undefined) {
         try {
@@ -92,7 +109,8 @@ async function main(): Promise<void> {
   console.log(`engine ${engine.variant}, layout ${layout}, 1 thread; tfjs-backend-wasm ${flavour}; ${rounds} rounds of ${budgetMs} ms per case; medians over rounds`);
   if (ortMissing) console.log(`onnxruntime-node: ${ortMissing}`);
   console.log('ratios: peer ms / engine kernel ms, median of the per-round ratios (above 1: the engine is faster); "+layout" adds the engine\'s NCHW conversions');
-  console.log(['layer', 'shape', 'engine ms', 'GFLOP/s', 'GB/s', 'layout ms', 'ort ms', 'ort/engine', 'ort/+layout', 'tfjs ms', 'tfjs/engine', 'tfjs/+layout', 'max abs err engine/ort/tfjs'].join('\t'));
+  const alsoColumns = also.flatMap((algo) => [`${algo} ms`, `${algo}/engine`]);
+  console.log(['layer', 'shape', 'engine ms', 'GFLOP/s', 'GB/s', 'layout ms', 'ort ms', 'ort/engine', 'ort/+layout', 'tfjs ms', 'tfjs/engine', 'tfjs/+layout', ...alsoColumns, 'max abs err engine/ort/tfjs'].join('\t'));
   for (const { layer } of data) {
     const entry = results.get(layer.name);
     if (!entry) continue;
@@ -121,6 +139,11 @@ async function main(): Promise<void> {
         tfjsMs.length ? median(tfjsMs).toFixed(4) : '-',
         ratio((r) => r.tfjsMs, false),
         ratio((r) => r.tfjsMs, true),
+        ...also.flatMap((algo) => {
+          const times = entry.rounds.flatMap((r) => (r.alsoMs[algo] === undefined ? [] : [r.alsoMs[algo]]));
+          const ratios = entry.rounds.flatMap((r) => (r.alsoMs[algo] === undefined ? [] : [(r.alsoMs[algo] as number) / r.engineMs]));
+          return times.length ? [median(times).toFixed(4), `${median(ratios).toFixed(2)}x`] : ['-', '-'];
+        }),
         [entry.engineErr, entry.ortErr, entry.tfjsErr].map((e) => (e === undefined ? '-' : e.toExponential(1))).join(' / '),
       ].join('\t'),
     );

@@ -8,7 +8,7 @@ import { convCommand } from '../../../extension/cli/conv';
 import { runCli } from '../../../extension/cli/main';
 import { CliUsageError, type CliIo } from '../../../extension/cli/io';
 import { referenceConv2d } from '../../../extension/core/conv/reference';
-import type { BenchReport } from '../../../extension/shared/payloads';
+import type { BenchReport, ConvShape } from '../../../extension/shared/payloads';
 
 function capture(): CliIo & { stdout: () => string; stderr: () => string } {
   let out = '';
@@ -314,6 +314,36 @@ test('deep-accel conv: wrong groups, pads and algorithms for a grouped shape are
       error instanceof CliUsageError && /--algo winograd-4x3 cannot run this convolution in nchw: winograd-4x3 runs only one group.*\(got groups 4\)/.test(error.message),
     );
     await assert.rejects(run(['--algo', 'im2col', '--groups', '4', '--dilation', '4']), /kernel 3x3 dilated by 4 \(9x9\) is larger than the padded input 6x6/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('deep-accel conv: fft at stride 2 and winograd at dilation 2 (polyphase decomposition) match the reference; dilation with stride is refused with the reason', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-conv-'));
+  try {
+    const xFile = path.join(dir, 'x.npy');
+    const wFile = path.join(dir, 'w.npy');
+    const x = Array.from({ length: 2 * 9 * 8 }, (_, i) => ((i * 37) % 23) / 11 - 1);
+    const w = Array.from({ length: 3 * 2 * 9 }, (_, i) => ((i * 13) % 7) / 3 - 1);
+    writeFileSync(xFile, npyBytes([1, 2, 9, 8], x));
+    writeFileSync(wFile, npyBytes([3, 2, 3, 3], w));
+    const out = path.join(dir, 'y.npy');
+    const runs: [string, string[], ConvShape][] = [
+      ['fft', ['--stride', '2', '--pad', '1'], { N: 1, C: 2, H: 9, W: 8, K: 3, R: 3, S: 3, stride: 2, pad: 1 }],
+      ['winograd-4x3', ['--dilation', '2', '--pad', '2'], { N: 1, C: 2, H: 9, W: 8, K: 3, R: 3, S: 3, stride: 1, pad: 2, dilation: 2 }],
+      ['winograd-2x3', ['--dilation', '3', '--pads', '3,2,1,3'], { N: 1, C: 2, H: 9, W: 8, K: 3, R: 3, S: 3, stride: 1, pad: 0, pads: [3, 2, 1, 3], dilation: 3 }],
+    ];
+    for (const [algo, flags, shape] of runs) {
+      assert.equal(await convCommand(['--input', xFile, '--weight', wFile, '--algo', algo, ...flags, '--out', out], capture()), 0);
+      const expected = referenceConv2d(Float32Array.from(x), Float32Array.from(w), undefined, shape);
+      const written = readNpy(out);
+      assert.equal(written.values.length, expected.length, algo);
+      written.values.forEach((value, i) => assert.ok(Math.abs(value - expected[i]) < 1e-4, `${algo}[${i}]: ${value} vs ${expected[i]}`));
+    }
+    const { code, err } = await cli('conv', '--input', xFile, '--weight', wFile, '--algo', 'winograd-4x3', '--dilation', '2', '--stride', '2', '--pad', '2', '--out', out);
+    assert.equal(code, 2);
+    assert.match(err, /--algo winograd-4x3 cannot run this convolution in nchw: winograd-4x3 runs dilation 2 only at stride 1 \(by polyphase decomposition\), got stride 2/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

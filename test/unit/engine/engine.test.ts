@@ -346,7 +346,10 @@ test('direct plans one unit per image on one thread and splits rows for more', (
 });
 
 test('fft says why it does not apply', () => {
-  assert.deepEqual(applies('fft', shape({ stride: 2 }), 'nchw'), { ok: false, reason: 'fft needs stride 1, got stride 2' });
+  assert.deepEqual(applies('fft', shape({ stride: 2, dilation: 2, pad: 2 }), 'nchw'), {
+    ok: false,
+    reason: 'fft runs dilation 2 only at stride 1 (by polyphase decomposition), got stride 2; direct and im2col run every shape',
+  });
   assert.deepEqual(applies('fft', shape({ H: 40, W: 40, R: 17, S: 17 }), 'nchw'), {
     ok: false,
     reason: 'fft supports kernels up to 16x16, got 17x17',

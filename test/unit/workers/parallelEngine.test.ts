@@ -5,7 +5,7 @@ import { PLAN_SLOT } from '../../../extension/engine/engine';
 import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/workers/parallelEngine';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import { fillUniform } from '../../../extension/core/bench/runner';
-import type { ConvLayout, ConvShape } from '../../../extension/shared/payloads';
+import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/payloads';
 import { WORKER_SOURCE } from '../../paths';
 
 const WORKER_ENTRY = WORKER_SOURCE;
@@ -38,6 +38,24 @@ test('two workers compute exactly what one computes, and both match the fp64 ref
       const { maxAbsErr } = compareToReference(two, expected);
       assert.ok(maxAbsErr < 1e-5, `${layout}: max abs error ${maxAbsErr}`);
     }
+  }
+});
+
+test('decomposed plans (fft at stride 2, winograd at dilation 2) run their split, inner and interleave phases on two workers', async () => {
+  const parallel = new ParallelEngine(pool);
+  const cases: [ConvAlgorithm, ConvShape][] = [
+    ['fft', { N: 2, C: 6, H: 15, W: 14, K: 9, R: 3, S: 3, stride: 2, pad: 1 }],
+    ['winograd-4x3', { N: 1, C: 7, H: 19, W: 18, K: 10, R: 3, S: 3, stride: 1, pad: 2, dilation: 2 }],
+  ];
+  for (const [algo, shape] of cases) {
+    const input = fillUniform(new Float32Array(shape.N * shape.C * shape.H * shape.W), 21);
+    const weight = fillUniform(new Float32Array(shape.K * shape.C * shape.R * shape.S), 22);
+    const bias = fillUniform(new Float32Array(shape.K), 23);
+    const one = await parallel.convolve(algo, 'nchw', shape, input, weight, bias, 1);
+    const two = await parallel.convolve(algo, 'nchw', shape, input, weight, bias, 2);
+    assert.deepEqual(two, one, `${algo}: 2 threads differ from 1 thread`);
+    const { maxAbsErr } = compareToReference(two, referenceConv2d(input, weight, bias, shape));
+    assert.ok(maxAbsErr < 1e-4, `${algo}: max abs error ${maxAbsErr}`);
   }
 });
 
