@@ -4,7 +4,6 @@
  * sparsity scan, the engine's per-chunk statistics).
  */
 import { runCompare } from '../core/requests/compare';
-import { runModel } from '../core/requests/model';
 import { runPrune, runSparsity, runSummary, runTensorPreview, runTensorSlice } from '../core/requests/weightFile';
 import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
@@ -26,4 +25,3 @@ export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);
 export const tensorSliceTask = handler<'tensorSlice'>(runTensorSlice);
 export const compareTask = handler<'compare'>((request) => runCompare(request));
-export const modelTask = handler<'model'>(runModel);
