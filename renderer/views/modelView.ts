@@ -46,12 +46,28 @@ function layerGflops(layer: ModelLayer): number | undefined {
 
 type Row = ModelLayer & { index: number };
 
-/** Every column, in the CSV's order; the table drops the columns a report has nothing for. */
+/**
+ * The columns, in the table's (and the CSV's) order: the name, then the figures people come for
+ * (the best algorithm, its time, its error, the peer, the fastest over budget), then the layer's
+ * description (op, shape, size, sparsity, Winograd fit). An untimed report has no time columns.
+ */
 export function modelColumns(report: ModelReport): Column<Row>[] {
   const budget = report.timing?.maxErrorVsDirect;
-  const columns: Column<Row>[] = [
-    { key: 'index', title: '#', value: (l) => l.index + 1, numeric: true, description: 'The layer’s place in the file' },
+  const timed: Column<Row>[] = report.timing
+    ? [
+        { key: 'best', title: 'Best', value: bestCell, cellTitle: (l) => l.notTimed ?? (l.skipped?.length ? `not applicable: ${l.skipped.map((s) => s.algo).join(', ')}` : undefined), description: `The fastest algorithm within ${budget}× direct convolution’s max error` },
+        { key: 'bestMs', title: 'Best ms', value: (l) => l.best?.msMedian, format: (l) => ms(l.best?.msMedian), numeric: true, description: 'Median time of one run of the layer, in milliseconds' },
+        ...(report.layers.some((l) => l.peerMs !== undefined)
+          ? [{ key: 'peerMs', title: 'Peer ms', value: (l: Row) => l.peerMs, format: (l: Row) => ms(l.peerMs), numeric: true, description: report.timing?.peer ?? 'onnxruntime-node on the same layer' }]
+          : []),
+        { key: 'bestErr', title: 'Best × direct err', value: (l) => l.best?.errorVsDirect, format: (l) => (l.best ? formatNumber(l.best.errorVsDirect) : ''), numeric: true, description: 'The best algorithm’s max error over direct convolution’s on the same data' },
+        { key: 'fastest', title: 'Fastest (over budget)', value: fastestCell, cellTitle: (l) => (l.fastest ? `faster than the best, but its error is over the ${budget}× budget` : undefined), description: `The fastest of all, when its error is outside the ${budget}× budget` },
+      ]
+    : [];
+  return [
     { key: 'name', title: 'Layer', value: (l) => l.name, cellTitle: (l) => `${l.opType} · weight ${l.weight} (${l.weightLayout})${l.bias ? ` · bias ${l.bias}` : ''}`, description: 'As the file names it (the ONNX node, TFLite tensor or weight), as Netron shows it' },
+    { key: 'index', title: '#', value: (l) => l.index + 1, numeric: true, description: 'The layer’s place in the file' },
+    ...timed,
     { key: 'op', title: 'Op', value: (l) => l.op, cellTitle: (l) => l.opType },
     { key: 'shape', title: 'Shape (C×H×W > K×P×Q, kernel, stride, pad)', value: (l) => modelShapeText(l), cellTitle: (l) => l.needs },
     { key: 'params', title: 'Params', value: (l) => l.params, format: (l) => formatCount(l.params), numeric: true },
@@ -60,20 +76,8 @@ export function modelColumns(report: ModelReport): Column<Row>[] {
     { key: 'structured', title: 'Filters/rows', value: (l) => l.sparsity?.filters ?? l.sparsity?.rows, format: (l) => formatPercent(l.sparsity?.filters ?? l.sparsity?.rows), numeric: true, description: 'Share of all-zero filters (output channels) or matrix rows' },
     { key: 'nm24', title: '2:4', value: (l) => l.sparsity?.nm24, format: (l) => formatPercent(l.sparsity?.nm24), numeric: true, description: NM24_NOTE },
     { key: 'winograd', title: 'Winograd F(m,r) · × direct err', value: winogradCell, cellTitle: winogradTitle, description: 'The engine’s Winograd tile with the fewest products on this layer within the default error budget, and its max error on this layer’s real weights over direct’s' },
+    ...(report.timing ? [{ key: 'gflops', title: 'GFLOP/s', value: layerGflops, format: (l: Row) => (layerGflops(l) === undefined ? '' : formatNumber(layerGflops(l)!)), numeric: true }] : []),
   ];
-  if (report.timing) {
-    columns.push(
-      { key: 'best', title: 'Best', value: bestCell, cellTitle: (l) => l.notTimed ?? (l.skipped?.length ? `not applicable: ${l.skipped.map((s) => s.algo).join(', ')}` : undefined), description: `The fastest algorithm within ${budget}× direct convolution’s max error` },
-      { key: 'bestMs', title: 'Best ms', value: (l) => l.best?.msMedian, format: (l) => ms(l.best?.msMedian), numeric: true, description: 'Median time of one run of the layer, in milliseconds' },
-      { key: 'gflops', title: 'GFLOP/s', value: layerGflops, format: (l) => (layerGflops(l) === undefined ? '' : formatNumber(layerGflops(l)!)), numeric: true },
-      { key: 'bestErr', title: 'Best × direct err', value: (l) => l.best?.errorVsDirect, format: (l) => (l.best ? formatNumber(l.best.errorVsDirect) : ''), numeric: true, description: 'The best algorithm’s max error over direct convolution’s on the same data' },
-      { key: 'fastest', title: 'Fastest (over budget)', value: fastestCell, cellTitle: (l) => (l.fastest ? `faster than the best, but its error is over the ${budget}× budget` : undefined), description: `The fastest of all, when its error is outside the ${budget}× budget` },
-    );
-  }
-  if (report.layers.some((l) => l.peerMs !== undefined)) {
-    columns.push({ key: 'peerMs', title: 'Peer ms', value: (l) => l.peerMs, format: (l) => ms(l.peerMs), numeric: true, description: report.timing?.peer ?? 'onnxruntime-node on the same layer' });
-  }
-  return columns;
 }
 
 function totalsFooter(report: ModelReport): { footer: Record<string, string>; titles: Record<string, string> } {
@@ -123,6 +127,9 @@ function scatterChart(report: ModelReport): HTMLElement | null {
   if (series.length === 0) return null;
   const budget = report.timing?.maxErrorVsDirect;
   const xs = series.flatMap((s) => s.points.map((p) => p.x));
+  // Room above the largest error (and the budget line) on the log axis, so no point sits on the edge.
+  const top = Math.max(budget ?? 1, ...series.flatMap((s) => s.points.map((p) => p.y)));
+  const yMax = 10 ** Math.ceil(Math.log10(top * 1.5));
   const datasets: object[] = series.map((s) => ({
     type: 'scatter',
     label: s.algo,
@@ -143,7 +150,7 @@ function scatterChart(report: ModelReport): HTMLElement | null {
       options: {
         scales: {
           x: { type: 'logarithmic', title: { display: true, text: 'median ms (log)' } },
-          y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, title: { display: true, text: 'max error × direct’s (log)' } },
+          y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, max: yMax, title: { display: true, text: 'max error × direct’s (log)' } },
         },
         plugins: {
           tooltip: {
