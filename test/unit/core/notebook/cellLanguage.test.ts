@@ -93,7 +93,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['bench resnet18 threads=2 threads=3', /option 'threads' is given twice/],
     ['compare a.json', /compare needs two saved run files/],
     ['help me', /help takes no arguments/],
-    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, help/],
+    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, model, help/],
   ];
   for (const [source, message] of cases) assert.throws(() => parseCell(source), message, source);
 });
