@@ -123,3 +123,56 @@ test('the notebook renderer draws a model output from its MIME type, and refuses
   assert.match((await page.textContent('#broken')) ?? '', /the model payload's field 'layers' should be an array, got undefined/);
   await page.close();
 });
+
+test('weight inspector: the Layers tab asks for the model report, draws it, times on request at the typed input and cancels', async () => {
+  const page = await session.newPage();
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.goto(`${session.baseUrl}/test/browser/pages/webview.html`);
+  const posted = () => page.evaluate(() => (window as unknown as { postedToHost: { type: string; requestId?: number; time?: boolean; input?: number[] }[] }).postedToHost);
+  const send = async (message: unknown) => {
+    await page.evaluate((m) => window.postMessage(m, '*'), message);
+    await page.waitForTimeout(150);
+  };
+  await send({ type: 'weightSummary', summary: { file: '/models/net.onnx', format: 'onnx', fileBytes: 2_500_000, parameters: 624168, tensors: [] } });
+  assert.equal(await page.getAttribute('.da-inspector-tabs .da-tab[data-tab="tensors"]', 'aria-selected'), 'true');
+  assert.equal(await page.isVisible('.da-layers'), false);
+  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 0, 'nothing is read before the tab opens');
+
+  await page.click('.da-inspector-tabs .da-tab[data-tab="layers"]');
+  assert.equal(await page.isVisible('#content'), false);
+  const first = (await posted()).filter((m) => m.type === 'modelReport');
+  assert.deepEqual(first, [{ type: 'modelReport', requestId: first[0]!.requestId, time: false }]);
+  const { timing: _timing, ...untimedReport } = MODEL_REPORT;
+  void _timing;
+  const untimed = { ...untimedReport, layers: MODEL_REPORT.layers.map(({ results: _r, best: _b, fastest: _f, ...layer }) => layer) };
+  await send({ type: 'modelReport', requestId: first[0]!.requestId, report: untimed, canTime: true });
+  assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT']);
+  assert.equal(await page.inputValue('.da-layers [data-model-input]'), '1,64,56,56');
+
+  await page.fill('.da-layers [data-model-input]', '1,64,28,28');
+  await page.click('.da-layers [data-time-layers]');
+  const timedAsk = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  assert.deepEqual(timedAsk, { type: 'modelReport', requestId: timedAsk.requestId, time: true, input: [1, 64, 28, 28] });
+  assert.equal(await page.isDisabled('.da-layers [data-time-layers]'), true, 'one report at a time');
+  await send({ type: 'progress', message: 'stem/conv: winograd-4x3 (nchw)', fraction: 0.4 });
+  assert.equal(await page.textContent('.da-status'), 'stem/conv: winograd-4x3 (nchw)');
+  await page.click('.da-layers [data-cancel-model]');
+  assert.deepEqual((await posted()).at(-1), { type: 'cancelModel' });
+  await send({ type: 'error', requestId: timedAsk.requestId, message: 'Cancelled.' });
+  assert.equal(await page.textContent('.da-layers .da-error'), 'Cancelled.');
+  assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT'], 'the last report stays');
+
+  await page.click('.da-layers [data-time-layers]');
+  const again = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true });
+  assert.deepEqual(await columnCells(page, '.da-layers', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
+  assert.equal((await canvasInkShare(page, '.da-layers canvas')).length, 2);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-inspector-layers.png'), fullPage: true });
+
+  // Back on the Tensors tab the layers are kept, not read again.
+  await page.click('.da-inspector-tabs .da-tab[data-tab="tensors"]');
+  await page.click('.da-inspector-tabs .da-tab[data-tab="layers"]');
+  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 3);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
