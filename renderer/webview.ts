@@ -86,9 +86,11 @@ function layersToolbar(report: ModelReport | undefined, canTime: boolean, runnin
   const time = h('button', { type: 'button', class: 'da-button', 'data-time-layers': '', disabled: running || !canTime, title: canTime ? 'Time every layer on the engine (cached in the workspace’s .deep-accel/)' : 'The engine runs only in a trusted workspace' }, 'Time layers on the engine');
   const read = h('button', { type: 'button', class: 'da-button', 'data-read-layers': '', disabled: running }, 'Read at this input');
   const cancel = h('button', { type: 'button', class: 'da-button', 'data-cancel-model': '', disabled: !running }, 'Cancel');
+  // The file's own shape is not sent back as if the user had given it.
   const shape = (): number[] | undefined => {
     const text = input.value.trim();
-    return text ? text.split(/[,x×\s]+/).filter(Boolean).map(Number) : undefined;
+    if (!text || (report?.input.from === 'file' && text === inputText(report))) return undefined;
+    return text.split(/[,x×\s]+/).filter(Boolean).map(Number);
   };
   time.addEventListener('click', () => void loadLayers(true, shape()));
   read.addEventListener('click', () => void loadLayers(false, shape()));

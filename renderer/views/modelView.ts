@@ -122,6 +122,16 @@ function timeChart(report: ModelReport): HTMLElement | null {
   );
 }
 
+/** Log-axis ticks at 1, 2 and 5 times a power of ten only, so labels never run into each other. */
+const logTicks = {
+  autoSkip: true,
+  callback: (value: number | string): string => {
+    const v = Number(value);
+    const leading = Math.round((v / 10 ** Math.floor(Math.log10(v))) * 1000) / 1000;
+    return [1, 2, 5].includes(leading) ? formatNumber(v) : '';
+  },
+};
+
 function scatterChart(report: ModelReport): HTMLElement | null {
   const series = errorAgainstTime(report.layers);
   if (series.length === 0) return null;
@@ -149,8 +159,8 @@ function scatterChart(report: ModelReport): HTMLElement | null {
       data: { datasets: datasets as never },
       options: {
         scales: {
-          x: { type: 'logarithmic', title: { display: true, text: 'median ms (log)' } },
-          y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, max: yMax, title: { display: true, text: 'max error × direct’s (log)' } },
+          x: { type: 'logarithmic', ticks: logTicks, title: { display: true, text: 'median ms (log)' } },
+          y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, max: yMax, ticks: logTicks, title: { display: true, text: 'max error × direct’s (log)' } },
         },
         plugins: {
           tooltip: {

@@ -148,6 +148,10 @@ test('weight inspector: the Layers tab asks for the model report, draws it, time
   await send({ type: 'modelReport', requestId: first[0]!.requestId, report: untimed, canTime: true });
   assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT']);
   assert.equal(await page.inputValue('.da-layers [data-model-input]'), '1,64,56,56');
+  await page.click('.da-layers [data-read-layers]');
+  const unchanged = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  assert.deepEqual(unchanged, { type: 'modelReport', requestId: unchanged.requestId, time: false }, "the file's own shape is not sent as an input");
+  await send({ type: 'modelReport', requestId: unchanged.requestId, report: untimed, canTime: true });
 
   await page.fill('.da-layers [data-model-input]', '1,64,28,28');
   await page.click('.da-layers [data-time-layers]');
@@ -172,7 +176,7 @@ test('weight inspector: the Layers tab asks for the model report, draws it, time
   // Back on the Tensors tab the layers are kept, not read again.
   await page.click('.da-inspector-tabs .da-tab[data-tab="tensors"]');
   await page.click('.da-inspector-tabs .da-tab[data-tab="layers"]');
-  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 3);
+  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 4);
   assert.deepEqual(page.problems, []);
   await page.close();
 });
