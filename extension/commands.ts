@@ -32,6 +32,7 @@ import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
 import { modelWorkspace, reportError, type Services, UNTRUSTED_MODEL_NOTE } from './services';
+import { suggestedModelInput } from './shared/format';
 import { BENCH_SUITES, CONV_ALGORITHMS, type BenchComparison, type BenchReport, type ModelReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
 import { type ModelRequest, type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
@@ -279,13 +280,6 @@ function inputNeeded(report: ModelReport): boolean {
   return report.input.shape === null || report.layers.some((l) => l.flops === null && report.input.from !== 'file');
 }
 
-/** The shape to offer: the stored dims with symbolic ones as 1 (batch) or 224 (sizes), in the file's own order. */
-function suggestedInput(report: ModelReport): string {
-  const dims = report.input.dims;
-  if (!dims?.length) return '1,3,224,224';
-  return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : 224)).join(',');
-}
-
 /**
  * Deep Accel: Analyze Model. The layers are read first (fast, no engine); when the file leaves the
  * input size open the user is asked for it, then every layer is timed on the engine in the worker
@@ -315,7 +309,7 @@ async function analyzeModelCommand(services: Services, target?: vscode.Uri | Mod
         const dims = untimed.input.dims ? ` (stored as [${untimed.input.dims.join(', ')}])` : '';
         const text = await askText({
           title: `Input shape of ${name}${dims}, in the file's own axis order`,
-          value: suggestedInput(untimed),
+          value: suggestedModelInput(untimed.input),
           prompt: untimed.source === 'weights' ? 'No graph: sizes follow the input through the layers in file order (stride 1, same padding assumed)' : 'N,C,H,W for ONNX; N,H,W,C for Keras and TF.js',
           problem: modelInputProblem,
         });

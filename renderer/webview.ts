@@ -6,7 +6,7 @@
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../extension/shared/webviewProtocol';
 import type { ModelReport, WeightFileSummary } from '../extension/shared/payloads';
 import { renderFailure, renderPayload, type ViewHost } from './views';
-import { formatBytes } from '../extension/shared/format';
+import { formatBytes, suggestedModelInput } from '../extension/shared/format';
 import { formatCount, h } from './views/dom';
 import { HostRequests } from './views/hostRequests';
 import { sortableTable } from './views/table';
@@ -74,11 +74,9 @@ function showTabs(): void {
   selectTab('tensors');
 }
 
-/** The shape to offer when the file leaves it open: the stored dims with symbolic ones as 1 (batch) or 224. */
+/** The shape in the input box: the report's, or the one offered for a file that leaves it open. */
 function inputText(report: ModelReport | undefined): string {
-  if (report?.input.shape) return report.input.shape.join(',');
-  const dims = report?.input.dims;
-  return dims?.length ? dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : 224)).join(',') : '';
+  return report ? suggestedModelInput(report.input) : '';
 }
 
 function layersToolbar(report: ModelReport | undefined, canTime: boolean, running: boolean): HTMLElement {

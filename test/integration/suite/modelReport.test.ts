@@ -54,7 +54,7 @@ suite('model report', () => {
 
   test('Analyze Model: every layer timed in the worker pool, the figures equal the CLI JSON of the same model with the cache, and the panel draws them', async () => {
     const file = smallCnn();
-    const report = await vscode.commands.executeCommand<ModelReport>('deepAccel.analyzeModel', { file, algos: ['im2col', 'winograd-2x3'], budgetMs: 20, threads: 1 });
+    const report = await vscode.commands.executeCommand<ModelReport>('deepAccel.analyzeModel', { file, algos: ['im2col', 'winograd-2x3'], budgetMs: 10, threads: 1 });
     assert.ok(report, 'the command returned its report');
     assert.ok(report.timing!.measured > 0, 'the extension timed the layers itself');
     assert.equal(report.timing?.cacheFile, path.join(workspaceRoot(), '.deep-accel', 'model-timings.json'));
@@ -62,7 +62,7 @@ suite('model report', () => {
     // (Node 20 validates relaxed SIMD only behind a flag the CLI sets; VS Code's Electron has it on).
     const cli = path.join(extensionRoot(), 'dist', 'cli.js');
     const flags = report.timing!.engineBuild.startsWith('relaxed') ? [] : ['--no-experimental-wasm-relaxed-simd'];
-    const { stdout } = await run(process.execPath, [...flags, cli, 'model', file, '--algos', 'im2col,winograd-2x3', '--budget-ms', '20', '--json'], { cwd: workspaceRoot(), maxBuffer: 16 << 20 });
+    const { stdout } = await run(process.execPath, [...flags, cli, 'model', file, '--algos', 'im2col,winograd-2x3', '--budget-ms', '10', '--json'], { cwd: workspaceRoot(), maxBuffer: 16 << 20 });
     const fromCli = JSON.parse(stdout) as ModelReport;
     assert.equal(fromCli.timing?.engineBuild, report.timing!.engineBuild);
     assert.equal(fromCli.timing?.measured, 0, 'the CLI timed nothing again: every figure came from the cache');
@@ -110,23 +110,30 @@ suite('model report', () => {
   });
 
   test('the Weight Inspector has a Layers tab: the layers of the file at once, timed on the engine on request', async function () {
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(smallCnn()), 'deepAccel.weightInspector');
     if (!pageBridgeAvailable()) this.skip();
-    const view = '[data-deep-accel-view="weightInspector"]';
-    await queryPage(`${view} .da-sparsity header`, { textIncludes: 'small_cnn.onnx', timeoutMs: 30_000 });
-    await clickInPage(`${view} .da-inspector-tabs .da-tab`, { textIncludes: 'Layers' });
-    const rows = await queryPage(`${view} .da-layers .da-model tbody tr`, { minCount: 5, timeoutMs: 30_000 });
-    // Each row starts with the layer's name, then its place in the file.
-    assert.deepEqual(rows.map((r, i) => r.text.startsWith(`${['c1', 'c2', 'c3', 'logits', 'y'][i]}${i + 1}`)), [true, true, true, true, true], rows.map((r) => r.text).join(' | '));
-    const note = await queryPage(`${view} .da-layers [data-assumption="timing"]`);
-    assert.match(note[0]?.text ?? '', /^Not timed/);
-    await clickInPage(`${view} .da-layers [data-time-layers]`);
-    const timed = await queryPage(`${view} .da-layers .da-model tfoot td`, { textIncludes: '5 timed', timeoutMs: 60_000 });
-    assert.equal(timed.length, 1, 'every layer timed');
-    const assumption = await queryPage(`${view} .da-layers [data-assumption="timing"]`, { textIncludes: 'Timed on the engine' });
-    assert.match(assumption[0]?.text ?? '', /from the cache \(.*model-timings\.json\)/);
-    await screenshotPage('custom-editor-layers-tab');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    this.timeout(120_000);
+    const config = vscode.workspace.getConfiguration('deepAccel');
+    await config.update('model.budgetMs', 10, vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(smallCnn()), 'deepAccel.weightInspector');
+      const view = '[data-deep-accel-view="weightInspector"]';
+      await queryPage(`${view} .da-sparsity header`, { textIncludes: 'small_cnn.onnx', timeoutMs: 30_000 });
+      await clickInPage(`${view} .da-inspector-tabs .da-tab`, { textIncludes: 'Layers' });
+      const rows = await queryPage(`${view} .da-layers .da-model tbody tr`, { minCount: 5, timeoutMs: 30_000 });
+      // Each row starts with the layer's name, then its place in the file.
+      assert.deepEqual(rows.map((r, i) => r.text.startsWith(`${['c1', 'c2', 'c3', 'logits', 'y'][i]}${i + 1}`)), [true, true, true, true, true], rows.map((r) => r.text).join(' | '));
+      const note = await queryPage(`${view} .da-layers [data-assumption="timing"]`);
+      assert.match(note[0]?.text ?? '', /^Not timed/);
+      await clickInPage(`${view} .da-layers [data-time-layers]`);
+      const timed = await queryPage(`${view} .da-layers .da-model tfoot td`, { textIncludes: '5 timed', timeoutMs: 60_000 });
+      assert.equal(timed.length, 1, 'every layer timed');
+      const assumption = await queryPage(`${view} .da-layers [data-assumption="timing"]`, { textIncludes: 'Timed on the engine' });
+      assert.match(assumption[0]?.text ?? '', /from the cache \(.*model-timings\.json\)/);
+      await screenshotPage('custom-editor-layers-tab');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    } finally {
+      await config.update('model.budgetMs', undefined, vscode.ConfigurationTarget.Global);
+    }
   });
 });
