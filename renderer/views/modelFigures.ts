@@ -108,6 +108,12 @@ export function inputAssumption(report: ModelReport): string {
   return `Input${name} [${input.shape.join(', ')}], ${from}.`;
 }
 
+function activationsText(t: NonNullable<ModelReport['timing']>): string {
+  const a = t.activations;
+  if (a?.source === 'npy') return `your activations (${a.from}, ${a.layers} layer${a.layers === 1 ? '' : 's'}; random ones in [-1, 1) for the others)`;
+  return 'random activations in [-1, 1)';
+}
+
 /** How the times were taken, in words; undefined when nothing was timed. */
 export function timingAssumption(report: ModelReport): string | undefined {
   const t = report.timing;
@@ -117,7 +123,7 @@ export function timingAssumption(report: ModelReport): string | undefined {
   const cache = t.cacheFile ? `${t.measured} timed now, ${t.cacheHits} from the cache (${t.cacheFile})` : `${t.measured} timed, no cache kept (the engine build is unidentified)`;
   return (
     `Timed on the engine (${engine}) with ${threads}, ${t.budgetMs} ms budget and ${t.warmupMs} ms warm-up per shape and algorithm: ${cache}. ` +
-    `Errors are measured on each layer's real weights with random activations in [-1, 1) against an fp64 reference. ` +
+    `Errors are measured on each layer's real weights with ${activationsText(t)} against an fp64 reference. ` +
     `Best = the fastest algorithm whose max error is at most ${t.maxErrorVsDirect}× direct convolution's on the same data.`
   );
 }

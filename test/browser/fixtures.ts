@@ -165,7 +165,7 @@ export const MODEL_REPORT: ModelReport = {
   ],
   total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0, bestMs: 4.125, timedLayers: 4, bestMsByOp: { conv: 3.5, depthwise: 0.5, linear: 0.125 }, peerMs: 3, peerModelMs: 2.5 },
   machine: { cpu: 'Test CPU', cores: 2, simd: 'relaxed-simd', node: 'v20', platform: 'linux x64' },
-  timing: { budgetMs: 40, warmupMs: 8, threads: 1, maxErrorVsDirect: 16, engineBuild: 'relaxed-0123456789abcdef', measured: 9, cacheHits: 2, cacheFile: '/work/.deep-accel/model-timings.json', elapsedMs: 1500, peer: 'onnxruntime-node 1.30.0 (1 thread)' },
+  timing: { budgetMs: 40, warmupMs: 8, threads: 1, maxErrorVsDirect: 16, engineBuild: 'relaxed-0123456789abcdef', measured: 9, cacheHits: 2, cacheFile: '/work/.deep-accel/model-timings.json', elapsedMs: 1500, peer: 'onnxruntime-node 1.30.0 (1 thread)', activations: { source: 'random' } },
   notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'"],
   warnings: [],
 };
