@@ -511,6 +511,7 @@ export const CONV_ALGORITHMS = [
   'im2col',
   'winograd-2x3',
   'winograd-4x3',
+  'winograd-5x3',
   'winograd-6x3',
   'winograd-7x3',
   'winograd-4x3s2',
