@@ -132,30 +132,77 @@ export const INIT_COL_BIAS: i32 = 3;
   storeTransposed(y0, y1, y2, y3, c + 4 * ldcBytes, ldcBytes);
 }
 
+/** Column j of a row-major 4-row block of C as one vector (lane = row). */
+// @ts-ignore: decorator
+@inline function loadColumn(c: usize, ldcBytes: usize, j: i32): v128 {
+  const p = c + (<usize>j << 2);
+  return f32x4(load<f32>(p), load<f32>(p + ldcBytes), load<f32>(p + 2 * ldcBytes), load<f32>(p + 3 * ldcBytes));
+}
+
+/** Stores a vector (lane = row) as column j of a row-major 4-row block of C. */
+// @ts-ignore: decorator
+@inline function storeColumn(v: v128, c: usize, ldcBytes: usize, j: i32): void {
+  const p = c + (<usize>j << 2);
+  v128.store32_lane(p, v, 0);
+  v128.store32_lane(p + ldcBytes, v, 1);
+  v128.store32_lane(p + 2 * ldcBytes, v, 2);
+  v128.store32_lane(p + 3 * ldcBytes, v, 3);
+}
+
 /**
- * An 8-row narrow tile with only `cols` (1-3) valid columns: computed whole into `tmp` (8 x 4 floats,
- * plus 4 for a column bias), so nothing outside C or the bias is read or written. B's columns past
- * the block's end are the packed panel's zero padding.
+ * Narrow tile of 8 rows x `cols` (1-3) columns, the 8x4 tile with only the broadcasts and
+ * accumulators of those columns: a GEMM of 9 columns (F(5,3) on a 14x14 image) costs 9 columns of
+ * products, not 12. b points at the first of the columns inside a B panel; nothing past them in C
+ * or the bias is read or written.
  */
-function narrowEdge(
-  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+function micro8xFew(
+  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize,
 ): void {
-  const tmpBias = tmp + 8 * 4 * 4;
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 4; j++) {
-      const v: f32 = init == INIT_LOAD && j < cols ? load<f32>(c + (<usize>(i * ldc + j) << 2)) : 0;
-      store<f32>(tmp + (<usize>(i * 4 + j) << 2), v);
+  const ldcBytes = <usize>ldc << 2;
+  const c1 = c + 4 * ldcBytes;
+  let x0 = f32x4.splat(0), x1 = x0, x2 = x0, y0 = x0, y1 = x0, y2 = x0;
+  if (init == INIT_LOAD) {
+    x0 = loadColumn(c, ldcBytes, 0); y0 = loadColumn(c1, ldcBytes, 0);
+    if (cols > 1) { x1 = loadColumn(c, ldcBytes, 1); y1 = loadColumn(c1, ldcBytes, 1); }
+    if (cols > 2) { x2 = loadColumn(c, ldcBytes, 2); y2 = loadColumn(c1, ldcBytes, 2); }
+  } else if (init == INIT_ROW_BIAS) {
+    x0 = v128.load(bias); x1 = x0; x2 = x0;
+    y0 = v128.load(bias, 16); y1 = y0; y2 = y0;
+  } else if (init == INIT_COL_BIAS) {
+    x0 = v128.load32_splat(bias); y0 = x0;
+    if (cols > 1) { x1 = v128.load32_splat(bias, 4); y1 = x1; }
+    if (cols > 2) { x2 = v128.load32_splat(bias, 8); y2 = x2; }
+  }
+  if (cols == 3) {
+    for (let k = 0; k < kc; k++) {
+      const va = v128.load(a0), vb = v128.load(a1);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+      s = v128.load32_splat(b, 8);
+      x2 = madd(va, s, x2); y2 = madd(vb, s, y2);
+      a0 += 16; a1 += 16; b += 32;
+    }
+  } else if (cols == 2) {
+    for (let k = 0; k < kc; k++) {
+      const va = v128.load(a0), vb = v128.load(a1);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+      a0 += 16; a1 += 16; b += 32;
+    }
+  } else {
+    for (let k = 0; k < kc; k++) {
+      const s = v128.load32_splat(b);
+      x0 = madd(v128.load(a0), s, x0); y0 = madd(v128.load(a1), s, y0);
+      a0 += 16; a1 += 16; b += 32;
     }
   }
-  for (let j = 0; j < 4; j++) {
-    store<f32>(tmpBias + (<usize>j << 2), init == INIT_COL_BIAS && j < cols ? load<f32>(bias + (<usize>j << 2)) : 0);
-  }
-  micro8x4(kc, a0, a1, b, tmp, 4, init, init == INIT_COL_BIAS ? tmpBias : bias);
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < cols; j++) {
-      store<f32>(c + (<usize>(i * ldc + j) << 2), load<f32>(tmp + (<usize>(i * 4 + j) << 2)));
-    }
-  }
+  storeColumn(x0, c, ldcBytes, 0); storeColumn(y0, c1, ldcBytes, 0);
+  if (cols > 1) { storeColumn(x1, c, ldcBytes, 1); storeColumn(y1, c1, ldcBytes, 1); }
+  if (cols > 2) { storeColumn(x2, c, ldcBytes, 2); storeColumn(y2, c1, ldcBytes, 2); }
 }
 
 /** Exported so the GEMM benchmark can time the micro-kernel alone. */
@@ -207,20 +254,28 @@ export function gemmBlock(
   c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
 ): void {
   const ldcBytes = <usize>ldc << 2;
-  // A last panel of 1 to 4 columns goes through 8x4 narrow tiles instead of mostly empty 4x8 ones
-  // (4 tiles of a Winograd GEMM on a 7x7 image; 49 pixels of im2col leave 1).
+  // A last panel of 1 to 7 columns goes through 8-row narrow tiles of 4 and 1-3 columns instead of a
+  // mostly empty 4x8 one (4 tiles of a Winograd GEMM on a 7x7 image, 9 on 14x14; 49 pixels of im2col
+  // leave 1): only the columns that exist are multiplied.
   const rest = cols & (NR - 1);
-  if (rest != 0 && rest <= 4 && rows >= 2 * MR) {
+  if (rest != 0 && rows >= 2 * MR) {
     const j = cols - rest;
     const bPanel = b + <usize>(j / NR) * bPanelStride;
     const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
+    const few = rest & 3;
     let i = 0;
     for (; i + 2 * MR <= rows; i += 2 * MR) {
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
       const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      if (rest == 4) micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
-      else narrowEdge(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, rest, init, tileBias, tmp);
+      if (rest >= 4) micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
+      if (few != 0) {
+        const skip = rest - few;
+        micro8xFew(
+          kc, aPanel, aPanel + aPanelStride, bPanel + (<usize>skip << 2), cTile + (<usize>skip << 2), ldc, few, init,
+          init == INIT_COL_BIAS ? tileBias + (<usize>skip << 2) : tileBias,
+        );
+      }
     }
     for (; i < rows; i += MR) {
       const aPanel = a + <usize>(i / MR) * aPanelStride;

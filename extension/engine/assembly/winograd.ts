@@ -61,7 +61,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const rc = rest - cc * rowChunks;
     const t0 = cc * TB;
     const nt = min(TB, tiles - t0);
-    // Columns the GEMMs compute: whole NR panels, or a last half panel of 4 (the 8x4 narrow tiles).
+    // Tiles the transforms handle, in groups of 4 (SIMD lanes); the GEMMs multiply only the nt real
+    // columns (lanes past them are zeros in V; in M they hold stale values that are never stored).
     const cols = (nt + 3) & ~3;
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
@@ -95,7 +96,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         gemmBlock(
           u + (<usize>(c0 * Kpad + k0 * kc) << 2), <usize>kc * MR * 4,
           vBuf + <usize>e * vStride + (<usize>c0 * NR << 2), <usize>C * NR * 4, kc,
-          mBuf + <usize>e * mStride, TB, kn, cols, c0 == 0 ? INIT_ZERO : INIT_LOAD, 0, tmp,
+          mBuf + <usize>e * mStride, TB, kn, nt, c0 == 0 ? INIT_ZERO : INIT_LOAD, 0, tmp,
         );
       }
     }
