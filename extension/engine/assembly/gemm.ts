@@ -242,6 +242,24 @@ function microEdge(
 }
 
 /**
+ * The last 1-7 columns (rest) of 8 rows: an 8x4 tile and/or an 8x(1-3) one. a0: the first of two
+ * consecutive A panels; b: the rest's B panel; c and bias at the rest's first column (row bias at the
+ * 8 rows' first).
+ */
+// @ts-ignore: decorator
+@inline function narrowRest(
+  kc: i32, a0: usize, aPanelStride: usize, b: usize, c: usize, ldc: i32, rest: i32, init: i32, bias: usize,
+): void {
+  const a1 = a0 + aPanelStride;
+  if (rest >= 4) micro8x4(kc, a0, a1, b, c, ldc, init, bias);
+  const few = rest & 3;
+  if (few != 0) {
+    const skip = <usize>(rest - few) << 2;
+    micro8xFew(kc, a0, a1, b + skip, c + skip, ldc, few, init, init == INIT_COL_BIAS ? bias + skip : bias);
+  }
+}
+
+/**
  * C block of `rows` x `cols` (C row-major with leading dimension ldc floats) from a depth block of kc:
  * a = first A panel (offset to the depth block), aPanelStride = bytes between A panels; the same for b.
  * bias points at the block's first row (INIT_ROW_BIAS) or first column (INIT_COL_BIAS).
@@ -256,41 +274,22 @@ export function gemmBlock(
   const ldcBytes = <usize>ldc << 2;
   // A last panel of 1 to 7 columns goes through 8-row narrow tiles of 4 and 1-3 columns instead of a
   // mostly empty 4x8 one (4 tiles of a Winograd GEMM on a 7x7 image, 9 on 14x14; 49 pixels of im2col
-  // leave 1): only the columns that exist are multiplied.
+  // leave 1): only the columns that exist are multiplied. Rows [0, pairRows) take them, in pairs of
+  // A panels; the rows past the last pair go through the edge tile.
   const rest = cols & (NR - 1);
-  if (rest != 0 && rows >= 2 * MR) {
-    const j = cols - rest;
-    const bPanel = b + <usize>(j / NR) * bPanelStride;
-    const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
-    const few = rest & 3;
-    let i = 0;
-    for (; i + 2 * MR <= rows; i += 2 * MR) {
-      const aPanel = a + <usize>(i / MR) * aPanelStride;
-      const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
-      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      if (rest >= 4) micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
-      if (few != 0) {
-        const skip = rest - few;
-        micro8xFew(
-          kc, aPanel, aPanel + aPanelStride, bPanel + (<usize>skip << 2), cTile + (<usize>skip << 2), ldc, few, init,
-          init == INIT_COL_BIAS ? tileBias + (<usize>skip << 2) : tileBias,
-        );
-      }
-    }
-    for (; i < rows; i += MR) {
-      const aPanel = a + <usize>(i / MR) * aPanelStride;
-      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      microEdge(kc, aPanel, bPanel, c + <usize>i * ldcBytes + (<usize>j << 2), ldc, min(MR, rows - i), rest, init, tileBias, tmp);
-    }
-    cols = j;
-    if (cols == 0) return;
-  }
+  const full = cols - rest;
+  const pairRows = rest != 0 ? rows & ~(2 * MR - 1) : 0;
+  const bRest = b + <usize>(full / NR) * bPanelStride;
+  const restBias = init == INIT_COL_BIAS ? bias + (<usize>full << 2) : bias;
   if (cols < rows) {
+    // Each A panel stays in L1 while all B panels pass, and each pair of A panels while the rest's
+    // narrow tiles pass, so A is streamed once.
     for (let i = 0; i < rows; i += MR) {
       const mc = min(MR, rows - i);
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const rowBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : bias;
-      for (let j = 0; j < cols; j += NR) {
+      const end = i < pairRows ? full : cols;
+      for (let j = 0; j < end; j += NR) {
         const nc = min(NR, cols - j);
         const bPanel = b + <usize>(j / NR) * bPanelStride;
         const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
@@ -301,14 +300,27 @@ export function gemmBlock(
           microEdge(kc, aPanel, bPanel, cTile, ldc, mc, nc, init, tileBias, tmp);
         }
       }
+      if (i < pairRows && (i & MR) != 0) {
+        const i0 = i - MR;
+        narrowRest(
+          kc, aPanel - aPanelStride, aPanelStride, bRest, c + <usize>i0 * ldcBytes + (<usize>full << 2), ldc, rest, init,
+          init == INIT_ROW_BIAS ? bias + (<usize>i0 << 2) : restBias,
+        );
+      }
     }
     return;
+  }
+  for (let i = 0; i < pairRows; i += 2 * MR) {
+    narrowRest(
+      kc, a + <usize>(i / MR) * aPanelStride, aPanelStride, bRest, c + <usize>i * ldcBytes + (<usize>full << 2), ldc, rest, init,
+      init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : restBias,
+    );
   }
   for (let j = 0; j < cols; j += NR) {
     const nc = min(NR, cols - j);
     const bPanel = b + <usize>(j / NR) * bPanelStride;
     const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
-    for (let i = 0; i < rows; i += MR) {
+    for (let i = j == full ? pairRows : 0; i < rows; i += MR) {
       const mc = min(MR, rows - i);
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
