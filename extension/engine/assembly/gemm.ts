@@ -152,8 +152,10 @@ export const INIT_COL_BIAS: i32 = 3;
 /**
  * Narrow tile of 8 rows x `cols` (1-3) columns, the 8x4 tile with only the broadcasts and
  * accumulators of those columns: a GEMM of 9 columns (F(5,3) on a 14x14 image) costs 9 columns of
- * products, not 12. b points at the first of the columns inside a B panel; nothing past them in C
- * or the bias is read or written.
+ * products, not 12. The multiply-add latency needs about 8 independent chains to keep both FMA pipes
+ * busy (3 columns have 6); with 1 or 2 columns, consecutive k go to separate sets of accumulators
+ * (the 8x1 tile ran at a quarter of the micro-kernel's speed with one set). b points at the first
+ * of the columns inside a B panel; nothing past them in C or the bias is read or written.
  */
 function micro8xFew(
   kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize,
@@ -185,20 +187,53 @@ function micro8xFew(
       a0 += 16; a1 += 16; b += 32;
     }
   } else if (cols == 2) {
-    for (let k = 0; k < kc; k++) {
+    // Four accumulators would wait on the multiply-add latency: even and odd k go to two sets (8
+    // chains), added at the end.
+    let u0 = f32x4.splat(0), u1 = u0, v0 = u0, v1 = u0;
+    let k = 0;
+    for (; k + 2 <= kc; k += 2) {
+      const va = v128.load(a0), vb = v128.load(a1), wa = v128.load(a0, 16), wb = v128.load(a1, 16);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+      s = v128.load32_splat(b, 32);
+      u0 = madd(wa, s, u0); v0 = madd(wb, s, v0);
+      s = v128.load32_splat(b, 36);
+      u1 = madd(wa, s, u1); v1 = madd(wb, s, v1);
+      a0 += 32; a1 += 32; b += 64;
+    }
+    if (k < kc) {
       const va = v128.load(a0), vb = v128.load(a1);
       let s = v128.load32_splat(b);
       x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
       s = v128.load32_splat(b, 4);
       x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
-      a0 += 16; a1 += 16; b += 32;
     }
+    x0 = f32x4.add(x0, u0); y0 = f32x4.add(y0, v0);
+    x1 = f32x4.add(x1, u1); y1 = f32x4.add(y1, v1);
   } else {
-    for (let k = 0; k < kc; k++) {
+    // One column: k mod 4 goes to four sets of two accumulators (8 chains), added at the end.
+    let u0 = f32x4.splat(0), v0 = u0, u1 = u0, v1 = u0, u2 = u0, v2 = u0;
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      let s = v128.load32_splat(b);
+      x0 = madd(v128.load(a0), s, x0); y0 = madd(v128.load(a1), s, y0);
+      s = v128.load32_splat(b, 32);
+      u0 = madd(v128.load(a0, 16), s, u0); v0 = madd(v128.load(a1, 16), s, v0);
+      s = v128.load32_splat(b, 64);
+      u1 = madd(v128.load(a0, 32), s, u1); v1 = madd(v128.load(a1, 32), s, v1);
+      s = v128.load32_splat(b, 96);
+      u2 = madd(v128.load(a0, 48), s, u2); v2 = madd(v128.load(a1, 48), s, v2);
+      a0 += 64; a1 += 64; b += 128;
+    }
+    for (; k < kc; k++) {
       const s = v128.load32_splat(b);
       x0 = madd(v128.load(a0), s, x0); y0 = madd(v128.load(a1), s, y0);
       a0 += 16; a1 += 16; b += 32;
     }
+    x0 = f32x4.add(f32x4.add(x0, u0), f32x4.add(u1, u2));
+    y0 = f32x4.add(f32x4.add(y0, v0), f32x4.add(v1, v2));
   }
   storeColumn(x0, c, ldcBytes, 0); storeColumn(y0, c1, ldcBytes, 0);
   if (cols > 1) { storeColumn(x1, c, ldcBytes, 1); storeColumn(y1, c1, ldcBytes, 1); }
