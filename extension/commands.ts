@@ -16,7 +16,9 @@ import {
   type InputProblem,
   inputSizeProblem,
   maxFilterSize,
+  modelInputProblem,
   parseConvShapeText,
+  parseModelInput,
   parseInputSize,
   parseSparsityTarget,
   pointsPlaceholder,
@@ -29,9 +31,10 @@ import {
 import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
-import { reportError, type Services } from './services';
-import { BENCH_SUITES, CONV_ALGORITHMS, type BenchComparison, type BenchReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
-import { type PruneRequest, type WinogradRequest } from './shared/requests';
+import { modelWorkspace, reportError, type Services, UNTRUSTED_MODEL_NOTE } from './services';
+import { suggestedModelInput } from './shared/format';
+import { BENCH_SUITES, CONV_ALGORITHMS, type BenchComparison, type BenchReport, type ModelReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
+import { type ModelRequest, type PruneRequest, type WinogradRequest } from './shared/requests';
 import { WEIGHT_INSPECTOR_VIEW_TYPE } from './weightInspector';
 import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 
@@ -114,18 +117,18 @@ async function winogradCommand(services: Services, search: boolean, args?: Winog
   }
 }
 
-async function pickWeightFile(): Promise<vscode.Uri | undefined> {
+async function pickWeightFile(title = 'Weight file to inspect'): Promise<vscode.Uri | undefined> {
   const active = vscode.window.activeTextEditor?.document.uri ?? (vscode.window.tabGroups.activeTabGroup.activeTab?.input as { uri?: vscode.Uri } | undefined)?.uri;
   if (active?.scheme === 'file' && isWeightFileName(active.fsPath)) return active;
   const found = await vscode.workspace.findFiles('**/*.{safetensors,onnx,pt,pth,npy,npz,h5,keras,tflite,gguf,weights}', '**/node_modules/**', 200);
   const browse = { label: '$(folder-opened) Browse…', uri: undefined as vscode.Uri | undefined };
   const picked = await vscode.window.showQuickPick(
     [...found.map((uri) => ({ label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri), uri })), browse],
-    { title: 'Weight file to inspect', matchOnDescription: true },
+    { title, matchOnDescription: true },
   );
   if (!picked) return undefined;
   if (picked.uri) return picked.uri;
-  return (await vscode.window.showOpenDialog({ canSelectMany: false, title: 'Weight file to inspect' }))?.[0];
+  return (await vscode.window.showOpenDialog({ canSelectMany: false, title }))?.[0];
 }
 
 async function sparsityCommand(services: Services, cache: WeightFileCache, target?: vscode.Uri | { file: string; threshold?: number }): Promise<SparsityReport | undefined> {
@@ -272,6 +275,64 @@ async function benchCommand(services: Services, args?: Partial<BenchCellCommand>
   }
 }
 
+/** The input shape the report asks for, or undefined when the file fixes every size. */
+function inputNeeded(report: ModelReport): boolean {
+  return report.input.shape === null || report.layers.some((l) => l.flops === null && report.input.from !== 'file');
+}
+
+/**
+ * Deep Accel: Analyze Model. The layers are read first (fast, no engine); when the file leaves the
+ * input size open the user is asked for it, then every layer is timed on the engine in the worker
+ * pool, with the cache in the workspace's .deep-accel/. In an untrusted workspace nothing is timed.
+ */
+async function analyzeModelCommand(services: Services, target?: vscode.Uri | ModelRequest): Promise<ModelReport | undefined> {
+  const given = target instanceof vscode.Uri ? undefined : target;
+  const uri = target instanceof vscode.Uri ? target : given ? vscode.Uri.file(given.file) : await pickWeightFile('Model to analyze');
+  if (!uri) return undefined;
+  const name = path.basename(uri.fsPath);
+  const trusted = vscode.workspace.isTrusted;
+  const base: ModelRequest = {
+    file: uri.fsPath,
+    workspace: modelWorkspace(uri),
+    budgetMs: services.config.get<number>('model.budgetMs', 200),
+    maxErrorVsDirect: services.config.get<number>('bench.maxErrorVsDirect', 16),
+    threads: 1,
+    ...given,
+    ...(trusted ? {} : { time: false }),
+  };
+  try {
+    let request = base;
+    let untimed: ModelReport | undefined;
+    if (!given) {
+      untimed = await services.runWithProgress(`Reading the layers of ${name}`, 'model', { ...base, time: false });
+      if (inputNeeded(untimed)) {
+        const dims = untimed.input.dims ? ` (stored as [${untimed.input.dims.join(', ')}])` : '';
+        const text = await askText({
+          title: `Input shape of ${name}${dims}, in the file's own axis order`,
+          value: suggestedModelInput(untimed.input),
+          prompt: untimed.source === 'weights' ? 'No graph: sizes follow the input through the layers in file order (stride 1, same padding assumed)' : 'N,C,H,W for ONNX; N,H,W,C for Keras and TF.js',
+          problem: modelInputProblem,
+        });
+        if (text === undefined) return undefined;
+        request = { ...base, input: parseModelInput(text) };
+        untimed = undefined;
+      }
+    }
+    // Untrusted, the layers already read are the whole report.
+    const report = !trusted && untimed ? untimed : await services.runWithProgress(request.time === false ? `Reading the layers of ${name}` : `Analyzing ${name}`, 'model', request);
+    if (!trusted) report.notes.push(UNTRUSTED_MODEL_NOTE);
+    return await showModelReport(services, name, report);
+  } catch (error) {
+    reportError(services, `model report of ${name}`, error);
+    return undefined;
+  }
+}
+
+async function showModelReport(services: Services, name: string, report: ModelReport): Promise<ModelReport> {
+  await ResultsPanel.show(services.context.extensionUri, `Model: ${name}`).showPayload({ kind: 'model', data: report });
+  return report;
+}
+
 async function pickSavedRun(runs: SavedRun[], title: string): Promise<SavedRun | undefined> {
   const picked = await vscode.window.showQuickPick(
     runs.map((run) => ({ label: run.summary.date, description: `${run.summary.threads} · ${run.summary.layers}`, detail: `${run.summary.machine} · ${run.name}.json`, run })),
@@ -328,6 +389,7 @@ export function registerCommands(services: Services, cache: WeightFileCache): vs
     vscode.commands.registerCommand('deepAccel.searchWinogradPoints', (args?: WinogradRequest) => winogradCommand(services, true, args)),
     vscode.commands.registerCommand('deepAccel.inspectSparsity', (target?: vscode.Uri | { file: string; threshold?: number }) => sparsityCommand(services, cache, target)),
     vscode.commands.registerCommand('deepAccel.pruneWeights', (target?: PruneRequest | vscode.Uri) => pruneCommand(services, target)),
+    vscode.commands.registerCommand('deepAccel.analyzeModel', (target?: vscode.Uri | ModelRequest) => analyzeModelCommand(services, target)),
     vscode.commands.registerCommand('deepAccel.runBenchmark', (args?: Partial<BenchCellCommand>) => benchCommand(services, args)),
     vscode.commands.registerCommand('deepAccel.compareBenchmarks', (files?: [string, string]) => compareCommand(services, files)),
     vscode.commands.registerCommand('deepAccel.newNotebook', () => newNotebookCommand()),

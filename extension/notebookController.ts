@@ -41,6 +41,8 @@ export class DeepAccelNotebookController implements vscode.Disposable {
         signal: abort.signal,
         defaultPrecision: this.services.config.get('winograd.precision'),
         runBench: (bench, options) => runBenchCommand(this.services, bench, options),
+        workspace: vscode.workspace.getWorkspaceFolder(notebook.uri)?.uri.fsPath,
+        allowTiming: vscode.workspace.isTrusted,
       };
       await executeCell(cell.document.getText(), context, {
         started: (command) => this.services.log.info(`cell ${cell.index + 1}, line ${command.line + 1}: ${command.text}`),

@@ -10,7 +10,7 @@ import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
 import { type RunOptions, WorkerPool, WorkerTaskError } from './workers/pool';
 
 /** Tasks that read a weight file: each runs under the read time limit (deepAccel.weights.timeoutSeconds). */
-const WEIGHT_FILE_TASKS: ReadonlySet<WorkerTaskKind> = new Set<WorkerTaskKind>(['summary', 'sparsity', 'tensorPreview', 'tensorSlice', 'prune']);
+const WEIGHT_FILE_TASKS: ReadonlySet<WorkerTaskKind> = new Set<WorkerTaskKind>(['summary', 'sparsity', 'tensorPreview', 'tensorSlice', 'prune', 'model']);
 
 export class Services implements vscode.Disposable {
   readonly log: vscode.LogOutputChannel;
@@ -117,6 +117,14 @@ export class Services implements vscode.Disposable {
     for (const disposable of this.disposables) disposable.dispose();
   }
 }
+
+/** The folder whose .deep-accel/ keeps a model report's timing cache: the file's workspace folder, else its own folder. */
+export function modelWorkspace(uri: vscode.Uri): string {
+  return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+}
+
+/** Said in a model report read in an untrusted workspace, where the engine does not run. */
+export const UNTRUSTED_MODEL_NOTE = 'not timed: the engine runs only in a trusted workspace (Workspaces: Manage Workspace Trust)';
 
 /** Where a relative path written in a document is looked for: the document's folder, then the workspace folders. */
 export function searchFoldersFor(uri: vscode.Uri): string[] {

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { Services } from './services';
-import { isCancellation } from './services';
+import { isCancellation, modelWorkspace, UNTRUSTED_MODEL_NOTE } from './services';
 import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/webviewProtocol';
 import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 import { handleCommonMessage } from './webviewMessages';
@@ -60,8 +60,43 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
       }
     };
 
+    // The Layers tab: one model report at a time; a new request or a cancel stops the one running.
+    let modelRun: AbortController | undefined;
+    panel.onDidDispose(() => modelRun?.abort());
+    const modelReport = async (requestId: number, time: boolean, input?: number[]) => {
+      modelRun?.abort();
+      const run = new AbortController();
+      modelRun = run;
+      const trusted = vscode.workspace.isTrusted;
+      try {
+        const report = await this.services.run(
+          'model',
+          {
+            file,
+            workspace: modelWorkspace(document.uri),
+            ...(input ? { input } : {}),
+            time: time && trusted,
+            budgetMs: this.services.config.get<number>('model.budgetMs', 200),
+            maxErrorVsDirect: this.services.config.get<number>('bench.maxErrorVsDirect', 16),
+            threads: 1,
+          },
+          { signal: run.signal, onProgress: (fraction, message) => void post({ type: 'progress', fraction, message: message ?? `Layers… ${Math.round(fraction * 100)}%` }) },
+        );
+        if (time && !trusted) report.notes.push(UNTRUSTED_MODEL_NOTE);
+        await post({ type: 'modelReport', requestId, report, canTime: trusted });
+      } catch (error) {
+        const message = isCancellation(error) ? 'Cancelled.' : error instanceof Error ? error.message : String(error);
+        if (!isCancellation(error)) this.services.log.error(`weight inspector, layers: ${message}`);
+        await post({ type: 'error', requestId, message });
+      } finally {
+        if (modelRun === run) modelRun = undefined;
+      }
+    };
+
     panel.webview.onDidReceiveMessage(async (message: WebviewToHostMessage) => {
       if (message.type === 'ready') return void load();
+      if (message.type === 'modelReport') return void modelReport(message.requestId, message.time, message.input);
+      if (message.type === 'cancelModel') return void modelRun?.abort();
       if (message.type === 'chooseLayout') {
         layout = message.layout;
         return void load();

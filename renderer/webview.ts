@@ -4,9 +4,9 @@
  * renderer and answers with typed messages. It holds no host code.
  */
 import type { HostToWebviewMessage, WebviewToHostMessage } from '../extension/shared/webviewProtocol';
-import type { WeightFileSummary } from '../extension/shared/payloads';
+import type { ModelReport, WeightFileSummary } from '../extension/shared/payloads';
 import { renderFailure, renderPayload, type ViewHost } from './views';
-import { formatBytes } from '../extension/shared/format';
+import { formatBytes, suggestedModelInput } from '../extension/shared/format';
 import { formatCount, h } from './views/dom';
 import { HostRequests } from './views/hostRequests';
 import { sortableTable } from './views/table';
@@ -44,7 +44,76 @@ const host: ViewHost = {
   chooseLayout: (layout) => vscode.postMessage({ type: 'chooseLayout', layout }),
 };
 
+// The weight inspector's tabs: the tensors (header summary, then the sparsity scan) and the layers
+// (the model report, read on first opening, timed on the engine when the user asks).
+const layersPane = h('div', { class: 'da-layers', role: 'tabpanel', 'aria-label': 'Layers' });
+let tabs: HTMLElement | undefined;
+let layersRequested = false;
+
+function selectTab(name: 'tensors' | 'layers'): void {
+  for (const tab of tabs?.querySelectorAll<HTMLButtonElement>('.da-tab') ?? []) tab.setAttribute('aria-selected', String(tab.dataset.tab === name));
+  content.hidden = name !== 'tensors';
+  preview.hidden = name !== 'tensors';
+  layersPane.hidden = name !== 'layers';
+  if (name === 'layers' && !layersRequested) {
+    layersRequested = true;
+    void loadLayers(false);
+  }
+}
+
+function showTabs(): void {
+  if (tabs) return;
+  const tab = (name: 'tensors' | 'layers', label: string) => {
+    const button = h('button', { type: 'button', role: 'tab', class: 'da-tab', 'data-tab': name }, label);
+    button.addEventListener('click', () => selectTab(name));
+    return button;
+  };
+  tabs = h('div', { class: 'da-tabs da-inspector-tabs', role: 'tablist', 'aria-label': 'Weight inspector' }, tab('tensors', 'Tensors'), tab('layers', 'Layers'));
+  root.insertBefore(tabs, content);
+  root.append(layersPane);
+  selectTab('tensors');
+}
+
+/** The shape in the input box: the report's, or the one offered for a file that leaves it open. */
+function inputText(report: ModelReport | undefined): string {
+  return report ? suggestedModelInput(report.input) : '';
+}
+
+function layersToolbar(report: ModelReport | undefined, canTime: boolean, running: boolean): HTMLElement {
+  const input = h('input', { type: 'text', class: 'da-filter', 'data-model-input': '', 'aria-label': 'Input shape', placeholder: 'N,C,H,W', value: inputText(report) });
+  const time = h('button', { type: 'button', class: 'da-button', 'data-time-layers': '', disabled: running || !canTime, title: canTime ? 'Time every layer on the engine (cached in the workspace’s .deep-accel/)' : 'The engine runs only in a trusted workspace' }, 'Time layers on the engine');
+  const read = h('button', { type: 'button', class: 'da-button', 'data-read-layers': '', disabled: running }, 'Read at this input');
+  const cancel = h('button', { type: 'button', class: 'da-button', 'data-cancel-model': '', disabled: !running }, 'Cancel');
+  // The file's own shape is not sent back as if the user had given it.
+  const shape = (): number[] | undefined => {
+    const text = input.value.trim();
+    if (!text || (report?.input.from === 'file' && text === inputText(report))) return undefined;
+    return text.split(/[,x×\s]+/).filter(Boolean).map(Number);
+  };
+  time.addEventListener('click', () => void loadLayers(true, shape()));
+  read.addEventListener('click', () => void loadLayers(false, shape()));
+  cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancelModel' }));
+  return h('div', { class: 'da-toolbar' }, h('label', { class: 'da-field' }, 'Input ', input), read, time, cancel);
+}
+
+let shownModel: { report: ModelReport; canTime: boolean } | undefined;
+
+async function loadLayers(time: boolean, input?: number[]): Promise<void> {
+  const working = h('p', { class: 'da-status', role: 'status' }, time ? 'Timing every layer on the engine…' : 'Reading the layers…');
+  layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? false, true), working, ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
+  try {
+    shownModel = await requests.modelReport(time, input);
+    layersPane.replaceChildren(layersToolbar(shownModel.report, shownModel.canTime, false), renderPayload({ kind: 'model', data: shownModel.report }, host));
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? true, false), h('p', { class: 'da-error', role: 'alert' }, message), ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
+  }
+  status.textContent = '';
+  progressBar.style.width = '0';
+}
+
 function showSummary(summary: WeightFileSummary): void {
+  showTabs();
   content.replaceChildren(
     h(
       'div',

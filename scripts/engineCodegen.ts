@@ -10,17 +10,17 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateMatrices, toNumericMatrices, type GeneratedMatrices } from '../extension/core/winograd/index';
-import { generateStride2Matrices } from '../extension/core/winograd/strided';
+import { toNumericMatrices, type GeneratedMatrices } from '../extension/core/winograd/index';
+import { engineWinogradMatrices } from '../extension/core/winograd/engineVariants';
 
 /**
- * The engine's Winograd variants: F(m x m, 3 x 3) for stride 1 (m = 2, 4, 6, 7), and the stride-2 algorithms built from
+ * The engine's Winograd variants: F(m x m, 3 x 3) for stride 1 (m = 2, 4, 5, 6, 7), and the stride-2 algorithms built from
  * F(m, 2) (m = 4, 7) (extension/core/winograd/strided.ts). `id` names the generated functions and constants.
  */
 export const ENGINE_WINOGRAD_VARIANTS: { id: string; m: number; title: string; matrices: () => GeneratedMatrices }[] = [
-  ...[2, 4, 6, 7].map((m) => ({ id: String(m), m, title: `F(${m}x${m}, 3x3)`, matrices: () => generateMatrices(m, 3) })),
+  ...[2, 4, 5, 6, 7].map((m) => ({ id: String(m), m, title: `F(${m}x${m}, 3x3)`, matrices: () => engineWinogradMatrices(m, 1) })),
   ...[4, 7].map((m) => ({
-    id: `${m}s2`, m, title: `F(${m}x${m}, 3x3) stride 2 from F(${m}, 2)`, matrices: () => generateStride2Matrices(m),
+    id: `${m}s2`, m, title: `F(${m}x${m}, 3x3) stride 2 from F(${m}, 2)`, matrices: () => engineWinogradMatrices(m, 2),
   })),
 ];
 

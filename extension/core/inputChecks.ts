@@ -6,6 +6,7 @@
  */
 import type { ConvShape } from '../shared/payloads';
 import { parseConvShape } from './bench/layers';
+import { checkInputShape } from './model/readModel';
 import { defaultPointsFor } from './winograd/points';
 import { parseRational, type Rational } from './winograd/rational';
 import { MAX_ALPHA, checkSize, duplicatePointsProblem } from './winograd/toomCook';
@@ -129,4 +130,18 @@ export function parseInputSize(text: string): { height: number; width: number } 
 
 export function inputSizeProblem(text: string): InputProblem {
   return problemOf(() => parseInputSize(text));
+}
+
+/** A model's input shape, 2 to 5 whole numbers in the file's own axis order (1,3,224,224): what the model request checks. */
+export function parseModelInput(text: string): number[] {
+  const parts = text.split(/[,x×\s]+/).filter((part) => part !== '');
+  if (parts.length === 0 || parts.some((part) => !/^\d+$/.test(part))) throw new Error(`the input shape is whole numbers separated by commas, such as 1,3,224,224${text.trim() ? `, not '${text.trim()}'` : ''}`);
+  const shape = parts.map(Number);
+  const problem = checkInputShape(shape);
+  if (problem) throw new Error(problem);
+  return shape;
+}
+
+export function modelInputProblem(text: string): InputProblem {
+  return problemOf(() => parseModelInput(text));
 }

@@ -28,6 +28,7 @@ export const ALGORITHMS: Record<ConvAlgorithm, AlgorithmSpec | undefined> = {
   direct: directSpec,
   'winograd-2x3': winogradSpec(2),
   'winograd-4x3': winogradSpec(4),
+  'winograd-5x3': winogradSpec(5),
   'winograd-6x3': winogradSpec(6),
   'winograd-7x3': winogradSpec(7),
   'winograd-4x3s2': winogradSpec(4, 2),

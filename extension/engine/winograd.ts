@@ -1,5 +1,5 @@
 /**
- * Planner of the Winograd kernels (assembly/winograd.ts), on NCHW: winograd-2x3/4x3/6x3/7x3 (F(m x m,
+ * Planner of the Winograd kernels (assembly/winograd.ts), on NCHW: winograd-2x3/4x3/5x3/6x3/7x3 (F(m x m,
  * 3 x 3), stride 1) and winograd-4x3s2/7x3s2 (3 x 3 stride 2, alpha = 2m + 1 = 9 or 15, from F(m, 2):
  * core/winograd/strided.ts); stride-1 variants run dilation and unequal pads on the input's phases
  * (polyphase.ts). The input and output transforms are generated code; setup computes
@@ -8,22 +8,21 @@
  * transformed input and GEMM output).
  */
 import { convOutputSize } from '../core/conv/reference';
-import { generateMatrices, toNumericMatrices } from '../core/winograd/index';
-import { generateStride2Matrices } from '../core/winograd/strided';
+import { toNumericMatrices } from '../core/winograd/index';
+import { engineWinogradMatrices } from '../core/winograd/engineVariants';
 import { polyphaseSpec } from './polyphase';
 import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, packPanels, roundUp } from './planner';
 
 const winogradGCache = new Map<string, number[][]>();
 /**
- * G of the engine's Winograd variant (F(m, 3), or the stride-2 algorithm from F(4, 2)) from the
- * project's generator: the same source the generated input/output transforms use.
+ * G of the engine's Winograd variant (F(m, 3), or the stride-2 algorithm from F(m, 2)) from the
+ * project's generator: the same source the generated input/output transforms use (engineVariants.ts).
  */
 function winogradG(m: number, stride: 1 | 2): number[][] {
   const key = `${m}s${stride}`;
   let G = winogradGCache.get(key);
   if (!G) {
-    const matrices = stride === 1 ? generateMatrices(m, 3) : generateStride2Matrices(m);
-    G = toNumericMatrices(matrices).G;
+    G = toNumericMatrices(engineWinogradMatrices(m, stride)).G;
     winogradGCache.set(key, G);
   }
   return G;
@@ -39,13 +38,13 @@ const WINOGRAD_MIN_K_CHUNK = 64;
  * the algorithm nesting F(m, 2) on the even input samples with plain products on the odd ones
  * (alpha = 2m + 1: 9 for m = 4, 15 for m = 7; see extension/core/winograd/strided.ts).
  */
-export function winogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
+export function winogradSpec(m: 2 | 4 | 5 | 6 | 7, stride: 1 | 2 = 1): AlgorithmSpec {
   const plain = plainWinogradSpec(m, stride);
   // Stride 1 runs dilated and unequally padded shapes on the input's phases (polyphase.ts).
   return stride === 1 ? polyphaseSpec(`winograd-${m}x3`, plain, false) : plain;
 }
 
-function plainWinogradSpec(m: 2 | 4 | 6 | 7, stride: 1 | 2): AlgorithmSpec {
+function plainWinogradSpec(m: 2 | 4 | 5 | 6 | 7, stride: 1 | 2): AlgorithmSpec {
   const alpha = stride === 1 ? m + 2 : 2 * m + 1;
   const name = stride === 1 ? `winograd-${m}x3` : `winograd-${m}x3s2`;
   const flopsId = stride === 1 ? `${m}` : `${m}S2`;

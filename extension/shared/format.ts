@@ -3,7 +3,7 @@
  * tooltips): sizes in binary units (KiB, MiB), thread counts, the names of custom layers and the
  * one-line summary of a saved benchmark run. Browser-safe: it imports only payload types.
  */
-import { type BenchBest, type BenchReport, type BenchResult, type ConvShape, convPads } from './payloads';
+import { type BenchBest, type BenchReport, type BenchResult, type ConvShape, type ModelLayer, type ModelReport, convPads } from './payloads';
 
 /** Bytes in binary units, one decimal above 1 KiB: "512 B", "13.7 KiB", "1.5 GiB". */
 export function formatBytes(bytes: number): string {
@@ -72,4 +72,30 @@ export function bestPerLayer(results: readonly BenchResult[], maxErrorVsDirect =
     best.set(key, entry);
   }
   return [...best.values()];
+}
+
+/**
+ * A model layer's shape, as the CLI's table and the views write it: "64x56x56 > 128x28x28 3x3 s2 p1"
+ * (C x H x W in, K x P x Q out, kernel, stride, padding, groups, dilation); '?' for a size the file
+ * does not fix. A matrix product: "N x I > O".
+ */
+export function modelShapeText(layer: Pick<ModelLayer, 'shape'>): string {
+  const s = layer.shape;
+  const size = (value: number | null): string => (value === null ? '?' : String(value));
+  if (!('K' in s)) return `${size(s.N)}x${s.I} > ${s.O}`;
+  const stride = s.strides[0] === s.strides[1] ? `${s.strides[0]}` : s.strides.join('x');
+  const pads = s.pads === null ? '?' : new Set(s.pads).size === 1 ? `${s.pads[0]}` : s.pads.join(',');
+  const extras = [s.groups !== 1 ? `g${s.groups}` : '', s.dilations.some((d) => d !== 1) ? `d${s.dilations[0] === s.dilations[1] ? s.dilations[0] : s.dilations.join('x')}` : ''].filter(Boolean);
+  return `${s.C}x${size(s.H)}x${size(s.W)} > ${s.K}x${size(s.P)}x${size(s.Q)} ${s.R}x${s.S} s${stride} p${pads}${extras.length ? ` ${extras.join(' ')}` : ''}`;
+}
+
+/**
+ * The input shape to offer for a model (palette box, the inspector's Layers tab): the one used, else
+ * the stored dims with symbolic ones as 1 (the batch) or 224 (sizes), in the file's own axis order.
+ */
+export function suggestedModelInput(input: ModelReport['input']): string {
+  if (input.shape) return input.shape.join(',');
+  const dims = input.dims;
+  if (!dims?.length) return '1,3,224,224';
+  return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : 224)).join(',');
 }

@@ -10,7 +10,7 @@
 // JSON that `deep-accel <kind> --json` prints, so a Jupyter kernel can display CLI output as-is.
 // ---------------------------------------------------------------------------------------------
 
-export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'prune', 'bench', 'benchCompare', 'help'] as const;
+export const PAYLOAD_KINDS = ['winograd', 'sparsity', 'prune', 'bench', 'benchCompare', 'model', 'help'] as const;
 export type PayloadKind = (typeof PAYLOAD_KINDS)[number];
 
 export function mimeTypeOf(kind: PayloadKind): string {
@@ -29,6 +29,7 @@ export interface PayloadByKind {
   prune: PruneReport;
   bench: BenchReport;
   benchCompare: BenchComparison;
+  model: ModelReport;
   help: HelpPayload;
 }
 
@@ -510,6 +511,7 @@ export const CONV_ALGORITHMS = [
   'im2col',
   'winograd-2x3',
   'winograd-4x3',
+  'winograd-5x3',
   'winograd-6x3',
   'winograd-7x3',
   'winograd-4x3s2',

@@ -5,7 +5,7 @@
  * reply repeats it, so a late answer to an earlier request is never shown as the answer to a
  * later one.
  */
-import type { ExportFormat, TaggedPayload, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from './payloads';
+import type { ExportFormat, ModelReport, TaggedPayload, TensorSlice, TensorSliceRequest, WeightFileSummary, WinogradResult } from './payloads';
 
 /**
  * Export text is made on demand by the host (core's exporter), not stored in the payload: a saved
@@ -43,6 +43,8 @@ export type HostToWebviewMessage =
   | { type: 'tensorPreview'; requestId: number; name: string; offset: number; values: number[]; total: number }
   /** The reply to `tensorSlice` with the same `requestId`. */
   | { type: 'tensorSlice'; requestId: number; slice: TensorSlice }
+  /** The reply to `modelReport`: the file's layers (timed when asked and allowed); `canTime` is false where the engine may not run. */
+  | { type: 'modelReport'; requestId: number; report: ModelReport; canTime: boolean }
   | WinogradExportReply;
 
 /** Webview to host. */
@@ -56,6 +58,10 @@ export type WebviewToHostMessage =
   | { type: 'tensorSlice'; requestId: number; name: string; slice: TensorSliceRequest }
   /** Scan again reading every kernel in `layout` ('' = as the file suggests); weight inspector only. */
   | { type: 'chooseLayout'; layout: string }
+  /** The Layers tab of the weight inspector: the model report of the file, timed on the engine when `time`, at `input` when given. */
+  | { type: 'modelReport'; requestId: number; time: boolean; input?: number[] }
+  /** Stops the model report the Layers tab is waiting for (its request then fails as cancelled). */
+  | { type: 'cancelModel' }
   | WinogradExportRequest;
 
 /** What the notebook renderer sends the host, and what it gets back. */

@@ -11,7 +11,6 @@ import { runWinograd } from '../core/requests/winograd';
 import type { RequestHooks } from '../core/requests/hooks';
 import type { TaskContext, TaskHandler, WorkerTaskKind } from './protocol';
 import { workerScanKernel } from './scanTasks';
-import { runModelOnEnginePool } from './timedModel';
 
 export function hooksOf(context: TaskContext): RequestHooks {
   return { signal: context.signal, onProgress: (fraction, message) => context.progress(fraction, message) };
@@ -28,4 +27,3 @@ export const summaryTask = handler<'summary'>(runSummary);
 export const tensorPreviewTask = handler<'tensorPreview'>(runTensorPreview);
 export const tensorSliceTask = handler<'tensorSlice'>(runTensorSlice);
 export const compareTask = handler<'compare'>((request) => runCompare(request));
-export const modelTask = handler<'model'>(runModelOnEnginePool);

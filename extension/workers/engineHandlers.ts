@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import { workerData } from 'node:worker_threads';
 import { referenceConv2d } from '../core/conv/reference';
+import { abortError } from '../core/requests/hooks';
 import type { ConvBackend } from '../core/conv/backend';
 import type { BenchRequest } from '../shared/requests';
 import type { TaskHandler } from './protocol';
@@ -15,6 +16,7 @@ import type { WorkerBootData } from './pool';
 // the engine (and every crash replacement) start fast. `require`: see lazy() in handlers.ts.
 const parallelModule = (): typeof import('./parallelEngine') => require('./parallelEngine') as typeof import('./parallelEngine');
 const benchModule = (): typeof import('../core/requests/bench') => require('../core/requests/bench') as typeof import('../core/requests/bench');
+const modelModule = (): typeof import('../core/requests/model') => require('../core/requests/model') as typeof import('../core/requests/model');
 const convModule = (): typeof import('../core/requests/conv') => require('../core/requests/conv') as typeof import('../core/requests/conv');
 const backendModule = (): typeof import('./convBackend') => require('./convBackend') as typeof import('./convBackend');
 const poolModule = (): typeof import('./pool') => require('./pool') as typeof import('./pool');
@@ -96,12 +98,28 @@ export const convCompare: TaskHandler<'convCompare'> = async (args) => {
  * waits: the weight packing, Winograd matrix generation and layout conversions of the plans run
  * here too. `size` workers; the fp64 reference of a benchmark uses all cores.
  */
-async function withNestedBackend<T>(size: number, variant: BenchRequest['variant'], work: (backend: ConvBackend) => Promise<T>): Promise<T> {
+async function withNestedBackend<T>(
+  size: number,
+  variant: BenchRequest['variant'],
+  signal: AbortSignal,
+  work: (backend: ConvBackend) => Promise<T>,
+): Promise<T> {
   const boot = workerData as WorkerBootData;
   const pool = new (poolModule().WorkerPool)(boot.script, { size });
+  // A cancel ends the request at once: an engine worker still loading its modules, or inside a plan
+  // part, only sees it when it yields, so rather than wait for each the nested pool is torn down.
+  let onAbort: () => void = () => undefined;
+  const cancelled = new Promise<never>((_, reject) => {
+    onAbort = () => reject(abortError('engine request'));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  const working = work(new (backendModule().PoolConvBackend)(pool, { variant: variant ?? 'auto' }));
+  working.catch(() => undefined);
   try {
-    return await work(new (backendModule().PoolConvBackend)(pool, { variant: variant ?? 'auto' }));
+    return await Promise.race([working, cancelled]);
   } finally {
+    signal.removeEventListener('abort', onAbort);
     await pool.dispose();
   }
 }
@@ -109,9 +127,20 @@ async function withNestedBackend<T>(size: number, variant: BenchRequest['variant
 const allCores = (): number => os.availableParallelism?.() ?? os.cpus().length;
 
 export const bench: TaskHandler<'bench'> = (args, context) =>
-  withNestedBackend(Math.max(args.threads ?? 1, allCores()), args.variant, (backend) =>
+  withNestedBackend(Math.max(args.threads ?? 1, allCores()), args.variant, context.signal, (backend) =>
     benchModule().runBench(args, { backend, onProgress: context.progress, signal: context.signal }),
   );
 
+/**
+ * The model report, timed on the engine unless the request says `time: false` (then only the layers
+ * and their sparsity are read, and no engine workers start). As for a benchmark, every core computes
+ * the fp64 references the errors are measured against.
+ */
+export const model: TaskHandler<'model'> = (args, context) => {
+  const hooks = { onProgress: context.progress, signal: context.signal };
+  if (args.time === false) return modelModule().runModel(args, hooks);
+  return withNestedBackend(Math.max(args.threads ?? 1, allCores()), 'auto', context.signal, (backend) => modelModule().runModel(args, { ...hooks, backend }));
+};
+
 export const conv: TaskHandler<'conv'> = (args, context) =>
-  withNestedBackend(args.threads ?? 1, 'auto', (backend) => convModule().runConv(args, { backend, onProgress: context.progress, signal: context.signal }));
+  withNestedBackend(args.threads ?? 1, 'auto', context.signal, (backend) => convModule().runConv(args, { backend, onProgress: context.progress, signal: context.signal }));

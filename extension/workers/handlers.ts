@@ -4,7 +4,7 @@
  * handler directly on their own thread when no pool is wanted.
  */
 import type { TaskHandler, TaskHandlerRegistry, WorkerTaskKind } from './protocol';
-import { bench, conv, convCompare, convReference, enginePart } from './engineHandlers';
+import { bench, conv, convCompare, convReference, enginePart, model } from './engineHandlers';
 
 /**
  * A module whose only function executes `unreachable`: (func (export "trap") unreachable).
@@ -84,12 +84,12 @@ export const taskHandlers: TaskHandlerRegistry = {
   convCompare,
   bench,
   conv,
+  model,
   // The request kinds that need no engine: the core request functions (see dataTasks.ts).
   winograd: lazy(() => dataTasks().winogradTask),
   sparsity: lazy(() => dataTasks().sparsityTask),
   sparsityPart: lazy(() => scanTasks().sparsityPartTask),
   summary: lazy(() => dataTasks().summaryTask),
-  model: lazy(() => dataTasks().modelTask),
   tensorPreview: lazy(() => dataTasks().tensorPreviewTask),
   tensorSlice: lazy(() => dataTasks().tensorSliceTask),
   prune: lazy(() => dataTasks().pruneTask),

@@ -3,7 +3,7 @@
  * each gets the next id, and the reply with that id settles it ({ type: 'error' } rejects it).
  * Replies to requests nobody waits for any more are ignored.
  */
-import type { ExportFormat, TensorSlice, TensorSliceRequest, WinogradResult } from '../../extension/shared/payloads';
+import type { ExportFormat, ModelReport, TensorSlice, TensorSliceRequest, WinogradResult } from '../../extension/shared/payloads';
 import type { HostToWebviewMessage, RequestFailed, WebviewToHostMessage, WinogradExportReply } from '../../extension/shared/webviewProtocol';
 
 /** How long a view waits for the host before saying it did not answer. */
@@ -61,6 +61,16 @@ export class HostRequests {
     const reply = await this.ask({ type: 'tensorSlice', name, slice }, 4 * REPLY_TIMEOUT_MS);
     if (reply.type !== 'tensorSlice') throw new Error(`unexpected reply ${reply.type}`);
     return reply.slice;
+  }
+
+  /**
+   * The model report of the inspected file, timed on the engine when `time`. Timing a large model
+   * takes minutes with progress on the way, so the wait has no practical limit; a cancel ends it.
+   */
+  async modelReport(time: boolean, input?: number[]): Promise<{ report: ModelReport; canTime: boolean }> {
+    const reply = await this.ask({ type: 'modelReport', time, ...(input ? { input } : {}) }, time ? 24 * 3600_000 : 40 * REPLY_TIMEOUT_MS);
+    if (reply.type !== 'modelReport') throw new Error(`unexpected reply ${reply.type}`);
+    return { report: reply.report, canTime: reply.canTime };
   }
 
   /** Settles the request a reply answers; returns false when the message answers no waiting request. */

@@ -2,6 +2,7 @@ import type { HelpPayload, TaggedPayload } from '../../extension/shared/payloads
 import { renderBench, renderBenchComparison } from './benchView';
 import { h } from './dom';
 import type { ViewHost } from './host';
+import { renderModel } from './modelView';
 import { renderPrune } from './pruneView';
 import { renderSparsity } from './sparsityView';
 import { scrollingTable } from './table';
@@ -31,6 +32,8 @@ export function renderPayload(payload: TaggedPayload, host: ViewHost): HTMLEleme
       return renderBench(payload.data, host);
     case 'benchCompare':
       return renderBenchComparison(payload.data, host);
+    case 'model':
+      return renderModel(payload.data, host);
     case 'help':
       return renderHelp(payload.data);
   }

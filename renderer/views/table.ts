@@ -24,6 +24,10 @@ export interface TableOptions<Row = unknown> {
   label?: string;
   /** Rows to highlight (for example the precision the user chose): given a row, true to highlight it. */
   highlight?(row: Row): boolean;
+  /** A last row that stays below every page and sort (totals), by column key; columns not given are empty. */
+  footer?: Record<string, string>;
+  /** The footer's tooltips, by column key. */
+  footerTitles?: Record<string, string>;
 }
 
 /**
@@ -114,9 +118,15 @@ export function sortableTable<Row>(rows: Row[], columns: Column<Row>[], options:
     'div',
     { class: `da-table-wrap ${options.className ?? ''}` },
     options.alwaysFilter || rows.length > 10 ? filterInput : null,
-    scrollingTable(h('table', { class: 'da-table' }, h('thead', {}, h('tr', {}, headerCells)), tbody), options.label),
+    scrollingTable(h('table', { class: 'da-table' }, h('thead', {}, h('tr', {}, headerCells)), tbody, footerRow(columns, options)), options.label),
     pager,
   );
+}
+
+function footerRow<Row>(columns: Column<Row>[], options: TableOptions<Row>): HTMLElement | null {
+  const footer = options.footer;
+  if (!footer) return null;
+  return h('tfoot', {}, h('tr', {}, columns.map((c) => h('td', { class: c.numeric ? 'num' : undefined, 'data-key': c.key, title: options.footerTitles?.[c.key] }, footer[c.key] ?? ''))));
 }
 
 /**

@@ -10,6 +10,7 @@ const REQUIRED: Record<PayloadKind, Record<string, 'number' | 'string' | 'boolea
   prune: { file: 'string', method: 'string', profile: 'string', targetSparsity: 'number', tensors: 'array', total: 'object', warnings: 'array' },
   bench: { machine: 'object', results: 'array' },
   benchCompare: { a: 'object', b: 'object' },
+  model: { file: 'string', format: 'string', input: 'object', layers: 'array', total: 'object', notes: 'array', warnings: 'array' },
   help: { commands: 'array' },
 };
 

@@ -81,3 +81,27 @@ for (const size of [64, 256, 512, 1024]) {
     arena.release(mark);
   }
 }
+
+// Few columns (Winograd GEMMs on small images: 9 tiles of F(5,3) on 14x14, 25 of F(6,3) on 28x28): one
+// 256 x 256 operand (256 KB, resident in L2) times 256 x cols, GFLOP/s over the real columns. Columns
+// past the last whole 8-column panel take the 8-row narrow tiles.
+{
+  const rows = 256;
+  const depth = 256;
+  const mark = arena.mark();
+  const pa = arena.alloc(rows * depth * 4);
+  const pb = arena.alloc(depth * 32 * 4);
+  const pc = arena.alloc(rows * 32 * 4);
+  const tmp = arena.alloc(engine.tileTmpBytes);
+  fillRandom(engine.f32(pa, rows * depth));
+  fillRandom(engine.f32(pb, depth * 32));
+  const line: string[] = [];
+  for (const cols of [1, 4, 8, 9, 12, 16, 25, 28, 32]) {
+    const ms = timeIt(() => {
+      for (let rep = 0; rep < 16; rep++) engine.call('gemmBlock', pa, depth * MR * 4, pb, depth * NR * 4, depth, pc, 32, rows, cols, 0, 0, tmp);
+    });
+    line.push(`${cols}: ${((2 * 16 * rows * depth * cols) / ms / 1e6).toFixed(1)}`);
+  }
+  console.log(`GEMM 256x256 times 256 x cols, A in L2, GFLOP/s over the real columns: ${line.join(', ')}`);
+  arena.release(mark);
+}

@@ -3,7 +3,7 @@
  * benchmark payloads are written by hand with round numbers, so the tests can check that each number
  * reaches the page unchanged.
  */
-import type { BenchComparison, BenchReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
+import type { BenchComparison, BenchReport, ModelLayer, ModelReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
 
 const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
   name,
@@ -94,5 +94,78 @@ export const PRUNE_REPORT: PruneReport = {
   total: { parameters: 2336, prunableParameters: 2304, paramsRemoved: 432, prunableSparsityAfter: 0.5, modelSparsityAfter: 1152 / 2336, flops: 1000000, flopsRemoved: 250000 },
   flopsSource: 'input-size',
   export: { out: '/models/tiny.pruned.safetensors', bytes: 9500, verified: true, pruned: [{ name: 'fc.weight', expectedZeros: 576, zerosReadBack: 576 }], untouchedIdentical: 1, untouchedDiffering: [] },
+  warnings: [],
+};
+
+const convLayer = (name: string, fields: Partial<ModelLayer> & Pick<ModelLayer, 'params' | 'flops'>): ModelLayer => ({
+  name,
+  opType: 'Conv',
+  op: 'conv',
+  weight: `${name}.weight`,
+  weightLayout: 'OIHW',
+  shape: { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, P: 56, Q: 56, strides: [1, 1], pads: [1, 1, 1, 1], groups: 1, dilations: [1, 1] },
+  winograd: { applicable: true, tiles: [{ algo: 'winograd-4x3', tile: 'F(4,3)', m: 4, r: 3, tiles: 196, products: 7056, reduction: 4 }], chosen: { algo: 'winograd-4x3', tile: 'F(4,3)', maxAbsErr: 2e-5, errorVsDirect: 2 } },
+  sparsity: { element: 0.5, filters: 0.25, channels: 0, kernels: 0.125, nm24: 0.75 },
+  ...fields,
+});
+
+const modelResult = (algo: string, msMedian: number, errorVsDirect: number) => ({ algo, layout: 'nchw', msMedian, msMin: msMedian * 0.9, gflops: 1, maxAbsErr: errorVsDirect * 1e-5, errorVsDirect, cached: false });
+
+/**
+ * A model report with round numbers: a conv whose best is F(4,3), one whose fastest (F(7,3)) is over
+ * the budget, a depthwise, a linear and a transposed conv the engine cannot run (not timed).
+ */
+export const MODEL_REPORT: ModelReport = {
+  file: '/models/net.onnx',
+  format: 'onnx',
+  source: 'graph',
+  input: { name: 'x', dims: ['N', 64, 56, 56], shape: [1, 64, 56, 56], from: 'file' },
+  layers: [
+    convLayer('stem/conv', { params: 36864, flops: 231211008, results: [modelResult('direct', 8, 1), modelResult('im2col', 4, 1), modelResult('winograd-4x3', 2, 2)], best: { algo: 'winograd-4x3', layout: 'nchw', msMedian: 2, errorVsDirect: 2 }, peerMs: 1.5 }),
+    convLayer('block1/conv', {
+      params: 36864,
+      flops: 231211008,
+      results: [modelResult('direct', 8, 1), modelResult('winograd-6x3', 1.5, 12), modelResult('winograd-7x3', 1.25, 48)],
+      best: { algo: 'winograd-6x3', layout: 'nchw', msMedian: 1.5, errorVsDirect: 12 },
+      fastest: { algo: 'winograd-7x3', layout: 'nchw', msMedian: 1.25, errorVsDirect: 48 },
+      peerMs: 1.25,
+    }),
+    convLayer('block1/dw', {
+      op: 'depthwise',
+      params: 576,
+      flops: 3612672,
+      shape: { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, P: 56, Q: 56, strides: [1, 1], pads: [1, 1, 1, 1], groups: 64, dilations: [1, 1] },
+      winograd: { applicable: false, reason: 'the engine runs Winograd on one group only', tiles: [] },
+      results: [modelResult('direct', 0.5, 1)],
+      best: { algo: 'direct', layout: 'nchw', msMedian: 0.5, errorVsDirect: 1 },
+      peerMs: 0.25,
+    }),
+    {
+      name: 'fc',
+      opType: 'Gemm',
+      op: 'linear',
+      weight: 'fc.weight',
+      weightLayout: 'OI',
+      shape: { N: 1, I: 512, O: 1000 },
+      params: 513000,
+      flops: 1024000,
+      winograd: { applicable: false, reason: 'a matrix product', tiles: [] },
+      sparsity: { element: 0.1, rows: 0, cols: 0, nm24: 0 },
+      results: [modelResult('direct', 0.25, 1), modelResult('im2col', 0.125, 1)],
+      best: { algo: 'im2col', layout: 'nchw', msMedian: 0.125, errorVsDirect: 1 },
+    },
+    convLayer('up/convT', {
+      opType: 'ConvTranspose',
+      op: 'convTranspose',
+      params: 36864,
+      flops: 924844032,
+      winograd: { applicable: false, reason: 'a transposed convolution', tiles: [] },
+      notTimed: 'the engine has no transposed convolution',
+    }),
+  ],
+  total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0, bestMs: 4.125, timedLayers: 4, bestMsByOp: { conv: 3.5, depthwise: 0.5, linear: 0.125 }, peerMs: 3, peerModelMs: 2.5 },
+  machine: { cpu: 'Test CPU', cores: 2, simd: 'relaxed-simd', node: 'v20', platform: 'linux x64' },
+  timing: { budgetMs: 40, warmupMs: 8, threads: 1, maxErrorVsDirect: 16, engineBuild: 'relaxed-0123456789abcdef', measured: 9, cacheHits: 2, cacheFile: '/work/.deep-accel/model-timings.json', elapsedMs: 1500, peer: 'onnxruntime-node 1.30.0 (1 thread)', activations: { source: 'random' } },
+  notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'"],
   warnings: [],
 };

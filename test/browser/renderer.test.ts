@@ -271,7 +271,7 @@ test('a 1-thread run against a 2-thread run pairs the same layer and algorithm a
 test('help output lists every command of the cell language', async () => {
   await render('help', helpPayload(), 'help');
   const usages = await page.$$eval('#help code', (codes) => codes.map((code) => code.textContent?.split(' ')[0]));
-  assert.deepEqual(usages, ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
+  assert.deepEqual(usages, ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'model', 'help']);
 });
 
 test('a malformed payload (for example from a Jupyter kernel) shows a clear error instead of a blank cell', async () => {

@@ -4,19 +4,7 @@
  */
 import { NM24_NOTE, type ModelLayer, type ModelReport } from '../../shared/payloads';
 import { humanCount, percent, renderTable, shortName } from '../sparsity/format';
-import { isConvShape } from './layers';
-
-const size = (value: number | null): string => (value === null ? '?' : String(value));
-
-/** "64x56x56 > 128x28x28 3x3 s2 p1" (C x H x W in, K x P x Q out, kernel, stride, padding, groups, dilation). */
-export function shapeText(layer: ModelLayer): string {
-  const s = layer.shape;
-  if (!isConvShape(s)) return `${size(s.N)}x${s.I} > ${s.O}`;
-  const stride = s.strides[0] === s.strides[1] ? `${s.strides[0]}` : s.strides.join('x');
-  const pads = s.pads === null ? '?' : new Set(s.pads).size === 1 ? `${s.pads[0]}` : s.pads.join(',');
-  const extras = [s.groups !== 1 ? `g${s.groups}` : '', s.dilations.some((d) => d !== 1) ? `d${s.dilations[0] === s.dilations[1] ? s.dilations[0] : s.dilations.join('x')}` : ''].filter(Boolean);
-  return `${s.C}x${size(s.H)}x${size(s.W)} > ${s.K}x${size(s.P)}x${size(s.Q)} ${s.R}x${s.S} s${stride} p${pads}${extras.length ? ` ${extras.join(' ')}` : ''}`;
-}
+import { modelShapeText } from '../../shared/format';
 
 function structured(layer: ModelLayer): string {
   const sp = layer.sparsity;
@@ -56,7 +44,7 @@ export function formatModelReport(report: ModelReport): string {
     String(i + 1),
     shortName(l.name, 48),
     l.op,
-    shapeText(l),
+    modelShapeText(l),
     String(l.params),
     l.flops === null ? '?' : humanCount(l.flops),
     l.sparsity ? percent(l.sparsity.element, 1) : '-',

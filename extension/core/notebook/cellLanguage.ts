@@ -4,6 +4,7 @@
  *   winograd F(4,3) points=0,1,-1,2,-2 in=G precision=fp16 search
  *   sparsity models/x.safetensors threshold=1e-3
  *   bench resnet18 algos=im2col,winograd-4x3 threads=2
+ *   model models/resnet18.onnx budget=40
  *   help
  *
  * Parsing is pure so the controller, completion, hover, diagnostics and the tests share it. The
@@ -74,6 +75,17 @@ export interface CompareCellCommand {
   b: string;
 }
 
+export interface ModelCellCommand {
+  command: 'model';
+  file: string;
+  /** The first input's shape, in the file's own axis order. */
+  input?: number[];
+  algos?: string[];
+  budgetMs?: number;
+  threads?: number;
+  maxErrorVsDirect?: number;
+}
+
 export interface HelpCellCommand {
   command: 'help';
 }
@@ -84,6 +96,7 @@ export type CellCommand = (
   | PruneCellCommand
   | BenchCellCommand
   | CompareCellCommand
+  | ModelCellCommand
   | HelpCellCommand
 ) & { line: number; text: string };
 
@@ -255,7 +268,8 @@ function parseLine(line: number, text: string): CellCommand | undefined {
       return { layer: undefined, ...base, command: 'winograd', spec: positional[0], ...values } as CellCommand;
     }
     case 'sparsity':
-    case 'prune': {
+    case 'prune':
+    case 'model': {
       if (positional.length !== 1) throw surplus(1, `${doc.name} needs exactly one file path (quote paths with spaces)`);
       const problem = optionCombinationProblem(schema, values, 'cell');
       if (problem) throw new CellError(line, problem);

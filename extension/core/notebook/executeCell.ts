@@ -6,8 +6,8 @@
 import { readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import type { BenchReport, TaggedPayload } from '../../shared/payloads';
-import type { PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
-import { PRUNE_SCHEMA, SPARSITY_SCHEMA, WINOGRAD_SCHEMA, requestFields } from '../options/commands';
+import type { ModelRequest, PruneRequest, SparsityRequest, WinogradRequest } from '../../shared/requests';
+import { MODEL_SCHEMA, PRUNE_SCHEMA, SPARSITY_SCHEMA, WINOGRAD_SCHEMA, requestFields } from '../options/commands';
 import { didYouMean } from '../options/schema';
 import { findInFolders } from '../paths';
 import { runCompare } from '../requests/compare';
@@ -24,6 +24,10 @@ export interface CellContext {
   /** Runs a benchmark; supplied by the host, which owns the engine. */
   runBench(command: Extract<CellCommand, { command: 'bench' }>, options: { signal?: AbortSignal; onProgress?(fraction: number, message?: string): void }): Promise<BenchReport>;
   defaultPrecision?: 'fp32' | 'fp16' | 'bf16';
+  /** The folder whose .deep-accel/ keeps the model report's timing cache (the notebook's workspace folder). */
+  workspace?: string;
+  /** False where the engine may not run (an untrusted workspace): a model cell reads the layers and times nothing. */
+  allowTiming?: boolean;
 }
 
 /**
@@ -114,6 +118,19 @@ export async function executeCellCommand(command: CellCommand, context: CellCont
     }
     case 'bench':
       return { kind: 'bench', data: await context.runBench(command, options) };
+    case 'model': {
+      const file = resolveCellPath(command.file, context.searchFolders);
+      const workspace = context.workspace ?? context.searchFolders[0];
+      const request = {
+        ...requestFields(MODEL_SCHEMA, command, 'cell'),
+        file,
+        ...(workspace ? { workspace } : {}),
+        ...(context.allowTiming === false ? { time: false } : {}),
+      } as ModelRequest;
+      const data = await context.runner.run('model', request, options);
+      if (context.allowTiming === false) data.notes.push('not timed: the engine runs only in a trusted workspace');
+      return { kind: 'model', data };
+    }
     case 'compare': {
       const [a, b] = [command.a, command.b].map((file) => resolveCellPath(file, context.searchFolders));
       return { kind: 'benchCompare', data: await runCompare({ a, b }) };
@@ -141,6 +158,11 @@ export function plainSummary(payload: TaggedPayload): string {
     }
     case 'benchCompare':
       return `${payload.data.a.label} vs ${payload.data.b.label}`;
+    case 'model': {
+      const d = payload.data;
+      const best = d.total.bestMs === undefined ? '' : `; best ${d.total.bestMs.toFixed(3)} ms over ${d.total.timedLayers} timed layers`;
+      return `${d.file}: ${d.format}, ${d.total.layers} layers, ${d.total.params} parameters, ${d.total.flops} FLOPs${d.total.flopsUnknown ? ` (+${d.total.flopsUnknown} layers unknown)` : ''}${best}`;
+    }
     case 'help':
       return payload.data.commands.map((c) => c.usage).join('\n');
   }

@@ -324,7 +324,7 @@ export const MODEL_SCHEMA: CommandSchema = {
   name: 'model',
   summary: 'the layers of your model: shapes, parameters, FLOPs, weight sparsity and the Winograd kernels that fit',
   cliSynopsis: 'FILE [--input N,C,H,W] [--algos a,b] [--budget-ms T] [--threads T] [--max-error-vs-direct X] [--prune-target S] [--activations DIR] [--export-netron OUT] [--export-model-explorer OUT] [--peer] [--no-time] [--timeout S] [--json]',
-  cellSynopsis: 'model <file> [input=N,C,H,W] [algos=a,b] [budget=ms] [threads=T]',
+  cellSynopsis: 'model <file> [input=N,C,H,W] [algos=a,b] [budget=ms] [threads=T] [maxError=X] [prune=S]',
   description:
     'Read a model layer by layer (ONNX, TFLite, Keras .h5/.keras and TF.js graphs; other weight files from their weights\' names and shapes): op, full shape, parameters, FLOPs, the sparsity of each weight and which of the engine\'s Winograd kernels fit. Layers are named as the file names them (as Netron shows them).',
   notes:
@@ -334,7 +334,7 @@ export const MODEL_SCHEMA: CommandSchema = {
     { name: 'algos', kind: 'value', parse: list(choice(CONV_ALGORITHMS, 'algorithm')), values: CONV_ALGORITHMS, placeholder: 'a,b', help: 'Algorithms to time per layer (direct always runs: errors are measured against it; default: every one that applies).' },
     { name: 'budgetMs', kind: 'value', cellKey: 'budget', parse: number('be a non-negative number of milliseconds', (v) => v >= 0), placeholder: 'T', help: 'Time budget per layer shape and algorithm in milliseconds.', defaultText: '200' },
     { name: 'threads', kind: 'value', parse: integer({ min: 1, max: 256 }), placeholder: 'T', help: 'Engine worker threads.', defaultText: '1' },
-    { name: 'maxErrorVsDirect', kind: 'value', parse: number('be a number >= 1', (v) => v >= 1), placeholder: 'X', help: "The accuracy budget: a layer's best algorithm is the fastest whose max error is at most X times direct convolution's on the same data.", defaultText: '16 (the F(6,3) class)' },
+    { name: 'maxErrorVsDirect', kind: 'value', cellKey: 'maxError', parse: number('be a number >= 1', (v) => v >= 1), placeholder: 'X', help: "The accuracy budget: a layer's best algorithm is the fastest whose max error is at most X times direct convolution's on the same data.", defaultText: '16 (the F(6,3) class)' },
     { name: 'peer', kind: 'switch', cellKey: false, default: false, help: 'also time onnxruntime-node (optional dependency) on each layer, and on the whole model when it is ONNX' },
     { name: 'noTime', kind: 'switch', cellKey: false, default: false, toRequest: (noTime) => (noTime ? { time: false } : {}), help: 'only read the layers and their sparsity; time nothing' },
     {
@@ -354,7 +354,7 @@ export const MODEL_SCHEMA: CommandSchema = {
   ],
 };
 
-export const CELL_SCHEMAS: readonly CommandSchema[] = [WINOGRAD_SCHEMA, SPARSITY_SCHEMA, PRUNE_SCHEMA, BENCH_SCHEMA, COMPARE_SCHEMA, HELP_SCHEMA];
+export const CELL_SCHEMAS: readonly CommandSchema[] = [WINOGRAD_SCHEMA, SPARSITY_SCHEMA, PRUNE_SCHEMA, BENCH_SCHEMA, COMPARE_SCHEMA, MODEL_SCHEMA, HELP_SCHEMA];
 
 /**
  * The request fields of the options given (or defaulted) in `values`, by each option's toRequest;

@@ -132,30 +132,112 @@ export const INIT_COL_BIAS: i32 = 3;
   storeTransposed(y0, y1, y2, y3, c + 4 * ldcBytes, ldcBytes);
 }
 
+/** Column j of a row-major 4-row block of C as one vector (lane = row). */
+// @ts-ignore: decorator
+@inline function loadColumn(c: usize, ldcBytes: usize, j: i32): v128 {
+  const p = c + (<usize>j << 2);
+  return f32x4(load<f32>(p), load<f32>(p + ldcBytes), load<f32>(p + 2 * ldcBytes), load<f32>(p + 3 * ldcBytes));
+}
+
+/** Stores a vector (lane = row) as column j of a row-major 4-row block of C. */
+// @ts-ignore: decorator
+@inline function storeColumn(v: v128, c: usize, ldcBytes: usize, j: i32): void {
+  const p = c + (<usize>j << 2);
+  v128.store32_lane(p, v, 0);
+  v128.store32_lane(p + ldcBytes, v, 1);
+  v128.store32_lane(p + 2 * ldcBytes, v, 2);
+  v128.store32_lane(p + 3 * ldcBytes, v, 3);
+}
+
 /**
- * An 8-row narrow tile with only `cols` (1-3) valid columns: computed whole into `tmp` (8 x 4 floats,
- * plus 4 for a column bias), so nothing outside C or the bias is read or written. B's columns past
- * the block's end are the packed panel's zero padding.
+ * Narrow tile of 8 rows x `cols` (1-3) columns, the 8x4 tile with only the broadcasts and
+ * accumulators of those columns: a GEMM of 9 columns (F(5,3) on a 14x14 image) costs 9 columns of
+ * products, not 12. The multiply-add latency needs about 8 independent chains to keep both FMA pipes
+ * busy (3 columns have 6); with 1 or 2 columns, consecutive k go to separate sets of accumulators
+ * (the 8x1 tile ran at a quarter of the micro-kernel's speed with one set). b points at the first
+ * of the columns inside a B panel; nothing past them in C or the bias is read or written.
  */
-function narrowEdge(
-  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize, tmp: usize,
+function micro8xFew(
+  kc: i32, a0: usize, a1: usize, b: usize, c: usize, ldc: i32, cols: i32, init: i32, bias: usize,
 ): void {
-  const tmpBias = tmp + 8 * 4 * 4;
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < 4; j++) {
-      const v: f32 = init == INIT_LOAD && j < cols ? load<f32>(c + (<usize>(i * ldc + j) << 2)) : 0;
-      store<f32>(tmp + (<usize>(i * 4 + j) << 2), v);
+  const ldcBytes = <usize>ldc << 2;
+  const c1 = c + 4 * ldcBytes;
+  let x0 = f32x4.splat(0), x1 = x0, x2 = x0, y0 = x0, y1 = x0, y2 = x0;
+  if (init == INIT_LOAD) {
+    x0 = loadColumn(c, ldcBytes, 0); y0 = loadColumn(c1, ldcBytes, 0);
+    if (cols > 1) { x1 = loadColumn(c, ldcBytes, 1); y1 = loadColumn(c1, ldcBytes, 1); }
+    if (cols > 2) { x2 = loadColumn(c, ldcBytes, 2); y2 = loadColumn(c1, ldcBytes, 2); }
+  } else if (init == INIT_ROW_BIAS) {
+    x0 = v128.load(bias); x1 = x0; x2 = x0;
+    y0 = v128.load(bias, 16); y1 = y0; y2 = y0;
+  } else if (init == INIT_COL_BIAS) {
+    x0 = v128.load32_splat(bias); y0 = x0;
+    if (cols > 1) { x1 = v128.load32_splat(bias, 4); y1 = x1; }
+    if (cols > 2) { x2 = v128.load32_splat(bias, 8); y2 = x2; }
+  }
+  if (cols == 3) {
+    for (let k = 0; k < kc; k++) {
+      const va = v128.load(a0), vb = v128.load(a1);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+      s = v128.load32_splat(b, 8);
+      x2 = madd(va, s, x2); y2 = madd(vb, s, y2);
+      a0 += 16; a1 += 16; b += 32;
     }
-  }
-  for (let j = 0; j < 4; j++) {
-    store<f32>(tmpBias + (<usize>j << 2), init == INIT_COL_BIAS && j < cols ? load<f32>(bias + (<usize>j << 2)) : 0);
-  }
-  micro8x4(kc, a0, a1, b, tmp, 4, init, init == INIT_COL_BIAS ? tmpBias : bias);
-  for (let i = 0; i < 8; i++) {
-    for (let j = 0; j < cols; j++) {
-      store<f32>(c + (<usize>(i * ldc + j) << 2), load<f32>(tmp + (<usize>(i * 4 + j) << 2)));
+  } else if (cols == 2) {
+    // Four accumulators would wait on the multiply-add latency: even and odd k go to two sets (8
+    // chains), added at the end.
+    let u0 = f32x4.splat(0), u1 = u0, v0 = u0, v1 = u0;
+    let k = 0;
+    for (; k + 2 <= kc; k += 2) {
+      const va = v128.load(a0), vb = v128.load(a1), wa = v128.load(a0, 16), wb = v128.load(a1, 16);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+      s = v128.load32_splat(b, 32);
+      u0 = madd(wa, s, u0); v0 = madd(wb, s, v0);
+      s = v128.load32_splat(b, 36);
+      u1 = madd(wa, s, u1); v1 = madd(wb, s, v1);
+      a0 += 32; a1 += 32; b += 64;
     }
+    if (k < kc) {
+      const va = v128.load(a0), vb = v128.load(a1);
+      let s = v128.load32_splat(b);
+      x0 = madd(va, s, x0); y0 = madd(vb, s, y0);
+      s = v128.load32_splat(b, 4);
+      x1 = madd(va, s, x1); y1 = madd(vb, s, y1);
+    }
+    x0 = f32x4.add(x0, u0); y0 = f32x4.add(y0, v0);
+    x1 = f32x4.add(x1, u1); y1 = f32x4.add(y1, v1);
+  } else {
+    // One column: k mod 4 goes to four sets of two accumulators (8 chains), added at the end.
+    let u0 = f32x4.splat(0), v0 = u0, u1 = u0, v1 = u0, u2 = u0, v2 = u0;
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      let s = v128.load32_splat(b);
+      x0 = madd(v128.load(a0), s, x0); y0 = madd(v128.load(a1), s, y0);
+      s = v128.load32_splat(b, 32);
+      u0 = madd(v128.load(a0, 16), s, u0); v0 = madd(v128.load(a1, 16), s, v0);
+      s = v128.load32_splat(b, 64);
+      u1 = madd(v128.load(a0, 32), s, u1); v1 = madd(v128.load(a1, 32), s, v1);
+      s = v128.load32_splat(b, 96);
+      u2 = madd(v128.load(a0, 48), s, u2); v2 = madd(v128.load(a1, 48), s, v2);
+      a0 += 64; a1 += 64; b += 128;
+    }
+    for (; k < kc; k++) {
+      const s = v128.load32_splat(b);
+      x0 = madd(v128.load(a0), s, x0); y0 = madd(v128.load(a1), s, y0);
+      a0 += 16; a1 += 16; b += 32;
+    }
+    x0 = f32x4.add(f32x4.add(x0, u0), f32x4.add(u1, u2));
+    y0 = f32x4.add(f32x4.add(y0, v0), f32x4.add(v1, v2));
   }
+  storeColumn(x0, c, ldcBytes, 0); storeColumn(y0, c1, ldcBytes, 0);
+  if (cols > 1) { storeColumn(x1, c, ldcBytes, 1); storeColumn(y1, c1, ldcBytes, 1); }
+  if (cols > 2) { storeColumn(x2, c, ldcBytes, 2); storeColumn(y2, c1, ldcBytes, 2); }
 }
 
 /** Exported so the GEMM benchmark can time the micro-kernel alone. */
@@ -195,6 +277,24 @@ function microEdge(
 }
 
 /**
+ * The last 1-7 columns (rest) of 8 rows: an 8x4 tile and/or an 8x(1-3) one. a0: the first of two
+ * consecutive A panels; b: the rest's B panel; c and bias at the rest's first column (row bias at the
+ * 8 rows' first).
+ */
+// @ts-ignore: decorator
+@inline function narrowRest(
+  kc: i32, a0: usize, aPanelStride: usize, b: usize, c: usize, ldc: i32, rest: i32, init: i32, bias: usize,
+): void {
+  const a1 = a0 + aPanelStride;
+  if (rest >= 4) micro8x4(kc, a0, a1, b, c, ldc, init, bias);
+  const few = rest & 3;
+  if (few != 0) {
+    const skip = <usize>(rest - few) << 2;
+    micro8xFew(kc, a0, a1, b + skip, c + skip, ldc, few, init, init == INIT_COL_BIAS ? bias + skip : bias);
+  }
+}
+
+/**
  * C block of `rows` x `cols` (C row-major with leading dimension ldc floats) from a depth block of kc:
  * a = first A panel (offset to the depth block), aPanelStride = bytes between A panels; the same for b.
  * bias points at the block's first row (INIT_ROW_BIAS) or first column (INIT_COL_BIAS).
@@ -207,35 +307,24 @@ export function gemmBlock(
   c: usize, ldc: i32, rows: i32, cols: i32, init: i32, bias: usize, tmp: usize,
 ): void {
   const ldcBytes = <usize>ldc << 2;
-  // A last panel of 1 to 4 columns goes through 8x4 narrow tiles instead of mostly empty 4x8 ones
-  // (4 tiles of a Winograd GEMM on a 7x7 image; 49 pixels of im2col leave 1).
+  // A last panel of 1 to 7 columns goes through 8-row narrow tiles of 4 and 1-3 columns instead of a
+  // mostly empty 4x8 one (4 tiles of a Winograd GEMM on a 7x7 image, 9 on 14x14; 49 pixels of im2col
+  // leave 1): only the columns that exist are multiplied. Rows [0, pairRows) take them, in pairs of
+  // A panels; the rows past the last pair go through the edge tile.
   const rest = cols & (NR - 1);
-  if (rest != 0 && rest <= 4 && rows >= 2 * MR) {
-    const j = cols - rest;
-    const bPanel = b + <usize>(j / NR) * bPanelStride;
-    const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
-    let i = 0;
-    for (; i + 2 * MR <= rows; i += 2 * MR) {
-      const aPanel = a + <usize>(i / MR) * aPanelStride;
-      const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
-      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      if (rest == 4) micro8x4(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, init, tileBias);
-      else narrowEdge(kc, aPanel, aPanel + aPanelStride, bPanel, cTile, ldc, rest, init, tileBias, tmp);
-    }
-    for (; i < rows; i += MR) {
-      const aPanel = a + <usize>(i / MR) * aPanelStride;
-      const tileBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : colBias;
-      microEdge(kc, aPanel, bPanel, c + <usize>i * ldcBytes + (<usize>j << 2), ldc, min(MR, rows - i), rest, init, tileBias, tmp);
-    }
-    cols = j;
-    if (cols == 0) return;
-  }
+  const full = cols - rest;
+  const pairRows = rest != 0 ? rows & ~(2 * MR - 1) : 0;
+  const bRest = b + <usize>(full / NR) * bPanelStride;
+  const restBias = init == INIT_COL_BIAS ? bias + (<usize>full << 2) : bias;
   if (cols < rows) {
+    // Each A panel stays in L1 while all B panels pass, and each pair of A panels while the rest's
+    // narrow tiles pass, so A is streamed once.
     for (let i = 0; i < rows; i += MR) {
       const mc = min(MR, rows - i);
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const rowBias = init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : bias;
-      for (let j = 0; j < cols; j += NR) {
+      const end = i < pairRows ? full : cols;
+      for (let j = 0; j < end; j += NR) {
         const nc = min(NR, cols - j);
         const bPanel = b + <usize>(j / NR) * bPanelStride;
         const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);
@@ -246,14 +335,27 @@ export function gemmBlock(
           microEdge(kc, aPanel, bPanel, cTile, ldc, mc, nc, init, tileBias, tmp);
         }
       }
+      if (i < pairRows && (i & MR) != 0) {
+        const i0 = i - MR;
+        narrowRest(
+          kc, aPanel - aPanelStride, aPanelStride, bRest, c + <usize>i0 * ldcBytes + (<usize>full << 2), ldc, rest, init,
+          init == INIT_ROW_BIAS ? bias + (<usize>i0 << 2) : restBias,
+        );
+      }
     }
     return;
+  }
+  for (let i = 0; i < pairRows; i += 2 * MR) {
+    narrowRest(
+      kc, a + <usize>(i / MR) * aPanelStride, aPanelStride, bRest, c + <usize>i * ldcBytes + (<usize>full << 2), ldc, rest, init,
+      init == INIT_ROW_BIAS ? bias + (<usize>i << 2) : restBias,
+    );
   }
   for (let j = 0; j < cols; j += NR) {
     const nc = min(NR, cols - j);
     const bPanel = b + <usize>(j / NR) * bPanelStride;
     const colBias = init == INIT_COL_BIAS ? bias + (<usize>j << 2) : bias;
-    for (let i = 0; i < rows; i += MR) {
+    for (let i = j == full ? pairRows : 0; i < rows; i += MR) {
       const mc = min(MR, rows - i);
       const aPanel = a + <usize>(i / MR) * aPanelStride;
       const cTile = c + <usize>i * ldcBytes + (<usize>j << 2);

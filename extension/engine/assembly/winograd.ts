@@ -20,14 +20,14 @@ import {
 } from './params';
 import {
   winogradGatherInput2, winogradGatherInput4, winogradGatherInput6, winogradOutput2, winogradOutput4, winogradOutput6,
-  winogradGatherInput4s2, winogradOutput4s2, winogradGatherInput7, winogradOutput7,
+  winogradGatherInput4s2, winogradOutput4s2, winogradGatherInput5, winogradOutput5, winogradGatherInput7, winogradOutput7,
   winogradGatherInput7s2, winogradOutput7s2,
 } from './generated/winogradTransforms';
 import { storeTileOrigins } from './patch';
 
 /** Byte offsets inside a Winograd unit's scratch area. */
 const T_TILE: usize = TILE_TMP_BYTES; // alpha^2 v128 (alpha <= 15), transform temporary
-const Y_TILE: usize = T_TILE + 225 * 16; // m^2 v128 (m <= 7); the output path reads up to 2 v128 past them
+const Y_TILE: usize = T_TILE + 225 * 16; // m^2 v128 (m <= 7); the output path reads up to 3 v128 past them
 const ORIGINS: usize = Y_TILE + 52 * 16; // (y, x) i32 pairs of up to WINOGRAD_MAX_TB tiles
 export const WINOGRAD_MAX_TB: i32 = 256;
 export const WINOGRAD_FIXED_SCRATCH: usize = ORIGINS + <usize>WINOGRAD_MAX_TB * 8;
@@ -61,7 +61,8 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
     const rc = rest - cc * rowChunks;
     const t0 = cc * TB;
     const nt = min(TB, tiles - t0);
-    // Columns the GEMMs compute: whole NR panels, or a last half panel of 4 (the 8x4 narrow tiles).
+    // Tiles the transforms handle, in groups of 4 (SIMD lanes); the GEMMs multiply only the nt real
+    // columns (lanes past them are zeros in V; in M they hold stale values that are never stored).
     const cols = (nt + 3) & ~3;
     const k0 = rc * rowChunk;
     const kn = min(rowChunk, K - k0);
@@ -80,6 +81,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         else if (stride == 2) winogradGatherInput7s2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 2) winogradGatherInput2(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 4) winogradGatherInput4(plane, H, W, org, valid, ttile, dst, vStride);
+        else if (m == 5) winogradGatherInput5(plane, H, W, org, valid, ttile, dst, vStride);
         else if (m == 6) winogradGatherInput6(plane, H, W, org, valid, ttile, dst, vStride);
         else winogradGatherInput7(plane, H, W, org, valid, ttile, dst, vStride);
       }
@@ -94,7 +96,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         gemmBlock(
           u + (<usize>(c0 * Kpad + k0 * kc) << 2), <usize>kc * MR * 4,
           vBuf + <usize>e * vStride + (<usize>c0 * NR << 2), <usize>C * NR * 4, kc,
-          mBuf + <usize>e * mStride, TB, kn, cols, c0 == 0 ? INIT_ZERO : INIT_LOAD, 0, tmp,
+          mBuf + <usize>e * mStride, TB, kn, nt, c0 == 0 ? INIT_ZERO : INIT_LOAD, 0, tmp,
         );
       }
     }
@@ -108,6 +110,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
         else if (stride == 2) winogradOutput7s2(src, mStride, ttile, ytile);
         else if (m == 2) winogradOutput2(src, mStride, ttile, ytile);
         else if (m == 4) winogradOutput4(src, mStride, ttile, ytile);
+        else if (m == 5) winogradOutput5(src, mStride, ttile, ytile);
         else if (m == 6) winogradOutput6(src, mStride, ttile, ytile);
         else winogradOutput7(src, mStride, ttile, ytile);
         for (let i = 0; i < m * m; i++) {
@@ -124,7 +127,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
           const oy3 = (load<i32>(o0, 24) + pad) / stride, ox3 = (load<i32>(o0, 28) + pad) / stride;
           if (max(max(oy0, oy1), max(oy2, oy3)) + m <= P && max(max(ox0, ox1), max(ox2, ox3)) + m <= Q) {
             // Four whole tiles: transpose 4x4 blocks of Y so each tile's output row segment is one
-            // vector store (2 or 3 floats for the last segment when m = 2, 6 or 7).
+            // vector store (lane stores of the last m - j < 4 floats when m is not a multiple of 4).
             let d0 = out + (<usize>(oy0 * Q + ox0) << 2);
             let d1 = out + (<usize>(oy1 * Q + ox1) << 2);
             let d2 = out + (<usize>(oy2 * Q + ox2) << 2);
@@ -133,7 +136,7 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
             for (let a = 0; a < m; a++) {
               const yRow = ytile + (<usize>(a * m) << 4);
               for (let j = 0; j < m; j += 4) {
-                // Reads up to 2 vectors past the row when m - j < 4; those lanes are never stored.
+                // Reads up to 3 vectors past the row when m - j < 4; those lanes are never stored.
                 const yj = yRow + (<usize>j << 4);
                 const v0 = v128.load(yj), v1 = v128.load(yj, 16), v2 = v128.load(yj, 32), v3 = v128.load(yj, 48);
                 const lo01 = v128.shuffle<f32>(v0, v1, 0, 4, 1, 5);
@@ -148,6 +151,9 @@ export function convWinograd(plan: usize, unitBegin: i32, unitEnd: i32, scratch:
                 if (j + 4 <= m) {
                   v128.store(d0 + off, t0v); v128.store(d1 + off, t1v);
                   v128.store(d2 + off, t2v); v128.store(d3 + off, t3v);
+                } else if (m - j == 1) {
+                  v128.store32_lane(d0 + off, t0v, 0); v128.store32_lane(d1 + off, t1v, 0);
+                  v128.store32_lane(d2 + off, t2v, 0); v128.store32_lane(d3 + off, t3v, 0);
                 } else {
                   v128.store64_lane(d0 + off, t0v, 0); v128.store64_lane(d1 + off, t1v, 0);
                   v128.store64_lane(d2 + off, t2v, 0); v128.store64_lane(d3 + off, t3v, 0);

@@ -209,19 +209,23 @@ const WINOGRAD_SHAPES: ConvShape[] = [
   shape({ N: 1, C: 6, H: 26, W: 26, K: 5, pad: 1 }),
   // 4 tiles for F(4,3) and F(6,3) (the 8x4 narrow GEMM tiles), K = 13 = 8 + 4 + 1 rows, C over one depth block.
   shape({ N: 1, C: 300, H: 8, W: 8, K: 13, pad: 1 }),
+  // ResNet's 14x14: 3 x 3 tiles for F(5,3), the last row and column of tiles one output short.
+  shape({ N: 1, C: 16, H: 14, W: 14, K: 12, pad: 1 }),
 ];
 
 /**
  * Winograd's fp32 error is direct's times a factor set by the transform constants (Lavin & Gray;
- * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~100x for F(6,3), ~300x for F(7,3) with
- * these points. Direct's error is up to D = 9C roundoff units of the magnitude (sum |x||w|); measured
- * worst cases here are 3, 25, 181 and 543 units. Bounds: factor x 8 x (D + 2), capped at a quarter of
+ * Barabasz et al. 2020): ~1x for F(2,3), ~10x for F(4,3), ~30x for F(5,3), ~100x for F(6,3), ~300x for
+ * F(7,3) with these points. Direct's error is up to D = 9C roundoff units of the magnitude (sum |x||w|);
+ * measured worst cases here are 3, 25, 56, 181 and 543 units. Bounds: factor x 8 x (D + 2), capped at a quarter of
  * the ~2^24 / D units that a missing or misplaced term would cost.
  */
-const WINOGRAD_FACTOR: Record<string, number> = { 'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-6x3': 100, 'winograd-7x3': 300 };
+const WINOGRAD_FACTOR: Record<string, number> = {
+  'winograd-2x3': 1, 'winograd-4x3': 10, 'winograd-5x3': 30, 'winograd-6x3': 100, 'winograd-7x3': 300,
+};
 const winogradBound = (factor: number) => (s: ConvShape): number =>
   Math.min(factor * 8 * (9 * s.C + 2), 2 ** 24 / (9 * s.C) / 4);
-for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3'] as const) {
+for (const algo of ['winograd-2x3', 'winograd-4x3', 'winograd-5x3', 'winograd-6x3', 'winograd-7x3'] as const) {
   checkAlgorithm(algo, ['nchw'], WINOGRAD_SHAPES, winogradBound(WINOGRAD_FACTOR[algo]));
 }
 

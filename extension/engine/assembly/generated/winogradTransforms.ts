@@ -283,6 +283,179 @@ export function winogradOutput4(src: usize, srcStride: usize, tmp: usize, dst: u
   at4(tmp + 288, 16, dst + 192, 16);
 }
 
+// F(5x5, 3x3), alpha = 7, points 1/4, -1/4, 7/8, -7/8, 2, -2, infinity
+// BT = [["49/64","49/16","-305/256","-305/64","1/4","1","0"],["-49/64","49/16","305/256","-305/64","-1/4","1","0"],["7/32","1/4","-455/128","-65/16","7/8","1","0"],["-7/32","1/4","455/128","-65/16","-7/8","1","0"],["49/512","49/1024","-53/32","-53/64","2","1","0"],["-49/512","49/1024","53/32","-53/64","-2","1","0"],["-49/256","0","3441/1024","0","-309/64","0","1"]]
+// AT = [["1","1","1","1","1","1","0"],["1/4","-1/4","7/8","-7/8","2","-2","0"],["1/16","1/16","49/64","49/64","4","4","0"],["1/64","-1/64","343/512","-343/512","8","-8","0"],["1/256","1/256","2401/4096","2401/4096","16","16","1"]]
+// @ts-ignore: decorator
+@inline function bt5(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const e0 = madd(x3, f32x4.splat(<f32>-4.765625), madd(x1, f32x4.splat(<f32>3.0625), x5));
+  const o0 = madd(x4, f32x4.splat(<f32>0.25), madd(x2, f32x4.splat(<f32>-1.19140625), f32x4.mul(x0, f32x4.splat(<f32>0.765625))));
+  v128.store(dst + 0 * dstStep, f32x4.add(e0, o0));
+  v128.store(dst + 1 * dstStep, f32x4.sub(e0, o0));
+  const e2 = madd(x3, f32x4.splat(<f32>-4.0625), madd(x1, f32x4.splat(<f32>0.25), x5));
+  const o2 = madd(x4, f32x4.splat(<f32>0.875), madd(x2, f32x4.splat(<f32>-3.5546875), f32x4.mul(x0, f32x4.splat(<f32>0.21875))));
+  v128.store(dst + 2 * dstStep, f32x4.add(e2, o2));
+  v128.store(dst + 3 * dstStep, f32x4.sub(e2, o2));
+  const e4 = madd(x3, f32x4.splat(<f32>-0.828125), madd(x1, f32x4.splat(<f32>0.0478515625), x5));
+  const o4 = madd(x4, f32x4.splat(<f32>2.0), madd(x2, f32x4.splat(<f32>-1.65625), f32x4.mul(x0, f32x4.splat(<f32>0.095703125))));
+  v128.store(dst + 4 * dstStep, f32x4.add(e4, o4));
+  v128.store(dst + 5 * dstStep, f32x4.sub(e4, o4));
+  const y6 = madd(x4, f32x4.splat(<f32>-4.828125), madd(x2, f32x4.splat(<f32>3.3603515625), madd(x0, f32x4.splat(<f32>-0.19140625), x6)));
+  v128.store(dst + 6 * dstStep, y6);
+}
+
+// @ts-ignore: decorator
+@inline function at5(src: usize, srcStep: usize, dst: usize, dstStep: usize): void {
+  const x0 = v128.load(src + 0 * srcStep);
+  const x1 = v128.load(src + 1 * srcStep);
+  const x2 = v128.load(src + 2 * srcStep);
+  const x3 = v128.load(src + 3 * srcStep);
+  const x4 = v128.load(src + 4 * srcStep);
+  const x5 = v128.load(src + 5 * srcStep);
+  const x6 = v128.load(src + 6 * srcStep);
+  const y0 = f32x4.add(f32x4.add(f32x4.add(f32x4.add(f32x4.add(x0, x1), x2), x3), x4), x5);
+  v128.store(dst + 0 * dstStep, y0);
+  const y1 = madd(x5, f32x4.splat(<f32>-2.0), madd(x4, f32x4.splat(<f32>2.0), madd(x3, f32x4.splat(<f32>-0.875), madd(x2, f32x4.splat(<f32>0.875), madd(x1, f32x4.splat(<f32>-0.25), f32x4.mul(x0, f32x4.splat(<f32>0.25)))))));
+  v128.store(dst + 1 * dstStep, y1);
+  const y2 = madd(x5, f32x4.splat(<f32>4.0), madd(x4, f32x4.splat(<f32>4.0), madd(x3, f32x4.splat(<f32>0.765625), madd(x2, f32x4.splat(<f32>0.765625), madd(x1, f32x4.splat(<f32>0.0625), f32x4.mul(x0, f32x4.splat(<f32>0.0625)))))));
+  v128.store(dst + 2 * dstStep, y2);
+  const y3 = madd(x5, f32x4.splat(<f32>-8.0), madd(x4, f32x4.splat(<f32>8.0), madd(x3, f32x4.splat(<f32>-0.669921875), madd(x2, f32x4.splat(<f32>0.669921875), madd(x1, f32x4.splat(<f32>-0.015625), f32x4.mul(x0, f32x4.splat(<f32>0.015625)))))));
+  v128.store(dst + 3 * dstStep, y3);
+  const y4 = madd(x5, f32x4.splat(<f32>16.0), madd(x4, f32x4.splat(<f32>16.0), madd(x3, f32x4.splat(<f32>0.586181640625), madd(x2, f32x4.splat(<f32>0.586181640625), madd(x1, f32x4.splat(<f32>0.00390625), madd(x0, f32x4.splat(<f32>0.00390625), x6))))));
+  v128.store(dst + 4 * dstStep, y4);
+}
+
+/** Flops of the input transform, per tile and channel. */
+export const WINOGRAD5_INPUT_FLOPS: i32 = 546;
+/** Flops of the output transform, per tile and output channel. */
+export const WINOGRAD5_OUTPUT_FLOPS: i32 = 600;
+
+// @ts-ignore: decorator
+@inline function bt5r(x0: v128, x1: v128, x2: v128, x3: v128, x4: v128, x5: v128, x6: v128, dst: usize, dstStep: usize): void {
+  const e0 = madd(x3, f32x4.splat(<f32>-4.765625), madd(x1, f32x4.splat(<f32>3.0625), x5));
+  const o0 = madd(x4, f32x4.splat(<f32>0.25), madd(x2, f32x4.splat(<f32>-1.19140625), f32x4.mul(x0, f32x4.splat(<f32>0.765625))));
+  v128.store(dst + 0 * dstStep, f32x4.add(e0, o0));
+  v128.store(dst + 1 * dstStep, f32x4.sub(e0, o0));
+  const e2 = madd(x3, f32x4.splat(<f32>-4.0625), madd(x1, f32x4.splat(<f32>0.25), x5));
+  const o2 = madd(x4, f32x4.splat(<f32>0.875), madd(x2, f32x4.splat(<f32>-3.5546875), f32x4.mul(x0, f32x4.splat(<f32>0.21875))));
+  v128.store(dst + 2 * dstStep, f32x4.add(e2, o2));
+  v128.store(dst + 3 * dstStep, f32x4.sub(e2, o2));
+  const e4 = madd(x3, f32x4.splat(<f32>-0.828125), madd(x1, f32x4.splat(<f32>0.0478515625), x5));
+  const o4 = madd(x4, f32x4.splat(<f32>2.0), madd(x2, f32x4.splat(<f32>-1.65625), f32x4.mul(x0, f32x4.splat(<f32>0.095703125))));
+  v128.store(dst + 4 * dstStep, f32x4.add(e4, o4));
+  v128.store(dst + 5 * dstStep, f32x4.sub(e4, o4));
+  const y6 = madd(x4, f32x4.splat(<f32>-4.828125), madd(x2, f32x4.splat(<f32>3.3603515625), madd(x0, f32x4.splat(<f32>-0.19140625), x6)));
+  v128.store(dst + 6 * dstStep, y6);
+}
+
+/**
+ * V = BT d B for the 4 tiles whose patch origins (y, x) are the i32 pairs at origins; lanes >= valid
+ * and positions outside the H x W plane read as zero. V(i,j) at dst + (i*7+j)*dstStride.
+ */
+export function winogradGatherInput5(
+  plane: usize, H: i32, W: i32, origins: usize, valid: i32, tmp: usize, dst: usize, dstStride: usize,
+): void {
+  const y0 = load<i32>(origins), x0 = load<i32>(origins, 4);
+  const y1 = load<i32>(origins, 8), x1 = load<i32>(origins, 12);
+  const y2 = load<i32>(origins, 16), x2 = load<i32>(origins, 20);
+  const y3 = load<i32>(origins, 24), x3 = load<i32>(origins, 28);
+  const rowStep: usize = 112;
+  if (
+    valid == 4 && min(min(y0, y1), min(y2, y3)) >= 0 && max(max(y0, y1), max(y2, y3)) + 7 <= H &&
+    min(min(x0, x1), min(x2, x3)) >= 0 && max(max(x0, x1), max(x2, x3)) + 8 <= W
+  ) {
+    const rowBytes = <usize>W << 2;
+    let p0 = plane + (<usize>(y0 * W + x0) << 2);
+    let p1 = plane + (<usize>(y1 * W + x1) << 2);
+    let p2 = plane + (<usize>(y2 * W + x2) << 2);
+    let p3 = plane + (<usize>(y3 * W + x3) << 2);
+    for (let a = 0; a < 7; a++) {
+      const v0_0 = v128.load(p0, 0);
+      const v0_1 = v128.load(p1, 0);
+      const v0_2 = v128.load(p2, 0);
+      const v0_3 = v128.load(p3, 0);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = v128.load(p0, 16);
+      const v1_1 = v128.load(p1, 16);
+      const v1_2 = v128.load(p2, 16);
+      const v1_3 = v128.load(p3, 16);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      bt5r(r0, r1, r2, r3, r4, r5, r6, tmp + <usize>a * rowStep, 16);
+      p0 += rowBytes; p1 += rowBytes; p2 += rowBytes; p3 += rowBytes;
+    }
+  } else {
+    for (let a = 0; a < 7; a++) {
+      const v0_0 = loadPatch4(plane, H, W, y0 + a, x0 + 0, valid > 0);
+      const v0_1 = loadPatch4(plane, H, W, y1 + a, x1 + 0, valid > 1);
+      const v0_2 = loadPatch4(plane, H, W, y2 + a, x2 + 0, valid > 2);
+      const v0_3 = loadPatch4(plane, H, W, y3 + a, x3 + 0, valid > 3);
+      const lo01_0 = v128.shuffle<f32>(v0_0, v0_1, 0, 4, 1, 5);
+      const lo23_0 = v128.shuffle<f32>(v0_2, v0_3, 0, 4, 1, 5);
+      const hi01_0 = v128.shuffle<f32>(v0_0, v0_1, 2, 6, 3, 7);
+      const hi23_0 = v128.shuffle<f32>(v0_2, v0_3, 2, 6, 3, 7);
+      const r0 = v128.shuffle<f32>(lo01_0, lo23_0, 0, 1, 4, 5);
+      const r1 = v128.shuffle<f32>(lo01_0, lo23_0, 2, 3, 6, 7);
+      const r2 = v128.shuffle<f32>(hi01_0, hi23_0, 0, 1, 4, 5);
+      const r3 = v128.shuffle<f32>(hi01_0, hi23_0, 2, 3, 6, 7);
+      const v1_0 = loadPatch4(plane, H, W, y0 + a, x0 + 4, valid > 0);
+      const v1_1 = loadPatch4(plane, H, W, y1 + a, x1 + 4, valid > 1);
+      const v1_2 = loadPatch4(plane, H, W, y2 + a, x2 + 4, valid > 2);
+      const v1_3 = loadPatch4(plane, H, W, y3 + a, x3 + 4, valid > 3);
+      const lo01_1 = v128.shuffle<f32>(v1_0, v1_1, 0, 4, 1, 5);
+      const lo23_1 = v128.shuffle<f32>(v1_2, v1_3, 0, 4, 1, 5);
+      const hi01_1 = v128.shuffle<f32>(v1_0, v1_1, 2, 6, 3, 7);
+      const hi23_1 = v128.shuffle<f32>(v1_2, v1_3, 2, 6, 3, 7);
+      const r4 = v128.shuffle<f32>(lo01_1, lo23_1, 0, 1, 4, 5);
+      const r5 = v128.shuffle<f32>(lo01_1, lo23_1, 2, 3, 6, 7);
+      const r6 = v128.shuffle<f32>(hi01_1, hi23_1, 0, 1, 4, 5);
+      bt5r(r0, r1, r2, r3, r4, r5, r6, tmp + <usize>a * rowStep, 16);
+    }
+  }
+  bt5(tmp + 0, 112, dst + 0 * dstStride, 7 * dstStride);
+  bt5(tmp + 16, 112, dst + 1 * dstStride, 7 * dstStride);
+  bt5(tmp + 32, 112, dst + 2 * dstStride, 7 * dstStride);
+  bt5(tmp + 48, 112, dst + 3 * dstStride, 7 * dstStride);
+  bt5(tmp + 64, 112, dst + 4 * dstStride, 7 * dstStride);
+  bt5(tmp + 80, 112, dst + 5 * dstStride, 7 * dstStride);
+  bt5(tmp + 96, 112, dst + 6 * dstStride, 7 * dstStride);
+}
+
+/** Y = AT M A for 4 tiles: M(i,j) at src + (i*7+j)*srcStride, Y at dst (5 x 5 v128, row-major). */
+export function winogradOutput5(src: usize, srcStride: usize, tmp: usize, dst: usize): void {
+  at5(src + 0 * srcStride, 7 * srcStride, tmp + 0, 112);
+  at5(src + 1 * srcStride, 7 * srcStride, tmp + 16, 112);
+  at5(src + 2 * srcStride, 7 * srcStride, tmp + 32, 112);
+  at5(src + 3 * srcStride, 7 * srcStride, tmp + 48, 112);
+  at5(src + 4 * srcStride, 7 * srcStride, tmp + 64, 112);
+  at5(src + 5 * srcStride, 7 * srcStride, tmp + 80, 112);
+  at5(src + 6 * srcStride, 7 * srcStride, tmp + 96, 112);
+  at5(tmp + 0, 16, dst + 0, 16);
+  at5(tmp + 112, 16, dst + 80, 16);
+  at5(tmp + 224, 16, dst + 160, 16);
+  at5(tmp + 336, 16, dst + 240, 16);
+  at5(tmp + 448, 16, dst + 320, 16);
+}
+
 // F(6x6, 3x3), alpha = 8, points 0, 1, -1, 2, -2, 1/2, -1/2, infinity
 // BT = [["1","0","-21/4","0","21/4","0","-1","0"],["0","1","1","-17/4","-17/4","1","1","0"],["0","-1","1","17/4","-17/4","-1","1","0"],["0","1/2","1/4","-5/2","-5/4","2","1","0"],["0","-1/2","1/4","5/2","-5/4","-2","1","0"],["0","2","4","-5/2","-5","1/2","1","0"],["0","-2","4","5/2","-5","-1/2","1","0"],["0","-1","0","21/4","0","-21/4","0","1"]]
 // AT = [["1","1","1","1","1","1","1","0"],["0","1","-1","2","-2","1/2","-1/2","0"],["0","1","1","4","4","1/4","1/4","0"],["0","1","-1","8","-8","1/8","-1/8","0"],["0","1","1","16","16","1/16","1/16","0"],["0","1","-1","32","-32","1/32","-1/32","1"]]

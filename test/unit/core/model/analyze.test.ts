@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
 import { analyzeModel } from '../../../../extension/core/model/analyze';
-import { formatModelReport, shapeText } from '../../../../extension/core/model/format';
+import { formatModelReport } from '../../../../extension/core/model/format';
+import { modelShapeText } from '../../../../extension/shared/format';
 
 test('each layer carries its weight sparsity; the table has one row per layer and totals that sum them', async () => {
   const folder = mkdtempSync(join(tmpdir(), 'deep-accel-model-'));
@@ -30,7 +31,7 @@ test('each layer carries its weight sparsity; the table has one row per layer an
     // conv: 4 x 2 x 9 multiply-adds per output, 2 x 2 outputs; fc takes 8 features but the conv gives 4 x 2 x 2 = 16: the chain breaks.
     assert.equal(report.layers[0]!.flops, 2 * 4 * 2 * 9 * 2 * 2);
     assert.equal(report.layers[1]!.flops, null);
-    assert.equal(shapeText(report.layers[0]!), '2x2x2 > 4x2x2 3x3 s1 p1');
+    assert.equal(modelShapeText(report.layers[0]!), '2x2x2 > 4x2x2 3x3 s1 p1');
     const text = formatModelReport(report);
     assert.match(text, /^1 +conv +conv +2x2x2 > 4x2x2 3x3 s1 p1 +72 +576 +25\.0 +25\.0 +- +- +F\(2,3\)$/m);
     assert.match(text, /^2 +fc +linear +\?x8 > 2 +16 +\? +50\.0 +0\.0 +100\.0 +100\.0 +-$/m);

@@ -141,20 +141,28 @@ test('input shapes must be whole positive numbers', () => {
   assert.match(checkInputShape([3])!, /2 to 5 dimensions/);
 });
 
-test('Winograd fit on ResNet-18: F(6,3) on 56x56 and 28x28, F(4,3) on 14x14 and 7x7, stride 2 by F(7,3) stride 2', { skip: needsOnnx }, async () => {
+test('Winograd fit on ResNet-18: F(6,3) on 56x56 and 28x28, F(5,3) on 14x14, F(4,3) on 7x7, stride 2 by F(7,3) stride 2', { skip: needsOnnx }, async () => {
   const report = await readModel(join(nets, 'resnet18.onnx'));
   const layer = (name: string): ModelLayer => report.layers.find((l) => l.name === name)!;
   const conv2 = layer('layer1.0.conv1').winograd;
-  // 56x56 outputs: F(2,3) 28^2 tiles x 16, F(4,3) 14^2 x 36, F(6,3) 10^2 x 64, F(7,3) 8^2 x 81 products; direct 56^2 x 9.
+  // 56x56 outputs: F(2,3) 28^2 tiles x 16, F(4,3) 14^2 x 36, F(5,3) 12^2 x 49, F(6,3) 10^2 x 64, F(7,3) 8^2 x 81
+  // products; direct 56^2 x 9.
   assert.deepEqual(conv2.tiles.map((t) => [t.algo, t.tiles, t.products]), [
     ['winograd-2x3', 784, 12544],
     ['winograd-4x3', 196, 7056],
+    ['winograd-5x3', 144, 7056],
     ['winograd-6x3', 100, 6400],
     ['winograd-7x3', 64, 5184],
   ]);
-  assert.equal(conv2.tiles[2]!.reduction, (56 * 56 * 9) / 6400);
-  assert.match(conv2.tiles[3]!.outsideBudget!, /40-54x/);
+  assert.equal(conv2.tiles[3]!.reduction, (56 * 56 * 9) / 6400);
+  assert.match(conv2.tiles[4]!.outsideBudget!, /40-54x/);
   assert.deepEqual(conv2.chosen, { algo: 'winograd-6x3', tile: 'F(6,3)' });
+  // 14x14: F(5,3) 3^2 tiles x 49 = 441 products, F(4,3) and F(6,3) 576, F(7,3) 2^2 x 81 = 324 (outside the budget).
+  const conv4 = layer('layer3.1.conv1').winograd;
+  assert.deepEqual(conv4.tiles.filter((t) => t.algo !== 'winograd-2x3').map((t) => [t.algo, t.products]), [
+    ['winograd-4x3', 576], ['winograd-5x3', 441], ['winograd-6x3', 576], ['winograd-7x3', 324],
+  ]);
+  assert.deepEqual(conv4.chosen, { algo: 'winograd-5x3', tile: 'F(5,3)' });
   // 7x7: F(4,3) covers it with 4 tiles (3.06x fewer products), F(6,3) with 4 tiles of 64.
   const conv5 = layer('layer4.1.conv1').winograd;
   assert.equal(conv5.tiles.find((t) => t.algo === 'winograd-4x3')!.reduction, 441 / 144);

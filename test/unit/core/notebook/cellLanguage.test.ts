@@ -93,7 +93,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['bench resnet18 threads=2 threads=3', /option 'threads' is given twice/],
     ['compare a.json', /compare needs two saved run files/],
     ['help me', /help takes no arguments/],
-    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, help/],
+    ['frobnicate', /line 1: unknown command 'frobnicate'; commands are winograd, sparsity, prune, bench, compare, model, help/],
   ];
   for (const [source, message] of cases) assert.throws(() => parseCell(source), message, source);
 });
@@ -105,7 +105,7 @@ test('completion offers commands first, then options and values of the command',
   assert.ok(winograd.includes('points=') && winograd.includes('search') && winograd.includes('F(4,3)'));
   assert.deepEqual(completionsAt('winograd F(4,3) precision=').map((c) => c.label), ['fp32', 'fp16', 'bf16']);
   assert.deepEqual(completionsAt('winograd F(4,3) precision=b').map((c) => c.label), ['bf16']);
-  assert.deepEqual(completionsAt('bench resnet18 algos=im2col,winograd-').map((c) => c.label), ['winograd-2x3', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3', 'winograd-4x3s2', 'winograd-7x3s2']);
+  assert.deepEqual(completionsAt('bench resnet18 algos=im2col,winograd-').map((c) => c.label), ['winograd-2x3', 'winograd-4x3', 'winograd-5x3', 'winograd-6x3', 'winograd-7x3', 'winograd-4x3s2', 'winograd-7x3s2']);
   assert.ok(completionsAt('bench ').some((c) => c.label === 'vgg16'));
   assert.deepEqual(completionsAt('nonsense '), []);
 });

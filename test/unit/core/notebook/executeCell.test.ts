@@ -98,7 +98,7 @@ test('compare reads two saved runs and rejects a file that is not one', async ()
 test('help lists the language', async () => {
   const payload = await executeCellCommand(parseCell('help')[0], context(samples));
   assert.equal(payload.kind, 'help');
-  if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'help']);
+  if (payload.kind === 'help') assert.deepEqual(payload.data.commands.map((c) => c.name), ['winograd', 'sparsity', 'prune', 'bench', 'compare', 'model', 'help']);
 });
 
 test('a winograd cell takes trials=N for its error table (0 skips it), as the CLI takes --trials', async () => {
@@ -159,4 +159,24 @@ test('a whole cell runs line by line; a failure while running names its line, an
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a model cell: its keys come from the model schema, the path resolves against the notebook folder and the cache goes to the workspace', async () => {
+  const calls: { task: WorkerTaskKind; args: unknown }[] = [];
+  const fixtures = path.join(SAMPLES_DIR, '..', 'test', 'fixtures');
+  const [command] = parseCell('model onnx/small_cnn.onnx input=1,3,32,32 algos=im2col budget=40 threads=1 maxError=4');
+  const payload = await executeCellCommand(command, { ...context(fixtures, calls), workspace: '/work/ws', allowTiming: false });
+  assert.deepEqual(calls[0], {
+    task: 'model',
+    args: { input: [1, 3, 32, 32], algos: ['im2col'], budgetMs: 40, threads: 1, maxErrorVsDirect: 4, file: path.join(fixtures, 'onnx', 'small_cnn.onnx'), workspace: '/work/ws', time: false },
+  });
+  assert.equal(payload.kind, 'model');
+  if (payload.kind === 'model') {
+    assert.deepEqual(payload.data.layers.map((l) => l.name), ['c1', 'c2', 'c3', 'logits', 'y']);
+    assert.equal(payload.data.total.params, 1712);
+    assert.match(payload.data.notes.join('\n'), /not timed: the engine runs only in a trusted workspace/);
+    assert.match(plainSummary(payload), /small_cnn\.onnx: onnx, 5 layers, 1712 parameters, 608656 FLOPs$/);
+  }
+  assert.throws(() => parseCell('model a.onnx input=1,3,x'), /line 1: .*input/);
+  assert.throws(() => parseCell('model a.onnx maxErr=3'), /unknown option 'maxErr'.*did you mean 'maxError'/);
 });

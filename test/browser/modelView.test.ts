@@ -1,0 +1,182 @@
+/**
+ * The model report view in real headless Chromium, in the results webview at a narrow panel
+ * (400 px) and a full window (1400 px), and as a notebook output: every figure of the hand-written
+ * report reaches the page unchanged, the totals row is the sum of the rows, the fastest algorithm
+ * over the budget is marked, both charts are drawn in the algorithms' colours and the assumptions
+ * are said above them. Each width leaves a screenshot in test/artifacts/.
+ */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { mimeTypeOf } from '../../extension/shared/payloads';
+import { MODEL_REPORT } from './fixtures';
+import { ARTIFACTS, type BrowserSession, canvasColourCount, canvasInkShare, columnCells, startBrowserSession } from './harness';
+
+let session: BrowserSession;
+
+before(async () => {
+  session = await startBrowserSession();
+});
+
+after(async () => {
+  await session?.close();
+});
+
+async function webviewAt(width: number, data: unknown): Promise<Page & { problems: string[] }> {
+  const page = await session.newPage();
+  await page.setViewportSize({ width, height: 1000 });
+  await page.goto(`${session.baseUrl}/test/browser/pages/webview.html`);
+  await page.evaluate((m) => window.postMessage(m, '*'), { type: 'show', payload: { kind: 'model', data } });
+  await page.waitForSelector('#content .da-model');
+  await page.waitForTimeout(250);
+  return page;
+}
+
+const footerCell = (page: Page, key: string) => page.textContent(`#content .da-table tfoot td[data-key="${key}"]`);
+
+for (const width of [400, 1400]) {
+  test(`model report at ${width} px: the layer table with its totals row, both charts and the assumptions`, async () => {
+    const page = await webviewAt(width, MODEL_REPORT);
+    assert.deepEqual(page.problems, [], 'no console errors or CSP violations');
+    assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, 'the page is no wider than the panel');
+
+    assert.deepEqual(await columnCells(page, '#content', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT']);
+    assert.deepEqual(await columnCells(page, '#content', 'op'), ['conv', 'conv', 'depthwise', 'linear', 'convTranspose']);
+    assert.deepEqual(await columnCells(page, '#content', 'shape'), ['64x56x56 > 64x56x56 3x3 s1 p1', '64x56x56 > 64x56x56 3x3 s1 p1', '64x56x56 > 64x56x56 3x3 s1 p1 g64', '1x512 > 1000', '64x56x56 > 64x56x56 3x3 s1 p1']);
+    assert.deepEqual(await columnCells(page, '#content', 'params'), ['36.9k', '36.9k', '576', '513.0k', '36.9k']);
+    assert.deepEqual(await columnCells(page, '#content', 'flops'), ['231.21M', '231.21M', '3.61M', '1.02M', '924.84M']);
+    assert.deepEqual(await columnCells(page, '#content', 'sparsity'), ['50.0%', '50.0%', '50.0%', '10.0%', '50.0%']);
+    assert.deepEqual(await columnCells(page, '#content', 'nm24'), ['75.0%', '75.0%', '75.0%', '0.0%', '75.0%']);
+    assert.deepEqual(await columnCells(page, '#content', 'winograd'), ['F(4,3) · 2×', 'F(4,3) · 2×', '–', '–', '–']);
+    assert.deepEqual(await columnCells(page, '#content', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
+    assert.deepEqual(await columnCells(page, '#content', 'bestMs'), ['2', '1.5', '0.5', '0.125', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'bestErr'), ['2', '12', '1', '1', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'fastest'), ['', 'winograd-7x3 1.25 ms · 48× ⚠', '', '', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'peerMs'), ['1.5', '1.25', '0.25', '', '']);
+    // GFLOP/s = FLOPs / best time: 231211008 / 2e6 = 115.6, / 1.5e6 = 154.1.
+    assert.deepEqual((await columnCells(page, '#content', 'gflops')).slice(0, 2), ['116', '154']);
+
+    // The totals row is the sum of the rows: 3 x 36864 + 576 + 513000 parameters, 2 + 1.5 + 0.5 + 0.125 ms.
+    assert.equal(await footerCell(page, 'params'), '624.2k');
+    assert.equal(await footerCell(page, 'flops'), '1.39G');
+    assert.equal(await footerCell(page, 'bestMs'), '4.13');
+    assert.equal(await page.getAttribute('#content .da-table tfoot td[data-key="bestMs"]', 'title'), '4.125 ms');
+    assert.equal(await footerCell(page, 'best'), '4 timed');
+    assert.equal(await footerCell(page, 'peerMs'), '3');
+
+    await page.screenshot({ path: path.join(ARTIFACTS, `model-view-${width}.png`), fullPage: true });
+    // Sorting by best time keeps the totals row last.
+    await page.click('#content .da-table th[data-key="bestMs"]');
+    assert.deepEqual(await columnCells(page, '#content', 'name'), ['fc', 'block1/dw', 'block1/conv', 'stem/conv', 'up/convT']);
+    assert.equal(await footerCell(page, 'bestMs'), '4.13');
+
+    const assumptions = (await page.textContent('#content .da-assumptions')) ?? '';
+    assert.match(assumptions, /Input 'x' \[1, 64, 56, 56\], as the file fixes it\./);
+    assert.match(assumptions, /1 thread, 40 ms budget and 8 ms warm-up per shape and algorithm: 9 timed now, 2 from the cache/);
+    assert.match(assumptions, /random activations in \[-1, 1\)/);
+    assert.match(assumptions, /at most 16× direct convolution's/);
+    assert.match(assumptions, /Not timed: 1 layer \(up\/convT\): the engine has no transposed convolution\./);
+    assert.match(assumptions, /whole model end to end: 2\.5 ms/);
+    assert.match(assumptions, /batch size 1 assumed/);
+    assert.match((await page.textContent('#content .da-subtitle')) ?? '', /best 4\.13 ms over 4 timed layers \(conv 84\.8%, depthwise 12\.1%, linear 3\.0%\)/);
+
+    // Both charts, each in the algorithms' colours: direct blue, im2col orange, F(4,3) purple (slot 3 of CONV_ALGORITHMS).
+    const ink = await canvasInkShare(page, '#content canvas');
+    assert.equal(ink.length, 2);
+    for (const share of ink) assert.ok(share > 0.01, `chart drawn (ink ${share})`);
+    const bar = '#content canvas[data-chart="Time per layer, coloured by its best algorithm"]';
+    assert.deepEqual(JSON.parse((await page.getAttribute(bar, 'data-series'))!), ['direct', 'im2col', 'winograd-4x3', 'winograd-6x3']);
+    assert.ok((await canvasColourCount(page, bar, [0xb1, 0x80, 0xd7])) > 100, 'the F(4,3) layer is drawn in its colour');
+    const scatter = '#content canvas[data-chart="Time against error, every algorithm on every layer"]';
+    assert.deepEqual(JSON.parse((await page.getAttribute(scatter, 'data-series'))!), ['direct', 'im2col', 'winograd-4x3', 'winograd-6x3', 'winograd-7x3', 'budget 16× direct']);
+    assert.ok((await canvasColourCount(page, scatter, [0x37, 0x94, 0xff])) > 20, 'direct points drawn');
+
+    await page.close();
+  });
+}
+
+test('an untimed model report (no engine run) says so, with no time columns and no charts', async () => {
+  const { timing: _timing, machine: _machine, ...rest } = MODEL_REPORT;
+  void _timing;
+  void _machine;
+  const untimed = { ...rest, layers: MODEL_REPORT.layers.map(({ results: _r, best: _b, fastest: _f, peerMs: _p, ...layer }) => layer), total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0 } };
+  const page = await webviewAt(800, untimed);
+  assert.equal(await page.$$eval('#content canvas', (canvases) => canvases.length), 0);
+  const keys = await page.$$eval('#content .da-table thead th', (cells) => cells.map((c) => c.getAttribute('data-key')));
+  assert.deepEqual(keys, ['name', 'index', 'op', 'shape', 'params', 'flops', 'sparsity', 'structured', 'nm24', 'winograd']);
+  assert.match((await page.textContent('#content [data-assumption="timing"]')) ?? '', /^Not timed/);
+  await page.close();
+});
+
+test('the notebook renderer draws a model output from its MIME type, and refuses one without layers', async () => {
+  const page = await session.newPage();
+  await page.setViewportSize({ width: 900, height: 900 });
+  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
+  await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
+  const draw = (data: unknown, id: string) =>
+    page.evaluate(({ mime, data, id }) => (window as unknown as { renderOutput(m: string, d: unknown, i: string): number }).renderOutput(mime, data, id), { mime: mimeTypeOf('model'), data, id });
+  await draw(MODEL_REPORT, 'model');
+  await page.waitForTimeout(200);
+  assert.deepEqual(await columnCells(page, '#model', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
+  await draw({ ...MODEL_REPORT, layers: undefined }, 'broken');
+  assert.match((await page.textContent('#broken')) ?? '', /the model payload's field 'layers' should be an array, got undefined/);
+  await page.close();
+});
+
+test('weight inspector: the Layers tab asks for the model report, draws it, times on request at the typed input and cancels', async () => {
+  const page = await session.newPage();
+  await page.setViewportSize({ width: 1000, height: 900 });
+  await page.goto(`${session.baseUrl}/test/browser/pages/webview.html`);
+  const posted = () => page.evaluate(() => (window as unknown as { postedToHost: { type: string; requestId?: number; time?: boolean; input?: number[] }[] }).postedToHost);
+  const send = async (message: unknown) => {
+    await page.evaluate((m) => window.postMessage(m, '*'), message);
+    await page.waitForTimeout(150);
+  };
+  await send({ type: 'weightSummary', summary: { file: '/models/net.onnx', format: 'onnx', fileBytes: 2_500_000, parameters: 624168, tensors: [] } });
+  assert.equal(await page.getAttribute('.da-inspector-tabs .da-tab[data-tab="tensors"]', 'aria-selected'), 'true');
+  assert.equal(await page.isVisible('.da-layers'), false);
+  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 0, 'nothing is read before the tab opens');
+
+  await page.click('.da-inspector-tabs .da-tab[data-tab="layers"]');
+  assert.equal(await page.isVisible('#content'), false);
+  const first = (await posted()).filter((m) => m.type === 'modelReport');
+  assert.deepEqual(first, [{ type: 'modelReport', requestId: first[0]!.requestId, time: false }]);
+  const { timing: _timing, ...untimedReport } = MODEL_REPORT;
+  void _timing;
+  const untimed = { ...untimedReport, layers: MODEL_REPORT.layers.map(({ results: _r, best: _b, fastest: _f, ...layer }) => layer) };
+  await send({ type: 'modelReport', requestId: first[0]!.requestId, report: untimed, canTime: true });
+  assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT']);
+  assert.equal(await page.inputValue('.da-layers [data-model-input]'), '1,64,56,56');
+  await page.click('.da-layers [data-read-layers]');
+  const unchanged = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  assert.deepEqual(unchanged, { type: 'modelReport', requestId: unchanged.requestId, time: false }, "the file's own shape is not sent as an input");
+  await send({ type: 'modelReport', requestId: unchanged.requestId, report: untimed, canTime: true });
+
+  await page.fill('.da-layers [data-model-input]', '1,64,28,28');
+  await page.click('.da-layers [data-time-layers]');
+  const timedAsk = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  assert.deepEqual(timedAsk, { type: 'modelReport', requestId: timedAsk.requestId, time: true, input: [1, 64, 28, 28] });
+  assert.equal(await page.isDisabled('.da-layers [data-time-layers]'), true, 'one report at a time');
+  await send({ type: 'progress', message: 'stem/conv: winograd-4x3 (nchw)', fraction: 0.4 });
+  assert.equal(await page.textContent('.da-status'), 'stem/conv: winograd-4x3 (nchw)');
+  await page.click('.da-layers [data-cancel-model]');
+  assert.deepEqual((await posted()).at(-1), { type: 'cancelModel' });
+  await send({ type: 'error', requestId: timedAsk.requestId, message: 'Cancelled.' });
+  assert.equal(await page.textContent('.da-layers .da-error'), 'Cancelled.');
+  assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT'], 'the last report stays');
+
+  await page.click('.da-layers [data-time-layers]');
+  const again = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
+  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true });
+  assert.deepEqual(await columnCells(page, '.da-layers', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
+  assert.equal((await canvasInkShare(page, '.da-layers canvas')).length, 2);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-inspector-layers.png'), fullPage: true });
+
+  // Back on the Tensors tab the layers are kept, not read again.
+  await page.click('.da-inspector-tabs .da-tab[data-tab="tensors"]');
+  await page.click('.da-inspector-tabs .da-tab[data-tab="layers"]');
+  assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 4);
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});

@@ -1,0 +1,139 @@
+/**
+ * The model report in the real extension host: the palette command times every layer in the worker
+ * pool and its figures equal the CLI's JSON for the same model once both share the workspace's
+ * timing cache; the command asks for the input shape of a file without a graph; the Weight
+ * Inspector's Layers tab draws the report and times it on request.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, existsSync } from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import * as vscode from 'vscode';
+import type { ModelReport } from '../../../extension/shared/payloads';
+import { clickInPage, pageBridgeAvailable, queryPage, screenshotPage, typeInPage } from '../pageBridge';
+import { activeApi, EXTENSION_ID, sampleModel, workspaceRoot } from './helpers';
+
+const run = promisify(execFile);
+
+function extensionRoot(): string {
+  return vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+}
+
+/** The small CNN of test/fixtures (conv, strided conv, depthwise, two linear layers), copied into the workspace. */
+function smallCnn(): string {
+  const target = path.join(workspaceRoot(), 'models', 'small_cnn.onnx');
+  if (!existsSync(target)) copyFileSync(path.join(extensionRoot(), 'test', 'fixtures', 'onnx', 'small_cnn.onnx'), target);
+  return target;
+}
+
+/** The figures a user compares: per layer the shape, size, sparsity, Winograd pick and every timing; the totals. */
+function figures(report: ModelReport): unknown {
+  return {
+    layers: report.layers.map((l) => ({
+      name: l.name,
+      op: l.op,
+      shape: l.shape,
+      params: l.params,
+      flops: l.flops,
+      sparsity: l.sparsity,
+      winograd: l.winograd.chosen,
+      results: l.results?.map((r) => ({ algo: r.algo, layout: r.layout, msMedian: r.msMedian, maxAbsErr: r.maxAbsErr, errorVsDirect: r.errorVsDirect })),
+      best: l.best,
+      fastest: l.fastest,
+    })),
+    total: { params: report.total.params, flops: report.total.flops, bestMs: report.total.bestMs, timedLayers: report.total.timedLayers },
+    engineBuild: report.timing?.engineBuild,
+  };
+}
+
+suite('model report', () => {
+  suiteSetup(async () => {
+    await activeApi();
+  });
+
+  test('Analyze Model: every layer timed in the worker pool, the figures equal the CLI JSON of the same model with the cache, and the panel draws them', async () => {
+    const file = smallCnn();
+    const report = await vscode.commands.executeCommand<ModelReport>('deepAccel.analyzeModel', { file, algos: ['im2col', 'winograd-2x3'], budgetMs: 10, threads: 1 });
+    assert.ok(report, 'the command returned its report');
+    assert.ok(report.timing!.measured > 0, 'the extension timed the layers itself');
+    assert.equal(report.timing?.cacheFile, path.join(workspaceRoot(), '.deep-accel', 'model-timings.json'));
+    // The CLI on the same model in the same workspace, with the engine build the extension host ran
+    // (Node 20 validates relaxed SIMD only behind a flag the CLI sets; VS Code's Electron has it on).
+    const cli = path.join(extensionRoot(), 'dist', 'cli.js');
+    const flags = report.timing!.engineBuild.startsWith('relaxed') ? [] : ['--no-experimental-wasm-relaxed-simd'];
+    const { stdout } = await run(process.execPath, [...flags, cli, 'model', file, '--algos', 'im2col,winograd-2x3', '--budget-ms', '10', '--json'], { cwd: workspaceRoot(), maxBuffer: 16 << 20 });
+    const fromCli = JSON.parse(stdout) as ModelReport;
+    assert.equal(fromCli.timing?.engineBuild, report.timing!.engineBuild);
+    assert.equal(fromCli.timing?.measured, 0, 'the CLI timed nothing again: every figure came from the cache');
+    assert.equal(fromCli.timing?.cacheHits, report.timing!.measured + report.timing!.cacheHits);
+    assert.deepEqual(figures(fromCli), figures(report));
+    assert.equal(report.total.bestMs, report.layers.reduce((sum, l) => sum + (l.best?.msMedian ?? 0), 0), 'total best = the sum of the rows');
+    assert.deepEqual(report.layers.map((l) => l.name), ['c1', 'c2', 'c3', 'logits', 'y']);
+    if (pageBridgeAvailable()) {
+      const rows = await queryPage('.da-model tbody tr', { minCount: 5, timeoutMs: 30_000 });
+      assert.equal(rows.length, 5);
+      for (const layer of report.layers) assert.ok(rows.some((row) => row.text.startsWith(layer.name) && row.text.includes(layer.best!.algo)), `${layer.name} drawn with its best, ${layer.best!.algo}`);
+      const total = await queryPage('.da-model tfoot td[data-key="bestMs"]');
+      assert.match(total[0]?.html ?? '', new RegExp(`title="${String(report.total.bestMs).replace('.', '\\.')} ms"`));
+      assert.equal((await queryPage('.da-model canvas', { minCount: 2 })).length, 2, 'the time bar and the time-against-error scatter');
+      await screenshotPage('command-model-panel');
+    }
+  });
+
+  test('Analyze Model on weights without a graph asks for the input shape, refusing a bad one as typed, then times the layers', async function () {
+    if (!pageBridgeAvailable()) this.skip();
+    const config = vscode.workspace.getConfiguration('deepAccel');
+    await config.update('model.budgetMs', 10, vscode.ConfigurationTarget.Global);
+    try {
+      const pending = vscode.commands.executeCommand<ModelReport | undefined>('deepAccel.analyzeModel', vscode.Uri.file(sampleModel()));
+      const input = '.quick-input-widget .quick-input-box input';
+      const title = await queryPage('.quick-input-widget .quick-input-title', { textIncludes: 'Input shape of tiny-cnn.safetensors', timeoutMs: 30_000 });
+      assert.equal(title.length, 1, 'the command asks for the input shape');
+      await typeInPage(input, { text: '1,3,h' });
+      const problem = await queryPage('.quick-input-widget .quick-input-message', { textIncludes: 'whole numbers', timeoutMs: 10_000 });
+      assert.ok(problem.length >= 1, 'the box says what is wrong while typing');
+      await typeInPage(input, { key: 'Control+a' });
+      await typeInPage(input, { text: '1,3,16,16', key: 'Enter' });
+      const report = await pending;
+      assert.ok(report, 'the report was made');
+      assert.deepEqual(report.input, { shape: [1, 3, 16, 16], from: 'option' });
+      // tiny-cnn (scripts/makeSamples.ts): conv1 [8,3,3,3] and conv2 [16,8,3,3] at 16x16 (stride 1, same padding assumed), fc [10,64].
+      const byWeight = new Map(report.layers.map((l) => [l.weight, l]));
+      assert.equal(byWeight.get('conv1.weight')?.flops, 2 * 8 * 3 * 9 * 16 * 16);
+      assert.equal(byWeight.get('conv2.weight')?.flops, 2 * 16 * 8 * 9 * 16 * 16);
+      assert.ok(byWeight.get('conv2.weight')?.best, 'conv2 was timed');
+      assert.equal(report.timing?.budgetMs, 10, 'the budget setting was used');
+    } finally {
+      await config.update('model.budgetMs', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  test('the Weight Inspector has a Layers tab: the layers of the file at once, timed on the engine on request', async function () {
+    if (!pageBridgeAvailable()) this.skip();
+    this.timeout(120_000);
+    const config = vscode.workspace.getConfiguration('deepAccel');
+    await config.update('model.budgetMs', 10, vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+      await vscode.commands.executeCommand('vscode.openWith', vscode.Uri.file(smallCnn()), 'deepAccel.weightInspector');
+      const view = '[data-deep-accel-view="weightInspector"]';
+      await queryPage(`${view} .da-sparsity header`, { textIncludes: 'small_cnn.onnx', timeoutMs: 30_000 });
+      await clickInPage(`${view} .da-inspector-tabs .da-tab`, { textIncludes: 'Layers' });
+      const rows = await queryPage(`${view} .da-layers .da-model tbody tr`, { minCount: 5, timeoutMs: 30_000 });
+      // Each row starts with the layer's name, then its place in the file.
+      assert.deepEqual(rows.map((r, i) => r.text.startsWith(`${['c1', 'c2', 'c3', 'logits', 'y'][i]}${i + 1}`)), [true, true, true, true, true], rows.map((r) => r.text).join(' | '));
+      const note = await queryPage(`${view} .da-layers [data-assumption="timing"]`);
+      assert.match(note[0]?.text ?? '', /^Not timed/);
+      await clickInPage(`${view} .da-layers [data-time-layers]`);
+      const timed = await queryPage(`${view} .da-layers .da-model tfoot td`, { textIncludes: '5 timed', timeoutMs: 60_000 });
+      assert.equal(timed.length, 1, 'every layer timed');
+      const assumption = await queryPage(`${view} .da-layers [data-assumption="timing"]`, { textIncludes: 'Timed on the engine' });
+      assert.match(assumption[0]?.text ?? '', /from the cache \(.*model-timings\.json\)/);
+      await screenshotPage('custom-editor-layers-tab');
+      await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    } finally {
+      await config.update('model.budgetMs', undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+});
