@@ -522,7 +522,7 @@ export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 export const CONV_LAYOUTS = ['nchw', 'nhwc', 'nchw4c', 'nchw8c', 'nchw16c'] as const;
 export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 
-export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1'] as const;
+export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1', 'mobilenet-v2', 'resnext50', 'dilated'] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 export interface ConvShape {
@@ -587,8 +587,11 @@ export interface BenchResult {
   errorVsDirect?: number;
   workspaceBytes: number;
   iterations?: number;
-  /** A peer (onnxruntime-node) timed on the same layer, when installed. */
-  peer?: { name: string; msMedian: number; gflops: number };
+  /**
+   * A peer (onnxruntime-node) timed on the same layer and data, when installed; maxAbsErr is its
+   * output's max abs error against the same fp64 reference (absent when errors were not checked).
+   */
+  peer?: { name: string; msMedian: number; gflops: number; maxAbsErr?: number };
 }
 
 export interface BenchSkip {
