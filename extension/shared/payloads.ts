@@ -569,6 +569,8 @@ export interface BenchResult {
   algo: ConvAlgorithm | string;
   layout: ConvLayout | string;
   threads: number;
+  /** Workers the run really used, when fewer than `threads`: the planner keeps a layer too small to split on fewer. */
+  threadsUsed?: number;
   msMin: number;
   msMedian: number;
   msP90: number;

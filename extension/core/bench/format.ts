@@ -42,7 +42,7 @@ export function formatBenchReport(report: BenchReport): string {
     result.layer,
     result.algo,
     result.layout,
-    String(result.threads),
+    result.threadsUsed === undefined ? String(result.threads) : `${result.threadsUsed} of ${result.threads}`,
     fixed(result.msMin, 3),
     fixed(result.msMedian, 3),
     fixed(result.msP90, 3),
@@ -62,6 +62,9 @@ export function formatBenchReport(report: BenchReport): string {
   }
   if (report.peerUnavailable) lines.push('', `peer: ${report.peerUnavailable}`);
   lines.push('GFLOP/s = 2*N*K*(C/groups)*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
+  if (report.results.some((result) => result.threadsUsed !== undefined)) {
+    lines.push('thr "1 of 2": the layer is too small to gain from more workers, so the planner ran it on fewer');
+  }
   lines.push(...bestLines(report));
   const skipped = report.skipped ?? [];
   if (skipped.length) {

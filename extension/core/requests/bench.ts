@@ -207,6 +207,7 @@ export async function benchAlgorithm(
       plan.convertOutput();
       layoutMs = (layoutMs ?? 0) + performance.now() - start;
     }
+    const workers = backend.workersFor?.(plan, threads) ?? threads;
     const errors = data.reference
       ? await backend.compare(plan, data.reference, data.maxRefAbs * RELATIVE_FLOOR, threads, { signal: timing.signal })
       : { maxAbsErr: NaN, maxRelErr: NaN };
@@ -216,6 +217,7 @@ export async function benchAlgorithm(
       algo,
       layout,
       threads,
+      ...(workers < threads ? { threadsUsed: workers } : {}),
       msMin: stats.msMin,
       msMedian: stats.msMedian,
       msP90: stats.msP90,
@@ -224,7 +226,7 @@ export async function benchAlgorithm(
       layoutMs,
       maxAbsErr: errors.maxAbsErr,
       maxRelErr: errors.maxRelErr,
-      workspaceBytes: plan.workspaceBytes(threads),
+      workspaceBytes: plan.workspaceBytes(workers),
       iterations: stats.iterations,
     };
   } finally {
