@@ -2,7 +2,7 @@
  * Peers side by side, in one run: the engine's benchmark runner (every applicable algorithm, with
  * onnxruntime-node timed in a child process when installed) and @tensorflow/tfjs-backend-wasm (a dev
  * dependency, timed in this process), on the same layers. Not shipped: a measurement script.
- *   npx tsx scripts/bench/peers.ts [--suite resnet18] [--layers conv2_x,conv3_x] [--budget-ms 1000] [--threads 1]
+ *   npx tsx scripts/bench/peers.ts [--suite resnet18] [--layers conv2_x,conv3_x] [--budget-ms 1000] [--warmup-ms 500] [--threads 1] [--algos a,b] [--rounds 3]
  * Prints a table of median ms and the engine's best algorithm against each peer (peer ms / engine ms).
  */
 import { suiteLayers, isBenchSuite } from '../../extension/core/bench/layers';
@@ -11,7 +11,7 @@ import { runBench } from '../../extension/core/requests/bench';
 import { PoolConvBackend } from '../../extension/workers/convBackend';
 import { convDirectFlops } from '../../extension/core/conv/reference';
 import { WorkerPool, defaultWorkerScript } from '../../extension/workers/pool';
-import type { BenchResult, BenchSuite } from '../../extension/shared/payloads';
+import type { BenchSuite, ConvShape } from '../../extension/shared/payloads';
 import { argValue } from './common';
 import { startTfjsWasm, timeTfjs } from './tfjsPeer';
 
@@ -20,50 +20,106 @@ if (!isBenchSuite(suiteArg)) throw new Error(`--suite: unknown suite '${suiteArg
 const suite: BenchSuite = suiteArg;
 const layers = suiteLayers(suite, argValue('--layers')?.split(','));
 const budgetMs = Number(argValue('--budget-ms') ?? '1000');
+const warmupMs = Number(argValue('--warmup-ms') ?? '500');
 const threads = Number(argValue('--threads') ?? '1');
+const algos = argValue('--algos')?.split(',');
+const rounds = Number(argValue('--rounds') ?? '1');
+
+/** The class of a layer, for the bound that limits it. */
+function layerClass(shape: ConvShape): string {
+  const groups = shape.groups ?? 1;
+  const kind = groups === shape.C && groups > 1 ? 'depthwise' : groups > 1 ? `grouped/${groups}` : (shape.dilation ?? 1) > 1 ? `dilated/${shape.dilation}` : 'dense';
+  return `${kind} ${shape.R}x${shape.S}/s${shape.stride}`;
+}
+
+interface Sample {
+  label: string;
+  engineMs: number;
+  ortMs?: number;
+  ortErr?: number;
+  engineErr: number;
+  tfjsMs?: number;
+  tfjsErr?: number;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
 
 async function main(): Promise<void> {
   const flavour = await startTfjsWasm();
 
   const pool = new WorkerPool(defaultWorkerScript(), { size: Math.max(threads, 2) });
-  const rows: string[] = [];
+  const samples = new Map<string, Sample[]>();
   try {
-    for (const layer of layers) {
-      const report = await runBench({ suite, layers: [layer.name], threads, budgetMs, peer: true }, {
-        backend: new PoolConvBackend(pool),
-        onProgress: (_fraction, message) => message && process.stderr.write(`${message}\n`),
-      });
-      const best = report.results.reduce<BenchResult | undefined>((a, b) => (!a || b.msMedian < a.msMedian ? b : a), undefined);
-      const { shape } = layer;
-      const input = fillUniform(new Float32Array(shape.N * shape.C * shape.H * shape.W), 101);
-      const weight = fillUniform(new Float32Array((shape.K * shape.C * shape.R * shape.S) / (shape.groups ?? 1)), 102);
-      const tfjs = await timeTfjs(shape, input, weight, { warmupMs: 1000, budgetMs });
-      const tfjsMs = tfjs ? tfjs.msMedian.toFixed(3) : '-';
-      if (!best) {
-        rows.push(`${layer.name}\t(no engine algorithm applies)\t-\t${tfjsMs}`);
-        continue;
+    for (let round = 0; round < rounds; round++) {
+      for (const layer of layers) {
+        // Errors are checked in the first round; the later ones only time.
+        const check = round === 0;
+        const report = await runBench({ suite, layers: [layer.name], threads, budgetMs, warmupMs, peer: true, checkErrors: check, ...(algos ? { algos } : {}) }, {
+          backend: new PoolConvBackend(pool),
+          onProgress: (_fraction, message) => message && process.stderr.write(`round ${round + 1}/${rounds} ${message}\n`),
+        });
+        // The fastest within the default accuracy budget (16x direct's error), as the CLI calls best;
+        // the rounds without error checks keep the first round's pick.
+        const first = samples.get(layer.name)?.[0];
+        const pick = check ? report.best?.[0]?.withinBudget : report.results.find((result) => `${result.algo}/${result.layout}` === first?.label.split(' ')[0]);
+        const best = pick && report.results.find((result) => result.algo === pick.algo && result.layout === pick.layout);
+        if (!best) continue;
+        const { shape } = layer;
+        const input = fillUniform(new Float32Array(shape.N * shape.C * shape.H * shape.W), 101);
+        const weight = fillUniform(new Float32Array((shape.K * shape.C * shape.R * shape.S) / (shape.groups ?? 1)), 102);
+        const tfjs = await timeTfjs(shape, input, weight, { warmupMs, budgetMs, check });
+        const entry = samples.get(layer.name) ?? [];
+        samples.set(layer.name, entry);
+        entry.push({
+          label: `${best.algo}/${best.layout}${best.threadsUsed ? ` (${best.threadsUsed} of ${threads} thr)` : ''}`,
+          engineMs: best.msMedian,
+          ortMs: best.peer?.msMedian,
+          ortErr: best.peer?.maxAbsErr,
+          engineErr: best.maxAbsErr,
+          tfjsMs: tfjs?.msMedian,
+          tfjsErr: tfjs?.maxAbsErr,
+        });
       }
-      const ort = best.peer?.msMedian;
-      rows.push(
-        [
-          layer.name,
-          `${best.algo}/${best.layout}`,
-          best.msMedian.toFixed(3),
-          (convDirectFlops(layer.shape) / (best.msMedian * 1e6)).toFixed(2),
-          ort === undefined ? '-' : ort.toFixed(3),
-          ort === undefined ? '-' : `${(ort / best.msMedian).toFixed(2)}x`,
-          tfjsMs,
-          tfjs ? `${(tfjs.msMedian / best.msMedian).toFixed(2)}x` : '-',
-          tfjs ? tfjs.maxAbsErr.toExponential(1) : '-',
-        ].join('\t'),
-      );
     }
   } finally {
     await pool.dispose();
   }
-  console.log(`threads ${threads}, budget ${budgetMs} ms per layer and algorithm; tfjs-backend-wasm ${flavour}`);
-  console.log(['layer', 'best engine', 'ms', 'GFLOP/s', 'ort ms', 'ort/engine', 'tfjs-wasm ms', 'tfjs/engine', 'tfjs err'].join('\t'));
-  for (const row of rows) console.log(row);
+  console.log(`${suite}: threads ${threads}, ${rounds} round(s) of every layer; warm-up ${warmupMs} ms and budget ${budgetMs} ms per layer and algorithm; tfjs-backend-wasm ${flavour}`);
+  console.log("best engine = the fastest within 16x direct's max abs error (picked in round 1); ms = median over rounds; ratios = median of the per-round ratios (above 1: the engine is faster)");
+  console.log('errors: max abs against the fp64 reference, round 1 (ort and the engine on the same data, tfjs on its own)');
+  console.log(['layer', 'class', 'best engine', 'ms', 'GFLOP/s', 'ort ms', 'ort/engine', 'ort err', 'engine err', 'tfjs-wasm ms', 'tfjs/engine', 'tfjs err'].join('\t'));
+  const scientific = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '-' : value.toExponential(1));
+  for (const layer of layers) {
+    const entry = samples.get(layer.name);
+    if (!entry?.length) {
+      console.log(`${layer.name}\t${layerClass(layer.shape)}\t(no engine algorithm applies)`);
+      continue;
+    }
+    const engineMs = median(entry.map((s) => s.engineMs));
+    const peer = (pick: (s: Sample) => number | undefined): [string, string] => {
+      const times = entry.flatMap((s) => (pick(s) === undefined ? [] : [pick(s) as number]));
+      const ratios = entry.flatMap((s) => (pick(s) === undefined ? [] : [(pick(s) as number) / s.engineMs]));
+      return times.length ? [median(times).toFixed(3), `${median(ratios).toFixed(2)}x`] : ['-', '-'];
+    };
+    console.log(
+      [
+        `${layer.name}${layer.count > 1 ? ` (x${layer.count})` : ''}`,
+        layerClass(layer.shape),
+        entry[0].label,
+        engineMs.toFixed(3),
+        (convDirectFlops(layer.shape) / (engineMs * 1e6)).toFixed(2),
+        ...peer((s) => s.ortMs),
+        scientific(entry[0].ortErr),
+        scientific(entry[0].engineErr),
+        ...peer((s) => s.tfjsMs),
+        scientific(entry[0].tfjsErr),
+      ].join('\t'),
+    );
+  }
 }
 
 main().catch((error: unknown) => {
