@@ -593,7 +593,7 @@ export interface BenchResult {
    * A peer (onnxruntime-node) timed on the same layer and data, when installed; maxAbsErr is its
    * output's max abs error against the same fp64 reference (absent when errors were not checked).
    */
-  peer?: { name: string; msMedian: number; gflops: number; maxAbsErr?: number };
+  peer?: { name: string; msMedian: number; msMin?: number; gflops: number; maxAbsErr?: number };
 }
 
 export interface BenchSkip {

@@ -35,7 +35,10 @@ function layerClass(shape: ConvShape): string {
 interface Sample {
   label: string;
   engineMs: number;
+  engineMinMs: number;
   ortMs?: number;
+  ortMinMs?: number;
+  tfjsMinMs?: number;
   ortErr?: number;
   engineErr: number;
   tfjsMs?: number;
@@ -77,7 +80,10 @@ async function main(): Promise<void> {
         entry.push({
           label: `${best.algo}/${best.layout}${best.threadsUsed ? ` (${best.threadsUsed} of ${threads} thr)` : ''}`,
           engineMs: best.msMedian,
+          engineMinMs: best.msMin,
           ortMs: best.peer?.msMedian,
+          ortMinMs: best.peer?.msMin,
+          tfjsMinMs: tfjs?.msMin,
           ortErr: best.peer?.maxAbsErr,
           engineErr: best.maxAbsErr,
           tfjsMs: tfjs?.msMedian,
@@ -91,7 +97,8 @@ async function main(): Promise<void> {
   console.log(`${suite}: threads ${threads}, ${rounds} round(s) of every layer; warm-up ${warmupMs} ms and budget ${budgetMs} ms per layer and algorithm; tfjs-backend-wasm ${flavour}`);
   console.log("best engine = the fastest within 16x direct's max abs error (picked in round 1); ms = median over rounds; ratios = median of the per-round ratios (above 1: the engine is faster)");
   console.log('errors: max abs against the fp64 reference, round 1 (ort and the engine on the same data, tfjs on its own)');
-  console.log(['layer', 'class', 'best engine', 'ms', 'GFLOP/s', 'ort ms', 'ort/engine', 'ort err', 'engine err', 'tfjs-wasm ms', 'tfjs/engine', 'tfjs err'].join('\t'));
+  console.log('"min" columns: the same from each run\'s fastest sample (on a loaded machine, the runs the OS left alone)');
+  console.log(['layer', 'class', 'best engine', 'ms', 'GFLOP/s', 'ort ms', 'ort/engine', 'ort err', 'engine err', 'tfjs-wasm ms', 'tfjs/engine', 'tfjs err', 'min ms', 'min GFLOP/s', 'ort/engine min', 'tfjs/engine min'].join('\t'));
   const scientific = (value: number | undefined): string => (value === undefined || Number.isNaN(value) ? '-' : value.toExponential(1));
   for (const layer of layers) {
     const entry = samples.get(layer.name);
@@ -100,9 +107,10 @@ async function main(): Promise<void> {
       continue;
     }
     const engineMs = median(entry.map((s) => s.engineMs));
-    const peer = (pick: (s: Sample) => number | undefined): [string, string] => {
+    const engineMinMs = median(entry.map((s) => s.engineMinMs));
+    const peer = (pick: (s: Sample) => number | undefined, engine: (s: Sample) => number = (s) => s.engineMs): [string, string] => {
       const times = entry.flatMap((s) => (pick(s) === undefined ? [] : [pick(s) as number]));
-      const ratios = entry.flatMap((s) => (pick(s) === undefined ? [] : [(pick(s) as number) / s.engineMs]));
+      const ratios = entry.flatMap((s) => (pick(s) === undefined ? [] : [(pick(s) as number) / engine(s)]));
       return times.length ? [median(times).toFixed(3), `${median(ratios).toFixed(2)}x`] : ['-', '-'];
     };
     console.log(
@@ -117,6 +125,10 @@ async function main(): Promise<void> {
         scientific(entry[0].engineErr),
         ...peer((s) => s.tfjsMs),
         scientific(entry[0].tfjsErr),
+        engineMinMs.toFixed(3),
+        (convDirectFlops(layer.shape) / (engineMinMs * 1e6)).toFixed(2),
+        peer((s) => s.ortMinMs, (s) => s.engineMinMs)[1],
+        peer((s) => s.tfjsMinMs, (s) => s.engineMinMs)[1],
       ].join('\t'),
     );
   }

@@ -70,7 +70,7 @@ export async function timeTfjs(
   input: Float32Array,
   weight: Float32Array,
   timing: { warmupMs: number; budgetMs: number; check?: boolean },
-): Promise<{ msMedian: number; maxAbsErr: number } | undefined> {
+): Promise<{ msMedian: number; msMin: number; maxAbsErr: number } | undefined> {
   if (!tfjsKind(shape)) return undefined;
   const { x, w } = tfjsTensors(shape, input, weight);
   try {
@@ -85,7 +85,7 @@ export async function timeTfjs(
       y.dataSync();
       y.dispose();
     }, timing);
-    return { msMedian: stats.msMedian, maxAbsErr };
+    return { msMedian: stats.msMedian, msMin: stats.msMin, maxAbsErr };
   } finally {
     x.dispose();
     w.dispose();
