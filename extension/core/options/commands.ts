@@ -223,7 +223,7 @@ export const PRUNE_SCHEMA: CommandSchema = {
 export const BENCH_SCHEMA: CommandSchema = {
   name: 'bench',
   summary: 'benchmark convolution algorithms on the WebAssembly SIMD engine',
-  cliSynopsis: `--suite ${BENCH_SUITES.join('|')} [--layers a,b] [options]\n       deep-accel bench --shape ${CONV_SHAPE_SYNTAX} [options]`,
+  cliSynopsis: `--suite NAME [--layers a,b] [options]\n       deep-accel bench --shape ${CONV_SHAPE_SYNTAX} [options]`,
   cellSynopsis: `bench <${BENCH_SUITES.join('|')}> | shape=${CONV_SHAPE_SYNTAX} [algos=a,b] [layout=nchw] [threads=T] [layers=name,...] [budget=ms]`,
   description: 'Benchmark convolution algorithms on the WebAssembly SIMD engine, each checked against an fp64 reference.',
   notes: [
