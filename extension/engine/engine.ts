@@ -88,6 +88,13 @@ export class Engine extends EngineInstance implements PlannerEngine {
     if (begin < end) this.call(phase.kernel, planPtr, begin, end, scratchPtr);
   }
 
+  /** The flops `algo` really performs on `shape` on one thread (what plan().realFlops says), planned without allocating. */
+  realFlops(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout): number {
+    const verdict = applies(algo, shape, layout);
+    if (!verdict.ok) throw new Error(`engine: ${algo} cannot run ${describeShape(shape)} in ${layout}: ${verdict.reason}`);
+    return (ALGORITHMS[algo] as AlgorithmSpec).plan(shape, layout, 1, this, {}).realFlops;
+  }
+
   /**
    * Allocates and describes a convolution. Throws with the reason when the algorithm does not apply.
    */

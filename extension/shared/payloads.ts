@@ -524,7 +524,7 @@ export type ConvAlgorithm = (typeof CONV_ALGORITHMS)[number];
 export const CONV_LAYOUTS = ['nchw', 'nhwc', 'nchw4c', 'nchw8c', 'nchw16c'] as const;
 export type ConvLayout = (typeof CONV_LAYOUTS)[number];
 
-export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1'] as const;
+export const BENCH_SUITES = ['resnet18', 'resnet50', 'vgg16', 'mobilenet-v1', 'mobilenet-v2', 'resnext50', 'dilated'] as const;
 export type BenchSuite = (typeof BENCH_SUITES)[number];
 
 export interface ConvShape {
@@ -571,6 +571,8 @@ export interface BenchResult {
   algo: ConvAlgorithm | string;
   layout: ConvLayout | string;
   threads: number;
+  /** Workers the run really used, when fewer than `threads`: the planner keeps a layer too small to split on fewer. */
+  threadsUsed?: number;
   msMin: number;
   msMedian: number;
   msP90: number;
@@ -589,8 +591,11 @@ export interface BenchResult {
   errorVsDirect?: number;
   workspaceBytes: number;
   iterations?: number;
-  /** A peer (onnxruntime-node) timed on the same layer, when installed. */
-  peer?: { name: string; msMedian: number; gflops: number };
+  /**
+   * A peer (onnxruntime-node) timed on the same layer and data, when installed; maxAbsErr is its
+   * output's max abs error against the same fp64 reference (absent when errors were not checked).
+   */
+  peer?: { name: string; msMedian: number; msMin?: number; gflops: number; maxAbsErr?: number };
 }
 
 export interface BenchSkip {

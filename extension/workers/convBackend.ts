@@ -51,6 +51,10 @@ export class PoolConvBackend implements ConvBackend {
     return this.parallel.plan(shape, algo, layout, threads, bias);
   }
 
+  workersFor(plan: ConvPlanHandle, threads: number): number {
+    return this.parallel.workersFor(plan as ConvPlan, threads);
+  }
+
   run(plan: ConvPlanHandle, threads: number, options: { signal?: AbortSignal } = {}): Promise<number> {
     return this.parallel.run(plan as ConvPlan, threads, options);
   }

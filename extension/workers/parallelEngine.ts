@@ -37,9 +37,31 @@ export function splitUnits(units: number, parts: number): [number, number][] {
   return ranges;
 }
 
+/**
+ * Each worker beyond the first must save at least this much of a layer's estimated one-thread time,
+ * or the layer runs on fewer: a dispatch to several workers costs their wake-up and round trips
+ * (~0.1 ms on an idle machine, more on a busy one), which a small layer's split does not win back.
+ */
+export const MIN_SAVED_MS_PER_WORKER = 0.3;
+
+/** The rate a layer's one-thread time is estimated at from its real flops: about the micro-kernel's peak, so small layers err towards fewer workers. */
+export const ESTIMATE_GFLOPS = 45;
+
+/**
+ * Workers worth using for work estimated at `oneThreadMs` on one: the most, up to `threads` and
+ * `units`, such that the last one added still saves `minSavedMs` (oneThreadMs/(t-1) - oneThreadMs/t).
+ */
+export function workersWorthUsing(oneThreadMs: number, threads: number, units: number, minSavedMs = MIN_SAVED_MS_PER_WORKER): number {
+  let workers = 1;
+  while (workers < Math.min(threads, units) && oneThreadMs / workers - oneThreadMs / (workers + 1) >= minSavedMs) workers++;
+  return workers;
+}
+
 export interface ParallelEngineOptions {
   variant?: EngineVariant | 'auto';
   wasmDir?: string;
+  /** See MIN_SAVED_MS_PER_WORKER; 0 always uses every thread asked for. */
+  minSavedMsPerWorker?: number;
 }
 
 export interface ParallelRunOptions {
@@ -51,10 +73,15 @@ export class ParallelEngine {
   readonly engine: Engine;
   readonly handle: EngineHandle;
 
+  /** Workers each multi-threaded plan runs on (fewer than asked for small layers). */
+  private readonly planWorkers = new WeakMap<ConvPlan, number>();
+  private readonly minSavedMs: number;
+
   constructor(
     readonly pool: WorkerPool,
     options: ParallelEngineOptions = {},
   ) {
+    this.minSavedMs = options.minSavedMsPerWorker ?? MIN_SAVED_MS_PER_WORKER;
     this.engine = Engine.create({ variant: options.variant ?? 'auto', wasmDir: options.wasmDir });
     this.handle = {
       key: `engine-${process.pid}-${Date.now().toString(36)}-${++engineCounter}`,
@@ -69,10 +96,26 @@ export class ParallelEngine {
     return this.pool.size;
   }
 
-  /** A plan whose work units are shaped for `threads` workers (UNITS_PER_THREAD units each and more). */
+  /**
+   * A plan for up to `threads` workers: as many as its estimated one-thread time makes worth it
+   * (workersWorthUsing), its work units shaped for them (UNITS_PER_THREAD units each and more); a
+   * layer too small to split is planned and run exactly as on one thread.
+   */
   plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number, bias = false): ConvPlan {
     this.checkThreads(threads);
-    return this.engine.plan(shape, algo, layout, { threads: threads === 1 ? 1 : threads * UNITS_PER_THREAD, bias });
+    let workers = threads;
+    if (threads > 1 && this.minSavedMs > 0) {
+      const oneThreadMs = this.engine.realFlops(shape, algo, layout) / (ESTIMATE_GFLOPS * 1e6);
+      workers = workersWorthUsing(oneThreadMs, threads, Infinity, this.minSavedMs);
+    }
+    const plan = this.engine.plan(shape, algo, layout, { threads: workers === 1 ? 1 : workers * UNITS_PER_THREAD, bias });
+    this.planWorkers.set(plan, Math.min(workers, plan.descriptor.phases.reduce((most, phase) => Math.max(most, phase.units), 1)));
+    return plan;
+  }
+
+  /** Workers a run of `plan` asked for `threads` uses: at most what its planning found worth it. */
+  workersFor(plan: ConvPlan, threads: number): number {
+    return Math.min(threads, this.planWorkers.get(plan) ?? threads);
   }
 
   /**
@@ -85,9 +128,10 @@ export class ParallelEngine {
     this.checkThreads(threads);
     if (plan.engine !== this.engine) throw new Error('ParallelEngine.run: the plan belongs to another engine');
     const descriptor = plan.descriptor;
-    const scratch = plan.allocateScratch(threads);
+    const workers = this.workersFor(plan, threads);
+    const scratch = plan.allocateScratch(workers);
     const runOptions = { signal: options.signal };
-    if (threads === 1) {
+    if (workers === 1) {
       const steps = descriptor.phases.map((phase, index) => ({ phase: index, begin: 0, end: phase.units }));
       const { ms } = await this.pool.run('enginePart', { engine: this.handle, descriptor, steps, scratchPtr: scratch[0] }, runOptions);
       return ms;
@@ -98,10 +142,9 @@ export class ParallelEngine {
     const start = performance.now();
     for (let phase = 0; phase < descriptor.phases.length; phase++) {
       const steps = [{ phase, begin: 0, end: descriptor.phases[phase].units }];
-      const workers = Math.min(threads, descriptor.phases[phase].units);
       const parts = await Promise.all(
         scratch
-          .slice(0, workers)
+          .slice(0, Math.min(workers, descriptor.phases[phase].units))
           .map((scratchPtr) => this.pool.run('enginePart', { engine: this.handle, descriptor, steps, scratchPtr, claim }, runOptions)),
       );
       this.lastUnitsPerWorker = parts.map((part) => part.units);

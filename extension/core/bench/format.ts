@@ -36,12 +36,13 @@ export function formatBenchReport(report: BenchReport): string {
   // The peer's columns only when it ran on some layer.
   const withPeer = report.results.some((result) => result.peer);
   const header = ['layer', 'algo', 'layout', 'thr', 'ms min', 'ms med', 'ms p90', 'GFLOP/s', 'max abs err', 'err/direct', 'max rel err', 'workspace'];
-  if (withPeer) header.push('peer ms', 'vs peer');
+  const withPeerError = report.results.some((result) => result.peer?.maxAbsErr !== undefined);
+  if (withPeer) header.push('peer ms', 'vs peer', ...(withPeerError ? ['peer err'] : []));
   const rows = report.results.map((result) => [
     result.layer,
     result.algo,
     result.layout,
-    String(result.threads),
+    result.threadsUsed === undefined ? String(result.threads) : `${result.threadsUsed} of ${result.threads}`,
     fixed(result.msMin, 3),
     fixed(result.msMedian, 3),
     fixed(result.msP90, 3),
@@ -51,12 +52,19 @@ export function formatBenchReport(report: BenchReport): string {
     scientific(result.maxRelErr),
     formatBytes(result.workspaceBytes),
     ...(withPeer ? [fixed(result.peer?.msMedian, 3), result.peer ? `${fixed(peerSpeedup(result), 2)}x` : '-'] : []),
+    ...(withPeerError ? [scientific(result.peer?.maxAbsErr)] : []),
   ]);
   lines.push(rows.length ? table(header, rows, (column) => column >= 3) : '(no algorithm ran)');
   const peerName = report.results.find((result) => result.peer)?.peer?.name;
-  if (peerName) lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)`);
+  if (peerName) {
+    const errorNote = withPeerError ? `; "peer err" = its max abs error against the same fp64 reference, on the same input` : '';
+    lines.push('', `peer: ${peerName}; "vs peer" = peer time / engine time (above 1: the engine is faster)${errorNote}`);
+  }
   if (report.peerUnavailable) lines.push('', `peer: ${report.peerUnavailable}`);
   lines.push('GFLOP/s = 2*N*K*(C/groups)*R*S*P*Q / median time for every algorithm (effective, direct-convolution count)');
+  if (report.results.some((result) => result.threadsUsed !== undefined)) {
+    lines.push('thr "1 of 2": the layer is too small to gain from more workers, so the planner ran it on fewer');
+  }
   lines.push(...bestLines(report));
   const skipped = report.skipped ?? [];
   if (skipped.length) {

@@ -228,7 +228,7 @@ function runChild(dir: string, timeoutMs: number, signal?: AbortSignal): Promise
   });
 }
 
-/** The peer field of a BenchResult. */
-export function peerField(timing: PeerTiming): NonNullable<BenchResult['peer']> {
-  return { name: timing.name, msMedian: timing.msMedian, gflops: timing.gflops };
+/** The peer field of a BenchResult, with the peer output's max abs error against the reference when one was computed. */
+export function peerField(timing: PeerTiming, maxAbsErr?: number): NonNullable<BenchResult['peer']> {
+  return { name: timing.name, msMedian: timing.msMedian, msMin: timing.msMin, gflops: timing.gflops, ...(maxAbsErr === undefined ? {} : { maxAbsErr }) };
 }

@@ -4,7 +4,7 @@
  */
 import type { ConvAlgorithm } from '../../shared/payloads';
 import type { BenchRequest } from '../../shared/requests';
-import { CONV_ALGORITHMS } from '../../shared/payloads';
+import { BENCH_SUITES, CONV_ALGORITHMS } from '../../shared/payloads';
 import { shapeLabel, suiteLayers, type BenchLayer } from './layers';
 
 export const DEFAULT_WARMUP_MS = 500;
@@ -36,7 +36,7 @@ export function requestedLayers(request: BenchRequest): BenchLayer[] {
     if (request.layers?.length) throw new Error('layer names select layers of a suite; they do not apply to a custom shape');
     return [{ name: shapeLabel(request.shape), shape: request.shape, count: 1 }];
   }
-  throw new Error('nothing to benchmark: give a suite (resnet18, resnet50, vgg16, mobilenet-v1) or a shape');
+  throw new Error(`nothing to benchmark: give a suite (${BENCH_SUITES.join(', ')}) or a shape`);
 }
 
 /** The algorithms a request names (default: all), validated. */

@@ -233,12 +233,13 @@ export const PRUNE_SCHEMA: CommandSchema = {
 export const BENCH_SCHEMA: CommandSchema = {
   name: 'bench',
   summary: 'benchmark convolution algorithms on the WebAssembly SIMD engine',
-  cliSynopsis: `--suite ${BENCH_SUITES.join('|')} [--layers a,b] [options]\n       deep-accel bench --shape ${CONV_SHAPE_SYNTAX} [options]`,
+  cliSynopsis: `--suite NAME [--layers a,b] [options]\n       deep-accel bench --shape ${CONV_SHAPE_SYNTAX} [options]`,
   cellSynopsis: `bench <${BENCH_SUITES.join('|')}> | shape=${CONV_SHAPE_SYNTAX} [algos=a,b] [layout=nchw] [threads=T] [layers=name,...] [budget=ms]`,
   description: 'Benchmark convolution algorithms on the WebAssembly SIMD engine, each checked against an fp64 reference.',
-  notes: Object.values(SUITE_TABLES)
-    .flatMap((table) => (table.omitted ? [`${table.suite} skips ${table.omitted.layers[0]}..${table.omitted.layers.at(-1)}: ${table.omitted.reason}; every run lists them under skipped.`] : []))
-    .join('\n\n'),
+  notes: [
+    ...Object.values(SUITE_TABLES).map((table) => `${table.suite}: ${table.description}.`),
+    ...Object.values(SUITE_TABLES).flatMap((table) => (table.omitted ? [`${table.suite} skips ${table.omitted.layers[0]}..${table.omitted.layers.at(-1)}: ${table.omitted.reason}; every run lists them under skipped.`] : [])),
+  ].join('\n\n'),
   options: [
     { name: 'suite', kind: 'value', cellKey: false, parse: choice(BENCH_SUITES), values: BENCH_SUITES, placeholder: 'NAME', help: "a network's convolution layers (ImageNet 224x224, batch 1); in cells, the word after bench" },
     { name: 'layers', kind: 'value', parse: list(text()), placeholder: 'a,b', help: 'Only these layers of the suite, by name.' },

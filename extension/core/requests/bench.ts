@@ -13,7 +13,7 @@ import { machineInfo } from '../bench/machine';
 import { PEER_NOT_INSTALLED, findOnnxRuntime, peerField, runOnnxRuntimePeer, type PeerTiming } from '../bench/peer';
 import { timeIterations } from '../bench/stats';
 import { layoutChooser, type ConvBackend } from '../conv/backend';
-import { convDirectFlops } from '../conv/reference';
+import { compareToReference, convDirectFlops } from '../conv/reference';
 import { DEFAULT_MAX_ERROR_VS_DIRECT, bestPerLayer } from '../../shared/format';
 import { abortError, type ComputeHooks } from './hooks';
 
@@ -95,10 +95,13 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
     }
 
     let peer: PeerTiming | undefined;
+    let peerMaxAbsErr: number | undefined;
     if (timePeer) {
       progress(0, `${layer.name}: onnxruntime-node peer`);
       try {
-        peer = await runOnnxRuntimePeer(layer.shape, data.weight, { threads, budgetMs, signal });
+        // The peer computes on the same input, so its output is checked against the same reference.
+        peer = await runOnnxRuntimePeer(layer.shape, data.weight, { threads, budgetMs, signal, input: data.input, returnOutput: !!data.reference });
+        if (peer.output && data.reference) peerMaxAbsErr = compareToReference(peer.output, data.reference).maxAbsErr;
       } catch (error) {
         if (signal?.aborted) throw abortError('benchmark');
         skipped.push({ layer: layer.name, algo: 'peer:onnxruntime-node', reason: (error as Error).message });
@@ -119,7 +122,7 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
           signal,
           onSample: (fraction) => progress(fraction, message),
         });
-        if (peer) result.peer = peerField(peer);
+        if (peer) result.peer = peerField(peer, peerMaxAbsErr);
         report.results.push(result);
         layerResults.push(result);
       } catch (error) {
@@ -135,12 +138,23 @@ export async function runBench(request: BenchRequest, hooks: ComputeHooks): Prom
       // Floored at one fp32 rounding of the largest output, so an exact direct result divides by no zero.
       const floor = Math.max(directError, data.maxRefAbs * 2 ** -24, Number.MIN_VALUE);
       for (const result of layerResults) result.errorVsDirect = result.maxAbsErr / floor;
+      // A peer that computes something else would make every ratio against it meaningless: said, not hidden.
+      if (peerMaxAbsErr !== undefined && !(peerMaxAbsErr <= PEER_AGREEMENT * floor)) {
+        skipped.push({
+          layer: layer.name,
+          algo: 'peer:onnxruntime-node',
+          reason: `its output disagrees with the fp64 reference: max abs error ${peerMaxAbsErr.toExponential(2)}, over ${PEER_AGREEMENT}x direct's ${floor.toExponential(2)}`,
+        });
+      }
     }
   }
   report.best = bestPerLayer(report.results, maxErrorVsDirect);
   onProgress?.(1, 'done');
   return report;
 }
+
+/** How many times direct convolution's max abs error the peer's output may be off the reference and still agree. */
+export const PEER_AGREEMENT = 16;
 
 /** Direct convolution's max abs error on the layer's data (run once, untimed) when direct was not benchmarked. */
 async function directMaxAbsErr(backend: ConvBackend, layer: BenchLayer, threads: number, data: LayerData, signal?: AbortSignal): Promise<number> {
@@ -193,6 +207,7 @@ export async function benchAlgorithm(
       plan.convertOutput();
       layoutMs = (layoutMs ?? 0) + performance.now() - start;
     }
+    const workers = backend.workersFor?.(plan, threads) ?? threads;
     const errors = data.reference
       ? await backend.compare(plan, data.reference, data.maxRefAbs * RELATIVE_FLOOR, threads, { signal: timing.signal })
       : { maxAbsErr: NaN, maxRelErr: NaN };
@@ -202,6 +217,7 @@ export async function benchAlgorithm(
       algo,
       layout,
       threads,
+      ...(workers < threads ? { threadsUsed: workers } : {}),
       msMin: stats.msMin,
       msMedian: stats.msMedian,
       msP90: stats.msP90,
@@ -210,7 +226,7 @@ export async function benchAlgorithm(
       layoutMs,
       maxAbsErr: errors.maxAbsErr,
       maxRelErr: errors.maxRelErr,
-      workspaceBytes: plan.workspaceBytes(threads),
+      workspaceBytes: plan.workspaceBytes(workers),
       iterations: stats.iterations,
     };
   } finally {

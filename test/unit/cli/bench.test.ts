@@ -61,7 +61,7 @@ test('bench flags become a BenchRequest; bad flags are usage errors naming the f
   const usage = (argv: string[], pattern: RegExp): void =>
     assert.throws(() => benchRequestFromArgs(argv), (error: Error) => error instanceof CliUsageError && pattern.test(error.message));
   usage([], /give --suite .* or --shape/);
-  usage(['--suite', 'alexnet'], /--suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, got 'alexnet'/);
+  usage(['--suite', 'alexnet'], /--suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, mobilenet-v2, resnext50, dilated, got 'alexnet'/);
   usage(['--suite', 'vgg16', '--shape', '1,1,3,3,1,1,1'], /either --suite or --shape/);
   usage(['--shape', '1,2,3'], /--shape must be N,C,H,W,K,R,S/);
   usage(['--suite', 'vgg16', '--algo', 'im2col,magic'], /--algo: unknown algorithm 'magic'/);

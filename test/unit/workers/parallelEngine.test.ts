@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { WorkerPool, WorkerTaskError } from '../../../extension/workers/pool';
 import { PLAN_SLOT } from '../../../extension/engine/engine';
-import { ParallelEngine, UNITS_PER_THREAD, splitUnits } from '../../../extension/workers/parallelEngine';
+import { ESTIMATE_GFLOPS, MIN_SAVED_MS_PER_WORKER, ParallelEngine, UNITS_PER_THREAD, splitUnits, workersWorthUsing } from '../../../extension/workers/parallelEngine';
 import { compareToReference, referenceConv2d } from '../../../extension/core/conv/reference';
 import { fillUniform } from '../../../extension/core/bench/runner';
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/payloads';
@@ -19,8 +19,11 @@ test('splitUnits: contiguous, covering, sizes differ by at most one', () => {
   assert.throws(() => splitUnits(5, 0), /bad part count 0/);
 });
 
+// The split tests run layers far too small to be worth splitting: told to split whatever the size.
+const SPLIT_ALWAYS = { minSavedMsPerWorker: 0 };
+
 test('two workers compute exactly what one computes, and both match the fp64 reference', async () => {
-  const parallel = new ParallelEngine(pool);
+  const parallel = new ParallelEngine(pool, SPLIT_ALWAYS);
   // Odd sizes: the unit split leaves partial MR/NR blocks at the edges of both halves.
   const shapes: ConvShape[] = [
     { N: 2, C: 5, H: 9, W: 11, K: 13, R: 3, S: 3, stride: 1, pad: 1 },
@@ -60,7 +63,7 @@ test('decomposed plans (fft at stride 2, winograd at dilation 2) run their split
 });
 
 test('a plan is split into units that really run on both workers', async () => {
-  const parallel = new ParallelEngine(pool);
+  const parallel = new ParallelEngine(pool, SPLIT_ALWAYS);
   const shape: ConvShape = { N: 1, C: 16, H: 20, W: 20, K: 32, R: 3, S: 3, stride: 1, pad: 1 };
   const plan = parallel.plan(shape, 'im2col', 'nchw', 2);
   try {
@@ -108,7 +111,7 @@ test('a kernel that traps in a worker rejects as a trap naming the kernel, and t
 });
 
 test('with one worker busy elsewhere, a 2-thread run still completes correctly (the free worker claims the units)', async () => {
-  const parallel = new ParallelEngine(pool);
+  const parallel = new ParallelEngine(pool, SPLIT_ALWAYS);
   const shape: ConvShape = { N: 1, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
   const input = fillUniform(new Float32Array(8 * 256), 21);
   const weight = fillUniform(new Float32Array(16 * 8 * 9), 22);
@@ -120,4 +123,55 @@ test('with one worker busy elsewhere, a 2-thread run still completes correctly (
   assert.ok(units[0] + units[1] >= 2 * UNITS_PER_THREAD, `units claimed: ${units.join(', ')}`);
   const { maxAbsErr } = compareToReference(output, referenceConv2d(input, weight, undefined, shape));
   assert.ok(maxAbsErr < 1e-5, `max abs error ${maxAbsErr}`);
+});
+
+test('workersWorthUsing: each added worker must save MIN_SAVED_MS_PER_WORKER of the one-thread time', () => {
+  assert.equal(MIN_SAVED_MS_PER_WORKER, 0.3);
+  // Two workers save half the time: worth it from 0.6 ms on.
+  assert.equal(workersWorthUsing(0.59, 2, Infinity), 1);
+  assert.equal(workersWorthUsing(0.61, 2, Infinity), 2);
+  // 1.2 ms: the second saves 0.6, a third only 0.2 more (0.6 - 0.4).
+  assert.equal(workersWorthUsing(1.2, 4, Infinity), 2);
+  // 4.8 ms: 2.4, 0.8, 0.4 saved by the 2nd, 3rd, 4th; the 5th would save 0.24.
+  assert.equal(workersWorthUsing(4.8, 8, Infinity), 4);
+  assert.equal(workersWorthUsing(100, 2, Infinity), 2);
+  assert.equal(workersWorthUsing(100, 8, 3), 3, 'never more workers than units');
+  assert.equal(workersWorthUsing(0.01, 2, Infinity, 0), 2, 'a bound of 0 uses every thread');
+});
+
+test('a layer too small to split is planned and run as on one thread; a large one gets both workers', async () => {
+  const parallel = new ParallelEngine(pool);
+  // 2*16*8*9*16*16 = 589,824 flops: about 0.013 ms at the estimate's rate, far below the 0.6 ms two workers need.
+  const small: ConvShape = { N: 1, C: 8, H: 16, W: 16, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+  assert.ok(parallel.engine.realFlops(small, 'im2col', 'nchw') / (ESTIMATE_GFLOPS * 1e6) < 0.6);
+  const input = fillUniform(new Float32Array(8 * 256), 31);
+  const weight = fillUniform(new Float32Array(16 * 8 * 9), 32);
+  const one = parallel.plan(small, 'im2col', 'nchw', 1);
+  const two = parallel.plan(small, 'im2col', 'nchw', 2);
+  try {
+    assert.equal(parallel.workersFor(two, 2), 1);
+    assert.equal(two.descriptor.phases[0].units, one.descriptor.phases[0].units, 'the same work units as the one-thread plan');
+    parallel.lastUnitsPerWorker = [];
+    for (const plan of [one, two]) {
+      plan.setWeights(weight);
+      plan.setInput(input);
+    }
+    await parallel.run(one, 1);
+    await parallel.run(two, 2);
+    assert.deepEqual(parallel.lastUnitsPerWorker, [], 'no multi-worker dispatch');
+    assert.deepEqual(two.readOutput(), one.readOutput());
+  } finally {
+    two.release();
+    one.release();
+  }
+  // ResNet-18 conv2_x through im2col: 231 MFLOP, about 5 ms on one thread.
+  const large: ConvShape = { N: 1, C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, stride: 1, pad: 1 };
+  const plan = parallel.plan(large, 'im2col', 'nchw', 2);
+  try {
+    assert.equal(parallel.workersFor(plan, 2), 2);
+    assert.equal(parallel.workersFor(plan, 1), 1);
+    assert.ok(plan.descriptor.phases[0].units >= 2 * UNITS_PER_THREAD);
+  } finally {
+    plan.release();
+  }
 });

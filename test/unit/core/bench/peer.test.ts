@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { PEER_NOT_INSTALLED, findOnnxRuntime, runOnnxRuntimePeer } from '../../../../extension/core/bench/peer';
 import { compareToReference, referenceConv2d } from '../../../../extension/core/conv/reference';
 import type { BenchReport, ConvShape } from '../../../../extension/shared/payloads';
-import { REPO_ROOT } from '../../../paths';
+import { REPO_ROOT, WORKER_SOURCE } from '../../../paths';
+import { runBench } from '../../../../extension/core/requests/bench';
+import { PoolConvBackend } from '../../../../extension/workers/convBackend';
+import { WorkerPool } from '../../../../extension/workers/pool';
 
 const runtime = findOnnxRuntime();
 
@@ -109,5 +112,29 @@ Module._resolveFilename = function (request, ...rest) {
     assert.doesNotMatch(table.stdout, /peer ms|vs peer|peer:onnxruntime-node/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('bench --peer: onnxruntime-node runs grouped, depthwise (multiplier 2), dilated and asymmetrically padded layers on the engine\'s input and agrees with the fp64 reference', { skip: !runtime && 'onnxruntime-node is not installed' }, async () => {
+  const pool = new WorkerPool(WORKER_SOURCE, { size: 1 });
+  try {
+    const shapes: ConvShape[] = [
+      { N: 1, C: 8, H: 11, W: 9, K: 12, R: 3, S: 3, stride: 2, pad: 1, groups: 4 },
+      { N: 1, C: 6, H: 10, W: 10, K: 12, R: 3, S: 3, stride: 1, pad: 1, groups: 6 },
+      { N: 1, C: 5, H: 13, W: 12, K: 7, R: 3, S: 3, stride: 1, pad: 3, dilation: 3 },
+      { N: 1, C: 4, H: 10, W: 9, K: 6, R: 3, S: 3, stride: 2, pad: 0, pads: [0, 1, 1, 0] },
+    ];
+    for (const shape of shapes) {
+      const report = await runBench({ shape, algos: ['direct'], peer: true, budgetMs: 0, warmupMs: 0 }, { backend: new PoolConvBackend(pool) });
+      const label = JSON.stringify(shape);
+      assert.deepEqual(report.skipped?.filter((skip) => skip.algo.startsWith('peer')), [], label);
+      const [result] = report.results;
+      assert.ok(result.peer, label);
+      // The peer's output is compared element by element with the reference: a peer fed other data,
+      // or a Conv node with a wrong group, dilation or pad order, would be off by O(1).
+      assert.ok(result.peer.maxAbsErr !== undefined && result.peer.maxAbsErr < 1e-5, `${label}: peer error ${result.peer.maxAbsErr}`);
+    }
+  } finally {
+    await pool.dispose();
   }
 });

@@ -84,7 +84,7 @@ test('bad lines fail with a message naming the line and the problem', () => {
     ['prune x.onnx sparsity=0.5 method=random', /method must be one of magnitude, filter-l1, got 'random'/],
     ['prune x.onnx sparsity=0.5 input=56', /input must be HxW such as 56x56, got '56'/],
     ['bench', /bench needs a suite/],
-    ['bench alexnet', /suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, got 'alexnet'/],
+    ['bench alexnet', /suite must be one of resnet18, resnet50, vgg16, mobilenet-v1, mobilenet-v2, resnext50, dilated, got 'alexnet'/],
     ['bench resnet18 shape=1,2,3,4,5,3,3', /give either a suite or shape/],
     ['bench shape=1,2,3', /shape must be N,C,H,W,K,R,S/],
     ['bench resnet18 algos=magic', /algos must be one of direct, im2col/],
