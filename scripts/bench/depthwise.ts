@@ -13,7 +13,7 @@
 import { runOnnxRuntimePeer } from '../../extension/core/bench/peer';
 import { suiteLayers } from '../../extension/core/bench/layers';
 import { fillUniform } from '../../extension/core/bench/runner';
-import { timeIterations } from '../../extension/core/bench/stats';
+import { summarizeSamples, timeIterations } from '../../extension/core/bench/stats';
 import { compareToReference, convDirectFlops, convOutputSize, referenceConv2d } from '../../extension/core/conv/reference';
 import { Engine, type EngineVariant, applies } from '../../extension/engine/engine';
 import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../extension/shared/payloads';
@@ -28,11 +28,7 @@ const names = argValue('--layers')?.split(',');
 const also = (argValue('--also')?.split(',') ?? []) as ConvAlgorithm[];
 const layers = suiteLayers('mobilenet-v1', names).filter((layer) => (layer.shape.groups ?? 1) === layer.shape.C);
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+const median = (values: number[]): number => summarizeSamples(values).msMedian;
 
 function layerBytes(shape: ConvShape): number {
   const { P, Q } = convOutputSize(shape);

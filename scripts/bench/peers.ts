@@ -7,6 +7,7 @@
  * Prints a table of median ms and the engine's best algorithm against each peer (peer ms / engine ms);
  * with --every, also one row per engine algorithm of the first round (with its error over direct's).
  */
+import { summarizeSamples } from '../../extension/core/bench/stats';
 import { isBenchSuite, parseConvShape, shapeLabel, suiteLayers } from '../../extension/core/bench/layers';
 import { fillUniform } from '../../extension/core/bench/runner';
 import { runBench } from '../../extension/core/requests/bench';
@@ -50,11 +51,7 @@ interface Sample {
   tfjsErr?: number;
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
+const median = (values: number[]): number => summarizeSamples(values).msMedian;
 
 async function main(): Promise<void> {
   const flavour = await startTfjsWasm();
