@@ -719,6 +719,11 @@ export interface ModelLayer {
   weight: string;
   /** The axis order the weight is read in: OIHW, OHWI, HWIO, IHWO (TFLite depthwise) for kernels, OI or IO for matrices. */
   weightLayout: string;
+  /**
+   * The file stores the weight as a pruning mask pair, not as `weight`: the layer's weight is
+   * orig * mask (what the pruned model computes with), for its figures and its timings alike.
+   */
+  weightFrom?: { orig: string; mask: string; kind: PruningMaskInfo['kind'] };
   bias?: string;
   shape: ModelConvShape | ModelLinearShape;
   /** Weight and bias elements. */

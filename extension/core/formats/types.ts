@@ -66,6 +66,8 @@ export interface TensorSource extends TensorHeader {
   constant?: number;
   /** What `layout` rests on, when the parser inferred it rather than read it from the format. */
   layoutBasis?: LayoutBasis;
+  /** Not stored as such: the product of a stored parameter and its pruning mask (sparsity/masks.ts). */
+  maskedFrom?: { orig: string; mask: string; kind: 'torch-prune' | 'asp' };
 }
 
 export interface OpenedWeightFile {

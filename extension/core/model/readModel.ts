@@ -1,12 +1,15 @@
 /**
  * Reads the user's model into the layers of the model report: from the file's graph where it has
  * one (ONNX, TFLite), otherwise from its weights' names and shapes. Only headers and the graph are
- * read here; weight values are streamed later, by the sparsity scan and the timings.
+ * read here; weight values are streamed later, by the sparsity scan and the timings. A checkpoint
+ * saved with pruning masks (torch.nn.utils.prune's weight_orig + weight_mask, NVIDIA ASP's
+ * __weight_mma_mask) is read as the pruned model computes: each such weight is orig * mask.
  */
 import type { ModelLayer, ModelReport } from '../../shared/payloads';
 import { openWeightFile } from '../formats';
 import type { GraphLayers } from '../formats/graphLayers';
 import type { OpenedWeightFile } from '../formats/types';
+import { withMasksApplied } from '../sparsity/masks';
 import { layerFromGraph } from './layers';
 import { layersFromWeights } from './weightLayers';
 
@@ -47,6 +50,7 @@ export function describeModel(opened: OpenedWeightFile, input?: number[]): Model
     const fromWeights = layersFromWeights(opened.tensors, opened.format, input);
     layers = fromWeights.layers;
     notes.push(`no graph in a ${opened.format} file: layers are read from the weights' names and shapes, in file order`, ...fromWeights.notes);
+    notes.push(...combinedMaskNotes(opened));
   }
   const reportInput = inputOf(graph, input && opened.format !== 'tflite' ? input : undefined);
   const unknown = layers.filter((l) => l.flops === null).length;
@@ -81,6 +85,22 @@ export function describeModel(opened: OpenedWeightFile, input?: number[]): Model
   };
 }
 
+const MASK_KINDS = { 'torch-prune': 'torch.nn.utils.prune', asp: 'NVIDIA ASP' } as const;
+
+/** What the report says of the weights it read as orig * mask. */
+function combinedMaskNotes(opened: OpenedWeightFile): string[] {
+  const byKind = new Map<string, string[]>();
+  for (const t of opened.tensors) {
+    if (!t.maskedFrom) continue;
+    const kind = MASK_KINDS[t.maskedFrom.kind];
+    byKind.set(kind, [...(byKind.get(kind) ?? []), `${t.name} = ${t.maskedFrom.orig} * ${t.maskedFrom.mask}`]);
+  }
+  return [...byKind].map(
+    ([kind, products]) =>
+      `${products.length} weight${products.length === 1 ? '' : 's'} combined from their pruning masks (${kind}): ${products.join(', ')}; sparsity, FLOPs and timings are of these products, as the pruned model computes`,
+  );
+}
+
 /** Opens `file`, reads its layers and closes it. */
 export async function readModel(file: string, options: ModelReadOptions = {}): Promise<ModelReport> {
   const opened = await openModelFile(file, options);
@@ -91,7 +111,16 @@ export async function readModel(file: string, options: ModelReadOptions = {}): P
   }
 }
 
-/** Opens `file` with its graph's layers (for `describeModel`); the caller closes it. */
-export function openModelFile(file: string, options: ModelReadOptions = {}): Promise<OpenedWeightFile> {
-  return openWeightFile(file, { signal: options.signal, graphLayers: { ...(options.input ? { input: options.input } : {}) } });
+/**
+ * Opens `file` with its graph's layers (for `describeModel`); the caller closes it. Without a graph,
+ * masked parameters are replaced by orig * mask (under the parameter's name) and their masks dropped.
+ */
+export async function openModelFile(file: string, options: ModelReadOptions = {}): Promise<OpenedWeightFile> {
+  const opened = await openWeightFile(file, { signal: options.signal, graphLayers: { ...(options.input ? { input: options.input } : {}) } });
+  if (!opened.graphLayers) {
+    const applied = withMasksApplied(opened.tensors);
+    opened.tensors = applied.tensors;
+    opened.warnings.push(...applied.problems);
+  }
+  return opened;
 }

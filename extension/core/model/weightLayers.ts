@@ -62,7 +62,15 @@ export function layersFromWeights(tensors: readonly TensorSource[], format: Weig
     const name = layerNameOf(tensor.name);
     const bias = biasOf(tensor.name, /depthwise/i.test(tensor.name) && view.layout === 'HWIO' ? view.C * view.K : view.K, byName);
     const params = tensor.numel + (bias?.numel ?? 0);
-    const common = { name, opType: 'weights', weight: tensor.name, weightLayout: view.layout, ...(bias ? { bias: bias.name } : {}), params };
+    const common = {
+      name,
+      opType: 'weights',
+      weight: tensor.name,
+      weightLayout: view.layout,
+      ...(tensor.maskedFrom ? { weightFrom: { ...tensor.maskedFrom } } : {}),
+      ...(bias ? { bias: bias.name } : {}),
+      params,
+    };
     if (view.rank === 2 && tensor.shape.length === 2) {
       let N: number | null = null;
       if (flow) {

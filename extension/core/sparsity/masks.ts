@@ -58,6 +58,24 @@ export function findPruningMasks(tensors: readonly TensorSource[]): { pairs: Pru
   return { pairs, problems };
 }
 
+/**
+ * Replaces each masked parameter of `tensors` by orig * mask under the parameter's own name (for a
+ * torch.nn.utils.prune pair, where the file has no tensor of that name) and drops the masks, so a
+ * reader of layers sees the weights the pruned model computes with.
+ */
+export function withMasksApplied(tensors: readonly TensorSource[]): { tensors: TensorSource[]; combined: PruningMaskPair[]; problems: string[] } {
+  const { pairs, problems } = findPruningMasks(tensors);
+  if (pairs.length === 0) return { tensors: tensors.slice(), combined: [], problems };
+  const byOrig = new Map(pairs.map((pair) => [pair.orig.name, pair]));
+  const masks = new Set(pairs.map((pair) => pair.mask.name));
+  const out = tensors.flatMap((t) => {
+    if (masks.has(t.name)) return [];
+    const pair = byOrig.get(t.name);
+    return [pair ? effectiveMaskedTensor(pair) : t];
+  });
+  return { tensors: out, combined: pairs, problems };
+}
+
 /** Streams equal-length aligned segments of two tensors' chunks, whatever each producer's chunking. */
 export async function* zipChunks(
   a: TensorSource,
@@ -109,6 +127,7 @@ export function effectiveMaskedTensor(pair: PruningMaskPair): TensorSource {
     shape: orig.shape.slice(),
     numel: orig.numel,
     ...(orig.layout ? { layout: orig.layout, ...(orig.layoutBasis ? { layoutBasis: orig.layoutBasis } : {}) } : {}),
+    maskedFrom: { orig: orig.name, mask: mask.name, kind: pair.kind },
     async *chunks(options) {
       const limit = options?.maxChunkElements ?? 1 << 20;
       // float32 * float32 is exact in float64, so the product never rounds.
