@@ -713,6 +713,11 @@ export interface ModelWinograd {
 export interface ModelLayer {
   /** As the file names it (ONNX node, TFLite output tensor, weight tensor without a graph). */
   name: string;
+  /**
+   * The graph's node (ONNX, TFLite): its own name, '' when it has none (an unnamed ONNX node, every
+   * TFLite operator; the layer is then named by `output`), and its first output tensor.
+   */
+  graphNode?: { name: string; output: string };
   /** The operator as the file spells it (Conv, CONV_2D, ...), or 'weights' when read from weight shapes alone. */
   opType: string;
   op: ModelLayerOp;

@@ -21,6 +21,11 @@ export interface GraphConvGeometry {
 export interface GraphLayer {
   /** The node's name (ONNX; its first output when unnamed) or the output tensor's name (TFLite). */
   name: string;
+  /**
+   * The node as the file has it: its own name ('' for an unnamed ONNX node and every TFLite
+   * operator, which has none) and its first output tensor, where viewers find an unnamed node.
+   */
+  node?: { name: string; output: string };
   /** The operator as the file spells it: Conv, ConvTranspose, Gemm, MatMul, CONV_2D, ... */
   opType: string;
   kind: 'conv' | 'convTranspose' | 'linear';

@@ -437,6 +437,7 @@ function convAttributes(node: ScannedNode, kernel: number[], input: number[] | u
 /** The layer a weight-bearing node makes, or why it makes none (undefined: not a layer with weights at all). */
 function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSource>, path: string): GraphLayer | string | undefined {
   const name = `${path}${node.name || node.output[0] || node.opType}`;
+  const own = { name: node.name, output: node.output[0] ?? '' };
   const constant = (i: number): string | undefined => (node.input[i] ? weightBehind(node.input[i]!, scope, weights) : undefined);
   const bias = (i: number): string | undefined => {
     const b = constant(i);
@@ -461,6 +462,7 @@ function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSou
     const [C, K] = op === 'Conv' ? [w[1]! * groups, w[0]!] : [w[0]!, w[1]! * groups];
     return {
       name,
+      node: own,
       opType: op,
       kind: op === 'Conv' ? 'conv' : 'convTranspose',
       weight,
@@ -482,6 +484,7 @@ function layerOf(node: ScannedNode, scope: Scope, weights: Map<string, TensorSou
     const known = rows !== undefined && Number.isSafeInteger(rows) && rows > 0;
     return {
       name,
+      node: own,
       opType: op,
       kind: 'linear',
       weight,

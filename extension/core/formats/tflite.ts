@@ -503,7 +503,8 @@ async function readTfliteModel(file: FlatBufferReader): Promise<TfliteModelInfo>
     for (const op of layerOps) {
       const layer = tfliteLayer(op, shapes, listedNames, (index) => activationNames.get(index) ?? `subgraph${subgraphIndex}/tensor${index}`);
       if (typeof layer === 'string') layerNotes.push(layer);
-      else layers.push(layer);
+      // A TFLite operator has no name of its own: viewers show it by the tensor it writes.
+      else layers.push(op.output !== undefined && op.output >= 0 ? { ...layer, node: { name: '', output: layer.name } } : layer);
     }
     if (subgraphIndex === 0) {
       for (const index of await subgraph.int32s(1)) {

@@ -3,11 +3,15 @@
  * figures show on the graph there:
  * - Netron's attachment (a JSON file with `signature: "netron:attachment"` opened next to the
  *   model): `metrics` items of {kind, target, name, value, type}; Netron looks an item up by
- *   `${kind}::${target}`, the target being a node's name (its first line), '' for the model.
- * - Model Explorer's node data (the JSON its GraphNodeData writes): one value per node id in
- *   `results`, coloured along `gradient` (stops 0 and 1 are the smallest and largest value).
- * Both key layers by the name the file gives them (the ONNX node name, the TFLite output tensor,
- * the Keras layer), which is the report's layer name.
+ *   `${kind}::${target}`, the target being the first line of a node's or value's name, '' for the
+ *   model. It looks a node up only by a name it has: an unnamed ONNX node and a TFLite operator
+ *   (which never has one) get their figures on the tensor they write (`value`), shown when that
+ *   edge is selected.
+ * - Model Explorer's node data (the JSON its GraphNodeData writes): one value per key in `results`,
+ *   the key a node id or any output tensor name of the node, coloured along `gradient` (stops 0 and
+ *   1 are the smallest and largest value). A named node is keyed by its name (the id its adapters
+ *   give it), an unnamed one by its output tensor (adapters name unnamed nodes as they please).
+ * Without a graph node, a layer is keyed by its own name (the Keras or TF.js layer).
  */
 import type { ModelLayer, ModelReport } from '../../shared/payloads';
 import { writeFile } from 'node:fs/promises';
@@ -16,7 +20,7 @@ import { checkOutputPath, writeOutputFile } from '../outputFile';
 export const NETRON_ATTACHMENT_SIGNATURE = 'netron:attachment';
 
 export interface NetronMetric {
-  kind: 'model' | 'graph' | 'node';
+  kind: 'model' | 'graph' | 'node' | 'value';
   target: string;
   name: string;
   value: number | string;
@@ -35,9 +39,17 @@ export interface ModelExplorerNodeData {
   gradient: { stop: number; bgColor: string }[];
 }
 
-/** Netron matches a node by the first line of its name: a name with a line break would never match. */
-function nodeTarget(layer: ModelLayer): string {
-  return layer.name.split('\n')[0]!;
+/** Where Netron finds a layer; it matches the first line of a name, so only that is written. */
+function netronTarget(layer: ModelLayer): { kind: 'node' | 'value'; target: string } {
+  const node = layer.graphNode;
+  if (node && node.name === '' && node.output !== '') return { kind: 'value', target: node.output.split('\n')[0]! };
+  return { kind: 'node', target: (node?.name || layer.name).split('\n')[0]! };
+}
+
+/** The key Model Explorer finds a layer's node by. */
+function modelExplorerKey(layer: ModelLayer): string {
+  const node = layer.graphNode;
+  return node ? node.name || node.output || layer.name : layer.name;
 }
 
 /** The figures of one layer as name/value pairs, those the report has (untimed reports have fewer). */
@@ -73,14 +85,14 @@ export function netronAttachment(report: ModelReport): NetronAttachment {
   if (total.pruned?.msMedian !== undefined) metrics.push({ kind: 'model', target: '', name: 'deep-accel pruned sum of ms', value: total.pruned.msMedian });
   const seen = new Set<string>();
   for (const layer of report.layers) {
-    const target = nodeTarget(layer);
+    const { kind, target } = netronTarget(layer);
     for (const [name, value, type] of layerFigures(layer)) {
       // Netron keeps the first item of a name per node: a node that makes two layers (a Keras
       // SeparableConv2D) gets each layer's figures under the layer's own label.
-      const key = `${target}\u0000${name}`;
+      const key = `${kind}\u0000${target}\u0000${name}`;
       const label = seen.has(key) ? `${name} (${layer.name})` : name;
       seen.add(key);
-      metrics.push({ kind: 'node', target, name: label, value, ...(type ? { type } : {}) });
+      metrics.push({ kind, target, name: label, value, ...(type ? { type } : {}) });
     }
   }
   return { signature: NETRON_ATTACHMENT_SIGNATURE, metadata: [], metrics };
@@ -97,7 +109,7 @@ export function modelExplorerNodeData(report: ModelReport): ModelExplorerNodeDat
   for (const layer of report.layers) {
     const value = timed ? layer.best?.msMedian : (layer.flops ?? undefined);
     if (value === undefined) continue;
-    const id = nodeTarget(layer);
+    const id = modelExplorerKey(layer);
     // Two layers of one node (a Keras SeparableConv2D) add up: the node costs both.
     results[id] = { value: (results[id]?.value ?? 0) + value };
   }

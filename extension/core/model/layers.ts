@@ -46,7 +46,14 @@ export function modelLayer(fields: Omit<ModelLayer, 'flops' | 'needs' | 'winogra
 /** A graph's layer in the report's terms; `tensorOf` gives a listed tensor's header. */
 export function layerFromGraph(layer: GraphLayer, tensorOf: (tensor: string) => Pick<TensorSource, 'numel' | 'layout'> | undefined): ModelLayer {
   const params = (tensorOf(layer.weight)?.numel ?? 0) + (layer.bias ? (tensorOf(layer.bias)?.numel ?? 0) : 0);
-  const common = { name: layer.name, opType: layer.opType, weight: layer.weight, ...(layer.bias ? { bias: layer.bias } : {}), params };
+  const common = {
+    name: layer.name,
+    ...(layer.node ? { graphNode: { ...layer.node } } : {}),
+    opType: layer.opType,
+    weight: layer.weight,
+    ...(layer.bias ? { bias: layer.bias } : {}),
+    params,
+  };
   if (layer.kind === 'linear' || !layer.conv) {
     const { inFeatures, outFeatures, layout } = layer.linear!;
     return modelLayer({ ...common, weightLayout: layout, op: 'linear', shape: { N: layer.input?.[0] ?? null, I: inFeatures, O: outFeatures } });

@@ -113,7 +113,8 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       algo,
       layout,
       time: timingKey(options.engineBuild, shape, algo, layout, threads),
-      error: `${options.fileIdentity}|${layer.name}|${timingKey(options.engineBuild, shape, algo, layout, 1)}|${dataKey}`,
+      // By weight, not layer name: names may repeat in a file, a weight tensor is one set of values.
+      error: `${options.fileIdentity}|${layer.weight}|${timingKey(options.engineBuild, shape, algo, layout, 1)}|${dataKey}`,
     }));
     const peerKey = options.peer ? timingKey(`onnxruntime-node-${options.peer.version}`, shape, 'Conv', 'nchw', threads) : undefined;
     const needsEngine = keys.some((k) => !cache.timing(k.time) || cache.error(k.error) === undefined) || (peerKey !== undefined && !cache.timing(peerKey));

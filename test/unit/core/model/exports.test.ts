@@ -84,3 +84,34 @@ test('export paths are checked before any work: never the model, always .json', 
   await assert.rejects(runModel({ file: NET, time: false, exportModelExplorer: join(folder, 'x.txt') }), /--export-model-explorer .*x\.txt: the output is written as JSON, so its name must end in \.json/);
   await assert.rejects(runModel({ file: NET, time: false, exportNetron: join(folder, 'no-such-folder', 'x.json') }), /the folder .* does not exist or is not writable/);
 });
+
+test('unnamed ONNX nodes: the layer is named by its output tensor, and its figures go where Netron and Model Explorer find them', async () => {
+  // onnx (Python) wrote Convs with and without names; the expected file lists them as onnx.load reads them.
+  const file = fixture('onnx', 'unnamed_nodes.onnx');
+  const graph = JSON.parse(readFileSync(fixture('onnx', 'unnamed_nodes.expected.json'), 'utf8')) as { convs: { name: string; output: string }[]; values: string[] };
+  const netron = join(folder, 'unnamed.netron.json');
+  const explorer = join(folder, 'unnamed.model-explorer.json');
+  const report = await runModel({ file, time: false, exportNetron: netron, exportModelExplorer: explorer });
+  // Netron shows an unnamed node without a name and its output edge by the tensor's name: the report's name for the layer.
+  assert.deepEqual(report.layers.map((l) => l.name), graph.convs.map((c) => c.name || c.output));
+  // Netron looks a node's metrics up by its name only when it has one (metadata.Attachment in its
+  // source), so an unnamed node's figures go on its output value, shown when the edge is selected.
+  const entries = netronLookup(JSON.parse(readFileSync(netron, 'utf8')));
+  const named = new Set(graph.convs.map((c) => c.name).filter((n) => n !== ''));
+  for (const key of entries.keys()) {
+    const [kind, target] = key.split('::') as [string, string];
+    if (kind === 'model') assert.equal(target, '');
+    else if (kind === 'node') assert.ok(named.has(target), `node::${target}: no node of the graph has that name`);
+    else assert.ok(kind === 'value' && graph.values.includes(target), key);
+  }
+  for (const [i, conv] of graph.convs.entries()) {
+    const figures = entries.get(conv.name ? `node::${conv.name}` : `value::${conv.output}`);
+    assert.ok(figures, `the figures of ${conv.name || conv.output}`);
+    assert.equal(figures.get('deep-accel FLOPs')!.value, report.layers[i]!.flops);
+  }
+  // Model Explorer keys node data by node id or by any output tensor name of the node: the name where the node has one.
+  const data = JSON.parse(readFileSync(explorer, 'utf8')) as { results: Record<string, { value: number }> };
+  assert.deepEqual(Object.keys(data.results), graph.convs.map((c) => c.name || c.output));
+  for (const [i, conv] of graph.convs.entries()) assert.equal(data.results[conv.name || conv.output]!.value, report.layers[i]!.flops);
+  assert.deepEqual(report.layers.map((l) => l.graphNode), graph.convs);
+});
