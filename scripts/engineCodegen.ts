@@ -331,6 +331,84 @@ export function generateDirectKernels(): string {
         }
       }
     }
+    // Dilated runs: the taps of a kernel row are `dilation` pixels apart in the padded row, so the Bi
+    // channels of one tap run contiguously and the next tap starts tapBytes further. Only the taps
+    // [sLo, sHi) that some pixel of the run reads inside the image are computed (the others would
+    // multiply the zero padding); kernel row r of the run reads padded row yRow + r * rowStep.
+    for (const stride of [1, 2, 0]) {
+      for (let count = 1; count <= wt; count++) {
+        lines.push('// @ts-ignore: decorator');
+        lines.push(`@inline function directDilated${B}s${stride === 0 ? 'x' : stride}n${count}(`);
+        lines.push('  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,');
+        lines.push('  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,');
+        lines.push('  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
+        lines.push('): void {');
+        lines.push(...accumulatorsFromBias(count));
+        lines.push(`  const tapGap = tapBytes - ${B * 4};`);
+        lines.push('  for (let cb = 0; cb < CB; cb++) {');
+        lines.push('    for (let r = rLo; r < rHi; r++) {');
+        lines.push('      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;');
+        lines.push(`      let w = weights + (<usize>((cb * R + r) * S + sLo) * ${wStepS});`);
+        lines.push('      for (let s = sLo; s < sHi; s++) {');
+        lines.push(`        const end = w + ${wStepS};`);
+        lines.push('        while (w < end) {');
+        lines.push(...multiplyAddStep(count, (i) => (stride === 0
+          ? (i === 0 ? 'v128.load32_splat(x)' : `v128.load32_splat(x + ${i} * pixelBytes)`)
+          : `v128.load32_splat(x, ${i * stride * B * 4})`)).map((line) => `  ${line}`));
+        lines.push(`          w += ${wStepCi};`);
+        lines.push('          x += 4;');
+        lines.push('        }');
+        lines.push('        x += tapGap;');
+        lines.push('      }');
+        lines.push('    }');
+        lines.push('  }');
+        lines.push(...storePixels(count));
+        lines.push('}');
+        lines.push('');
+      }
+    }
+    lines.push('/**');
+    lines.push(` * One output row of Q pixels for one group of ${KO} output channels, input blocks of ${B} channels, with`);
+    lines.push(' * kernel taps `dilation` pixels apart: src holds padded rows at column 0 of block 0 (image column x at');
+    lines.push(' * padded column x + padLeft); kernel row r reads padded row yRow + r * rowStep, for r in [rLo, rHi).');
+    lines.push(` * The row is cut into balanced runs of at most ${wt} pixels; each run skips the taps that read only padding.`);
+    lines.push(' */');
+    lines.push(`export function directRowDilated${B}(`);
+    lines.push('  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, dilation: i32, Q: i32,');
+    lines.push('  padLeft: i32, W: i32, yRow: i32, rowStep: i32, rLo: i32, rHi: i32,');
+    lines.push('  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,');
+    lines.push('): void {');
+    lines.push(`  const runs = (Q + ${wt - 1}) / ${wt};`);
+    lines.push('  const base = Q / runs;');
+    lines.push('  const longer = Q - base * runs;');
+    lines.push(`  const pixelBytes = <usize>stride * ${B * 4};`);
+    lines.push(`  const tapBytes = <usize>dilation * ${B * 4};`);
+    lines.push('  let q = 0;');
+    lines.push('  let o0 = out0;');
+    lines.push('  let o1 = out1;');
+    lines.push('  for (let j = 0; j < runs; j++) {');
+    lines.push('    const count = j < longer ? base + 1 : base;');
+    lines.push('    const x = src + <usize>q * pixelBytes;');
+    lines.push('    // Image columns of tap 0 for the run\'s first and last pixels; tap s reads dilation * s further.');
+    lines.push('    const first = q * stride - padLeft;');
+    lines.push('    const last = first + (count - 1) * stride;');
+    lines.push('    const sLo = last >= 0 ? 0 : (dilation - 1 - last) / dilation;');
+    lines.push('    const sHi = first >= W ? 0 : min(S, (W - 1 - first) / dilation + 1);');
+    for (const stride of [1, 2, 0]) {
+      const cond = stride === 0 ? '} else {' : stride === 1 ? 'if (stride == 1) {' : '} else if (stride == 2) {';
+      lines.push(`    ${cond}`);
+      for (let count = wt; count >= 1; count--) {
+        const call = `directDilated${B}s${stride === 0 ? 'x' : stride}n${count}(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias)`;
+        lines.push(count === 1 ? `      else ${call};` : `      ${count === wt ? '' : 'else '}if (count == ${count}) ${call};`);
+      }
+    }
+    lines.push('    }');
+    lines.push('    q += count;');
+    lines.push('    o0 += <usize>count * outPixelBytes;');
+    lines.push('    if (o1 != 0) o1 += <usize>count * outPixelBytes;');
+    lines.push('  }');
+    lines.push('}');
+    lines.push('');
     lines.push('/**');
     lines.push(` * \`rows\` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of ${KO} output channels,`);
     lines.push(` * input blocks of ${B} channels. src: padded rows at column 0 of block 0; kernel row r of output row`);

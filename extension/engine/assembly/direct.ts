@@ -1,25 +1,34 @@
-// Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, padding
-// (top, left, bottom, right), one group, no dilation (grouped.ts runs the rest).
+// Register-blocked direct convolution on nchw{B}c (B = 4, 8, 16), any kernel size, stride, dilation and
+// padding (top, left, bottom, right), one group or groups whose output channels come in whole groups of
+// 8 kernel outputs (K/groups a multiple of 8, or 4: two groups per 8, their weights zero across groups);
+// grouped.ts runs the other grouped shapes.
 // Work unit = (image n, block of output rows); units write disjoint outputs. A unit first copies the
 // input rows its output rows read into scratch as [CBi][rows][Wp][Bi]: zero-padded left and right to
-// Wp = (Q-1)*stride + S columns, so that every output pixel runs the generated kernels without column
-// checks and each row splits into balanced pixel runs (no slow lone border pixels), and regrouped into
-// blocks of Bi input channels (chosen by the host: 16 keeps the kernels' inner loop long whatever the
-// layout's B). Rows above or below the image are skipped (their kernel rows contribute nothing). Then
-// for each group of 8 output channels (weights packed by the host as [K/8][CBi][R][S][Bi ci][8 ko],
-// zero-padded channels) it computes its rows; the group's weights are reused from cache across them.
+// Wp = (Q-1)*stride + (S-1)*dilation + 1 columns, so that every output pixel runs the generated kernels
+// without column checks and each row splits into balanced pixel runs (no slow lone border pixels), and
+// regrouped into blocks of Bi input channels (chosen by the host: 16 keeps the kernels' inner loop long
+// whatever the layout's B). Undilated, the rows are the image rows the block reads, rows above or below
+// the image skipped (their kernel rows contribute nothing). Dilated, they are R bands, one per kernel
+// row, of the rows that kernel row reads (rows outside the image zero), so that the rows between the
+// taps are never copied. Then for each group of 8 output channels (weights packed by the host as
+// [K/8][span/Bi][R][S][Bi ci][8 ko] over the span of input channels the 8 read: all C, or their groups')
+// it computes its rows; the group's weights are reused from cache across them.
 import {
   param, paramPtr, P_C, P_H, P_W, P_K, P_R, P_S, P_STRIDE, P_PAD, P_P, P_Q, P_INPUT, P_OUTPUT, P_WEIGHTS,
-  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1, P_PAD_LEFT,
+  P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1, P_X2, P_PAD_LEFT, P_GROUPS, P_DILATION,
 } from './params';
-import { directRows4, directRows8, directRows16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS } from './generated/directKernels';
+import {
+  directRows4, directRows8, directRows16, directRowDilated4, directRowDilated8, directRowDilated16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS,
+} from './generated/directKernels';
 
 /**
- * Copies input rows [y0, y1) of one nchw{B}c image (CB blocks) into dst as [CBi][y1-y0][Wp][Bi]: image
- * column x at padded column x + pad; columns outside the image and channels past CB * B are zero.
+ * Copies input rows [y0, y1) of one nchw{B}c image (CB blocks) into dst as [CBi][y1-y0][Wp][Bi], the
+ * blocks blockBytes apart: image column x at padded column x + pad; columns outside the image and
+ * channels past CB * B are zero.
  */
 function copyPaddedRows(
   img: usize, CB: i32, H: i32, W: i32, B: i32, Bi: i32, CBi: i32, y0: i32, y1: i32, pad: i32, Wp: i32, dst: usize,
+  blockBytes: usize,
 ): void {
   // Padded columns [xLo, xHi) hold image columns [xLo - pad, xHi - pad).
   const xLo = min(pad, Wp);
@@ -28,8 +37,8 @@ function copyPaddedRows(
   const inPixel = <usize>B << 2;
   const outPixel = <usize>Bi << 2;
   const rowBytes = <usize>Wp * outPixel;
-  let d = dst;
   for (let cbi = 0; cbi < CBi; cbi++) {
+    let d = dst + <usize>cbi * blockBytes;
     for (let y = y0; y < y1; y++) {
       if (xLo > 0) memory.fill(d, 0, <usize>xLo * outPixel);
       if (xHi < Wp) memory.fill(d + <usize>xHi * outPixel, 0, <usize>(Wp - xHi) * outPixel);
@@ -59,41 +68,79 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
   // Top and left padding; bottom and right follow from P and Q.
   const padTop = param(plan, P_PAD), padLeft = param(plan, P_PAD_LEFT);
   const P = param(plan, P_P), Q = param(plan, P_Q);
+  const groups = param(plan, P_GROUPS), dilation = param(plan, P_DILATION);
   const input = paramPtr(plan, P_INPUT), output = paramPtr(plan, P_OUTPUT);
   const weights = paramPtr(plan, P_WEIGHTS), bias = paramPtr(plan, P_BIAS);
   const rowChunk = param(plan, P_ROW_CHUNK), rowChunks = param(plan, P_ROW_CHUNKS);
   const B = param(plan, P_X0);
   const Bi = param(plan, P_X1);
+  // Input blocks one group of KO output channels reads (all CBi for one group).
+  const spanBlocks = param(plan, P_X2);
+  const Cg = C / groups, Kg = K / groups;
   const CB = (C + B - 1) / B;
   const CBi = (C + Bi - 1) / Bi;
   const KB = (K + B - 1) / B;
   const KO = DIRECT_OUT_CHANNELS;
-  const groups = (K + KO - 1) / KO;
+  const outGroups = (K + KO - 1) / KO;
   const imageIn = <usize>CB * H * W * B * 4;
   const imageOut = <usize>KB * P * Q * B * 4;
   const blockStride = <usize>P * Q * B * 4;
   const outPixelBytes = <usize>B << 2;
-  const weightsPerGroup = <usize>CBi * R * S * Bi * KO * 4;
-  const Wp = (Q - 1) * stride + S;
+  const weightsPerGroup = <usize>spanBlocks * R * S * Bi * KO * 4;
+  const Wp = (Q - 1) * stride + (S - 1) * dilation + 1;
   const rowBytes = <usize>Wp * Bi * 4;
   for (let u = unitBegin; u < unitEnd; u++) {
     const n = u / rowChunks;
     const p0 = (u - n * rowChunks) * rowChunk;
     const p1 = min(P, p0 + rowChunk);
-    // Input rows the unit's output rows read, clipped to the image.
-    const yStart = max(0, p0 * stride - padTop);
-    const yEnd = max(yStart, min(H, (p1 - 1) * stride - padTop + R));
-    copyPaddedRows(input + <usize>n * imageIn, CB, H, W, B, Bi, CBi, yStart, yEnd, padLeft, Wp, scratch);
-    const cbBytes = <usize>(yEnd - yStart) * rowBytes;
-    for (let g = 0; g < groups; g++) {
+    const img = input + <usize>n * imageIn;
+    // Undilated: the image rows [yStart, yEnd) the unit reads. Dilated: R bands of `band` rows.
+    const band = (p1 - p0 - 1) * stride + 1;
+    let yStart = 0;
+    let cbBytes: usize;
+    if (dilation == 1) {
+      yStart = max(0, p0 * stride - padTop);
+      const yEnd = max(yStart, min(H, (p1 - 1) * stride - padTop + R));
+      cbBytes = <usize>(yEnd - yStart) * rowBytes;
+      copyPaddedRows(img, CB, H, W, B, Bi, CBi, yStart, yEnd, padLeft, Wp, scratch, cbBytes);
+    } else {
+      cbBytes = <usize>R * band * rowBytes;
+      for (let r = 0; r < R; r++) {
+        const y0 = p0 * stride - padTop + r * dilation;
+        const lo = max(0, y0), hi = min(H, y0 + band);
+        if (lo < hi) {
+          copyPaddedRows(img, CB, H, W, B, Bi, CBi, lo, hi, padLeft, Wp, scratch + <usize>(r * band + lo - y0) * rowBytes, cbBytes);
+        }
+      }
+    }
+    for (let g = 0; g < outGroups; g++) {
       const k0 = g * KO;
       const kb = k0 / B;
+      // The input blocks of the channels these outputs read (their groups'), clipped to the image's.
+      const firstBlock = (k0 / Kg) * Cg / Bi;
+      const blocks = min(spanBlocks, CBi - firstBlock);
+      const src = scratch + <usize>firstBlock * cbBytes;
       const w = weights + <usize>g * weightsPerGroup;
       const b = bias != 0 ? bias + (<usize>k0 << 2) : 0;
       // Channels k0..k0+3 and k0+4..k0+7: the same block for B >= 8, the next block for B = 4 (which
       // may not exist when K ends in the first).
       const groupOut = output + <usize>n * imageOut + (<usize>kb * P * Q * B + <usize>(k0 - kb * B)) * 4;
       const upper: usize = B > 4 ? 16 : kb + 1 < KB ? blockStride : 0;
+      if (dilation != 1) {
+        for (let p = p0; p < p1; p++) {
+          const y = p * stride - padTop;
+          // Kernel rows whose image row y + r * dilation is inside the image.
+          const rLo = y >= 0 ? 0 : (dilation - 1 - y) / dilation;
+          const rHi = y >= H ? 0 : min(R, (H - 1 - y) / dilation + 1);
+          const out0 = groupOut + (<usize>p * Q * B << 2);
+          const out1 = upper != 0 ? out0 + upper : 0;
+          const yRow = (p - p0) * stride;
+          if (Bi == 4) directRowDilated4(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
+          else if (Bi == 8) directRowDilated8(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
+          else directRowDilated16(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        }
+        continue;
+      }
       // Output rows that read the same kernel rows [rLo, rHi) run as one sequence of pixels (the kernels
       // reach the next row's pixels at a constant offset for stride 1 and 2, across at most one row end).
       const joinRows = stride <= 2 && Q >= DIRECT_PIXELS;
@@ -111,9 +158,9 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
         const out0 = groupOut + (<usize>p * Q * B << 2);
         const out1 = upper != 0 ? out0 + upper : 0;
         const yRow = y - yStart;
-        if (Bi == 4) directRows4(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
-        else if (Bi == 8) directRows8(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
-        else directRows16(scratch, cbBytes, rowBytes, CBi, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        if (Bi == 4) directRows4(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else if (Bi == 8) directRows8(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else directRows16(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
         p += rows;
       }
     }

@@ -6,7 +6,7 @@ import type { ConvLayout, ConvShape } from '../../../extension/shared/payloads';
 import { Engine, applies, convolve } from '../../../extension/engine/engine';
 import { convDirectFlops, convOutputSize, referenceConv2d, validateConvShape } from '../../../extension/core/conv/reference';
 import { REPO_ROOT } from '../../paths';
-import { FP32_UNIT_ROUNDOFF, ensureEngineBuilt } from './helpers';
+import { FP32_UNIT_ROUNDOFF, ensureEngineBuilt, errorInRoundoffUnits, makeCase, shapeName } from './helpers';
 
 ensureEngineBuilt();
 
@@ -51,6 +51,9 @@ describe('grouped, depthwise, dilated and asymmetrically padded convolution agai
     assert.ok(shapes.some((s) => s.groups === s.C && s.K === 2 * s.C), 'multiplier 2');
     for (const dilation of [2, 3]) assert.ok(shapes.some((s) => s.dilation === dilation), `dilation ${dilation}`);
     for (const stride of [3, 4]) assert.ok(shapes.some((s) => s.stride === stride), `stride ${stride}`);
+    assert.ok(shapes.some((s) => s.groups === 32 && s.stride === 2), 'groups 32 at stride 2');
+    assert.ok(shapes.some((s) => (s.groups ?? 1) > 1 && s.K / (s.groups ?? 1) === 4 && (s.groups ?? 1) % 2 === 1), 'an odd number of groups of 4 outputs');
+    assert.ok(shapes.some((s) => (s.dilation ?? 1) >= 6 && (s.dilation ?? 1) * 2 >= s.H), 'taps past the image on both sides');
     assert.ok(shapes.some((s) => s.pads !== undefined && new Set(s.pads).size > 1), 'asymmetric pads');
     assert.ok(shapes.some((s) => s.N === 2), 'batch 2');
     const depthwise3x3 = shapes.filter((s) => s.groups === s.C && s.K === s.C && s.R === 3 && s.S === 3 && (s.dilation ?? 1) === 1);
@@ -118,6 +121,48 @@ test('depthwise 3x3 (multiplier 1, stride 1 or 2) runs the depthwise kernel; oth
   assert.equal(kernelOf({ ...depthwise, K: 16 }), 'convDirectGrouped');
   assert.equal(kernelOf({ ...depthwise, dilation: 2, pad: 2 }), 'convDirectGrouped');
   assert.equal(kernelOf({ ...depthwise, groups: 1 }), 'convDirectBlocked');
+  // The register-blocked kernel: dilated dense layers, and groups of 8k outputs or pairs of groups of 4.
+  assert.equal(kernelOf({ ...depthwise, groups: 1, dilation: 3, pad: 3 }), 'convDirectBlocked');
+  const resnext: ConvShape = { N: 1, C: 128, H: 8, W: 8, K: 128, R: 3, S: 3, stride: 1, pad: 1, groups: 32 };
+  for (const C of [128, 256, 512, 1024]) assert.equal(kernelOf({ ...resnext, C, K: C }), 'convDirectBlocked', `ResNeXt ${C} channels`);
+  assert.equal(kernelOf({ ...resnext, stride: 2, dilation: 2, pad: 2 }), 'convDirectBlocked');
+  // Two groups of 2 input channels fill a block of 4; two groups of 1 do not; groups of 12 outputs are not
+  // whole kernel calls: the grouped kernel.
+  assert.equal(kernelOf({ ...resnext, C: 64, K: 128 }), 'convDirectBlocked');
+  assert.equal(kernelOf({ ...resnext, C: 32, K: 128 }), 'convDirectGrouped');
+  assert.equal(kernelOf({ ...resnext, K: 384 }), 'convDirectGrouped');
+});
+
+describe('ResNeXt-50 grouped 3x3 shapes (32 groups) on the register-blocked kernel against the fp64 reference', () => {
+  // 4, 8, 16 and 32 channels per group as in conv2..conv5, ragged sizes, stride 2, batch 2, two threads' halves.
+  const shapes: ConvShape[] = [
+    { N: 2, C: 128, H: 11, W: 13, K: 128, R: 3, S: 3, stride: 1, pad: 1, groups: 32 },
+    { N: 1, C: 64, H: 6, W: 9, K: 128, R: 3, S: 3, stride: 1, pad: 1, groups: 32 },
+    { N: 1, C: 256, H: 15, W: 10, K: 256, R: 3, S: 3, stride: 2, pad: 1, groups: 32 },
+    { N: 1, C: 512, H: 14, W: 14, K: 512, R: 3, S: 3, stride: 1, pad: 1, groups: 32 },
+    { N: 2, C: 1024, H: 7, W: 7, K: 1024, R: 3, S: 3, stride: 1, pad: 1, groups: 32 },
+    { N: 1, C: 1024, H: 9, W: 9, K: 1024, R: 3, S: 3, stride: 2, pad: 1, groups: 32 },
+  ];
+  for (const shape of shapes) {
+    test(`${shapeName(shape)} groups ${shape.groups}`, () => {
+      const c = makeCase(shape, 7);
+      const engine = Engine.create();
+      const depth = (shape.C / (shape.groups ?? 1)) * shape.R * shape.S;
+      for (const layout of ['nchw4c', 'nchw8c', 'nchw16c'] as const) {
+        const plan = engine.plan(shape, 'direct', layout, { threads: 2 });
+        assert.equal(plan.descriptor.phases[0].kernel, 'convDirectBlocked');
+        plan.setWeights(c.weights, c.bias);
+        plan.setInput(c.input);
+        const [first, second] = plan.allocateScratch(2);
+        const units = plan.descriptor.phases[0].units;
+        plan.runPart(0, Math.floor(units / 2), units, second);
+        plan.runPart(0, 0, Math.floor(units / 2), first);
+        const units32 = errorInRoundoffUnits(plan.readOutput(), c);
+        assert.ok(units32 <= depth + 2, `${layout}: ${units32.toFixed(2)} roundoff units (bound ${depth + 2})`);
+        plan.release();
+      }
+    });
+  }
 });
 
 describe('shapes the other algorithms do not run are refused with the reason', () => {

@@ -983,6 +983,553 @@ export const DIRECT_OUT_CHANNELS: i32 = 8;
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
 }
 
+// @ts-ignore: decorator
+@inline function directDilated4s1n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s1n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 16);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s1n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 16);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 32);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s1n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 16);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 32);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 48);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s2n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s2n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s2n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 64);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4s2n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 64);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 96);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4sxn1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4sxn2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4sxn3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated4sxn4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 16;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 128);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 128;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x + 3 * pixelBytes);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * One output row of Q pixels for one group of 8 output channels, input blocks of 4 channels, with
+ * kernel taps `dilation` pixels apart: src holds padded rows at column 0 of block 0 (image column x at
+ * padded column x + padLeft); kernel row r reads padded row yRow + r * rowStep, for r in [rLo, rHi).
+ * The row is cut into balanced runs of at most 4 pixels; each run skips the taps that read only padding.
+ */
+export function directRowDilated4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, dilation: i32, Q: i32,
+  padLeft: i32, W: i32, yRow: i32, rowStep: i32, rLo: i32, rHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const runs = (Q + 3) / 4;
+  const base = Q / runs;
+  const longer = Q - base * runs;
+  const pixelBytes = <usize>stride * 16;
+  const tapBytes = <usize>dilation * 16;
+  let q = 0;
+  let o0 = out0;
+  let o1 = out1;
+  for (let j = 0; j < runs; j++) {
+    const count = j < longer ? base + 1 : base;
+    const x = src + <usize>q * pixelBytes;
+    // Image columns of tap 0 for the run's first and last pixels; tap s reads dilation * s further.
+    const first = q * stride - padLeft;
+    const last = first + (count - 1) * stride;
+    const sLo = last >= 0 ? 0 : (dilation - 1 - last) / dilation;
+    const sHi = first >= W ? 0 : min(S, (W - 1 - first) / dilation + 1);
+    if (stride == 1) {
+      if (count == 4) directDilated4s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated4s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated4s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated4s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else if (stride == 2) {
+      if (count == 4) directDilated4s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated4s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated4s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated4s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else {
+      if (count == 4) directDilated4sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated4sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated4sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated4sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    }
+    q += count;
+    o0 += <usize>count * outPixelBytes;
+    if (o1 != 0) o1 += <usize>count * outPixelBytes;
+  }
+}
+
 /**
  * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
  * input blocks of 4 channels. src: padded rows at column 0 of block 0; kernel row r of output row
@@ -2026,6 +2573,553 @@ export function directRows4(
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
 }
 
+// @ts-ignore: decorator
+@inline function directDilated8s1n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s1n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s1n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 64);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s1n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 32);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 64);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 96);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s2n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s2n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s2n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 128);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8s2n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 128);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 192);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8sxn1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8sxn2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8sxn3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated8sxn4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 32;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 256);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 256;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x + 3 * pixelBytes);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * One output row of Q pixels for one group of 8 output channels, input blocks of 8 channels, with
+ * kernel taps `dilation` pixels apart: src holds padded rows at column 0 of block 0 (image column x at
+ * padded column x + padLeft); kernel row r reads padded row yRow + r * rowStep, for r in [rLo, rHi).
+ * The row is cut into balanced runs of at most 4 pixels; each run skips the taps that read only padding.
+ */
+export function directRowDilated8(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, dilation: i32, Q: i32,
+  padLeft: i32, W: i32, yRow: i32, rowStep: i32, rLo: i32, rHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const runs = (Q + 3) / 4;
+  const base = Q / runs;
+  const longer = Q - base * runs;
+  const pixelBytes = <usize>stride * 32;
+  const tapBytes = <usize>dilation * 32;
+  let q = 0;
+  let o0 = out0;
+  let o1 = out1;
+  for (let j = 0; j < runs; j++) {
+    const count = j < longer ? base + 1 : base;
+    const x = src + <usize>q * pixelBytes;
+    // Image columns of tap 0 for the run's first and last pixels; tap s reads dilation * s further.
+    const first = q * stride - padLeft;
+    const last = first + (count - 1) * stride;
+    const sLo = last >= 0 ? 0 : (dilation - 1 - last) / dilation;
+    const sHi = first >= W ? 0 : min(S, (W - 1 - first) / dilation + 1);
+    if (stride == 1) {
+      if (count == 4) directDilated8s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated8s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated8s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated8s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else if (stride == 2) {
+      if (count == 4) directDilated8s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated8s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated8s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated8s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else {
+      if (count == 4) directDilated8sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated8sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated8sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated8sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    }
+    q += count;
+    o0 += <usize>count * outPixelBytes;
+    if (o1 != 0) o1 += <usize>count * outPixelBytes;
+  }
+}
+
 /**
  * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
  * input blocks of 8 channels. src: padded rows at column 0 of block 0; kernel row r of output row
@@ -3067,6 +4161,553 @@ export function directRows8(
   }
   v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
   if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s1n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s1n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s1n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 128);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s1n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 64);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 128);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 192);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s2n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s2n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 128);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s2n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 128);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 256);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16s2n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 128);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 256);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 384);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16sxn1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16sxn2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16sxn3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated16sxn4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 64;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 512);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 512;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x + 3 * pixelBytes);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * One output row of Q pixels for one group of 8 output channels, input blocks of 16 channels, with
+ * kernel taps `dilation` pixels apart: src holds padded rows at column 0 of block 0 (image column x at
+ * padded column x + padLeft); kernel row r reads padded row yRow + r * rowStep, for r in [rLo, rHi).
+ * The row is cut into balanced runs of at most 4 pixels; each run skips the taps that read only padding.
+ */
+export function directRowDilated16(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, dilation: i32, Q: i32,
+  padLeft: i32, W: i32, yRow: i32, rowStep: i32, rLo: i32, rHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const runs = (Q + 3) / 4;
+  const base = Q / runs;
+  const longer = Q - base * runs;
+  const pixelBytes = <usize>stride * 64;
+  const tapBytes = <usize>dilation * 64;
+  let q = 0;
+  let o0 = out0;
+  let o1 = out1;
+  for (let j = 0; j < runs; j++) {
+    const count = j < longer ? base + 1 : base;
+    const x = src + <usize>q * pixelBytes;
+    // Image columns of tap 0 for the run's first and last pixels; tap s reads dilation * s further.
+    const first = q * stride - padLeft;
+    const last = first + (count - 1) * stride;
+    const sLo = last >= 0 ? 0 : (dilation - 1 - last) / dilation;
+    const sHi = first >= W ? 0 : min(S, (W - 1 - first) / dilation + 1);
+    if (stride == 1) {
+      if (count == 4) directDilated16s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated16s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated16s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated16s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else if (stride == 2) {
+      if (count == 4) directDilated16s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated16s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated16s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated16s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else {
+      if (count == 4) directDilated16sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated16sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated16sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated16sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    }
+    q += count;
+    o0 += <usize>count * outPixelBytes;
+    if (o1 != 0) o1 += <usize>count * outPixelBytes;
+  }
 }
 
 /**
