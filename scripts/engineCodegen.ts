@@ -225,7 +225,13 @@ export function generateWinogradTransforms(): string {
  */
 export const DIRECT_PIXELS = 4;
 export const DIRECT_OUT_CHANNELS = 8;
-export const DIRECT_INPUT_BLOCKS = [4, 8, 16] as const;
+/** Channel blocks of the nchw{B}c layouts. */
+export const LAYOUT_BLOCKS = [4, 8, 16] as const;
+/**
+ * Input channels per block of the direct kernels' padded copy: the layouts' blocks, and 3 for RGB
+ * stems, whose 4-channel block would multiply a zero channel in every fourth step.
+ */
+export const DIRECT_INPUT_BLOCKS = [3, ...LAYOUT_BLOCKS] as const;
 
 export function generateDirectKernels(): string {
   const wt = DIRECT_PIXELS;
@@ -542,7 +548,7 @@ export function generateDepthwiseKernels(): string {
     `export const DEPTHWISE_PIXELS: i32 = ${DEPTHWISE_PIXELS};`,
     '',
   ];
-  for (const B of DIRECT_INPUT_BLOCKS) {
+  for (const B of LAYOUT_BLOCKS) {
     for (const stride of [1, 2]) {
       lines.push(...depthwiseRunLines(B, stride, false), ...depthwiseRunLines(B, stride, true));
     }

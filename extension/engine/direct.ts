@@ -23,6 +23,8 @@ const DIRECT_MAX_ROWS_BYTES = 2 * 2 ** 20;
  * measured on the ResNet-18 layers, S = 3: Bi = 4 ~20% slower than 8 or 16).
  */
 export function directInputBlock(C: number): number {
+  // Three channels (an RGB stem): one block of 3, not 4 with a zero channel in every fourth step.
+  if (C === 3) return 3;
   let best = 16;
   for (const Bi of [16, 8, 4]) if (ceilDiv(C, Bi) * (Bi + 2) < ceilDiv(C, best) * (best + 2)) best = Bi;
   return best;

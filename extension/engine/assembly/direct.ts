@@ -7,7 +7,7 @@
 // Wp = (Q-1)*stride + (S-1)*dilation + 1 columns, so that every output pixel runs the generated kernels
 // without column checks and each row splits into balanced pixel runs (no slow lone border pixels), and
 // regrouped into blocks of Bi input channels (chosen by the host: 16 keeps the kernels' inner loop long
-// whatever the layout's B). Undilated, the rows are the image rows the block reads, rows above or below
+// whatever the layout's B; 3 for an RGB stem). Undilated, the rows are the image rows the block reads, rows above or below
 // the image skipped (their kernel rows contribute nothing). Dilated, they are R bands, one per kernel
 // row, of the rows that kernel row reads (rows outside the image zero), so that the rows between the
 // taps are never copied. Then for each group of 8 output channels (weights packed by the host as
@@ -18,7 +18,7 @@ import {
   P_BIAS, P_ROW_CHUNK, P_ROW_CHUNKS, P_X0, P_X1, P_X2, P_PAD_LEFT, P_GROUPS, P_DILATION,
 } from './params';
 import {
-  directRows4, directRows8, directRows16, directRowDilated4, directRowDilated8, directRowDilated16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS,
+  directRows3, directRows4, directRows8, directRows16, directRowDilated3, directRowDilated4, directRowDilated8, directRowDilated16, DIRECT_OUT_CHANNELS, DIRECT_PIXELS,
 } from './generated/directKernels';
 
 /**
@@ -45,6 +45,14 @@ function copyPaddedRows(
       if (B == Bi) {
         const s = img + (<usize>(cbi * H + y) * W + first) * inPixel;
         if (xHi > xLo) memory.copy(d + <usize>xLo * outPixel, s, <usize>(xHi - xLo) * outPixel);
+      } else if (Bi == 3) {
+        // An RGB stem (C = 3): one block, three floats per pixel.
+        let o = d + <usize>xLo * outPixel;
+        let s = img + (<usize>y * W + first) * inPixel;
+        for (let x = xLo; x < xHi; x++) {
+          store<f32>(o, load<f32>(s)); store<f32>(o, load<f32>(s, 4), 4); store<f32>(o, load<f32>(s, 8), 8);
+          o += outPixel; s += inPixel;
+        }
       } else {
         // Four channels at a time: channel c of block c / Bi comes from block c / B of the image.
         for (let c = cbi * Bi; c < (cbi + 1) * Bi; c += 4) {
@@ -135,7 +143,8 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
           const out0 = groupOut + (<usize>p * Q * B << 2);
           const out1 = upper != 0 ? out0 + upper : 0;
           const yRow = (p - p0) * stride;
-          if (Bi == 4) directRowDilated4(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
+          if (Bi == 3) directRowDilated3(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
+          else if (Bi == 4) directRowDilated4(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
           else if (Bi == 8) directRowDilated8(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
           else directRowDilated16(src, cbBytes, rowBytes, blocks, R, S, stride, dilation, Q, padLeft, W, yRow, band, rLo, rHi, w, out0, out1, outPixelBytes, b);
         }
@@ -158,7 +167,8 @@ export function convDirectBlocked(plan: usize, unitBegin: i32, unitEnd: i32, scr
         const out0 = groupOut + (<usize>p * Q * B << 2);
         const out1 = upper != 0 ? out0 + upper : 0;
         const yRow = y - yStart;
-        if (Bi == 4) directRows4(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        if (Bi == 3) directRows3(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
+        else if (Bi == 4) directRows4(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
         else if (Bi == 8) directRows8(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
         else directRows16(src, cbBytes, rowBytes, blocks, R, S, stride, Q, rows, yRow, rLo, rHi, w, out0, out1, outPixelBytes, b);
         p += rows;

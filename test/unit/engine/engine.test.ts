@@ -325,12 +325,13 @@ describe('strassen', () => {
 });
 checkAlgorithm('strassen', ['nchw'], GENERAL_SHAPES.slice(0, 3), im2colBound);
 
-test('direct regroups input channels in blocks of 16 unless that pads C much further than 8 or 4', () => {
-  // Cost ceil(C / Bi) * (Bi + 2), ties to the larger block: C = 64: 72 / 80 / 96; C = 3: 18 / 10 / 6;
-  // C = 5: 18 / 10 / 12; C = 20: 36 / 30 / 30; C = 12: 18 / 20 / 18.
+test('direct regroups input channels in blocks of 16 unless that pads C much further than 8 or 4, and RGB in one block of 3', () => {
+  // Cost ceil(C / Bi) * (Bi + 2), ties to the larger block: C = 64: 72 / 80 / 96; C = 1: 18 / 10 / 6;
+  // C = 5: 18 / 10 / 12; C = 20: 36 / 30 / 30; C = 12: 18 / 20 / 18. C = 3 has a block of its own.
   assert.equal(directInputBlock(64), 16);
   assert.equal(directInputBlock(512), 16);
-  assert.equal(directInputBlock(3), 4);
+  assert.equal(directInputBlock(3), 3);
+  assert.equal(directInputBlock(1), 4);
   assert.equal(directInputBlock(5), 8);
   assert.equal(directInputBlock(20), 8);
   assert.equal(directInputBlock(12), 16);
