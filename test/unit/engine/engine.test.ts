@@ -45,6 +45,10 @@ const GENERAL_SHAPES: ConvShape[] = [
   // 49 pixels and K = 10: last column panels of 1 (NCHW, pixels) and 2 (NHWC, channels) through the
   // narrow tiles' edge path, with row and column bias and accumulation over depth blocks.
   shape({ N: 1, C: 300, H: 7, W: 7, K: 10, R: 3, S: 3, stride: 1, pad: 1 }),
+  // RGB (direct's 3-channel input block): a 7x7/2 stem with batch 2, K ending inside an output group
+  // and rows joined across row ends (Q = 7), and a dilated 3x3 whose taps reach past the image.
+  shape({ N: 2, C: 3, H: 17, W: 14, K: 12, R: 7, S: 7, stride: 2, pad: 3 }),
+  shape({ N: 1, C: 3, H: 9, W: 11, K: 8, R: 3, S: 3, stride: 1, pad: 3, dilation: 3 }),
 ];
 
 // Node 20 validates relaxed SIMD only behind a V8 flag (Electron has it on). Turning it on here lets
