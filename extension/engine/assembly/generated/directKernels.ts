@@ -10,6 +10,1596 @@ export const DIRECT_PIXELS: i32 = 4;
 export const DIRECT_OUT_CHANNELS: i32 = 8;
 
 // @ts-ignore: decorator
+@inline function directRun3s1n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 24);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 24);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(x, 36);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 48);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 48);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(x, 72);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3sxn1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3sxn2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x + 1 * pixelBytes);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3sxn3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x + 1 * pixelBytes);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x + 2 * pixelBytes);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3sxn4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      // (s, ci) run contiguously in both the padded input row ([Wp][Bi]) and the weights ([S][Bi][8]).
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x + 1 * pixelBytes);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x + 2 * pixelBytes);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(x + 3 * pixelBytes);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 12);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 12);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 24);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 12);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s1n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 12);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 24);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n2w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n3w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 24);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n3w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n4w1(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(z, 0);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 24);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 48);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n4w2(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(z, 0);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 24);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directRun3s2n4w3(
+  src: usize, next: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      const rowOffset = <usize>cb * cbBytes + <usize>(yRow + r) * rowBytes;
+      let x = src + rowOffset;
+      let z = next + rowOffset;
+      let w = weights + (<usize>((cb * R + r) * S) * 96);
+      const end = w + (<usize>S * 96);
+      while (w < end) {
+        const w0 = v128.load(w, 0);
+        const w1 = v128.load(w, 16);
+        const in0 = v128.load32_splat(x, 0);
+        a0_0 = madd(in0, w0, a0_0);
+        a0_1 = madd(in0, w1, a0_1);
+        const in1 = v128.load32_splat(x, 24);
+        a1_0 = madd(in1, w0, a1_0);
+        a1_1 = madd(in1, w1, a1_1);
+        const in2 = v128.load32_splat(x, 48);
+        a2_0 = madd(in2, w0, a2_0);
+        a2_1 = madd(in2, w1, a2_1);
+        const in3 = v128.load32_splat(z, 0);
+        a3_0 = madd(in3, w0, a3_0);
+        a3_1 = madd(in3, w1, a3_1);
+        w += 32;
+        x += 4;
+        z += 4;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s1n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s1n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 12);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s1n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 12);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 24);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s1n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 12);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 24);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 36);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s2n1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s2n2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 24);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s2n3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 24);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 48);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3s2n4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x, 0);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x, 24);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x, 48);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x, 72);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3sxn1(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0);
+  if (out1 != 0) { v128.store(out1, a0_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3sxn2(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3sxn3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); }
+}
+
+// @ts-ignore: decorator
+@inline function directDilated3sxn4(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize, tapBytes: usize,
+  yRow: i32, rowStep: i32, rLo: i32, rHi: i32, sLo: i32, sHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const b0 = bias != 0 ? v128.load(bias, 0) : f32x4.splat(0);
+  const b1 = bias != 0 ? v128.load(bias, 16) : f32x4.splat(0);
+  let a0_0 = b0;
+  let a0_1 = b1;
+  let a1_0 = b0;
+  let a1_1 = b1;
+  let a2_0 = b0;
+  let a2_1 = b1;
+  let a3_0 = b0;
+  let a3_1 = b1;
+  const tapGap = tapBytes - 12;
+  for (let cb = 0; cb < CB; cb++) {
+    for (let r = rLo; r < rHi; r++) {
+      let x = src + <usize>cb * cbBytes + <usize>(yRow + r * rowStep) * rowBytes + <usize>sLo * tapBytes;
+      let w = weights + (<usize>((cb * R + r) * S + sLo) * 96);
+      for (let s = sLo; s < sHi; s++) {
+        const end = w + 96;
+        while (w < end) {
+          const w0 = v128.load(w, 0);
+          const w1 = v128.load(w, 16);
+          const in0 = v128.load32_splat(x);
+          a0_0 = madd(in0, w0, a0_0);
+          a0_1 = madd(in0, w1, a0_1);
+          const in1 = v128.load32_splat(x + 1 * pixelBytes);
+          a1_0 = madd(in1, w0, a1_0);
+          a1_1 = madd(in1, w1, a1_1);
+          const in2 = v128.load32_splat(x + 2 * pixelBytes);
+          a2_0 = madd(in2, w0, a2_0);
+          a2_1 = madd(in2, w1, a2_1);
+          const in3 = v128.load32_splat(x + 3 * pixelBytes);
+          a3_0 = madd(in3, w0, a3_0);
+          a3_1 = madd(in3, w1, a3_1);
+          w += 32;
+          x += 4;
+        }
+        x += tapGap;
+      }
+    }
+  }
+  v128.store(out0, a0_0); v128.store(out0 + 1 * outPixelBytes, a1_0); v128.store(out0 + 2 * outPixelBytes, a2_0); v128.store(out0 + 3 * outPixelBytes, a3_0);
+  if (out1 != 0) { v128.store(out1, a0_1); v128.store(out1 + 1 * outPixelBytes, a1_1); v128.store(out1 + 2 * outPixelBytes, a2_1); v128.store(out1 + 3 * outPixelBytes, a3_1); }
+}
+
+/**
+ * One output row of Q pixels for one group of 8 output channels, input blocks of 3 channels, with
+ * kernel taps `dilation` pixels apart: src holds padded rows at column 0 of block 0 (image column x at
+ * padded column x + padLeft); kernel row r reads padded row yRow + r * rowStep, for r in [rLo, rHi).
+ * The row is cut into balanced runs of at most 4 pixels; each run skips the taps that read only padding.
+ */
+export function directRowDilated3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, dilation: i32, Q: i32,
+  padLeft: i32, W: i32, yRow: i32, rowStep: i32, rLo: i32, rHi: i32,
+  weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const runs = (Q + 3) / 4;
+  const base = Q / runs;
+  const longer = Q - base * runs;
+  const pixelBytes = <usize>stride * 12;
+  const tapBytes = <usize>dilation * 12;
+  let q = 0;
+  let o0 = out0;
+  let o1 = out1;
+  for (let j = 0; j < runs; j++) {
+    const count = j < longer ? base + 1 : base;
+    const x = src + <usize>q * pixelBytes;
+    // Image columns of tap 0 for the run's first and last pixels; tap s reads dilation * s further.
+    const first = q * stride - padLeft;
+    const last = first + (count - 1) * stride;
+    const sLo = last >= 0 ? 0 : (dilation - 1 - last) / dilation;
+    const sHi = first >= W ? 0 : min(S, (W - 1 - first) / dilation + 1);
+    if (stride == 1) {
+      if (count == 4) directDilated3s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated3s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated3s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated3s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else if (stride == 2) {
+      if (count == 4) directDilated3s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated3s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated3s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated3s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    } else {
+      if (count == 4) directDilated3sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 3) directDilated3sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else if (count == 2) directDilated3sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+      else directDilated3sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, tapBytes, yRow, rowStep, rLo, rHi, sLo, sHi, weights, o0, o1, outPixelBytes, bias);
+    }
+    q += count;
+    o0 += <usize>count * outPixelBytes;
+    if (o1 != 0) o1 += <usize>count * outPixelBytes;
+  }
+}
+
+/**
+ * `rows` consecutive output rows of Q pixels (rows p, p + 1, ...) for one group of 8 output channels,
+ * input blocks of 3 channels. src: padded rows at column 0 of block 0; kernel row r of output row
+ * p + i reads row yRow + i * stride + r, for r in [rLo, rHi) (the same for all these rows). The rows
+ * are one sequence of rows * Q pixels cut into balanced runs (lengths differ by at most one, none above
+ * 4), so that no row ends in a short, slow run; a run may continue on the next row. rows > 1 only
+ * for stride 1 or 2 and Q >= 4, so that a run spans at most two rows.
+ */
+export function directRows3(
+  src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, stride: i32, Q: i32, rows: i32,
+  yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
+): void {
+  const total = rows * Q;
+  const runs = (total + 3) / 4;
+  const base = total / runs;
+  const longer = total - base * runs;
+  const pixelBytes = <usize>stride * 12;
+  let row = 0;
+  let q = 0;
+  let o0 = out0;
+  let o1 = out1;
+  for (let j = 0; j < runs; j++) {
+    const count = j < longer ? base + 1 : base;
+    const y = yRow + row * stride;
+    const x = src + <usize>q * pixelBytes;
+    if (q + count <= Q) {
+      if (stride == 1) {
+        if (count == 4) directRun3s1n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun3s1n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun3s1n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun3s1n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else if (stride == 2) {
+        if (count == 4) directRun3s2n4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun3s2n3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun3s2n2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun3s2n1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 4) directRun3sxn4(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3) directRun3sxn3(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 2) directRun3sxn2(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else directRun3sxn1(x, cbBytes, rowBytes, CB, R, S, pixelBytes, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
+    } else {
+      // The run continues at the start of the next row (rows > 1 only for stride 1 or 2 and Q >= pixels).
+      const split = Q - q;
+      const next = src + <usize>stride * rowBytes;
+      if (stride == 1) {
+        if (count == 2 && split == 1) directRun3s1n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun3s1n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun3s1n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun3s1n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun3s1n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun3s1n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      } else {
+        if (count == 2 && split == 1) directRun3s2n2w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 1) directRun3s2n3w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 3 && split == 2) directRun3s2n3w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 1) directRun3s2n4w1(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 2) directRun3s2n4w2(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+        else if (count == 4 && split == 3) directRun3s2n4w3(x, next, cbBytes, rowBytes, CB, R, S, y, rLo, rHi, weights, o0, o1, outPixelBytes, bias);
+      }
+    }
+    q += count;
+    while (q >= Q) { q -= Q; row++; }
+    o0 += <usize>count * outPixelBytes;
+    if (o1 != 0) o1 += <usize>count * outPixelBytes;
+  }
+}
+
+// @ts-ignore: decorator
 @inline function directRun4s1n1(
   src: usize, cbBytes: usize, rowBytes: usize, CB: i32, R: i32, S: i32, pixelBytes: usize,
   yRow: i32, rLo: i32, rHi: i32, weights: usize, out0: usize, out1: usize, outPixelBytes: usize, bias: usize,
