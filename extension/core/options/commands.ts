@@ -192,7 +192,7 @@ export const PRUNE_SCHEMA: CommandSchema = {
   cliSynopsis: 'FILE --sparsity S --out OUT [options]\n       deep-accel prune FILE --nm N:M [--masks] --out OUT [options]',
   cellSynopsis: 'prune <file> sparsity=0.5 [method=magnitude|filter-l1] [profile=uniform|sensitivity] [input=HxW] [out=pruned.safetensors] | nm=2:4 [masks] [out=...]',
   description:
-    'Pruning what-if: what magnitude, filter (L1) or N:M pruning removes; with out=, writes a pruned safetensors copy and checks it by reading it back. The original is never modified.',
+    'Pruning what-if: what magnitude, filter (L1) or N:M pruning removes; given an output file, writes a pruned safetensors copy and checks it by reading it back. The original is never modified.',
   options: [
     { name: 'sparsity', kind: 'value', parse: number('be a number in [0, 1)', (v) => v >= 0 && v < 1, 'be a number with 0 <= s < 1'), placeholder: 'S', help: 'Target share of zeros in conv and linear weights, 0 <= s < 1.' },
     { name: 'method', kind: 'value', parse: choice(['magnitude', 'filter-l1'] as const), values: ['magnitude', 'filter-l1'], placeholder: 'M', help: 'Smallest |w| per tensor, or whole filters ranked by L1 norm.', defaultText: 'magnitude' },

@@ -24,6 +24,11 @@ export function humanCount(value: number): string {
   return String(value);
 }
 
+/** A count with every digit and thousands separators (4,608): parameter counts a user compares exactly. */
+export function exactCount(value: number): string {
+  return value.toLocaleString('en-US', { maximumFractionDigits: 0 });
+}
+
 /** Left-aligns the first `leftColumns` columns and right-aligns the rest. */
 export function renderTable(header: string[], rows: string[][], leftColumns = 2): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
@@ -174,7 +179,7 @@ export function formatPruneReport(report: PruneReport): string {
     '',
     renderTable(header, rows),
     '',
-    `Parameters removed: ${humanCount(t.paramsRemoved)} of ${humanCount(t.parameters)} (prunable ${humanCount(t.prunableParameters)})`,
+    `Parameters removed: ${exactCount(t.paramsRemoved)} of ${exactCount(t.parameters)} (prunable ${exactCount(t.prunableParameters)})`,
     `Sparsity after: ${percent(t.prunableSparsityAfter)}% of prunable weights, ${percent(t.modelSparsityAfter)}% of the model`,
   ];
   if (t.retained !== undefined) lines.push(`Magnitude kept: ${percent(t.retained)}% of sum |w| over the pruned weights`);

@@ -8,6 +8,7 @@ import { writeSafetensors } from '../../../../extension/core/formats/safetensors
 import { magnitudeCut, MagnitudePruner } from '../../../../extension/core/sparsity/select';
 import { profileSparsities, pruneToSafetensors, pruneWhatIf, SENSITIVITY_MAX_SPARSITY } from '../../../../extension/core/sparsity/prune';
 import { OptionError } from '../../../../extension/core/optionError';
+import { formatPruneReport } from '../../../../extension/core/sparsity/format';
 import { fixture } from '../../../paths';
 import { tempDir } from '../formats/weightFileHelpers';
 import { memoryTensor, random } from './helpers';
@@ -154,6 +155,15 @@ test('filter-L1 pruning zeroes the filters with the smallest L1 norms', async ()
   } finally {
     await copy.close();
   }
+});
+
+test('the prune summary gives parameter counts exactly, not rounded to thousands', async () => {
+  const dir = tempDir('prune-counts');
+  const file = path.join(dir, 'wide.safetensors');
+  // 64 filters of 32x3x3 = 18,432 weights; filter k holds k + 1 everywhere, so filter-L1 at 75% removes filters 0..47.
+  await writeSafetensors(file, [{ name: 'conv.weight', dtype: 'F32', shape: [64, 32, 3, 3], data: Array.from({ length: 18432 }, (_, i) => Math.floor(i / 288) + 1) }]);
+  const text = formatPruneReport(await pruneWhatIf(file, { sparsity: 0.75, method: 'filter-l1' }));
+  assert.match(text, /^Parameters removed: 13,824 of 18,432 \(prunable 18,432\)$/m);
 });
 
 test('what-if reports without writing, and OUT equal to the input is refused', async () => {
