@@ -89,8 +89,9 @@ function prunedColumns(report: ModelReport): Column<Row>[] {
 
 /**
  * The columns, in the table's (and the CSV's) order: the name, then the figures people come for
- * (the best algorithm, its time, its error, the peer, the fastest over budget), then the layer's
- * description (op, shape, size, sparsity, Winograd fit). An untimed report has no time columns.
+ * (the best algorithm, its time, its error, the peer, the fastest over budget, what pruning would
+ * buy), then the layer's description (op, shape, size, sparsity, Winograd fit). An untimed report
+ * has no time columns.
  */
 export function modelColumns(report: ModelReport): Column<Row>[] {
   const budget = report.timing?.maxErrorVsDirect;
@@ -109,6 +110,7 @@ export function modelColumns(report: ModelReport): Column<Row>[] {
     { key: 'name', title: 'Layer', value: (l) => l.name, cellTitle: (l) => `${l.opType} · weight ${l.weight} (${l.weightLayout})${l.bias ? ` · bias ${l.bias}` : ''}`, description: 'As the file names it (the ONNX node, TFLite tensor or weight), as Netron shows it' },
     { key: 'index', title: '#', value: (l) => l.index + 1, numeric: true, description: 'The layer’s place in the file' },
     ...timed,
+    ...prunedColumns(report),
     { key: 'op', title: 'Op', value: (l) => l.op, cellTitle: (l) => l.opType },
     { key: 'shape', title: 'Shape (C×H×W > K×P×Q, kernel, stride, pad)', value: (l) => modelShapeText(l), cellTitle: (l) => l.needs },
     { key: 'params', title: 'Params', value: (l) => l.params, format: (l) => formatCount(l.params), numeric: true },
@@ -117,7 +119,6 @@ export function modelColumns(report: ModelReport): Column<Row>[] {
     { key: 'structured', title: 'Filters/rows', value: (l) => l.sparsity?.filters ?? l.sparsity?.rows, format: (l) => formatPercent(l.sparsity?.filters ?? l.sparsity?.rows), numeric: true, description: 'Share of all-zero filters (output channels) or matrix rows' },
     { key: 'nm24', title: '2:4', value: (l) => l.sparsity?.nm24, format: (l) => formatPercent(l.sparsity?.nm24), numeric: true, description: NM24_NOTE },
     { key: 'winograd', title: 'Winograd F(m,r) · × direct err', value: winogradCell, cellTitle: winogradTitle, description: 'The engine’s Winograd tile with the fewest products on this layer within the default error budget, and its max error on this layer’s real weights over direct’s' },
-    ...prunedColumns(report),
     ...(report.timing ? [{ key: 'gflops', title: 'GFLOP/s', value: layerGflops, format: (l: Row) => (layerGflops(l) === undefined ? '' : formatNumber(layerGflops(l)!)), numeric: true }] : []),
   ];
 }
@@ -213,7 +214,8 @@ function scatterChart(report: ModelReport): HTMLElement | null {
       data: { datasets: datasets as never },
       options: {
         scales: {
-          x: { type: 'logarithmic', ticks: logTicks, title: { display: true, text: 'median ms (log)' } },
+          // A margin either side on the log axis, so the fastest and slowest points are drawn whole.
+          x: { type: 'logarithmic', min: Math.min(...xs) / 1.3, max: Math.max(...xs) * 1.3, ticks: logTicks, title: { display: true, text: 'median ms (log)' } },
           y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, max: yMax, ticks: logTicks, title: { display: true, text: 'max error × direct’s (log)' } },
         },
         plugins: {
