@@ -181,6 +181,13 @@ function startPageBridge(getPage) {
       await page.screenshot({ path: file });
       return { path: file };
     },
+    // The browser window's size, so a suite can look at a view in a narrow and a wide window.
+    viewport: async (page, request) => {
+      const { width, height } = request;
+      if (![width, height].every((n) => Number.isInteger(n) && n >= 200 && n <= 4000)) throw new RunnerError('viewport: "width" and "height" must be whole numbers of pixels from 200 to 4000');
+      await page.setViewportSize({ width, height });
+      return { width, height };
+    },
   };
   const server = http.createServer(async (req, res) => {
     const reply = (status, body) => {
@@ -196,7 +203,7 @@ function startPageBridge(getPage) {
     }
     try {
       const request = JSON.parse(body || '{}');
-      if (action !== 'screenshot' && (typeof request.selector !== 'string' || request.selector === '')) {
+      if (action !== 'screenshot' && action !== 'viewport' && (typeof request.selector !== 'string' || request.selector === '')) {
         return reply(400, { error: `${action}: "selector" must be a non-empty string` });
       }
       const page = getPage();

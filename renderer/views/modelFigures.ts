@@ -179,7 +179,8 @@ export function pruneAssumption(report: ModelReport): string | undefined {
   const totals = prunedTotals(report.layers);
   if (!totals) return undefined;
   const pct = Math.round(totals.target * 100);
-  const graph = report.source === 'graph' && report.format !== 'tflite';
+  // Reports made before the flag existed: ONNX, Keras and TF.js graphs were followed.
+  const graph = report.total.pruned?.followsGraph ?? (report.source === 'graph' && report.format !== 'tflite');
   const timed = totals.timedLayers > 0
     ? ` Each pruned shape is timed with the layer's best algorithm and its kept weights: the ${totals.timedLayers} layer${totals.timedLayers === 1 ? '' : 's'} timed both ways take ${formatNumber(totals.msMedian)} ms instead of ${formatNumber(totals.bestMs)} ms (${formatNumber(totals.speedup ?? NaN)}×).`
     : '';

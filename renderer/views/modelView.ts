@@ -5,7 +5,7 @@
  * budget makes). What the figures assume (input size, activations, budget, threads, layers left
  * untimed) is said above them.
  */
-import { NM24_NOTE, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
+import { NM24_NOTE, PRUNE_NOTE_PREFIX, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
 import { modelShapeText, threadsLabel } from '../../extension/shared/format';
 import { chartBox, seriesColor } from './charts';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
@@ -248,7 +248,8 @@ function assumptions(report: ModelReport): HTMLElement {
     const names = group.layers.length > 4 ? `${group.layers.slice(0, 4).join(', ')}, …` : group.layers.join(', ');
     items.push(h('li', { 'data-assumption': 'not-timed' }, `Not timed: ${group.layers.length} layer${group.layers.length === 1 ? '' : 's'} (${names}): ${group.reason}.`));
   }
-  for (const note of report.notes) items.push(h('li', { 'data-assumption': 'note' }, note));
+  // The report's own note on pruning says less than the prune line above: it is left out when that is shown.
+  for (const note of report.notes) if (!(prune && note.startsWith(PRUNE_NOTE_PREFIX))) items.push(h('li', { 'data-assumption': 'note' }, note));
   for (const warning of report.warnings) items.push(h('li', { class: 'da-bad', 'data-assumption': 'warning' }, warning));
   return h('ul', { class: 'da-note da-assumptions' }, items);
 }

@@ -3,7 +3,7 @@
  * benchmark payloads are written by hand with round numbers, so the tests can check that each number
  * reaches the page unchanged.
  */
-import type { BenchComparison, BenchReport, ModelLayer, ModelReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
+import type { BenchComparison, BenchReport, ModelConvShape, ModelLayer, ModelReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
 
 const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
   name,
@@ -109,7 +109,7 @@ const convLayer = (name: string, fields: Partial<ModelLayer> & Pick<ModelLayer, 
   ...fields,
 });
 
-const pruneShape = (C: number, K: number, groups = 1) => ({ N: 1, C, H: 56, W: 56, K, R: 3, S: 3, P: 56, Q: 56, strides: [1, 1], pads: [1, 1, 1, 1], groups, dilations: [1, 1] });
+const pruneShape = (C: number, K: number, groups = 1): ModelConvShape => ({ N: 1, C, H: 56, W: 56, K, R: 3, S: 3, P: 56, Q: 56, strides: [1, 1], pads: [1, 1, 1, 1], groups, dilations: [1, 1] });
 
 const modelResult = (algo: string, msMedian: number, errorVsDirect: number) => ({ algo, layout: 'nchw', msMedian, msMin: msMedian * 0.9, gflops: 1, maxAbsErr: errorVsDirect * 1e-5, errorVsDirect, cached: false });
 
@@ -173,9 +173,9 @@ export const MODEL_REPORT: ModelReport = {
   ],
   total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0, bestMs: 4.125, timedLayers: 4, bestMsByOp: { conv: 3.5, depthwise: 0.5, linear: 0.125 }, peerMs: 3, peerModelMs: 2.5,
     // The pruned rows' sums: 115605504 + 57802752 + 1806336 + 1024000 FLOPs of 467058688; 1 + 0.5 + 0.25 + 0.125 ms against 4.125.
-    pruned: { target: 0.5, flops: 176238592, flopsRemoved: 290820096, msMedian: 1.875, bestMs: 4.125, speedup: 2.2, timedLayers: 4 } },
+    pruned: { target: 0.5, followsGraph: true, flops: 176238592, flopsRemoved: 290820096, msMedian: 1.875, bestMs: 4.125, speedup: 2.2, timedLayers: 4 } },
   machine: { cpu: 'Test CPU', cores: 2, simd: 'relaxed-simd', node: 'v20', platform: 'linux x64' },
   timing: { budgetMs: 40, warmupMs: 8, threads: 1, maxErrorVsDirect: 16, engineBuild: 'relaxed-0123456789abcdef', measured: 9, cacheHits: 2, cacheFile: '/work/.deep-accel/model-timings.json', elapsedMs: 1500, peer: 'onnxruntime-node 1.30.0 (1 thread)', activations: { source: 'random' } },
-  notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'"],
+  notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'", "pruned: 50% of each layer's filters by L1 norm, the next layers' input channels shrinking where the graph feeds them straight in"],
   warnings: [],
 };

@@ -111,6 +111,7 @@ for (const width of [400, 1400]) {
     assert.match(assumptions, /Not timed: 1 layer \(up\/convT\): the engine has no transposed convolution\./);
     assert.match(assumptions, /whole model end to end: 2\.5 ms/);
     assert.match(assumptions, /batch size 1 assumed/);
+    assert.doesNotMatch(assumptions, /pruned: 50% of each layer's filters/, "the report's shorter pruning note is left out beside the prune line");
     assert.match((await page.textContent('#content .da-subtitle')) ?? '', /best 4\.13 ms over 4 timed layers \(conv 84\.8%, depthwise 12\.1%, linear 3\.0%\)/);
 
     // Both charts, each in the algorithms' colours: direct blue, im2col orange, F(4,3) purple (slot 3 of CONV_ALGORITHMS).

@@ -62,6 +62,12 @@ test('the pruning assumption states the target, the ranking, what shrinks, the t
   assert.match(text, / 290\.82M FLOPs removed \(62\.3% of the layers with sizes\)\./);
   assert.match(text, /the 4 layers timed both ways take 1\.88 ms instead of 4\.13 ms \(2\.2×\)/);
   assert.match(text, /deepAccel\.model\.pruneTarget \(prune= in a cell, --prune-target in the CLI; 0 for none\)/);
-  assert.match(pruneAssumption({ ...MODEL_REPORT, format: 'tflite' })!, /each layer is pruned alone and no input channels shrink/);
+  const alone = { ...MODEL_REPORT, total: { ...MODEL_REPORT.total, pruned: { ...MODEL_REPORT.total.pruned!, followsGraph: false } } };
+  assert.match(pruneAssumption(alone)!, /each layer is pruned alone and no input channels shrink/);
+  // A report saved before followsGraph existed: a TFLite graph was not followed.
+  const { followsGraph: _f, ...older } = MODEL_REPORT.total.pruned!;
+  void _f;
+  assert.match(pruneAssumption({ ...MODEL_REPORT, format: 'tflite', total: { ...MODEL_REPORT.total, pruned: older } })!, /each layer is pruned alone/);
+  assert.match(pruneAssumption({ ...MODEL_REPORT, format: 'tflite' })!, /input channels shrink where the graph feeds/, 'the report’s own flag decides');
   assert.equal(pruneAssumption({ ...MODEL_REPORT, layers: MODEL_REPORT.layers.map(({ pruned: _p, ...l }) => l) }), undefined);
 });
