@@ -63,6 +63,15 @@ for (const width of [400, 1400]) {
     assert.deepEqual(await columnCells(page, '#content', 'bestMs'), ['2', '1.5', '0.5', '0.125', '']);
     assert.deepEqual(await columnCells(page, '#content', 'bestErr'), ['2', '12', '1', '1', '']);
     assert.deepEqual(await columnCells(page, '#content', 'fastest'), ['', 'winograd-7x3 1.25 ms · 48× ⚠', '', '', '']);
+    // Without such a layer the column is left out (here the report's only one is dropped).
+    const keysWithout = await page.evaluate((data) => {
+      window.postMessage({ type: 'show', payload: { kind: 'model', data } }, '*');
+      return new Promise<string[]>((resolve) => setTimeout(() => resolve([...document.querySelectorAll('#content .da-table thead th')].map((th) => th.getAttribute('data-key') ?? '')), 200));
+    }, { ...MODEL_REPORT, layers: MODEL_REPORT.layers.map(({ fastest: _f, ...l }) => l) });
+    assert.equal(keysWithout.includes('fastest'), false);
+    assert.equal(keysWithout.includes('bestMs'), true);
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'show', payload: { kind: 'model', data: MODEL_REPORT } });
+    await page.waitForTimeout(200);
     assert.deepEqual(await columnCells(page, '#content', 'peerMs'), ['1.5', '1.25', '0.25', '', '']);
     // GFLOP/s = FLOPs / best time: 231211008 / 2e6 = 115.6, / 1.5e6 = 154.1.
     assert.deepEqual((await columnCells(page, '#content', 'gflops')).slice(0, 2), ['116', '154']);
@@ -199,9 +208,16 @@ test('weight inspector: the Layers tab asks for the model report, draws it, time
   assert.equal(await page.textContent('.da-layers .da-error'), 'Cancelled.');
   assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT'], 'the last report stays');
 
+  // "Time onnxruntime too" starts as the setting the host sent (off here) and asks for the peer when ticked.
+  assert.equal(await page.isChecked('.da-layers [data-time-peer]'), false);
+  await page.check('.da-layers [data-time-peer]');
   await page.click('.da-layers [data-time-layers]');
   const again = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
-  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true });
+  assert.deepEqual(again, { type: 'modelReport', requestId: again.requestId, time: true, peer: true });
+  assert.match((await page.textContent('.da-layers p.da-status')) ?? '', /and onnxruntime-node/);
+  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true, peer: false });
+  assert.equal(await page.isChecked('.da-layers [data-time-peer]'), true, "the user's choice stays for the panel");
+  assert.deepEqual(await columnCells(page, '.da-layers', 'peerMs'), ['1.5', '1.25', '0.25', '', '']);
   assert.deepEqual(await columnCells(page, '.da-layers', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
   assert.equal((await canvasInkShare(page, '.da-layers canvas')).length, 2);
   await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-inspector-layers.png'), fullPage: true });

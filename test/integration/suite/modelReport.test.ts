@@ -140,9 +140,9 @@ suite('model report', () => {
     }
   });
 
-  test('the Weight Inspector has a Layers tab: the layers of the file at once, timed on the engine on request', async function () {
+  test('the Weight Inspector has a Layers tab: the layers of the file at once, timed on the engine on request, and onnxruntime beside it when asked', async function () {
     if (!pageBridgeAvailable()) this.skip();
-    this.timeout(120_000);
+    this.timeout(240_000);
     const config = vscode.workspace.getConfiguration('deepAccel');
     await config.update('model.budgetMs', 10, vscode.ConfigurationTarget.Global);
     try {
@@ -162,6 +162,13 @@ suite('model report', () => {
       const assumption = await queryPage(`${view} .da-layers [data-assumption="timing"]`, { textIncludes: 'Timed on the engine' });
       assert.match(assumption[0]?.text ?? '', /from the cache \(.*model-timings\.json\)/);
       await screenshotPage('custom-editor-layers-tab');
+      // onnxruntime-node (an optional dependency, installed here) timed beside the engine in a child process, on request.
+      await clickInPage(`${view} .da-layers [data-time-peer]`);
+      await clickInPage(`${view} .da-layers [data-time-layers]`);
+      const peer = await queryPage(`${view} .da-layers [data-assumption="peer"]`, { textIncludes: 'onnxruntime-node', timeoutMs: 90_000 });
+      assert.match(peer[0]?.text ?? '', /^Peer: onnxruntime-node [\d.]+ \(1 thread\) on the same layers; the whole model end to end: [\d.e-]+ ms\.$/);
+      const peerTotal = await queryPage(`${view} .da-layers .da-model tfoot td[data-key="peerMs"]`);
+      assert.match(peerTotal[0]?.html ?? '', /title="[\d.e-]+ ms over 5 layers"/, 'every layer timed by the peer, summed in the totals row');
       await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     } finally {
       await config.update('model.budgetMs', undefined, vscode.ConfigurationTarget.Global);
@@ -208,6 +215,9 @@ suite('model report', () => {
         assert.match(total[0]?.html ?? '', new RegExp(`title="${report!.total.pruned!.flopsRemoved} FLOPs`), 'the totals row: the FLOPs the what-if removes, the sum of the rows');
         assert.equal((await queryPage('.da-model [data-model-export]', { minCount: 2 })).length, 2);
         await screenshotPage(`model-panel-${width - 50}px`);
+        // Clicking the table's heading scrolls the panel to it, as a user scrolls down to the layers.
+        await clickInPage('.da-model .da-section h3', { textIncludes: 'Layers' });
+        await screenshotPage(`model-panel-${width - 50}px-table`);
       }
     } finally {
       await setPageViewport(DEFAULT_VIEWPORT.width, DEFAULT_VIEWPORT.height);
@@ -230,7 +240,15 @@ suite('model report', () => {
     const item = notebook.cellAt(0).outputs.flatMap((o) => o.items).find((i) => i.mime === 'application/vnd.deep-accel.model+json');
     const report = JSON.parse(new TextDecoder().decode(item!.data)) as ModelReport;
     await queryPage('.da-model tbody tr', { minCount: 5, timeoutMs: 30_000 });
-    const written = await exportThroughDialog('.da-model', 'modelExplorer', `${file}.model-explorer.json`, 'Export for Model Explorer: small_cnn.onnx');
+    // A window tall enough for the whole output: the notebook scrolls its own list, which a click inside the output frame does not.
+    await setPageViewport(DEFAULT_VIEWPORT.width, 2400);
+    let written: string;
+    try {
+      written = await exportThroughDialog('.da-model', 'modelExplorer', `${file}.model-explorer.json`, 'Export for Model Explorer: small_cnn.onnx');
+      await screenshotPage('notebook-model-export');
+    } finally {
+      await setPageViewport(DEFAULT_VIEWPORT.width, DEFAULT_VIEWPORT.height);
+    }
     const folder = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-explorer-'));
     try {
       const fromCli = path.join(folder, 'cli.model-explorer.json');
@@ -242,7 +260,6 @@ suite('model report', () => {
     const data = JSON.parse(written) as { results: Record<string, { value: number }> };
     assert.deepEqual(Object.keys(data.results), ['c1', 'c2', 'c3', 'logits', 'y']);
     assert.equal(data.results.c1!.value, report.layers[0]!.best!.msMedian);
-    await screenshotPage('notebook-model-export');
     await notebook.save();
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
