@@ -151,13 +151,19 @@ test('an untimed model report (no engine run) says so, with no time columns and 
   await page.close();
 });
 
-test('the notebook renderer draws a model output from its MIME type, and refuses one without layers', async () => {
+/** The notebook renderer's test page (with renderer messaging unless `query` says otherwise), and a way to draw a model output in it. */
+async function rendererPage(query = ''): Promise<{ page: Page; draw(data: unknown, id: string): Promise<number> }> {
   const page = await session.newPage();
   await page.setViewportSize({ width: 900, height: 900 });
-  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
+  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html${query}`);
   await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
   const draw = (data: unknown, id: string) =>
     page.evaluate(({ mime, data, id }) => (window as unknown as { renderOutput(m: string, d: unknown, i: string): number }).renderOutput(mime, data, id), { mime: mimeTypeOf('model'), data, id });
+  return { page, draw };
+}
+
+test('the notebook renderer draws a model output from its MIME type, and refuses one without layers', async () => {
+  const { page, draw } = await rendererPage();
   await draw(MODEL_REPORT, 'model');
   await page.waitForTimeout(200);
   assert.deepEqual(await columnCells(page, '#model', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
@@ -275,11 +281,8 @@ test('Export for Netron and Model Explorer: the webview pings the host, then ask
 });
 
 test('in a notebook the export buttons go through renderer messaging; with no extension answering, or no messaging at all, they say they need the extension', async () => {
-  const page = await session.newPage();
-  await page.setViewportSize({ width: 900, height: 900 });
-  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
-  await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
-  const draw = (id: string) => page.evaluate(({ mime, data, id }) => (window as unknown as { renderOutput(m: string, d: unknown, i: string): number }).renderOutput(mime, data, id), { mime: mimeTypeOf('model'), data: MODEL_REPORT, id });
+  const { page, draw: drawReport } = await rendererPage();
+  const draw = (id: string) => drawReport(MODEL_REPORT, id);
   type Posted = { type: string; requestId: number; target?: string; report?: unknown };
   const posted = () => page.evaluate(() => (window as unknown as { postedByRenderer: Posted[] }).postedByRenderer);
   const reply = async (message: unknown) => {
@@ -304,13 +307,13 @@ test('in a notebook the export buttons go through renderer messaging; with no ex
   assert.equal((await posted()).at(-1)!.type, 'ping', 'no export was asked for');
 
   // Where VS Code offers no messaging the buttons are disabled and say so.
-  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html?messaging=none`);
-  await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
-  await draw('alone');
-  assert.equal(await page.isDisabled('#alone [data-model-export="netron"]'), true);
-  assert.equal(await page.isDisabled('#alone [data-model-export="modelExplorer"]'), true);
-  assert.match((await page.getAttribute('#alone [data-model-export="netron"]', 'title')) ?? '', /Needs the Deep Accel extension running in VS Code/);
-  assert.equal(await page.textContent('#alone [data-model-export-unavailable]'), 'Exports for Netron and Model Explorer need the Deep Accel extension running in VS Code.');
-  assert.deepEqual(await columnCells(page, '#alone', 'prunedSpeedup'), ['2×', '3×', '2×', '1×', ''], 'the rest of the view stands');
   await page.close();
+  const alone = await rendererPage('?messaging=none');
+  await alone.draw(MODEL_REPORT, 'alone');
+  assert.equal(await alone.page.isDisabled('#alone [data-model-export="netron"]'), true);
+  assert.equal(await alone.page.isDisabled('#alone [data-model-export="modelExplorer"]'), true);
+  assert.match((await alone.page.getAttribute('#alone [data-model-export="netron"]', 'title')) ?? '', /Needs the Deep Accel extension running in VS Code/);
+  assert.equal(await alone.page.textContent('#alone [data-model-export-unavailable]'), 'Exports for Netron and Model Explorer need the Deep Accel extension running in VS Code.');
+  assert.deepEqual(await columnCells(alone.page, '#alone', 'prunedSpeedup'), ['2×', '3×', '2×', '1×', ''], 'the rest of the view stands');
+  await alone.page.close();
 });

@@ -61,6 +61,18 @@ async function cliModel(report: ModelReport, flags: string[]): Promise<string> {
   return stdout;
 }
 
+/** The text of the CLI's export of the small CNN (`flag`: --export-netron or --export-model-explorer), written in a folder of its own. */
+async function cliExport(report: ModelReport, flag: string): Promise<string> {
+  const folder = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-export-'));
+  try {
+    const file = path.join(folder, 'cli.json');
+    await cliModel(report, [flag, file]);
+    return readFileSync(file, 'utf8');
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 /**
  * Clicks a model view's export button and accepts the save dialog's default (beside the model),
  * as a user would; waits for the file and the view's note of what was written.
@@ -182,14 +194,7 @@ suite('model report', () => {
     const report = await vscode.commands.executeCommand<ModelReport>('deepAccel.analyzeModel', { file, algos: SMALL_CNN_ALGOS, budgetMs: 10, threads: 1 });
     assert.ok(report?.total.pruned, 'the report has the pruning what-if');
     const written = await exportThroughDialog('.da-model', 'netron', `${file}.netron.json`, 'Export for Netron: small_cnn.onnx');
-    const folder = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-netron-'));
-    try {
-      const fromCli = path.join(folder, 'cli.netron.json');
-      await cliModel(report, ['--export-netron', fromCli]);
-      assert.equal(written, readFileSync(fromCli, 'utf8'), 'the same file as the CLI export, byte for byte');
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
+    assert.equal(written, await cliExport(report, '--export-netron'), 'the same file as the CLI export, byte for byte');
     const attachment = JSON.parse(written) as { signature: string; metrics: { target: string; name: string; value: number | string }[] };
     assert.equal(attachment.signature, 'netron:attachment');
     const c2 = report.layers.find((l) => l.name === 'c2')!;
@@ -249,14 +254,7 @@ suite('model report', () => {
     } finally {
       await setPageViewport(DEFAULT_VIEWPORT.width, DEFAULT_VIEWPORT.height);
     }
-    const folder = mkdtempSync(path.join(os.tmpdir(), 'deep-accel-explorer-'));
-    try {
-      const fromCli = path.join(folder, 'cli.model-explorer.json');
-      await cliModel(report, ['--export-model-explorer', fromCli]);
-      assert.equal(written, readFileSync(fromCli, 'utf8'), 'the same file as the CLI export, byte for byte');
-    } finally {
-      rmSync(folder, { recursive: true, force: true });
-    }
+    assert.equal(written!, await cliExport(report, '--export-model-explorer'), 'the same file as the CLI export, byte for byte');
     const data = JSON.parse(written) as { results: Record<string, { value: number }> };
     assert.deepEqual(Object.keys(data.results), ['c1', 'c2', 'c3', 'logits', 'y']);
     assert.equal(data.results.c1!.value, report.layers[0]!.best!.msMedian);
