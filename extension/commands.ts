@@ -31,7 +31,7 @@ import {
 import { isWeightFileName } from './core/weightFiles';
 import { NOTEBOOK_TYPE, CELL_LANGUAGE } from './notebookSerializer';
 import { ResultsPanel } from './resultsPanel';
-import { modelWorkspace, reportError, type Services, UNTRUSTED_MODEL_NOTE } from './services';
+import { explainMissingPeer, modelSettings, modelWorkspace, reportError, type Services, UNTRUSTED_MODEL_NOTE } from './services';
 import { suggestedModelInput } from './shared/format';
 import { BENCH_SUITES, CONV_ALGORITHMS, type BenchComparison, type BenchReport, type ModelReport, type Precision, type PruneMethod, type PruneProfile, type PruneReport, type SparsityReport, type WinogradResult } from './shared/payloads';
 import { type ModelRequest, type PruneRequest, type WinogradRequest } from './shared/requests';
@@ -294,9 +294,8 @@ async function analyzeModelCommand(services: Services, target?: vscode.Uri | Mod
   const base: ModelRequest = {
     file: uri.fsPath,
     workspace: modelWorkspace(uri),
-    budgetMs: services.config.get<number>('model.budgetMs', 200),
-    maxErrorVsDirect: services.config.get<number>('bench.maxErrorVsDirect', 16),
-    threads: 1,
+    ...modelSettings(services),
+    ...(services.config.get<boolean>('model.peer', false) ? { peer: true } : {}),
     ...given,
     ...(trusted ? {} : { time: false }),
   };
@@ -321,6 +320,7 @@ async function analyzeModelCommand(services: Services, target?: vscode.Uri | Mod
     // Untrusted, the layers already read are the whole report.
     const report = !trusted && untimed ? untimed : await services.runWithProgress(request.time === false ? `Reading the layers of ${name}` : `Analyzing ${name}`, 'model', request);
     if (!trusted) report.notes.push(UNTRUSTED_MODEL_NOTE);
+    explainMissingPeer(report, services.context.extensionPath);
     return await showModelReport(services, name, report);
   } catch (error) {
     reportError(services, `model report of ${name}`, error);

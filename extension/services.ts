@@ -6,6 +6,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { DEFAULT_READ_TIMEOUT_SECONDS, stalledReadMessage } from './core/weightFiles';
+import type { ModelReport } from './shared/payloads';
+import type { ModelRequest } from './shared/requests';
 import type { WorkerTaskKind, WorkerTasks } from './workers/protocol';
 import { type RunOptions, WorkerPool, WorkerTaskError } from './workers/pool';
 
@@ -121,6 +123,27 @@ export class Services implements vscode.Disposable {
 /** The folder whose .deep-accel/ keeps a model report's timing cache: the file's workspace folder, else its own folder. */
 export function modelWorkspace(uri: vscode.Uri): string {
   return vscode.workspace.getWorkspaceFolder(uri)?.uri.fsPath ?? path.dirname(uri.fsPath);
+}
+
+/** The model report's settings, shared by Analyze Model and the Layers tab (one thread: times comparable across reports). */
+export function modelSettings(services: Services): Pick<ModelRequest, 'budgetMs' | 'maxErrorVsDirect' | 'pruneTarget' | 'threads'> {
+  return {
+    budgetMs: services.config.get<number>('model.budgetMs', 200),
+    maxErrorVsDirect: services.config.get<number>('bench.maxErrorVsDirect', 16),
+    pruneTarget: services.config.get<number>('model.pruneTarget', 0.5),
+    threads: 1,
+  };
+}
+
+/**
+ * A report that asked for onnxruntime-node where it is not installed says where to install it for
+ * this extension: the workers resolve it from the extension's own folder.
+ */
+export function explainMissingPeer(report: ModelReport, extensionPath: string): void {
+  if (!report.timing?.peerUnavailable) return;
+  report.timing.peerUnavailable =
+    'onnxruntime-node is not installed, so no peer was timed. It is optional; to time it beside the engine, run ' +
+    `npm install onnxruntime-node in ${extensionPath} (the extension's folder) and time again, or turn the setting deepAccel.model.peer off.`;
 }
 
 /** Said in a model report read in an untrusted workspace, where the engine does not run. */

@@ -6,7 +6,7 @@
  */
 import * as vscode from 'vscode';
 import type { Services } from './services';
-import { isCancellation, modelWorkspace, UNTRUSTED_MODEL_NOTE } from './services';
+import { explainMissingPeer, isCancellation, modelSettings, modelWorkspace, UNTRUSTED_MODEL_NOTE } from './services';
 import type { HostToWebviewMessage, WebviewToHostMessage } from './shared/webviewProtocol';
 import { type WeightFileCache, inspectorScanChoices } from './weightFileCache';
 import { handleCommonMessage } from './webviewMessages';
@@ -63,7 +63,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
     // The Layers tab: one model report at a time; a new request or a cancel stops the one running.
     let modelRun: AbortController | undefined;
     panel.onDidDispose(() => modelRun?.abort());
-    const modelReport = async (requestId: number, time: boolean, input?: number[]) => {
+    const modelReport = async (requestId: number, time: boolean, input?: number[], peer?: boolean) => {
       modelRun?.abort();
       const run = new AbortController();
       modelRun = run;
@@ -76,14 +76,14 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
             workspace: modelWorkspace(document.uri),
             ...(input ? { input } : {}),
             time: time && trusted,
-            budgetMs: this.services.config.get<number>('model.budgetMs', 200),
-            maxErrorVsDirect: this.services.config.get<number>('bench.maxErrorVsDirect', 16),
-            threads: 1,
+            ...modelSettings(this.services),
+            ...(time && trusted && peer ? { peer: true } : {}),
           },
           { signal: run.signal, onProgress: (fraction, message) => void post({ type: 'progress', fraction, message: message ?? `Layers… ${Math.round(fraction * 100)}%` }) },
         );
         if (time && !trusted) report.notes.push(UNTRUSTED_MODEL_NOTE);
-        await post({ type: 'modelReport', requestId, report, canTime: trusted });
+        explainMissingPeer(report, extensionUri.fsPath);
+        await post({ type: 'modelReport', requestId, report, canTime: trusted, peer: this.services.config.get<boolean>('model.peer', false) });
       } catch (error) {
         const message = isCancellation(error) ? 'Cancelled.' : error instanceof Error ? error.message : String(error);
         if (!isCancellation(error)) this.services.log.error(`weight inspector, layers: ${message}`);
@@ -95,7 +95,7 @@ export class WeightInspectorProvider implements vscode.CustomReadonlyEditorProvi
 
     panel.webview.onDidReceiveMessage(async (message: WebviewToHostMessage) => {
       if (message.type === 'ready') return void load();
-      if (message.type === 'modelReport') return void modelReport(message.requestId, message.time, message.input);
+      if (message.type === 'modelReport') return void modelReport(message.requestId, message.time, message.input, message.peer);
       if (message.type === 'cancelModel') return void modelRun?.abort();
       if (message.type === 'chooseLayout') {
         layout = message.layout;

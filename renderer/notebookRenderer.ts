@@ -27,7 +27,8 @@ function ensureStyles(element: HTMLElement): void {
 /**
  * What the views may ask of a notebook output. Exports are made by the extension through renderer
  * messaging (VS Code only offers it where the extension host runs; elsewhere there are no export
- * tabs unless the payload carries its own).
+ * tabs unless the payload carries its own, and the model view's export buttons say they need the
+ * extension).
  */
 function viewHost(context: RendererContext<unknown>): ViewHost {
   const copy = (text: string) => void navigator.clipboard?.writeText(text);
@@ -36,6 +37,7 @@ function viewHost(context: RendererContext<unknown>): ViewHost {
     const requests = new HostRequests((message) => void context.postMessage!(message));
     context.onDidReceiveMessage((message) => requests.settle(message as HostToRendererMessage));
     host.exportWinograd = (result, format) => requests.exportWinograd(result, format);
+    host.exportModel = (report, target) => requests.modelExport(report, target);
   }
   return host;
 }

@@ -35,6 +35,7 @@ const requests = new HostRequests((message) => vscode.postMessage(message));
 
 const host: ViewHost = {
   exportWinograd: (result, format) => requests.exportWinograd(result, format),
+  exportModel: (report, target) => requests.modelExport(report, target),
   copyText: (text) => vscode.postMessage({ type: 'copy', text }),
   exportText: (format, text, suggestedName) => vscode.postMessage({ type: 'export', format, text, suggestedName }),
   previewTensor: (name) => {
@@ -79,34 +80,41 @@ function inputText(report: ModelReport | undefined): string {
   return report ? suggestedModelInput(report.input) : '';
 }
 
-function layersToolbar(report: ModelReport | undefined, canTime: boolean, running: boolean): HTMLElement {
+/** The "Time onnxruntime too" box: the user's last choice in this panel, else the setting the host sent. */
+let peerChoice: boolean | undefined;
+
+function layersToolbar(report: ModelReport | undefined, canTime: boolean, running: boolean, peerSetting: boolean): HTMLElement {
   const input = h('input', { type: 'text', class: 'da-filter', 'data-model-input': '', 'aria-label': 'Input shape', placeholder: 'N,C,H,W', value: inputText(report) });
   const time = h('button', { type: 'button', class: 'da-button', 'data-time-layers': '', disabled: running || !canTime, title: canTime ? 'Time every layer on the engine (cached in the workspace’s .deep-accel/)' : 'The engine runs only in a trusted workspace' }, 'Time layers on the engine');
   const read = h('button', { type: 'button', class: 'da-button', 'data-read-layers': '', disabled: running }, 'Read at this input');
   const cancel = h('button', { type: 'button', class: 'da-button', 'data-cancel-model': '', disabled: !running }, 'Cancel');
+  const peer = h('input', { type: 'checkbox', 'data-time-peer': '', disabled: running || !canTime, checked: peerChoice ?? peerSetting });
+  peer.addEventListener('change', () => (peerChoice = peer.checked));
+  const peerLabel = h('label', { class: 'da-field', title: 'Also time onnxruntime-node on each timed layer with its weights and, for an ONNX file, the whole model end to end, in a child process (setting deepAccel.model.peer). It is optional: the report says how to install it when it is missing.' }, peer, ' Time onnxruntime too');
   // The file's own shape is not sent back as if the user had given it.
   const shape = (): number[] | undefined => {
     const text = input.value.trim();
     if (!text || (report?.input.from === 'file' && text === inputText(report))) return undefined;
     return text.split(/[,x×\s]+/).filter(Boolean).map(Number);
   };
-  time.addEventListener('click', () => void loadLayers(true, shape()));
+  time.addEventListener('click', () => void loadLayers(true, shape(), peer.checked));
   read.addEventListener('click', () => void loadLayers(false, shape()));
   cancel.addEventListener('click', () => vscode.postMessage({ type: 'cancelModel' }));
-  return h('div', { class: 'da-toolbar' }, h('label', { class: 'da-field' }, 'Input ', input), read, time, cancel);
+  return h('div', { class: 'da-toolbar' }, h('label', { class: 'da-field' }, 'Input ', input), read, time, peerLabel, cancel);
 }
 
-let shownModel: { report: ModelReport; canTime: boolean } | undefined;
+let shownModel: { report: ModelReport; canTime: boolean; peer: boolean } | undefined;
 
-async function loadLayers(time: boolean, input?: number[]): Promise<void> {
-  const working = h('p', { class: 'da-status', role: 'status' }, time ? 'Timing every layer on the engine…' : 'Reading the layers…');
-  layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? false, true), working, ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
+async function loadLayers(time: boolean, input?: number[], peer?: boolean): Promise<void> {
+  const working = h('p', { class: 'da-status', role: 'status' }, time ? `Timing every layer on the engine${peer ? ' and onnxruntime-node' : ''}…` : 'Reading the layers…');
+  const peerSetting = shownModel?.peer ?? false;
+  layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? false, true, peerSetting), working, ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
   try {
-    shownModel = await requests.modelReport(time, input);
-    layersPane.replaceChildren(layersToolbar(shownModel.report, shownModel.canTime, false), renderPayload({ kind: 'model', data: shownModel.report }, host));
+    shownModel = await requests.modelReport(time, input, time && peer);
+    layersPane.replaceChildren(layersToolbar(shownModel.report, shownModel.canTime, false, shownModel.peer), renderPayload({ kind: 'model', data: shownModel.report }, host));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? true, false), h('p', { class: 'da-error', role: 'alert' }, message), ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
+    layersPane.replaceChildren(layersToolbar(shownModel?.report, shownModel?.canTime ?? true, false, peerSetting), h('p', { class: 'da-error', role: 'alert' }, message), ...(shownModel ? [renderPayload({ kind: 'model', data: shownModel.report }, host)] : []));
   }
   status.textContent = '';
   progressBar.style.width = '0';

@@ -9,7 +9,7 @@
 //
 // Usage: node scripts/runIntegration.mjs [--grep REGEX] [--keep-temp]
 // Environment: DEEP_ACCEL_CACHE (code-server cache), CHROMIUM_PATH (browser binary,
-//   default /usr/bin/chromium), DEEP_ACCEL_INTEGRATION_TIMEOUT_S (whole run, default 300),
+//   default /usr/bin/chromium), DEEP_ACCEL_INTEGRATION_TIMEOUT_S (whole run, default 420: the suite takes about 240 s on a loaded 2-core machine),
 //   DEEP_ACCEL_HEADED=1 (show the browser; needs a display), DEEP_ACCEL_EXTENSION_DIR (extension
 //   folder to load, default the repository; e.g. an unpacked .vsix).
 // Prints one line per test and ends with `N passed, N failed`; exit code 1 on any failure.
@@ -181,6 +181,13 @@ function startPageBridge(getPage) {
       await page.screenshot({ path: file });
       return { path: file };
     },
+    // The browser window's size, so a suite can look at a view in a narrow and a wide window.
+    viewport: async (page, request) => {
+      const { width, height } = request;
+      if (![width, height].every((n) => Number.isInteger(n) && n >= 200 && n <= 4000)) throw new RunnerError('viewport: "width" and "height" must be whole numbers of pixels from 200 to 4000');
+      await page.setViewportSize({ width, height });
+      return { width, height };
+    },
   };
   const server = http.createServer(async (req, res) => {
     const reply = (status, body) => {
@@ -196,7 +203,7 @@ function startPageBridge(getPage) {
     }
     try {
       const request = JSON.parse(body || '{}');
-      if (action !== 'screenshot' && (typeof request.selector !== 'string' || request.selector === '')) {
+      if (action !== 'screenshot' && action !== 'viewport' && (typeof request.selector !== 'string' || request.selector === '')) {
         return reply(400, { error: `${action}: "selector" must be a non-empty string` });
       }
       const page = getPage();
@@ -270,7 +277,7 @@ function printEvent(event, timing) {
  * failing test names with messages. Throws RunnerError when the suite could not run at all.
  */
 export async function runIntegration({ grep, keepTemp = false } = {}) {
-  const timeoutS = Number(process.env.DEEP_ACCEL_INTEGRATION_TIMEOUT_S || 300);
+  const timeoutS = Number(process.env.DEEP_ACCEL_INTEGRATION_TIMEOUT_S || 420);
   const extensionDir = path.resolve(process.env.DEEP_ACCEL_EXTENSION_DIR || repoRoot);
   const extensionMain = path.join(extensionDir, 'dist', 'extension.js');
   if (!fs.existsSync(extensionMain)) throw new RunnerError(`${extensionMain} is missing: build the extension first (node scripts/build.mjs)`);

@@ -796,6 +796,9 @@ export interface ModelLayerPruned {
   notTimed?: string;
 }
 
+/** How the report's note on the pruning what-if begins (views that state the rule themselves leave it out). */
+export const PRUNE_NOTE_PREFIX = 'pruned: ';
+
 export interface ModelAlgorithmResult {
   algo: string;
   layout: string;
@@ -884,7 +887,17 @@ export interface ModelReport {
      * FLOPs) and what they remove; with timings, the sum of pruned.msMedian over the layers timed
      * both ways, the sum of their best.msMedian and the ratio.
      */
-    pruned?: { target: number; flops: number; flopsRemoved: number; msMedian?: number; bestMs?: number; speedup?: number; timedLayers?: number };
+    pruned?: {
+      target: number;
+      flops: number;
+      flopsRemoved: number;
+      msMedian?: number;
+      bestMs?: number;
+      speedup?: number;
+      timedLayers?: number;
+      /** True when the file's graph was followed (input channels shrink after a pruned layer); false when each layer was pruned alone. */
+      followsGraph?: boolean;
+    };
   };
   /** Present when the layers were timed. */
   machine?: MachineInfo;

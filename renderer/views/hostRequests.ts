@@ -4,10 +4,14 @@
  * Replies to requests nobody waits for any more are ignored.
  */
 import type { ExportFormat, ModelReport, TensorSlice, TensorSliceRequest, WinogradResult } from '../../extension/shared/payloads';
-import type { HostToWebviewMessage, RequestFailed, WebviewToHostMessage, WinogradExportReply } from '../../extension/shared/webviewProtocol';
+import type { HostToWebviewMessage, ModelExportTarget, RequestFailed, WebviewToHostMessage, WinogradExportReply } from '../../extension/shared/webviewProtocol';
 
 /** How long a view waits for the host before saying it did not answer. */
 const REPLY_TIMEOUT_MS = 15_000;
+/** How long a running extension takes at most to answer a ping (the host answers it at once). */
+const PING_TIMEOUT_MS = 3_000;
+/** Said when nothing answers: a notebook drawn where the extension host side of Deep Accel is not running. */
+export const NO_EXTENSION_ANSWER = 'the Deep Accel extension did not answer: it must be installed and running';
 
 type Reply = WinogradExportReply | HostToWebviewMessage;
 /** The messages that carry a requestId, without it (HostRequests adds it). */
@@ -33,7 +37,7 @@ export class HostRequests {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(requestId);
-        reject(new Error('the Deep Accel extension did not answer: it must be installed and running'));
+        reject(new Error(NO_EXTENSION_ANSWER));
       }, timeoutMs);
       this.waiting.set(requestId, { resolve, reject, timer });
       this.post({ ...message, requestId } as WebviewToHostMessage);
@@ -67,10 +71,23 @@ export class HostRequests {
    * The model report of the inspected file, timed on the engine when `time`. Timing a large model
    * takes minutes with progress on the way, so the wait has no practical limit; a cancel ends it.
    */
-  async modelReport(time: boolean, input?: number[]): Promise<{ report: ModelReport; canTime: boolean }> {
-    const reply = await this.ask({ type: 'modelReport', time, ...(input ? { input } : {}) }, time ? 24 * 3600_000 : 40 * REPLY_TIMEOUT_MS);
+  async modelReport(time: boolean, input?: number[], peer?: boolean): Promise<{ report: ModelReport; canTime: boolean; peer: boolean }> {
+    const reply = await this.ask({ type: 'modelReport', time, ...(peer ? { peer } : {}), ...(input ? { input } : {}) }, time ? 24 * 3600_000 : 40 * REPLY_TIMEOUT_MS);
     if (reply.type !== 'modelReport') throw new Error(`unexpected reply ${reply.type}`);
-    return { report: reply.report, canTime: reply.canTime };
+    return { report: reply.report, canTime: reply.canTime, peer: reply.peer };
+  }
+
+  /**
+   * Writes the report's figures for a graph viewer through the host's save dialog; resolves with
+   * what was written, or undefined when the user closed the dialog. The host is pinged first, so a
+   * notebook drawn without the extension running says so in seconds instead of waiting on a dialog
+   * that never opens.
+   */
+  async modelExport(report: ModelReport, target: ModelExportTarget): Promise<string | undefined> {
+    await this.ask({ type: 'ping' }, PING_TIMEOUT_MS);
+    const reply = await this.ask({ type: 'modelExport', target, report }, 24 * 3600_000);
+    if (reply.type !== 'modelExport') throw new Error(`unexpected reply ${reply.type}`);
+    return reply.written;
   }
 
   /** Settles the request a reply answers; returns false when the message answers no waiting request. */

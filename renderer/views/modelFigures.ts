@@ -4,6 +4,7 @@
  * and the assumptions each figure rests on. Pure, so unit tests check it in Node.
  */
 import { CONV_ALGORITHMS, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
+import { formatCount, formatNumber, formatPercent } from './dom';
 
 export interface ModelTotals {
   layers: number;
@@ -125,5 +126,70 @@ export function timingAssumption(report: ModelReport): string | undefined {
     `Timed on the engine (${engine}) with ${threads}, ${t.budgetMs} ms budget and ${t.warmupMs} ms warm-up per shape and algorithm: ${cache}. ` +
     `Errors are measured on each layer's real weights with ${activationsText(t)} against an fp64 reference. ` +
     `Best = the fastest algorithm whose max error is at most ${t.maxErrorVsDirect}× direct convolution's on the same data.`
+  );
+}
+
+export interface PrunedTotals {
+  target: number;
+  /** FLOPs of the pruned layers and what pruning removes, over the layers whose FLOPs are known both ways. */
+  flops: number;
+  flopsRemoved: number;
+  /** The FLOPs those layers had before pruning (flops + flopsRemoved). */
+  flopsBefore: number;
+  /** Over the layers timed both ways: their pruned times, their best times and the ratio. */
+  msMedian: number;
+  bestMs: number;
+  speedup: number | undefined;
+  timedLayers: number;
+}
+
+/**
+ * The pruning what-if's totals row, the sum of the rows (the same rule as the report's
+ * total.pruned): undefined when no layer has a pruned figure.
+ */
+export function prunedTotals(layers: readonly ModelLayer[]): PrunedTotals | undefined {
+  const pruned = layers.filter((l) => l.pruned);
+  if (pruned.length === 0) return undefined;
+  const totals: PrunedTotals = { target: pruned[0]!.pruned!.target, flops: 0, flopsRemoved: 0, flopsBefore: 0, msMedian: 0, bestMs: 0, speedup: undefined, timedLayers: 0 };
+  for (const layer of pruned) {
+    const p = layer.pruned!;
+    if (p.flops !== null && layer.flops !== null) {
+      totals.flops += p.flops;
+      totals.flopsBefore += layer.flops;
+    }
+    if (p.msMedian !== undefined && layer.best) {
+      totals.msMedian += p.msMedian;
+      totals.bestMs += layer.best.msMedian;
+      totals.timedLayers++;
+    }
+  }
+  totals.flopsRemoved = totals.flopsBefore - totals.flops;
+  if (totals.timedLayers > 0 && totals.msMedian > 0) totals.speedup = totals.bestMs / totals.msMedian;
+  return totals;
+}
+
+/** "32/64 > 16/32": input channels kept of the layer's, then filters kept of its own (a count alone when none go). */
+export function prunedChannelsText(pruned: NonNullable<ModelLayer['pruned']>): string {
+  const kept = (count: number, of: number) => (count === of ? String(of) : `${count}/${of}`);
+  return `${kept(pruned.inputChannelsKept, pruned.inputChannels)} > ${kept(pruned.filtersKept, pruned.filters)}`;
+}
+
+/** The rule behind the pruned columns, in words: the target, how filters are ranked and which shrink. */
+export function pruneAssumption(report: ModelReport): string | undefined {
+  const totals = prunedTotals(report.layers);
+  if (!totals) return undefined;
+  const pct = Math.round(totals.target * 100);
+  // Reports made before the flag existed: ONNX, Keras and TF.js graphs were followed.
+  const graph = report.total.pruned?.followsGraph ?? (report.source === 'graph' && report.format !== 'tflite');
+  const timed = totals.timedLayers > 0
+    ? ` Each pruned shape is timed with the layer's best algorithm and its kept weights: the ${totals.timedLayers} layer${totals.timedLayers === 1 ? '' : 's'} timed both ways take ${formatNumber(totals.msMedian)} ms instead of ${formatNumber(totals.bestMs)} ms (${formatNumber(totals.speedup ?? NaN)}×).`
+    : '';
+  const removed = totals.flopsBefore > 0 ? ` ${formatCount(totals.flopsRemoved)} FLOPs removed (${formatPercent(totals.flopsRemoved / totals.flopsBefore)} of the layers with sizes).` : '';
+  return (
+    `Pruning what-if at ${pct}%: each layer loses round(${totals.target} × K) of its K filters (output channels, or a matrix's rows), the smallest L1 norms of its real weights first (as Distiller and torch.nn.utils.prune.ln_structured rank them); ` +
+    (graph
+      ? 'the next layer’s input channels shrink where the graph feeds the output straight in, and filters stay where their channels also go elsewhere (hover a Pruned cell for why).'
+      : 'the graph’s connectivity is not followed for this file, so each layer is pruned alone and no input channels shrink.') +
+    `${removed}${timed} Change the target with the setting deepAccel.model.pruneTarget (prune= in a cell, --prune-target in the CLI; 0 for none).`
   );
 }

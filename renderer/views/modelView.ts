@@ -5,12 +5,13 @@
  * budget makes). What the figures assume (input size, activations, budget, threads, layers left
  * untimed) is said above them.
  */
-import { NM24_NOTE, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
+import { NM24_NOTE, PRUNE_NOTE_PREFIX, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
 import { modelShapeText, threadsLabel } from '../../extension/shared/format';
 import { chartBox, seriesColor } from './charts';
 import { formatCount, formatNumber, formatPercent, h, section } from './dom';
+import type { ModelExportTarget } from '../../extension/shared/webviewProtocol';
 import type { ViewHost } from './host';
-import { ERROR_AXIS_FLOOR, algorithmSlot, errorAgainstTime, inputAssumption, modelTotals, notTimedGroups, timeByBestAlgorithm, timingAssumption } from './modelFigures';
+import { ERROR_AXIS_FLOOR, algorithmSlot, errorAgainstTime, inputAssumption, modelTotals, notTimedGroups, pruneAssumption, prunedChannelsText, prunedTotals, timeByBestAlgorithm, timingAssumption } from './modelFigures';
 import { type Column, sortableTable, toCsv } from './table';
 
 const ms = (value: number | undefined): string => (value === undefined ? '' : formatNumber(value));
@@ -46,10 +47,51 @@ function layerGflops(layer: ModelLayer): number | undefined {
 
 type Row = ModelLayer & { index: number };
 
+/** Why a layer's pruned figures are what they are: whose output feeds it, why its filters stay, which algorithm timed it. */
+function prunedTitle(layer: ModelLayer): string | undefined {
+  const p = layer.pruned;
+  if (!p) return undefined;
+  const lines = [`input channels ${p.inputChannelsKept} of ${p.inputChannels}${p.inputFrom ? ` (after pruning '${p.inputFrom}')` : ''}, filters ${p.filtersKept} of ${p.filters}`];
+  if (p.filtersReason) lines.push(`filters kept: ${p.filtersReason}`);
+  if (p.l1Removed !== undefined) lines.push(`${formatPercent(p.l1Removed)} of the weight's sum |w| removed`);
+  return lines.join('\n');
+}
+
+function prunedMsTitle(layer: ModelLayer): string | undefined {
+  const p = layer.pruned;
+  if (!p) return undefined;
+  if (p.notTimed) return `not timed: ${p.notTimed}`;
+  if (p.msMedian === undefined) return undefined;
+  return `${p.algo ?? ''}${p.layout ? ` (${p.layout})` : ''}${p.algoReason ? `: ${p.algoReason}` : ''}${p.cached ? ' · from the cache' : ''}`;
+}
+
+/**
+ * The pruning what-if's columns: the pruned shape (input channels > filters kept), its FLOPs and
+ * those removed, and with timings the pruned shape's time and its speedup over the layer's best.
+ */
+function prunedColumns(report: ModelReport): Column<Row>[] {
+  const totals = prunedTotals(report.layers);
+  if (!totals) return [];
+  const pct = `${Math.round(totals.target * 100)}%`;
+  const columns: Column<Row>[] = [
+    { key: 'prunedShape', title: `Pruned ${pct} C > K`, value: (l) => (l.pruned ? l.pruned.filtersKept / l.pruned.filters : undefined), format: (l) => (l.pruned ? prunedChannelsText(l.pruned) : ''), cellTitle: prunedTitle, numeric: true, description: `Input channels kept > filters kept, with ${pct} of each layer’s filters removed (smallest L1 norm first); sorted by the share of filters kept` },
+    { key: 'prunedFlops', title: 'Pruned FLOPs', value: (l) => l.pruned?.flops ?? undefined, format: (l) => (l.pruned ? (l.pruned.flops === null ? '?' : formatCount(l.pruned.flops)) : ''), numeric: true, description: 'FLOPs of the pruned layer' },
+    { key: 'flopsRemoved', title: 'FLOPs removed', value: (l) => l.pruned?.flopsRemoved ?? undefined, format: (l) => (l.pruned?.flopsRemoved == null ? (l.pruned ? '?' : '') : formatCount(l.pruned.flopsRemoved)), cellTitle: (l) => (l.pruned?.flopsRemoved != null && l.flops ? `${formatPercent(l.pruned.flopsRemoved / l.flops)} of the layer's FLOPs` : undefined), numeric: true, description: 'The layer’s FLOPs minus the pruned layer’s' },
+  ];
+  if (report.timing) {
+    columns.push(
+      { key: 'prunedMs', title: 'Pruned ms', value: (l) => l.pruned?.msMedian, format: (l) => ms(l.pruned?.msMedian), cellTitle: prunedMsTitle, numeric: true, description: 'Median time of the pruned shape with the layer’s best algorithm and its kept weights' },
+      { key: 'prunedSpeedup', title: 'Pruned speedup', value: (l) => l.pruned?.speedup, format: (l) => (l.pruned?.speedup === undefined ? '' : `${formatNumber(l.pruned.speedup)}×`), numeric: true, description: 'Best ms over pruned ms' },
+    );
+  }
+  return columns;
+}
+
 /**
  * The columns, in the table's (and the CSV's) order: the name, then the figures people come for
- * (the best algorithm, its time, its error, the peer, the fastest over budget), then the layer's
- * description (op, shape, size, sparsity, Winograd fit). An untimed report has no time columns.
+ * (the best algorithm, its time, its error, the peer, the fastest over budget, what pruning would
+ * buy), then the layer's description (op, shape, size, sparsity, Winograd fit). An untimed report
+ * has no time columns.
  */
 export function modelColumns(report: ModelReport): Column<Row>[] {
   const budget = report.timing?.maxErrorVsDirect;
@@ -61,13 +103,17 @@ export function modelColumns(report: ModelReport): Column<Row>[] {
           ? [{ key: 'peerMs', title: 'Peer ms', value: (l: Row) => l.peerMs, format: (l: Row) => ms(l.peerMs), numeric: true, description: report.timing?.peer ?? 'onnxruntime-node on the same layer' }]
           : []),
         { key: 'bestErr', title: 'Best × direct err', value: (l) => l.best?.errorVsDirect, format: (l) => (l.best ? formatNumber(l.best.errorVsDirect) : ''), numeric: true, description: 'The best algorithm’s max error over direct convolution’s on the same data' },
-        { key: 'fastest', title: 'Fastest (over budget)', value: fastestCell, cellTitle: (l) => (l.fastest ? `faster than the best, but its error is over the ${budget}× budget` : undefined), description: `The fastest of all, when its error is outside the ${budget}× budget` },
+        // Only when some layer has a faster algorithm over the budget: an empty column would take room from the pruned figures.
+        ...(report.layers.some((l) => l.fastest)
+          ? [{ key: 'fastest', title: 'Fastest (over budget)', value: fastestCell, cellTitle: (l: Row) => (l.fastest ? `faster than the best, but its error is over the ${budget}× budget` : undefined), description: `The fastest of all, when its error is outside the ${budget}× budget` }]
+          : []),
       ]
     : [];
   return [
     { key: 'name', title: 'Layer', value: (l) => l.name, cellTitle: (l) => `${l.opType} · weight ${l.weight} (${l.weightLayout})${l.bias ? ` · bias ${l.bias}` : ''}`, description: 'As the file names it (the ONNX node, TFLite tensor or weight), as Netron shows it' },
     { key: 'index', title: '#', value: (l) => l.index + 1, numeric: true, description: 'The layer’s place in the file' },
     ...timed,
+    ...prunedColumns(report),
     { key: 'op', title: 'Op', value: (l) => l.op, cellTitle: (l) => l.opType },
     { key: 'shape', title: 'Shape (C×H×W > K×P×Q, kernel, stride, pad)', value: (l) => modelShapeText(l), cellTitle: (l) => l.needs },
     { key: 'params', title: 'Params', value: (l) => l.params, format: (l) => formatCount(l.params), numeric: true },
@@ -97,6 +143,18 @@ function totalsFooter(report: ModelReport): { footer: Record<string, string>; ti
   if (t.peerLayers) {
     footer.peerMs = formatNumber(t.peerMs);
     titles.peerMs = `${t.peerMs} ms over ${t.peerLayers} layers`;
+  }
+  const pruned = prunedTotals(report.layers);
+  if (pruned) {
+    footer.prunedFlops = formatCount(pruned.flops);
+    titles.prunedFlops = `${pruned.flops} FLOPs`;
+    footer.flopsRemoved = formatCount(pruned.flopsRemoved);
+    titles.flopsRemoved = `${pruned.flopsRemoved} FLOPs, ${formatPercent(pruned.flopsBefore ? pruned.flopsRemoved / pruned.flopsBefore : undefined)} of the layers with sizes`;
+    if (pruned.timedLayers > 0) {
+      footer.prunedMs = formatNumber(pruned.msMedian);
+      titles.prunedMs = `${pruned.msMedian} ms over ${pruned.timedLayers} layers timed both ways (${pruned.bestMs} ms before)`;
+      footer.prunedSpeedup = pruned.speedup === undefined ? '' : `${formatNumber(pruned.speedup)}×`;
+    }
   }
   return { footer, titles };
 }
@@ -159,7 +217,8 @@ function scatterChart(report: ModelReport): HTMLElement | null {
       data: { datasets: datasets as never },
       options: {
         scales: {
-          x: { type: 'logarithmic', ticks: logTicks, title: { display: true, text: 'median ms (log)' } },
+          // A margin either side on the log axis, so the fastest and slowest points are drawn whole.
+          x: { type: 'logarithmic', min: Math.min(...xs) / 1.3, max: Math.max(...xs) * 1.3, ticks: logTicks, title: { display: true, text: 'median ms (log)' } },
           y: { type: 'logarithmic', min: ERROR_AXIS_FLOOR, max: yMax, ticks: logTicks, title: { display: true, text: 'max error × direct’s (log)' } },
         },
         plugins: {
@@ -186,11 +245,14 @@ function assumptions(report: ModelReport): HTMLElement {
   items.push(h('li', { 'data-assumption': 'timing' }, timing ?? 'Not timed: this report has the layers and their weights only (no engine run).'));
   if (report.timing?.peer) items.push(h('li', { 'data-assumption': 'peer' }, `Peer: ${report.timing.peer} on the same layers${report.total.peerModelMs !== undefined ? `; the whole model end to end: ${formatNumber(report.total.peerModelMs)} ms` : ''}.`));
   if (report.timing?.peerUnavailable) items.push(h('li', { 'data-assumption': 'peer' }, report.timing.peerUnavailable));
+  const prune = pruneAssumption(report);
+  if (prune) items.push(h('li', { 'data-assumption': 'prune' }, prune));
   for (const group of notTimedGroups(report.layers)) {
     const names = group.layers.length > 4 ? `${group.layers.slice(0, 4).join(', ')}, …` : group.layers.join(', ');
     items.push(h('li', { 'data-assumption': 'not-timed' }, `Not timed: ${group.layers.length} layer${group.layers.length === 1 ? '' : 's'} (${names}): ${group.reason}.`));
   }
-  for (const note of report.notes) items.push(h('li', { 'data-assumption': 'note' }, note));
+  // The report's own note on pruning says less than the prune line above: it is left out when that is shown.
+  for (const note of report.notes) if (!(prune && note.startsWith(PRUNE_NOTE_PREFIX))) items.push(h('li', { 'data-assumption': 'note' }, note));
   for (const warning of report.warnings) items.push(h('li', { class: 'da-bad', 'data-assumption': 'warning' }, warning));
   return h('ul', { class: 'da-note da-assumptions' }, items);
 }
@@ -218,6 +280,30 @@ export function renderModel(report: ModelReport, host: ViewHost): HTMLElement {
   const exportCsv = h('button', { type: 'button', class: 'da-button' }, 'Export CSV');
   exportCsv.addEventListener('click', () => host.exportText('csv', toCsv(rows, columns), `${fileName}.model.csv`));
   const charts = report.timing ? [timeChart(report), scatterChart(report)] : [];
+  const exportStatus = h('span', { class: 'da-export-status', role: 'status', 'data-model-export-status': '' });
+  const viewerExport = (target: ModelExportTarget, label: string, what: string) => {
+    const button = h('button', { type: 'button', class: 'da-button', 'data-model-export': target, title: host.exportModel ? what : `${what}. Needs the Deep Accel extension running in VS Code (this output is drawn without it)` }, label);
+    if (!host.exportModel) {
+      button.setAttribute('disabled', '');
+      return button;
+    }
+    button.addEventListener('click', () => {
+      button.setAttribute('disabled', '');
+      exportStatus.classList.remove('da-error');
+      exportStatus.textContent = 'Choose where to save…';
+      host.exportModel!(report, target).then(
+        (written) => (exportStatus.textContent = written ?? ''),
+        (error: unknown) => {
+          exportStatus.classList.add('da-error');
+          exportStatus.textContent = `${label}: ${error instanceof Error ? error.message : String(error)}`;
+        },
+      ).finally(() => button.removeAttribute('disabled'));
+    });
+    return button;
+  };
+  const exportNetron = viewerExport('netron', 'Export for Netron', 'The per-layer figures as a Netron attachment (netron:attachment metrics per node): open it in Netron with the model shown');
+  const exportModelExplorer = viewerExport('modelExplorer', 'Export for Model Explorer', `Model Explorer node data (${report.layers.some((l) => l.best) ? 'best ms' : 'FLOPs'} per node, with a colour gradient): load it as node data beside the model`);
+  const noHost = host.exportModel ? null : h('span', { class: 'da-note', 'data-model-export-unavailable': '' }, 'Exports for Netron and Model Explorer need the Deep Accel extension running in VS Code.');
   return h(
     'div',
     { class: 'da-view da-model' },
@@ -226,7 +312,7 @@ export function renderModel(report: ModelReport, host: ViewHost): HTMLElement {
     ...charts,
     section(
       'Layers',
-      h('div', { class: 'da-toolbar' }, exportJson, exportCsv),
+      h('div', { class: 'da-toolbar' }, exportJson, exportCsv, exportNetron, exportModelExplorer, exportStatus, noHost),
       sortableTable(rows, columns, { pageSize: 100, filterPlaceholder: 'Filter layers', label: 'Layers', footer, footerTitles: titles}),
     ),
   );

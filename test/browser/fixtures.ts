@@ -3,7 +3,7 @@
  * benchmark payloads are written by hand with round numbers, so the tests can check that each number
  * reaches the page unchanged.
  */
-import type { BenchComparison, BenchReport, ModelLayer, ModelReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
+import type { BenchComparison, BenchReport, ModelConvShape, ModelLayer, ModelReport, PruneReport, SparsityReport, TensorStats } from '../../extension/shared/payloads';
 
 const conv = (name: string, sparsity: number, numel: number): TensorStats => ({
   name,
@@ -109,11 +109,15 @@ const convLayer = (name: string, fields: Partial<ModelLayer> & Pick<ModelLayer, 
   ...fields,
 });
 
+const pruneShape = (C: number, K: number, groups = 1): ModelConvShape => ({ N: 1, C, H: 56, W: 56, K, R: 3, S: 3, P: 56, Q: 56, strides: [1, 1], pads: [1, 1, 1, 1], groups, dilations: [1, 1] });
+
 const modelResult = (algo: string, msMedian: number, errorVsDirect: number) => ({ algo, layout: 'nchw', msMedian, msMin: msMedian * 0.9, gflops: 1, maxAbsErr: errorVsDirect * 1e-5, errorVsDirect, cached: false });
 
 /**
  * A model report with round numbers: a conv whose best is F(4,3), one whose fastest (F(7,3)) is over
- * the budget, a depthwise, a linear and a transposed conv the engine cannot run (not timed).
+ * the budget, a depthwise, a linear and a transposed conv the engine cannot run (not timed); the
+ * pruning what-if at 50% halves the first three layers' filters (the second and third lose half their
+ * input channels too) and keeps the linear layer's (the model's output).
  */
 export const MODEL_REPORT: ModelReport = {
   file: '/models/net.onnx',
@@ -121,7 +125,8 @@ export const MODEL_REPORT: ModelReport = {
   source: 'graph',
   input: { name: 'x', dims: ['N', 64, 56, 56], shape: [1, 64, 56, 56], from: 'file' },
   layers: [
-    convLayer('stem/conv', { params: 36864, flops: 231211008, results: [modelResult('direct', 8, 1), modelResult('im2col', 4, 1), modelResult('winograd-4x3', 2, 2)], best: { algo: 'winograd-4x3', layout: 'nchw', msMedian: 2, errorVsDirect: 2 }, peerMs: 1.5 }),
+    convLayer('stem/conv', { params: 36864, flops: 231211008, results: [modelResult('direct', 8, 1), modelResult('im2col', 4, 1), modelResult('winograd-4x3', 2, 2)], best: { algo: 'winograd-4x3', layout: 'nchw', msMedian: 2, errorVsDirect: 2 }, peerMs: 1.5,
+      pruned: { target: 0.5, filtersKept: 32, filters: 64, inputChannelsKept: 64, inputChannels: 64, l1Removed: 0.25, shape: pruneShape(64, 32), flops: 115605504, flopsRemoved: 115605504, algo: 'winograd-4x3', layout: 'nchw', msMedian: 1, speedup: 2 } }),
     convLayer('block1/conv', {
       params: 36864,
       flops: 231211008,
@@ -129,6 +134,7 @@ export const MODEL_REPORT: ModelReport = {
       best: { algo: 'winograd-6x3', layout: 'nchw', msMedian: 1.5, errorVsDirect: 12 },
       fastest: { algo: 'winograd-7x3', layout: 'nchw', msMedian: 1.25, errorVsDirect: 48 },
       peerMs: 1.25,
+      pruned: { target: 0.5, filtersKept: 32, filters: 64, inputChannelsKept: 32, inputChannels: 64, inputFrom: 'stem/conv', shape: pruneShape(32, 32), flops: 57802752, flopsRemoved: 173408256, algo: 'winograd-6x3', layout: 'nchw', msMedian: 0.5, speedup: 3 },
     }),
     convLayer('block1/dw', {
       op: 'depthwise',
@@ -139,6 +145,7 @@ export const MODEL_REPORT: ModelReport = {
       results: [modelResult('direct', 0.5, 1)],
       best: { algo: 'direct', layout: 'nchw', msMedian: 0.5, errorVsDirect: 1 },
       peerMs: 0.25,
+      pruned: { target: 0.5, filtersKept: 32, filters: 64, inputChannelsKept: 32, inputChannels: 64, inputFrom: 'block1/conv', filtersReason: "depthwise: its channels follow 'block1/conv'", shape: pruneShape(32, 32, 32), flops: 1806336, flopsRemoved: 1806336, algo: 'direct', layout: 'nchw', msMedian: 0.25, speedup: 2 },
     }),
     {
       name: 'fc',
@@ -153,6 +160,7 @@ export const MODEL_REPORT: ModelReport = {
       sparsity: { element: 0.1, rows: 0, cols: 0, nm24: 0 },
       results: [modelResult('direct', 0.25, 1), modelResult('im2col', 0.125, 1)],
       best: { algo: 'im2col', layout: 'nchw', msMedian: 0.125, errorVsDirect: 1 },
+      pruned: { target: 0.5, filtersKept: 1000, filters: 1000, inputChannelsKept: 512, inputChannels: 512, filtersReason: "its output is the model's output", shape: { N: 1, I: 512, O: 1000 }, flops: 1024000, flopsRemoved: 0, algo: 'im2col', layout: 'nchw', msMedian: 0.125, speedup: 1, cached: true },
     },
     convLayer('up/convT', {
       opType: 'ConvTranspose',
@@ -163,9 +171,11 @@ export const MODEL_REPORT: ModelReport = {
       notTimed: 'the engine has no transposed convolution',
     }),
   ],
-  total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0, bestMs: 4.125, timedLayers: 4, bestMsByOp: { conv: 3.5, depthwise: 0.5, linear: 0.125 }, peerMs: 3, peerModelMs: 2.5 },
+  total: { layers: 5, params: 624168, flops: 1391902720, flopsUnknown: 0, bestMs: 4.125, timedLayers: 4, bestMsByOp: { conv: 3.5, depthwise: 0.5, linear: 0.125 }, peerMs: 3, peerModelMs: 2.5,
+    // The pruned rows' sums: 115605504 + 57802752 + 1806336 + 1024000 FLOPs of 467058688; 1 + 0.5 + 0.25 + 0.125 ms against 4.125.
+    pruned: { target: 0.5, followsGraph: true, flops: 176238592, flopsRemoved: 290820096, msMedian: 1.875, bestMs: 4.125, speedup: 2.2, timedLayers: 4 } },
   machine: { cpu: 'Test CPU', cores: 2, simd: 'relaxed-simd', node: 'v20', platform: 'linux x64' },
   timing: { budgetMs: 40, warmupMs: 8, threads: 1, maxErrorVsDirect: 16, engineBuild: 'relaxed-0123456789abcdef', measured: 9, cacheHits: 2, cacheFile: '/work/.deep-accel/model-timings.json', elapsedMs: 1500, peer: 'onnxruntime-node 1.30.0 (1 thread)', activations: { source: 'random' } },
-  notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'"],
+  notes: ["batch size 1 assumed for the symbolic dimension 'N' of 'x'", "pruned: 50% of each layer's filters by L1 norm, the next layers' input channels shrinking where the graph feeds them straight in"],
   warnings: [],
 };

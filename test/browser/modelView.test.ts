@@ -33,6 +33,13 @@ async function webviewAt(width: number, data: unknown): Promise<Page & { problem
   return page;
 }
 
+/** The tooltips of one column's body cells, by the column's key. */
+const cellTitles = (page: Page, key: string) =>
+  page.$eval('#content table.da-table', (table, columnKey) => {
+    const index = [...table.querySelectorAll('thead th')].findIndex((th) => th.getAttribute('data-key') === columnKey);
+    return [...table.querySelectorAll('tbody tr')].map((row) => row.children[index]?.getAttribute('title') ?? null);
+  }, key);
+
 const footerCell = (page: Page, key: string) => page.textContent(`#content .da-table tfoot td[data-key="${key}"]`);
 
 for (const width of [400, 1400]) {
@@ -40,6 +47,9 @@ for (const width of [400, 1400]) {
     const page = await webviewAt(width, MODEL_REPORT);
     assert.deepEqual(page.problems, [], 'no console errors or CSP violations');
     assert.ok((await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)) <= 0, 'the page is no wider than the panel');
+    // The target and the ranking rule are said above the table, with the other assumptions.
+    assert.match((await page.textContent('#content [data-assumption="prune"]')) ?? '', /^Pruning what-if at 50%: each layer loses round\(0\.5 × K\) of its K filters .*smallest L1 norms.* 290\.82M FLOPs removed .*1\.88 ms instead of 4\.13 ms \(2\.2×\)/);
+    assert.ok(await page.$eval('#content [data-assumption="prune"]', (li) => Boolean(li.compareDocumentPosition(document.querySelector('#content .da-table')!) & Node.DOCUMENT_POSITION_FOLLOWING)), 'above the table');
 
     assert.deepEqual(await columnCells(page, '#content', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT']);
     assert.deepEqual(await columnCells(page, '#content', 'op'), ['conv', 'conv', 'depthwise', 'linear', 'convTranspose']);
@@ -53,6 +63,15 @@ for (const width of [400, 1400]) {
     assert.deepEqual(await columnCells(page, '#content', 'bestMs'), ['2', '1.5', '0.5', '0.125', '']);
     assert.deepEqual(await columnCells(page, '#content', 'bestErr'), ['2', '12', '1', '1', '']);
     assert.deepEqual(await columnCells(page, '#content', 'fastest'), ['', 'winograd-7x3 1.25 ms · 48× ⚠', '', '', '']);
+    // Without such a layer the column is left out (here the report's only one is dropped).
+    const keysWithout = await page.evaluate((data) => {
+      window.postMessage({ type: 'show', payload: { kind: 'model', data } }, '*');
+      return new Promise<string[]>((resolve) => setTimeout(() => resolve([...document.querySelectorAll('#content .da-table thead th')].map((th) => th.getAttribute('data-key') ?? '')), 200));
+    }, { ...MODEL_REPORT, layers: MODEL_REPORT.layers.map(({ fastest: _f, ...l }) => l) });
+    assert.equal(keysWithout.includes('fastest'), false);
+    assert.equal(keysWithout.includes('bestMs'), true);
+    await page.evaluate((m) => window.postMessage(m, '*'), { type: 'show', payload: { kind: 'model', data: MODEL_REPORT } });
+    await page.waitForTimeout(200);
     assert.deepEqual(await columnCells(page, '#content', 'peerMs'), ['1.5', '1.25', '0.25', '', '']);
     // GFLOP/s = FLOPs / best time: 231211008 / 2e6 = 115.6, / 1.5e6 = 154.1.
     assert.deepEqual((await columnCells(page, '#content', 'gflops')).slice(0, 2), ['116', '154']);
@@ -64,6 +83,28 @@ for (const width of [400, 1400]) {
     assert.equal(await page.getAttribute('#content .da-table tfoot td[data-key="bestMs"]', 'title'), '4.125 ms');
     assert.equal(await footerCell(page, 'best'), '4 timed');
     assert.equal(await footerCell(page, 'peerMs'), '3');
+
+    // The pruning what-if, each cell as the report's pruned figures give it, and its totals row the sum of those rows.
+    assert.deepEqual(await columnCells(page, '#content', 'prunedShape'), ['64 > 32/64', '32/64 > 32/64', '32/64 > 32/64', '512 > 1000', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'prunedFlops'), ['115.61M', '57.80M', '1.81M', '1.02M', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'flopsRemoved'), ['115.61M', '173.41M', '1.81M', '0', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'prunedMs'), ['1', '0.5', '0.25', '0.125', '']);
+    assert.deepEqual(await columnCells(page, '#content', 'prunedSpeedup'), ['2×', '3×', '2×', '1×', '']);
+    assert.equal(await page.textContent('#content .da-table thead th[data-key="prunedShape"]'), 'Pruned 50% C > K');
+    const pruned = MODEL_REPORT.total.pruned!;
+    assert.equal(await page.getAttribute('#content .da-table tfoot td[data-key="prunedFlops"]', 'title'), `${pruned.flops} FLOPs`);
+    assert.equal(await page.getAttribute('#content .da-table tfoot td[data-key="flopsRemoved"]', 'title'), `${pruned.flopsRemoved} FLOPs, 62.3% of the layers with sizes`);
+    assert.equal(await page.getAttribute('#content .da-table tfoot td[data-key="prunedMs"]', 'title'), `${pruned.msMedian} ms over ${pruned.timedLayers} layers timed both ways (${pruned.bestMs} ms before)`);
+    assert.equal(await footerCell(page, 'prunedFlops'), '176.24M');
+    assert.equal(await footerCell(page, 'flopsRemoved'), '290.82M');
+    assert.equal(await footerCell(page, 'prunedMs'), '1.88');
+    assert.equal(await footerCell(page, 'prunedSpeedup'), '2.2×');
+    // Why a layer's filters stay, and where its input channels come from, on the cell.
+    assert.match((await cellTitles(page, 'prunedShape'))[2] ?? '', /after pruning 'block1\/conv'.*\nfilters kept: depthwise: its channels follow 'block1\/conv'/s);
+    assert.match((await cellTitles(page, 'prunedMs'))[3] ?? '', /^im2col \(nchw\) · from the cache$/);
+    // Every column fits its header and cells: no text is cut off.
+    const clipped = await page.$$eval('#content .da-table th, #content .da-table td', (cells) => cells.filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent));
+    assert.deepEqual(clipped, [], 'no cell clips its text');
 
     await page.screenshot({ path: path.join(ARTIFACTS, `model-view-${width}.png`), fullPage: true });
     // Sorting by best time keeps the totals row last.
@@ -79,6 +120,7 @@ for (const width of [400, 1400]) {
     assert.match(assumptions, /Not timed: 1 layer \(up\/convT\): the engine has no transposed convolution\./);
     assert.match(assumptions, /whole model end to end: 2\.5 ms/);
     assert.match(assumptions, /batch size 1 assumed/);
+    assert.doesNotMatch(assumptions, /pruned: 50% of each layer's filters/, "the report's shorter pruning note is left out beside the prune line");
     assert.match((await page.textContent('#content .da-subtitle')) ?? '', /best 4\.13 ms over 4 timed layers \(conv 84\.8%, depthwise 12\.1%, linear 3\.0%\)/);
 
     // Both charts, each in the algorithms' colours: direct blue, im2col orange, F(4,3) purple (slot 3 of CONV_ALGORITHMS).
@@ -104,18 +146,24 @@ test('an untimed model report (no engine run) says so, with no time columns and 
   const page = await webviewAt(800, untimed);
   assert.equal(await page.$$eval('#content canvas', (canvases) => canvases.length), 0);
   const keys = await page.$$eval('#content .da-table thead th', (cells) => cells.map((c) => c.getAttribute('data-key')));
-  assert.deepEqual(keys, ['name', 'index', 'op', 'shape', 'params', 'flops', 'sparsity', 'structured', 'nm24', 'winograd']);
+  assert.deepEqual(keys, ['name', 'index', 'prunedShape', 'prunedFlops', 'flopsRemoved', 'op', 'shape', 'params', 'flops', 'sparsity', 'structured', 'nm24', 'winograd']);
   assert.match((await page.textContent('#content [data-assumption="timing"]')) ?? '', /^Not timed/);
   await page.close();
 });
 
-test('the notebook renderer draws a model output from its MIME type, and refuses one without layers', async () => {
+/** The notebook renderer's test page (with renderer messaging unless `query` says otherwise), and a way to draw a model output in it. */
+async function rendererPage(query = ''): Promise<{ page: Page; draw(data: unknown, id: string): Promise<number> }> {
   const page = await session.newPage();
   await page.setViewportSize({ width: 900, height: 900 });
-  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html`);
+  await page.goto(`${session.baseUrl}/test/browser/pages/renderer.html${query}`);
   await page.waitForFunction(() => (window as unknown as { rendererReady?: boolean }).rendererReady === true);
   const draw = (data: unknown, id: string) =>
     page.evaluate(({ mime, data, id }) => (window as unknown as { renderOutput(m: string, d: unknown, i: string): number }).renderOutput(mime, data, id), { mime: mimeTypeOf('model'), data, id });
+  return { page, draw };
+}
+
+test('the notebook renderer draws a model output from its MIME type, and refuses one without layers', async () => {
+  const { page, draw } = await rendererPage();
   await draw(MODEL_REPORT, 'model');
   await page.waitForTimeout(200);
   assert.deepEqual(await columnCells(page, '#model', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
@@ -166,9 +214,16 @@ test('weight inspector: the Layers tab asks for the model report, draws it, time
   assert.equal(await page.textContent('.da-layers .da-error'), 'Cancelled.');
   assert.deepEqual(await columnCells(page, '.da-layers', 'name'), ['stem/conv', 'block1/conv', 'block1/dw', 'fc', 'up/convT'], 'the last report stays');
 
+  // "Time onnxruntime too" starts as the setting the host sent (off here) and asks for the peer when ticked.
+  assert.equal(await page.isChecked('.da-layers [data-time-peer]'), false);
+  await page.check('.da-layers [data-time-peer]');
   await page.click('.da-layers [data-time-layers]');
   const again = (await posted()).filter((m) => m.type === 'modelReport').at(-1)!;
-  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true });
+  assert.deepEqual(again, { type: 'modelReport', requestId: again.requestId, time: true, peer: true });
+  assert.match((await page.textContent('.da-layers p.da-status')) ?? '', /and onnxruntime-node/);
+  await send({ type: 'modelReport', requestId: again.requestId, report: MODEL_REPORT, canTime: true, peer: false });
+  assert.equal(await page.isChecked('.da-layers [data-time-peer]'), true, "the user's choice stays for the panel");
+  assert.deepEqual(await columnCells(page, '.da-layers', 'peerMs'), ['1.5', '1.25', '0.25', '', '']);
   assert.deepEqual(await columnCells(page, '.da-layers', 'best'), ['winograd-4x3', 'winograd-6x3', 'direct', 'im2col', 'not timed']);
   assert.equal((await canvasInkShare(page, '.da-layers canvas')).length, 2);
   await page.screenshot({ path: path.join(ARTIFACTS, 'model-view-inspector-layers.png'), fullPage: true });
@@ -179,4 +234,86 @@ test('weight inspector: the Layers tab asks for the model report, draws it, time
   assert.equal((await posted()).filter((m) => m.type === 'modelReport').length, 4);
   assert.deepEqual(page.problems, []);
   await page.close();
+});
+
+test('Export for Netron and Model Explorer: the webview pings the host, then asks it for the export of the report it shows, and says what was written or what failed', async () => {
+  const page = await webviewAt(900, MODEL_REPORT);
+  type Posted = { type: string; requestId: number; target?: string; report?: unknown };
+  const posted = () => page.evaluate(() => (window as unknown as { postedToHost: Posted[] }).postedToHost);
+  const reply = async (message: unknown) => {
+    await page.evaluate((m) => window.postMessage(m, '*'), message);
+    await page.waitForTimeout(100);
+  };
+  const status = () => page.textContent('#content [data-model-export-status]');
+  assert.equal(await page.textContent('#content [data-model-export="netron"]'), 'Export for Netron');
+  assert.equal(await page.textContent('#content [data-model-export="modelExplorer"]'), 'Export for Model Explorer');
+  assert.equal(await page.$('#content [data-model-export-unavailable]'), null, 'a webview always has its host');
+
+  await page.click('#content [data-model-export="netron"]');
+  const ping = (await posted()).at(-1)!;
+  assert.deepEqual(ping, { type: 'ping', requestId: ping.requestId });
+  assert.equal(await page.isDisabled('#content [data-model-export="netron"]'), true, 'one export at a time');
+  await reply({ type: 'pong', requestId: ping.requestId });
+  const ask = (await posted()).at(-1)!;
+  assert.equal(ask.type, 'modelExport');
+  assert.equal(ask.target, 'netron');
+  assert.deepEqual(ask.report, MODEL_REPORT, 'the report shown, unchanged');
+  assert.equal(await status(), 'Choose where to save…');
+  await reply({ type: 'modelExport', requestId: ask.requestId, written: 'Netron attachment: /models/net.onnx.netron.json (61 metrics; open it in Netron with the model shown)' });
+  assert.equal(await status(), 'Netron attachment: /models/net.onnx.netron.json (61 metrics; open it in Netron with the model shown)');
+  assert.equal(await page.isDisabled('#content [data-model-export="netron"]'), false);
+
+  await page.click('#content [data-model-export="modelExplorer"]');
+  await reply({ type: 'pong', requestId: (await posted()).at(-1)!.requestId });
+  const explorer = (await posted()).at(-1)!;
+  assert.equal(explorer.target, 'modelExplorer');
+  await reply({ type: 'error', requestId: explorer.requestId, message: 'Export for Model Explorer /models/net.onnx: the output is written as JSON, so its name must end in .json' });
+  assert.equal(await status(), 'Export for Model Explorer: Export for Model Explorer /models/net.onnx: the output is written as JSON, so its name must end in .json');
+  assert.equal(await page.getAttribute('#content [data-model-export-status]', 'class'), 'da-export-status da-error');
+
+  // The user closes the dialog: nothing is said to have been written.
+  await page.click('#content [data-model-export="modelExplorer"]');
+  await reply({ type: 'pong', requestId: (await posted()).at(-1)!.requestId });
+  await reply({ type: 'modelExport', requestId: (await posted()).at(-1)!.requestId });
+  assert.equal(await status(), '');
+  assert.deepEqual(page.problems, []);
+  await page.close();
+});
+
+test('in a notebook the export buttons go through renderer messaging; with no extension answering, or no messaging at all, they say they need the extension', async () => {
+  const { page, draw: drawReport } = await rendererPage();
+  const draw = (id: string) => drawReport(MODEL_REPORT, id);
+  type Posted = { type: string; requestId: number; target?: string; report?: unknown };
+  const posted = () => page.evaluate(() => (window as unknown as { postedByRenderer: Posted[] }).postedByRenderer);
+  const reply = async (message: unknown) => {
+    await page.evaluate((m) => (window as unknown as { replyToRenderer(m: unknown): void }).replyToRenderer(m), message);
+    await page.waitForTimeout(100);
+  };
+  await draw('answered');
+  await page.click('#answered [data-model-export="modelExplorer"]');
+  await reply({ type: 'pong', requestId: (await posted()).at(-1)!.requestId });
+  const ask = (await posted()).at(-1)!;
+  assert.deepEqual({ ...ask, requestId: 0 }, { type: 'modelExport', requestId: 0, target: 'modelExplorer', report: MODEL_REPORT });
+  await reply({ type: 'modelExport', requestId: ask.requestId, written: 'Model Explorer node data: /models/net.onnx.model-explorer.json (best ms of 4 nodes; load it as node data beside the model)' });
+  assert.match((await page.textContent('#answered [data-model-export-status]')) ?? '', /^Model Explorer node data: /);
+
+  // Nothing answers the ping: within seconds the button says why, instead of waiting on a dialog that never opens.
+  await draw('unanswered');
+  const started = Date.now();
+  await page.click('#unanswered [data-model-export="netron"]');
+  await page.waitForSelector('#unanswered [data-model-export-status].da-error', { timeout: 10_000 });
+  assert.ok(Date.now() - started < 8000, `said within seconds (${Date.now() - started} ms)`);
+  assert.equal(await page.textContent('#unanswered [data-model-export-status]'), 'Export for Netron: the Deep Accel extension did not answer: it must be installed and running');
+  assert.equal((await posted()).at(-1)!.type, 'ping', 'no export was asked for');
+
+  // Where VS Code offers no messaging the buttons are disabled and say so.
+  await page.close();
+  const alone = await rendererPage('?messaging=none');
+  await alone.draw(MODEL_REPORT, 'alone');
+  assert.equal(await alone.page.isDisabled('#alone [data-model-export="netron"]'), true);
+  assert.equal(await alone.page.isDisabled('#alone [data-model-export="modelExplorer"]'), true);
+  assert.match((await alone.page.getAttribute('#alone [data-model-export="netron"]', 'title')) ?? '', /Needs the Deep Accel extension running in VS Code/);
+  assert.equal(await alone.page.textContent('#alone [data-model-export-unavailable]'), 'Exports for Netron and Model Explorer need the Deep Accel extension running in VS Code.');
+  assert.deepEqual(await columnCells(alone.page, '#alone', 'prunedSpeedup'), ['2×', '3×', '2×', '1×', ''], 'the rest of the view stands');
+  await alone.page.close();
 });

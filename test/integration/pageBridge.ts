@@ -72,3 +72,11 @@ export async function screenshotPage(name: string): Promise<string> {
   const { path } = await callBridge<{ path: string }>('screenshot', { name });
   return path;
 }
+
+/** The workbench's window size in pixels (the runner's default is 1600 x 1000). */
+export const DEFAULT_VIEWPORT = { width: 1600, height: 1000 };
+
+/** Resizes the browser window the workbench is drawn in (the layout follows, as for a user resizing it). */
+export async function setPageViewport(width: number, height: number): Promise<void> {
+  await callBridge<{ width: number; height: number }>('viewport', { width, height });
+}

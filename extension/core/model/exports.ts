@@ -121,15 +121,32 @@ export interface ModelExportPaths {
   exportModelExplorer?: string;
 }
 
-/** Checks the export paths before any work: never the model (or a file it is read from), .json, a writable folder. */
-export async function checkModelExports(paths: ModelExportPaths, model: string, readFrom: readonly string[]): Promise<ModelExportPaths> {
+/** The file text of one export, as written: for a surface that writes it elsewhere (another file system). */
+export function modelExportText(report: ModelReport, target: 'netron' | 'modelExplorer'): string {
+  return exportJson(target === 'netron' ? netronAttachment(report) : modelExplorerNodeData(report));
+}
+
+const exportJson = (data: unknown): string => `${JSON.stringify(data, null, 1)}\n`;
+
+/**
+ * Checks the export paths before any work: never the model (or a file it is read from), .json, a
+ * writable folder. `labels` name each path in the messages (the CLI's flags by default).
+ */
+export async function checkModelExports(
+  paths: ModelExportPaths,
+  model: string,
+  readFrom: readonly string[],
+  labels: Partial<Record<keyof ModelExportPaths, string>> = {},
+): Promise<ModelExportPaths> {
   const checked: ModelExportPaths = {};
   const inputs = [{ role: 'FILE', file: model }];
   const format = { name: 'JSON', extensions: ['.json'] };
-  if (paths.exportNetron) checked.exportNetron = await checkOutputPath(paths.exportNetron, { label: '--export-netron', inputs, readFrom, format });
-  if (paths.exportModelExplorer) checked.exportModelExplorer = await checkOutputPath(paths.exportModelExplorer, { label: '--export-model-explorer', inputs, readFrom, format });
+  const netron = labels.exportNetron ?? '--export-netron';
+  const modelExplorer = labels.exportModelExplorer ?? '--export-model-explorer';
+  if (paths.exportNetron) checked.exportNetron = await checkOutputPath(paths.exportNetron, { label: netron, inputs, readFrom, format });
+  if (paths.exportModelExplorer) checked.exportModelExplorer = await checkOutputPath(paths.exportModelExplorer, { label: modelExplorer, inputs, readFrom, format });
   if (checked.exportNetron && checked.exportNetron === checked.exportModelExplorer) {
-    throw new Error(`--export-netron and --export-model-explorer are the same file ${checked.exportNetron}`);
+    throw new Error(`${netron} and ${modelExplorer} are the same file ${checked.exportNetron}`);
   }
   return checked;
 }
@@ -137,7 +154,7 @@ export async function checkModelExports(paths: ModelExportPaths, model: string, 
 /** Writes the exports asked for (each through a temporary file and a rename); returns the notes the report shows. */
 export async function writeModelExports(report: ModelReport, paths: ModelExportPaths): Promise<string[]> {
   const written: string[] = [];
-  const json = (data: unknown) => (temporary: string) => writeFile(temporary, `${JSON.stringify(data, null, 1)}\n`);
+  const json = (data: unknown) => (temporary: string) => writeFile(temporary, exportJson(data));
   if (paths.exportNetron) {
     const attachment = netronAttachment(report);
     await writeOutputFile(paths.exportNetron, json(attachment));

@@ -19,14 +19,15 @@ function timingCells(layer: ModelLayer): string[] {
   return [`${best.algo}${layer.fastest ? '*' : ''}`, best.msMedian.toFixed(3), gflops, best.errorVsDirect.toFixed(1)];
 }
 
-/** "32/64 > 16/32" (input channels kept/of > filters kept/of), then the pruned time and speedup when timed. */
+/** "32/64 > 16/32" (input channels kept/of > filters kept/of), the pruned FLOPs and those removed, then the pruned time and speedup when timed. */
 function prunedCells(layer: ModelLayer, timed: boolean): string[] {
   const p = layer.pruned;
-  if (!p) return timed ? ['-', '-', '-'] : ['-', '-'];
+  if (!p) return timed ? ['-', '-', '-', '-'] : ['-', '-', '-'];
   const channels = `${p.inputChannelsKept === p.inputChannels ? p.inputChannels : `${p.inputChannelsKept}/${p.inputChannels}`} > ${p.filtersKept === p.filters ? p.filters : `${p.filtersKept}/${p.filters}`}`;
   const flops = p.flops === null ? '?' : humanCount(p.flops);
-  if (!timed) return [channels, flops];
-  return [channels, flops, p.msMedian === undefined ? '-' : `${p.msMedian.toFixed(3)} (${p.speedup!.toFixed(2)}x)`];
+  const removed = p.flopsRemoved === null ? '?' : humanCount(p.flopsRemoved);
+  if (!timed) return [channels, flops, removed];
+  return [channels, flops, removed, p.msMedian === undefined ? '-' : `${p.msMedian.toFixed(3)} (${p.speedup!.toFixed(2)}x)`];
 }
 
 export function formatModelReport(report: ModelReport): string {
@@ -38,7 +39,7 @@ export function formatModelReport(report: ModelReport): string {
     '#', 'Layer', 'Op', 'Shape (C x H x W > K x P x Q, kernel, stride, pad)', 'Params', 'FLOPs', 'Sparsity %', 'Filters/rows %', '2:4 %', '2:4 |w| kept %', 'Winograd',
     ...(timed ? ['Best', 'ms', 'GFLOP/s', 'Err x direct'] : []),
     ...(peer ? ['ORT ms'] : []),
-    ...(pruned ? [`Pruned ${pct}%: C > K`, 'FLOPs', ...(timed ? ['ms (speedup)'] : [])] : []),
+    ...(pruned ? [`Pruned ${pct}%: C > K`, 'FLOPs', 'FLOPs removed', ...(timed ? ['ms (speedup)'] : [])] : []),
   ];
   const rows = report.layers.map((l, i) => [
     String(i + 1),
@@ -61,7 +62,7 @@ export function formatModelReport(report: ModelReport): string {
     '', 'total', '', `${t.layers} layers`, String(t.params), `${humanCount(t.flops)}${t.flopsUnknown ? ` + ${t.flopsUnknown} unknown` : ''}`, '', '', '', '', '',
     ...(timed ? [`${t.timedLayers} timed`, (t.bestMs ?? 0).toFixed(3), '', ''] : []),
     ...(peer ? [t.peerMs!.toFixed(3)] : []),
-    ...(pruned ? ['', humanCount(pruned.flops), ...(timed ? [pruned.msMedian === undefined ? '-' : `${pruned.msMedian.toFixed(3)} (${pruned.speedup!.toFixed(2)}x)`] : [])] : []),
+    ...(pruned ? ['', humanCount(pruned.flops), humanCount(pruned.flopsRemoved), ...(timed ? [pruned.msMedian === undefined ? '-' : `${pruned.msMedian.toFixed(3)} (${pruned.speedup!.toFixed(2)}x)`] : [])] : []),
   ]);
   const input = report.input.shape ? `input [${report.input.shape.join(', ')}] (${report.input.from === 'option' ? '--input' : 'from the file'})` : 'input size unknown';
   const lines = [
@@ -94,7 +95,7 @@ export function formatModelReport(report: ModelReport): string {
   }
   if (pruned) {
     const time = pruned.msMedian !== undefined ? `; the ${pruned.timedLayers} layers timed both ways: ${pruned.bestMs!.toFixed(3)} ms > ${pruned.msMedian.toFixed(3)} ms (${pruned.speedup!.toFixed(2)}x), each with its best algorithm` : '';
-    lines.push(`Pruned ${pct}%: ${humanCount(pruned.flopsRemoved)} FLOPs removed (${percent(pruned.flopsRemoved / ((pruned.flops + pruned.flopsRemoved) || 1), 1)}% of the layers with sizes)${time}. 2:4 |w| kept % = the share of sum |w| that 2:4 magnitude pruning keeps.`);
+    lines.push(`Pruned ${pct}%: round(${pruned.target} x K) of each layer's K filters removed, the smallest L1 norms first (--prune-target; 0 for none); ${humanCount(pruned.flopsRemoved)} FLOPs removed (${percent(pruned.flopsRemoved / ((pruned.flops + pruned.flopsRemoved) || 1), 1)}% of the layers with sizes)${time}. 2:4 |w| kept % = the share of sum |w| that 2:4 magnitude pruning keeps.`);
   }
   for (const note of report.notes) lines.push(`note: ${note}`);
   for (const warning of report.warnings) lines.push(`warning: ${warning}`);

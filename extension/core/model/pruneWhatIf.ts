@@ -13,7 +13,7 @@
  * With timings, the pruned layer runs on the engine with its best algorithm and its kept weights,
  * through the same measurement and timing cache as the report's other timings.
  */
-import type { ConvShape, ModelConvShape, ModelLayer, ModelLayerPruned, ModelLinearShape, ModelReport } from '../../shared/payloads';
+import { type ConvShape, type ModelConvShape, type ModelLayer, type ModelLayerPruned, type ModelLinearShape, type ModelReport, PRUNE_NOTE_PREFIX } from '../../shared/payloads';
 import { fillUniform, sharedFloats } from '../bench/runner';
 import { type ConvBackend, layoutChooser } from '../conv/backend';
 import type { GraphLayer } from '../formats/graphLayers';
@@ -114,10 +114,11 @@ export function describePruning(report: ModelReport, opened: Pick<OpenedWeightFi
   const notes = report.notes;
   notes.push(
     followed
-      ? `pruned: ${Math.round(target * 100)}% of each layer's filters by L1 norm, the next layers' input channels shrinking where the graph feeds them straight in; filters are kept where their channels also go elsewhere (an Add, a Concat, the model's output: --json pruned.filtersReason)`
-      : `pruned: ${Math.round(target * 100)}% of each layer's filters by L1 norm, each layer on its own: the connectivity of ${report.format} files is not followed, so no layer's input channels shrink`,
+      ? `${PRUNE_NOTE_PREFIX}${Math.round(target * 100)}% of each layer's filters by L1 norm, the next layers' input channels shrinking where the graph feeds them straight in; filters are kept where their channels also go elsewhere (an Add, a Concat, the model's output: --json pruned.filtersReason)`
+      : `${PRUNE_NOTE_PREFIX}${Math.round(target * 100)}% of each layer's filters by L1 norm, each layer on its own: the connectivity of ${report.format} files is not followed, so no layer's input channels shrink`,
   );
   summarise(report, target);
+  report.total.pruned!.followsGraph = followed;
   return plans;
 }
 
@@ -156,8 +157,10 @@ export function summarise(report: ModelReport, target: number): void {
   const flops = rows.reduce((sum, l) => sum + l.pruned!.flops!, 0);
   const before = rows.reduce((sum, l) => sum + l.flops!, 0);
   const timed = report.layers.filter((l) => l.pruned?.msMedian !== undefined && l.best);
+  const followsGraph = report.total.pruned?.followsGraph;
   report.total.pruned = {
     target,
+    ...(followsGraph === undefined ? {} : { followsGraph }),
     flops,
     flopsRemoved: before - flops,
     ...(timed.length > 0

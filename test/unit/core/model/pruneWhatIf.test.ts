@@ -76,6 +76,7 @@ test('pruned shapes and FLOPs follow the graph: the next layer loses the input c
     const rows = EXPECTED.targets[String(target)]!;
     assert.deepEqual(report.total.pruned, {
       target,
+      followsGraph: true,
       flops: rows.reduce((a, r) => a + r.flops, 0),
       flopsRemoved: rows.reduce((a, r) => a + r.flopsBefore - r.flops, 0),
     });
@@ -110,6 +111,7 @@ test('timed: each pruned layer runs its best algorithm on the kept weights, rank
   assert.equal(report.total.pruned!.bestMs, report.total.bestMs);
   assert.equal(report.total.pruned!.speedup, report.total.pruned!.bestMs! / report.total.pruned!.msMedian!);
   assert.equal(report.total.pruned!.timedLayers, 5);
+  assert.equal(report.total.pruned!.followsGraph, true, 'kept through the timings');
   const again = await runModel({ file: NET, workspace, budgetMs: 0, warmupMs: 0, algos: ['im2col'] }, { backend });
   assert.equal(again.timing!.measured, 0);
   assert.deepEqual(again.layers.map((l) => [l.pruned!.msMedian, l.pruned!.cached]), report.layers.map((l) => [l.pruned!.msMedian, true]));
@@ -121,6 +123,7 @@ test('without a graph (a torch state_dict) each layer is pruned on its own, the 
   assert.match(conv!.pruned!.filtersReason!, /depthwise: its channels follow its input, which is not pruned/);
   assert.match(fc!.pruned!.filtersReason!, /the last layer, taken as the model's output/);
   assert.ok(report.notes.some((n) => /the connectivity of pytorch files is not followed/.test(n)), report.notes.join('\n'));
+  assert.equal(report.total.pruned!.followsGraph, false, 'the views say each layer was pruned alone');
 });
 
 test('Keras: channels followed through BatchNormalization, ReLU and global pooling, into and out of a nested base model', async () => {
