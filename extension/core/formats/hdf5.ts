@@ -23,6 +23,7 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { checkedNumel, type DType, decodeInto, needsFloat64 } from './dtypes';
 import { chunkLimit } from './source';
 import { attachKerasLayers } from './kerasTopology';
+import { checkHdf5Structure } from './hdf5Structure';
 import type { LayoutBasis, OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
 
@@ -336,6 +337,13 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
   if (signatureAt === undefined) {
     await settings.cleanup?.();
     throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
+  }
+  try {
+    // HDF5 never returns from some corrupt structures: they are refused before it reads the file.
+    await checkHdf5Structure(fsPath, signatureAt, reportedFile);
+  } catch (error) {
+    await settings.cleanup?.();
+    throw error;
   }
   const hdf5Bytes = statSync(fsPath).size;
   const heapLimitBytes = hdf5HeapLimitBytes(hdf5Bytes);
