@@ -66,6 +66,8 @@ interface Sizes {
 
 class StructureWalk {
   private readonly objectHeaders = new Set<number>();
+  /** The object header each link path the walk read leads to (hard links to one object share it). */
+  readonly objectOfPath = new Map<string, number>();
   private readonly treeNodes = new Set<number>();
   private readonly symbolNodes = new Set<number>();
   private readonly localHeaps = new Map<number, HeapSegment | undefined>();
@@ -153,6 +155,7 @@ class StructureWalk {
   /** The object header (version 1 or 2) of the object at `objectPath`: its messages in chunk 0 and every continuation chunk. */
   async objectHeader(at: number, objectPath: string): Promise<void> {
     const what = `object '${objectPath}'`;
+    if (this.objectOfPath.size < MAX_STRUCTURES) this.objectOfPath.set(objectPath, at);
     if (this.objectHeaders.has(at)) return;
     this.objectHeaders.add(at);
     if (!this.count()) return;
@@ -425,24 +428,31 @@ class StructureWalk {
   }
 }
 
+/** What the walk learnt: the object each link path leads to, where it could read the group. */
+export interface Hdf5Structure {
+  /** The object header address of the object at `path` ('/', '/a/b'); undefined where the walk did not read the link. */
+  objectAt(path: string): number | undefined;
+}
+
 /**
  * Walks the metadata of the HDF5 file at `fsPath` (superblock at `signatureAt`) and throws a
  * WeightFileError naming `reportedFile` and the structure when it holds one that would keep the
  * HDF5 library from returning.
  */
-export async function checkHdf5Structure(fsPath: string, signatureAt: number, reportedFile: string): Promise<void> {
+export async function checkHdf5Structure(fsPath: string, signatureAt: number, reportedFile: string): Promise<Hdf5Structure> {
   const source = await BoundedReader.open(fsPath);
+  const walk = new StructureWalk(new PagedReader(source), signatureAt);
+  const structure: Hdf5Structure = { objectAt: (path) => walk.objectOfPath.get(path) };
   try {
-    const walk = new StructureWalk(new PagedReader(source), signatureAt);
     await walk.superblock(signatureAt);
   } catch (error) {
     if (error instanceof Refused) {
       const inside = reportedFile === fsPath ? '' : ` (in its HDF5 weights file)`;
       throw new WeightFileError(reportedFile, `HDF5 structure refused before the HDF5 library reads it${inside}: ${error.message}; the file is truncated or corrupt`);
     }
-    if (error instanceof NotUnderstood || error instanceof WeightFileError) return;
-    throw error;
+    if (!(error instanceof NotUnderstood || error instanceof WeightFileError)) throw error;
   } finally {
     await source.close();
   }
+  return structure;
 }
