@@ -26,6 +26,7 @@ import { attachKerasLayers } from './kerasTopology';
 import { checkHdf5Structure, type Hdf5Structure } from './hdf5Structure';
 import type { LayoutBasis, OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
+import { trappedWithin } from '../wasmTrap';
 
 type H5Wasm = typeof import('h5wasm/node');
 type H5Module = Awaited<H5Wasm['ready']>;
@@ -372,11 +373,19 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
   }
   const openFile: H5File = h5file;
   let open = true;
+  // H5Fclose can trap too (after an earlier abort, or on metadata it only now writes back): that is
+  // the file's error like any other read, with the trap kept in its cause so the worker retires,
+  // and the temporary extraction is removed all the same.
   const closeAll = async (): Promise<void> => {
     if (!open) return;
     open = false;
-    openFile.close();
-    await settings.cleanup?.();
+    try {
+      openFile.close();
+    } catch (error) {
+      throw new WeightFileError(reportedFile, `HDF5 could not close the file (${(error as Error).message}); it is corrupt`, { cause: error });
+    } finally {
+      await settings.cleanup?.();
+    }
   };
   try {
     const structure = withHeapLimit(module, heapLimitBytes, () => {
@@ -484,9 +493,17 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     if (typeof modelConfig === 'string') attachKerasLayers(opened, modelConfig, settings.options, 'the model_config attribute');
     return opened;
   } catch (error) {
-    await closeAll();
-    if (error instanceof WeightFileError) throw error;
-    throw new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`, { cause: error });
+    const failure = error instanceof WeightFileError ? error : new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`, { cause: error });
+    // The read's error says what is wrong with the file; a close that fails after it adds only
+    // whether HDF5 trapped, which the worker must know to retire.
+    const closeFailure = await closeAll().then(
+      () => undefined,
+      (closeError: unknown) => closeError,
+    );
+    if (closeFailure !== undefined && trappedWithin(closeFailure) && !trappedWithin(failure)) {
+      throw new WeightFileError(reportedFile, `${failure.problem}; closing it then trapped inside HDF5 too`, { cause: closeFailure });
+    }
+    throw failure;
   }
 }
 

@@ -8,7 +8,10 @@
  * - global heap collections (where variable-length strings such as Keras's `model_config` and
  *   `backend` attributes live): HDF5 steps from object to object by each object's declared size, so
  *   an object of size 0, or one whose size runs past the collection (a 32-bit `size_t` in
- *   WebAssembly wraps it around), sends it round the same bytes again and again;
+ *   WebAssembly wraps it around), sends it round the same bytes again and again; and a value HDF5
+ *   cannot fetch from its collection (no collection there, another version, a missing object)
+ *   aborts h5wasm, which afterwards reads such values differently depending on what the process
+ *   read before;
  * - local heaps of old-style groups: a free list that comes back to a block already seen makes HDF5
  *   allocate a node per lap until its heap is exhausted;
  * - object header continuation chunks and group B-tree nodes reached twice (a cycle).
@@ -16,10 +19,10 @@
  * The walk follows the superblock (versions 0-3) to the root group, old-style groups (symbol table,
  * B-tree, symbol nodes) and compact new-style groups (link messages), and each object header's
  * attributes (versions 1-3). What it cannot read (a structure of another version, a shared or dense
- * message, a bad signature) it leaves to HDF5, which reports such damage as an error: it refuses a
- * file only for a structure that no valid file has. Every structure is visited once, so the walk is
- * linear in the file's metadata, and a structure that lies outside the file is refused with its
- * address.
+ * message, a bad signature other than a global heap collection's) it leaves to HDF5, which reports
+ * such damage as an error: it refuses a file only for a structure that no valid file has. Every
+ * structure is visited once, so the walk is linear in the file's metadata, and a structure that
+ * lies outside the file is refused with its address.
  */
 import { BoundedReader } from './reader';
 import { PagedReader } from './pagedReader';
@@ -71,7 +74,8 @@ class StructureWalk {
   private readonly treeNodes = new Set<number>();
   private readonly symbolNodes = new Set<number>();
   private readonly localHeaps = new Map<number, HeapSegment | undefined>();
-  private readonly collections = new Set<number>();
+  /** The object indices each global heap collection holds; undefined where the walk could not read it. */
+  private readonly collections = new Map<number, Set<number> | undefined>();
   private structures = 0;
   sizes: Sizes = { offsets: 8, lengths: 8 };
 
@@ -364,7 +368,12 @@ class StructureWalk {
       await this.need(element, elementBytes, `${what}: variable-length value`);
       if (this.reader.u32(element) === 0) continue;
       const collection = await this.address(element + 4, `${what}: global heap address`);
-      if (collection !== undefined && collection !== this.base) await this.globalHeapCollection(collection, what);
+      if (collection === undefined || collection === this.base) continue;
+      const objects = await this.globalHeapCollection(collection, what);
+      const index = this.reader.u32(element + 4 + this.sizes.offsets);
+      if (objects && !objects.has(index)) {
+        throw new Refused(`${what}: value ${i} refers to object ${index} of the global heap collection at byte ${collection}, which holds no such object`);
+      }
     }
   }
 
@@ -393,23 +402,30 @@ class StructureWalk {
 
   /**
    * A global heap collection, walked object by object as HDF5 loads it: each object must move the
-   * walk forward and stay inside the collection, or HDF5 goes round the same bytes for ever.
+   * walk forward and stay inside the collection, or HDF5 goes round the same bytes for ever. A
+   * value that HDF5 cannot fetch from its collection (no collection there, a version other than 1,
+   * an object the collection does not hold) makes h5wasm abort inside WebAssembly rather than
+   * report an error (and whether it aborts or reads something else depends on what the process read
+   * before), so those are refused too. Returns the indices of the objects it holds.
    */
-  private async globalHeapCollection(at: number, what: string): Promise<void> {
-    if (this.collections.has(at)) return;
-    this.collections.add(at);
+  private async globalHeapCollection(at: number, what: string): Promise<Set<number> | undefined> {
+    if (this.collections.has(at)) return this.collections.get(at);
+    this.collections.set(at, undefined);
     const L = this.sizes.lengths;
     const headerBytes = 8 + L;
     await this.need(at, headerBytes, `${what}: global heap collection`);
-    if (!(await this.signature(at, 'GCOL')) || this.reader.u8(at + 4) !== 1) return;
+    if (!(await this.signature(at, 'GCOL'))) throw new Refused(`${what}: its value's global heap collection at byte ${at} has no GCOL signature`);
+    const version = this.reader.u8(at + 4);
+    if (version !== 1) throw new Refused(`${what}: the global heap collection at byte ${at} is of version ${version} (HDF5 knows only version 1)`);
     const size = await this.length(at + 8, `${what}: global heap collection`);
-    if (size === undefined) return;
+    if (size === undefined) return undefined;
     if (at + size > this.reader.size) {
       throw new Refused(`${what}: the global heap collection at byte ${at} declares ${size} bytes, past the end of the file (${this.reader.size} bytes)`);
     }
     // An object's header: index (2), reference count (2), reserved (4), size (a length).
     const objectHeader = 8 + L;
     const end = at + size;
+    const objects = new Set<number>();
     for (let p = at + headerBytes; p < end; ) {
       // HDF5 takes the last bytes as free space when no object header fits.
       if (p + objectHeader > end) break;
@@ -423,8 +439,11 @@ class StructureWalk {
           `${what}: the global heap collection at byte ${at} (${size} bytes): ${object} at byte ${p} declares ${objectBytes ?? 'an undefined'} bytes, ${step === 0 ? 'which does not move past it' : `more than the ${end - p} bytes left in the collection`} (HDF5 would step through the collection for ever)`,
         );
       }
+      if (index > 0) objects.add(index);
       p += step;
     }
+    this.collections.set(at, objects);
+    return objects;
   }
 }
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hdf5HeapLimitBytes, hdf5Parser } from '../../../../extension/core/formats/hdf5';
+import { hdf5HeapLimitBytes, hdf5Parser, openHdf5Weights } from '../../../../extension/core/formats/hdf5';
+import { trappedWithin } from '../../../../extension/core/wasmTrap';
 import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../../extension/core/formats/types';
 import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
 import { fixture } from '../../../paths';
@@ -210,4 +211,48 @@ test('a local-heap free list that points back at itself is refused before HDF5 r
   const good = await hdf5Parser.open(join(FIXTURES, 'generic.h5'));
   assert.ok(good.tensors.length > 0);
   await good.close();
+});
+
+test('a close that traps inside HDF5 is the file error, keeps the trap for the worker to retire, and still removes the extraction', async () => {
+  // HDF5 aborting in H5Fclose (seen once in the fuzz campaign, after a corrupt global heap): the
+  // close below releases the file, then throws the trap as h5wasm would.
+  const h5 = await import('h5wasm/node');
+  const prototype = h5.File.prototype;
+  const close = prototype.close;
+  const keys = prototype.keys;
+  const trap = (): never => {
+    throw new WebAssembly.RuntimeError('Aborted(native code called abort())');
+  };
+  prototype.close = function trappingClose(this: InstanceType<typeof h5.File>): number {
+    close.call(this);
+    return trap();
+  };
+  const file = join(FIXTURES, 'generic.h5');
+  let cleanups = 0;
+  const settings = { reportedFile: file, format: 'hdf5' as const, fileBytes: readFileSync(file).length, cleanup: async () => void cleanups++ };
+  const fileError = (pattern: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof WeightFileError, `expected WeightFileError, got ${String(error)}`);
+    assert.equal(error.file, file);
+    assert.match(error.message, pattern);
+    assert.ok(trappedWithin(error), 'the trap is in the cause chain');
+    return true;
+  };
+  try {
+    const model = await openHdf5Weights(file, settings);
+    assert.equal(model.tensors.length, 11);
+    await assert.rejects(model.close(), fileError(/: HDF5 could not close the file \(Aborted\(native code called abort\(\)\)\); it is corrupt$/));
+    assert.equal(cleanups, 1);
+    // A read that fails, then a close that traps: the read's error, with the close's trap behind it.
+    prototype.keys = function failingKeys(): string[] {
+      throw new Error('no group listing');
+    };
+    await assert.rejects(openHdf5Weights(file, settings), fileError(/: HDF5 structure could not be read \(no group listing\); the file is corrupt; closing it then trapped inside HDF5 too$/));
+    assert.equal(cleanups, 2);
+  } finally {
+    prototype.close = close;
+    prototype.keys = keys;
+  }
+  const model = await hdf5Parser.open(file);
+  assert.equal(model.tensors.length, 11);
+  await model.close();
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { findHdf5Signature, hdf5Parser } from '../../../../extension/core/formats/hdf5';
 import { checkHdf5Structure } from '../../../../extension/core/formats/hdf5Structure';
 import { WeightFileError } from '../../../../extension/core/formats/types';
-import { fixture } from '../../../paths';
+import { fixture, REPO_ROOT } from '../../../paths';
 
 // Fixtures written by h5py: test/fixtures/hdf5/make_fixtures.py (structure_variants, keras2_model).
 const FIXTURES = fixture('hdf5');
@@ -127,4 +127,40 @@ test('a group with two hard links to itself (2^32 paths to depth 32) is read onc
   for await (const chunk of model.tensors[0]!.chunks()) values.push(...chunk);
   assert.deepEqual(values, ramp(3));
   await model.close();
+});
+
+test("a variable-length value HDF5 cannot fetch from its global heap (h5wasm aborts on it) is refused: the campaign's version byte, a lost signature, a missing object", HANG_LIMIT, async () => {
+  // The campaign's case (test/fuzz/corpus/hdf5/44f15bbb936d): the u32 after "GCOL" at 2048 of
+  // structure_latest.h5 (the version byte 1 and three reserved bytes) set to 0xfffffff9. HDF5 fails
+  // to read the root attributes and h5wasm aborts; in a process that read other files first it
+  // sometimes parses the file instead.
+  const corpus = join(REPO_ROOT, 'test', 'fuzz', 'corpus', 'hdf5', '44f15bbb936d', 'files', 'structure_latest.h5');
+  const seed = readFileSync(join(FIXTURES, 'structure_latest.h5'));
+  const found = readFileSync(corpus);
+  assert.deepEqual(
+    [...found.keys()].filter((i) => found[i] !== seed[i]),
+    [2052, 2053, 2054, 2055],
+  );
+  assert.equal(found.readUInt32LE(2052), 0xfffffff9);
+  await refused(corpus, /attribute 'keras_version' of object '\/': the global heap collection at byte 2048 is of version 249 \(HDF5 knows only version 1\)/);
+  for (const name of LAYOUTS) {
+    const at = COLLECTION_AT[name]!;
+    const version = patched(name, (bytes) => {
+      bytes[at + 4] = 2;
+    });
+    await refused(version, new RegExp(`the global heap collection at byte ${at} is of version 2`));
+    const signature = patched(name, (bytes) => {
+      bytes[at + 3] = 0x58;
+    });
+    await refused(signature, new RegExp(`attribute '\\w+' of object '/': its value's global heap collection at byte ${at} has no GCOL signature`));
+  }
+  // keras2_model.h5's root attribute keras_version (a version 1 attribute message): its name padded
+  // to 16 bytes, the datatype to 24 and the dataspace to 8, then the value, a scalar variable-length
+  // string: its length ("2.13.1"), the collection's address and the object's index, which is raised
+  // past the collection's objects.
+  const bytes = readFileSync(join(FIXTURES, 'keras2_model.h5'));
+  const value = bytes.indexOf('keras_version\0') + 16 + 24 + 8;
+  assert.deepEqual([bytes.readUInt32LE(value), bytes.readBigUInt64LE(value + 4), bytes.readUInt32LE(value + 12)], [6, 2048n, 1]);
+  const missing = patched('keras2_model.h5', (b) => b.writeUInt32LE(9999, value + 12));
+  await refused(missing, /attribute 'keras_version' of object '\/': value 0 refers to object 9999 of the global heap collection at byte 2048, which holds no such object/);
 });
