@@ -23,8 +23,10 @@ import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { checkedNumel, type DType, decodeInto, needsFloat64 } from './dtypes';
 import { chunkLimit } from './source';
 import { attachKerasLayers } from './kerasTopology';
+import { checkHdf5Structure, type Hdf5Structure } from './hdf5Structure';
 import type { LayoutBasis, OpenedWeightFile, OpenOptions, TensorLayout, TensorSource, WeightFormatParser } from './types';
 import { WeightFileError } from './types';
+import { trappedWithin } from '../wasmTrap';
 
 type H5Wasm = typeof import('h5wasm/node');
 type H5Module = Awaited<H5Wasm['ready']>;
@@ -35,6 +37,8 @@ const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 const SIGNATURE_OFFSETS = [0, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536];
 const MAX_GROUP_DEPTH = 32;
 const MAX_DATASETS = 1_000_000;
+/** Group entries visited at most (datasets, groups and links alike). */
+const MAX_LINKS = 4 * MAX_DATASETS;
 /** H5T classes reported in h5wasm metadata. */
 const H5T_INTEGER = 0;
 const H5T_FLOAT = 1;
@@ -337,6 +341,14 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     await settings.cleanup?.();
     throw new WeightFileError(reportedFile, 'not an HDF5 file: no HDF5 signature (\\x89HDF\\r\\n\\x1a\\n) at offset 0 or after a user block');
   }
+  let layout: Hdf5Structure;
+  try {
+    // HDF5 never returns from some corrupt structures: they are refused before it reads the file.
+    layout = await checkHdf5Structure(fsPath, signatureAt, reportedFile);
+  } catch (error) {
+    await settings.cleanup?.();
+    throw error;
+  }
   const hdf5Bytes = statSync(fsPath).size;
   const heapLimitBytes = hdf5HeapLimitBytes(hdf5Bytes);
   const { h5, module } = await loadH5wasm();
@@ -361,11 +373,19 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
   }
   const openFile: H5File = h5file;
   let open = true;
+  // H5Fclose can trap too (after an earlier abort, or on metadata it only now writes back): that is
+  // the file's error like any other read, with the trap kept in its cause so the worker retires,
+  // and the temporary extraction is removed all the same.
   const closeAll = async (): Promise<void> => {
     if (!open) return;
     open = false;
-    openFile.close();
-    await settings.cleanup?.();
+    try {
+      openFile.close();
+    } catch (error) {
+      throw new WeightFileError(reportedFile, `HDF5 could not close the file (${(error as Error).message}); it is corrupt`, { cause: error });
+    } finally {
+      await settings.cleanup?.();
+    }
   };
   try {
     const structure = withHeapLimit(module, heapLimitBytes, () => {
@@ -378,6 +398,13 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
         rootAttributes.includes('layer_names') ||
         rootKeys.includes('model_weights');
       const tensors: TensorSource[] = [];
+      // Hard links give one object several paths, and a group may link to itself or an ancestor:
+      // each object is read once, at the first path found (the rest would count its weights again,
+      // and a group with two links to itself has 2^depth paths).
+      const firstPathOf = new Map<number, string>();
+      const rootAt = layout.objectAt('/');
+      if (rootAt !== undefined) firstPathOf.set(rootAt, '/');
+      let links = 0;
       const visit = (groupPath: string, depth: number): void => {
         if (depth > MAX_GROUP_DEPTH) {
           warnings.push(`group '${groupPath}' is nested more than ${MAX_GROUP_DEPTH} deep (a link cycle?); not descended`);
@@ -388,6 +415,7 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
         for (const key of group.keys()) {
           settings.signal?.throwIfAborted();
           const path = groupPath === '/' ? `/${key}` : `${groupPath}/${key}`;
+          if (++links > MAX_LINKS) throw new WeightFileError(reportedFile, `more than ${MAX_LINKS} links in its groups (hard links that form cycles?)`);
           if (isKeras && path === '/optimizer_weights') {
             warnings.push('optimizer_weights (training state, not model weights) skipped');
             continue;
@@ -399,6 +427,13 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
             warnings.push(`'${path.slice(1)}' is a soft link to '${softTarget}'; counted at its target only`);
             continue;
           }
+          const objectAt = layout.objectAt(path);
+          const firstPath = objectAt === undefined ? undefined : firstPathOf.get(objectAt);
+          if (firstPath !== undefined) {
+            warnings.push(`'${path.slice(1)}' is a hard link to ${firstPath === '/' ? 'the root group' : `'${firstPath.slice(1)}'`}; counted there only`);
+            continue;
+          }
+          if (objectAt !== undefined) firstPathOf.set(objectAt, path);
           const entity = openFile.get(path);
           if (entity instanceof h5.Group) visit(path, depth + 1);
           else if (entity instanceof h5.Dataset) {
@@ -458,9 +493,17 @@ export async function openHdf5Weights(fsPath: string, settings: Hdf5OpenSettings
     if (typeof modelConfig === 'string') attachKerasLayers(opened, modelConfig, settings.options, 'the model_config attribute');
     return opened;
   } catch (error) {
-    await closeAll();
-    if (error instanceof WeightFileError) throw error;
-    throw new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`, { cause: error });
+    const failure = error instanceof WeightFileError ? error : new WeightFileError(reportedFile, `HDF5 structure could not be read (${(error as Error).message}); the file is corrupt`, { cause: error });
+    // The read's error says what is wrong with the file; a close that fails after it adds only
+    // whether HDF5 trapped, which the worker must know to retire.
+    const closeFailure = await closeAll().then(
+      () => undefined,
+      (closeError: unknown) => closeError,
+    );
+    if (closeFailure !== undefined && trappedWithin(closeFailure) && !trappedWithin(failure)) {
+      throw new WeightFileError(reportedFile, `${failure.problem}; closing it then trapped inside HDF5 too`, { cause: closeFailure });
+    }
+    throw failure;
   }
 }
 

@@ -132,23 +132,51 @@ suite('weight files: custom editor, hovers, decorations', () => {
     assert.match(decoration.tooltip ?? '', /safetensors, 4 tensors, 2,018 parameters, 26\.0% sparse/);
   });
 
-  test('a hostile HDF5 file gets a "!" badge with the reason, and other files are badged meanwhile', async () => {
+  test('a hostile HDF5 file gets a "!" badge with the reason the metadata walk refused it', async () => {
     const api = await activeApi();
-    // The corpus case: one byte makes the root group's local-heap free list a cycle, and HDF5
-    // allocates until its heap limit (it used to take 2 GiB of the extension host's memory).
+    // The corpus case: one byte makes the root group's local-heap free list a cycle (HDF5 would
+    // allocate a node per lap); the walk before HDF5 refuses it.
     const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
     const hostile = path.join(workspaceRoot(), 'models', 'hostile.h5');
     copyFileSync(path.join(root, 'test', 'fuzz', 'corpus', 'hdf5', 'crafted-heap-free-list-cycle', 'files', 'model.h5'), hostile);
-    const other = path.join(workspaceRoot(), 'models', 'tiny-copy.safetensors');
-    copyFileSync(sampleModel(), other);
-    api.decorations.provideFileDecoration(vscode.Uri.file(hostile));
-    const badge = await api.decorations.whenDecorated(vscode.Uri.file(other));
-    assert.equal(badge?.badge, String(Math.round((TINY_CNN.zeros / TINY_CNN.numel) * 100)));
-    assert.equal(api.decorations.decorationFor(vscode.Uri.file(hostile)), undefined, 'the other file did not wait for the hostile one');
     const warning = await api.decorations.whenDecorated(vscode.Uri.file(hostile), 60_000);
     assert.equal(warning?.badge, '!');
-    assert.match(warning?.tooltip ?? '', /could not read this file: .*hostile\.h5: HDF5 structure could not be read \(the HDF5 library needed more than its \d+-byte heap limit/);
-    // The pool survived: the Weight Inspector's next read works.
+    assert.match(warning?.tooltip ?? '', /could not read this file: .*hostile\.h5: HDF5 structure refused before the HDF5 library reads it: object '\/': the local heap at byte 680: its free list comes back/);
     assert.equal((await api.cache.summary(sampleModel())).parameters, TINY_CNN.numel);
   });
+
+  test('an HDF5 file that HDF5 never returns from costs one worker the read time limit: "!" badge, other files badged meanwhile', async () => {
+    const api = await activeApi();
+    // structure_dense_root.h5 keeps its root attributes in dense storage, which the metadata walk
+    // does not read; its global heap collection's first object made a free-space object of size 0,
+    // so HDF5 loops inside WebAssembly on reading keras_version. Only the stall watchdog ends it.
+    const root = vscode.extensions.getExtension(EXTENSION_ID)!.extensionPath;
+    const bytes = readFileSync(path.join(root, 'test', 'fixtures', 'hdf5', 'structure_dense_root.h5'));
+    const collection = bytes.indexOf('GCOL');
+    assert.ok(collection > 0 && bytes.indexOf('GCOL', collection + 1) < 0, 'one global heap collection');
+    bytes.fill(0, collection + 16, collection + 18);
+    bytes.fill(0, collection + 24, collection + 32);
+    const hostile = path.join(workspaceRoot(), 'models', 'loops.h5');
+    writeFileSync(hostile, bytes);
+    const other = path.join(workspaceRoot(), 'models', 'tiny-copy2.safetensors');
+    copyFileSync(sampleModel(), other);
+    const settings = vscode.workspace.getConfiguration('deepAccel');
+    await settings.update('weights.timeoutSeconds', 4, vscode.ConfigurationTarget.Workspace);
+    try {
+      const started = Date.now();
+      api.decorations.provideFileDecoration(vscode.Uri.file(hostile));
+      const badge = await api.decorations.whenDecorated(vscode.Uri.file(other));
+      assert.equal(badge?.badge, String(Math.round((TINY_CNN.zeros / TINY_CNN.numel) * 100)));
+      assert.equal(api.decorations.decorationFor(vscode.Uri.file(hostile)), undefined, 'the other file did not wait for the looping one');
+      const warning = await api.decorations.whenDecorated(vscode.Uri.file(hostile), 60_000);
+      assert.equal(warning?.badge, '!');
+      assert.match(warning?.tooltip ?? '', /loops\.h5: reading stopped after 4 s without progress \(the limit is the setting deepAccel\.weights\.timeoutSeconds\)/);
+      assert.ok(Date.now() - started >= 4000, `stopped by the limit after ${Date.now() - started} ms`);
+      // The stopped worker was replaced: the next read works.
+      assert.equal((await api.cache.summary(sampleModel())).parameters, TINY_CNN.numel);
+    } finally {
+      await settings.update('weights.timeoutSeconds', undefined, vscode.ConfigurationTarget.Workspace);
+    }
+  });
+
 });

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hdf5HeapLimitBytes, hdf5Parser } from '../../../../extension/core/formats/hdf5';
+import { hdf5HeapLimitBytes, hdf5Parser, openHdf5Weights } from '../../../../extension/core/formats/hdf5';
+import { trappedWithin } from '../../../../extension/core/wasmTrap';
 import { WeightFileError, type OpenedWeightFile, type TensorSource } from '../../../../extension/core/formats/types';
 import { scanOpenedWeightFile } from '../../../../extension/core/sparsity/scan';
 import { fixture } from '../../../paths';
@@ -183,11 +184,12 @@ test('datasets never written hold their fill value: 10^12 elements are summarise
   });
 });
 
-test('a local-heap free list that points back at itself is refused within the HDF5 heap limit', { timeout: 120_000 }, async () => {
+test('a local-heap free list that points back at itself is refused before HDF5 reads it', { timeout: 120_000 }, async () => {
   // fill_values.h5's root group keeps its link names in a local heap ("HEAP" at 680: data segment at
   // 712, free list head at 56). The free block there ends the list with next = 1 (H5HL_FREE_NULL);
-  // one changed byte (next = 56) makes the list a cycle, and HDF5 allocates a node per lap: before
-  // the limit its heap grew to the 2 GiB WebAssembly maximum (2.1 GB resident, 13 s).
+  // one changed byte (next = 56) makes the list a cycle, and HDF5 allocates a node per lap: with no
+  // limit its heap grew to the 2 GiB WebAssembly maximum (2.1 GB resident, 13 s). The metadata walk
+  // refuses the cycle before HDF5 opens the file, so its heap does not grow.
   const bytes = readFileSync(join(FIXTURES, 'fill_values.h5'));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   assert.equal(new TextDecoder().decode(bytes.subarray(680, 684)), 'HEAP');
@@ -199,7 +201,7 @@ test('a local-heap free list that points back at itself is refused within the HD
   await assert.rejects(hdf5Parser.open(file), (error: unknown) => {
     assert.ok(error instanceof WeightFileError, String(error));
     assert.equal(error.file, file);
-    assert.match(error.message, /needed more than its \d+-byte heap limit .*allocate in a loop/);
+    assert.match(error.message, /HDF5 structure refused before the HDF5 library reads it: object '\/': the local heap at byte 680: its free list comes back to the block at offset 56 \(a cycle/);
     return true;
   });
   const h5 = await import('h5wasm/node');
@@ -209,4 +211,48 @@ test('a local-heap free list that points back at itself is refused within the HD
   const good = await hdf5Parser.open(join(FIXTURES, 'generic.h5'));
   assert.ok(good.tensors.length > 0);
   await good.close();
+});
+
+test('a close that traps inside HDF5 is the file error, keeps the trap for the worker to retire, and still removes the extraction', async () => {
+  // HDF5 aborting in H5Fclose (seen once in the fuzz campaign, after a corrupt global heap): the
+  // close below releases the file, then throws the trap as h5wasm would.
+  const h5 = await import('h5wasm/node');
+  const prototype = h5.File.prototype;
+  const close = prototype.close;
+  const keys = prototype.keys;
+  const trap = (): never => {
+    throw new WebAssembly.RuntimeError('Aborted(native code called abort())');
+  };
+  prototype.close = function trappingClose(this: InstanceType<typeof h5.File>): number {
+    close.call(this);
+    return trap();
+  };
+  const file = join(FIXTURES, 'generic.h5');
+  let cleanups = 0;
+  const settings = { reportedFile: file, format: 'hdf5' as const, fileBytes: readFileSync(file).length, cleanup: async () => void cleanups++ };
+  const fileError = (pattern: RegExp) => (error: unknown) => {
+    assert.ok(error instanceof WeightFileError, `expected WeightFileError, got ${String(error)}`);
+    assert.equal(error.file, file);
+    assert.match(error.message, pattern);
+    assert.ok(trappedWithin(error), 'the trap is in the cause chain');
+    return true;
+  };
+  try {
+    const model = await openHdf5Weights(file, settings);
+    assert.equal(model.tensors.length, 11);
+    await assert.rejects(model.close(), fileError(/: HDF5 could not close the file \(Aborted\(native code called abort\(\)\)\); it is corrupt$/));
+    assert.equal(cleanups, 1);
+    // A read that fails, then a close that traps: the read's error, with the close's trap behind it.
+    prototype.keys = function failingKeys(): string[] {
+      throw new Error('no group listing');
+    };
+    await assert.rejects(openHdf5Weights(file, settings), fileError(/: HDF5 structure could not be read \(no group listing\); the file is corrupt; closing it then trapped inside HDF5 too$/));
+    assert.equal(cleanups, 2);
+  } finally {
+    prototype.close = close;
+    prototype.keys = keys;
+  }
+  const model = await hdf5Parser.open(file);
+  assert.equal(model.tensors.length, 11);
+  await model.close();
 });
