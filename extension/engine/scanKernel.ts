@@ -170,6 +170,11 @@ class EngineMatrixCounter implements MatrixStructureCounter {
     }
   }
 
+  startAtRow(k: number): void {
+    if (!(Number.isInteger(k) && k >= 0 && k < this.K)) throw new RangeError(`scan structure: row ${k} of ${this.K}`);
+    new Int32Array(this.engine.memory.buffer, this.state, 4)[this.engine.constant('SCAN_KC_ROW')] = k;
+  }
+
   counts(): MatrixStructureCounts {
     const buffer = this.engine.memory.buffer;
     const totals = new Float64Array(buffer, this.state + 16, 3);
