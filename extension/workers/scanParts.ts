@@ -26,12 +26,20 @@ export function errorFromWorker(error: unknown, file: string): unknown {
 export class PoolTensorPartScanner implements TensorPartScanner {
   private pool: WorkerPool | undefined;
 
+  readonly minElements?: number;
+  readonly minStretchElements?: number;
+  private readonly workerScript: string;
+
+  /** `options`: the sizes worth the workers (see TensorPartScanner) and the workers' entry script. */
   constructor(
     private readonly request: SparsityRequest,
     readonly threads: number,
-    readonly minElements?: number,
-    private readonly workerScript = defaultWorkerScript(),
-  ) {}
+    options: { minElements?: number; minStretchElements?: number; workerScript?: string } = {},
+  ) {
+    if (options.minElements !== undefined) this.minElements = options.minElements;
+    if (options.minStretchElements !== undefined) this.minStretchElements = options.minStretchElements;
+    this.workerScript = options.workerScript ?? defaultWorkerScript();
+  }
 
   async scan(units: ScanUnit[], claim: SharedArrayBuffer, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<ScanUnitResult[]> {
     this.pool ??= new WorkerPool(this.workerScript, { size: Math.max(1, this.threads - 1) });

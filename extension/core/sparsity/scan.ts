@@ -167,6 +167,8 @@ export interface TensorPartScanner {
   readonly threads: number;
   /** Fewest elements the file must hold to be worth the workers' start (default PARALLEL_SCAN_MIN_ELEMENTS). */
   readonly minElements?: number;
+  /** Fewest elements of a stretch of a split tensor (default MIN_STRETCH_ELEMENTS). */
+  readonly minStretchElements?: number;
   /**
    * One worker's share: it claims units through `claim` (an Int32Array's element 0, the next unit
    * to take, advanced with Atomics.add) until none is left, reporting the fraction of all units'
@@ -187,19 +189,20 @@ const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
  * The units of a scan on `threads` threads, in file order: whole tensors, and tensors of more than
- * twice the stretch size cut into stretches, each of at least MIN_STRETCH_ELEMENTS (and about a
- * quarter of a thread's share, so that threads finish close together). A tensor is cut only where
- * `cutPeriod` allows (see structureSplitPeriod; undefined: never) and at whole chunks of `chunk`
- * elements, so that each stretch reads the chunks a scan of the whole tensor reads.
+ * twice the stretch size cut into stretches, each of at least `minStretch` elements and about a
+ * quarter of a thread's share (so that the threads finish close together). A tensor is cut only
+ * where `cutPeriod` allows (see structureSplitPeriod; undefined: never) and at whole chunks of
+ * `chunk` elements, so that each stretch reads the chunks a scan of the whole tensor reads.
  */
 export function planScanUnits(
   tensors: readonly { name: string; numel: number }[],
   threads: number,
   chunk: number,
   cutPeriod: (index: number) => number | undefined,
+  minStretch = MIN_STRETCH_ELEMENTS,
 ): ScanUnit[] {
   const total = tensors.reduce((sum, t) => sum + t.numel, 0);
-  const target = Math.max(MIN_STRETCH_ELEMENTS, Math.ceil(total / (4 * threads)));
+  const target = Math.max(minStretch, Math.ceil(total / (4 * threads)), 1);
   const units: ScanUnit[] = [];
   tensors.forEach((tensor, index) => {
     const period = cutPeriod(index);
@@ -561,7 +564,7 @@ async function scanInParts(
     if (!directReader?.qualifies(tensor) || tensor.constant !== undefined) return undefined;
     const view = weightViewOf(tensor, opened.format);
     return view ? structureSplitPeriod(view, blockSize) : 1;
-  });
+  }, scanner.minStretchElements);
   if (units.length < 2) return undefined;
   const unitElements = units.reduce((sum, u) => sum + (u.range ? u.range.to - u.range.from : opened.tensors[u.index]!.numel), 0);
   const claim = new SharedArrayBuffer(4);
