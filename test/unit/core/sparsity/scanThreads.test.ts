@@ -97,14 +97,14 @@ const fileReady = writeSafetensors(file, [
 /** The report with the N:M magnitude shares taken out, and those shares by path. */
 function splitRetained(report: SparsityReport): { rest: unknown; retained: Map<string, number> } {
   const retained = new Map<string, number>();
-  const rest = JSON.parse(JSON.stringify(report, (key, value: unknown) => value), (key, value: unknown) => value) as SparsityReport;
+  const rest = structuredClone(report);
   rest.tensors.forEach((t) => {
     for (const [name, share] of Object.entries(t.retained ?? {})) retained.set(`${t.name} ${name}`, share);
     delete t.retained;
   });
   for (const [name, share] of Object.entries(rest.total.retained ?? {})) retained.set(`total ${name}`, share);
   delete rest.total.retained;
-  for (const [type, totals] of Object.entries(rest.byLayerType)) {
+  for (const [type, totals] of Object.entries(rest.byLayerType ?? {})) {
     for (const [name, share] of Object.entries(totals.retained ?? {})) retained.set(`${type} ${name}`, share);
     delete totals.retained;
   }
