@@ -25,6 +25,20 @@ export function float32AtOrBelow(t: number): number {
   return new Float32Array(bits.buffer)[0]!;
 }
 
+/**
+ * Sets `flag` on the entries of a prefix table (see HistogramTables) whose prefix holds values above
+ * its category's upper edge: the largest float32 of prefix p is the bit pattern p << 16 | 0xffff
+ * (NaN patterns compare false and are told apart by the kernel anyway).
+ */
+export function flagStraddlingPrefixes(table: Uint16Array, categoryUpper: Float64Array, flag: number): void {
+  const bits = new Uint32Array(1);
+  const largest = new Float32Array(bits.buffer);
+  for (let p = 0; p < table.length; p++) {
+    bits[0] = ((p << 16) | 0xffff) >>> 0;
+    if (largest[0]! > categoryUpper[table[p]!]!) table[p]! |= flag;
+  }
+}
+
 export class EngineScanKernel implements ScanKernel {
   readonly capacity: number;
   private readonly engine: EngineInstance;
@@ -50,7 +64,8 @@ export class EngineScanKernel implements ScanKernel {
     this.stateBytes = this.engine.constant('SCAN_KC_STATE_BYTES');
     this.tablePtr = arena.alloc(PREFIX_ENTRIES * 2, 'histogram prefix table');
     this.upperPtr = arena.alloc((MAX_HISTOGRAM_BINS + 2) * 8, 'histogram edges');
-    this.countsPtr = arena.alloc((MAX_HISTOGRAM_BINS + 4) * 4, 'histogram counts');
+    // Four sub-histograms (see scanHistogramF32).
+    this.countsPtr = arena.alloc(4 * (MAX_HISTOGRAM_BINS + 4) * 4, 'histogram counts');
   }
 
   /** Which build runs the kernels ('relaxed' or 'simd'). */
@@ -110,13 +125,17 @@ export class EngineScanKernel implements ScanKernel {
     const buffer = this.memoryBuffer();
     const copied = this.tablesInMemory;
     if (copied?.prefixCategory !== tables.prefixCategory || copied.categoryUpper !== tables.categoryUpper) {
-      new Uint16Array(buffer, this.tablePtr, PREFIX_ENTRIES).set(tables.prefixCategory);
+      const table = new Uint16Array(buffer, this.tablePtr, PREFIX_ENTRIES);
+      table.set(tables.prefixCategory);
+      flagStraddlingPrefixes(table, tables.categoryUpper, this.engine.constant('SCAN_HIST_STRADDLES'));
       new Float64Array(buffer, this.upperPtr, tables.categoryUpper.length).set(tables.categoryUpper);
       this.tablesInMemory = tables;
     }
-    const counts = new Uint32Array(buffer, this.countsPtr, slots);
-    counts.fill(0);
+    const lanes = new Uint32Array(buffer, this.countsPtr, 4 * slots);
+    lanes.fill(0);
     this.engine.call('scanHistogramF32', this.lastValuesPtr, n, this.maskPtr, this.tablePtr, this.upperPtr, this.countsPtr, slots - 4);
+    const counts = new Uint32Array(slots);
+    for (let lane = 0; lane < 4; lane++) for (let c = 0; c < slots; c++) counts[c]! += lanes[lane * slots + c]!;
     return counts;
   }
 
@@ -168,6 +187,11 @@ class EngineMatrixCounter implements MatrixStructureCounter {
       this.engine.call('scanStructureKC', ptr, count, this.state, this.cols, this.rows, this.blocks, this.K, this.C, this.bh, this.bw);
       done += count;
     }
+  }
+
+  startAtRow(k: number): void {
+    if (!(Number.isInteger(k) && k >= 0 && k < this.K)) throw new RangeError(`scan structure: row ${k} of ${this.K}`);
+    new Int32Array(this.engine.memory.buffer, this.state, 4)[this.engine.constant('SCAN_KC_ROW')] = k;
   }
 
   counts(): MatrixStructureCounts {

@@ -5,7 +5,7 @@
  */
 import type { RequestKinds } from '../core/requests/index';
 import type { SparsityPartRequest } from '../core/requests/sparsityPart';
-import type { ScannedTensor } from '../core/sparsity/scan';
+import type { ScanUnitResult } from '../core/sparsity/scan';
 import type { ConvPlanDescriptor } from '../engine/engine';
 import type { ConvShape } from '../shared/payloads';
 
@@ -24,8 +24,8 @@ export interface WorkerTasks extends RequestKinds {
     args: { mode: 'ok' | 'throw' | 'exit' | 'wasmTrap' | 'spin' | 'progress'; steps?: number; stepMs?: number };
     result: string;
   };
-  /** One part of a sparsity scan spread over the pool (see TensorPartScanner): the tensors' results in the order asked. */
-  sparsityPart: { args: SparsityPartRequest; result: ScannedTensor[] };
+  /** A worker's share of a sparsity scan spread over threads (see TensorPartScanner): the units it claimed and their results. */
+  sparsityPart: { args: SparsityPartRequest; result: ScanUnitResult[] };
   /** Engine: runs steps (phase, unit range) of a plan over the shared engine memory; `units` = units it ran. */
   enginePart: { args: EnginePartRequest; result: { ms: number; units: number } };
   /** fp64 reference of output channels [kBegin, kEnd) into a shared Float64Array. */

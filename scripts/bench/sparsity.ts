@@ -3,6 +3,7 @@
  *
  *   npx tsx scripts/bench/sparsity.ts make FILE [GiB]      write a float32 safetensors file of conv + linear layers
  *   npx tsx scripts/bench/sparsity.ts make-matrices FILE [GiB]  16 float32 [16384, 1024] matrices per GiB, half of the values zero
+ *   npx tsx scripts/bench/sparsity.ts make-tensor FILE [GiB]    one float32 [262144 * GiB, 1024] matrix, half of the values zero
  *   npx tsx scripts/bench/sparsity.ts scan FILE [--histogram] [--engine]  full statistics scan, prints seconds and GB/s
  *                                              (--engine: per-chunk statistics on the WebAssembly engine)
  *   npx tsx scripts/bench/sparsity.ts make-sparse FILE GB  header of a GB-sized model, data as a hole (truncate)
@@ -91,6 +92,13 @@ async function makeMatrices(file: string, gib: number): Promise<void> {
   console.log(`wrote ${file}: ${inputs.length} tensors [16384, 1024], ${(stat.size / 2 ** 30).toFixed(3)} GiB`);
 }
 
+async function makeTensor(file: string, gib: number): Promise<void> {
+  const rows = Math.max(1, Math.round(262144 * gib));
+  await writeSafetensors(file, [{ name: 'huge.weight', dtype: 'F32', shape: [rows, 1024], data: () => halfZeros(rows * 1024, 1) }]);
+  const stat = await fs.stat(file);
+  console.log(`wrote ${file}: one tensor [${rows}, 1024], ${(stat.size / 2 ** 30).toFixed(3)} GiB`);
+}
+
 async function makeSparse(file: string, gb: number): Promise<void> {
   // A header describing gb GB of float32 tensors; the data region is a hole made by truncate.
   const header: Record<string, unknown> = {};
@@ -111,10 +119,11 @@ async function makeSparse(file: string, gb: number): Promise<void> {
 
 async function main(): Promise<void> {
   const [command, file, size] = process.argv.slice(2);
-  if (!command || !file) throw new Error('usage: sparsity.ts make|scan|make-sparse|summary FILE [size]');
+  if (!command || !file) throw new Error('usage: sparsity.ts make|make-matrices|make-tensor|scan|make-sparse|summary FILE [size]');
   if (command === 'make') return make(file, Number(size ?? 1));
   if (command === 'make-sparse') return makeSparse(file, Number(size ?? 10));
   if (command === 'make-matrices') return makeMatrices(file, Number(size ?? 1));
+  if (command === 'make-tensor') return makeTensor(file, Number(size ?? 1));
   if (command === 'scan') {
     const bytes = (await fs.stat(file)).size;
     const kernel = process.argv.includes('--engine') ? new EngineScanKernel() : undefined;

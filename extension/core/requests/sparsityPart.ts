@@ -7,14 +7,16 @@ import type { SparsityRequest } from '../../shared/requests';
 import { openWeightFile } from '../formats/index';
 import { parseLayoutOverride } from '../sparsity/layout';
 import { type NmPattern, parseNmPatterns } from '../sparsity/nmPattern';
-import { type PartTensor, type ScanOptions, type ScannedTensor, scanOpenedTensors } from '../sparsity/scan';
+import { type ScanOptions, type ScanUnit, type ScanUnitResult, scanClaimedUnitsOf } from '../sparsity/scan';
 import { OptionError } from '../optionError';
 import type { ScanHooks } from './hooks';
 
-/** The tensors of one part of a scan, and the scan's request. */
+/** A worker's share of a scan: the scan's request, its units and the counter they are claimed through. */
 export interface SparsityPartRequest {
   request: SparsityRequest;
-  tensors: PartTensor[];
+  units: ScanUnit[];
+  /** Int32 counter of the next unit to claim, shared by every thread of the scan. */
+  claim: SharedArrayBuffer;
 }
 
 function onePattern(text: string): NmPattern {
@@ -37,11 +39,11 @@ export function scanOptionsOf(request: SparsityRequest, hooks: ScanHooks): ScanO
   };
 }
 
-/** One part of a sparsity scan spread over worker threads (see TensorPartScanner), on its worker. */
-export async function runSparsityPart(part: SparsityPartRequest, hooks: ScanHooks = {}): Promise<ScannedTensor[]> {
+/** A worker's share of a sparsity scan spread over threads (see TensorPartScanner), on its worker. */
+export async function runSparsityPart(part: SparsityPartRequest, hooks: ScanHooks = {}): Promise<ScanUnitResult[]> {
   const opened = await openWeightFile(part.request.file, hooks.signal ? { signal: hooks.signal } : undefined);
   try {
-    return await scanOpenedTensors(opened, part.tensors, { ...scanOptionsOf(part.request, hooks), onProgress: (fraction, message) => hooks.onProgress?.(fraction, message) });
+    return await scanClaimedUnitsOf(opened, part.units, part.claim, { ...scanOptionsOf(part.request, hooks), onProgress: (fraction, message) => hooks.onProgress?.(fraction, message) });
   } finally {
     await opened.close();
   }

@@ -33,6 +33,23 @@ export interface ValueSummary {
   absMean: number;
 }
 
+/**
+ * What one chunk adds to a ValueAccumulator (NaNs left out of everything but `nan`): a scan that
+ * adds the records of a tensor's chunks in file order computes the sums bit for bit as one that
+ * streams the chunks itself, whichever threads scanned them.
+ */
+export interface ChunkRecord {
+  zeros: number;
+  nan: number;
+  min: number;
+  max: number;
+  sum: number;
+  abs: number;
+  /** Values other than NaN, their mean and sum of squared deviations from it (Chan's merge). */
+  count: number;
+  mean: number;
+  m2: number;
+}
 
 export class ValueAccumulator {
   private count = 0;
@@ -114,34 +131,55 @@ export class ValueAccumulator {
   private merge(values: FloatChunk, n: number, sums: ChunkValueSums, zeroMask: Uint8Array, histogramCounts?: Uint32Array): void {
     const shift = values[0]!;
     const sd = sums.sumD;
-    let mn = Math.min(this.min, sums.min);
-    let mx = Math.max(this.max, sums.max);
-    let chunkSum = n * shift + sd;
-    let chunkAbs = sums.sumAbs;
-    let chunkCount = n;
-    let chunkMean = shift + sd / n;
-    let chunkM2 = sums.sumDD - (sd * sd) / n;
-    if (Number.isNaN(chunkSum) || Number.isNaN(chunkM2)) {
+    const chunk: ChunkRecord = {
+      zeros: sums.zeros,
+      nan: 0,
+      min: sums.min,
+      max: sums.max,
+      sum: n * shift + sd,
+      abs: sums.sumAbs,
+      count: n,
+      mean: shift + sd / n,
+      m2: sums.sumDD - (sd * sd) / n,
+    };
+    if (Number.isNaN(chunk.sum) || Number.isNaN(chunk.m2)) {
       // Rare: a NaN (or an infinity) poisoned the sums and Math.min/max; redo the chunk without the
       // NaNs, two-pass, so the fast loop stays free of the test. The zero count is right as it is:
       // NaN <= t is false.
       const redo = this.sumIgnoringNaN(values, n);
-      chunkSum = redo.sum;
-      chunkAbs = redo.abs;
-      chunkCount = n - redo.nan;
-      mn = Math.min(this.min, redo.min);
-      mx = Math.max(this.max, redo.max);
-      this.nan += redo.nan;
-      chunkMean = chunkSum / chunkCount;
-      chunkM2 = sumSquaredDeviations(values, n, chunkMean);
+      chunk.sum = redo.sum;
+      chunk.abs = redo.abs;
+      chunk.count = n - redo.nan;
+      chunk.min = redo.min;
+      chunk.max = redo.max;
+      chunk.nan = redo.nan;
+      chunk.mean = chunk.sum / chunk.count;
+      chunk.m2 = sumSquaredDeviations(values, n, chunk.mean);
     }
-    this.zeros += sums.zeros;
-    this.min = mn;
-    this.max = mx;
-    this.addCompensated(chunkSum, chunkAbs);
-    if (chunkCount > 0) this.mergeMoments(chunkCount, chunkMean, Math.max(0, chunkM2));
+    this.addChunk(chunk);
+    this.records?.push(chunk);
     if (histogramCounts) this.histogram?.addCategoryCounts(histogramCounts);
     else this.histogram?.add(values, n, zeroMask);
+  }
+
+  /**
+   * Every chunk's record from here on, in order (see ChunkRecord): for a stretch of a tensor scanned
+   * apart from the rest, whose records are then added to the tensor's accumulator in file order.
+   */
+  recordChunks(): ChunkRecord[] {
+    return (this.records ??= []);
+  }
+
+  private records: ChunkRecord[] | undefined;
+
+  /** Adds one chunk's record: the same operations, in the same order, as the chunk's own merge. */
+  addChunk(chunk: ChunkRecord): void {
+    this.zeros += chunk.zeros;
+    this.nan += chunk.nan;
+    this.min = Math.min(this.min, chunk.min);
+    this.max = Math.max(this.max, chunk.max);
+    this.addCompensated(chunk.sum, chunk.abs);
+    if (chunk.count > 0) this.mergeMoments(chunk.count, chunk.mean, Math.max(0, chunk.m2));
   }
 
   /** Adds `count` copies of `value` at once (a constant tensor), as `add` would for them one by one. */

@@ -8,13 +8,13 @@ import { type FileHandle, open as openFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import { openWeightFile } from '../formats/index';
 import { type OpenedWeightFile, type TensorSource, WeightFileError } from '../formats/types';
-import { MagnitudeHistogram, ValueAccumulator, mergeHistograms, thresholdCurveOf } from './accumulator';
+import { type ChunkRecord, MagnitudeHistogram, ValueAccumulator, type ValueSummary, mergeHistograms, thresholdCurveOf } from './accumulator';
 import { type LayoutOverride, type WeightView, applyLayoutOverride, isPrunable, layerTypeOf, weightViewOf } from './layout';
 import { effectiveMaskedTensor, findPruningMasks } from './masks';
 import { type NmCounts, NmTracker, retainedShare } from './nmGroups';
 import type { NmPattern } from './nmPattern';
-import type { MatrixStructureCounter, ScanKernel } from './scanKernel';
-import { StructureTracker } from './structure';
+import type { ScanKernel } from './scanKernel';
+import { type StructureState, type StructureSummary, StructureTracker, mergeStructureStates, structureSplitPeriod } from './structure';
 import { permuteWeight, whyNotPermuted } from './permute';
 
 /** Elements per chunk asked of the parsers: 8 MB of float32, large enough to amortise each read. */
@@ -82,15 +82,25 @@ export class DirectFloat32Reader {
     );
   }
 
-  /** With a kernel, values are read into its chunk buffers, which it then scans in place. */
-  async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }, kernel?: ScanKernel): AsyncGenerator<Float32Array> {
-    const limit = Math.min(options.maxChunkElements, tensor.numel);
+  /**
+   * With a kernel, values are read into its chunk buffers, which it then scans in place. With a
+   * range, elements [from, to) only, in chunks that start where the whole tensor's would when
+   * `from` is a multiple of the chunk size.
+   */
+  async *chunks(tensor: TensorSource, options: { maxChunkElements: number; signal?: AbortSignal }, kernel?: ScanKernel, range?: ElementRange): AsyncGenerator<Float32Array> {
+    const from = range?.from ?? 0;
+    const to = range?.to ?? tensor.numel;
+    if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= tensor.numel)) {
+      throw new RangeError(`tensor "${tensor.name}": elements [${from}, ${to}) of ${tensor.numel}`);
+    }
+    const numel = to - from;
+    const limit = Math.min(options.maxChunkElements, numel);
     if (kernel && limit <= kernel.capacity) {
       this.buffers[0] = kernel.chunkBuffer(0);
       this.buffers[1] = kernel.chunkBuffer(1);
     }
     for (let b = 0; b < 2; b++) if (this.buffers[b]!.length < limit) this.buffers[b] = new Float32Array(limit);
-    const start = tensor.byteOffset!;
+    const start = tensor.byteOffset! + from * 4;
     const fill = async (buffer: Float32Array, first: number, count: number): Promise<void> => {
       const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, count * 4);
       const offset = start + first * 4;
@@ -102,15 +112,15 @@ export class DirectFloat32Reader {
     };
     // Double buffering: the next chunk is read (by libuv's thread pool) while this one is scanned.
     let which = 0;
-    let pending: Promise<void> | undefined = tensor.numel > 0 ? fill(this.buffers[0]!, 0, limit) : undefined;
+    let pending: Promise<void> | undefined = numel > 0 ? fill(this.buffers[0]!, 0, limit) : undefined;
     try {
-      for (let done = 0; done < tensor.numel; ) {
+      for (let done = 0; done < numel; ) {
         options.signal?.throwIfAborted();
-        const count = Math.min(limit, tensor.numel - done);
+        const count = Math.min(limit, numel - done);
         await pending;
         pending = undefined;
         const next = done + count;
-        if (next < tensor.numel) pending = fill(this.buffers[1 - which]!, next, Math.min(limit, tensor.numel - next));
+        if (next < numel) pending = fill(this.buffers[1 - which]!, next, Math.min(limit, numel - next));
         yield this.buffers[which]!.subarray(0, count);
         which = 1 - which;
         done = next;
@@ -133,23 +143,38 @@ export interface ScannedTensor {
   note?: string;
 }
 
-/** A tensor of a part: its place in the opened file's tensor list, and its name to check it by. */
-export interface PartTensor {
+/**
+ * One unit of a scan spread over threads: the tensor at `index` of the opened file's list (`name`
+ * to check it by when another thread opens the file again), whole or, with `range`, one stretch.
+ */
+export interface ScanUnit {
   index: number;
   name: string;
+  range?: ElementRange;
 }
 
+/** What a thread hands back for one unit it claimed: a whole tensor's scan or one stretch's. */
+export type ScanUnitResult = { unit: number; tensor: ScannedTensor } | { unit: number; stretch: TensorStretch };
+
 /**
- * Scans parts of the file on other threads, for a surface that has a worker pool: each part is
- * scanned by a worker that opens the file itself and scans the tensors at the given places with the
- * same options, so its results equal this thread's.
+ * Scans units of a file on worker threads, for a surface that has a worker pool. The scan runs on
+ * this thread and `threads - 1` workers at once: each claims the next unit from a shared counter
+ * until none is left (so a worker that starts late or runs slowly takes fewer), opens the file
+ * itself and scans with the same options, so its results equal this thread's.
  */
 export interface TensorPartScanner {
-  /** How many parts the tensors are spread over (the pool's threads). */
+  /** Threads the scan runs on: this one and threads - 1 workers. */
   readonly threads: number;
   /** Fewest elements the file must hold to be worth the workers' start (default PARALLEL_SCAN_MIN_ELEMENTS). */
   readonly minElements?: number;
-  scan(tensors: PartTensor[], onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<ScannedTensor[]>;
+  /** Fewest elements of a stretch of a split tensor (default MIN_STRETCH_ELEMENTS). */
+  readonly minStretchElements?: number;
+  /**
+   * One worker's share: it claims units through `claim` (an Int32Array's element 0, the next unit
+   * to take, advanced with Atomics.add) until none is left, reporting the fraction of all units'
+   * elements it has scanned, and returns the results of the units it took.
+   */
+  scan(units: ScanUnit[], claim: SharedArrayBuffer, onProgress: (fraction: number) => void, signal?: AbortSignal): Promise<ScanUnitResult[]>;
 }
 
 /**
@@ -157,32 +182,39 @@ export interface TensorPartScanner {
  * workers and loading the engine in each costs a few hundred milliseconds.
  */
 export const PARALLEL_SCAN_MIN_ELEMENTS = 1 << 25;
+/** Fewest elements of a stretch of a split tensor: a unit costs one claim and one message. */
+export const MIN_STRETCH_ELEMENTS = 1 << 24;
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
 
 /**
- * Contiguous runs of tensors in file order, one per thread, of near-equal element counts: each
- * thread then reads one stretch of the file front to back.
+ * The units of a scan on `threads` threads, in file order: whole tensors, and tensors of more than
+ * twice the stretch size cut into stretches, each of at least `minStretch` elements and about a
+ * quarter of a thread's share (so that the threads finish close together). A tensor is cut only
+ * where `cutPeriod` allows (see structureSplitPeriod; undefined: never) and at whole chunks of
+ * `chunk` elements, so that each stretch reads the chunks a scan of the whole tensor reads.
  */
-export function splitIntoParts(numels: readonly number[], parts: number): number[][] {
-  const total = numels.reduce((sum, n) => sum + n, 0);
-  const out: number[][] = [];
-  let current: number[] = [];
-  /** Elements of the tensors before i, over all parts. */
-  let sum = 0;
-  const close = (): void => {
-    out.push(current);
-    current = [];
-  };
-  for (let i = 0; i < numels.length; i++) {
-    const n = numels[i]!;
-    // The part ends before this tensor when that leaves it nearer its share than taking it would.
-    const target = (total * (out.length + 1)) / parts;
-    if (current.length > 0 && out.length < parts - 1 && sum + n - target > target - sum) close();
-    current.push(i);
-    sum += n;
-    if (out.length < parts - 1 && sum >= (total * (out.length + 1)) / parts) close();
-  }
-  if (current.length > 0) close();
-  return out;
+export function planScanUnits(
+  tensors: readonly { name: string; numel: number }[],
+  threads: number,
+  chunk: number,
+  cutPeriod: (index: number) => number | undefined,
+  minStretch = MIN_STRETCH_ELEMENTS,
+): ScanUnit[] {
+  const total = tensors.reduce((sum, t) => sum + t.numel, 0);
+  const target = Math.max(minStretch, Math.ceil(total / (4 * threads)), 1);
+  const units: ScanUnit[] = [];
+  tensors.forEach((tensor, index) => {
+    const period = cutPeriod(index);
+    const step = period === undefined ? undefined : (chunk / gcd(chunk, period)) * period;
+    const stretch = step === undefined ? undefined : Math.ceil(target / step) * step;
+    if (stretch === undefined || tensor.numel <= 2 * stretch) {
+      units.push({ index, name: tensor.name });
+      return;
+    }
+    for (let from = 0; from < tensor.numel; from += stretch) units.push({ index, name: tensor.name, range: { from, to: Math.min(tensor.numel, from + stretch) } });
+  });
+  return units;
 }
 
 /** Default time bound of the channel permutation search, per weight. */
@@ -245,53 +277,132 @@ async function scanTensor(tensor: TensorSource, options: TensorStatsOptions, scr
   const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
   const values = new ValueAccumulator(threshold, histogram);
   if (tensor.constant !== undefined && tensor.numel > CONSTANT_STREAM_LIMIT) return constantTensorStats(tensor, tensor.constant, values, histogram, options);
+  const scanned = await streamTensor(tensor, options, scratch, values, undefined);
+  const summary = values.summary();
+  if (summary.numel !== tensor.numel) {
+    throw new Error(`tensor "${tensor.name}": the parser streamed ${summary.numel} values, its shape has ${tensor.numel}`);
+  }
+  const structure = scanned.structure?.tracker.summary(scanned.structure.state);
+  return tensorResult(tensor, options, summary, scanned.view, structure, scanned.nm, histogram?.toJSON());
+}
+
+/** Elements [from, to) of a tensor in stored order. */
+export interface ElementRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * What one stretch of a split tensor (see planScanUnits) adds to the tensor's statistics, scanned
+ * apart from the rest, perhaps on another thread: joinTensorStretches adds the stretches up in
+ * file order into what scanning the tensor in one go reports.
+ */
+export interface TensorStretch {
+  chunks: ChunkRecord[];
+  structure?: StructureState;
+  nm: NmCounts[];
+  histogram?: Histogram;
+}
+
+/** Elements [range.from, range.to) of a tensor the direct reader reads (see planScanUnits). */
+async function scanTensorStretch(tensor: TensorSource, range: ElementRange, options: TensorStatsOptions, scratch: MaskBuffer): Promise<TensorStretch> {
+  const histogram = options.histogram ? new MagnitudeHistogram() : undefined;
+  const values = new ValueAccumulator(checkThreshold(options.threshold), histogram);
+  const chunks = values.recordChunks();
+  const scanned = await streamTensor(tensor, options, scratch, values, range);
+  if (values.seen !== range.to - range.from) throw new Error(`tensor "${tensor.name}": read ${values.seen} values of elements [${range.from}, ${range.to})`);
+  return { chunks, nm: scanned.nm, ...(scanned.structure ? { structure: scanned.structure.state } : {}), ...(histogram ? { histogram: histogram.toJSON() } : {}) };
+}
+
+/** A split tensor's statistics from its stretches in file order: those of one scan of the whole tensor. */
+export function joinTensorStretches(tensor: TensorSource, stretches: readonly TensorStretch[], options: TensorStatsOptions): ScannedTensor {
+  const values = new ValueAccumulator(checkThreshold(options.threshold));
+  for (const stretch of stretches) for (const chunk of stretch.chunks) values.addChunk(chunk);
+  const summary = values.summary();
+  if (summary.numel !== tensor.numel) throw new Error(`tensor "${tensor.name}": its stretches hold ${summary.numel} values, its shape has ${tensor.numel}`);
+  const view = weightViewOf(tensor, options.format);
+  const first = stretches[0]?.structure;
+  let structure: StructureSummary | undefined;
+  if (view && first) {
+    const state = { ...first, kernelNonzero: first.kernelNonzero.slice(), rowNonzero: first.rowNonzero.slice(), colNonzero: first.colNonzero.slice(), blockBits: first.blockBits.slice() };
+    for (const stretch of stretches.slice(1)) mergeStructureStates(state, stretch.structure!);
+    structure = new StructureTracker(view, options.blockSize ?? DEFAULT_BLOCK_SIZE).summary(state);
+  }
+  const nm = (stretches[0]?.nm ?? []).map((c, q) => {
+    const sum = { ...c };
+    for (const stretch of stretches.slice(1)) {
+      const other = stretch.nm[q]!;
+      sum.groups += other.groups;
+      sum.compliant += other.compliant;
+      sum.kept += other.kept;
+      sum.magnitude += other.magnitude;
+    }
+    return sum;
+  });
+  const histograms = stretches.map((s) => s.histogram).filter((h): h is Histogram => h !== undefined);
+  const histogram = histograms.length > 0 ? histograms.reduce((a, b) => mergeHistograms(a, b)) : undefined;
+  return tensorResult(tensor, options, summary, view, structure, nm, histogram);
+}
+
+/** Streams a tensor's elements (or `range` of them) into `values` and the structure and N:M trackers it makes. */
+async function streamTensor(
+  tensor: TensorSource,
+  options: TensorStatsOptions,
+  scratch: MaskBuffer,
+  values: ValueAccumulator,
+  range: ElementRange | undefined,
+): Promise<{ view: WeightView | undefined; structure: { tracker: StructureTracker; state: StructureState } | undefined; nm: NmCounts[] }> {
   const view = weightViewOf(tensor, options.format);
   const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
   const kernel = options.kernel;
   const counter = kernel && view?.order === 'KC' && tensor.numel > 0 ? kernel.matrixStructure(view.K, view.C, blockSize) : undefined;
   try {
-    return await scanTensorChunks(tensor, options, scratch, { threshold, values, histogram, view, blockSize, counter });
+    const structure = view && tensor.numel > 0 ? new StructureTracker(view, blockSize, counter) : undefined;
+    if (range && range.from > 0) structure?.startAt(range.from);
+    // With fewer than M input channels every group is mostly padding: such patterns are left out.
+    const patterns = structure && view ? (options.nm ?? []).filter((p) => p.m <= view.C) : [];
+    const nm = patterns.length > 0 ? new NmTracker(view!, patterns) : undefined;
+    const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
+    if (options.signal) chunkOptions.signal = options.signal;
+    const direct = options.directReader?.qualifies(tensor) ? options.directReader : undefined;
+    if (range && !direct) throw new Error(`tensor "${tensor.name}": only a tensor read straight from the file can be scanned in stretches`);
+    const stream = direct ? direct.chunks(tensor, chunkOptions, kernel, range) : tensor.chunks(chunkOptions);
+    const threshold = values.threshold;
+    const histogram = values.histogram;
+    for await (const chunk of stream) {
+      options.signal?.throwIfAborted();
+      const n = chunk.length;
+      let mask: Uint8Array;
+      if (kernel && chunk instanceof Float32Array && n > 0 && n <= kernel.capacity) {
+        const done = kernel.valueSums(chunk, n, threshold);
+        mask = done.mask;
+        const counts = histogram ? kernel.histogramCounts(n, histogram.tables()) : undefined;
+        values.addSums(chunk, n, done.sums, mask, counts);
+      } else {
+        mask = scratch.get(n);
+        values.add(chunk, n, mask);
+      }
+      structure?.consume(mask, n);
+      nm?.consume(chunk, mask, n);
+      options.onChunk?.(n);
+    }
+    // Read before the engine's memory is given back (finally); the tracker summarises any state.
+    return { view, structure: structure ? { tracker: structure, state: structure.state() } : undefined, nm: nm?.summary() ?? [] };
   } finally {
     counter?.release();
   }
 }
 
-async function scanTensorChunks(
+/** A tensor's statistics from its value summary, structure summary, N:M counts and histogram. */
+function tensorResult(
   tensor: TensorSource,
   options: TensorStatsOptions,
-  scratch: MaskBuffer,
-  state: { threshold: number; values: ValueAccumulator; histogram: MagnitudeHistogram | undefined; view: WeightView | undefined; blockSize: [number, number]; counter: MatrixStructureCounter | undefined },
-): Promise<ScannedTensor> {
-  const { threshold, values, histogram, view, counter } = state;
-  const kernel = options.kernel;
-  const structure = view && tensor.numel > 0 ? new StructureTracker(view, state.blockSize, counter) : undefined;
-  // With fewer than M input channels every group is mostly padding: such patterns are left out.
-  const patterns = structure && view ? (options.nm ?? []).filter((p) => p.m <= view.C) : [];
-  const nm = patterns.length > 0 ? new NmTracker(view!, patterns) : undefined;
-  const chunkOptions: { maxChunkElements: number; signal?: AbortSignal } = { maxChunkElements: options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS };
-  if (options.signal) chunkOptions.signal = options.signal;
-  const stream = options.directReader?.qualifies(tensor) ? options.directReader.chunks(tensor, chunkOptions, kernel) : tensor.chunks(chunkOptions);
-  for await (const chunk of stream) {
-    options.signal?.throwIfAborted();
-    const n = chunk.length;
-    let mask: Uint8Array;
-    if (kernel && chunk instanceof Float32Array && n > 0 && n <= kernel.capacity) {
-      const done = kernel.valueSums(chunk, n, threshold);
-      mask = done.mask;
-      const counts = histogram ? kernel.histogramCounts(n, histogram.tables()) : undefined;
-      values.addSums(chunk, n, done.sums, mask, counts);
-    } else {
-      mask = scratch.get(n);
-      values.add(chunk, n, mask);
-    }
-    structure?.consume(mask, n);
-    nm?.consume(chunk, mask, n);
-    options.onChunk?.(n);
-  }
-  const summary = values.summary();
-  if (summary.numel !== tensor.numel) {
-    throw new Error(`tensor "${tensor.name}": the parser streamed ${summary.numel} values, its shape has ${tensor.numel}`);
-  }
+  summary: ValueSummary,
+  view: WeightView | undefined,
+  structure: StructureSummary | undefined,
+  nmCounts: NmCounts[],
+  histogram: Histogram | undefined,
+): ScannedTensor {
   const structured = structure && view ? structuredFields(structure, view, summary.zeros, tensor.numel) : {};
   const stats: TensorStats = {
     name: tensor.name,
@@ -311,12 +422,11 @@ async function scanTensorChunks(
     max: summary.max,
     absMean: summary.absMean,
   };
-  const nmCounts = nm?.summary() ?? [];
   if (nmCounts.length > 0) {
     stats.nm = Object.fromEntries(nmCounts.map((c) => [c.pattern.name, c.compliant / c.groups]));
     stats.retained = Object.fromEntries(nmCounts.map((c) => [c.pattern.name, retainedShare(c.kept, c.magnitude)]));
   }
-  if (histogram) stats.histogram = histogram.toJSON();
+  if (histogram) stats.histogram = histogram;
   return { stats, nm: nmCounts };
 }
 
@@ -356,8 +466,7 @@ function constantTensorStats(
 
 type StructuredFields = Pick<TensorStats, 'filters' | 'channels' | 'kernels' | 'rows' | 'cols' | 'nm24' | 'nm24Full' | 'block'>;
 
-function structuredFields(structure: StructureTracker, view: WeightView, zeros: number, numel: number): StructuredFields {
-  const s = structure.summary();
+function structuredFields(s: StructureSummary, view: WeightView, zeros: number, numel: number): StructuredFields {
   const rank = view.rank;
   const out: StructuredFields = {};
   if (s.filters !== undefined) out.filters = s.filters;
@@ -436,75 +545,115 @@ function patternsOf(options: ScanOptions): readonly NmPattern[] {
 }
 
 /**
- * Every tensor's scan, in file order, from parts scanned on the scanner's threads; undefined where the
- * file is scanned on this thread (no scanner, one thread, one tensor, or too few elements to pay for
- * the workers).
+ * Every tensor's scan, in file order, on this thread and the scanner's workers at once (see
+ * TensorPartScanner); undefined where the file is scanned on this thread alone (no scanner, one
+ * thread, too few elements to pay for the workers, or a single unit).
  */
 async function scanInParts(
   opened: OpenedWeightFile,
-  scanner: TensorPartScanner | undefined,
+  options: ScanOptions,
+  directReader: DirectFloat32Reader | undefined,
   totalElements: number,
-  signal: AbortSignal | undefined,
   onElements: (elements: number) => void,
 ): Promise<ScannedTensor[] | undefined> {
-  if (!scanner || scanner.threads < 2 || opened.tensors.length < 2 || totalElements < (scanner.minElements ?? PARALLEL_SCAN_MIN_ELEMENTS)) return undefined;
-  const parts = splitIntoParts(
-    opened.tensors.map((t) => t.numel),
-    scanner.threads,
-  );
-  const results = await Promise.all(
-    parts.map(async (indices) => {
-      const numel = indices.reduce((sum, i) => sum + opened.tensors[i]!.numel, 0);
-      let reported = 0;
-      const scanned = await scanner.scan(
-        indices.map((index) => ({ index, name: opened.tensors[index]!.name })),
-        (fraction) => {
-          const now = Math.min(numel, Math.round(fraction * numel));
-          if (now > reported) onElements(now - reported);
-          reported = Math.max(reported, now);
-        },
-        signal,
-      );
-      if (scanned.length !== indices.length) throw new Error(`a scan part of ${indices.length} tensors returned ${scanned.length} results`);
-      return scanned;
-    }),
-  );
+  const scanner = options.parts;
+  if (!scanner || scanner.threads < 2 || totalElements < (scanner.minElements ?? PARALLEL_SCAN_MIN_ELEMENTS)) return undefined;
+  const blockSize = options.blockSize ?? DEFAULT_BLOCK_SIZE;
+  const units = planScanUnits(opened.tensors, scanner.threads, options.maxChunkElements ?? SCAN_CHUNK_ELEMENTS, (index) => {
+    const tensor = opened.tensors[index]!;
+    if (!directReader?.qualifies(tensor) || tensor.constant !== undefined) return undefined;
+    const view = weightViewOf(tensor, opened.format);
+    return view ? structureSplitPeriod(view, blockSize) : 1;
+  }, scanner.minStretchElements);
+  if (units.length < 2) return undefined;
+  const unitElements = units.reduce((sum, u) => sum + (u.range ? u.range.to - u.range.from : opened.tensors[u.index]!.numel), 0);
+  const claim = new SharedArrayBuffer(4);
+  const workers = Array.from({ length: scanner.threads - 1 }, () => {
+    let reported = 0;
+    return scanner.scan(
+      units,
+      claim,
+      (fraction) => {
+        const now = Math.min(unitElements, Math.round(fraction * unitElements));
+        if (now > reported) onElements(now - reported);
+        reported = Math.max(reported, now);
+      },
+      options.signal,
+    );
+  });
+  const here = scanClaimedUnits(opened, units, claim, { ...options, ...(directReader ? { directReader } : {}), onElements });
+  const settled = await Promise.allSettled([here, ...workers]);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const byUnit: ScanUnitResult[] = [];
+  for (const s of settled) for (const result of (s as PromiseFulfilledResult<ScanUnitResult[]>).value) byUnit[result.unit] = result;
   const out: ScannedTensor[] = [];
-  parts.forEach((indices, p) => indices.forEach((index, j) => (out[index] = results[p]![j]!)));
+  const stretches = new Map<number, TensorStretch[]>();
+  units.forEach((unit, u) => {
+    const result = byUnit[u];
+    if (!result) throw new Error(`unit ${u} of the scan (tensor "${unit.name}") was scanned by no thread`);
+    if ('tensor' in result) out[unit.index] = result.tensor;
+    else stretches.set(unit.index, [...(stretches.get(unit.index) ?? []), result.stretch]);
+  });
+  const patterns = patternsOf(options);
+  for (const [index, parts] of stretches) out[index] = joinTensorStretches(opened.tensors[index]!, parts, { ...options, nm: patterns, format: opened.format });
   return out;
 }
 
 /**
- * One part of a scan (see TensorPartScanner), on the worker that runs it: the tensors at the given
- * places of the opened file, with the options the whole scan has.
+ * One thread's share of a scan spread over threads (see TensorPartScanner): claims units through
+ * `claim` until none is left and scans each with the options the whole scan has. On a failure the
+ * counter is moved past the last unit, so the other threads stop after the unit they are on.
  */
-export async function scanOpenedTensors(opened: OpenedWeightFile, tensors: readonly PartTensor[], options: ScanOptions = {}): Promise<ScannedTensor[]> {
+export async function scanClaimedUnits(
+  opened: OpenedWeightFile,
+  units: readonly ScanUnit[],
+  claim: SharedArrayBuffer,
+  options: ScanOptions & { directReader?: DirectFloat32Reader; onElements?: (elements: number) => void },
+): Promise<ScanUnitResult[]> {
+  const next = new Int32Array(claim);
   const threshold = checkThreshold(options.threshold);
-  if (options.layout) applyLayoutOverride(opened, options.layout);
-  const picked = tensors.map(({ index, name }) => {
-    const tensor = opened.tensors[index];
-    if (tensor?.name !== name) throw new WeightFileError(opened.file, `tensor ${index} is not "${name}" when read again: the file changed during the scan`);
-    return tensor;
-  });
-  const total = picked.reduce((sum, t) => sum + t.numel, 0);
   const patterns = patternsOf(options);
   const scratch = new MaskBuffer();
+  const out: ScanUnitResult[] = [];
+  try {
+    for (let u = Atomics.add(next, 0, 1); u < units.length; u = Atomics.add(next, 0, 1)) {
+      options.signal?.throwIfAborted();
+      const { index, name, range } = units[u]!;
+      const tensor = opened.tensors[index];
+      if (tensor?.name !== name) throw new WeightFileError(opened.file, `tensor ${index} is not "${name}" when read again: the file changed during the scan`);
+      const tensorOptions: TensorStatsOptions = { ...options, nm: patterns, threshold, format: opened.format, onChunk: (n) => options.onElements?.(n) };
+      if (range) out.push({ unit: u, stretch: await scanTensorStretch(tensor, range, tensorOptions, scratch) });
+      else out.push({ unit: u, tensor: await scanTensor(tensor, tensorOptions, scratch) });
+    }
+  } catch (error) {
+    Atomics.store(next, 0, units.length);
+    throw error;
+  }
+  return out;
+}
+
+/**
+ * A worker's share of a scan spread over threads (see TensorPartScanner), on the file it opened
+ * itself: scanClaimedUnits with its own direct reader, progress as the fraction of all units' elements.
+ */
+export async function scanClaimedUnitsOf(opened: OpenedWeightFile, units: readonly ScanUnit[], claim: SharedArrayBuffer, options: ScanOptions = {}): Promise<ScanUnitResult[]> {
+  if (options.layout) applyLayoutOverride(opened, options.layout);
+  const total = units.reduce((sum, u) => sum + (u.range ? u.range.to - u.range.from : (opened.tensors[u.index]?.numel ?? 0)), 0);
   let done = 0;
-  const out: ScannedTensor[] = [];
   const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
-    for (const tensor of picked) {
-      options.signal?.throwIfAborted();
-      const onChunk = (n: number): void => {
+    return await scanClaimedUnits(opened, units, claim, {
+      ...options,
+      ...(directReader ? { directReader } : {}),
+      onElements: (n) => {
         done += n;
-        options.onProgress?.(total === 0 ? 1 : done / total, `scanning ${tensor.name}`);
-      };
-      out.push(await scanTensor(tensor, { ...options, nm: patterns, threshold, format: opened.format, ...(directReader ? { directReader } : {}), onChunk }, scratch));
-    }
+        options.onProgress?.(total === 0 ? 1 : done / total, 'scanning');
+      },
+    });
   } finally {
     await directReader?.close();
   }
-  return out;
 }
 
 /** Scans a file already opened (the caller closes it). */
@@ -529,12 +678,12 @@ export async function scanOpenedWeightFile(opened: OpenedWeightFile, options: Sc
   const permute = options.permute ? { pattern: options.permute.pattern, seconds: checkPermuteSeconds(options.permute.seconds) } : undefined;
   const permuted = { tensors: 0, kept: 0, keptAfter: 0, magnitude: 0 };
   const notPermuted = new Map<string, string[]>();
-  const inParts = await scanInParts(opened, options.parts, totalElements, options.signal, (n) => {
-    done += n;
-    report(`scanning ${opened.tensors.length} tensors on ${options.parts!.threads} threads`);
-  });
-  const directReader = options.noDirectRead || inParts ? undefined : await DirectFloat32Reader.open(opened);
+  const directReader = options.noDirectRead ? undefined : await DirectFloat32Reader.open(opened);
   try {
+    const inParts = await scanInParts(opened, options, directReader, totalElements, (n) => {
+      done += n;
+      report(`scanning ${opened.tensors.length} tensors on ${options.parts!.threads} threads`);
+    });
     for (const [index, tensor] of opened.tensors.entries()) {
       options.signal?.throwIfAborted();
       let scanned: ScannedTensor;

@@ -33,6 +33,8 @@ export interface MatrixStructureCounter {
   /** Consumes mask[0..n) (1 = zero); the mask valueSums returned is read in place, others are copied. */
   consume(mask: Uint8Array, n: number): void;
   counts(): MatrixStructureCounts;
+  /** Starts at the first element of row `k` instead of row 0, before anything is consumed. */
+  startAtRow(k: number): void;
   /** Frees the counter's memory (counters are released in the reverse order of their creation). */
   release(): void;
 }

@@ -33,6 +33,43 @@ export interface StructureSummary {
   block?: { size: [number, number]; sparsity: number };
 }
 
+/**
+ * Everything a StructureTracker has counted, in a form that can cross threads: trackers of
+ * consecutive stretches of one tensor (see structureSplitPeriod) add up with mergeStructureStates.
+ */
+export interface StructureState {
+  kernelNonzero: Uint8Array;
+  rowNonzero: Uint8Array;
+  colNonzero: Uint8Array;
+  blockBits: Uint8Array;
+  compliantGroups: number;
+  groups: number;
+  zeroBlocks: number;
+}
+
+/**
+ * Stored elements between the places where a tensor may be cut into stretches scanned apart: whole
+ * rows of blocks of the K-outer orders (so no 2:4 group, N:M band, block or kernel spans a cut), or
+ * undefined where K is innermost and every row of blocks spans the whole tensor.
+ */
+export function structureSplitPeriod(view: WeightView, blockSize: [number, number]): number | undefined {
+  if (view.order === 'PCK' || view.order === 'CK') return undefined;
+  return view.C * view.P * blockSize[0];
+}
+
+/** Adds `from`'s counts into `into` (flags of the same tensor's other stretches: nonzero anywhere is nonzero). */
+export function mergeStructureStates(into: StructureState, from: StructureState): void {
+  for (const key of ['kernelNonzero', 'rowNonzero', 'colNonzero', 'blockBits'] as const) {
+    const a = into[key];
+    const b = from[key];
+    if (a.length !== b.length) throw new RangeError(`structure states of different tensors (${key}: ${a.length} and ${b.length} flags)`);
+    for (let i = 0; i < a.length; i++) a[i]! |= b[i]!;
+  }
+  into.compliantGroups += from.compliantGroups;
+  into.groups += from.groups;
+  into.zeroBlocks += from.zeroBlocks;
+}
+
 export class StructureTracker {
   private readonly view: WeightView;
   private readonly K: number;
@@ -482,17 +519,40 @@ export class StructureTracker {
     }
   }
 
-  summary(): StructureSummary {
-    const { K, C } = this;
+  /**
+   * Starts at stored element `first` instead of the tensor's first, before anything is consumed:
+   * `first` must be a multiple of structureSplitPeriod (the start of a row of blocks).
+   */
+  startAt(first: number): void {
+    const period = structureSplitPeriod(this.view, [this.blockRows, this.blockCols]);
+    if (period === undefined || first % period !== 0) throw new RangeError(`a ${this.view.order} tensor's structure cannot start at element ${first}`);
+    this.o0 = first / (this.C * this.P);
+    this.matrixCounter?.startAtRow(this.o0);
+  }
+
+  /** The counts so far (the engine's, where it counted). */
+  state(): StructureState {
     const engine = this.matrixCounter?.counts();
-    const compliantGroups = engine ? engine.compliantGroups : this.compliantGroups;
-    const groups = engine ? engine.groups : this.groups;
+    return {
+      kernelNonzero: this.kernelNonzero,
+      rowNonzero: engine ? engine.rowNonzero : this.rowNonzero,
+      colNonzero: engine ? engine.colNonzero : this.colNonzero,
+      blockBits: this.blockBits,
+      compliantGroups: engine ? engine.compliantGroups : this.compliantGroups,
+      groups: engine ? engine.groups : this.groups,
+      zeroBlocks: engine ? engine.zeroBlocks : this.zeroBlocks,
+    };
+  }
+
+  summary(state = this.state()): StructureSummary {
+    const { K, C } = this;
+    const { compliantGroups, groups } = state;
     const out: StructureSummary = {
       nm24: groups === 0 ? 0 : compliantGroups / groups,
       nm24Full: groups > 0 && compliantGroups === groups,
     };
     if (this.view.order !== 'KC' && this.view.order !== 'CK') {
-      const kernels = this.kernelNonzero;
+      const kernels = state.kernelNonzero;
       const filterNonzero = new Uint8Array(K);
       const channelNonzero = new Uint8Array(C);
       let zeroKernels = 0;
@@ -508,8 +568,8 @@ export class StructureTracker {
       out.channels = countZeros(channelNonzero) / C;
       out.kernels = zeroKernels / (K * C);
     } else {
-      const rows = countZeros(engine ? engine.rowNonzero : this.rowNonzero) / K;
-      const cols = countZeros(engine ? engine.colNonzero : this.colNonzero) / C;
+      const rows = countZeros(state.rowNonzero) / K;
+      const cols = countZeros(state.colNonzero) / C;
       if (this.view.rank === 4) {
         // A 1x1 convolution: filters are rows, channels are columns, and a kernel is one element.
         out.filters = rows;
@@ -520,10 +580,10 @@ export class StructureTracker {
       }
     }
     const totalBlocks = this.blockColumns * this.blockRowsTotal;
-    let zeroBlocks = engine ? engine.zeroBlocks : this.zeroBlocks;
+    let zeroBlocks = state.zeroBlocks;
     if (this.view.order === 'PCK' || this.view.order === 'CK') {
       let nonzero = 0;
-      for (let id = 0; id < totalBlocks; id++) nonzero += (this.blockBits[id >> 3]! >> (id & 7)) & 1;
+      for (let id = 0; id < totalBlocks; id++) nonzero += (state.blockBits[id >> 3]! >> (id & 7)) & 1;
       zeroBlocks = totalBlocks - nonzero;
     }
     out.block = { size: [this.blockRows, this.blockCols], sparsity: totalBlocks === 0 ? 0 : zeroBlocks / totalBlocks };

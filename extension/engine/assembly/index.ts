@@ -23,6 +23,6 @@ export { DIRECT_OUT_CHANNELS } from './generated/directKernels';
 export { streamRead } from './probe';
 export {
   SCAN_BLOCK, SCAN_OUT_ZEROS, SCAN_OUT_MIN, SCAN_OUT_MAX, SCAN_OUT_SUM_D, SCAN_OUT_SUM_DD, SCAN_OUT_SUM_ABS, SCAN_OUT_SLOTS,
-  SCAN_KC_STATE_BYTES, scanValuesF32, scanStructureKC, scanHistogramF32,
+  SCAN_KC_ROW, SCAN_KC_STATE_BYTES, SCAN_HIST_STRADDLES, scanValuesF32, scanStructureKC, scanHistogramF32,
 } from './scanStats';
 export { polyphaseSplit, polyphaseInterleave } from './polyphase';

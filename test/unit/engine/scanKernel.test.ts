@@ -154,3 +154,45 @@ test('the mean and std keep their accuracy with a large mean against a small spr
   assert.ok(Math.abs(engine.mean - mean) <= 1e-9 * mean, `${engine.mean} vs ${mean}`);
   assert.ok(Math.abs(engine.std - Math.sqrt(m2 / values.length)) <= 1e-9, `${engine.std}`);
 });
+
+/** The float32 `steps` bit patterns away from the float32 nearest x (x > 0). */
+function float32Step(x: number, steps: number): number {
+  const bits = new Uint32Array(Float32Array.of(x).buffer);
+  bits[0] = bits[0]! + steps;
+  return new Float32Array(bits.buffer)[0]!;
+}
+
+test('histogram bins on the engine: every edge and its float32 neighbours, NaN, infinities, -0 and subnormals, counted by hand', async () => {
+  const edges = Array.from({ length: 101 }, (_, i) => 10 ** (-8 + i / 10));
+  const special: number[] = [0, -0, NaN, -NaN, Infinity, -Infinity, 1.4e-45, -1.4e-45, 1.1754942e-38, 3.4028234663852886e38, 1e-9, 1e3, -1e3, 100, -100];
+  // NaN payloads: the smallest and largest NaN bit patterns, positive and negative.
+  const nanBits = new Uint32Array([0x7f800001, 0x7fffffff, 0xff800001, 0xffc00000]);
+  special.push(...new Float32Array(nanBits.buffer));
+  const values: number[] = [...special];
+  for (const edge of edges) for (const steps of [-2, -1, 0, 1, 2]) values.push(float32Step(edge, steps), -float32Step(edge, steps));
+  // Prefix boundaries: the last and first float32 of neighbouring 16-bit prefixes near each edge.
+  for (const edge of edges) {
+    const bits = new Uint32Array(Float32Array.of(edge).buffer)[0]! & 0xffff0000;
+    values.push(...new Float32Array(new Uint32Array([bits - 1, bits, bits + 0xffff, bits + 0x10000]).buffer));
+  }
+  // Some lengths not a multiple of 4 (the kernel's scalar tail), and runs of one category.
+  for (let i = 0; i < 37; i++) values.push(0.5, 0);
+  const data = Float32Array.from(values);
+  const file = await writeMatrices('histogram-edges.safetensors', { edges: { shape: [data.length], values: data } });
+  for (const threshold of [0, 1e-3]) {
+    const expected = { counts: new Array<number>(100).fill(0), zeros: 0, below: 0, above: 0, nan: 0 };
+    for (const x of data) {
+      const a = Math.abs(x);
+      if (Number.isNaN(a)) expected.nan++;
+      else if (a <= threshold) expected.zeros++;
+      else if (a <= edges[0]!) expected.below++;
+      else if (a > edges[100]!) expected.above++;
+      else expected.counts[edges.findIndex((e, i) => i > 0 && a <= e) - 1]!++;
+    }
+    for (const direct of [true, false]) {
+      const report = await scanWeightFile(file, { threshold, histogram: true, kernel, ...(direct ? {} : { noDirectRead: true, maxChunkElements: 1001 }) } as ScanOptions);
+      const h = report.tensors[0]!.histogram!;
+      assert.deepEqual({ counts: h.counts, zeros: h.zeros, below: h.below, above: h.above, nan: h.nan }, expected, `threshold ${threshold}, ${direct ? 'direct' : 'parser'} read`);
+    }
+  }
+});
