@@ -175,7 +175,9 @@ test('a file whose tensors are cut into stretches and scanned by eight scanners 
     assert.deepEqual(b.rest, a.rest, engine ? 'engine' : 'JavaScript');
     assert.deepEqual([...b.retained.keys()], [...a.retained.keys()]);
     for (const [key, share] of a.retained) {
-      assert.ok(Math.abs(b.retained.get(key)! - share) <= 512 * 96 * 2 ** -53 * share, `${key}: ${b.retained.get(key)} against ${share}`);
+      const spreadShare = b.retained.get(key)!;
+      // A tensor holding infinities keeps NaN of its infinite magnitude sum, alone or spread.
+      assert.ok(Object.is(spreadShare, share) || Math.abs(spreadShare - share) <= 512 * 96 * 2 ** -53 * share, `${key}: ${spreadShare} against ${share}`);
     }
     assert.ok(fractions.every((f, i) => i === 0 || f >= fractions[i - 1]!), `progress never goes back: ${fractions.join(', ')}`);
     assert.equal(fractions.at(-1), 1);
