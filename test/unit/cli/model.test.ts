@@ -36,7 +36,7 @@ test('model --json: the report of a TF.js layers model timed on the engine, tota
   assert.equal(report.timing!.budgetMs, 0);
   assert.ok(existsSync(path.join(workspace, '.deep-accel', 'model-timings.json')));
   const table = await cli('model', fixture('keras', 'tfjs_layers.json'), '--budget-ms', '0', '--algos', 'im2col');
-  assert.match(table.out, /^1 +conv +conv +3x24x24 > 6x20x20 5x5 s1 p0 .* (direct|im2col) +\d+\.\d{3} +[\d.]+ +[\d.]+ +3 > 6 +360\.00K +\d+\.\d{3} \(\d+\.\d\dx\)$/m);
+  assert.match(table.out, /^1 +conv +conv +3x24x24 > 6x20x20 5x5 s1 p0 .* (direct|im2col) +\d+\.\d{3} +[\d.]+ +[\d.]+ +3 > 6 +360\.00K +0 +\d+\.\d{3} \(\d+\.\d\dx\)$/m);
   // Two layers x (direct, im2col), and both pruned layers, whose shapes stay (the conv's channels go on
   // through a Flatten of 10x10, the dense layer is the model's output): their times are their own.
   assert.match(table.out, /0 timed, 6 from the cache/);
