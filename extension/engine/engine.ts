@@ -96,6 +96,17 @@ export class Engine extends EngineInstance implements PlannerEngine {
   }
 
   /**
+   * Bytes of engine memory a plan of `algo` on `shape` would take beyond the NCHW input and output
+   * (what `plan(shape, algo, layout, { threads }).workspaceBytes(scratchAreas)` says), planned without
+   * allocating, so a caller can decline an algorithm before the memory, which never shrinks, grows for it.
+   */
+  workspaceBytes(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads = 1, scratchAreas = threads): number {
+    const verdict = applies(algo, shape, layout);
+    if (!verdict.ok) throw new Error(`engine: ${algo} cannot run ${describeShape(shape)} in ${layout}: ${verdict.reason}`);
+    return workspaceOf(shape, layout, (ALGORITHMS[algo] as AlgorithmSpec).plan(shape, layout, threads, this, {}), scratchAreas);
+  }
+
+  /**
    * Allocates and describes a convolution. Throws with the reason when the algorithm does not apply.
    */
   plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, options: PlanOptions = {}): ConvPlan {
@@ -134,6 +145,15 @@ function writePlanBlock(
 function tensorBytes(n: number, channels: number, hw: number, layout: ConvLayout): number {
   const block = blockOfLayout(layout);
   return n * roundUp(channels, block) * hw * 4;
+}
+
+/** Packed weights, layout copies, a decomposed plan's phase buffers and `threads` scratch areas of a plan. */
+function workspaceOf(shape: ConvShape, layout: ConvLayout, algoPlan: AlgorithmPlan, threads: number): number {
+  const { N, C, H, W, K } = shape;
+  const { P, Q } = convOutputSize(shape);
+  const layoutCopies = layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, layout) + tensorBytes(N, K, P * Q, layout);
+  const buffers = (algoPlan.buffers ?? []).reduce((sum, buffer) => sum + buffer.bytes, 0);
+  return algoPlan.weightBytes + layoutCopies + buffers + threads * roundUp(algoPlan.scratchBytes, ALIGN);
 }
 
 /** A convolution laid out in engine memory: buffers, packed weights, plan block. */
@@ -230,11 +250,7 @@ export class ConvPlan {
    * layout copies, a decomposed plan's phase buffers and `threads` scratch areas.
    */
   workspaceBytes(threads = 1): number {
-    const { N, C, H, W, K } = this.shape;
-    const layoutCopies =
-      this.layout === 'nchw' ? 0 : tensorBytes(N, C, H * W, this.layout) + tensorBytes(N, K, this.P * this.Q, this.layout);
-    const buffers = (this.algoPlan.buffers ?? []).reduce((sum, buffer) => sum + buffer.bytes, 0);
-    return this.algoPlan.weightBytes + layoutCopies + buffers + threads * this.descriptor.scratchBytes;
+    return workspaceOf(this.shape, this.layout, this.algoPlan, threads);
   }
 
   private assertLive(): void {

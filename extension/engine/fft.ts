@@ -98,39 +98,42 @@ const stride1FftSpec: AlgorithmSpec = {
       packWeights: (w, packed) => {
         // Wf[a][b] = sum_{r,s} w[r][s] exp(-2 pi i (a r + b s) / T) in fp64; per bin a real GEMM operand
         // with rows (re k, im k) and depth (re c, im c): [[Wr, Wi], [-Wi, Wr]] applies conj(Wf).
+        // One bin's K x C spectrum at a time: the whole one would be bins times larger (in fp64,
+        // twice the packed weights: 335 MB for ResNet-18's 512-channel stride-2 layer).
         const cosTable = Float64Array.from({ length: T }, (_, j) => Math.cos((2 * Math.PI * j) / T));
         const sinTable = Float64Array.from({ length: T }, (_, j) => Math.sin((2 * Math.PI * j) / T));
-        const spectrum = new Float64Array(bins * K * C * 2);
-        for (let k = 0; k < K; k++) {
-          for (let c = 0; c < C; c++) {
-            const base = (k * C + c) * R * S;
-            for (let a = 0; a < T; a++) {
-              for (let b = 0; b < half; b++) {
-                let sumRe = 0;
-                let sumIm = 0;
-                for (let r = 0; r < R; r++) {
-                  for (let s = 0; s < S; s++) {
-                    const phase = (a * r + b * s) % T;
-                    const value = w[base + r * S + s];
-                    sumRe += value * cosTable[phase];
-                    sumIm -= value * sinTable[phase];
-                  }
-                }
-                const at = (((a * half + b) * K + k) * C + c) * 2;
-                spectrum[at] = sumRe;
-                spectrum[at + 1] = sumIm;
+        const spectrum = new Float64Array(K * C * 2);
+        const binCos = new Float64Array(R * S);
+        const binSin = new Float64Array(R * S);
+        for (let a = 0; a < T; a++) {
+          for (let b = 0; b < half; b++) {
+            for (let r = 0; r < R; r++) {
+              for (let s = 0; s < S; s++) {
+                const phase = (a * r + b * s) % T;
+                binCos[r * S + s] = cosTable[phase];
+                binSin[r * S + s] = sinTable[phase];
               }
             }
+            for (let pair = 0; pair < K * C; pair++) {
+              const base = pair * R * S;
+              let sumRe = 0;
+              let sumIm = 0;
+              for (let j = 0; j < R * S; j++) {
+                const value = w[base + j];
+                sumRe += value * binCos[j];
+                sumIm -= value * binSin[j];
+              }
+              spectrum[pair * 2] = sumRe;
+              spectrum[pair * 2 + 1] = sumIm;
+            }
+            packPanels(2 * K, depth, MR, kc, (row, d) => {
+              const at = ((row >> 1) * C + (d >> 1)) * 2;
+              const wr = spectrum[at];
+              const wi = spectrum[at + 1];
+              if ((row & 1) === 0) return (d & 1) === 0 ? wr : wi;
+              return (d & 1) === 0 ? -wi : wr;
+            }, packed, (a * half + b) * rowsPad * depth);
           }
-        }
-        for (let f = 0; f < bins; f++) {
-          packPanels(2 * K, depth, MR, kc, (row, d) => {
-            const at = ((f * K + (row >> 1)) * C + (d >> 1)) * 2;
-            const wr = spectrum[at];
-            const wi = spectrum[at + 1];
-            if ((row & 1) === 0) return (d & 1) === 0 ? wr : wi;
-            return (d & 1) === 0 ? -wi : wr;
-          }, packed, f * rowsPad * depth);
         }
         const twiddles = packedBytes / 4;
         for (let j = 0; j < T / 2; j++) {

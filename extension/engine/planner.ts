@@ -101,6 +101,13 @@ export function packPanels(
   }
 }
 
+/** Where packPanels puts element (row, k): for packers that produce elements in another order. */
+export function panelIndex(rows: number, depth: number, lanes: number, kcBlock: number, row: number, k: number): number {
+  const k0 = Math.floor(k / kcBlock) * kcBlock;
+  const kc = Math.min(kcBlock, depth - k0);
+  return k0 * roundUp(rows, lanes) + Math.floor(row / lanes) * kc * lanes + (row % lanes) + (k - k0) * lanes;
+}
+
 /**
  * Splits `extent` into chunks (multiples of `multiple`, at most `maxChunk`) so that there are at least
  * `minUnits` chunks when the extent allows it.

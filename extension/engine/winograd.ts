@@ -11,7 +11,7 @@ import { convOutputSize } from '../core/conv/reference';
 import { toNumericMatrices } from '../core/winograd/index';
 import { engineWinogradMatrices } from '../core/winograd/engineVariants';
 import { polyphaseSpec } from './polyphase';
-import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, packPanels, roundUp } from './planner';
+import { type AlgorithmSpec, ceilDiv, chunking, depthBlock, minUnitsPerImageFor, panelIndex, roundUp } from './planner';
 
 const winogradGCache = new Map<string, number[][]>();
 /**
@@ -92,9 +92,10 @@ function plainWinogradSpec(m: 2 | 4 | 5 | 6 | 7, stride: 1 | 2): AlgorithmSpec {
         weightBytes: alpha2 * Kpad * C * 4,
         realFlops: N * tiles * (2 * alpha2 * K * C + C * inputFlops + K * outputFlops),
         packWeights: (w, packed) => {
-          // U = G g GT in fp64, rounded once to fp32; per (xi, nu) a depth-block-major A operand.
+          // U = G g GT in fp64, rounded once to fp32 where it lands; per (xi, nu) a depth-block-major
+          // A operand. Each (k, c) goes straight to its place in the panels: a whole fp64 U first
+          // would be twice the packed weights (170 MB for F(7,3) on 512 channels).
           const G = winogradG(m, stride);
-          const U = new Float64Array(alpha2 * K * C);
           const Gg = new Float64Array(alpha * 3);
           for (let k = 0; k < K; k++) {
             for (let c = 0; c < C; c++) {
@@ -104,15 +105,13 @@ function plainWinogradSpec(m: 2 | 4 | 5 | 6 | 7, stride: 1 | 2): AlgorithmSpec {
                   Gg[i * 3 + j] = G[i][0] * w[g + j] + G[i][1] * w[g + 3 + j] + G[i][2] * w[g + 6 + j];
                 }
               }
+              const at = panelIndex(K, C, MR, kc, k, c);
               for (let i = 0; i < alpha; i++) {
                 for (let j = 0; j < alpha; j++) {
-                  U[((i * alpha + j) * K + k) * C + c] = Gg[i * 3] * G[j][0] + Gg[i * 3 + 1] * G[j][1] + Gg[i * 3 + 2] * G[j][2];
+                  packed[(i * alpha + j) * Kpad * C + at] = Gg[i * 3] * G[j][0] + Gg[i * 3 + 1] * G[j][1] + Gg[i * 3 + 2] * G[j][2];
                 }
               }
             }
-          }
-          for (let e = 0; e < alpha2; e++) {
-            packPanels(K, C, MR, kc, (k, c) => U[(e * K + k) * C + c], packed, e * Kpad * C);
           }
         },
       };

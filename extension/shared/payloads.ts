@@ -827,6 +827,12 @@ export interface ModelTimingInfo {
   warmupMs: number;
   threads: number;
   maxErrorVsDirect: number;
+  /**
+   * The most engine memory one algorithm may take beyond a layer's tensors (packed weights,
+   * buffers, scratch), in MiB; an algorithm that needs more is not timed on that layer (`skipped`).
+   * Absent when the engine cannot tell a plan's memory before making it (no bound was applied).
+   */
+  maxWorkspaceMib?: number;
   /** The engine build the times belong to (a digest of its WebAssembly), part of the cache key. */
   engineBuild: string;
   /** (shape, algorithm) pairs timed in this run, and those whose time came from the cache. */

@@ -132,6 +132,8 @@ export interface ModelRequest {
   threads?: number;
   /** The accuracy budget of `best`: max abs error at most this multiple of direct's (default 16). */
   maxErrorVsDirect?: number;
+  /** Engine memory (MiB) one algorithm may take beyond a layer's tensors; more is not timed (default 64). */
+  maxWorkspaceMib?: number;
   /** Time onnxruntime-node on each layer, and on the whole model when it is ONNX (default false). */
   peer?: boolean;
   /** The folder whose .deep-accel/ keeps the timing cache (the workspace; the CLI's working folder). */

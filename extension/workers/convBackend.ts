@@ -51,6 +51,10 @@ export class PoolConvBackend implements ConvBackend {
     return this.parallel.plan(shape, algo, layout, threads, bias);
   }
 
+  workspaceBytes(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number): number {
+    return this.parallel.workspaceBytes(shape, algo, layout, threads);
+  }
+
   workersFor(plan: ConvPlanHandle, threads: number): number {
     return this.parallel.workersFor(plan as ConvPlan, threads);
   }

@@ -102,15 +102,23 @@ export class ParallelEngine {
    * layer too small to split is planned and run exactly as on one thread.
    */
   plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number, bias = false): ConvPlan {
-    this.checkThreads(threads);
-    let workers = threads;
-    if (threads > 1 && this.minSavedMs > 0) {
-      const oneThreadMs = this.engine.realFlops(shape, algo, layout) / (ESTIMATE_GFLOPS * 1e6);
-      workers = workersWorthUsing(oneThreadMs, threads, Infinity, this.minSavedMs);
-    }
+    const workers = this.workersPlanned(shape, algo, layout, threads);
     const plan = this.engine.plan(shape, algo, layout, { threads: workers === 1 ? 1 : workers * UNITS_PER_THREAD, bias });
     this.planWorkers.set(plan, Math.min(workers, plan.descriptor.phases.reduce((most, phase) => Math.max(most, phase.units), 1)));
     return plan;
+  }
+
+  /** What `plan(...).workspaceBytes(workers)` would be (at most: a run may use fewer workers), allocating nothing. */
+  workspaceBytes(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number): number {
+    const workers = this.workersPlanned(shape, algo, layout, threads);
+    return this.engine.workspaceBytes(shape, algo, layout, workers === 1 ? 1 : workers * UNITS_PER_THREAD, workers);
+  }
+
+  private workersPlanned(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number): number {
+    this.checkThreads(threads);
+    if (threads === 1 || this.minSavedMs <= 0) return threads;
+    const oneThreadMs = this.engine.realFlops(shape, algo, layout) / (ESTIMATE_GFLOPS * 1e6);
+    return workersWorthUsing(oneThreadMs, threads, Infinity, this.minSavedMs);
   }
 
   /** Workers a run of `plan` asked for `threads` uses: at most what its planning found worth it. */

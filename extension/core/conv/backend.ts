@@ -40,6 +40,8 @@ export interface ConvBackend {
   /** The layouts `algo` has kernels for (empty when this build lacks it). */
   supportedLayouts(algo: ConvAlgorithm): readonly ConvLayout[];
   plan(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number, bias?: boolean): ConvPlanHandle;
+  /** What `plan(...).workspaceBytes(threads)` would say, known without planning (nothing allocated). */
+  workspaceBytes?(shape: ConvShape, algo: ConvAlgorithm, layout: ConvLayout, threads: number): number;
   /** Workers a run of the plan asked for `threads` really uses (fewer when the layer is too small to split). */
   workersFor?(plan: ConvPlanHandle, threads: number): number;
   /** Runs the plan's kernel on `threads` workers; resolves with the time in ms. */

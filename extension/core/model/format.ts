@@ -92,6 +92,14 @@ export function formatModelReport(report: ModelReport): string {
     const notTimed = new Map<string, string[]>();
     for (const l of report.layers) if (l.notTimed) notTimed.set(l.notTimed, [...(notTimed.get(l.notTimed) ?? []), l.name]);
     for (const [reason, names] of notTimed) lines.push(`not timed: ${names.length} layer${names.length === 1 ? '' : 's'} (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): ${reason}`);
+    const overMemory = new Map<string, string[]>();
+    for (const l of report.layers) {
+      for (const s of l.skipped ?? []) if (s.reason.includes('(--max-workspace-mib)')) overMemory.set(s.algo, [...(overMemory.get(s.algo) ?? []), l.name]);
+    }
+    if (overMemory.size > 0) {
+      const listed = [...overMemory].map(([algo, names]) => `${algo} on ${names.length} layer${names.length === 1 ? '' : 's'}`);
+      lines.push(`not timed over the ${g.maxWorkspaceMib} MiB engine-memory bound per algorithm (--max-workspace-mib; --json skipped has each one's need): ${listed.join(', ')}`);
+    }
   }
   if (pruned) {
     const time = pruned.msMedian !== undefined ? `; the ${pruned.timedLayers} layers timed both ways: ${pruned.bestMs!.toFixed(3)} ms > ${pruned.msMedian.toFixed(3)} ms (${pruned.speedup!.toFixed(2)}x), each with its best algorithm` : '';

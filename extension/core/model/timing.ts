@@ -7,10 +7,10 @@
  * (shape, algorithm, layout, threads, engine build), errors by weight file, layer and activations
  * too, so nothing is measured twice.
  */
-import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvShape, type ModelAlgorithmResult, type ModelBest, type ModelLayer, type ModelReport } from '../../shared/payloads';
+import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvLayout, type ConvShape, type ModelAlgorithmResult, type ModelBest, type ModelLayer, type ModelReport } from '../../shared/payloads';
 import { runOnnxRuntimePeer } from '../bench/peer';
 import { fillUniform, sharedFloats } from '../bench/runner';
-import { layoutChooser, type ConvBackend } from '../conv/backend';
+import { type AppliesVerdict, layoutChooser, type ConvBackend } from '../conv/backend';
 import type { OpenedWeightFile } from '../formats/types';
 import { abortError } from '../requests/hooks';
 import { benchAlgorithm, type LayerData } from '../requests/bench';
@@ -20,6 +20,12 @@ import { readLayerWeight } from './layerWeights';
 import { type TimingCache, timingKey, weightFileIdentity } from './timingCache';
 
 export const DEFAULT_MODEL_BUDGET_MS = 200;
+/**
+ * Engine memory one algorithm may take beyond a layer's tensors. The engine's memory grows to its
+ * largest plan and never shrinks: without a bound, fft on ResNet-18's 512-channel layers (162-324
+ * MiB of spectra) holds a third of a GB for the rest of the run, for times 8-600x the best.
+ */
+export const DEFAULT_MAX_WORKSPACE_MIB = 64;
 /** The accuracy budget of the bench request too: the F(6,3) class (9-13x direct's max error here). */
 export { DEFAULT_MAX_ERROR_VS_DIRECT } from '../../shared/format';
 
@@ -35,6 +41,8 @@ export interface ModelTimingOptions {
   warmupMs: number;
   threads: number;
   maxErrorVsDirect: number;
+  /** Algorithms needing more engine memory than this beyond the layer's tensors are skipped. */
+  maxWorkspaceMib: number;
   seed?: number;
   /** The user's activations to measure errors on (random ones where it has none for a layer). */
   activations?: ActivationSource;
@@ -66,6 +74,15 @@ export function engineShape(layer: ModelLayer): { shape: ConvShape } | { reason:
   };
 }
 
+/** Whether `algo` runs the shape, and within the memory bound (direct, the yardstick of the errors, always may). */
+function withinWorkspace(backend: ConvBackend, algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayout, threads: number, maxMib: number): AppliesVerdict {
+  const verdict = backend.applies(algo, shape, layout);
+  if (!verdict.ok || !backend.workspaceBytes || algo === 'direct') return verdict;
+  const mib = backend.workspaceBytes(shape, algo, layout, threads) / 2 ** 20;
+  if (mib <= maxMib) return verdict;
+  return { ok: false, reason: `needs ${mib.toFixed(1)} MiB of engine memory beyond the layer's tensors, over the bound of ${maxMib} MiB (--max-workspace-mib)` };
+}
+
 function pick(results: ModelAlgorithmResult[], accept: (r: ModelAlgorithmResult) => boolean): ModelBest | undefined {
   const best = results.filter(accept).reduce<ModelAlgorithmResult | undefined>((a, r) => (!a || r.msMedian < a.msMedian ? r : a), undefined);
   return best && { algo: best.algo, layout: best.layout, msMedian: best.msMedian, errorVsDirect: best.errorVsDirect };
@@ -81,7 +98,7 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
   const plans = report.layers.map((layer) => {
     const target = engineShape(layer);
     if ('reason' in target) return { layer, reason: target.reason };
-    const verdicts = algos.map((algo) => ({ algo, layout: layoutOf(algo), verdict: backend.applies(algo, target.shape, layoutOf(algo)) }));
+    const verdicts = algos.map((algo) => ({ algo, layout: layoutOf(algo), verdict: withinWorkspace(backend, algo, target.shape, layoutOf(algo), threads, options.maxWorkspaceMib) }));
     return { layer, shape: target.shape, runnable: verdicts.filter((v) => v.verdict.ok), skipped: verdicts.filter((v) => !v.verdict.ok) };
   });
   const totalSteps = plans.reduce((sum, p) => sum + (p.runnable?.length ?? 0), 0);

@@ -336,6 +336,15 @@ export const MODEL_SCHEMA: CommandSchema = {
     { name: 'budgetMs', kind: 'value', cellKey: 'budget', parse: number('be a non-negative number of milliseconds', (v) => v >= 0), placeholder: 'T', help: 'Time budget per layer shape and algorithm in milliseconds.', defaultText: '200' },
     { name: 'threads', kind: 'value', parse: integer({ min: 1, max: 256 }), placeholder: 'T', help: 'Engine worker threads.', defaultText: '1' },
     { name: 'maxErrorVsDirect', kind: 'value', cellKey: 'maxError', parse: number('be a number >= 1', (v) => v >= 1), placeholder: 'X', help: "The accuracy budget: a layer's best algorithm is the fastest whose max error is at most X times direct convolution's on the same data.", defaultText: '16 (the F(6,3) class)' },
+    {
+      name: 'maxWorkspaceMib',
+      kind: 'value',
+      cellKey: false,
+      parse: number('be a positive number of MiB', (v) => v > 0),
+      placeholder: 'M',
+      help: "Engine memory one algorithm may take beyond a layer's tensors (packed weights, buffers), in MiB; an algorithm that needs more is listed as skipped on that layer (the engine's memory never shrinks, so one such plan holds its size for the rest of the run). Direct convolution, the yardstick of the errors, always runs.",
+      defaultText: '64',
+    },
     { name: 'peer', kind: 'switch', cellKey: false, default: false, help: 'also time onnxruntime-node (optional dependency) on each layer, and on the whole model when it is ONNX' },
     { name: 'noTime', kind: 'switch', cellKey: false, default: false, toRequest: (noTime) => (noTime ? { time: false } : {}), help: 'only read the layers and their sparsity; time nothing' },
     {

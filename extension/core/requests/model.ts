@@ -15,7 +15,7 @@ import { analyzeOpenedModel } from '../model/analyze';
 import { checkModelExports, writeModelExports } from '../model/exports';
 import { DEFAULT_PRUNE_TARGET, describePruning, timePrunedLayers } from '../model/pruneWhatIf';
 import { checkInputShape, openModelFile } from '../model/readModel';
-import { DEFAULT_MAX_ERROR_VS_DIRECT, DEFAULT_MODEL_BUDGET_MS, timeModelLayers } from '../model/timing';
+import { DEFAULT_MAX_ERROR_VS_DIRECT, DEFAULT_MAX_WORKSPACE_MIB, DEFAULT_MODEL_BUDGET_MS, timeModelLayers } from '../model/timing';
 import { TimingCache, weightFileIdentity } from '../model/timingCache';
 import { OptionError } from '../optionError';
 import type { RequestHooks } from './hooks';
@@ -32,6 +32,7 @@ function checkRequest(request: ModelRequest, backend: ConvBackend | undefined): 
   nonNegative(request.warmupMs, 'warm-up');
   if (request.pruneTarget !== undefined && !(request.pruneTarget >= 0 && request.pruneTarget <= 0.95)) throw new OptionError(`prune-target must be a share from 0 to 0.95, got ${request.pruneTarget}`);
   if (request.maxErrorVsDirect !== undefined && !(request.maxErrorVsDirect >= 1)) throw new OptionError(`max-error-vs-direct must be a number >= 1, got ${request.maxErrorVsDirect}`);
+  if (request.maxWorkspaceMib !== undefined && !(request.maxWorkspaceMib > 0)) throw new OptionError(`max-workspace-mib must be a positive number of MiB, got ${request.maxWorkspaceMib}`);
   const threads = request.threads ?? 1;
   const max = backend?.maxThreads ?? Infinity;
   if (!Number.isInteger(threads) || threads < 1 || threads > max) throw new OptionError(`threads must be an integer in 1..${max}, got ${threads}`);
@@ -66,6 +67,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
     const warmupMs = request.warmupMs ?? Math.min(100, budgetMs / 5);
     const threads = request.threads ?? 1;
     const maxErrorVsDirect = request.maxErrorVsDirect ?? DEFAULT_MAX_ERROR_VS_DIRECT;
+    const maxWorkspaceMib = request.maxWorkspaceMib ?? DEFAULT_MAX_WORKSPACE_MIB;
     const cache = await TimingCache.open(request.workspace ?? process.cwd());
     if (cache.problem) report.warnings.push(cache.problem);
     const engineBuild = backend.build ?? `${backend.variant}-unidentified`;
@@ -82,6 +84,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       warmupMs,
       threads,
       maxErrorVsDirect,
+      maxWorkspaceMib,
       ...(runtime ? { peer: { version: runtime.version } } : {}),
       ...(activations ? { activations } : {}),
       signal,
@@ -129,6 +132,7 @@ export async function runModel(request: ModelRequest, hooks: RequestHooks & { ba
       warmupMs,
       threads,
       maxErrorVsDirect,
+      ...(backend.workspaceBytes ? { maxWorkspaceMib } : {}),
       engineBuild,
       measured: measured + pruneCounts.measured,
       cacheHits: cacheHits + pruneCounts.cacheHits,

@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ConvAlgorithm, ConvLayout, ConvShape } from '../../../extension/shared/payloads';
+import { CONV_ALGORITHMS, type ConvAlgorithm, type ConvLayout, type ConvShape } from '../../../extension/shared/payloads';
 import {
   Engine,
   applies,
@@ -8,6 +8,7 @@ import {
   detectEngineVariant,
   directInputBlock,
   engineWasmPath,
+  supportedLayouts,
   type EngineVariant,
 } from '../../../extension/engine/engine';
 import { readFileSync } from 'node:fs';
@@ -275,6 +276,8 @@ const FFT_SHAPES: ConvShape[] = [
   // Channel counts at which larger tiles need fewer flops for a 3x3 kernel: 16 x 16 and 32 x 32.
   shape({ N: 1, C: 32, H: 20, W: 22, K: 33, pad: 1 }),
   shape({ N: 1, C: 16, H: 28, W: 30, K: 17, pad: 1 }),
+  // Depth 2C over one block of the packed spectra, K = 2 * 6 + 1 rows past a panel of 4.
+  shape({ N: 1, C: 130, H: 9, W: 10, K: 7, pad: 1 }),
 ];
 /**
  * FFT rounding error is normwise: about log2(T^2) roundoff units of the tile's energy per output,
@@ -328,6 +331,42 @@ describe('strassen', () => {
   });
 });
 checkAlgorithm('strassen', ['nchw'], GENERAL_SHAPES.slice(0, 3), im2colBound);
+
+test('workspaceBytes() says, before anything is allocated, what the plan and its scratch areas take beyond the NCHW tensors', () => {
+  const engine = Engine.create();
+  const shapes = [
+    shape({ N: 2, C: 5, H: 11, W: 13, K: 7, pad: 1 }),
+    shape({ N: 1, C: 300, H: 8, W: 8, K: 13, pad: 1 }),
+    shape({ N: 1, C: 20, H: 14, W: 14, K: 33, stride: 2, pad: 1 }),
+    shape({ N: 1, C: 9, H: 5, W: 5, K: 10, R: 1, S: 1, stride: 2, pad: 1 }),
+  ];
+  let checked = 0;
+  for (const s of shapes) {
+    const P = Math.floor((s.H + 2 * s.pad - s.R) / s.stride) + 1;
+    const Q = Math.floor((s.W + 2 * s.pad - s.S) / s.stride) + 1;
+    const tensors = s.N * s.C * s.H * s.W * 4 + s.N * s.K * P * Q * 4;
+    for (const algo of CONV_ALGORITHMS) {
+      for (const layout of supportedLayouts(algo)) {
+        if (!applies(algo, s, layout).ok) continue;
+        for (const threads of [1, 3]) {
+          const predicted = engine.workspaceBytes(s, algo, layout, threads);
+          const before = engine.arena.used;
+          const plan = engine.plan(s, algo, layout, { threads });
+          plan.allocateScratch(threads);
+          const grown = engine.arena.used - before;
+          const what = `${algo} ${layout} ${shapeName(s)} on ${threads}`;
+          assert.equal(predicted, plan.workspaceBytes(threads), what);
+          // The arena holds the tensors, the workspace, the bias and plan blocks (a few KiB with alignment).
+          assert.ok(grown >= tensors + predicted && grown <= tensors + predicted + 8192, `${what}: grew ${grown}, predicted ${tensors} + ${predicted}`);
+          plan.release();
+          assert.equal(engine.arena.used, before, what);
+          checked++;
+        }
+      }
+    }
+  }
+  assert.ok(checked >= 40, `${checked} plans`);
+});
 
 test('direct regroups input channels in blocks of 16 unless that pads C much further than 8 or 4, and RGB in one block of 3', () => {
   // Cost ceil(C / Bi) * (Bi + 2), ties to the larger block: C = 64: 72 / 80 / 96; C = 1: 18 / 10 / 6;

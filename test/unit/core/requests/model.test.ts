@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { layoutChooser } from '../../../../extension/core/conv/backend';
 import { writeSafetensors } from '../../../../extension/core/formats/safetensors';
+import { formatModelReport } from '../../../../extension/core/model/format';
 import { engineShape } from '../../../../extension/core/model/timing';
 import { runModel } from '../../../../extension/core/requests/model';
 import { applies, supportedLayouts } from '../../../../extension/engine/engine';
@@ -93,6 +94,42 @@ test('every applicable algorithm timed per layer, errors against direct, best wi
   const twoThreads = await runModel({ file, input: [1, 8, 12, 12], workspace, threads: 2, algos: ['im2col'], ...FAST }, { backend });
   assert.equal(twoThreads.timing!.measured, 6, 'direct and im2col on the three timed layers');
   assert.deepEqual(twoThreads.layers[0]!.results!.map((r) => r.algo), ['direct', 'im2col']);
+});
+
+test('an algorithm needing more engine memory than --max-workspace-mib is skipped with its need; the bound is in the report', async () => {
+  const file = await smallModel();
+  const backend = new PoolConvBackend(pool);
+  const layoutOf = layoutChooser({}, supportedLayouts);
+  const shapeA = { N: 1, C: 8, H: 12, W: 12, K: 16, R: 3, S: 3, stride: 1, pad: 1 };
+  const runnable = CONV_ALGORITHMS.filter((algo) => applies(algo, shapeA, layoutOf(algo)).ok);
+  const needs = new Map(runnable.map((algo) => [algo, backend.workspaceBytes(shapeA, algo, layoutOf(algo), 1) / 2 ** 20]));
+  // A bound between the smallest and the largest need on the first layer: some algorithms pass, some do not.
+  const sorted = [...needs.values()].sort((x, y) => x - y);
+  const bound = (sorted[0]! + sorted.at(-1)!) / 2;
+  const report = await runModel({ file, input: [1, 8, 12, 12], workspace: join(folder, 'ws-mem'), maxWorkspaceMib: bound, ...FAST }, { backend });
+  const a = report.layers[0]!;
+  // Direct, the yardstick of the errors, runs whatever it needs.
+  const over = runnable.filter((algo) => algo !== 'direct' && needs.get(algo)! > bound);
+  assert.ok(over.length > 0 && over.length < runnable.length, `${over.length} of ${runnable.length} over ${bound} MiB`);
+  assert.deepEqual(a.results!.map((r) => r.algo), runnable.filter((algo) => !over.includes(algo)));
+  for (const algo of over) {
+    const skipped = a.skipped!.find((s) => s.algo === algo);
+    assert.equal(skipped?.reason, `needs ${needs.get(algo)!.toFixed(1)} MiB of engine memory beyond the layer's tensors, over the bound of ${bound} MiB (--max-workspace-mib)`);
+  }
+  assert.equal(report.timing!.maxWorkspaceMib, bound);
+  const overAnywhere = CONV_ALGORITHMS.filter((algo) => report.layers.some((l) => l.skipped?.some((s) => s.algo === algo && s.reason.endsWith('(--max-workspace-mib)'))));
+  assert.ok(over.every((algo) => overAnywhere.includes(algo)));
+  const counted = overAnywhere.map((algo) => {
+    const layers = report.layers.filter((l) => l.skipped?.some((s) => s.algo === algo && s.reason.endsWith('(--max-workspace-mib)'))).length;
+    return `${algo} on ${layers} layer${layers === 1 ? '' : 's'}`;
+  });
+  assert.ok(formatModelReport(report).includes(`not timed over the ${bound} MiB engine-memory bound per algorithm (--max-workspace-mib; --json skipped has each one's need): ${counted.join(', ')}`), formatModelReport(report));
+  // Below even direct's need, direct still runs (the yardstick of the errors) and is the layer's best.
+  const tiny = await runModel({ file, input: [1, 8, 12, 12], workspace: join(folder, 'ws-mem'), maxWorkspaceMib: needs.get('direct')! / 2, ...FAST }, { backend });
+  assert.deepEqual(tiny.layers[0]!.results!.map((r) => r.algo), ['direct']);
+  assert.equal(tiny.layers[0]!.best!.algo, 'direct');
+  assert.deepEqual(tiny.layers[0]!.skipped!.map((s) => s.algo), CONV_ALGORITHMS.filter((algo) => algo !== 'direct'));
+  await assert.rejects(runModel({ file, input: [1, 8, 12, 12], maxWorkspaceMib: 0 }, { backend }), /max-workspace-mib must be a positive number of MiB, got 0/);
 });
 
 test('cancelling stops the report; a wrong option is refused before anything runs; --no-time times nothing', async () => {
