@@ -99,3 +99,26 @@ export function suggestedModelInput(input: ModelReport['input']): string {
   if (!dims?.length) return '1,3,224,224';
   return dims.map((d, i) => (typeof d === 'number' && d > 0 ? d : i === 0 ? 1 : 224)).join(',');
 }
+
+/**
+ * The pruning what-if's totals as sums of the rows, the one rule the report's total.pruned and the
+ * views' totals row share: FLOPs over the layers whose FLOPs are known both ways (pruned and
+ * before), times over the layers timed both ways (pruned and best).
+ */
+export function prunedSums(layers: readonly ModelLayer[]): { flops: number; flopsBefore: number; msMedian: number; bestMs: number; timedLayers: number } {
+  const sums = { flops: 0, flopsBefore: 0, msMedian: 0, bestMs: 0, timedLayers: 0 };
+  for (const layer of layers) {
+    const p = layer.pruned;
+    if (!p) continue;
+    if (p.flops !== null && layer.flops !== null) {
+      sums.flops += p.flops;
+      sums.flopsBefore += layer.flops;
+    }
+    if (p.msMedian !== undefined && layer.best) {
+      sums.msMedian += p.msMedian;
+      sums.bestMs += layer.best.msMedian;
+      sums.timedLayers++;
+    }
+  }
+  return sums;
+}

@@ -748,8 +748,11 @@ export interface ModelLayer {
   fastest?: ModelBest;
   /** Why the layer was not timed (the engine cannot run it, its sizes are unknown). */
   notTimed?: string;
-  /** Algorithms that do not apply to the layer, each with the reason. */
-  skipped?: { algo: string; reason: string }[];
+  /**
+   * Algorithms that do not apply to the layer, each with the reason; `workspaceMib` is the engine
+   * memory an algorithm would have needed when the memory bound (--max-workspace-mib) skipped it.
+   */
+  skipped?: { algo: string; reason: string; workspaceMib?: number }[];
   /** onnxruntime-node's median time for the same layer (the bench peer: Conv with these weights), with --peer. */
   peerMs?: number;
   /** What filter pruning at the report's target would buy on this layer (absent without a target or a shape). */

@@ -4,6 +4,7 @@
  * and the assumptions each figure rests on. Pure, so unit tests check it in Node.
  */
 import { CONV_ALGORITHMS, type ModelLayer, type ModelReport } from '../../extension/shared/payloads';
+import { prunedSums } from '../../extension/shared/format';
 import { formatCount, formatNumber, formatPercent } from './dom';
 
 export interface ModelTotals {
@@ -150,22 +151,9 @@ export interface PrunedTotals {
 export function prunedTotals(layers: readonly ModelLayer[]): PrunedTotals | undefined {
   const pruned = layers.filter((l) => l.pruned);
   if (pruned.length === 0) return undefined;
-  const totals: PrunedTotals = { target: pruned[0]!.pruned!.target, flops: 0, flopsRemoved: 0, flopsBefore: 0, msMedian: 0, bestMs: 0, speedup: undefined, timedLayers: 0 };
-  for (const layer of pruned) {
-    const p = layer.pruned!;
-    if (p.flops !== null && layer.flops !== null) {
-      totals.flops += p.flops;
-      totals.flopsBefore += layer.flops;
-    }
-    if (p.msMedian !== undefined && layer.best) {
-      totals.msMedian += p.msMedian;
-      totals.bestMs += layer.best.msMedian;
-      totals.timedLayers++;
-    }
-  }
-  totals.flopsRemoved = totals.flopsBefore - totals.flops;
-  if (totals.timedLayers > 0 && totals.msMedian > 0) totals.speedup = totals.bestMs / totals.msMedian;
-  return totals;
+  const { flops, flopsBefore, msMedian, bestMs, timedLayers } = prunedSums(pruned);
+  const speedup = timedLayers > 0 && msMedian > 0 ? bestMs / msMedian : undefined;
+  return { target: pruned[0]!.pruned!.target, flops, flopsRemoved: flopsBefore - flops, flopsBefore, msMedian, bestMs, speedup, timedLayers };
 }
 
 /** "32/64 > 16/32": input channels kept of the layer's, then filters kept of its own (a count alone when none go). */

@@ -94,7 +94,7 @@ export function formatModelReport(report: ModelReport): string {
     for (const [reason, names] of notTimed) lines.push(`not timed: ${names.length} layer${names.length === 1 ? '' : 's'} (${names.slice(0, 4).join(', ')}${names.length > 4 ? ', ...' : ''}): ${reason}`);
     const overMemory = new Map<string, string[]>();
     for (const l of report.layers) {
-      for (const s of l.skipped ?? []) if (s.reason.includes('(--max-workspace-mib)')) overMemory.set(s.algo, [...(overMemory.get(s.algo) ?? []), l.name]);
+      for (const s of l.skipped ?? []) if (s.workspaceMib !== undefined) overMemory.set(s.algo, [...(overMemory.get(s.algo) ?? []), l.name]);
     }
     if (overMemory.size > 0) {
       const listed = [...overMemory].map(([algo, names]) => `${algo} on ${names.length} layer${names.length === 1 ? '' : 's'}`);

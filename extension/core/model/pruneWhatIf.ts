@@ -14,6 +14,7 @@
  * through the same measurement and timing cache as the report's other timings.
  */
 import { type ConvShape, type ModelConvShape, type ModelLayer, type ModelLayerPruned, type ModelLinearShape, type ModelReport, PRUNE_NOTE_PREFIX } from '../../shared/payloads';
+import { prunedSums } from '../../shared/format';
 import { fillUniform, sharedFloats } from '../bench/runner';
 import { type ConvBackend, layoutChooser } from '../conv/backend';
 import type { GraphLayer } from '../formats/graphLayers';
@@ -153,23 +154,14 @@ function filtersKept(plan: Plan, target: number): number {
 
 /** Sets total.pruned from the rows. */
 export function summarise(report: ModelReport, target: number): void {
-  const rows = report.layers.filter((l) => l.pruned && l.pruned.flops !== null && l.flops !== null);
-  const flops = rows.reduce((sum, l) => sum + l.pruned!.flops!, 0);
-  const before = rows.reduce((sum, l) => sum + l.flops!, 0);
-  const timed = report.layers.filter((l) => l.pruned?.msMedian !== undefined && l.best);
+  const { flops, flopsBefore, msMedian, bestMs, timedLayers } = prunedSums(report.layers);
   const followsGraph = report.total.pruned?.followsGraph;
   report.total.pruned = {
     target,
     ...(followsGraph === undefined ? {} : { followsGraph }),
     flops,
-    flopsRemoved: before - flops,
-    ...(timed.length > 0
-      ? (() => {
-          const msMedian = timed.reduce((sum, l) => sum + l.pruned!.msMedian!, 0);
-          const bestMs = timed.reduce((sum, l) => sum + l.best!.msMedian, 0);
-          return { msMedian, bestMs, speedup: bestMs / msMedian, timedLayers: timed.length };
-        })()
-      : {}),
+    flopsRemoved: flopsBefore - flops,
+    ...(timedLayers > 0 ? { msMedian, bestMs, speedup: bestMs / msMedian, timedLayers } : {}),
   };
 }
 

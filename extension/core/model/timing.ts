@@ -74,13 +74,13 @@ export function engineShape(layer: ModelLayer): { shape: ConvShape } | { reason:
   };
 }
 
-/** Whether `algo` runs the shape, and within the memory bound (direct, the yardstick of the errors, always may). */
-function withinWorkspace(backend: ConvBackend, algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayout, threads: number, maxMib: number): AppliesVerdict {
+/** Whether `algo` runs the shape, and within the memory bound (direct, the yardstick of the errors, always may); an over-memory verdict carries the need. */
+function withinWorkspace(backend: ConvBackend, algo: ConvAlgorithm, shape: ConvShape, layout: ConvLayout, threads: number, maxMib: number): AppliesVerdict & { workspaceMib?: number } {
   const verdict = backend.applies(algo, shape, layout);
   if (!verdict.ok || !backend.workspaceBytes || algo === 'direct') return verdict;
   const mib = backend.workspaceBytes(shape, algo, layout, threads) / 2 ** 20;
   if (mib <= maxMib) return verdict;
-  return { ok: false, reason: `needs ${mib.toFixed(1)} MiB of engine memory beyond the layer's tensors, over the bound of ${maxMib} MiB (--max-workspace-mib)` };
+  return { ok: false, workspaceMib: mib, reason: `needs ${mib.toFixed(1)} MiB of engine memory beyond the layer's tensors, over the bound of ${maxMib} MiB (--max-workspace-mib)` };
 }
 
 function pick(results: ModelAlgorithmResult[], accept: (r: ModelAlgorithmResult) => boolean): ModelBest | undefined {
@@ -114,7 +114,7 @@ export async function timeModelLayers(report: ModelReport, opened: OpenedWeightF
       continue;
     }
     const shape = plan.shape;
-    layer.skipped = plan.skipped!.map((s) => ({ algo: s.algo, reason: s.verdict.ok ? '' : s.verdict.reason }));
+    layer.skipped = plan.skipped!.map(({ algo, verdict }) => ({ algo, reason: verdict.ok ? '' : verdict.reason, ...(verdict.workspaceMib === undefined ? {} : { workspaceMib: verdict.workspaceMib }) }));
     if (!plan.runnable.some((r) => r.algo === 'direct')) {
       layer.notTimed = `direct convolution, the yardstick of the errors, does not run it: ${layer.skipped.find((s) => s.algo === 'direct')?.reason ?? 'not requested'}`;
       done += plan.runnable.length;
